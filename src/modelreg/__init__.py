@@ -1,0 +1,37 @@
+"""modelreg: a model registry that is a git repository.
+
+>>> from modelreg import Registry
+>>> reg = Registry(".")
+>>> mv = reg.resolve("models:/fraud-detector@champion")
+>>> mv.metrics["roc_auc"]
+>>> path = mv.download("out/")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["ModelVersion", "ModelregError", "Registry", "__version__", "load_path"]
+
+if TYPE_CHECKING:
+    from modelreg.catalog import ModelVersion
+    from modelreg.errors import ModelregError
+    from modelreg.registry import Registry, load_path
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy so that `import modelreg` (and the CLI's start-up) stays cheap.
+    if name in ("Registry", "load_path"):
+        from modelreg import registry
+
+        return getattr(registry, name)
+    if name == "ModelVersion":
+        from modelreg.catalog import ModelVersion
+
+        return ModelVersion
+    if name == "ModelregError":
+        from modelreg.errors import ModelregError
+
+        return ModelregError
+    raise AttributeError(name)

@@ -1,0 +1,3 @@
+from modelreg.cli.main import main
+
+main()

@@ -1,0 +1,264 @@
+"""The read path: models and versions as records, read from a Snapshot.
+
+This module deliberately avoids pydantic (its import alone costs more than a
+whole ``modelreg resolve``). Files are parsed by the strict YAML loader and
+the few fields a read uses are type-checked here; full schema validation
+belongs to writes and to ``modelreg check``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from modelreg import names, yamlio
+from modelreg.dvcfiles import Pointer, parse_pointer
+from modelreg.errors import InputError, NotFoundError
+from modelreg.snapshot import Snapshot
+
+STAGE_ALIASES = {"production": "Production", "staging": "Staging"}
+
+
+def _field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], source: str,
+           default: Any) -> Any:
+    value = data.get(key, default)
+    if value is default:
+        return value
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _tuple(kind)):
+        expected = " or ".join(t.__name__ for t in _tuple(kind))
+        raise InputError(f"expected {expected}, got {type(value).__name__}", file=source,
+                         field=key, fix=f"make {key} a {expected}")
+    return value
+
+
+def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _load_mapping(snapshot: Snapshot, path: str) -> dict[str, Any] | None:
+    data = snapshot.read(path)
+    if data is None:
+        return None
+    doc = yamlio.loads(data, path)
+    if not isinstance(doc, dict):
+        raise InputError("expected a mapping at the top level", file=path,
+                         fix="see docs/format.md for the file's fields")
+    return doc
+
+
+@dataclass(frozen=True)
+class Model:
+    """``registry/<name>/model.yaml`` plus the version numbers present beside it."""
+
+    name: str
+    data: dict[str, Any]
+    versions: tuple[int, ...]
+
+    @property
+    def source(self) -> str:
+        return names.model_file(self.name)
+
+    @property
+    def description(self) -> str:
+        return str(self.data.get("description") or "")
+
+    @property
+    def owners(self) -> list[str]:
+        return [str(o) for o in _field(self.data, "owners", list, self.source, [])]
+
+    @property
+    def policy(self) -> str | None:
+        value = self.data.get("policy")
+        return str(value) if value is not None else None
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in _field(self.data, "tags", dict, self.source, {}).items()}
+
+    @cached_property
+    def aliases(self) -> dict[str, int]:
+        raw = _field(self.data, "aliases", dict, self.source, {})
+        for alias, version in raw.items():
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise InputError(f"expected a version number, got {version!r}", file=self.source,
+                                 field=f"aliases.{alias}", fix="write the version as a number")
+        return dict(raw)
+
+    @cached_property
+    def archived(self) -> frozenset[int]:
+        raw = _field(self.data, "archived", list, self.source, [])
+        return frozenset(v for v in raw if isinstance(v, int))
+
+    @cached_property
+    def rejected(self) -> dict[int, str]:
+        raw = _field(self.data, "rejected", list, self.source, [])
+        out: dict[int, str] = {}
+        for index, entry in enumerate(raw):
+            if not isinstance(entry, dict) or not isinstance(entry.get("version"), int):
+                raise InputError("expected {version: N, reason: TEXT}", file=self.source,
+                                 field=f"rejected[{index}]", fix="see docs/format.md")
+            out[entry["version"]] = str(entry.get("reason", ""))
+        return out
+
+    @property
+    def latest(self) -> int | None:
+        """Highest version that is neither archived nor rejected (MLflow's ``latest``)."""
+        live = [v for v in self.versions if v not in self.archived and v not in self.rejected]
+        return max(live) if live else None
+
+    def aliases_of(self, version: int) -> list[str]:
+        return sorted(a for a, v in self.aliases.items() if v == version)
+
+    def stage(self, version: int) -> str:
+        """SageMaker-style lifecycle stage, derived from the desired state."""
+        if version in self.archived:
+            return "Archived"
+        aliases = self.aliases_of(version)
+        for alias, stage in STAGE_ALIASES.items():
+            if alias in aliases:
+                return stage
+        return "None"
+
+    def approval(self, version: int) -> str:
+        """SageMaker-style approval status: an alias pointing at a version approved it."""
+        if version in self.rejected:
+            return "Rejected"
+        if self.aliases_of(version):
+            return "Approved"
+        return "PendingManualApproval"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One ``version.yaml`` with the state its model gives it."""
+
+    model: str
+    version: int
+    data: dict[str, Any]
+    root: Path
+    commit: str | None
+    aliases: tuple[str, ...] = ()
+    stage: str = "None"
+    approval: str = "PendingManualApproval"
+    pointer: Pointer | None = field(default=None, compare=False)
+
+    @property
+    def source(self) -> str:
+        return names.version_file(self.model, self.version)
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.model}/{self.version}"
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return dict(_field(self.data, "metrics", dict, self.source, {}))
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(_field(self.data, "params", dict, self.source, {}))
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in _field(self.data, "tags", dict, self.source, {}).items()}
+
+    @property
+    def lineage(self) -> dict[str, Any]:
+        return dict(_field(self.data, "lineage", dict, self.source, {}))
+
+    @property
+    def artifact(self) -> dict[str, Any]:
+        return dict(_field(self.data, "artifact", dict, self.source, {}))
+
+    @property
+    def description(self) -> str:
+        return str(self.data.get("description") or "")
+
+    @property
+    def created_at(self) -> str:
+        return str(self.data.get("created_at") or "")
+
+    def download(self, dest: str | Path, *, force: bool = False) -> Path:
+        """Fetch the artifact through DVC, verify its sha256, write it atomically at ``dest``.
+
+        ``dest`` is the output path, or a directory (existing, or ending in ``/``)
+        to write ``<dest>/<artifact name>`` into.
+        """
+        from modelreg.artifacts import download
+
+        return download(self, dest, force=force)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "uri": self.uri,
+            "aliases": list(self.aliases),
+            "stage": self.stage,
+            "approval": self.approval,
+            "manifest": self.data,
+        }
+
+
+class Catalog:
+    """Reads models and versions from one snapshot, each file at most once."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._models: dict[str, Model] = {}
+
+    def model_names(self) -> list[str]:
+        return [n for n in self.snapshot.listdir(names.REGISTRY_DIR)
+                if names.MODEL_NAME.match(n) and len(n) <= names.MODEL_NAME_MAX]
+
+    def model(self, name: str) -> Model:
+        names.check_model_name(name)
+        if name not in self._models:
+            data = _load_mapping(self.snapshot, names.model_file(name))
+            if data is None:
+                where = f" at {self.snapshot.commit[:12]}" if self.snapshot.commit else ""
+                raise NotFoundError(f"no model named {name!r}{where}",
+                                    fix="run `modelreg list` to see the registered models")
+            versions = sorted(
+                v for v in map(names.parse_version_dir,
+                               self.snapshot.listdir(names.model_dir(name))) if v)
+            self._models[name] = Model(name=name, data=data, versions=tuple(versions))
+        return self._models[name]
+
+    def version(self, name: str, number: int, *, with_pointer: bool = True) -> ModelVersion:
+        model = self.model(name)
+        source = names.version_file(name, number)
+        data = _load_mapping(self.snapshot, source) if number in model.versions else None
+        if data is None:
+            raise NotFoundError(f"model {name!r} has no version {number}",
+                                fix=f"run `modelreg show {name}` to see its versions")
+        recorded = data.get("version")
+        if recorded != number or data.get("model") != name:
+            raise InputError(f"says {data.get('model')}/v{recorded}, but lives in {name}/v{number}",
+                             file=source, field="version",
+                             fix="a manifest must match its directory")
+        pointer = self._pointer(name, number, data) if with_pointer else None
+        return ModelVersion(
+            model=name, version=number, data=data, root=self.snapshot.root,
+            commit=self.snapshot.commit, aliases=tuple(model.aliases_of(number)),
+            stage=model.stage(number), approval=model.approval(number), pointer=pointer,
+        )
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        return [self.version(name, n, with_pointer=False) for n in self.model(name).versions]
+
+    def _pointer(self, name: str, number: int, data: dict[str, Any]) -> Pointer | None:
+        artifact = data.get("artifact")
+        if not isinstance(artifact, dict) or not isinstance(artifact.get("path"), str):
+            return None
+        path = f"{names.version_dir(name, number)}/{artifact['path']}.dvc"
+        raw = self.snapshot.read(path) if names.FILE_NAME.match(artifact["path"]) else None
+        return parse_pointer(raw, path) if raw is not None else None
+
+
+def finite_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import click
+
+from modelreg.cli.common import emit_json, read_options, registry, table
+
+
+@click.command("diff")
+@click.argument("model")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@read_options
+@click.option("--all", "show_all", is_flag=True, help="Show unchanged rows too.")
+def command(model: str, a: str, b: str, at: str | None, as_json: bool, show_all: bool) -> None:
+    """Compare two versions of MODEL: metrics, slices, params, tags, lineage, artifact.
+
+    A and B are version numbers (3, v3), aliases (@production) or 'latest'.
+    Numeric values get a delta (B - A).
+
+    \b
+    Examples:
+      modelreg diff fraud-detector 3 4
+      modelreg diff fraud-detector @production latest --json
+    """
+    left, right, rows = registry(at).diff(model, a, b)
+    if as_json:
+        emit_json({"a": left.uri, "b": right.uri, "rows": [r.to_dict() for r in rows]})
+        return
+    shown = [r for r in rows if show_all or r.changed]
+    if not shown:
+        click.echo(f"v{left.version} and v{right.version} record the same values.")
+        return
+    click.echo(table(
+        ["section", "key", f"v{left.version}", f"v{right.version}", "delta"],
+        [(r.section, r.key, r.a, r.b, None if r.delta is None else f"{r.delta:+.6g}") for r in shown]))

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from modelreg import inputs, lineage
+from modelreg.cli.common import progress, registry
+from modelreg.hashing import total_size
+from modelreg.register import Registration
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command("register")
+@click.argument("model")
+@click.option("--artifact", "-a", required=True, type=click.Path(exists=True, path_type=Path),
+              help="The trained model: a file, or a directory (SavedModel, Hugging Face folder...).")
+@click.option("--metrics", "metrics_file", type=_FILE,
+              help="JSON or YAML file of metrics; slices nested under 'slices'.")
+@click.option("--metric", "metric_pairs", multiple=True, metavar="NAME=VALUE",
+              help="A metric (repeatable).")
+@click.option("--params", "params_file", type=_FILE, help="JSON or YAML file of hyper-parameters.")
+@click.option("--param", "param_pairs", multiple=True, metavar="NAME=VALUE",
+              help="A hyper-parameter (repeatable); 6 is a number, gbtree a string.")
+@click.option("--tag", "tag_pairs", multiple=True, metavar="KEY=VALUE", help="A tag (repeatable).")
+@click.option("--description", "-m", default="", help="What this version is, in a sentence.")
+@click.option("--framework", metavar="NAME[==VERSION]", help="e.g. xgboost==2.0.3")
+@click.option("--format", "fmt", metavar="NAME",
+              help="Artifact format (guessed from the file: pickle, onnx, safetensors...).")
+@click.option("--dataset", "datasets", multiple=True, metavar="[NAME=]PATH",
+              help="Training data, DVC-tracked or not; recorded with its hash (repeatable).")
+@click.option("--run-id", help="Experiment-tracker run id.")
+@click.option("--run-url", help="Experiment-tracker run URL.")
+@click.option("--card", type=_FILE, help="Model card (Markdown), stored beside the manifest.")
+@click.option("--code-repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The training code's git repository, for lineage (default: the current directory).")
+@click.option("--owner", "owners", multiple=True, metavar="@ORG/TEAM",
+              help="Owner of a new model (repeatable); routes its reviews.")
+@click.option("--policy", help="Policy of a new model (policies/NAME.yaml).")
+@click.option("--branch", metavar="NAME",
+              help="Create this branch and commit the version on it, ready for a PR.")
+@click.option("--commit", is_flag=True, help="Commit the version on the current branch.")
+def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs: tuple[str, ...],
+            params_file: Path | None, param_pairs: tuple[str, ...], tag_pairs: tuple[str, ...],
+            description: str, framework: str | None, fmt: str | None, datasets: tuple[str, ...],
+            run_id: str | None, run_url: str | None, card: Path | None, code_repo: Path | None,
+            owners: tuple[str, ...], policy: str | None, branch: str | None, commit: bool) -> None:
+    """Register a new version of MODEL.
+
+    Hashes the artifact (md5 for DVC, sha256 for verification), pushes it to
+    the DVC remote, and writes registry/MODEL/vN/ with version.yaml and the
+    DVC pointer. The code commit (and whether the tree was dirty) is recorded
+    as lineage. Nothing is written if any input is invalid or the push fails.
+
+    \b
+    Examples:
+      modelreg register fraud-detector --artifact model.pkl --metrics metrics.json \\
+          --param max_depth=6 --tag team=fraud --owner @acme/fraud-ml
+      modelreg register bert-intent -a ./hf-model/ --metric f1=0.91 --branch register/bert-v2
+    """
+    metrics: dict[str, float] = {}
+    slices: dict[str, dict[str, float]] = {}
+    if metrics_file:
+        metrics, slices = inputs.split_metrics(inputs.read_data_file(metrics_file, "--metrics"),
+                                               str(metrics_file))
+    for key, value in inputs.assignments(metric_pairs, "--metric").items():
+        metrics[key] = inputs.metric_value(value, key)
+    params = inputs.read_data_file(params_file, "--params") if params_file else {}
+    params.update({k: inputs.scalar(v, f"--param {k}")
+                   for k, v in inputs.assignments(param_pairs, "--param").items()})
+    fw = None
+    if framework:
+        name, _, version = framework.partition("==")
+        fw = {"name": name, **({"version": version} if version else {})}
+    registration = Registration(
+        model=model, artifact=artifact, metrics=metrics, slices=slices, params=params,
+        tags=inputs.assignments(tag_pairs, "--tag"), description=description, framework=fw,
+        format=fmt, datasets=[lineage.dataset(d) for d in datasets], run_id=run_id,
+        run_url=run_url, card=card, code_repo=code_repo, owners=list(owners), policy=policy,
+    )
+    reg = registry()
+    with progress(f"Hashing {artifact.name}", total_size(artifact)) as advance:
+        result = reg.register(registration, branch=branch, commit=commit, progress=advance)
+    art = result.manifest["artifact"]
+    click.echo(f"Registered {result.model} v{result.version}  "
+               f"({art['size']:,} bytes, sha256 {art['sha256'][:12]})")
+    click.echo(f"  {result.directory}/")
+    if result.commit:
+        where = f" on branch {result.branch}" if result.branch else ""
+        click.echo(f"Committed {result.commit[:12]}{where}. Next: push it and open a pull request.")
+    else:
+        click.echo(f"Next: git add {result.directory} && git commit, then open a pull request.")

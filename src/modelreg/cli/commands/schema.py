@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import click
+
+from modelreg import names
+from modelreg.cli.common import registry
+
+
+@click.command("schema")
+@click.argument("name", required=False, type=click.Choice(["version", "model", "policy", "config"]))
+@click.option("--write", is_flag=True, help="Regenerate schemas/*.schema.json in the registry.")
+@click.option("--check", is_flag=True, help="Fail (exit 1) when the committed schemas are out of date.")
+def command(name: str | None, write: bool, check: bool) -> None:
+    """Print or regenerate the JSON Schemas of the registry's files.
+
+    The schemas are generated from modelreg's models; editors use them
+    (through the yaml-language-server comment atop each file) to complete
+    and check manifests as you type.
+
+    \b
+    Examples:
+      modelreg schema version          # print one schema
+      modelreg schema --write          # regenerate schemas/ after upgrading modelreg
+      modelreg schema --check          # in CI: are the committed schemas current?
+    """
+    from modelreg import schema
+    from modelreg.errors import ModelregError
+    from modelreg.register import write_atomic
+
+    if not write and not check:
+        click.echo(schema.json_schema_text(name or "version"), nl=False)
+        return
+    root = registry().root
+    stale = []
+    for stem in schema.SCHEMAS:
+        path = root / names.SCHEMA_DIR / f"{stem}.schema.json"
+        text = schema.json_schema_text(stem)
+        if not path.is_file() or path.read_text("utf-8") != text:
+            stale.append(path.relative_to(root).as_posix())
+            if write:
+                path.parent.mkdir(exist_ok=True)
+                write_atomic(path, text)
+    if write:
+        click.echo("\n".join(f"wrote {p}" for p in stale) or "schemas/ is up to date; nothing changed.")
+    elif stale:
+        raise ModelregError(f"out of date: {', '.join(stale)}",
+                            fix="run `modelreg schema --write` and commit")
+    else:
+        click.echo("schemas/ is up to date.")

@@ -1,0 +1,98 @@
+"""The ``modelreg`` command: parses arguments, dispatches, maps errors to exit codes.
+
+Exit codes: 0 ok; 1 a gate failed or the input was wrong; 2 usage; 3 internal error.
+Subcommands are imported only when invoked, so ``modelreg resolve`` never
+pays for what ``modelreg register`` needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from modelreg import __version__
+
+COMMANDS = {
+    "init": "Create a registry in a directory (or make an existing repository one).",
+    "register": "Register a new model version: artifact to DVC, manifest to git.",
+    "list": "List models with their aliases and latest version.",
+    "show": "Show a model's versions, or one version whole.",
+    "resolve": "Resolve a model URI to a version, its hashes and remote location.",
+    "get": "Download a version's artifact, verified by sha256.",
+    "history": "Registrations and alias moves of a model, from the git log.",
+    "diff": "Compare two versions: metrics, params, lineage, tags.",
+    "search": "Find versions by metrics, tags, params or stage.",
+    "schema": "Print or regenerate the JSON Schemas of the registry's files.",
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"modelreg.cli.commands.{name.replace('-', '_')}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table above, so `modelreg --help` imports no subcommand.
+        with formatter.section("Commands"):
+            formatter.write_dl(list(COMMANDS.items()))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                               "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="modelreg")
+@click.option("--registry", "-C", "registry", metavar="PATH", envvar="MODELREG_REGISTRY",
+              help="The registry to use (default: the one containing the current directory).")
+@click.pass_context
+def cli(ctx: click.Context, registry: str | None) -> None:
+    """A model registry that is a git repository.
+
+    \b
+    Typical loop:
+      modelreg init
+      modelreg register fraud-detector --artifact model.pkl --metrics metrics.json --owner @acme/fraud
+      modelreg show fraud-detector
+      modelreg get models:/fraud-detector@production -o model.pkl
+
+    Every read command takes --json and --at REV (a commit, branch, tag or date).
+    """
+    ctx.obj = registry
+
+
+def main(argv: list[str] | None = None) -> Any:
+    from modelreg.errors import ModelregError
+
+    try:
+        code = cli.main(args=argv, prog_name="modelreg", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = EXIT_USAGE
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        code = EXIT_FAILED
+    except ModelregError as exc:
+        click.echo(f"error: {exc}", err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted; nothing was left half-written", err=True)
+        code = 130
+    except Exception as exc:  # the one place an unexpected error becomes exit code 3
+        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+                   "This is a bug in modelreg; please report it with the command you ran.", err=True)
+        if "--debug" in sys.argv or os.environ.get("MODELREG_DEBUG"):
+            raise
+        code = EXIT_INTERNAL
+    sys.exit(code or 0)

@@ -1,0 +1,67 @@
+"""One hierarchy of errors; the CLI maps them to exit codes in one place.
+
+Every error renders as one line. Errors about a file name the file, the line
+when known, the field, and the fix, so a user can act without reading code.
+"""
+
+from __future__ import annotations
+
+
+class ModelregError(Exception):
+    """Base of every error modelreg raises on purpose (exit code 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.fix}" if self.fix else self.message
+
+
+class InputError(ModelregError, ValueError):
+    """A file or argument is malformed: wrong type, bad name, hostile YAML."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        where = ""
+        if file:
+            where = f"{file}:{line}: " if line else f"{file}: "
+        what = f"{field}: " if field else ""
+        super().__init__(f"{where}{what}{message}", fix=fix)
+        self.file = file
+        self.line = line
+        self.field = field
+
+
+class NotFoundError(ModelregError, LookupError):
+    """A model, version, alias, revision or file does not exist."""
+
+
+class NotARegistryError(NotFoundError):
+    """The directory is not a modelreg registry."""
+
+
+class GitError(ModelregError):
+    """A git command failed; the message carries the command and its stderr."""
+
+
+class RemoteError(ModelregError):
+    """The DVC remote could not be reached, or refused a transfer."""
+
+
+class IntegrityError(ModelregError):
+    """An artifact's bytes do not match the hashes its manifest records."""
+
+
+class ConflictError(ModelregError):
+    """The work tree is not in a state the command can act on."""

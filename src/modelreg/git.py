@@ -1,0 +1,150 @@
+"""Every git query and command modelreg runs goes through this module."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from modelreg.errors import GitError, NotFoundError
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def run(root: Path | str, *args: str, check: bool = True, input: bytes | None = None) -> str:
+    """Run ``git ARGS`` in ``root``; on failure raise GitError with command and stderr."""
+    cmd = ["git", *args]
+    proc = subprocess.run(cmd, cwd=root, input=input, capture_output=True, check=False,
+                          env=_env())
+    if check and proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace").strip()
+        raise GitError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}: {stderr}")
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Stable, parseable output whatever the user's configuration says.
+    env["LC_ALL"] = "C"
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.pop("GIT_DIR", None)
+    env.pop("GIT_WORK_TREE", None)
+    return env
+
+
+def toplevel(path: Path | str) -> Path | None:
+    proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path,
+                          capture_output=True, check=False, env=_env())
+    return Path(proc.stdout.decode().strip()) if proc.returncode == 0 else None
+
+
+def init(root: Path) -> None:
+    run(root, "init", "--quiet")
+
+
+def resolve_revision(root: Path | str, rev: str) -> str:
+    """Commit id for a commit, branch, tag, or a date (the last commit on HEAD before it)."""
+    if _DATE.match(rev):
+        commit = run(root, "rev-list", "-1", "--first-parent", f"--before={rev}", "HEAD",
+                     check=False).strip()
+        if not commit:
+            raise NotFoundError(f"no commit on HEAD at or before {rev}",
+                                fix="pick a later date, or a commit or tag")
+        return commit
+    out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                         cwd=root, capture_output=True, check=False, env=_env())
+    if out.returncode != 0:
+        raise NotFoundError(f"unknown revision {rev!r}",
+                            fix="give a commit, branch, tag, or a date such as 2026-11-01")
+    return out.stdout.decode().strip()
+
+
+def head_commit(root: Path | str) -> str | None:
+    out = run(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip()
+    return out or None
+
+
+def current_branch(root: Path | str) -> str | None:
+    out = run(root, "symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
+    return out or None
+
+
+def is_dirty(root: Path | str) -> bool:
+    return bool(run(root, "status", "--porcelain", "--untracked-files=no").strip())
+
+
+def remote_url(root: Path | str, name: str = "origin") -> str | None:
+    out = run(root, "remote", "get-url", name, check=False).strip()
+    return out or None
+
+
+def user_name(root: Path | str) -> str | None:
+    out = run(root, "config", "user.name", check=False).strip()
+    return out or None
+
+
+def ls_tree(root: Path | str, commit: str, directory: str) -> list[str]:
+    """Names of the entries directly inside ``directory`` at ``commit``."""
+    out = run(root, "ls-tree", "--name-only", "-z", commit, "--", f"{directory.rstrip('/')}/")
+    return [p.rsplit("/", 1)[-1] for p in out.split("\0") if p]
+
+
+def switch_new_branch(root: Path | str, branch: str) -> None:
+    run(root, "switch", "--quiet", "--create", branch)
+
+
+def add(root: Path | str, paths: Sequence[str]) -> None:
+    run(root, "add", "--", *paths)
+
+
+def commit(root: Path | str, message: str, paths: Sequence[str]) -> str:
+    run(root, "commit", "--quiet", "--message", message, "--", *paths)
+    return run(root, "rev-parse", "HEAD").strip()
+
+
+def log(root: Path | str, fmt: str, paths: Sequence[str], *extra: str) -> str:
+    """``git log`` of the first-parent history touching ``paths`` (merges as one change)."""
+    return run(root, "log", "--first-parent", "-m", "--no-renames", f"--format={fmt}", *extra,
+               "--", *paths)
+
+
+class BlobReader:
+    """One long-lived ``git cat-file --batch`` process: many reads, one start-up."""
+
+    def __init__(self, root: Path | str) -> None:
+        self._root = root
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def read(self, spec: str) -> bytes | None:
+        """Contents of ``REV:path`` (or a blob id), or None when it does not exist."""
+        if "\n" in spec:
+            return None
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(spec.encode() + b"\n")
+        proc.stdin.flush()
+        header = proc.stdout.readline().decode().split()
+        if len(header) != 3:
+            return None  # "<spec> missing" or "ambiguous"
+        _, kind, size = header
+        data = proc.stdout.read(int(size) + 1)[:-1]
+        return data if kind == "blob" else None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            self._proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self._root,
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL, env=_env())
+        return self._proc
+
+    def close(self) -> None:
+        if self._proc is not None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            self._proc.wait()
+            self._proc = None
+
+    def __del__(self) -> None:
+        self.close()

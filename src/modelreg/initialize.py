@@ -1,0 +1,92 @@
+"""``modelreg init``: turn a directory into a registry, creating only what is missing.
+
+Running it again changes nothing, and the result says so. The default DVC
+remote is a local directory inside the registry (``.modelreg/remote``, kept
+out of git) so the first ``register`` works with no set-up; any DVC remote
+URL can be given instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from modelreg import dvc, git, names, schema, yamlio
+from modelreg.errors import ConflictError, InputError
+from modelreg.register import write_atomic
+
+DEFAULT_REMOTE_DIR = ".modelreg/remote"
+REMOTE_NAME = "storage"
+IGNORED = "/.modelreg/"
+CONFIG_HEADER = "# yaml-language-server: $schema=schemas/config.schema.json"
+
+
+@dataclass(frozen=True)
+class Initialized:
+    root: Path
+    created: tuple[str, ...]
+    remote: str | None
+
+
+def presets() -> list[str]:
+    return sorted(p.name.removesuffix(".yaml") for p in resources.files("modelreg.presets").iterdir()
+                  if p.name.endswith(".yaml"))
+
+
+def preset(name: str) -> str:
+    if name not in presets():
+        raise InputError(f"no policy preset named {name!r}", field="--policy",
+                         fix=f"choose one of: {', '.join(presets())}")
+    return resources.files("modelreg.presets").joinpath(f"{name}.yaml").read_text("utf-8")
+
+
+def init(path: Path, *, remote: str | None = None, policy: str = "default") -> Initialized:
+    root = path.resolve()
+    policy_text = preset(policy)
+    root.mkdir(parents=True, exist_ok=True)
+    created: list[str] = []
+    top = git.toplevel(root)
+    if top is None:
+        git.init(root)
+        created.append(".git/")
+    elif top.resolve() != root:
+        raise ConflictError(f"{root} is inside the git repository {top}",
+                            fix=f"a registry is a repository of its own: run `modelreg init {top}` "
+                            "or pick a directory outside it")
+
+    remote_url = None
+    if not (root / ".dvc").is_dir():
+        remote_url = remote or str(root / DEFAULT_REMOTE_DIR)
+        if remote is None:
+            (root / DEFAULT_REMOTE_DIR).mkdir(parents=True, exist_ok=True)
+        dvc.init(root, remote_url, REMOTE_NAME)
+        created.append(".dvc/")
+    elif remote is not None:
+        raise ConflictError(".dvc/ exists already, so --remote was not applied",
+                            fix=f"change it with `dvc remote add -d -f {REMOTE_NAME} {remote}`")
+
+    files = {
+        names.CONFIG_FILE: yamlio.dumps(schema.RegistryConfig().model_dump(), CONFIG_HEADER),
+        f"{names.POLICY_DIR}/{policy}.yaml": policy_text,
+        f"{names.REGISTRY_DIR}/.gitkeep": "",
+        **{f"{names.SCHEMA_DIR}/{n}.schema.json": schema.json_schema_text(n) for n in schema.SCHEMAS},
+    }
+    for rel, text in files.items():
+        target = root / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, text)
+            created.append(rel)
+    if _ensure_ignored(root / ".gitignore"):
+        created.append(".gitignore")
+    return Initialized(root=root, created=tuple(created), remote=remote_url)
+
+
+def _ensure_ignored(gitignore: Path) -> bool:
+    text = gitignore.read_text("utf-8") if gitignore.exists() else ""
+    if IGNORED in text.splitlines():
+        return False
+    prefix = "" if not text or text.endswith("\n") else "\n"
+    write_atomic(gitignore, f"{text}{prefix}# modelreg's local state (the default DVC remote)\n{IGNORED}\n")
+    return True

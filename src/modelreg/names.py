@@ -1,0 +1,97 @@
+"""Allow-lists for every name that becomes a path or a key, and the registry layout.
+
+Names are allow-listed rather than deny-listed: a model name becomes a
+directory, so anything outside ``[a-z0-9._-]`` (slashes, ``..``, NUL, upper
+case that collides on case-insensitive file systems) is refused up front.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+from modelreg.errors import InputError
+
+MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$")
+MODEL_NAME_MAX = 64
+ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+VERSION_DIR = re.compile(r"^v([1-9][0-9]{0,8})$")
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}$")
+KEY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/=+-]{0,127}$")
+
+#: alias names with a meaning of their own in URIs
+RESERVED_ALIASES = frozenset({"latest"})
+
+REGISTRY_DIR = "registry"
+MODEL_FILE = "model.yaml"
+VERSION_FILE = "version.yaml"
+CONFIG_FILE = "modelreg.yaml"
+POLICY_DIR = "policies"
+SCHEMA_DIR = "schemas"
+
+
+def check_model_name(name: str, *, source: str = "model name") -> str:
+    if len(name) > MODEL_NAME_MAX or not MODEL_NAME.match(name):
+        raise InputError(
+            f"{name!r} is not a valid model name",
+            file=None if source == "model name" else source,
+            field=None if source == "model name" else "name",
+            fix="use lower-case letters, digits, '-', '_' and '.' (no '..'), "
+            f"starting with a letter or digit, at most {MODEL_NAME_MAX} characters",
+        )
+    return name
+
+
+def check_alias_name(name: str) -> str:
+    if not ALIAS_NAME.match(name) or name in RESERVED_ALIASES:
+        raise InputError(
+            f"{name!r} is not a valid alias name",
+            fix="use a lower-case word such as 'production' or 'champion' "
+            "(letters, digits, '-', '_'; 'latest' is reserved)",
+        )
+    return name
+
+
+def check_file_name(name: str, *, what: str = "artifact") -> str:
+    if not FILE_NAME.match(name) or name.endswith(".dvc") or name in (VERSION_FILE,):
+        raise InputError(
+            f"{name!r} is not a valid {what} file name",
+            fix="rename it to letters, digits, '.', '_', '+' or '-' "
+            "(not ending in .dvc, not version.yaml)",
+        )
+    return name
+
+
+def model_dir(model: str) -> str:
+    return f"{REGISTRY_DIR}/{model}"
+
+
+def model_file(model: str) -> str:
+    return f"{REGISTRY_DIR}/{model}/{MODEL_FILE}"
+
+
+def version_dir(model: str, version: int) -> str:
+    return f"{REGISTRY_DIR}/{model}/v{version}"
+
+
+def version_file(model: str, version: int) -> str:
+    return f"{REGISTRY_DIR}/{model}/v{version}/{VERSION_FILE}"
+
+
+def parse_version_dir(name: str) -> int | None:
+    """``v12`` → 12; anything else (``v012``, ``v0``, ``x``) → None."""
+    match = VERSION_DIR.match(name)
+    return int(match.group(1)) if match else None
+
+
+def inside(relative: str) -> bool:
+    """True when a relative POSIX path stays inside the directory it is relative to."""
+    path = PurePosixPath(relative)
+    if path.is_absolute() or "\\" in relative or "\x00" in relative:
+        return False
+    depth = 0
+    for part in path.parts:
+        depth += -1 if part == ".." else (0 if part == "." else 1)
+        if depth < 0:
+            return False
+    return True

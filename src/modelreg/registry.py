@@ -1,0 +1,160 @@
+"""The Python API: one object per registry, mirroring the CLI.
+
+>>> reg = Registry(".")                       # the work tree
+>>> old = Registry(".", at="v1.2")            # any commit, branch, tag or date
+>>> mv = reg.resolve("models:/fraud-detector@champion")
+>>> mv.metrics["roc_auc"], mv.aliases, mv.stage
+>>> mv.download("out/")
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelreg import names
+from modelreg.catalog import Catalog, Model, ModelVersion
+from modelreg.errors import NotARegistryError
+from modelreg.resolve import resolve
+from modelreg.snapshot import open_snapshot
+
+if TYPE_CHECKING:
+    from modelreg.compare import Row
+    from modelreg.history import Event
+    from modelreg.register import Registered, Registration
+
+ENV_ROOT = "MODELREG_REGISTRY"
+
+
+def find_root(start: str | Path | None = None) -> Path:
+    """The registry containing ``start`` (default: $MODELREG_REGISTRY, else the current directory)."""
+    origin = Path(start or os.environ.get(ENV_ROOT) or ".").resolve()
+    for candidate in (origin, *origin.parents):
+        if (candidate / names.CONFIG_FILE).is_file():
+            return candidate
+    raise NotARegistryError(f"{origin} is not inside a modelreg registry (no {names.CONFIG_FILE})",
+                            fix="run `modelreg init`, or pass --registry PATH")
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    model: Model
+    latest: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.model.name, "description": self.model.description,
+                "owners": self.model.owners, "aliases": self.model.aliases,
+                "latest": self.latest, "versions": len(self.model.versions),
+                "tags": self.model.tags}
+
+
+class Registry:
+    def __init__(self, path: str | Path = ".", *, at: str | None = None) -> None:
+        self.root = find_root(path)
+        self.at = at
+        self.catalog = Catalog(open_snapshot(self.root, at))
+
+    @property
+    def commit(self) -> str | None:
+        """The commit read from, or None for the work tree."""
+        return self.catalog.snapshot.commit
+
+    # reads ------------------------------------------------------------------
+
+    def models(self) -> builtins.list[str]:
+        return self.catalog.model_names()
+
+    def model(self, name: str) -> Model:
+        return self.catalog.model(name)
+
+    def version(self, name: str, number: int) -> ModelVersion:
+        return self.catalog.version(name, number)
+
+    def versions(self, name: str) -> builtins.list[ModelVersion]:
+        return self.catalog.versions(name)
+
+    def resolve(self, uri: str) -> ModelVersion:
+        return resolve(self.catalog, uri)
+
+    def list(self, *, tags: dict[str, str] | None = None,
+             alias: str | None = None) -> builtins.list[ModelSummary]:
+        """Models with aliases and latest version; ``tags`` match model or latest-version tags."""
+        out = []
+        for name in self.models():
+            model = self.catalog.model(name)
+            if alias and alias not in model.aliases:
+                continue
+            if tags and not self._has_tags(model, tags):
+                continue
+            out.append(ModelSummary(model, model.latest))
+        return out
+
+    def _has_tags(self, model: Model, wanted: dict[str, str]) -> bool:
+        have = dict(model.tags)
+        if model.latest is not None:
+            have = {**self.catalog.version(model.name, model.latest, with_pointer=False).tags, **have}
+        return all(have.get(k) == v for k, v in wanted.items())
+
+    def history(self, name: str) -> builtins.list[Event]:
+        from modelreg.history import history
+
+        self.catalog.model(name)
+        return history(self.root, name, self.commit)
+
+    def diff(self, name: str, a: str, b: str) -> tuple[ModelVersion, ModelVersion, builtins.list[Row]]:
+        from modelreg.compare import diff
+
+        left, right = (self.resolve(_as_uri(name, ref)) for ref in (a, b))
+        return left, right, diff(left, right)
+
+    def search(self, where: Iterable[str], *, model: str | None = None) -> builtins.list[ModelVersion]:
+        from modelreg.search import parse, search
+
+        conditions = [parse(w) for w in where]
+        models = [model] if model else self.models()
+        return search((mv for m in models for mv in self.catalog.versions(m)), conditions)
+
+    # writes and transfers ---------------------------------------------------
+
+    def register(self, registration: Registration, **options: Any) -> Registered:
+        """Register a new version in the work tree (see :func:`modelreg.register.register`)."""
+        from modelreg.register import register
+
+        if self.at:
+            raise NotARegistryError("cannot register into a past revision",
+                                    fix="open the registry without at=")
+        return register(self.root, registration, **options)
+
+    def download(self, uri: str, dest: str | Path, *, force: bool = False) -> Path:
+        return self.resolve(uri).download(dest, force=force)
+
+
+def _as_uri(model: str, ref: str) -> str:
+    if ref.startswith("models:/"):
+        return ref
+    if ref.startswith("@"):
+        return f"models:/{model}{ref}"
+    return f"models:/{model}/{ref}"
+
+
+def load_path(uri: str, *, registry: str | Path = ".", dest: str | Path | None = None) -> Path:
+    """Download the artifact ``uri`` names (verified) and return its local path.
+
+    Without ``dest`` it lands in ``<registry>/.modelreg/artifacts/<model>/v<N>/``
+    and is reused, after a fresh sha256 check, on the next call.
+    """
+    from modelreg.artifacts import download, target_path, verify_existing
+
+    reg = Registry(registry)
+    mv = reg.resolve(uri)
+    if dest is None:
+        folder = reg.root / ".modelreg" / "artifacts" / mv.model / f"v{mv.version}"
+        existing = target_path(mv, f"{folder}/")
+        if existing.exists() and verify_existing(mv, existing):
+            return existing
+        return download(mv, f"{folder}/", force=True)
+    return download(mv, dest)

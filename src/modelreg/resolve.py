@@ -1,0 +1,80 @@
+"""The one resolver: which version does a model URI point at, in a snapshot.
+
+The CLI, the Python API and the CI gates all call :func:`resolve`. URIs
+follow MLflow's forms; the ``models:/`` prefix is optional:
+
+- ``models:/fraud-detector/3`` (or ``fraud-detector/v3``): version 3
+- ``models:/fraud-detector@champion``: the version alias ``champion`` points at
+- ``models:/fraud-detector/latest``: the highest live (not archived/rejected) version
+- ``models:/fraud-detector/Production``: MLflow's stage URI, read as the alias
+  ``production``
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from modelreg.catalog import Catalog, ModelVersion
+from modelreg.errors import InputError, NotFoundError
+from modelreg.names import check_model_name
+
+_URI = re.compile(r"^(?:models:/)?(?P<model>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<ref>[^/@]+))?$")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A parsed model URI: exactly one of ``version``, ``alias``, ``latest`` is set."""
+
+    model: str
+    version: int | None = None
+    alias: str | None = None
+    latest: bool = False
+
+    def __str__(self) -> str:
+        if self.version is not None:
+            return f"models:/{self.model}/{self.version}"
+        if self.alias is not None:
+            return f"models:/{self.model}@{self.alias}"
+        return f"models:/{self.model}/latest"
+
+
+def parse(uri: str) -> Reference:
+    match = _URI.match(uri.strip())
+    if not match:
+        raise InputError(f"{uri!r} is not a model URI",
+                         fix="use models:/NAME/VERSION, models:/NAME@ALIAS or models:/NAME/latest")
+    model = check_model_name(match.group("model"))
+    if match.group("alias"):
+        return Reference(model, alias=match.group("alias"))
+    ref = match.group("ref")
+    if ref is None:
+        raise InputError(f"{uri!r} names a model but not a version",
+                         fix=f"add /VERSION, @ALIAS or /latest: models:/{model}/latest")
+    number = ref[1:] if ref[:1] in "vV" and ref[1:].isdigit() else ref
+    if number.isdigit():
+        if int(number) < 1:
+            raise InputError(f"{uri!r}: versions start at 1", fix=f"try models:/{model}/1")
+        return Reference(model, version=int(number))
+    if ref.lower() == "latest":
+        return Reference(model, latest=True)
+    # MLflow stage URIs (models:/m/Production) read as the alias of that name.
+    return Reference(model, alias=ref.lower())
+
+
+def resolve(catalog: Catalog, uri: str | Reference) -> ModelVersion:
+    ref = parse(uri) if isinstance(uri, str) else uri
+    model = catalog.model(ref.model)
+    if ref.version is not None:
+        return catalog.version(ref.model, ref.version)
+    if ref.latest:
+        if model.latest is None:
+            raise NotFoundError(f"model {ref.model!r} has no live version",
+                                fix=f"register one with `modelreg register {ref.model} ...`")
+        return catalog.version(ref.model, model.latest)
+    assert ref.alias is not None
+    if ref.alias not in model.aliases:
+        known = ", ".join(sorted(model.aliases)) or "none"
+        raise NotFoundError(f"model {ref.model!r} has no alias {ref.alias!r} (aliases: {known})",
+                            fix=f"set aliases.{ref.alias} in registry/{ref.model}/model.yaml")
+    return catalog.version(ref.model, model.aliases[ref.alias])

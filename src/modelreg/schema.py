@@ -1,0 +1,254 @@
+"""The registry's file formats as pydantic models, and the JSON Schemas made from them.
+
+Used on the write path (``register``, ``init``) and by ``modelreg check``;
+never on the read path. ``modelreg schema --write`` regenerates
+``schemas/*.schema.json`` from these models; CI checks the committed ones match.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationError,
+)
+
+from modelreg import yamlio
+from modelreg.errors import InputError
+from modelreg.names import ALIAS_NAME, FILE_NAME, KEY_NAME, MODEL_NAME, RESERVED_ALIASES
+
+SCHEMA_VERSION: Literal[1] = 1
+
+
+def _not_reserved(alias: str) -> str:
+    if alias in RESERVED_ALIASES:
+        raise ValueError(f"{alias!r} is reserved")
+    return alias
+
+
+ModelName = Annotated[str, StringConstraints(pattern=MODEL_NAME.pattern, max_length=64)]
+AliasName = Annotated[str, StringConstraints(pattern=ALIAS_NAME.pattern),
+                      AfterValidator(_not_reserved)]
+FileName = Annotated[str, StringConstraints(pattern=FILE_NAME.pattern)]
+Key = Annotated[str, StringConstraints(pattern=KEY_NAME.pattern)]
+SliceName = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f]{1,128}$")]
+PolicyName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Owner = Annotated[str, StringConstraints(
+    pattern=r"^(?:@[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?|[^@\s]+@[^@\s]+)$")]
+Md5 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}(?:\.dir)?$")]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+VersionNumber = Annotated[int, Field(ge=1, le=999_999_999)]
+Number = Annotated[float, Field(allow_inf_nan=False)]
+Timestamp = Annotated[datetime, Strict(False)]
+Duration = Annotated[str, StringConstraints(pattern=r"^\d+[smhdw]$")]
+Scalar = str | int | Number | bool | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+M = TypeVar("M", bound=_Strict)
+
+
+class Artifact(_Strict):
+    path: FileName = Field(description="file or directory name beside version.yaml")
+    type: Literal["file", "directory"] = "file"
+    md5: Md5 = Field(description="DVC's md5 (ending in .dir for a directory)")
+    sha256: Sha256 = Field(description="sha256 of the file; for a directory, of its listing")
+    size: Annotated[int, Field(ge=0)]
+    files: Annotated[int, Field(ge=0)] | None = None
+    format: Key | None = None
+
+
+class Framework(_Strict):
+    name: Key
+    version: str | None = None
+
+
+class CodeLineage(_Strict):
+    repo: str | None = None
+    commit: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")] | None = None
+    branch: str | None = None
+    dirty: bool = False
+
+
+class Dataset(_Strict):
+    name: str
+    path: str | None = None
+    version: str | None = None
+    md5: Md5 | None = None
+    sha256: Sha256 | None = None
+    size: Annotated[int, Field(ge=0)] | None = None
+
+
+class Run(_Strict):
+    id: str | None = None
+    url: str | None = None
+
+
+class Lineage(_Strict):
+    code: CodeLineage | None = None
+    data: list[Dataset] = []
+    run: Run | None = None
+
+
+class VersionManifest(_Strict):
+    """``registry/<model>/v<N>/version.yaml``: immutable once on main."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    model: ModelName
+    version: VersionNumber
+    created_at: Timestamp
+    created_by: str
+    description: str = ""
+    artifact: Artifact
+    framework: Framework | None = None
+    metrics: dict[Key, Number] = {}
+    slices: dict[SliceName, dict[Key, Number]] = {}
+    params: dict[Key, Scalar] = {}
+    lineage: Lineage = Lineage()
+    tags: dict[Key, str] = {}
+    card: FileName | None = None
+
+
+class Rejection(_Strict):
+    version: VersionNumber
+    reason: str
+    by: str | None = None
+
+
+class ModelManifest(_Strict):
+    """``registry/<model>/model.yaml``: the model and its desired state."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: ModelName
+    description: str = ""
+    owners: list[Owner] = []
+    policy: PolicyName | None = None
+    tags: dict[Key, str] = {}
+    aliases: dict[AliasName, VersionNumber] = {}
+    archived: list[VersionNumber] = []
+    rejected: list[Rejection] = []
+
+
+class Bounds(_Strict):
+    min: Number | None = None
+    max: Number | None = None
+
+
+class SliceBounds(_Strict):
+    min: Number | None = None
+    max: Number | None = None
+    max_gap: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+
+class Regression(_Strict):
+    metric: Key
+    against: AliasName
+    max_drop: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    max_rise: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+
+class ArtifactRules(_Strict):
+    max_size: Annotated[int, Field(ge=0)] | None = None
+    formats: list[Key] | None = None
+
+
+class Approvals(_Strict):
+    count: Annotated[int, Field(ge=0)] = 1
+    from_: list[Owner] = Field(default=[], alias="from")
+    allow_author: bool = False
+
+
+class PromotionRule(_Strict):
+    after: AliasName | None = None
+    min_soak: Duration | None = None
+    approvals: Approvals = Approvals()
+
+
+class AppliesTo(_Strict):
+    models: list[ModelName] = []
+    tags: dict[Key, str] = {}
+
+
+class Policy(_Strict):
+    """``policies/<name>.yaml``: the gates a model's versions and promotions must pass."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    description: str = ""
+    applies_to: AppliesTo = AppliesTo()
+    required: list[str] = []
+    thresholds: dict[Key, Bounds] = {}
+    slices: dict[Key, SliceBounds] = {}
+    regression: list[Regression] = []
+    artifact: ArtifactRules = ArtifactRules()
+    promotion: dict[AliasName, PromotionRule] = {}
+
+
+class RegistryConfig(_Strict):
+    """``modelreg.yaml`` at the root: marks the registry and holds its settings."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    default_policy: PolicyName = "default"
+    stages: list[AliasName] = Field(default=["staging", "production"],
+                                    description="aliases in promotion order")
+
+
+#: schema file stem → (model, path pattern it validates)
+SCHEMAS: dict[str, type[_Strict]] = {
+    "version": VersionManifest,
+    "model": ModelManifest,
+    "policy": Policy,
+    "config": RegistryConfig,
+}
+
+
+def json_schema(name: str) -> dict[str, Any]:
+    schema = SCHEMAS[name].model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://modelreg.dev/schemas/v1/{name}.schema.json", **schema}
+
+
+def json_schema_text(name: str) -> str:
+    return json.dumps(json_schema(name), indent=2, sort_keys=False) + "\n"
+
+
+def validate(kind: type[M], data: Any, source: str, text: bytes | str | None = None) -> M:
+    """Validate parsed YAML against a model; the first error becomes one InputError."""
+    try:
+        return kind.model_validate(data, by_alias=True)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        loc = tuple(error["loc"])
+        lines = yamlio.key_lines(text) if text is not None else {}
+        line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines), None)
+        field = ".".join(str(p) for p in loc) or None
+        message = _humane(error)
+        raise InputError(message, file=source, line=line, field=field,
+                         fix="see docs/format.md for this field") from None
+
+
+def _humane(error: Any) -> str:
+    kind, msg, value = error["type"], error["msg"], error.get("input")
+    if kind == "finite_number":
+        return f"{value} is not a finite number"
+    if kind == "extra_forbidden":
+        return "unknown field (a typo?)"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} is not allowed here"
+    text = re.sub(r"^Input should be", "should be", str(msg))
+    if kind.endswith("_type") and value is not None:
+        return f"{text}, got {type(value).__name__} {value!r}"
+    return text

@@ -1,0 +1,203 @@
+"""Strict, safe YAML: the only way modelreg reads or writes a YAML file.
+
+Registry files arrive through pull requests, so they are untrusted input. The
+loader is PyYAML's safe loader (the C one when available) with these rules:
+
+- one document per file; no anchors/aliases (no billion-laughs); no duplicate
+  keys; keys are strings; at most ``MAX_BYTES`` bytes and ``MAX_DEPTH`` levels;
+- YAML 1.2 scalars: only ``true``/``false`` are booleans (``yes``, ``no``,
+  ``on``, ``off`` stay strings), no sexagesimal or octal surprises, and
+  timestamps stay strings (the schema parses them);
+- numbers are finite: ``.nan`` and ``.inf`` are rejected wherever they appear.
+
+Every rejection is an :class:`InputError` naming the file, line and field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import yaml
+
+from modelreg.errors import InputError
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+
+
+class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
+    """Safe loader with YAML 1.2 core scalars and alias rejection."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # A node met twice is an alias (*ref) to an anchored node.
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise _Rejected(node, "anchors and aliases (&, *) are not allowed", "write the value out")
+        return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            raise _Rejected(node, "expected a mapping", "use key: value pairs")
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Rejected(key_node, "merge keys (<<) are not allowed", "write the keys out")
+            if key_node.tag != "tag:yaml.org,2002:str" or not isinstance(key_node, yaml.ScalarNode):
+                raise _Rejected(key_node, "keys must be strings", "quote the key")
+            key = key_node.value
+            if key in mapping:
+                raise _Rejected(key_node, f"duplicate key {key!r}", "keep one of them")
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        value = super().construct_yaml_float(node)
+        if not math.isfinite(value):
+            raise _Rejected(node, f"{node.value} is not a finite number", "use a real number")
+        return float(value)
+
+    def construct_yaml_map(self, node: yaml.MappingNode) -> Any:
+        data: dict[str, Any] = {}
+        yield data
+        data.update(self.construct_mapping(node))
+
+
+class _Rejected(Exception):
+    def __init__(self, node: yaml.Node, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+        self.fix = fix
+
+
+def _install_resolvers(loader: type[yaml.SafeLoader]) -> None:
+    loader.yaml_implicit_resolvers = {}
+    first = {
+        "tag:yaml.org,2002:bool": list("tTfF"),
+        "tag:yaml.org,2002:int": list("-+0123456789"),
+        "tag:yaml.org,2002:float": list("-+0123456789."),
+        "tag:yaml.org,2002:null": ["~", "n", "N", ""],
+    }
+    patterns = {
+        "tag:yaml.org,2002:bool": _BOOL,
+        "tag:yaml.org,2002:int": _INT,
+        "tag:yaml.org,2002:float": _FLOAT,
+        "tag:yaml.org,2002:null": _NULL,
+    }
+    for tag, regexp in patterns.items():
+        loader.add_implicit_resolver(tag, regexp, first[tag])
+    loader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
+    # Explicit tags such as !!python/object are already refused by the safe
+    # loader; timestamps and sets are refused here so values stay plain data.
+    for tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:set", "tag:yaml.org,2002:omap",
+                "tag:yaml.org,2002:pairs", "tag:yaml.org,2002:binary"):
+        loader.add_constructor(tag, _reject_tag)
+
+
+def _reject_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise _Rejected(node, f"the tag {node.tag} is not allowed", "write a plain string, number or list")
+
+
+_install_resolvers(_StrictLoader)
+
+
+def _check_depth(node: yaml.Node, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise _Rejected(node, f"nesting deeper than {MAX_DEPTH} levels", "flatten the structure")
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _check_depth(key, depth + 1)
+            _check_depth(value, depth + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_depth(item, depth + 1)
+
+
+def loads(data: bytes | str, source: str) -> Any:
+    """Parse one YAML document strictly; ``source`` names the file in errors."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > MAX_BYTES:
+        raise InputError(f"file is larger than {MAX_BYTES // 1024} KiB", file=source,
+                         fix="keep large data in the artifact, not the manifest")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=source,
+                         fix="save the file as UTF-8") from None
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_depth(node)
+        return loader.construct_document(node)
+    except _Rejected as exc:
+        raise InputError(exc.message, file=source, line=exc.node.start_mark.line + 1,
+                         fix=exc.fix) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "expected a single document" in str(exc.context):
+            problem, fix = "more than one YAML document", "keep one document per file"
+        else:
+            fix = "fix the YAML syntax"
+        raise InputError(problem, file=source, line=mark.line + 1 if mark else None,
+                         fix=fix) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", file=source, fix="fix the YAML syntax") from None
+    except RecursionError:
+        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file=source,
+                         fix="flatten the structure") from None
+    finally:
+        loader.dispose()
+
+
+def key_lines(data: bytes | str) -> dict[tuple[str | int, ...], int]:
+    """Map each field path (``("metrics", "f1")``) to its 1-based line.
+
+    Only used to point error messages at a line; call it after :func:`loads`
+    accepted the document.
+    """
+    if isinstance(data, bytes):
+        data = data.decode("utf-8")
+    loader = _StrictLoader(data)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    lines: dict[tuple[str | int, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, str(key.value))
+                lines[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[(*path, index)] = item.start_mark.line + 1
+                walk(item, (*path, index))
+
+    if node is not None:
+        walk(node, ())
+    return lines
+
+
+def dumps(data: Any, header: str | None = None) -> str:
+    """Serialise plain data as block-style YAML in the key order given."""
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=100)
+    return f"{header}\n{text}" if header else text
