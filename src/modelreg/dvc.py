@@ -36,13 +36,20 @@ class Staged:
     objects: tuple[str, ...]
 
 
-@contextmanager
-def _repo(root: Path) -> Iterator[Any]:
+def _import_repo() -> Any:
     from dvc.repo import Repo
 
-    # Our errors say what is missing; DVC's own warnings would say it twice.
-    logging.getLogger("dvc").setLevel(logging.ERROR)
-    repo = Repo(str(root))
+    # DVC's import binds log handlers to the streams of that moment. Failures
+    # reach the user as our exceptions, which say what DVC would log and more.
+    logger = logging.getLogger("dvc")
+    logger.handlers = [logging.NullHandler()]
+    logger.propagate = False
+    return Repo
+
+
+@contextmanager
+def _repo(root: Path) -> Iterator[Any]:
+    repo = _import_repo()(str(root))
     try:
         yield repo
     finally:
@@ -51,10 +58,8 @@ def _repo(root: Path) -> Iterator[Any]:
 
 def init(root: Path, remote_url: str, remote_name: str) -> None:
     """``dvc init`` plus a default remote, in an existing git repository."""
-    from dvc.repo import Repo
-
     with contextlib.redirect_stdout(io.StringIO()):  # DVC's own "now commit" advice
-        repo = Repo.init(str(root))
+        repo = _import_repo().init(str(root))
     try:
         with repo.config.edit() as conf:
             conf["remote"][remote_name] = {"url": remote_url}

@@ -31,8 +31,10 @@ _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+# A float needs a dot or an exponent, and neither an int nor a float may have a
+# leading zero: "017" (a code, a zip) stays a string rather than becoming 17.
 _FLOAT = re.compile(
-    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"^(?:[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)\.[0-9]*(?:[eE][-+]?[0-9]+)?|(?:0|[1-9][0-9]*)[eE][-+]?[0-9]+)"
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
@@ -52,13 +54,16 @@ class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
             raise _Rejected(node, "expected a mapping", "use key: value pairs")
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == "tag:yaml.org,2002:merge" or key_node.value == "<<":
                 raise _Rejected(key_node, "merge keys (<<) are not allowed", "write the keys out")
             if key_node.tag != "tag:yaml.org,2002:str" or not isinstance(key_node, yaml.ScalarNode):
                 raise _Rejected(key_node, "keys must be strings", "quote the key")
             key = key_node.value
             if key in mapping:
                 raise _Rejected(key_node, f"duplicate key {key!r}", "keep one of them")
+            if value_node in self.constructed_objects:  # point at the alias, not its anchor
+                raise _Rejected(key_node, "anchors and aliases (&, *) are not allowed",
+                                "write the value out")
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
@@ -99,6 +104,7 @@ def _install_resolvers(loader: type[yaml.SafeLoader]) -> None:
     for tag, regexp in patterns.items():
         loader.add_implicit_resolver(tag, regexp, first[tag])
     loader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
+    loader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
     # Explicit tags such as !!python/object are already refused by the safe
     # loader; timestamps and sets are refused here so values stay plain data.
     for tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:set", "tag:yaml.org,2002:omap",
