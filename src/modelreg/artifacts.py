@@ -1,8 +1,8 @@
 """Getting an artifact out of the registry: fetch through DVC, verify, write atomically.
 
-Bytes are checked against the manifest's sha256 (and DVC's md5) while they are
-copied out of the cache, because DVC does not re-hash what it downloads and a
-swapped remote object would otherwise pass. Nothing appears at the destination
+Bytes are checked against the manifest's sha256 while they are copied out of
+the cache, because DVC does not re-hash what it downloads from a cloud remote
+and a swapped remote object would otherwise pass. Nothing appears at the destination
 unless every byte matched.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from modelreg import dvc
 from modelreg.catalog import ModelVersion
-from modelreg.errors import ConflictError, IntegrityError, NotFoundError
-from modelreg.hashing import FileDigest, Progress, digest, listing_sha256, walk_files
+from modelreg.errors import ConflictError, IntegrityError, NotFoundError, RemoteError
+from modelreg.hashing import Progress, digest, listing_sha256, walk_files
 
 
 def _no_progress(_: int) -> None:
@@ -42,15 +42,23 @@ def download(mv: ModelVersion, dest: str | Path, *, force: bool = False,
     if target.exists() and not force:
         raise ConflictError(f"{target} already exists", fix="remove it, or pass --force")
     expected = str(mv.artifact.get("sha256", ""))
-    objects = dvc.fetch(mv.root, pointer)
+    try:
+        objects = dvc.fetch(mv.root, pointer)
+    except RemoteError as exc:
+        raise RemoteError(f"{mv.uri}: {exc.message}; nothing was written to {target}", fix=exc.fix) from exc
     target.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         staged = workdir / target.name
-        files = [_copy_verified(mv, rel, obj, staged / rel if rel else staged, progress)
-                 for rel, obj in sorted(objects.items())]
+        files = []
+        for rel, obj in sorted(objects.items()):
+            out = staged / rel if rel else staged
+            out.parent.mkdir(parents=True, exist_ok=True)
+            files.append(digest(obj, rel, copy_to=out, progress=progress))
         actual = listing_sha256(files) if pointer.is_dir else files[0].sha256
         if actual != expected:
+            for obj in objects.values():  # so that a retry downloads afresh
+                dvc.evict(obj)
             raise IntegrityError(
                 f"{mv.uri}: sha256 of the downloaded artifact is {actual}, "
                 f"but {mv.source} records {expected}; nothing was written to {target}",
@@ -62,19 +70,6 @@ def download(mv: ModelVersion, dest: str | Path, *, force: bool = False,
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return target
-
-
-def _copy_verified(mv: ModelVersion, rel: str, obj: Path, out: Path,
-                   progress: Progress) -> FileDigest:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    file = digest(obj, rel, copy_to=out, progress=progress)
-    if obj.name != file.md5[2:]:
-        dvc.evict(obj)
-        raise IntegrityError(
-            f"{mv.uri}: {rel or mv.artifact.get('path')} has md5 {file.md5}, expected "
-            f"{obj.parent.name}{obj.name}; the corrupt cached copy was removed and nothing "
-            "was written", fix="run the command again to download it afresh")
-    return file
 
 
 def _remove(path: Path) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelreg import names
 from modelreg.dvcfiles import Pointer
 from modelreg.errors import InputError, IntegrityError, ModelregError, RemoteError
 from modelreg.hashing import FileDigest, Progress, digest, listing_sha256, walk_files
@@ -150,6 +151,9 @@ def fetch(root: Path, pointer: Pointer) -> dict[str, Path]:
             evict(top)
             raise IntegrityError(f"the directory listing {pointer.md5} in the remote is corrupt",
                                  fix="re-register the artifact") from None
+        if not all(names.inside(rel) and rel not in ("", ".") for rel in listing):
+            raise IntegrityError(f"the directory listing {pointer.md5} has paths leaving the artifact",
+                                 fix="the remote holds a hostile object; re-register the artifact")
         _transfer(repo, "pull", sorted(set(listing.values())))
         return {rel: Path(cache.oid_to_path(md5)) for rel, md5 in listing.items()}
 
@@ -172,10 +176,13 @@ def _transfer(repo: Any, direction: str, oids: list[str]) -> None:
         failed |= {oid for oid in oids if not Path(repo.cache.local.oid_to_path(oid)).exists()}
     if failed:
         missing = ", ".join(sorted(failed))
-        where = "to" if direction == "push" else "from"
-        raise RemoteError(f"DVC could not {direction} {missing} {where} the remote",
-                          fix="check the remote is reachable and holds the object; "
-                          "an artifact missing from the remote must be registered again")
+        if direction == "push":
+            raise RemoteError(f"DVC could not push {missing} to the remote",
+                              fix="check the remote is reachable and writable, then run the command again")
+        raise RemoteError(f"DVC could not pull {missing} from the remote (missing, unreadable, "
+                          "or its content does not match its hash)",
+                          fix="check the remote is reachable; an artifact lost from the remote must be "
+                          "restored or registered again")
 
 
 def evict(path: Path) -> None:

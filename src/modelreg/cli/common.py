@@ -31,7 +31,10 @@ def registry(at: str | None = None) -> Registry:
 
 @contextmanager
 def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A byte-counting progress bar on stderr; the core only sees the callback."""
+    """A byte-counting progress bar on stderr (when it is a terminal); the core only sees the callback."""
+    if not sys.stderr.isatty():
+        yield _ignore
+        return
     with click.progressbar(length=total, label=label, file=sys.stderr,
                            show_pos=False, show_percent=True) as bar:
 
@@ -39,6 +42,10 @@ def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
             bar.update(done)
 
         yield advance
+
+
+def _ignore(_: int) -> None:
+    return None
 
 
 def emit_json(data: Any) -> None:

@@ -1,0 +1,158 @@
+"""``modelreg get``: download through DVC, verify sha256, write atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Cli, artifact, commit_all, git, register
+
+
+def remote_object(root: Path, md5: str) -> Path:
+    return root / ".modelreg/remote/files/md5" / md5[:2] / md5[2:]
+
+
+def drop_local_cache(root: Path) -> None:
+    shutil.rmtree(root / ".dvc" / "cache", ignore_errors=True)
+
+
+@pytest.fixture
+def one_version(registry: Path, workdir: Path, cli: Cli) -> Path:
+    register(cli, registry, workdir, size=50_000, seed=7)
+    commit_all(registry, "Register v1")
+    return registry
+
+
+def test_get_downloads_and_verifies(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    drop_local_cache(one_version)  # as on a fresh clone: the bytes must come from the remote
+    out = tmp_path / "out" / "model.pkl"
+    result = cli.ok("-C", str(one_version), "get", "models:/fraud-detector/1", "-o", str(out))
+    expected = (tmp_path / "work/fraud-detector-7/model.pkl").read_bytes()
+    assert out.read_bytes() == expected
+    assert "sha256 verified" in result.out
+    assert list(out.parent.iterdir()) == [out]  # no temporary files left beside it
+
+
+def test_get_into_a_directory(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    result = cli.ok("-C", str(one_version), "get", "fraud-detector/latest", "-o", f"{tmp_path}/new/", "--json")
+    assert result.json["path"] == str(tmp_path / "new" / "model.pkl")
+    assert (tmp_path / "new" / "model.pkl").is_file()
+
+
+def test_existing_output_needs_force(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    out = tmp_path / "model.pkl"
+    out.write_text("precious")
+    result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out))
+    assert "already exists" in result.err and "--force" in result.err
+    assert out.read_text() == "precious"
+    cli.ok("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out), "--force")
+    assert out.stat().st_size == 50_000
+
+
+def test_swapped_remote_object_is_caught_and_nothing_written(one_version: Path, tmp_path: Path,
+                                                             cli: Cli) -> None:
+    md5 = cli.ok("-C", str(one_version), "resolve", "fraud-detector/1", "--json").json["artifact"]["md5"]
+    obj = remote_object(one_version, md5)
+    os.chmod(obj, stat.S_IWUSR | stat.S_IRUSR)
+    obj.write_bytes(b"a different model that someone slipped in")
+    drop_local_cache(one_version)
+    out = tmp_path / "out" / "model.pkl"
+    out.parent.mkdir()
+    result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out))
+    assert "models:/fraud-detector/1" in result.err and "nothing was written" in result.err
+    assert "does not match its hash" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert list(out.parent.iterdir()) == []
+
+
+def test_tampered_manifest_sha256_is_caught(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    path = one_version / "registry/fraud-detector/v1/version.yaml"
+    text = path.read_text()
+    real = hashlib.sha256((tmp_path / "work/fraud-detector-7/model.pkl").read_bytes()).hexdigest()
+    path.write_text(text.replace(real, "0" * 64))
+    out = tmp_path / "model.pkl"
+    result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out))
+    assert f"sha256 of the downloaded artifact is {real}" in result.err
+    assert not out.exists()
+    assert list(tmp_path.glob(".model.pkl.*")) == []
+
+
+def test_corrupt_local_cache_never_reaches_the_output(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    md5 = cli.ok("-C", str(one_version), "resolve", "fraud-detector/1", "--json").json["artifact"]["md5"]
+    cached = one_version / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    os.chmod(cached, 0o644)
+    cached.write_bytes(b"bit rot")
+    out = tmp_path / "model.pkl"
+    cli.ok("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out))
+    assert out.read_bytes() == (tmp_path / "work/fraud-detector-7/model.pkl").read_bytes()
+
+
+def test_object_missing_from_remote(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    shutil.rmtree(one_version / ".modelreg" / "remote")
+    (one_version / ".modelreg" / "remote").mkdir()
+    drop_local_cache(one_version)
+    result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(tmp_path / "m.pkl"))
+    assert "could not pull" in result.err and "restored or registered again" in result.err
+
+
+def test_directory_artifact_round_trip(registry: Path, workdir: Path, tmp_path: Path, cli: Cli) -> None:
+    folder = workdir / "saved"
+    artifact(folder / "saved_model.pb", size=2000, seed=1)
+    artifact(folder / "variables" / "variables.data-00000-of-00001", size=8000, seed=2)
+    artifact(folder / "variables" / "variables.index", size=64, seed=3)
+    cli.ok("-C", str(registry), "register", "tf-model", "-a", str(folder), "--owner", "@a/b")
+    drop_local_cache(registry)
+    out = tmp_path / "restored"
+    cli.ok("-C", str(registry), "get", "tf-model/1", "-o", str(out))
+    for rel in ("saved_model.pb", "variables/variables.data-00000-of-00001", "variables/variables.index"):
+        assert (out / rel).read_bytes() == (folder / rel).read_bytes(), rel
+    # The directory digest is checkable with standard tools (see modelreg.hashing).
+    listing = "".join(f"{hashlib.sha256((out / r).read_bytes()).hexdigest()}  {r}\n" for r in sorted(
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()))
+    sha = cli.ok("-C", str(registry), "resolve", "tf-model/1", "--json").json["artifact"]["sha256"]
+    assert hashlib.sha256(listing.encode()).hexdigest() == sha
+
+
+def test_get_from_a_clone(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(one_version), str(clone))
+    out = tmp_path / "from-clone.pkl"
+    cli.ok("-C", str(clone), "get", "models:/fraud-detector/latest", "-o", str(out))
+    assert out.stat().st_size == 50_000
+
+
+def test_get_at_a_past_revision(one_version: Path, workdir: Path, tmp_path: Path, cli: Cli) -> None:
+    register(cli, one_version, workdir, seed=8, size=1234)
+    commit_all(one_version, "Register v2")
+    out = tmp_path / "old.pkl"
+    cli.ok("-C", str(one_version), "get", "fraud-detector/latest", "--at", "HEAD~1", "-o", str(out))
+    assert out.stat().st_size == 50_000
+
+
+def test_hostile_directory_listing_cannot_write_outside(registry: Path, workdir: Path, tmp_path: Path,
+                                                         cli: Cli) -> None:
+    import json
+
+    folder = workdir / "model-dir"
+    artifact(folder / "weights.bin", size=100, seed=1)
+    cli.ok("-C", str(registry), "register", "m", "-a", str(folder), "--owner", "@a/b")
+    # Forge a listing (with a matching md5, so DVC accepts it) whose entry climbs out.
+    child = hashlib.md5((folder / "weights.bin").read_bytes()).hexdigest()
+    listing = json.dumps([{"md5": child, "relpath": "../../escaped.bin"}], sort_keys=True).encode()
+    forged = hashlib.md5(listing).hexdigest() + ".dir"
+    obj = remote_object(registry, forged)
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    obj.write_bytes(listing)
+    pointer = registry / "registry/m/v1/model-dir.dvc"
+    old = pointer.read_text().split("md5: ")[1].split("\n")[0]
+    pointer.write_text(pointer.read_text().replace(old, forged))
+    drop_local_cache(registry)
+    out = tmp_path / "deep" / "er" / "out"
+    result = cli.fails("-C", str(registry), "get", "m/1", "-o", str(out))
+    assert "paths leaving the artifact" in result.err
+    assert not list(tmp_path.rglob("escaped.bin"))

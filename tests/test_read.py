@@ -1,0 +1,241 @@
+"""Every read command: list, show, resolve, history, diff, search; --json and --at on each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Cli, commit_all, git, register, set_aliases
+
+
+@pytest.fixture
+def populated(registry: Path, workdir: Path, cli: Cli) -> Path:
+    """fraud-detector v1..v3 (v2 production, v3 staging, v1 archived) and churn v1, all committed."""
+    register(cli, registry, workdir, "fraud-detector", "--tag", "team=fraud",
+             metrics={"roc_auc": 0.95, "f1": 0.70}, seed=1)
+    commit_all(registry, "Register fraud-detector v1", date="2026-11-01T10:00:00Z")
+    register(cli, registry, workdir, "fraud-detector", "--tag", "team=fraud", "--param", "max_depth=6",
+             metrics={"roc_auc": 0.97, "f1": 0.78}, seed=2)
+    set_aliases(registry, "fraud-detector", {"production": 2})
+    commit_all(registry, "Promote fraud-detector v2 (#12)", date="2026-11-05T10:00:00Z")
+    git(registry, "tag", "release-1")
+    register(cli, registry, workdir, "fraud-detector", "--tag", "team=fraud", "--param", "max_depth=8",
+             metrics={"roc_auc": 0.975, "f1": 0.80}, seed=3)
+    set_aliases(registry, "fraud-detector", {"production": 2, "staging": 3, "champion": 2}, archived=[1])
+    commit_all(registry, "Merge pull request #15 from acme/fraud-v3", date="2026-11-10T10:00:00Z")
+    register(cli, registry, workdir, "churn", "--tag", "team=growth", metrics={"roc_auc": 0.81}, seed=4)
+    commit_all(registry, "Register churn v1", date="2026-11-12T10:00:00Z")
+    return registry
+
+
+def test_list(populated: Path, cli: Cli) -> None:
+    rows = cli.ok("-C", str(populated), "list", "--json").json
+    by_name = {r["name"]: r for r in rows}
+    assert set(by_name) == {"churn", "fraud-detector"}
+    assert by_name["fraud-detector"]["aliases"] == {"production": 2, "staging": 3, "champion": 2}
+    assert by_name["fraud-detector"]["latest"] == 3
+    assert by_name["fraud-detector"]["versions"] == 3
+    text = cli.ok("-C", str(populated), "list").out
+    assert "production=v2" in text and "churn" in text
+
+
+def test_list_filters(populated: Path, cli: Cli) -> None:
+    assert [r["name"] for r in cli.ok("-C", str(populated), "list", "--alias", "production", "--json").json] \
+        == ["fraud-detector"]
+    assert [r["name"] for r in cli.ok("-C", str(populated), "list", "--tag", "team=growth", "--json").json] \
+        == ["churn"]
+    assert "No models match" in cli.ok("-C", str(populated), "list", "--tag", "team=nobody").out
+
+
+def test_show_model_derives_stage_and_approval(populated: Path, cli: Cli) -> None:
+    data = cli.ok("-C", str(populated), "show", "fraud-detector", "--json").json
+    versions = {v["version"]: v for v in data["versions"]}
+    assert (versions[1]["stage"], versions[1]["approval"]) == ("Archived", "PendingManualApproval")
+    assert (versions[2]["stage"], versions[2]["approval"]) == ("Production", "Approved")
+    assert (versions[3]["stage"], versions[3]["approval"]) == ("Staging", "Approved")
+    assert versions[2]["aliases"] == ["champion", "production"]
+    text = cli.ok("-C", str(populated), "show", "fraud-detector").out
+    assert "Production" in text and "ROC_AUC" in text
+
+
+def test_show_rejected_version(populated: Path, cli: Cli) -> None:
+    set_aliases(populated, "fraud-detector", {"production": 2},
+                rejected=[{"version": 3, "reason": "failed bias review"}])
+    data = cli.ok("-C", str(populated), "show", "fraud-detector", "--json").json
+    assert data["versions"][2]["approval"] == "Rejected"
+    assert "v3 rejected: failed bias review" in cli.ok("-C", str(populated), "show", "fraud-detector").out
+
+
+@pytest.mark.parametrize(("target", "version"), [("fraud-detector/3", 3), ("fraud-detector@champion", 2),
+                                                  ("models:/fraud-detector/latest", 3)])
+def test_show_one_version(populated: Path, cli: Cli, target: str, version: int) -> None:
+    data = cli.ok("-C", str(populated), "show", target, "--json").json
+    assert data["version"] == version
+    assert data["manifest"]["model"] == "fraud-detector"
+    assert "artifact:" in cli.ok("-C", str(populated), "show", target).out
+
+
+@pytest.mark.parametrize(("uri", "version"), [
+    ("models:/fraud-detector/2", 2), ("models:/fraud-detector@production", 2),
+    ("models:/fraud-detector/latest", 3), ("models:/fraud-detector/Production", 2),
+    ("models:/fraud-detector/staging", 3), ("fraud-detector/v1", 1), ("fraud-detector@champion", 2),
+])
+def test_resolve(populated: Path, cli: Cli, uri: str, version: int) -> None:
+    data = cli.ok("-C", str(populated), "resolve", uri, "--json").json
+    assert data["version"] == version
+    md5 = data["artifact"]["md5"]
+    assert data["remote"]["location"] == f"{populated}/.modelreg/remote/files/md5/{md5[:2]}/{md5[2:]}"
+    assert Path(data["remote"]["location"]).is_file()
+    assert len(data["artifact"]["sha256"]) == 64
+
+
+def test_latest_skips_archived_and_rejected(populated: Path, cli: Cli) -> None:
+    set_aliases(populated, "fraud-detector", {}, archived=[1],
+                rejected=[{"version": 3, "reason": "leaks labels"}])
+    assert cli.ok("-C", str(populated), "resolve", "fraud-detector/latest", "--json").json["version"] == 2
+
+
+@pytest.mark.parametrize(("uri", "message"), [
+    ("models:/nope/1", "no model named 'nope'"),
+    ("models:/fraud-detector/9", "has no version 9"),
+    ("models:/fraud-detector@canary", "has no alias 'canary' (aliases: champion, production, staging)"),
+    ("models:/fraud-detector", "names a model but not a version"),
+    ("models:/../etc/1", "is not a model URI"),
+    ("models:/Fraud/1", "not a valid model name"),
+    ("models:/fraud-detector/0", "versions start at 1"),
+])
+def test_resolve_errors(populated: Path, cli: Cli, uri: str, message: str) -> None:
+    result = cli.fails("-C", str(populated), "resolve", uri)
+    assert message in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("at", ["release-1", "HEAD~2", "2026-11-06"])
+def test_at_revision_reads_the_past(populated: Path, cli: Cli, at: str) -> None:
+    # At release-1 (= HEAD~2 = the last commit before 6 November) v3 did not exist.
+    data = cli.ok("-C", str(populated), "resolve", "fraud-detector/latest", "--at", at, "--json").json
+    assert data["version"] == 2
+    assert data["commit"] == git(populated, "rev-parse", "release-1").strip()
+    assert cli.fails("-C", str(populated), "show", "fraud-detector/3", "--at", at).code == 1
+    models = [r["name"] for r in cli.ok("-C", str(populated), "list", "--at", at, "--json").json]
+    assert models == ["fraud-detector"]
+
+
+def test_at_does_not_touch_the_work_tree(populated: Path, cli: Cli) -> None:
+    (populated / "registry/fraud-detector/v3/version.yaml").write_text("garbage: [")
+    status = git(populated, "status", "--porcelain")
+    data = cli.ok("-C", str(populated), "show", "fraud-detector/3", "--at", "HEAD", "--json").json
+    assert data["manifest"]["version"] == 3
+    assert git(populated, "status", "--porcelain") == status
+    result = cli.fails("-C", str(populated), "show", "fraud-detector/3")
+    assert "registry/fraud-detector/v3/version.yaml:2: " in result.err
+
+
+@pytest.mark.parametrize(("at", "message"), [("no-such-branch", "unknown revision 'no-such-branch'"),
+                                             ("1999-01-01", "no commit on HEAD at or before 1999-01-01")])
+def test_bad_revisions(populated: Path, cli: Cli, at: str, message: str) -> None:
+    assert message in cli.fails("-C", str(populated), "list", "--at", at).err
+
+
+def test_history(populated: Path, cli: Cli) -> None:
+    events = cli.ok("-C", str(populated), "history", "fraud-detector", "--json").json
+    summary = [(e["kind"], e["version"], e["alias"], e["previous"], e["pr"]) for e in events]
+    assert summary == [
+        ("registered", 3, None, None, 15),
+        ("alias", 2, "champion", None, 15),
+        ("alias", 3, "staging", None, 15),
+        ("archived", 1, None, None, 15),
+        ("registered", 2, None, None, 12),
+        ("alias", 2, "production", None, 12),
+        ("registered", 1, None, None, None),
+    ]
+    assert events[0]["author"] == "Alice Example"
+    assert events[-1]["date"].startswith("2026-11-01")
+    text = cli.ok("-C", str(populated), "history", "fraud-detector").out
+    assert "production: (none) -> v2" in text and "#12" in text
+
+
+def test_history_of_an_alias_move_and_rollback(populated: Path, cli: Cli) -> None:
+    set_aliases(populated, "fraud-detector", {"production": 3, "staging": 3, "champion": 2}, archived=[1])
+    commit_all(populated, "Promote v3 (#20)")
+    set_aliases(populated, "fraud-detector", {"production": 2, "staging": 3, "champion": 2}, archived=[1])
+    commit_all(populated, "Roll back production (#21)")
+    events = cli.ok("-C", str(populated), "history", "fraud-detector", "--json").json
+    assert [(e["alias"], e["previous"], e["version"], e["pr"]) for e in events[:2]] == \
+        [("production", 3, 2, 21), ("production", 2, 3, 20)]
+
+
+def test_history_follows_merges_on_main(populated: Path, cli: Cli, workdir: Path) -> None:
+    git(populated, "switch", "-q", "-c", "feature")
+    register(cli, populated, workdir, "fraud-detector", seed=9)
+    commit_all(populated, "Register v4 on a branch")
+    git(populated, "switch", "-q", "main")
+    git(populated, "merge", "-q", "--no-ff", "-m", "Merge pull request #30 from acme/feature", "feature")
+    events = cli.ok("-C", str(populated), "history", "fraud-detector", "--json").json
+    assert (events[0]["kind"], events[0]["version"], events[0]["pr"]) == ("registered", 4, 30)
+
+
+def test_diff(populated: Path, cli: Cli) -> None:
+    data = cli.ok("-C", str(populated), "diff", "fraud-detector", "@production", "3", "--json").json
+    rows = {(r["section"], r["key"]): r for r in data["rows"]}
+    assert data["a"] == "models:/fraud-detector/2" and data["b"] == "models:/fraud-detector/3"
+    assert rows[("metrics", "roc_auc")]["delta"] == pytest.approx(0.005)
+    assert rows[("params", "max_depth")]["a"] == 6 and rows[("params", "max_depth")]["b"] == 8
+    assert rows[("artifact", "sha256")]["changed"] is True
+    assert rows[("tags", "team")]["changed"] is False
+    text = cli.ok("-C", str(populated), "diff", "fraud-detector", "2", "3").out
+    assert "+0.005" in text and "team" not in text
+    assert "team" in cli.ok("-C", str(populated), "diff", "fraud-detector", "2", "3", "--all").out
+
+
+def test_search(populated: Path, cli: Cli) -> None:
+    def found(*where: str) -> list[tuple[str, int]]:
+        args = [a for w in where for a in ("--where", w)]
+        return [(r["model"], r["version"]) for r in cli.ok("-C", str(populated), "search", *args, "--json").json]
+
+    assert found("metrics.roc_auc>=0.96", "tags.team=fraud") == [("fraud-detector", 2), ("fraud-detector", 3)]
+    assert found("metrics.roc_auc<0.9") == [("churn", 1)]
+    assert found("stage=Production") == [("fraud-detector", 2)]
+    assert found("alias=champion") == [("fraud-detector", 2)]
+    assert found("params.max_depth>6") == [("fraud-detector", 3)]
+    assert found("tags.team~gro") == [("churn", 1)]
+    assert found("tags.team!=fraud") == [("churn", 1)]
+    assert "No versions match" in cli.ok("-C", str(populated), "search", "-w", "metrics.roc_auc>1").out
+    assert "is not a condition" in cli.fails("-C", str(populated), "search", "-w", "roc_auc").err
+
+
+def test_empty_registry_reads(registry: Path, cli: Cli) -> None:
+    assert "No models yet" in cli.ok("-C", str(registry), "list").out
+    assert cli.ok("-C", str(registry), "list", "--json").json == []
+
+
+# Hostile or broken files on the read path: a clear one-line error, never a traceback ------------
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("aliases: {production: two}\n", "aliases.production: expected a version number"),
+    ("aliases: [1, 2]\n", "aliases: expected dict"),
+    ("a: &x [1]\nb: *x\n", "anchors and aliases"),
+    ("- just\n- a list\n", "expected a mapping at the top level"),
+    ("rejected:\n  2: bad\n", "keys must be strings"),
+])
+def test_hostile_model_yaml(populated: Path, cli: Cli, text: str, message: str) -> None:
+    (populated / "registry/fraud-detector/model.yaml").write_text(text)
+    result = cli.fails("-C", str(populated), "resolve", "fraud-detector@production")
+    assert "registry/fraud-detector/model.yaml" in result.err
+    assert message in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_manifest_that_lies_about_its_place(populated: Path, cli: Cli) -> None:
+    path = populated / "registry/fraud-detector/v2/version.yaml"
+    path.write_text(path.read_text().replace("version: 2", "version: 3"))
+    result = cli.fails("-C", str(populated), "show", "fraud-detector/2")
+    assert "says fraud-detector/v3, but lives in fraud-detector/v2" in result.err
+
+
+def test_pointer_leaving_its_directory(populated: Path, cli: Cli) -> None:
+    path = populated / "registry/fraud-detector/v2/model.pkl.dvc"
+    path.write_text(path.read_text().replace("path: model.pkl", "path: ../../../../etc/passwd"))
+    result = cli.fails("-C", str(populated), "resolve", "fraud-detector/2")
+    assert "outs[0].path" in result.err and "may not point outside" in result.err
