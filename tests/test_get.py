@@ -39,7 +39,8 @@ def test_get_downloads_and_verifies(one_version: Path, tmp_path: Path, cli: Cli)
 
 
 def test_get_into_a_directory(one_version: Path, tmp_path: Path, cli: Cli) -> None:
-    result = cli.ok("-C", str(one_version), "get", "fraud-detector/latest", "-o", f"{tmp_path}/new/", "--json")
+    result = cli.ok("-C", str(one_version), "get", "fraud-detector/latest", "-o", f"{tmp_path}/new/",
+                    "--json")
     assert result.json["path"] == str(tmp_path / "new" / "model.pkl")
     assert (tmp_path / "new" / "model.pkl").is_file()
 

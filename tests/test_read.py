@@ -192,7 +192,8 @@ def test_diff(populated: Path, cli: Cli) -> None:
 def test_search(populated: Path, cli: Cli) -> None:
     def found(*where: str) -> list[tuple[str, int]]:
         args = [a for w in where for a in ("--where", w)]
-        return [(r["model"], r["version"]) for r in cli.ok("-C", str(populated), "search", *args, "--json").json]
+        rows = cli.ok("-C", str(populated), "search", *args, "--json").json
+        return [(r["model"], r["version"]) for r in rows]
 
     assert found("metrics.roc_auc>=0.96", "tags.team=fraud") == [("fraud-detector", 2), ("fraud-detector", 3)]
     assert found("metrics.roc_auc<0.9") == [("churn", 1)]

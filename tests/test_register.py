@@ -249,3 +249,13 @@ def test_json_metrics_pretty_ints(registry: Path, workdir: Path, cli: Cli) -> No
     cli.ok("-C", str(registry), "register", "m", "--artifact", str(art), "--metrics", str(workdir / "m.json"),
            "--owner", "@a/b")
     assert manifest(registry, "m", 1)["metrics"] == {"n_trees": 300}
+
+
+def test_broken_dvc_config_is_a_user_error(registry: Path, workdir: Path, cli: Cli) -> None:
+    (registry / ".dvc" / "config.local").write_text("['remote \"storage\"']\n    no_such_option = 1\n")
+    art = artifact(workdir / "model.pkl")
+    before = snapshot_tree(registry)
+    result = cli.fails("-C", str(registry), "register", "m", "--artifact", str(art), "--owner", "@a/b")
+    assert result.err.startswith("error: .dvc/config: DVC configuration error")
+    assert "no_such_option" in result.err and "dvc config --list" in result.err
+    assert snapshot_tree(registry) == before

@@ -19,7 +19,8 @@ def rejects(text: str | bytes, *words: str) -> InputError:
 
 
 def test_plain_document_loads() -> None:
-    assert yamlio.loads("a: 1\nb: [x, 2.5]\nc: {d: true}\n", "f") == {"a": 1, "b": ["x", 2.5], "c": {"d": True}}
+    doc = yamlio.loads("a: 1\nb: [x, 2.5]\nc: {d: true}\n", "f")
+    assert doc == {"a": 1, "b": ["x", 2.5], "c": {"d": True}}
 
 
 def test_aliases_are_refused_with_the_line() -> None:

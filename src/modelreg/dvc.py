@@ -50,9 +50,18 @@ def _import_repo() -> Any:
 
 @contextmanager
 def _repo(root: Path) -> Iterator[Any]:
-    repo = _import_repo()(str(root))
+    repo_class = _import_repo()
+    from dvc.config import ConfigError
+
+    fix = "check .dvc/config and .dvc/config.local (`dvc config --list --show-origin`)"
+    try:
+        repo = repo_class(str(root))
+    except ConfigError as exc:
+        raise InputError(f"DVC configuration error: {exc}", file=".dvc/config", fix=fix) from None
     try:
         yield repo
+    except ConfigError as exc:  # DVC reads some settings only when they are first used
+        raise InputError(f"DVC configuration error: {exc}", file=".dvc/config", fix=fix) from None
     finally:
         repo.close()
 
@@ -162,9 +171,11 @@ def _transfer(repo: Any, direction: str, oids: list[str]) -> None:
     from dvc_data.hashfile.hash_info import HashInfo
 
     hashes = [HashInfo("md5", oid) for oid in oids]
+    from dvc.config import ConfigError
+
     try:
         result = getattr(repo.cloud, direction)(hashes)
-    except ModelregError:
+    except (ModelregError, ConfigError):
         raise
     except Exception as exc:  # DVC surfaces network and auth failures as many types
         raise RemoteError(f"DVC {direction} failed: {type(exc).__name__}: {exc}",

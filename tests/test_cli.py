@@ -1,0 +1,79 @@
+"""The command line as a user meets it: help, version, exit codes, start-up cost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelreg import __version__
+from modelreg.cli.main import COMMANDS
+from tests.helpers import Cli, commit_all, register
+
+READ_COMMANDS = ["list", "show", "resolve", "history", "diff", "search"]
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help_with_examples(cli: Cli, name: str) -> None:
+    result = cli.ok(name, "--help")
+    assert "Examples:" in result.out
+    assert f"modelreg {name}" in result.out.split("Examples:")[1]
+
+
+@pytest.mark.parametrize("name", READ_COMMANDS)
+def test_every_read_command_has_json_and_at(cli: Cli, name: str) -> None:
+    out = cli.ok(name, "--help").out
+    assert "--json" in out and "--at REV" in out
+
+
+def test_top_level_help_lists_commands(cli: Cli) -> None:
+    out = cli.ok("--help").out
+    for name, summary in COMMANDS.items():
+        assert name in out and summary[:30] in out
+
+
+def test_version(cli: Cli) -> None:
+    assert __version__ in cli.ok("--version").out
+
+
+def test_usage_errors_exit_2(cli: Cli) -> None:
+    assert "No such command" in cli.fails("frobnicate", code=2).err
+    assert "Missing argument" in cli.fails("resolve", code=2).err
+    assert "--artifact" in cli.fails("register", "m", code=2).err
+
+
+def test_python_dash_m(registry: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "modelreg", "-C", str(registry), "list", "--json"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]"
+
+
+def test_errors_go_to_stderr_as_one_line(registry: Path, cli: Cli) -> None:
+    result = cli.fails("-C", str(registry), "show", "nope")
+    assert result.out == ""
+    assert result.err.startswith("error: no model named 'nope'") and "modelreg list" in result.err
+
+
+def test_registry_from_environment(registry: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELREG_REGISTRY", str(registry))
+    assert cli.ok("list", "--json").json == []
+
+
+def test_read_path_imports_neither_dvc_nor_pydantic(registry: Path, workdir: Path, cli: Cli) -> None:
+    """The promise behind the read-path speed target: reads never import DVC or pydantic."""
+    register(cli, registry, workdir)
+    commit_all(registry, "v1")
+    probe = ("import sys, runpy; sys.argv = ['modelreg', '-C', sys.argv[1]] + sys.argv[2:]\n"
+             "try:\n    runpy.run_module('modelreg', run_name='__main__')\n"
+             "except SystemExit as e:\n    assert not e.code, e.code\n"
+             "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'dvc', 'dvc_data', 'pydantic', "
+             "'jsonschema'})\nprint('HEAVY', heavy)")
+    for args in (["resolve", "fraud-detector/1"], ["show", "fraud-detector"], ["list"],
+                 ["resolve", "fraud-detector/latest", "--at", "HEAD"], ["history", "fraud-detector"],
+                 ["search", "-w", "metrics.f1>0"], ["diff", "fraud-detector", "1", "1"]):
+        proc = subprocess.run([sys.executable, "-c", probe, str(registry), *args],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip().splitlines()[-1] == "HEAVY []", (args, proc.stdout)

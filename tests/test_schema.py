@@ -1,0 +1,81 @@
+"""The JSON Schemas: generated from the models, committed, and in agreement with them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from modelreg import schema
+from modelreg.errors import InputError
+from tests.helpers import Cli, register, set_aliases
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", sorted(schema.SCHEMAS))
+def test_committed_schemas_match_the_models(name: str) -> None:
+    committed = (PROJECT / "schemas" / f"{name}.schema.json").read_text()
+    assert committed == schema.json_schema_text(name), "run `modelreg schema --write` in the project root"
+
+
+def test_schema_check_and_write(registry: Path, cli: Cli) -> None:
+    assert "up to date" in cli.ok("-C", str(registry), "schema", "--check").out
+    stale = registry / "schemas" / "policy.schema.json"
+    stale.write_text("{}")
+    result = cli.fails("-C", str(registry), "schema", "--check")
+    assert "schemas/policy.schema.json" in result.err and "schema --write" in result.err
+    assert "wrote schemas/policy.schema.json" in cli.ok("-C", str(registry), "schema", "--write").out
+    assert "nothing changed" in cli.ok("-C", str(registry), "schema", "--write").out
+
+
+def test_schema_prints_one(cli: Cli) -> None:
+    printed = json.loads(cli.ok("schema", "model").out)
+    assert printed["title"] == "ModelManifest"
+    assert "aliases" in printed["properties"]
+
+
+def validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema.json_schema(name))
+
+
+def test_json_schema_accepts_what_register_writes(registry: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, registry, workdir, "fraud-detector", "--param", "depth=6", "--tag", "team=x",
+             metrics={"roc_auc": 0.9, "slices": {"a=b": {"roc_auc": 0.8}}})
+    set_aliases(registry, "fraud-detector", {"production": 1},
+                rejected=[{"version": 1, "reason": "demo"}], archived=[1])
+    for name, rel in [("version", "registry/fraud-detector/v1/version.yaml"),
+                      ("model", "registry/fraud-detector/model.yaml"),
+                      ("policy", "policies/default.yaml"), ("config", "modelreg.yaml")]:
+        doc = yaml.safe_load((registry / rel).read_text())
+        validator(name).validate(doc)
+        schema.validate(schema.SCHEMAS[name], doc, rel)
+
+
+@pytest.mark.parametrize(("patch", "field"), [
+    ({"metrics": {"auc": "high"}}, "metrics.auc"),
+    ({"artifact": {"path": "../x", "md5": "0" * 32, "sha256": "0" * 64, "size": 1}}, "artifact.path"),
+    ({"surprise": 1}, "surprise"),
+    ({"version": 0}, "version"),
+    ({"model": "Bad Name"}, "model"),
+])
+def test_json_schema_and_pydantic_reject_alike(patch: dict, field: str) -> None:
+    doc = {"schema_version": 1, "model": "m", "version": 1, "created_at": "2026-11-20T10:02:11Z",
+           "created_by": "alice",
+           "artifact": {"path": "m.pkl", "md5": "0" * 32, "sha256": "0" * 64, "size": 1}}
+    validator("version").validate(doc)
+    bad = {**doc, **patch}
+    assert not validator("version").is_valid(bad)
+    with pytest.raises(InputError) as info:
+        schema.validate(schema.VersionManifest, bad, "v.yaml")
+    assert field in str(info.value)
+
+
+def test_policy_rejects_unknown_fields_with_line(tmp_path: Path) -> None:
+    text = "schema_version: 1\nthresholds:\n  roc_auc: {minimum: 0.9}\n"
+    with pytest.raises(InputError) as info:
+        schema.validate(schema.Policy, yaml.safe_load(text), "policies/p.yaml", text)
+    assert str(info.value).startswith("policies/p.yaml:3: thresholds.roc_auc.minimum: unknown field")
