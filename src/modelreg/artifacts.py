@@ -23,7 +23,7 @@ def _no_progress(_: int) -> None:
     return None
 
 
-def target_path(mv: ModelVersion, dest: str | Path) -> Path:
+def target_path(mv: ModelVersion, dest: str | os.PathLike[str]) -> Path:
     """``dest`` itself, or ``dest/<artifact name>`` when dest is a directory (or ends in /)."""
     name = str(mv.artifact.get("path", ""))
     if Path(dest).is_dir() or str(dest).endswith(("/", os.sep)):
@@ -31,7 +31,7 @@ def target_path(mv: ModelVersion, dest: str | Path) -> Path:
     return Path(dest)
 
 
-def download(mv: ModelVersion, dest: str | Path, *, force: bool = False,
+def download(mv: ModelVersion, dest: str | os.PathLike[str], *, force: bool = False,
              progress: Progress = _no_progress) -> Path:
     """Fetch, verify and place ``mv``'s artifact; return the path written."""
     pointer = mv.pointer
@@ -43,7 +43,7 @@ def download(mv: ModelVersion, dest: str | Path, *, force: bool = False,
         raise ConflictError(f"{target} already exists", fix="remove it, or pass --force")
     expected = str(mv.artifact.get("sha256", ""))
     try:
-        objects = dvc.fetch(mv.root, pointer)
+        objects = dvc.fetch(Path(mv.root), pointer)
     except RemoteError as exc:
         raise RemoteError(f"{mv.uri}: {exc.message}; nothing was written to {target}", fix=exc.fix) from exc
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,15 +9,18 @@ belongs to writes and to ``modelreg check``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import os
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelreg import names, yamlio
-from modelreg.dvcfiles import Pointer, parse_pointer
+from modelreg import names
+from modelreg.dvcfiles import Pointer, pointer_from
 from modelreg.errors import InputError, NotFoundError
+from modelreg.memo import Memo
 from modelreg.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 STAGE_ALIASES = {"production": "Production", "staging": "Staging"}
 
@@ -38,10 +41,10 @@ def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
-def _load_mapping(snapshot: Snapshot, path: str) -> dict[str, Any] | None:
-    data = snapshot.read(path)
-    if data is None:
-        return None
+def _parse_mapping(data: bytes, path: str) -> dict[str, Any]:
+    # Imported here: a read answered from the memo never loads PyYAML at all.
+    from modelreg import yamlio
+
     doc = yamlio.loads(data, path)
     if not isinstance(doc, dict):
         raise InputError("expected a mapping at the top level", file=path,
@@ -49,13 +52,15 @@ def _load_mapping(snapshot: Snapshot, path: str) -> dict[str, Any] | None:
     return doc
 
 
-@dataclass(frozen=True)
 class Model:
     """``registry/<name>/model.yaml`` plus the version numbers present beside it."""
 
-    name: str
-    data: dict[str, Any]
-    versions: tuple[int, ...]
+    # Plain classes, not dataclasses, on the read path: generating dataclass
+    # code at import costs milliseconds that every `modelreg resolve` would pay.
+    def __init__(self, name: str, data: dict[str, Any], versions: tuple[int, ...]) -> None:
+        self.name = name
+        self.data = data
+        self.versions = versions
 
     @property
     def source(self) -> str:
@@ -131,19 +136,24 @@ class Model:
         return "PendingManualApproval"
 
 
-@dataclass(frozen=True)
 class ModelVersion:
     """One ``version.yaml`` with the state its model gives it."""
 
-    model: str
-    version: int
-    data: dict[str, Any]
-    root: Path
-    commit: str | None
-    aliases: tuple[str, ...] = ()
-    stage: str = "None"
-    approval: str = "PendingManualApproval"
-    pointer: Pointer | None = field(default=None, compare=False)
+    def __init__(self, model: str, version: int, data: dict[str, Any], *, root: str,
+                 commit: str | None, aliases: tuple[str, ...] = (), stage: str = "None",
+                 approval: str = "PendingManualApproval", pointer: Pointer | None = None) -> None:
+        self.model = model
+        self.version = version
+        self.data = data
+        self.root = root
+        self.commit = commit
+        self.aliases = aliases
+        self.stage = stage
+        self.approval = approval
+        self.pointer = pointer
+
+    def __repr__(self) -> str:
+        return f"<ModelVersion {self.uri} aliases={list(self.aliases)} stage={self.stage}>"
 
     @property
     def source(self) -> str:
@@ -181,7 +191,7 @@ class ModelVersion:
     def created_at(self) -> str:
         return str(self.data.get("created_at") or "")
 
-    def download(self, dest: str | Path, *, force: bool = False) -> Path:
+    def download(self, dest: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Fetch the artifact through DVC, verify its sha256, write it atomically at ``dest``.
 
         ``dest`` is the output path, or a directory (existing, or ending in ``/``)
@@ -209,6 +219,28 @@ class Catalog:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self._models: dict[str, Model] = {}
+        self._memos: dict[str, Memo] = {}
+
+    def _load(self, model: str, path: str) -> dict[str, Any] | None:
+        """A manifest of ``model``, parsed strictly, or from the memo of that exact content."""
+        key = self.snapshot.blob_id(path)
+        if key is None:
+            return None
+        memo = self._memos.get(model)
+        if memo is None:
+            memo = self._memos[model] = Memo(self.snapshot.root, model)
+        doc: dict[str, Any] | None = memo.get(key)
+        if doc is None:
+            data = self.snapshot.read(path)
+            if data is None:
+                return None
+            doc = _parse_mapping(data, path)
+            memo.put(key, doc)
+        return doc
+
+    def save_memos(self) -> None:
+        for memo in self._memos.values():
+            memo.save()
 
     def model_names(self) -> list[str]:
         return [n for n in self.snapshot.listdir(names.REGISTRY_DIR)
@@ -217,7 +249,7 @@ class Catalog:
     def model(self, name: str) -> Model:
         names.check_model_name(name)
         if name not in self._models:
-            data = _load_mapping(self.snapshot, names.model_file(name))
+            data = self._load(name, names.model_file(name))
             if data is None:
                 where = f" at {self.snapshot.commit[:12]}" if self.snapshot.commit else ""
                 raise NotFoundError(f"no model named {name!r}{where}",
@@ -229,9 +261,19 @@ class Catalog:
         return self._models[name]
 
     def version(self, name: str, number: int, *, with_pointer: bool = True) -> ModelVersion:
+        mv = self._version(name, number, with_pointer=with_pointer)
+        self.save_memos()
+        return mv
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        out = [self._version(name, n, with_pointer=False) for n in self.model(name).versions]
+        self.save_memos()
+        return out
+
+    def _version(self, name: str, number: int, *, with_pointer: bool) -> ModelVersion:
         model = self.model(name)
         source = names.version_file(name, number)
-        data = _load_mapping(self.snapshot, source) if number in model.versions else None
+        data = self._load(name, source) if number in model.versions else None
         if data is None:
             raise NotFoundError(f"model {name!r} has no version {number}",
                                 fix=f"run `modelreg show {name}` to see its versions")
@@ -247,16 +289,13 @@ class Catalog:
             stage=model.stage(number), approval=model.approval(number), pointer=pointer,
         )
 
-    def versions(self, name: str) -> list[ModelVersion]:
-        return [self.version(name, n, with_pointer=False) for n in self.model(name).versions]
-
     def _pointer(self, name: str, number: int, data: dict[str, Any]) -> Pointer | None:
         artifact = data.get("artifact")
         if not isinstance(artifact, dict) or not isinstance(artifact.get("path"), str):
             return None
         path = f"{names.version_dir(name, number)}/{artifact['path']}.dvc"
-        raw = self.snapshot.read(path) if names.FILE_NAME.match(artifact["path"]) else None
-        return parse_pointer(raw, path) if raw is not None else None
+        doc = self._load(name, path) if names.FILE_NAME.match(artifact["path"]) else None
+        return pointer_from(doc, path) if doc is not None else None
 
 
 def finite_number(value: Any) -> bool:

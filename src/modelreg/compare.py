@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from modelreg.catalog import ModelVersion, finite_number
@@ -10,12 +9,14 @@ from modelreg.catalog import ModelVersion, finite_number
 SECTIONS = ("metrics", "slices", "params", "tags", "lineage", "artifact", "framework")
 
 
-@dataclass(frozen=True)
 class Row:
-    section: str
-    key: str
-    a: Any
-    b: Any
+    """One field of two versions side by side."""
+
+    def __init__(self, section: str, key: str, a: Any, b: Any) -> None:
+        self.section = section
+        self.key = key
+        self.a = a
+        self.b = b
 
     @property
     def changed(self) -> bool:

@@ -8,14 +8,10 @@ object listing its files.
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from modelreg import yamlio
 from modelreg.errors import InputError, NotFoundError
 from modelreg.names import FILE_NAME
 from modelreg.snapshot import Snapshot
@@ -24,14 +20,20 @@ MD5 = re.compile(r"^[0-9a-f]{32}(?:\.dir)?$")
 OBJECT_PREFIX = "files/md5"
 
 
-@dataclass(frozen=True)
 class Pointer:
     """One ``.dvc`` file: the artifact's name beside it, its md5 and size."""
 
-    path: str
-    md5: str
-    size: int
-    nfiles: int | None = None
+    def __init__(self, path: str, md5: str, size: int, nfiles: int | None = None) -> None:
+        self.path = path
+        self.md5 = md5
+        self.size = size
+        self.nfiles = nfiles
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pointer) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        return f"Pointer({self.path!r}, {self.md5!r}, {self.size}, nfiles={self.nfiles})"
 
     @property
     def is_dir(self) -> bool:
@@ -42,11 +44,19 @@ class Pointer:
         if self.nfiles is not None:
             out["nfiles"] = self.nfiles
         out.update({"hash": "md5", "path": self.path})
+        from modelreg import yamlio
+
         return yamlio.dumps({"outs": [out]})
 
 
 def parse_pointer(data: bytes, source: str) -> Pointer:
-    doc = yamlio.loads(data, source)
+    from modelreg import yamlio  # lazily: reads answered from the memo never load PyYAML
+
+    return pointer_from(yamlio.loads(data, source), source)
+
+
+def pointer_from(doc: Any, source: str) -> Pointer:
+    """Check a parsed ``.dvc`` document and take its one output."""
     outs = doc.get("outs") if isinstance(doc, dict) else None
     if not isinstance(outs, list) or len(outs) != 1 or not isinstance(outs[0], dict):
         raise InputError("expected exactly one entry", file=source, field="outs",
@@ -75,10 +85,10 @@ def object_path(md5: str) -> str:
     return f"{OBJECT_PREFIX}/{md5[:2]}/{md5[2:]}"
 
 
-@dataclass(frozen=True)
 class Remote:
-    name: str
-    url: str
+    def __init__(self, name: str, url: str) -> None:
+        self.name = name
+        self.url = url
 
     def location(self, md5: str) -> str:
         return f"{self.url.rstrip('/')}/{object_path(md5)}"
@@ -86,12 +96,14 @@ class Remote:
 
 def default_remote(snapshot: Snapshot) -> Remote:
     """The default DVC remote, from ``.dvc/config`` (at the snapshot) and ``.dvc/config.local``."""
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None)
     shared = snapshot.read(".dvc/config")
     if shared is not None:
         parser.read_string(shared.decode("utf-8", "replace"), source=".dvc/config")
-    local = snapshot.root / ".dvc" / "config.local"
-    if local.is_file():
+    local = os.path.join(snapshot.root, ".dvc", "config.local")
+    if os.path.isfile(local):
         parser.read(local, encoding="utf-8")
     name = parser.get("core", "remote", fallback=None)
     if not name:
@@ -104,8 +116,8 @@ def default_remote(snapshot: Snapshot) -> Remote:
                         fix=f"run `dvc remote modify {name} url URL`")
 
 
-def _absolute(root: Path, url: str) -> str:
+def _absolute(root: str, url: str) -> str:
     # DVC resolves a relative local remote against the directory of its config file.
     if "://" in url or os.path.isabs(url):
         return url
-    return os.path.normpath(root / ".dvc" / url)
+    return os.path.normpath(os.path.join(root, ".dvc", url))

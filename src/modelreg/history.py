@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from modelreg import git, names, yamlio
@@ -35,7 +34,7 @@ class Event:
         return asdict(self)
 
 
-def history(root: Path, model: str, at: str | None = None) -> list[Event]:
+def history(root: str, model: str, at: str | None = None) -> list[Event]:
     """Every change to ``model``, newest first, reachable from ``at`` (default HEAD)."""
     names.check_model_name(model)
     start = git.resolve_revision(root, at) if at else "HEAD"

@@ -50,7 +50,7 @@ def init(path: Path, *, remote: str | None = None, policy: str = "default") -> I
     if top is None:
         git.init(root)
         created.append(".git/")
-    elif top.resolve() != root:
+    elif Path(top).resolve() != root:
         raise ConflictError(f"{root} is inside the git repository {top}",
                             fix=f"a registry is a repository of its own: run `modelreg init {top}` "
                             "or pick a directory outside it")

@@ -8,7 +8,6 @@ case that collides on case-insensitive file systems) is refused up front.
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 from modelreg.errors import InputError
 
@@ -86,12 +85,11 @@ def parse_version_dir(name: str) -> int | None:
 
 def inside(relative: str) -> bool:
     """True when a relative POSIX path stays inside the directory it is relative to."""
-    path = PurePosixPath(relative)
-    if path.is_absolute() or "\\" in relative or "\x00" in relative:
+    if relative.startswith("/") or "\\" in relative or "\x00" in relative:
         return False
     depth = 0
-    for part in path.parts:
-        depth += -1 if part == ".." else (0 if part == "." else 1)
+    for part in relative.split("/"):
+        depth += -1 if part == ".." else (0 if part in ("", ".") else 1)
         if depth < 0:
             return False
     return True

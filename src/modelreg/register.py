@@ -166,7 +166,7 @@ def _check_unchanged_model(root: Path, reg: Registration) -> None:
 
 
 def _next_version(root: Path, model: str) -> int:
-    existing = [names.parse_version_dir(n) for n in WorkTree(root).listdir(names.model_dir(model))]
+    existing = [names.parse_version_dir(n) for n in WorkTree(str(root)).listdir(names.model_dir(model))]
     return max((n for n in existing if n), default=0) + 1
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import builtins
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelreg import names
@@ -23,6 +21,8 @@ from modelreg.resolve import resolve
 from modelreg.snapshot import open_snapshot
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from modelreg.compare import Row
     from modelreg.history import Event
     from modelreg.register import Registered, Registration
@@ -30,20 +30,24 @@ if TYPE_CHECKING:
 ENV_ROOT = "MODELREG_REGISTRY"
 
 
-def find_root(start: str | Path | None = None) -> Path:
+def find_root(start: str | os.PathLike[str] | None = None) -> str:
     """The registry containing ``start`` (default: $MODELREG_REGISTRY, else the current directory)."""
-    origin = Path(start or os.environ.get(ENV_ROOT) or ".").resolve()
-    for candidate in (origin, *origin.parents):
-        if (candidate / names.CONFIG_FILE).is_file():
+    origin = candidate = os.path.realpath(start or os.environ.get(ENV_ROOT) or ".")
+    while True:
+        if os.path.isfile(os.path.join(candidate, names.CONFIG_FILE)):
             return candidate
+        parent = os.path.dirname(candidate)
+        if parent == candidate:
+            break
+        candidate = parent
     raise NotARegistryError(f"{origin} is not inside a modelreg registry (no {names.CONFIG_FILE})",
                             fix="run `modelreg init`, or pass --registry PATH")
 
 
-@dataclass(frozen=True)
 class ModelSummary:
-    model: Model
-    latest: int | None
+    def __init__(self, model: Model, latest: int | None) -> None:
+        self.model = model
+        self.latest = latest
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.model.name, "description": self.model.description,
@@ -53,10 +57,17 @@ class ModelSummary:
 
 
 class Registry:
-    def __init__(self, path: str | Path = ".", *, at: str | None = None) -> None:
-        self.root = find_root(path)
+    def __init__(self, path: str | os.PathLike[str] = ".", *, at: str | None = None) -> None:
+        self.top = find_root(path)
         self.at = at
-        self.catalog = Catalog(open_snapshot(self.root, at))
+        self.catalog = Catalog(open_snapshot(self.top, at))
+
+    @property
+    def root(self) -> Path:
+        """The registry's top directory (``top`` is the same as a str)."""
+        from pathlib import Path  # off the CLI's read path, which uses `top`
+
+        return Path(self.top)
 
     @property
     def commit(self) -> str | None:
@@ -91,6 +102,7 @@ class Registry:
             if tags and not self._has_tags(model, tags):
                 continue
             out.append(ModelSummary(model, model.latest))
+        self.catalog.save_memos()
         return out
 
     def _has_tags(self, model: Model, wanted: dict[str, str]) -> bool:
@@ -103,7 +115,7 @@ class Registry:
         from modelreg.history import history
 
         self.catalog.model(name)
-        return history(self.root, name, self.commit)
+        return history(self.top, name, self.commit)
 
     def diff(self, name: str, a: str, b: str) -> tuple[ModelVersion, ModelVersion, builtins.list[Row]]:
         from modelreg.compare import diff
@@ -129,7 +141,7 @@ class Registry:
                                     fix="open the registry without at=")
         return register(self.root, registration, **options)
 
-    def download(self, uri: str, dest: str | Path, *, force: bool = False) -> Path:
+    def download(self, uri: str, dest: str | os.PathLike[str], *, force: bool = False) -> Path:
         return self.resolve(uri).download(dest, force=force)
 
 
@@ -141,7 +153,8 @@ def _as_uri(model: str, ref: str) -> str:
     return f"models:/{model}/{ref}"
 
 
-def load_path(uri: str, *, registry: str | Path = ".", dest: str | Path | None = None) -> Path:
+def load_path(uri: str, *, registry: str | os.PathLike[str] = ".",
+              dest: str | os.PathLike[str] | None = None) -> Path:
     """Download the artifact ``uri`` names (verified) and return its local path.
 
     Without ``dest`` it lands in ``<registry>/.modelreg/artifacts/<model>/v<N>/``

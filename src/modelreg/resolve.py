@@ -13,7 +13,6 @@ follow MLflow's forms; the ``models:/`` prefix is optional:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from modelreg.catalog import Catalog, ModelVersion
 from modelreg.errors import InputError, NotFoundError
@@ -22,14 +21,18 @@ from modelreg.names import check_model_name
 _URI = re.compile(r"^(?:models:/)?(?P<model>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<ref>[^/@]+))?$")
 
 
-@dataclass(frozen=True)
 class Reference:
     """A parsed model URI: exactly one of ``version``, ``alias``, ``latest`` is set."""
 
-    model: str
-    version: int | None = None
-    alias: str | None = None
-    latest: bool = False
+    def __init__(self, model: str, *, version: int | None = None, alias: str | None = None,
+                 latest: bool = False) -> None:
+        self.model = model
+        self.version = version
+        self.alias = alias
+        self.latest = latest
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Reference) and vars(self) == vars(other)
 
     def __str__(self) -> str:
         if self.version is not None:

@@ -6,16 +6,17 @@ command and never touches the work tree: a revision is read from git objects.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Protocol
 
-from modelreg import git
+from modelreg.memo import blob_id
 from modelreg.names import inside
 
 
 class Snapshot(Protocol):
     @property
-    def root(self) -> Path: ...
+    def root(self) -> str:
+        """The registry's top directory."""
 
     @property
     def commit(self) -> str | None:
@@ -27,9 +28,12 @@ class Snapshot(Protocol):
     def listdir(self, path: str) -> list[str]:
         """Names directly inside a repository-relative directory (empty when missing)."""
 
+    def blob_id(self, path: str) -> str | None:
+        """The git blob id of a file's content (what memoised parses are keyed by), or None."""
+
 
 class WorkTree:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: str) -> None:
         self.root = root
         self.commit: str | None = None
 
@@ -37,7 +41,8 @@ class WorkTree:
         if not inside(path):
             return None
         try:
-            return (self.root / path).read_bytes()
+            with open(os.path.join(self.root, path), "rb") as file:
+                return file.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
 
@@ -45,18 +50,26 @@ class WorkTree:
         if not inside(path):
             return []
         try:
-            return sorted(entry.name for entry in (self.root / path).iterdir())
+            return sorted(os.listdir(os.path.join(self.root, path)))
         except (FileNotFoundError, NotADirectoryError):
             return []
 
+    def blob_id(self, path: str) -> str | None:
+        data = self.read(path)
+        return blob_id(data) if data is not None else None
+
 
 class Revision:
-    def __init__(self, root: Path, rev: str) -> None:
+    def __init__(self, root: str, rev: str) -> None:
+        from modelreg import git  # only reads of the past pay for subprocess
+
+        self._git = git
         self.root = root
         self.rev = git.resolve_revision(root, rev)
         self.commit: str | None = self.rev
         self._blobs = git.BlobReader(root)
         self._dirs: dict[str, list[str]] = {}
+        self._trees: dict[str, dict[str, str]] = {}
 
     def read(self, path: str) -> bytes | None:
         if not inside(path):
@@ -67,11 +80,27 @@ class Revision:
         if not inside(path):
             return []
         if path not in self._dirs:
-            self._dirs[path] = sorted(git.ls_tree(self.root, self.rev, path))
+            if path.count("/") == 1:  # registry/<model>: answered by the model's whole tree
+                prefix = path + "/"
+                self._dirs[path] = sorted({p[len(prefix):].split("/")[0] for p in self._tree(path)})
+            else:
+                self._dirs[path] = sorted(self._git.ls_tree(self.root, self.rev, path))
         return self._dirs[path]
 
+    def blob_id(self, path: str) -> str | None:
+        if not inside(path) or path.count("/") < 2:
+            data = self.read(path)
+            return blob_id(data) if data is not None else None
+        return self._tree("/".join(path.split("/")[:2])).get(path)
 
-def open_snapshot(root: Path, at: str | None) -> Snapshot:
+    def _tree(self, directory: str) -> dict[str, str]:
+        """One ``git ls-tree -r`` per model directory gives every blob id below it."""
+        if directory not in self._trees:
+            self._trees[directory] = self._git.ls_blobs(self.root, self.rev, directory)
+        return self._trees[directory]
+
+
+def open_snapshot(root: str, at: str | None) -> Snapshot:
     if at:
         return Revision(root, at)
     return WorkTree(root)

@@ -7,7 +7,6 @@ import click
 from modelreg.catalog import ModelVersion
 from modelreg.cli.common import emit_json, read_options, registry, table
 from modelreg.compare import flatten
-from modelreg.yamlio import dumps
 
 
 @click.command("show")
@@ -52,6 +51,8 @@ def command(target: str, at: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(mv.to_dict())
         return
+    from modelreg.yamlio import dumps
+
     click.echo(f"{mv.model} v{mv.version}   aliases: {','.join(mv.aliases) or '-'}   "
                f"stage: {mv.stage}   approval: {mv.approval}")
     click.echo(dumps(mv.data).rstrip())
