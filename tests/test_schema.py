@@ -79,3 +79,20 @@ def test_policy_rejects_unknown_fields_with_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         schema.validate(schema.Policy, yaml.safe_load(text), "policies/p.yaml", text)
     assert str(info.value).startswith("policies/p.yaml:3: thresholds.roc_auc.minimum: unknown field")
+
+
+def test_the_example_registry_is_valid() -> None:
+    """The registry at the project's root, which the README and docs start from."""
+    from modelreg.initialize import preset
+
+    files = {"config": [PROJECT / "modelreg.yaml"], "policy": sorted((PROJECT / "policies").glob("*.yaml")),
+             "model": sorted((PROJECT / "registry").glob("*/model.yaml")),
+             "version": sorted((PROJECT / "registry").glob("*/v*/version.yaml"))}
+    assert files["model"] and files["version"]
+    for name, paths in files.items():
+        for path in paths:
+            text = path.read_text()
+            doc = yaml.safe_load(text)
+            validator(name).validate(doc)
+            schema.validate(schema.SCHEMAS[name], doc, str(path), text)
+    assert (PROJECT / "policies" / "default.yaml").read_text() == preset("default")
