@@ -140,8 +140,9 @@ def test_owner_of_an_existing_model_is_not_silently_changed(registry: Path, work
 # Bad input: one line naming file/field and fix, exit 1, nothing written ------------------------
 
 BAD_METRICS = [
-    ('{"roc_auc": NaN}', "NaN is not a finite number"),
-    ('{"roc_auc": Infinity}', "Infinity is not a finite number"),
+    ('{"roc_auc": NaN}', "roc_auc: nan is not a finite number"),
+    ('{"roc_auc": Infinity}', "roc_auc: inf is not a finite number"),
+    ('{"slices": {"visa": {"auc": -Infinity}}}', "slices.visa.auc: -inf is not a finite number"),
     ('{"roc_auc": "0.97"}', "roc_auc: expected a number, got str"),
     ('{"roc_auc": true}', "roc_auc: expected a number, got bool"),
     ('{"slices": {"a": {"auc": null}}}', "slices.a.auc: expected a number"),

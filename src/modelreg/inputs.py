@@ -25,13 +25,11 @@ def read_data_file(path: Path, option: str) -> dict[str, Any]:
                          fix="check the path") from None
     if path.suffix.lower() == ".json":
         try:
-            doc = json.loads(raw, parse_constant=_refuse_constant)
-        except _NonFinite as exc:
-            raise InputError(f"{exc} is not a finite number", file=str(path),
-                             fix="write a real number, or leave the metric out") from None
+            doc = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InputError(f"invalid JSON: {exc}", file=str(path),
                              fix="fix the JSON syntax") from None
+        _refuse_non_finite(doc, str(path), "")
     else:
         doc = yamlio.loads(raw, str(path))
     if not isinstance(doc, dict):
@@ -40,12 +38,14 @@ def read_data_file(path: Path, option: str) -> dict[str, Any]:
     return doc
 
 
-class _NonFinite(ValueError):
-    pass
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _NonFinite(name)
+def _refuse_non_finite(value: Any, source: str, field: str) -> None:
+    """JSON allows NaN and Infinity; name the first field that holds one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"{value} is not a finite number", file=source, field=field or None,
+                         fix="write a real number, or leave the field out")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, sub in items:
+        _refuse_non_finite(sub, source, f"{field}.{key}" if field else str(key))
 
 
 def split_metrics(doc: dict[str, Any], source: str) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
