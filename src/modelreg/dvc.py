@@ -167,6 +167,26 @@ def fetch(root: Path, pointer: Pointer) -> dict[str, Path]:
         return {rel: Path(cache.oid_to_path(md5)) for rel, md5 in listing.items()}
 
 
+def remote_sizes(root: Path, oids: list[str]) -> dict[str, int | None]:
+    """Size of each object in the default remote, or None where the remote lacks it."""
+    with _repo(root) as repo:
+        try:
+            odb = repo.cloud.get_remote_odb(None, "check")
+            sizes: dict[str, int | None] = {}
+            for oid in oids:
+                try:
+                    sizes[oid] = int(odb.fs.size(odb.oid_to_path(oid)))
+                except FileNotFoundError:
+                    sizes[oid] = None
+            return sizes
+        except (ModelregError, FileNotFoundError):
+            raise
+        except Exception as exc:  # DVC surfaces network and auth failures as many types
+            raise RemoteError(f"cannot query the DVC remote: {type(exc).__name__}: {exc}",
+                              fix="check the remote in .dvc/config is reachable "
+                              "(`dvc remote list`, credentials, network)") from exc
+
+
 def _transfer(repo: Any, direction: str, oids: list[str]) -> None:
     from dvc_data.hashfile.hash_info import HashInfo
 

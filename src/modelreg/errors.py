@@ -38,6 +38,7 @@ class InputError(ModelregError, ValueError):
             where = f"{file}:{line}: " if line else f"{file}: "
         what = f"{field}: " if field else ""
         super().__init__(f"{where}{what}{message}", fix=fix)
+        self.detail = message
         self.file = file
         self.line = line
         self.field = field

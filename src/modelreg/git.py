@@ -105,6 +105,29 @@ def ls_blobs(root: StrPath, commit: str, directory: str) -> dict[str, str]:
     return blobs
 
 
+def merge_base(root: StrPath, a: str, b: str) -> str | None:
+    out = run(root, "merge-base", a, b, check=False).strip()
+    return out or None
+
+
+def changes_since(root: StrPath, commit: str, paths: Sequence[str]) -> dict[str, str]:
+    """Files that differ between ``commit`` and the work tree (untracked included): path → A, M or D."""
+    out = run(root, "diff", "--name-status", "--no-renames", "-z", commit, "--", *paths)
+    fields = [f for f in out.split("\0") if f]
+    changes = dict(zip(fields[1::2], (s[:1] for s in fields[0::2]), strict=True))
+    untracked = run(root, "ls-files", "--others", "--exclude-standard", "-z", "--", *paths)
+    changes.update({path: "A" for path in untracked.split("\0") if path})
+    return changes
+
+
+def ref_exists(root: StrPath, ref: str) -> bool:
+    return bool(run(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False).strip())
+
+
+def commit_time(root: StrPath, commit: str) -> int:
+    return int(run(root, "show", "-s", "--format=%ct", commit).strip())
+
+
 def switch_new_branch(root: StrPath, branch: str) -> None:
     run(root, "switch", "--quiet", "--create", branch)
 

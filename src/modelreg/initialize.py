@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from modelreg import dvc, git, names, schema, yamlio
+from modelreg import dvc, git, names, schema, workflows, yamlio
 from modelreg.errors import ConflictError, InputError
 from modelreg.register import write_atomic
 
@@ -71,6 +71,7 @@ def init(path: Path, *, remote: str | None = None, policy: str = "default") -> I
         f"{names.POLICY_DIR}/{policy}.yaml": policy_text,
         f"{names.REGISTRY_DIR}/.gitkeep": "",
         **{f"{names.SCHEMA_DIR}/{n}.schema.json": schema.json_schema_text(n) for n in schema.SCHEMAS},
+        **workflows.FILES,
     }
     for rel, text in files.items():
         target = root / rel

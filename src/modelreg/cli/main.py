@@ -26,6 +26,7 @@ COMMANDS = {
     "history": "Registrations and alias moves of a model, from the git log.",
     "diff": "Compare two versions: metrics, params, lineage, tags.",
     "search": "Find versions by metrics, tags, params or stage.",
+    "check": "Run the gates (schema, immutability, numbering, artifact, policy, promotion).",
     "schema": "Print or regenerate the JSON Schemas of the registry's files.",
 }
 

@@ -1,0 +1,101 @@
+"""Gate ``artifact``: each new version's bytes are where its pointer says, as its manifest says.
+
+The DVC pointer must agree with ``version.yaml`` (name, md5, size, file
+count), and the object must exist in the DVC remote with that size. With
+``--verify-artifacts`` each artifact is downloaded and its sha256 checked;
+with ``--offline`` the remote is not asked at all (for pre-commit hooks).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from modelreg import dvc, dvcfiles, names
+from modelreg.checks.context import CheckContext
+from modelreg.checks.results import Finding, GateResult
+from modelreg.errors import InputError, ModelregError
+
+GATE = "artifact"
+
+
+def run(ctx: CheckContext) -> GateResult:
+    findings: list[Finding] = []
+    expected: dict[str, tuple[str, int, int, str]] = {}  # md5 → (model, version, size, pointer path)
+    for model, number in ctx.new_versions:
+        doc = ctx.document(ctx.head, names.version_file(model, number))
+        artifact = doc.get("artifact") if doc else None
+        if not isinstance(artifact, dict) or not isinstance(artifact.get("path"), str):
+            continue  # the schema gate reports it
+        pointer, problems = _pointer(ctx, model, number, artifact)
+        findings.extend(problems)
+        if pointer is not None and not problems:
+            expected[pointer.md5] = (model, number, pointer.size,
+                                     f"{names.version_dir(model, number)}/{pointer.path}.dvc")
+    if expected and not ctx.options.offline:
+        findings.extend(_in_remote(ctx, expected))
+        if ctx.options.verify_artifacts and not findings:
+            findings.extend(_download(ctx, [(m, n) for m, n, _, _ in expected.values()]))
+    return GateResult(findings)
+
+
+def _pointer(ctx: CheckContext, model: str, number: int,
+             artifact: dict[str, Any]) -> tuple[dvcfiles.Pointer | None, list[Finding]]:
+    path = f"{names.version_dir(model, number)}/{artifact['path']}.dvc"
+    raw = ctx.head.read(path)
+    if raw is None:
+        return None, [Finding(GATE, f"{model} v{number} has no DVC pointer {artifact['path']}.dvc",
+                              file=names.version_file(model, number), field="artifact.path",
+                              fix="register the version with `modelreg register`, which writes both")]
+    try:
+        pointer = dvcfiles.parse_pointer(raw, path)
+    except InputError:
+        return None, []  # the schema gate reports it
+    problems = []
+    for field, ours, theirs in (("path", pointer.path, artifact.get("path")),
+                                ("md5", pointer.md5, artifact.get("md5")),
+                                ("size", pointer.size, artifact.get("size")),
+                                ("files", pointer.nfiles, artifact.get("files"))):
+        if ours != theirs:
+            problems.append(Finding(
+                GATE, f"the DVC pointer says {ours!r} but version.yaml says {theirs!r}",
+                file=names.version_file(model, number), field=f"artifact.{field}",
+                fix="the two were edited apart; register the artifact again"))
+    return pointer, problems
+
+
+def _in_remote(ctx: CheckContext, expected: dict[str, tuple[str, int, int, str]]) -> list[Finding]:
+    try:
+        sizes = dvc.remote_sizes(Path(ctx.root), sorted(expected))
+    except ModelregError as exc:
+        return [Finding(GATE, exc.message, fix=exc.fix)]
+    findings = []
+    for md5, (model, number, size, pointer) in sorted(expected.items(), key=lambda item: item[1]):
+        found = sizes.get(md5)
+        where = names.version_file(model, number)
+        if found is None:
+            findings.append(Finding(
+                GATE, f"the artifact of {model} v{number} ({md5}) is not in the DVC remote", file=where,
+                field="artifact.md5",
+                fix=f"push it from the clone that registered it (`dvc push {pointer}`), or register it again"))
+        elif not md5.endswith(".dir") and found != size:
+            findings.append(Finding(GATE, f"the remote holds {found} bytes for {model} v{number}, "
+                                    f"not {size}", file=where, field="artifact.size",
+                                    fix="the remote object is damaged; push it again"))
+    return findings
+
+
+def _download(ctx: CheckContext, versions: list[tuple[str, int]]) -> list[Finding]:
+    from modelreg.artifacts import download
+
+    findings = []
+    with tempfile.TemporaryDirectory(prefix="modelreg-verify-") as tmp:
+        for model, number in versions:
+            mv = ctx.head_catalog.version(model, number)
+            try:
+                download(mv, f"{tmp}/{model}-v{number}/")
+            except ModelregError as exc:
+                findings.append(Finding(GATE, exc.message, file=names.version_file(model, number),
+                                        field="artifact.sha256", fix=exc.fix))
+    return findings

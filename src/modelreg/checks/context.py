@@ -1,0 +1,138 @@
+"""What a check looks at: the work tree against a base, and what changed between them.
+
+Computed once and shared by every gate. Work is proportional to the change:
+git reports the changed paths, and only the models they touch are read (all
+of them with ``--all``).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from modelreg import git, names, yamlio
+from modelreg.catalog import Catalog
+from modelreg.errors import InputError, NotFoundError
+from modelreg.policies import Selected, default_name, load_all, select
+from modelreg.snapshot import Revision, Snapshot, WorkTree
+
+#: the paths a registry's gates look at
+WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR)
+
+
+class Options:
+    def __init__(self, *, check_all: bool = False, verify_artifacts: bool = False,
+                 offline: bool = False) -> None:
+        self.check_all = check_all
+        self.verify_artifacts = verify_artifacts
+        self.offline = offline
+
+
+class CheckContext:
+    def __init__(self, root: str, base_ref: str | None, options: Options) -> None:
+        self.root = root
+        self.options = options
+        self.base_ref = resolve_base(root, base_ref) if base_ref else default_base(root)
+        head = git.head_commit(root)
+        if head is None:
+            raise NotFoundError("the registry has no commit yet", fix="commit it, then run the check")
+        base = git.merge_base(root, "HEAD", self.base_ref)
+        if base is None:
+            raise NotFoundError(f"HEAD and {self.base_ref} share no history",
+                                fix="pass --base REF with the branch this change will merge into")
+        self.head: Snapshot = WorkTree(root)
+        self.base: Snapshot = Revision(root, base)
+        #: the base branch's tip: newer than the merge base when others merged meanwhile
+        self.target: Snapshot = Revision(root, self.base_ref)
+        self.changes: dict[str, str] = git.changes_since(root, base, WATCHED)
+        self.head_catalog = Catalog(self.head)
+        self.base_catalog = Catalog(self.base)
+
+    # What changed ---------------------------------------------------------------------
+
+    @cached_property
+    def models(self) -> list[str]:
+        """Models with a changed file (every model with --all)."""
+        if self.options.check_all:
+            return sorted(set(self.head_catalog.model_names()) | set(self.base_catalog.model_names()))
+        found = {p.split("/")[1] for p in self.changes if p.startswith(names.REGISTRY_DIR + "/")
+                 and p.count("/") >= 2}
+        return sorted(found)
+
+    @cached_property
+    def new_versions(self) -> list[tuple[str, int]]:
+        """Versions in the work tree but not on the base (every version with --all)."""
+        out: list[tuple[str, int]] = []
+        for model in self.models:
+            head = set(self.versions(self.head, model))
+            base = set() if self.options.check_all else set(self.versions(self.base, model))
+            out.extend((model, n) for n in sorted(head - base))
+        return out
+
+    @cached_property
+    def changed_models(self) -> list[str]:
+        """Models whose model.yaml changed (every model with --all)."""
+        if self.options.check_all:
+            return [m for m in self.models if self.head.read(names.model_file(m)) is not None]
+        return [m for m in self.models if names.model_file(m) in self.changes
+                and self.changes[names.model_file(m)] != "D"]
+
+    def files(self) -> list[str]:
+        """Registry files to validate: changed ones, or all of them with --all."""
+        if not self.options.check_all:
+            return sorted(p for p, status in self.changes.items() if status != "D")
+        out = [names.CONFIG_FILE]
+        out += [f"{names.POLICY_DIR}/{f}" for f in self.head.listdir(names.POLICY_DIR)]
+        for model in self.head_catalog.model_names():
+            out.append(names.model_file(model))
+            for entry in self.head.listdir(names.model_dir(model)):
+                sub = f"{names.model_dir(model)}/{entry}"
+                out += [f"{sub}/{f}" for f in self.head.listdir(sub)]
+        return sorted(p for p in out if self.head.read(p) is not None)
+
+    # Reading --------------------------------------------------------------------------
+
+    @staticmethod
+    def versions(snapshot: Snapshot, model: str) -> list[int]:
+        return sorted(n for n in map(names.parse_version_dir, snapshot.listdir(names.model_dir(model))) if n)
+
+    def document(self, snapshot: Snapshot, path: str) -> dict[str, Any] | None:
+        """A YAML file as a mapping, or None when missing or malformed (the schema gate reports that)."""
+        data = snapshot.read(path)
+        if data is None:
+            return None
+        try:
+            doc = yamlio.loads(data, path)
+        except InputError:
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    @cached_property
+    def policies(self) -> dict[str, Any]:
+        loaded, _ = load_all(self.head)
+        return loaded
+
+    @cached_property
+    def default_policy(self) -> str:
+        return default_name(self.head)
+
+    def policy_for(self, model: str, version_tags: dict[str, str]) -> Selected | None:
+        return select(self.policies, self.default_policy, model,
+                               self.document(self.head, names.model_file(model)) or {}, version_tags)
+
+
+def resolve_base(root: str, ref: str) -> str:
+    """The ref to compare with: ``origin/REF`` when the remote branch is there (a CI checkout), else REF."""
+    ref = ref.removeprefix("refs/heads/")
+    for candidate in (f"origin/{ref}", ref):
+        if git.ref_exists(root, candidate):
+            return candidate
+    raise NotFoundError(f"no branch {ref!r} (nor origin/{ref}) to compare with",
+                        fix="fetch it (`git fetch origin`), or pass --base with an existing ref")
+
+
+def default_base(root: str) -> str:
+    for ref in ("origin/main", "main", "origin/master", "master"):
+        if git.ref_exists(root, ref):
+            return ref
+    raise NotFoundError("no main branch to compare with", fix="pass --base REF")

@@ -1,0 +1,128 @@
+"""Gate ``promotion``: changes to ``model.yaml`` leave every alias on a version fit to serve.
+
+Every alias points at an existing version that is neither archived nor
+rejected. For each alias the change moves, the policy's promotion rule for
+that alias holds: the version must have held the ``after`` alias first, for
+at least ``min_soak``, both read from the first-parent git history of the
+base (a time in ``after`` that ended still counts for as long as it lasted).
+Approvals are a matter for review, checked by the approval workflow.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from modelreg import names
+from modelreg.checks import policy as policy_gate
+from modelreg.checks.context import CheckContext
+from modelreg.checks.results import Comparison, Finding, GateResult
+from modelreg.errors import InputError
+from modelreg.history import Event, history
+
+GATE = "promotion"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def seconds(duration: str) -> int:
+    return int(duration[:-1]) * _UNITS[duration[-1]]
+
+
+def run(ctx: CheckContext) -> GateResult:
+    result = GateResult()
+    for model in ctx.changed_models:
+        path = names.model_file(model)
+        doc = ctx.document(ctx.head, path)
+        if doc is None or not isinstance(doc.get("aliases"), dict):
+            continue  # the schema gate reports it
+        base_aliases = (ctx.document(ctx.base, path) or {}).get("aliases") or {}
+        result.findings.extend(_targets(ctx, model, doc))
+        moved = {a: v for a, v in doc["aliases"].items()
+                 if base_aliases.get(a) != v and isinstance(v, int)}
+        if moved and not result.findings:
+            _rules(ctx, model, moved, result)
+    return result
+
+
+def _targets(ctx: CheckContext, model: str, doc: dict[str, Any]) -> list[Finding]:
+    path = names.model_file(model)
+    existing = set(ctx.versions(ctx.head, model))
+    archived = {v for v in doc.get("archived") or [] if isinstance(v, int)}
+    rejected = {r.get("version"): r.get("reason", "")
+                for r in doc.get("rejected") or [] if isinstance(r, dict)}
+    findings = []
+    for alias, number in sorted(doc["aliases"].items()):
+        field = f"aliases.{alias}"
+        if number not in existing:
+            known = ", ".join(f"v{n}" for n in sorted(existing))
+            findings.append(Finding(GATE, f"points at v{number}, which does not exist", file=path,
+                                    field=field, fix=f"point it at one of {known}" if known
+                                    else "register a version first"))
+        elif number in archived:
+            findings.append(Finding(GATE, f"points at v{number}, which is archived", file=path, field=field,
+                                    fix=f"point it at a live version, or take v{number} out of archived"))
+        elif number in rejected:
+            findings.append(Finding(GATE, f"points at v{number}, which was rejected ({rejected[number]})",
+                                    file=path, field=field,
+                                    fix="point it at a version that was not rejected"))
+    return findings
+
+
+def _rules(ctx: CheckContext, model: str, moved: dict[str, int], result: GateResult) -> None:
+    path = names.model_file(model)
+    events: list[Event] | None = None
+    for alias, number in sorted(moved.items()):
+        version_doc = ctx.document(ctx.head, names.version_file(model, number)) or {}
+        try:
+            selected = ctx.policy_for(model, policy_gate.tags_of(version_doc))
+        except InputError as exc:
+            result.findings.append(Finding.from_error(GATE, exc))
+            continue
+        if selected is None:
+            continue
+        # The version's own quality was gated when it was registered; here only the table is wanted.
+        _, rows = policy_gate.evaluate(selected.policy, selected.name, version_doc,
+                                       names.version_file(model, number), policy_gate.baselines(ctx, model),
+                                       against=alias)
+        result.comparisons.append(Comparison(model, number, selected.name, alias,
+                                             policy_gate.alias_target(ctx, model, alias), rows))
+        rule = selected.policy.promotion.get(alias)
+        if rule is None or rule.after is None:
+            continue
+        if events is None:
+            events = history(ctx.root, model, ctx.base.commit)
+        held = _time_in(events, rule.after, number)
+        field = f"aliases.{alias}"
+        if held is None:
+            result.findings.append(Finding(
+                GATE, f"v{number} goes to {alias} but was never in {rule.after} on {ctx.base_ref}",
+                file=path, field=field, fix=f"promote v{number} to {rule.after} first, in its own pull "
+                f"request (policy {selected.name})"))
+        elif rule.min_soak is not None and held < seconds(rule.min_soak):
+            result.findings.append(Finding(
+                GATE, f"v{number} has been in {rule.after} for {_human(held)}; {rule.min_soak} required",
+                file=path, field=field, fix=f"wait until it has soaked, then run the checks again "
+                f"(policy {selected.name})"))
+
+
+def _time_in(events: list[Event], alias: str, number: int) -> float | None:
+    """Seconds ``number`` spent in ``alias``, counting its latest stint (until now if it is still there)."""
+    moves = sorted((e for e in events if e.kind == "alias" and e.alias == alias),
+                   key=lambda e: e.date)
+    start: float | None = None
+    end: float | None = None
+    for event in moves:
+        stamp = datetime.fromisoformat(event.date).timestamp()
+        if event.version == number:
+            start, end = stamp, None
+        elif start is not None and end is None:
+            end = stamp
+    if start is None:
+        return None
+    return (end if end is not None else time.time()) - start
+
+
+def _human(elapsed: float) -> str:
+    hours = elapsed / 3600
+    return f"{hours:.1f}h" if hours >= 1 else f"{elapsed / 60:.0f}m"

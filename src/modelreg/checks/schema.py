@@ -1,0 +1,120 @@
+"""Gate ``schema``: every changed file is well formed, valid, and where it belongs.
+
+Each file is parsed by the strict loader, validated by its pydantic model and
+by the committed JSON Schema (which editors use, so the two must agree), and
+checked against its place: a manifest names the model and version of its
+directory, a DVC pointer names a file beside it. ``schemas/`` must match what
+the models generate.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modelreg import dvcfiles, names, schema, yamlio
+from modelreg.checks.context import CheckContext
+from modelreg.checks.results import Finding, GateResult
+from modelreg.errors import InputError
+
+GATE = "schema"
+
+
+def kind_of(path: str) -> str | None:
+    """Which file format a registry path holds, or None for a path outside the layout."""
+    parts = path.split("/")
+    if path == names.CONFIG_FILE:
+        return "config"
+    if parts[0] == names.POLICY_DIR and len(parts) == 2 and path.endswith(".yaml"):
+        return "policy"
+    if parts[0] == names.SCHEMA_DIR and len(parts) == 2:
+        return "schema-file"
+    if parts[0] != names.REGISTRY_DIR:
+        return "other"
+    if len(parts) == 2 and parts[1] == ".gitkeep":
+        return "other"
+    if len(parts) == 3 and parts[2] == names.MODEL_FILE:
+        return "model"
+    if len(parts) == 4 and names.VERSION_DIR.match(parts[2]):
+        if parts[3] == names.VERSION_FILE:
+            return "version"
+        if parts[3].endswith(".dvc"):
+            return "pointer"
+        return "version-file"
+    return None
+
+
+def run(ctx: CheckContext) -> GateResult:
+    findings: list[Finding] = []
+    validators: dict[str, Any] = {}
+    for path in ctx.files():
+        kind = kind_of(path)
+        if kind is None:
+            findings.append(Finding(GATE, "is not part of a registry's layout", file=path,
+                                    fix="registry/<model>/ holds model.yaml and v<N>/ directories only"))
+        elif kind in ("config", "policy", "model", "version"):
+            findings.extend(_validate(ctx, path, kind, validators))
+        elif kind == "pointer":
+            findings.extend(_pointer(ctx, path))
+    findings.extend(_schemas_current(ctx))
+    return GateResult(findings)
+
+
+def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any]) -> list[Finding]:
+    data = ctx.head.read(path) or b""
+    try:
+        doc = yamlio.loads(data, path)
+        schema.validate(schema.SCHEMAS[kind], doc, path, data)
+    except InputError as exc:
+        return [Finding.from_error(GATE, exc)]
+    findings = _against_json_schema(ctx, path, kind, doc, validators)
+    parts = path.split("/")
+    if kind == "model" and doc["name"] != parts[1]:
+        findings.append(Finding(GATE, f"names the model {doc['name']!r} but lives in {parts[1]}/",
+                                file=path, field="name", fix=f"set name: {parts[1]}"))
+    if kind == "version" and (doc["model"], doc["version"]) != (parts[1], names.parse_version_dir(parts[2])):
+        findings.append(Finding(GATE, f"says {doc['model']}/v{doc['version']} but lives in "
+                                f"{parts[1]}/{parts[2]}", file=path, field="version",
+                                fix="a manifest must match its directory"))
+    return findings
+
+
+def _against_json_schema(ctx: CheckContext, path: str, kind: str, doc: Any,
+                         validators: dict[str, Any]) -> list[Finding]:
+    if kind not in validators:
+        import jsonschema
+
+        raw = ctx.head.read(f"{names.SCHEMA_DIR}/{kind}.schema.json")
+        try:
+            committed = json.loads(raw) if raw is not None else schema.json_schema(kind)
+            validators[kind] = jsonschema.Draft202012Validator(committed)
+        except (ValueError, jsonschema.SchemaError):
+            validators[kind] = None  # reported by _schemas_current
+    validator = validators[kind]
+    if validator is None:
+        return []
+    error = min(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.path], default=None)
+    if error is None:
+        return []
+    field = ".".join(str(p) for p in error.path) or None
+    return [Finding(GATE, f"fails schemas/{kind}.schema.json: {error.message}", file=path, field=field,
+                    fix="run `modelreg schema --write` if the schema is stale, else fix the field")]
+
+
+def _pointer(ctx: CheckContext, path: str) -> list[Finding]:
+    try:
+        dvcfiles.parse_pointer(ctx.head.read(path) or b"", path)
+    except InputError as exc:
+        return [Finding.from_error(GATE, exc)]
+    return []
+
+
+def _schemas_current(ctx: CheckContext) -> list[Finding]:
+    findings = []
+    for stem in schema.SCHEMAS:
+        path = f"{names.SCHEMA_DIR}/{stem}.schema.json"
+        raw = ctx.head.read(path)
+        if raw is None or raw.decode("utf-8", "replace") != schema.json_schema_text(stem):
+            findings.append(Finding(GATE, "is missing or differs from what this modelreg generates",
+                                    file=path, fix="run `modelreg schema --write` and commit the result"))
+    return findings

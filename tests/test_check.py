@@ -1,0 +1,363 @@
+"""``modelreg check``: each gate passes good changes and fails bad ones with a clear finding."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import Cli, build_file_tree, commit_all, git, register, set_aliases
+
+POLICY = """\
+schema_version: 1
+required: [description, metrics.roc_auc]
+thresholds:
+  roc_auc: {min: 0.9}
+  latency_p95_ms: {max: 50}
+slices:
+  roc_auc: {min: 0.85, max_gap: 0.05}
+regression:
+  - {metric: roc_auc, against: production, max_drop: 0.01}
+artifact:
+  max_size: 100000
+  formats: [onnx, pickle]
+promotion:
+  production:
+    after: staging
+    min_soak: 1h
+"""
+
+GOOD = {"roc_auc": 0.95, "latency_p95_ms": 20,
+        "slices": {"visa": {"roc_auc": 0.94}, "master": {"roc_auc": 0.93}}}
+
+
+def hours_ago(hours: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - hours * 3600))
+
+
+@pytest.fixture
+def main_branch(registry: Path, workdir: Path, cli: Cli) -> Path:
+    """main: the policy above, fraud v1 registered and in production; then a feature branch."""
+    (registry / "policies" / "default.yaml").write_text(POLICY)
+    commit_all(registry, "Policy")
+    register(cli, registry, workdir, "fraud", "-m", "first", metrics=GOOD, seed=1)
+    commit_all(registry, "Register fraud v1", date=hours_ago(72))
+    set_aliases(registry, "fraud", {"staging": 1})
+    commit_all(registry, "Stage v1 (#1)", date=hours_ago(48))
+    set_aliases(registry, "fraud", {"staging": 1, "production": 1})
+    commit_all(registry, "Promote v1 (#2)", date=hours_ago(24))
+    git(registry, "switch", "-q", "-c", "feature")
+    return registry
+
+
+def check(cli: Cli, root: Path, *args: str, code: int = 1) -> str:
+    result = cli("-C", str(root), "check", *args)
+    assert result.code == code, f"exit {result.code}\n{result.out}\n{result.err}"
+    return result.out
+
+
+def test_good_version_passes(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.952}, seed=2)
+    out = check(cli, main_branch, code=0)
+    assert "all 6 gates passed (fraud v2; base main)" in out
+
+
+def test_nothing_changed_passes(main_branch: Path, cli: Cli) -> None:
+    assert "no registry change" in check(cli, main_branch, code=0)
+
+
+def test_all_checks_the_whole_registry(main_branch: Path, cli: Cli) -> None:
+    report = cli.ok("-C", str(main_branch), "check", "--all", "--format", "json").json
+    assert report["passed"] is True
+    assert report["new_versions"] == ["models:/fraud/1"]
+
+
+# schema -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (lambda t: t.replace("roc_auc: 0.95", "roc_auc: '0.95'"), "metrics.roc_auc: should be a valid number"),
+    (lambda t: t.replace("roc_auc: 0.95", "roc_auc: .nan"), ".nan is not a finite number"),
+    (lambda t: t + "surprise: 1\n", "surprise: unknown field"),
+    (lambda t: t.replace("version: 2", "version: 3"), "says fraud/v3 but lives in fraud/v2"),
+    (lambda t: t + "tags: {a: 1}\n", "duplicate key 'tags'"),
+])
+def test_schema_gate(main_branch: Path, workdir: Path, cli: Cli, edit, expected: str) -> None:  # type: ignore[no-untyped-def]
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    path = main_branch / "registry/fraud/v2/version.yaml"
+    path.write_text(edit(path.read_text()))
+    out = check(cli, main_branch)
+    assert "registry/fraud/v2/version.yaml" in out and "[schema]" in out and expected in out
+
+
+def test_schema_gate_on_hand_edited_model_yaml(main_branch: Path, cli: Cli) -> None:
+    set_aliases(main_branch, "fraud", {"staging": 1, "production": 1}, owners=["not an owner"])
+    out = check(cli, main_branch)
+    assert "registry/fraud/model.yaml" in out and "owners.0" in out
+
+
+def test_schema_gate_finds_stale_schemas_and_stray_files(main_branch: Path, cli: Cli) -> None:
+    (main_branch / "schemas/version.schema.json").write_text("{}\n")
+    build_file_tree(main_branch, {"registry/fraud/notes.txt": "hi"})
+    out = check(cli, main_branch)
+    assert "schemas/version.schema.json: [schema] is missing or differs" in out
+    assert "registry/fraud/notes.txt" in out
+
+
+def test_committed_json_schema_is_enforced(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    import json
+
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    schema_path = main_branch / "schemas/version.schema.json"
+    doc = json.loads(schema_path.read_text())
+    doc["required"].append("owner_signature")
+    schema_path.write_text(json.dumps(doc))
+    out = check(cli, main_branch)
+    assert "fails schemas/version.schema.json: 'owner_signature' is a required property" in out
+
+
+# immutability -------------------------------------------------------------------------------------
+
+def test_editing_a_released_version_fails(main_branch: Path, cli: Cli) -> None:
+    path = main_branch / "registry/fraud/v1/version.yaml"
+    path.write_text(path.read_text().replace("first", "rewritten history"))
+    out = check(cli, main_branch)
+    assert "[immutability] fraud v1 is released on the base and was changed" in out
+    assert "archived" in out
+
+
+def test_deleting_a_released_version_fails_once(main_branch: Path, cli: Cli) -> None:
+    shutil.rmtree(main_branch / "registry/fraud/v1")
+    out = check(cli, main_branch)
+    assert out.count("[immutability] fraud v1 is released on the base and was deleted") == 1
+
+
+def test_schema_version_cannot_change(main_branch: Path, cli: Cli) -> None:
+    path = main_branch / "modelreg.yaml"
+    path.write_text(path.read_text().replace("schema_version: 1", "schema_version: 2"))
+    out = check(cli, main_branch)
+    assert "schema_version changed from 1 to 2" in out
+
+
+# numbering --------------------------------------------------------------------------------------
+
+def test_skipping_a_number_fails(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    os.rename(main_branch / "registry/fraud/v2", main_branch / "registry/fraud/v3")
+    path = main_branch / "registry/fraud/v3/version.yaml"
+    path.write_text(path.read_text().replace("version: 2", "version: 3"))
+    out = check(cli, main_branch)
+    assert "[numbering] v3 is not the next free number (v2)" in out
+
+
+def test_number_taken_on_main_meanwhile(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "mine", metrics=GOOD, seed=2)
+    commit_all(main_branch, "Register v2 on feature")
+    git(main_branch, "switch", "-q", "-c", "other", "main")
+    register(cli, main_branch, workdir, "fraud", "-m", "theirs", metrics=GOOD, seed=3)
+    commit_all(main_branch, "Register v2 on other")
+    git(main_branch, "switch", "-q", "main")
+    git(main_branch, "merge", "-q", "--no-ff", "-m", "Merge pull request #5", "other")
+    git(main_branch, "switch", "-q", "feature")
+    out = check(cli, main_branch)
+    assert "[numbering] v2 is already taken on main" in out and "rename the directory to v3" in out
+
+
+def test_same_number_two_spellings(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    shutil.copytree(main_branch / "registry/fraud/v2", main_branch / "registry/fraud/v02")
+    out = check(cli, main_branch)
+    assert "'v02' is not how version 2 is written" in out
+    assert "are both version 2" in out
+
+
+# artifact ---------------------------------------------------------------------------------------
+
+def test_artifact_missing_from_remote(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    md5 = yaml.safe_load((main_branch / "registry/fraud/v2/version.yaml").read_text())["artifact"]["md5"]
+    (main_branch / ".modelreg/remote/files/md5" / md5[:2] / md5[2:]).unlink()
+    out = check(cli, main_branch)
+    assert f"[artifact] artifact.md5: the artifact of fraud v2 ({md5}) is not in the DVC remote" in out
+    assert "dvc push registry/fraud/v2/model.pkl.dvc" in out
+    assert "passed" in check(cli, main_branch, "--offline", code=0)
+
+
+def test_pointer_disagreeing_with_manifest(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    path = main_branch / "registry/fraud/v2/model.pkl.dvc"
+    path.write_text(path.read_text().replace("size: 4096", "size: 4097"))
+    out = check(cli, main_branch)
+    assert "artifact.size: the DVC pointer says 4097 but version.yaml says 4096" in out
+
+
+def test_verify_artifacts_catches_a_swapped_object(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    check(cli, main_branch, "--verify-artifacts", code=0)
+    md5 = yaml.safe_load((main_branch / "registry/fraud/v2/version.yaml").read_text())["artifact"]["md5"]
+    obj = main_branch / ".modelreg/remote/files/md5" / md5[:2] / md5[2:]
+    os.chmod(obj, 0o644)
+    obj.write_bytes(b"x" * 4096)  # same size: only the hash tells
+    shutil.rmtree(main_branch / ".dvc/cache")
+    out = check(cli, main_branch, "--verify-artifacts")
+    assert "[artifact]" in out and "models:/fraud/2" in out
+
+
+def test_remote_down_is_a_finding(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    config = main_branch / ".dvc/config"
+    config.write_text(config.read_text().replace("url = ", "url = ssh://nobody@127.0.0.1:1/"))
+    out = check(cli, main_branch, "--gate", "artifact")
+    assert "[artifact]" in out and ("cannot query the DVC remote" in out or "dvc-ssh" in out or "ssh" in out)
+
+
+# policy -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("metrics", "expected"), [
+    ({**GOOD, "roc_auc": 0.89}, "metrics.roc_auc: 0.89 is outside the threshold (>= 0.9)"),
+    ({**GOOD, "latency_p95_ms": 70}, "metrics.latency_p95_ms: 70 is outside the threshold (<= 50)"),
+    ({k: v for k, v in GOOD.items() if k != "latency_p95_ms"}, "metrics.latency_p95_ms: is missing"),
+    ({**GOOD, "roc_auc": 0.93}, "metrics.roc_auc: 0.93 is 0.02 below production v1 (0.95)"),
+    ({**GOOD, "slices": {"visa": {"roc_auc": 0.95}, "master": {"roc_auc": 0.86}}},
+     "roc_auc differs by 0.09 between 'visa' and 'master' (max_gap 0.05)"),
+    ({**GOOD, "slices": {"visa": {"roc_auc": 0.95}, "master": {"roc_auc": 0.80}}},
+     "slices.master.roc_auc: 0.8 on slice 'master' breaks >= 0.85"),
+    ({"roc_auc": 0.95, "latency_p95_ms": 20}, "no slice reports roc_auc"),
+])
+def test_policy_gate(main_branch: Path, workdir: Path, cli: Cli, metrics: dict, expected: str) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=metrics, seed=2)
+    out = check(cli, main_branch)
+    assert "[policy]" in out and expected in out and "(policy default)" in out
+
+
+@pytest.mark.parametrize(("value", "expected"), [("'0.95'", "is a string ('0.95'), not a number"),
+                                                 ("true", "is a boolean (True), not a number")])
+def test_policy_gate_on_non_numbers(main_branch: Path, workdir: Path, cli: Cli, value: str,
+                                    expected: str) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    path = main_branch / "registry/fraud/v2/version.yaml"
+    path.write_text(path.read_text().replace("  roc_auc: 0.95\n", f"  roc_auc: {value}\n", 1))
+    out = check(cli, main_branch)
+    assert f"[policy] metrics.roc_auc: {expected}" in out
+    assert "[schema]" in out
+
+
+def test_policy_gate_on_nan_says_it_cannot_evaluate(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    path = main_branch / "registry/fraud/v2/version.yaml"
+    path.write_text(path.read_text().replace("  roc_auc: 0.95\n", "  roc_auc: .nan\n", 1))
+    out = check(cli, main_branch)
+    assert "[policy] cannot be evaluated" in out and ".nan is not a finite number" in out
+
+
+def test_policy_required_fields_format_and_size(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    from tests.helpers import artifact
+
+    art = artifact(workdir / "big.safetensors", size=200_000)
+    cli.ok("-C", str(main_branch), "register", "fraud", "--artifact", str(art), "--metric", "roc_auc=0.95")
+    out = check(cli, main_branch)
+    assert "description: is required" in out
+    assert "format 'safetensors' is not allowed (allowed: onnx, pickle)" in out
+    assert "200,000 bytes is over the limit of 100,000" in out
+
+
+def test_policy_named_in_model_yaml_must_exist(main_branch: Path, cli: Cli) -> None:
+    set_aliases(main_branch, "fraud", {"staging": 1, "production": 1}, policy="strict")
+    out = check(cli, main_branch)
+    assert "names the policy 'strict', which is not in policies/" in out
+
+
+def test_policy_selected_by_applies_to(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    (main_branch / "policies/lenient.yaml").write_text(
+        "schema_version: 1\napplies_to: {tags: {risk: low}}\nthresholds: {roc_auc: {min: 0.5}}\n")
+    register(cli, main_branch, workdir, "fraud", "-m", "second", "--tag", "risk=low",
+             metrics={"roc_auc": 0.6}, seed=2)
+    report = cli("-C", str(main_branch), "check", "--format", "json").json
+    assert report["comparisons"][0]["policy"] == "lenient"
+    assert report["gates"]["policy"]["passed"] is True
+
+
+# promotion --------------------------------------------------------------------------------------
+
+def test_alias_on_missing_archived_or_rejected_version(main_branch: Path, cli: Cli) -> None:
+    set_aliases(main_branch, "fraud", {"staging": 7, "production": 1, "champion": 1}, archived=[1])
+    out = check(cli, main_branch)
+    assert "aliases.staging: points at v7, which does not exist" in out
+    assert "aliases.champion: points at v1, which is archived" in out
+    set_aliases(main_branch, "fraud", {"production": 1}, archived=[],
+                rejected=[{"version": 1, "reason": "bias"}])
+    assert "points at v1, which was rejected (bias)" in check(cli, main_branch)
+
+
+def test_promotion_must_pass_through_staging(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    commit_all(main_branch, "v2")
+    git(main_branch, "switch", "-q", "main")
+    git(main_branch, "merge", "-q", "--no-ff", "-m", "Merge pull request #3", "feature")
+    git(main_branch, "switch", "-q", "-c", "promote")
+    set_aliases(main_branch, "fraud", {"staging": 1, "production": 2})
+    out = check(cli, main_branch)
+    assert "[promotion] aliases.production: v2 goes to production but was never in staging on main" in out
+
+
+def test_promotion_soak_time(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    set_aliases(main_branch, "fraud", {"staging": 2, "production": 1})
+    commit_all(main_branch, "Stage v2 (#4)", date=hours_ago(0.25))
+    git(main_branch, "switch", "-q", "main")
+    git(main_branch, "merge", "-q", "--ff-only", "feature")
+    git(main_branch, "switch", "-q", "-c", "promote")
+    set_aliases(main_branch, "fraud", {"staging": 2, "production": 2})
+    out = check(cli, main_branch)
+    assert "v2 has been in staging for 15m; 1h required" in out
+
+
+def test_soaked_promotion_passes_with_a_comparison(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.96}, seed=2)
+    set_aliases(main_branch, "fraud", {"staging": 2, "production": 1})
+    commit_all(main_branch, "Stage v2 (#4)", date=hours_ago(2))
+    git(main_branch, "switch", "-q", "main")
+    git(main_branch, "merge", "-q", "--ff-only", "feature")
+    git(main_branch, "switch", "-q", "-c", "promote")
+    set_aliases(main_branch, "fraud", {"staging": 2, "production": 2})
+    markdown = check(cli, main_branch, "--format", "markdown", code=0)
+    assert "### fraud v2 vs production (v1) — policy `default`" in markdown
+    assert "| roc_auc | 0.95 | 0.96 | +0.01 | >= 0.9; drop <= 0.01 vs production | ✅ |" in markdown
+
+
+# reporting --------------------------------------------------------------------------------------
+
+def test_markdown_and_json_reports(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.89}, seed=2)
+    markdown = check(cli, main_branch, "--format", "markdown")
+    assert markdown.startswith("## modelreg check: failed")
+    assert "| policy | ❌ fail | 2 |" in markdown and "| schema | ✅ pass | 0 |" in markdown
+    assert "| roc_auc | 0.95 | 0.89 | -0.06 |" in markdown
+    report = cli("-C", str(main_branch), "check", "--format", "json").json
+    assert report["passed"] is False
+    assert report["gates"]["policy"]["findings"][0]["field"] == "metrics.roc_auc"
+    assert report["gates"]["policy"]["findings"][0]["line"] is not None
+
+
+def test_github_actions_annotations_and_summary(main_branch: Path, workdir: Path, cli: Cli,
+                                                 monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.89}, seed=2)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    out = check(cli, main_branch)
+    assert "::error file=registry/fraud/v2/version.yaml,line=" in out
+    assert "title=modelreg policy::metrics.roc_auc: 0.89 is outside the threshold" in out
+    assert summary.read_text().startswith("## modelreg check: failed")
+
+
+def test_unknown_gate_is_a_usage_error(main_branch: Path, cli: Cli) -> None:
+    assert "unknown gate" in cli.fails("-C", str(main_branch), "check", "--gate", "vibes", code=2).err
+
+
+def test_base_must_exist(main_branch: Path, cli: Cli) -> None:
+    result = cli.fails("-C", str(main_branch), "check", "--base", "nope")
+    assert "no branch 'nope' (nor origin/nope)" in result.err
