@@ -77,8 +77,8 @@ def _in_remote(ctx: CheckContext, expected: dict[str, tuple[str, int, int, str]]
         if found is None:
             findings.append(Finding(
                 GATE, f"the artifact of {model} v{number} ({md5}) is not in the DVC remote", file=where,
-                field="artifact.md5",
-                fix=f"push it from the clone that registered it (`dvc push {pointer}`), or register it again"))
+                field="artifact.md5", fix=f"push it from the clone that registered it "
+                f"(`dvc push {pointer}`), or register it again"))
         elif not md5.endswith(".dir") and found != size:
             findings.append(Finding(GATE, f"the remote holds {found} bytes for {model} v{number}, "
                                     f"not {size}", file=where, field="artifact.size",
