@@ -361,3 +361,20 @@ def test_unknown_gate_is_a_usage_error(main_branch: Path, cli: Cli) -> None:
 def test_base_must_exist(main_branch: Path, cli: Cli) -> None:
     result = cli.fails("-C", str(main_branch), "check", "--base", "nope")
     assert "no branch 'nope' (nor origin/nope)" in result.err
+
+
+def test_pre_commit_hook_entry_checks_what_is_staged(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    import re
+    import shlex
+
+    hooks = yaml.safe_load((Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "modelreg-check")
+    assert hook["pass_filenames"] is False and hook["language"] == "python"
+    assert re.search(hook["files"], "registry/fraud/v2/version.yaml")
+    assert not re.search(hook["files"], "src/train.py")
+    program, subcommand, *args = shlex.split(hook["entry"])
+    assert (program, subcommand) == ("modelreg", "check")
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.5}, seed=2)
+    git(main_branch, "add", "-A")
+    out = check(cli, main_branch, *args)
+    assert "[policy] metrics.roc_auc: 0.5 is outside the threshold" in out
