@@ -120,8 +120,23 @@ def changes_since(root: StrPath, commit: str, paths: Sequence[str]) -> dict[str,
     return changes
 
 
-def ref_exists(root: StrPath, ref: str) -> bool:
-    return bool(run(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False).strip())
+def first_ref(root: StrPath, candidates: Sequence[str]) -> tuple[str, str] | None:
+    """The first of ``candidates`` (short names such as origin/main, main, v1.0 or a commit) that
+    exists, with the commit it points at; one git call for branch names."""
+    full = [f"refs/remotes/{c}" if c.startswith("origin/") else f"refs/heads/{c}" for c in candidates]
+    out = run(root, "for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", *full, check=False)
+    found = {}
+    for line in out.splitlines():
+        name, oid, *peeled = line.split()
+        found[name] = peeled[0] if peeled else oid
+    for short, name in zip(candidates, full, strict=True):
+        if name in found:
+            return short, found[name]
+    for short in candidates:  # tags and commit ids
+        commit = run(root, "rev-parse", "--verify", "--quiet", f"{short}^{{commit}}", check=False).strip()
+        if commit:
+            return short, commit
+    return None
 
 
 def commit_time(root: StrPath, commit: str) -> int:

@@ -1,13 +1,16 @@
 """The registry's file formats as pydantic models, and the JSON Schemas made from them.
 
 Used on the write path (``register``, ``init``) and by ``modelreg check``;
-never on the read path. ``modelreg schema --write`` regenerates
-``schemas/*.schema.json`` from these models; CI checks the committed ones match.
+never on the read path. The JSON Schemas generated from these models ship
+inside the package (``modelreg/schemas/``; ``scripts/generate-schemas``
+regenerates them and a test keeps them current), so writing or comparing a
+registry's ``schemas/`` never pays for generating them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -54,7 +57,9 @@ Scalar = str | int | Number | bool | None
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: a validator is built when first used, so a check that reads only
+    # version.yaml files does not pay for building the policy or config models.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 M = TypeVar("M", bound=_Strict)
@@ -213,14 +218,29 @@ SCHEMAS: dict[str, type[_Strict]] = {
 }
 
 
-def json_schema(name: str) -> dict[str, Any]:
+SHIPPED = os.path.join(os.path.dirname(__file__), "schemas")
+
+
+def generate_json_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of one file format, generated from its model (slow: for developers)."""
     schema = SCHEMAS[name].model_json_schema(by_alias=True)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"https://modelreg.dev/schemas/v1/{name}.schema.json", **schema}
 
 
+def generate_json_schema_text(name: str) -> str:
+    return json.dumps(generate_json_schema(name), indent=2, sort_keys=False) + "\n"
+
+
 def json_schema_text(name: str) -> str:
-    return json.dumps(json_schema(name), indent=2, sort_keys=False) + "\n"
+    """The JSON Schema this modelreg ships for one file format, as committed into registries."""
+    with open(os.path.join(SHIPPED, f"{name}.schema.json"), encoding="utf-8") as file:
+        return file.read()
+
+
+def json_schema(name: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(json_schema_text(name))
+    return result
 
 
 def validate(kind: type[M], data: Any, source: str, text: bytes | str | None = None) -> M:

@@ -60,12 +60,13 @@ class WorkTree:
 
 
 class Revision:
-    def __init__(self, root: str, rev: str) -> None:
+    def __init__(self, root: str, rev: str, *, resolved: bool = False) -> None:
+        """``rev`` is anything git or a date names; ``resolved=True`` when it is a commit id already."""
         from modelreg import git  # only reads of the past pay for subprocess
 
         self._git = git
         self.root = root
-        self.rev = git.resolve_revision(root, rev)
+        self.rev = rev if resolved else git.resolve_revision(root, rev)
         self.commit: str | None = self.rev
         self._blobs = git.BlobReader(root)
         self._dirs: dict[str, list[str]] = {}

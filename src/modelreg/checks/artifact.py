@@ -8,11 +8,10 @@ with ``--offline`` the remote is not asked at all (for pre-commit hooks).
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from modelreg import dvc, dvcfiles, names
+from modelreg import dvcfiles, names
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError, ModelregError
@@ -66,6 +65,8 @@ def _pointer(ctx: CheckContext, model: str, number: int,
 
 
 def _in_remote(ctx: CheckContext, expected: dict[str, tuple[str, int, int, str]]) -> list[Finding]:
+    from modelreg import dvc  # not imported by --offline checks
+
     try:
         sizes = dvc.remote_sizes(Path(ctx.root), sorted(expected))
     except ModelregError as exc:
@@ -87,6 +88,8 @@ def _in_remote(ctx: CheckContext, expected: dict[str, tuple[str, int, int, str]]
 
 
 def _download(ctx: CheckContext, versions: list[tuple[str, int]]) -> list[Finding]:
+    import tempfile
+
     from modelreg.artifacts import download
 
     findings = []

@@ -32,21 +32,23 @@ class CheckContext:
     def __init__(self, root: str, base_ref: str | None, options: Options) -> None:
         self.root = root
         self.options = options
-        self.base_ref = resolve_base(root, base_ref) if base_ref else default_base(root)
-        head = git.head_commit(root)
-        if head is None:
-            raise NotFoundError("the registry has no commit yet", fix="commit it, then run the check")
-        base = git.merge_base(root, "HEAD", self.base_ref)
+        self.base_ref, self._target_commit = find_base(root, base_ref)
+        base = git.merge_base(root, "HEAD", self._target_commit)
         if base is None:
-            raise NotFoundError(f"HEAD and {self.base_ref} share no history",
-                                fix="pass --base REF with the branch this change will merge into")
+            raise NotFoundError(f"HEAD and {self.base_ref} share no history (or nothing is committed yet)",
+                                fix="commit, or pass --base REF with the branch this change will merge into")
         self.head: Snapshot = WorkTree(root)
-        self.base: Snapshot = Revision(root, base)
-        #: the base branch's tip: newer than the merge base when others merged meanwhile
-        self.target: Snapshot = Revision(root, self.base_ref)
+        self.base: Snapshot = Revision(root, base, resolved=True)
         self.changes: dict[str, str] = git.changes_since(root, base, WATCHED)
         self.head_catalog = Catalog(self.head)
         self.base_catalog = Catalog(self.base)
+
+    @cached_property
+    def target(self) -> Snapshot:
+        """The base branch's tip: newer than the merge base when others merged meanwhile."""
+        if self._target_commit == self.base.commit:
+            return self.base
+        return Revision(self.root, self._target_commit, resolved=True)
 
     # What changed ---------------------------------------------------------------------
 
@@ -121,18 +123,21 @@ class CheckContext:
                                self.document(self.head, names.model_file(model)) or {}, version_tags)
 
 
-def resolve_base(root: str, ref: str) -> str:
-    """The ref to compare with: ``origin/REF`` when the remote branch is there (a CI checkout), else REF."""
-    ref = ref.removeprefix("refs/heads/")
-    for candidate in (f"origin/{ref}", ref):
-        if git.ref_exists(root, candidate):
-            return candidate
-    raise NotFoundError(f"no branch {ref!r} (nor origin/{ref}) to compare with",
-                        fix="fetch it (`git fetch origin`), or pass --base with an existing ref")
+def find_base(root: str, ref: str | None) -> tuple[str, str]:
+    """The ref to compare with and its commit.
 
-
-def default_base(root: str) -> str:
-    for ref in ("origin/main", "main", "origin/master", "master"):
-        if git.ref_exists(root, ref):
-            return ref
-    raise NotFoundError("no main branch to compare with", fix="pass --base REF")
+    ``--base REF`` means ``origin/REF`` when that remote branch exists (a CI
+    checkout has no local branches), else REF itself; by default the first of
+    origin/main, main, origin/master, master.
+    """
+    if ref is None:
+        candidates = ["origin/main", "main", "origin/master", "master"]
+    else:
+        ref = ref.removeprefix("refs/heads/")
+        candidates = [f"origin/{ref}", ref] if not ref.startswith("origin/") else [ref]
+    found = git.first_ref(root, candidates)
+    if found is None:
+        raise NotFoundError(f"no branch {ref!r} (nor origin/{ref}) to compare with" if ref
+                            else "no main branch to compare with",
+                            fix="fetch it (`git fetch origin`), or pass --base with an existing ref")
+    return found

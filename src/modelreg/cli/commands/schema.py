@@ -13,9 +13,9 @@ from modelreg.cli.common import registry
 def command(name: str | None, write: bool, check: bool) -> None:
     """Print or regenerate the JSON Schemas of the registry's files.
 
-    The schemas are generated from modelreg's models; editors use them
-    (through the yaml-language-server comment atop each file) to complete
-    and check manifests as you type.
+    The schemas are generated from modelreg's models and ship with it; editors
+    use them (through the yaml-language-server comment atop each file) to
+    complete and check manifests as you type.
 
     \b
     Examples:

@@ -1,0 +1,87 @@
+"""``modelreg check`` speed on a registry of 10,000 versions (issue 3's target).
+
+Builds the registry of bench/read_path.py (100 models x 100 versions) on
+main, then on a branch adds one version (m042 v101, its artifact in the local
+remote) and times, as fresh processes:
+
+- ``modelreg --version``: the CLI's cold start, the yardstick
+- ``modelreg check --offline``: the one-version PR without the remote round trip
+  (target: <= 3x the cold start)
+- ``modelreg check``: the same with the remote asked (imports DVC)
+- ``modelreg check --all --offline``: the whole registry, for scale
+
+Usage: .venv/bin/python bench/check.py [--models 100] [--versions 100] [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ensure_bytecode, git_env, report, time_commands, tool
+from read_path import VERSION, build
+
+
+def add_version(root: Path, model: str, number: int) -> None:
+    payload = os.urandom(4096)
+    md5, sha = hashlib.md5(payload).hexdigest(), hashlib.sha256(payload).hexdigest()
+    vdir = root / "registry" / model / f"v{number}"
+    vdir.mkdir()
+    (vdir / "version.yaml").write_text(VERSION.format(
+        model=model, n=number, day=1, md5=md5, sha=sha, size=len(payload), auc=0.99,
+        commit=hashlib.sha1(payload).hexdigest()))
+    (vdir / "model.pkl.dvc").write_text(f"outs:\n- md5: {md5}\n  size: {len(payload)}\n  hash: md5\n"
+                                        "  path: model.pkl\n")
+    (vdir / ".gitignore").write_text("/model.pkl\n")
+    obj = root / ".modelreg" / "remote" / "files" / "md5" / md5[:2] / md5[2:]
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    obj.write_bytes(payload)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", type=int, default=100)
+    parser.add_argument("--versions", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    ensure_bytecode()
+    env = git_env()
+    with tempfile.TemporaryDirectory(prefix="modelreg-bench-") as tmp:
+        root = Path(tmp) / "registry"
+        build(root, args.models, args.versions)
+        subprocess.run(["git", "branch", "-M", "main"], cwd=root, check=True, env=env)
+        subprocess.run(["git", "switch", "-q", "-c", "feature"], cwd=root, check=True, env=env)
+        add_version(root, "m042", args.versions + 1)
+        subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
+        subprocess.run(["git", "commit", "-qm", "Register m042 v101"], cwd=root, check=True, env=env)
+        mr = tool("modelreg")
+        cases = {
+            "modelreg --version": [mr, "--version"],
+            "check --offline (one-version PR)": [mr, "check", "--offline"],
+            "check (one-version PR, remote asked)": [mr, "check"],
+        }
+        samples = time_commands(cases, runs=args.runs, cwd=root)
+        whole = time_commands({"check --all --offline": [mr, "check", "--all", "--offline"]},
+                              runs=max(1, args.runs // 3), cwd=root, warmup=0)
+        start = statistics.median(samples.pop("modelreg --version"))
+        rows: list[dict[str, object]] = [{"what": "modelreg --version", "seconds": round(start, 4)}]
+        for what, values in {**samples, **whole}.items():
+            median = statistics.median(values)
+            row: dict[str, object] = {"what": what, "seconds": round(median, 4), "ratio": round(median / start, 2)}
+            if what.startswith("check --offline"):
+                row.update(target=3.0, ok=median / start <= 3.0)
+            rows.append(row)
+        print(f"registry: {args.models} models x {args.versions} versions; one version added on a branch")
+        report("check", rows)
+
+
+if __name__ == "__main__":
+    main()
