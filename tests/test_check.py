@@ -378,3 +378,11 @@ def test_pre_commit_hook_entry_checks_what_is_staged(main_branch: Path, workdir:
     git(main_branch, "add", "-A")
     out = check(cli, main_branch, *args)
     assert "[policy] metrics.roc_auc: 0.5 is outside the threshold" in out
+
+
+def test_head_checks_what_is_committed_only(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.5}, seed=2)
+    assert "no registry change" in check(cli, main_branch, "--head", code=0)  # not committed yet
+    assert "[policy]" in check(cli, main_branch)  # the work tree sees it
+    commit_all(main_branch, "Register v2")
+    assert "[policy] metrics.roc_auc: 0.5 is outside the threshold" in check(cli, main_branch, "--head")

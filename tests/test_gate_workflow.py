@@ -71,8 +71,8 @@ def test_good_pull_request_passes(repo: Path, workdir: Path, cli: Cli, tmp_path:
 def test_merge_group_event(repo: Path, workdir: Path, cli: Cli, tmp_path: Path) -> None:
     register(cli, repo, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.951}, seed=2)
     commit_all(repo, "Register fraud v2")
-    run = act(repo, "merge_group", {"merge_group": {"base_ref": "refs/heads/main", "head_ref": "gh-readonly"}},
-              tmp_path)
+    payload = {"merge_group": {"base_ref": "refs/heads/main", "head_ref": "gh-readonly-queue/main"}}
+    run = act(repo, "merge_group", payload, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "all 6 gates passed" in run.stdout
 
@@ -109,14 +109,14 @@ def _promotion(repo: Path) -> None:
 
 @pytest.mark.parametrize(("gate", "breaks", "message"), [
     ("schema", _schema, "**schema** `registry/fraud/v2/version.yaml:8` `surprise`: unknown field"),
-    ("immutability", _immutability, "**immutability** `registry/fraud/v1/version.yaml`: fraud v1 is released"),
+    ("immutability", _immutability, "`registry/fraud/v1/version.yaml`: fraud v1 is released on the base"),
     ("numbering", _numbering, "**numbering** `registry/fraud/v3`: v3 is not the next free number (v2)"),
     ("artifact", _artifact, "`artifact.md5`: the artifact of fraud v2"),
     ("policy", _policy, "`metrics.latency_p95_ms`: 80 is outside the threshold (<= 50)"),
     ("promotion", _promotion, "`aliases.production`: v2 goes to production but was never in staging"),
 ])
-def test_each_gate_fails_its_pull_request(repo: Path, workdir: Path, cli: Cli, tmp_path: Path, gate: str,
-                                          breaks, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_each_gate_fails_its_pull_request(repo: Path, workdir: Path, cli: Cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                          gate: str, breaks, message: str) -> None:
     register(cli, repo, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
     breaks(repo)
     commit_all(repo, f"A change that breaks {gate}")

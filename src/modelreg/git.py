@@ -110,13 +110,21 @@ def merge_base(root: StrPath, a: str, b: str) -> str | None:
     return out or None
 
 
-def changes_since(root: StrPath, commit: str, paths: Sequence[str]) -> dict[str, str]:
-    """Files that differ between ``commit`` and the work tree (untracked included): path → A, M or D."""
-    out = run(root, "diff", "--name-status", "--no-renames", "-z", commit, "--", *paths)
+def changes_since(root: StrPath, commit: str, paths: Sequence[str], *,
+                  until: str | None = None) -> dict[str, str]:
+    """Files that differ between ``commit`` and ``until`` (a commit), or the work tree with its
+    untracked files when ``until`` is None: path → A, M or D.
+
+    Against a commit git compares trees, in time proportional to the change; against
+    the work tree it must stat every tracked file and walk every directory.
+    """
+    out = run(root, "diff", "--name-status", "--no-renames", "-z", commit, *([until] if until else []),
+              "--", *paths)
     fields = [f for f in out.split("\0") if f]
     changes = dict(zip(fields[1::2], (s[:1] for s in fields[0::2]), strict=True))
-    untracked = run(root, "ls-files", "--others", "--exclude-standard", "-z", "--", *paths)
-    changes.update({path: "A" for path in untracked.split("\0") if path})
+    if until is None:
+        untracked = run(root, "ls-files", "--others", "--exclude-standard", "-z", "--", *paths)
+        changes.update({path: "A" for path in untracked.split("\0") if path})
     return changes
 
 

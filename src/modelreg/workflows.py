@@ -49,7 +49,7 @@ jobs:
       - name: Run the gates
         env:
           BASE_REF: ${{{{ github.base_ref || github.event.merge_group.base_ref }}}}
-        run: modelreg check --base "$BASE_REF" --format markdown
+        run: modelreg check --head --base "$BASE_REF" --format markdown
 """
 
 #: path in a registry → text

@@ -11,6 +11,7 @@ the models generate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -89,10 +90,9 @@ def _against_json_schema(ctx: CheckContext, path: str, kind: str, doc: Any,
         if raw is not None and raw.decode("utf-8", "replace") != schema.json_schema_text(kind):
             import jsonschema
 
-            try:
+            # A schema that does not load is reported by _schemas_current.
+            with contextlib.suppress(ValueError, jsonschema.SchemaError):
                 validators[kind] = jsonschema.Draft202012Validator(json.loads(raw))
-            except (ValueError, jsonschema.SchemaError):
-                pass  # reported by _schemas_current
     validator = validators[kind]
     if validator is None:
         return []
