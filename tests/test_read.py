@@ -240,3 +240,8 @@ def test_pointer_leaving_its_directory(populated: Path, cli: Cli) -> None:
     path.write_text(path.read_text().replace("path: model.pkl", "path: ../../../../etc/passwd"))
     result = cli.fails("-C", str(populated), "resolve", "fraud-detector/2")
     assert "outs[0].path" in result.err and "may not point outside" in result.err
+
+
+def test_alias_names_in_uris_are_case_insensitive(populated: Path, cli: Cli) -> None:
+    assert cli.ok("-C", str(populated), "resolve", "fraud-detector@Champion", "--json").json["version"] == 2
+    assert "'latest' is reserved" in cli.fails("-C", str(populated), "resolve", "fraud-detector@latest").err

@@ -260,3 +260,22 @@ def test_broken_dvc_config_is_a_user_error(registry: Path, workdir: Path, cli: C
     assert result.err.startswith("error: .dvc/config: DVC configuration error")
     assert "no_such_option" in result.err and "dvc config --list" in result.err
     assert snapshot_tree(registry) == before
+
+
+def test_credentials_in_the_code_remote_are_not_recorded(registry: Path, workdir: Path, cli: Cli,
+                                                          code_repo: Path) -> None:
+    git(code_repo, "remote", "set-url", "origin", "https://ci-bot:ghp_secret@github.com/acme/fraud.git")
+    register(cli, registry, workdir, "fraud-detector", "--code-repo", str(code_repo))
+    text = (registry / "registry/fraud-detector/v1/version.yaml").read_text()
+    assert "ghp_secret" not in text and "ci-bot" not in text
+    assert manifest(registry, "fraud-detector", 1)["lineage"]["code"]["repo"] == "https://github.com/acme/fraud.git"
+
+
+def test_card_named_like_the_artifact_is_refused(registry: Path, workdir: Path, cli: Cli) -> None:
+    art = artifact(workdir / "model.pkl")
+    card = workdir / "cards" / "model.pkl"
+    card.parent.mkdir()
+    card.write_text("# card")
+    result = cli.fails("-C", str(registry), "register", "m", "-a", str(art), "--card", str(card),
+                       "--owner", "@a/b")
+    assert "the card and the artifact are both named 'model.pkl'" in result.err

@@ -98,3 +98,21 @@ def test_the_example_registry_is_valid() -> None:
             validator(name).validate(doc)
             schema.validate(schema.SCHEMAS[name], doc, str(path), text)
     assert (PROJECT / "policies" / "default.yaml").read_text() == preset("default")
+
+
+@pytest.mark.parametrize("value", ["2026-11-20", "2026-11-20T10:02:11", 1763632931])
+def test_created_at_needs_a_time_zone_and_text(value: object) -> None:
+    doc = {"schema_version": 1, "model": "m", "version": 1, "created_at": value, "created_by": "alice",
+           "artifact": {"path": "m.pkl", "md5": "0" * 32, "sha256": "0" * 64, "size": 1}}
+    with pytest.raises(InputError) as info:
+        schema.validate(schema.VersionManifest, doc, "v.yaml")
+    assert "created_at" in str(info.value)
+
+
+@pytest.mark.parametrize(("name", "doc"), [
+    ("version", {"metrics": {"bad key": 1.0}}),
+    ("model", {"aliases": {"Production": 1}}),
+])
+def test_json_schema_refuses_keys_the_models_refuse(name: str, doc: dict) -> None:
+    errors = [e.message for e in validator(name).iter_errors(doc)]
+    assert any("does not match any of the regexes" in m or "were unexpected" in m for m in errors), errors

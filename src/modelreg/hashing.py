@@ -3,7 +3,7 @@
 A directory's sha256 is the sha256 of its listing in ``sha256sum`` format,
 one ``<sha256>  <relative/path>\\n`` line per file, sorted by path, so it can
 be checked with standard tools:
-``find . -type f | sort | xargs sha256sum | sed 's| \\./| |' | sha256sum``.
+``find . -type f | LC_ALL=C sort | xargs sha256sum | sed 's| \\./| |' | sha256sum``.
 """
 
 from __future__ import annotations

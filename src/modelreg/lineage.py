@@ -6,6 +6,7 @@ this?" is answered from the manifest, not from memory.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ def code(path: Path) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     url = git.remote_url(top)
     if url:
-        out["repo"] = url
+        # https://user:token@host/... must not end up committed in a manifest.
+        out["repo"] = re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", url)
     commit = git.head_commit(top)
     if commit:
         out["commit"] = commit

@@ -80,6 +80,9 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
     names.check_model_name(reg.model)
     artifact = _check_artifact(reg.artifact)
     card = _check_card(reg.card)
+    if card == artifact.name:
+        raise InputError(f"the card and the artifact are both named {card!r}", field="--card",
+                         fix="rename the card, e.g. to card.md")
     model_path = root / names.model_file(reg.model)
     model_doc = None if model_path.exists() else _new_model(reg)
     if model_doc is None:

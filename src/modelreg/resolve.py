@@ -16,7 +16,7 @@ import re
 
 from modelreg.catalog import Catalog, ModelVersion
 from modelreg.errors import InputError, NotFoundError
-from modelreg.names import check_model_name
+from modelreg.names import check_alias_name, check_model_name
 
 _URI = re.compile(r"^(?:models:/)?(?P<model>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<ref>[^/@]+))?$")
 
@@ -49,7 +49,7 @@ def parse(uri: str) -> Reference:
                          fix="use models:/NAME/VERSION, models:/NAME@ALIAS or models:/NAME/latest")
     model = check_model_name(match.group("model"))
     if match.group("alias"):
-        return Reference(model, alias=match.group("alias"))
+        return Reference(model, alias=check_alias_name(match.group("alias").lower()))
     ref = match.group("ref")
     if ref is None:
         raise InputError(f"{uri!r} names a model but not a version",
@@ -62,7 +62,7 @@ def parse(uri: str) -> Reference:
     if ref.lower() == "latest":
         return Reference(model, latest=True)
     # MLflow stage URIs (models:/m/Production) read as the alias of that name.
-    return Reference(model, alias=ref.lower())
+    return Reference(model, alias=check_alias_name(ref.lower()))
 
 
 def resolve(catalog: Catalog, uri: str | Reference) -> ModelVersion:

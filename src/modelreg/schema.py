@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
@@ -51,7 +52,14 @@ Md5 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}(?:\.dir)?$")]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 VersionNumber = Annotated[int, Field(ge=1, le=999_999_999)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
-Timestamp = Annotated[datetime, Strict(False)]
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("write the time as text, e.g. 2026-11-20T10:02:11Z")
+    return value
+
+
+# ISO 8601 text with a time zone: not a bare date, not a number of seconds.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_text_only), Strict(False)]
 Duration = Annotated[str, StringConstraints(pattern=r"^\d+[smhdw]$")]
 Scalar = str | int | Number | bool | None
 
@@ -204,9 +212,8 @@ class RegistryConfig(_Strict):
     """``modelreg.yaml`` at the root: marks the registry and holds its settings."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    default_policy: PolicyName = "default"
-    stages: list[AliasName] = Field(default=["staging", "production"],
-                                    description="aliases in promotion order")
+    default_policy: PolicyName = Field(
+        default="default", description="the policy of models that name none and match no applies_to")
 
 
 #: schema file stem → (model, path pattern it validates)
@@ -223,9 +230,20 @@ SHIPPED = os.path.join(os.path.dirname(__file__), "schemas")
 
 def generate_json_schema(name: str) -> dict[str, Any]:
     """The JSON Schema of one file format, generated from its model (slow: for developers)."""
-    schema = SCHEMAS[name].model_json_schema(by_alias=True)
+    schema = _closed(SCHEMAS[name].model_json_schema(by_alias=True))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"https://modelreg.dev/schemas/v1/{name}.schema.json", **schema}
+
+
+def _closed(node: Any) -> Any:
+    """Refuse keys outside ``patternProperties``, as the models do (pydantic leaves them open)."""
+    if isinstance(node, dict):
+        node = {k: _closed(v) for k, v in node.items()}
+        if "patternProperties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+    elif isinstance(node, list):
+        node = [_closed(v) for v in node]
+    return node
 
 
 def generate_json_schema_text(name: str) -> str:

@@ -37,7 +37,8 @@ def command(target: str, at: str | None, as_json: bool) -> None:
                        "tags": model.tags, "versions": [_summary(mv) for mv in versions]})
             return
         click.echo(f"{model.name}: {model.description}" if model.description else model.name)
-        click.echo(f"owners: {' '.join(model.owners) or '-'}   policy: {model.policy or 'default'}")
+        policy = f"   policy: {model.policy}" if model.policy else ""
+        click.echo(f"owners: {' '.join(model.owners) or '-'}{policy}")
         metric_names = _headline_metrics(versions)
         rows = [(f"v{mv.version}", mv.created_at[:10], ",".join(mv.aliases) or "-", mv.stage,
                  mv.approval, *(mv.metrics.get(m) for m in metric_names)) for mv in reversed(versions)]
