@@ -158,3 +158,12 @@ def test_project_carries_the_workflow_init_writes() -> None:
     project = Path(__file__).resolve().parents[1]
     for rel, text in FILES.items():
         assert (project / rel).read_text() == text, f"{rel} differs from modelreg.workflows"
+
+
+def test_docs_show_the_workflow_as_written() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "ci.md").read_text()
+    lines = [line for line in FILES[".github/workflows/modelreg-gate.yml"].splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    position = 0
+    for line in lines:
+        position = doc.index(line, position) + len(line)  # in order, none missing
