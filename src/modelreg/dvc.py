@@ -167,40 +167,40 @@ def fetch(root: Path, pointer: Pointer) -> dict[str, Path]:
         return {rel: Path(cache.oid_to_path(md5)) for rel, md5 in listing.items()}
 
 
+@contextmanager
+def _remote_failures(action: str) -> Iterator[None]:
+    """Turn whatever DVC raises for an unreachable remote into one RemoteError."""
+    from dvc.config import ConfigError
+
+    try:
+        yield
+    except (ModelregError, ConfigError):
+        raise  # ours, or a configuration error that _repo reports as such
+    except Exception as exc:  # DVC surfaces network and auth failures as many types
+        raise RemoteError(f"{action} failed: {type(exc).__name__}: {exc}",
+                          fix="check the remote in .dvc/config is reachable "
+                          "(`dvc remote list`, credentials, network)") from exc
+
+
 def remote_sizes(root: Path, oids: list[str]) -> dict[str, int | None]:
     """Size of each object in the default remote, or None where the remote lacks it."""
-    with _repo(root) as repo:
-        try:
-            odb = repo.cloud.get_remote_odb(None, "check")
-            sizes: dict[str, int | None] = {}
-            for oid in oids:
-                try:
-                    sizes[oid] = int(odb.fs.size(odb.oid_to_path(oid)))
-                except FileNotFoundError:
-                    sizes[oid] = None
-            return sizes
-        except (ModelregError, FileNotFoundError):
-            raise
-        except Exception as exc:  # DVC surfaces network and auth failures as many types
-            raise RemoteError(f"cannot query the DVC remote: {type(exc).__name__}: {exc}",
-                              fix="check the remote in .dvc/config is reachable "
-                              "(`dvc remote list`, credentials, network)") from exc
+    sizes: dict[str, int | None] = {}
+    with _repo(root) as repo, _remote_failures("querying the DVC remote"):
+        odb = repo.cloud.get_remote_odb(None, "check")
+        for oid in oids:
+            try:
+                sizes[oid] = int(odb.fs.size(odb.oid_to_path(oid)))
+            except FileNotFoundError:
+                sizes[oid] = None
+    return sizes
 
 
 def _transfer(repo: Any, direction: str, oids: list[str]) -> None:
     from dvc_data.hashfile.hash_info import HashInfo
 
     hashes = [HashInfo("md5", oid) for oid in oids]
-    from dvc.config import ConfigError
-
-    try:
+    with _remote_failures(f"DVC {direction}"):
         result = getattr(repo.cloud, direction)(hashes)
-    except (ModelregError, ConfigError):
-        raise
-    except Exception as exc:  # DVC surfaces network and auth failures as many types
-        raise RemoteError(f"DVC {direction} failed: {type(exc).__name__}: {exc}",
-                          fix="check the remote in .dvc/config is reachable "
-                          "(`dvc remote list`, credentials, network)") from exc
     failed = {h.value for h in result.failed}
     if direction == "pull":
         # DVC only logs a warning for objects the remote does not have.
