@@ -131,7 +131,7 @@ def main() -> None:
         # The memo is warm after the warm-up runs; the first read after a change is cold.
         for what, cmd in (("resolve (cold memo, one run)", cases["resolve models:/m042@production"]),
                           ("show m042 (cold memo, one run)", cases["show m042"])):
-            shutil.rmtree(root / ".modelreg" / "cache", ignore_errors=True)
+            shutil.rmtree(root / ".git" / "modelreg", ignore_errors=True)
             cold = run_once(cmd, root)
             rows.append({"what": what, "seconds": round(cold, 4), "ratio": round(cold / base_median, 2)})
         print(f"registry: {args.models} models x {args.versions} versions; median of {args.runs} runs")

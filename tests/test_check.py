@@ -386,3 +386,23 @@ def test_head_checks_what_is_committed_only(main_branch: Path, workdir: Path, cl
     assert "[policy]" in check(cli, main_branch)  # the work tree sees it
     commit_all(main_branch, "Register v2")
     assert "[policy] metrics.roc_auc: 0.5 is outside the threshold" in check(cli, main_branch, "--head")
+
+
+def test_committed_local_state_is_refused(main_branch: Path, cli: Cli) -> None:
+    (main_branch / ".modelreg/cache").mkdir(parents=True)
+    (main_branch / ".modelreg/cache/planted").write_text("answers")
+    git(main_branch, "add", "-f", ".modelreg/cache/planted")
+    commit_all(main_branch, "tidy")
+    out = check(cli, main_branch, "--head")
+    assert ".modelreg/cache/planted: [schema] is this machine's local state and must not be committed" in out
+
+
+def test_hostile_names_cannot_inject_lines_into_ci_logs(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    path = main_branch / "registry/fraud/v2/version.yaml"
+    path.write_text(path.read_text().replace(
+        "  latency_p95_ms: 20",
+        '  "x\\n::warning title=injected::approved by model-risk": 1\n  latency_p95_ms: 20'))
+    for fmt in ("text", "markdown"):
+        out = check(cli, main_branch, "--format", fmt)
+        assert not any(line.startswith("::") for line in out.splitlines()), out

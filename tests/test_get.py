@@ -135,16 +135,25 @@ def test_get_at_a_past_revision(one_version: Path, workdir: Path, tmp_path: Path
     assert out.stat().st_size == 50_000
 
 
-def test_hostile_directory_listing_cannot_write_outside(registry: Path, workdir: Path, tmp_path: Path,
-                                                         cli: Cli) -> None:
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"relpath": "../../escaped.bin"}, "which leaves the artifact"),
+    ({"md5": "33/../../../../../../victim"}, "has an invalid hash"),
+])
+def test_hostile_directory_listing_touches_nothing(registry: Path, workdir: Path, tmp_path: Path, cli: Cli,
+                                                   entry: dict, message: str) -> None:
     import json
 
     folder = workdir / "model-dir"
     artifact(folder / "weights.bin", size=100, seed=1)
     cli.ok("-C", str(registry), "register", "m", "-a", str(folder), "--owner", "@a/b")
-    # Forge a listing (with a matching md5, so DVC accepts it) whose entry climbs out.
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    # Forge a listing (with a matching md5, so DVC accepts it) with a hostile entry.
     child = hashlib.md5((folder / "weights.bin").read_bytes()).hexdigest()
-    listing = json.dumps([{"md5": child, "relpath": "../../escaped.bin"}], sort_keys=True).encode()
+    forged_entry = {"md5": child, "relpath": "weights.bin", **entry}
+    if "md5" in entry:
+        forged_entry["md5"] = entry["md5"].replace("victim", str(victim).lstrip("/"))
+    listing = json.dumps([forged_entry], sort_keys=True).encode()
     forged = hashlib.md5(listing).hexdigest() + ".dir"
     obj = remote_object(registry, forged)
     obj.parent.mkdir(parents=True, exist_ok=True)
@@ -155,5 +164,6 @@ def test_hostile_directory_listing_cannot_write_outside(registry: Path, workdir:
     drop_local_cache(registry)
     out = tmp_path / "deep" / "er" / "out"
     result = cli.fails("-C", str(registry), "get", "m/1", "-o", str(out))
-    assert "paths leaving the artifact" in result.err
+    assert message in result.err
     assert not list(tmp_path.rglob("escaped.bin"))
+    assert victim.read_text() == "precious"

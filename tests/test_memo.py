@@ -8,7 +8,7 @@ from pathlib import Path
 from modelreg.memo import blob_id
 from tests.helpers import Cli, commit_all, git, register
 
-MEMO = Path(".modelreg/cache/manifests/fraud-detector.marshal")
+MEMO = Path(".git/modelreg/manifests/fraud-detector.marshal")
 
 
 def test_blob_id_is_gits(tmp_path: Path) -> None:

@@ -245,3 +245,19 @@ def test_pointer_leaving_its_directory(populated: Path, cli: Cli) -> None:
 def test_alias_names_in_uris_are_case_insensitive(populated: Path, cli: Cli) -> None:
     assert cli.ok("-C", str(populated), "resolve", "fraud-detector@Champion", "--json").json["version"] == 2
     assert "'latest' is reserved" in cli.fails("-C", str(populated), "resolve", "fraud-detector@latest").err
+
+
+def test_stray_directories_do_not_break_reads(populated: Path, cli: Cli, workdir: Path) -> None:
+    (populated / "registry/fraud-detector/v4").mkdir()
+    (populated / "registry/fraud-detector/v4/model.pkl").write_text("a download left here")
+    (populated / "registry/stray").mkdir()
+    (populated / "registry/stray/notes.txt").write_text("not a model")
+    assert cli.ok("-C", str(populated), "resolve", "fraud-detector/latest", "--json").json["version"] == 3
+    assert [v["version"] for v in cli.ok("-C", str(populated), "show", "fraud-detector", "--json").json[
+        "versions"]] == [1, 2, 3]
+    models = cli.ok("-C", str(populated), "list", "--json").json
+    assert [m["name"] for m in models] == ["churn", "fraud-detector"]
+    assert cli.ok("-C", str(populated), "search", "-w", "model=fraud-detector", "--json").json
+    result = cli.fails("-C", str(populated), "register", "fraud-detector",
+                       "-a", str(workdir / "fraud-detector-1/model.pkl"))
+    assert "registry/fraud-detector/v4 exists but holds no version.yaml" in result.err

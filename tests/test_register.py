@@ -279,3 +279,25 @@ def test_card_named_like_the_artifact_is_refused(registry: Path, workdir: Path, 
     result = cli.fails("-C", str(registry), "register", "m", "-a", str(art), "--card", str(card),
                        "--owner", "@a/b")
     assert "the card and the artifact are both named 'model.pkl'" in result.err
+
+
+def test_branch_is_created_only_after_a_successful_push(tmp_path: Path, workdir: Path, cli: Cli) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    registry = tmp_path / "reg"
+    cli.ok("init", str(registry), "--remote", str(blocker / "remote"))
+    commit_all(registry, "init")
+    art = artifact(workdir / "model.pkl")
+    cli.fails("-C", str(registry), "register", "m", "-a", str(art), "--owner", "@a/b", "--branch", "reg/m")
+    assert git(registry, "branch", "--show-current").strip() == "main"
+    assert "reg/m" not in git(registry, "branch", "--list")
+
+
+def test_existing_branch_is_refused_before_any_work(registry: Path, workdir: Path, cli: Cli) -> None:
+    git(registry, "branch", "taken")
+    art = artifact(workdir / "model.pkl")
+    before = snapshot_tree(registry)
+    result = cli.fails("-C", str(registry), "register", "m", "-a", str(art), "--owner", "@a/b",
+                       "--branch", "taken")
+    assert "a branch named 'taken' exists already" in result.err
+    assert snapshot_tree(registry) == before

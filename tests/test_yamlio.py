@@ -105,3 +105,20 @@ def test_key_lines_point_at_fields() -> None:
 def test_dumps_round_trips_strings_that_look_like_other_types() -> None:
     data = {"tags": {"approved": "yes", "code": "017", "when": "2026-11-20T10:02:11Z"}, "n": 1.5}
     assert yamlio.loads(yamlio.dumps(data), "f") == data
+
+
+def test_very_deep_flow_nesting_is_refused_without_crashing() -> None:
+    import subprocess
+    import sys
+
+    # In a child process: before the fix this killed the interpreter (SIGSEGV).
+    code = ("from modelreg import yamlio\n"
+            "try:\n    yamlio.loads('x: ' + '[' * 100000 + ']' * 100000, 'f')\n"
+            "except Exception as e:\n    print(type(e).__name__, e)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "InputError f:1: nesting deeper than 32 levels" in proc.stdout
+
+
+def test_huge_integers_are_refused() -> None:
+    rejects("big: 1" + "0" * 5000 + "\n", "cannot be read")

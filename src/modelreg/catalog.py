@@ -254,9 +254,11 @@ class Catalog:
                 where = f" at {self.snapshot.commit[:12]}" if self.snapshot.commit else ""
                 raise NotFoundError(f"no model named {name!r}{where}",
                                     fix="run `modelreg list` to see the registered models")
+            # A v<N> directory without its version.yaml (a download left in it, an
+            # interrupted checkout) is not a version.
             versions = sorted(
-                v for v in map(names.parse_version_dir,
-                               self.snapshot.listdir(names.model_dir(name))) if v)
+                v for v in map(names.parse_version_dir, self.snapshot.listdir(names.model_dir(name)))
+                if v and self.snapshot.exists(names.version_file(name, v)))
             self._models[name] = Model(name=name, data=data, versions=tuple(versions))
         return self._models[name]
 

@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -160,9 +161,7 @@ def fetch(root: Path, pointer: Pointer) -> dict[str, Path]:
             evict(top)
             raise IntegrityError(f"the directory listing {pointer.md5} in the remote is corrupt",
                                  fix="re-register the artifact") from None
-        if not all(names.inside(rel) and rel not in ("", ".") for rel in listing):
-            raise IntegrityError(f"the directory listing {pointer.md5} has paths leaving the artifact",
-                                 fix="the remote holds a hostile object; re-register the artifact")
+        _check_listing(pointer.md5, listing)
         _transfer(repo, "pull", sorted(set(listing.values())))
         return {rel: Path(cache.oid_to_path(md5)) for rel, md5 in listing.items()}
 
@@ -193,6 +192,24 @@ def remote_sizes(root: Path, oids: list[str]) -> dict[str, int | None]:
             except FileNotFoundError:
                 sizes[oid] = None
     return sizes
+
+
+def _check_listing(oid: str, listing: dict[Any, Any]) -> None:
+    """A ``.dir`` object comes from the remote: its hashes become cache paths and its relpaths
+    output paths, so each must be exactly what DVC writes, or nothing is touched."""
+    fix = "the remote holds a hostile or damaged object; re-register the artifact"
+    for rel, md5 in listing.items():
+        if not isinstance(md5, str) or not re.fullmatch(r"[0-9a-f]{32}", md5):
+            raise IntegrityError(f"the directory listing {oid} has an invalid hash {md5!r}", fix=fix)
+        if not isinstance(rel, str) or not names.inside(rel) or rel in ("", ".") or \
+                any(part in ("", ".", "..") for part in rel.split("/")):
+            raise IntegrityError(f"the directory listing {oid} has the path {rel!r}, which leaves "
+                                 "the artifact", fix=fix)
+    paths = set(listing)
+    for rel in paths:
+        parts = rel.split("/")
+        if any("/".join(parts[:i]) in paths for i in range(1, len(parts))):
+            raise IntegrityError(f"the directory listing {oid} has {rel!r} inside a file", fix=fix)
 
 
 def _transfer(repo: Any, direction: str, oids: list[str]) -> None:

@@ -99,12 +99,16 @@ def default_remote(snapshot: Snapshot) -> Remote:
     import configparser
 
     parser = configparser.ConfigParser(interpolation=None)
-    shared = snapshot.read(".dvc/config")
-    if shared is not None:
-        parser.read_string(shared.decode("utf-8", "replace"), source=".dvc/config")
-    local = os.path.join(snapshot.root, ".dvc", "config.local")
-    if os.path.isfile(local):
-        parser.read(local, encoding="utf-8")
+    try:
+        shared = snapshot.read(".dvc/config")
+        if shared is not None:
+            parser.read_string(shared.decode("utf-8", "replace"), source=".dvc/config")
+        local = os.path.join(snapshot.root, ".dvc", "config.local")
+        if os.path.isfile(local):
+            parser.read(local, encoding="utf-8")
+    except configparser.Error as exc:
+        raise InputError(f"DVC configuration error: {exc}".replace("\n", " "), file=".dvc/config",
+                         fix="check .dvc/config and .dvc/config.local (`dvc config --list`)") from None
     name = parser.get("core", "remote", fallback=None)
     if not name:
         raise NotFoundError("no default DVC remote in .dvc/config",

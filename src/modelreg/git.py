@@ -151,6 +151,10 @@ def commit_time(root: StrPath, commit: str) -> int:
     return int(run(root, "show", "-s", "--format=%ct", commit).strip())
 
 
+def branch_exists(root: StrPath, branch: str) -> bool:
+    return bool(run(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip())
+
+
 def switch_new_branch(root: StrPath, branch: str) -> None:
     run(root, "switch", "--quiet", "--create", branch)
 
@@ -185,11 +189,11 @@ class BlobReader:
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(spec.encode() + b"\n")
         proc.stdin.flush()
-        header = proc.stdout.readline().decode().split()
-        if len(header) != 3:
-            return None  # "<spec> missing" or "ambiguous"
-        _, kind, size = header
-        data = proc.stdout.read(int(size) + 1)[:-1]
+        header = proc.stdout.readline().decode()
+        if header.endswith((" missing\n", " ambiguous\n")):
+            return None
+        _, kind, size = header.rsplit(" ", 2)
+        data = proc.stdout.read(int(size.strip()) + 1)[:-1]
         return data if kind == "blob" else None
 
     def _start(self) -> subprocess.Popen[bytes]:

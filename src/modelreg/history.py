@@ -15,7 +15,9 @@ from modelreg import git, names, yamlio
 from modelreg.errors import InputError
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
-_SEP, _FIELD = "\x1e", "\x1f"
+# Each commit starts with NUL, which no name, subject or (quoted) path can hold; the
+# safe fields share a line, and the name and subject, which hold no newline, get one each.
+_FORMAT = "%x00%H %cI %P%n%an%n%s"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Event:
     version: int | None
     commit: str
     author: str
+    #: when the commit landed on the branch (its committer date: an author date can be anything)
     date: str
     subject: str
     pr: int | None = None
@@ -40,14 +43,15 @@ def history(root: str, model: str, at: str | None = None) -> list[Event]:
     start = git.resolve_revision(root, at) if at else "HEAD"
     if git.head_commit(root) is None:
         return []
-    fmt = f"{_SEP}%H{_FIELD}%P{_FIELD}%an{_FIELD}%aI{_FIELD}%s"
-    out = git.log(root, fmt, [names.model_dir(model) + "/"], "--name-status", start)
+    out = git.log(root, _FORMAT, [names.model_dir(model) + "/"], "--name-status", start)
     blobs = git.BlobReader(root)
     events: list[Event] = []
     try:
-        for record in out.split(_SEP)[1:]:
-            header, _, changes = record.partition("\n")
-            commit, parents, author, date, subject = header.split(_FIELD)
+        for record in out.split("\0")[1:]:
+            header, author, subject, *rest = record.split("\n")
+            changes = "\n".join(rest)
+            commit, date, *parent_ids = header.split(" ")
+            parents = " ".join(parent_ids)
             match = _PR.search(subject)
             base = Event(kind="", version=None, commit=commit, author=author, date=date,
                           subject=subject, pr=int(match.group(1) or match.group(2)) if match else None)
@@ -66,7 +70,7 @@ def history(root: str, model: str, at: str | None = None) -> list[Event]:
 
 def _changes(block: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for line in block.splitlines():
+    for line in block.split("\n"):
         status, _, path = line.partition("\t")
         if path:
             out[path] = status[:1]

@@ -6,9 +6,12 @@ it parsed last time. The memo maps a file's git blob id (a hash of its
 content) to what the strict loader returned for it. It is stored with
 ``marshal``, Python's own format for its ``.pyc`` caches: built in (no import
 cost) and far faster to load than JSON. Being content-addressed the memo can
-never be stale; it is local state in ``.modelreg/cache/`` (gitignored), safe
-to delete at any time, and ignored when damaged or written by another
-Python. Files are still the single source of truth: a miss parses them.
+never be stale. It lives in ``.git/modelreg/``, where nothing can be
+committed, so a pull request cannot plant answers in it (a memo in the work
+tree could be force-added and would then be trusted by every clone); without
+a ``.git`` directory (a worktree, a submodule) there is no memo. It is safe to
+delete at any time and ignored when damaged or written by another Python.
+Files are still the single source of truth: a miss parses them.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ class Memo:
     """The parsed documents of one model's files."""
 
     def __init__(self, root: str, model: str) -> None:
-        self.path = os.path.join(root, ".modelreg", "cache", "manifests", f"{model}.marshal")
+        git_dir = os.path.join(root, ".git")
+        self.path = (os.path.join(git_dir, "modelreg", "manifests", f"{model}.marshal")
+                     if os.path.isdir(git_dir) else None)
         self._entries: dict[str, Any] | None = None
         self._used: set[str] = set()
         self._dirty = False
@@ -59,7 +64,7 @@ class Memo:
 
     def save(self) -> None:
         """Write the memo if it changed; a failure to write only costs speed next time."""
-        if not self._dirty or self._entries is None:
+        if not self._dirty or self._entries is None or self.path is None:
             return
         entries = self._entries
         if len(entries) > len(self._used) + MAX_UNUSED:
@@ -80,6 +85,8 @@ class Memo:
     def _load(self) -> dict[str, Any]:
         if self._entries is None:
             self._entries = {}
+            if self.path is None:
+                return self._entries
             try:
                 with open(self.path, "rb") as file:
                     saved = marshal.loads(file.read())

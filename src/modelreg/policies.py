@@ -3,6 +3,7 @@
 A model's policy is the one ``model.yaml`` names; failing that, the first
 policy (by file name) whose ``applies_to`` matches the model; failing that,
 the registry's ``default_policy`` (``modelreg.yaml``), normally ``default``.
+A named or default policy that does not exist is an error, never "no policy".
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from modelreg.snapshot import Snapshot
 
 
 class Selected:
-    """A policy chosen for a model, and why."""
+    """A policy chosen for a model."""
 
-    def __init__(self, name: str, policy: schema.Policy, reason: str) -> None:
+    def __init__(self, name: str, policy: schema.Policy) -> None:
         self.name = name
         self.policy = policy
-        self.reason = reason
 
 
 def load_all(snapshot: Snapshot) -> tuple[dict[str, schema.Policy], list[InputError]]:
@@ -55,21 +55,28 @@ def default_name(snapshot: Snapshot) -> str:
 
 
 def select(policies: dict[str, schema.Policy], default: str, model: str, model_doc: dict[str, Any],
-           version_tags: dict[str, str]) -> Selected | None:
+           version_tags: dict[str, str]) -> Selected:
     named = model_doc.get("policy")
     if isinstance(named, str):
         if named not in policies:
             raise InputError(f"names the policy {named!r}, which is not in policies/",
                              file=names.model_file(model), field="policy",
                              fix=f"add policies/{named}.yaml, or name one of: {', '.join(sorted(policies))}")
-        return Selected(named, policies[named], f"named in {names.model_file(model)}")
-    tags = {**version_tags, **{str(k): str(v) for k, v in (model_doc.get("tags") or {}).items()}}
+        return Selected(named, policies[named])
+    model_tags = model_doc.get("tags")
+    tags = {**version_tags, **({str(k): str(v) for k, v in model_tags.items()}
+                               if isinstance(model_tags, dict) else {})}
     for name in sorted(policies):
         rule = policies[name].applies_to
         if not rule.models and not rule.tags:
             continue
         if (not rule.models or model in rule.models) and all(tags.get(k) == v for k, v in rule.tags.items()):
-            return Selected(name, policies[name], "applies_to matches")
+            return Selected(name, policies[name])
     if default in policies:
-        return Selected(default, policies[default], "the registry's default policy")
-    return None
+        return Selected(default, policies[default])
+    # Deleting the default policy must not switch the gate off.
+    raise InputError(f"names the default policy {default!r}, which is not in policies/ (and no "
+                     f"policy's applies_to matches {model})", file=names.CONFIG_FILE,
+                     field="default_policy",
+                     fix=f"restore policies/{default}.yaml "
+                     "(an empty policy, `schema_version: 1`, gates nothing)")

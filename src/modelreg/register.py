@@ -91,14 +91,15 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
         raise InputError(f"model {reg.model!r} is new and needs an owner", field="--owner",
                          fix="pass --owner @org/team (it routes reviews through CODEOWNERS)")
     number = _next_version(root, reg.model)
+    if branch and git.branch_exists(root, branch):
+        raise ConflictError(f"a branch named {branch!r} exists already", fix="pick another --branch name")
     created_by = reg.created_by or git.user_name(root) or getpass.getuser()
+    provenance = _lineage(reg)
     # Validate every input before hashing a byte: a bad metric must not cost a 200 MB push.
     placeholder = {"path": artifact.name, "md5": "0" * 32, "sha256": "0" * 64, "size": 0}
-    draft = _manifest(reg, number, created_by, placeholder, card)
+    draft = _manifest(reg, number, created_by, placeholder, card, provenance)
     schema.validate(schema.VersionManifest, draft, "the new version.yaml")
 
-    if branch:
-        git.switch_new_branch(root, branch)
     staged = dvc.stage(root, artifact, artifact.name, progress)
     art: dict[str, Any] = {
         "path": artifact.name,
@@ -112,9 +113,11 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
     fmt = reg.format or _guess_format(artifact)
     if fmt:
         art["format"] = fmt
-    manifest = _manifest(reg, number, created_by, art, card)
+    manifest = _manifest(reg, number, created_by, art, card, provenance)
     schema.validate(schema.VersionManifest, manifest, "the new version.yaml")
     dvc.push(root, staged.objects)
+    if branch:  # only now: a failed push leaves the user where they were
+        git.switch_new_branch(root, branch)
 
     files = _write_version(root, reg.model, number, manifest, staged.pointer.to_yaml(),
                            artifact.name, reg.card)
@@ -169,8 +172,14 @@ def _check_unchanged_model(root: Path, reg: Registration) -> None:
 
 
 def _next_version(root: Path, model: str) -> int:
-    existing = [names.parse_version_dir(n) for n in WorkTree(str(root)).listdir(names.model_dir(model))]
-    return max((n for n in existing if n), default=0) + 1
+    tree = WorkTree(str(root))
+    dirs = {n for n in map(names.parse_version_dir, tree.listdir(names.model_dir(model))) if n}
+    number = max((n for n in dirs if tree.exists(names.version_file(model, n))), default=0) + 1
+    if number in dirs:
+        raise ConflictError(f"{names.version_dir(model, number)} exists but holds no version.yaml",
+                            fix="it is left over (a download into it, an interrupted registration); "
+                            "remove it and run again")
+    return number
 
 
 def _guess_format(path: Path) -> str | None:
@@ -179,17 +188,21 @@ def _guess_format(path: Path) -> str | None:
     return FORMATS.get(path.suffix.lower())
 
 
-def _manifest(reg: Registration, number: int, created_by: str, artifact: dict[str, Any],
-              card: str | None) -> dict[str, Any]:
-    lineage_doc: dict[str, Any] = {}
+def _lineage(reg: Registration) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     code = lineage.code(reg.code_repo or Path.cwd())
     if code:
-        lineage_doc["code"] = code
+        out["code"] = code
     if reg.datasets:
-        lineage_doc["data"] = reg.datasets
+        out["data"] = reg.datasets
     run = {k: v for k, v in (("id", reg.run_id), ("url", reg.run_url)) if v}
     if run:
-        lineage_doc["run"] = run
+        out["run"] = run
+    return out
+
+
+def _manifest(reg: Registration, number: int, created_by: str, artifact: dict[str, Any],
+              card: str | None, provenance: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "schema_version": schema.SCHEMA_VERSION,
         "model": reg.model,
@@ -201,7 +214,7 @@ def _manifest(reg: Registration, number: int, created_by: str, artifact: dict[st
     }
     if reg.framework:
         doc["framework"] = reg.framework
-    doc.update(metrics=reg.metrics, slices=reg.slices, params=reg.params, lineage=lineage_doc,
+    doc.update(metrics=reg.metrics, slices=reg.slices, params=reg.params, lineage=provenance,
                tags=reg.tags)
     if card:
         doc["card"] = card

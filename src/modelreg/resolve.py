@@ -18,6 +18,7 @@ from modelreg.catalog import Catalog, ModelVersion
 from modelreg.errors import InputError, NotFoundError
 from modelreg.names import check_alias_name, check_model_name
 
+_DIGITS = re.compile(r"^[0-9]{1,9}$")  # ASCII only: str.isdigit() also accepts superscripts
 _URI = re.compile(r"^(?:models:/)?(?P<model>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<ref>[^/@]+))?$")
 
 
@@ -54,8 +55,8 @@ def parse(uri: str) -> Reference:
     if ref is None:
         raise InputError(f"{uri!r} names a model but not a version",
                          fix=f"add /VERSION, @ALIAS or /latest: models:/{model}/latest")
-    number = ref[1:] if ref[:1] in "vV" and ref[1:].isdigit() else ref
-    if number.isdigit():
+    number = ref[1:] if ref[:1] in "vV" and _DIGITS.match(ref[1:]) else ref
+    if _DIGITS.match(number):
         if int(number) < 1:
             raise InputError(f"{uri!r}: versions start at 1", fix=f"try models:/{model}/1")
         return Reference(model, version=int(number))

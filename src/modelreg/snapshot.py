@@ -31,6 +31,9 @@ class Snapshot(Protocol):
     def blob_id(self, path: str) -> str | None:
         """The git blob id of a file's content (what memoised parses are keyed by), or None."""
 
+    def exists(self, path: str) -> bool:
+        """Whether a repository-relative file exists."""
+
 
 class WorkTree:
     def __init__(self, root: str) -> None:
@@ -57,6 +60,9 @@ class WorkTree:
     def blob_id(self, path: str) -> str | None:
         data = self.read(path)
         return blob_id(data) if data is not None else None
+
+    def exists(self, path: str) -> bool:
+        return inside(path) and os.path.isfile(os.path.join(self.root, path))
 
 
 class Revision:
@@ -93,6 +99,9 @@ class Revision:
             data = self.read(path)
             return blob_id(data) if data is not None else None
         return self._tree("/".join(path.split("/")[:2])).get(path)
+
+    def exists(self, path: str) -> bool:
+        return self.blob_id(path) is not None
 
     def _tree(self, directory: str) -> dict[str, str]:
         """One ``git ls-tree -r`` per model directory gives every blob id below it."""

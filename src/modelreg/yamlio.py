@@ -119,36 +119,44 @@ def _reject_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 _install_resolvers(_StrictLoader)
 
 
-def _check_depth(node: yaml.Node, depth: int = 0) -> None:
-    if depth > MAX_DEPTH:
-        raise _Rejected(node, f"nesting deeper than {MAX_DEPTH} levels", "flatten the structure")
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            _check_depth(key, depth + 1)
-            _check_depth(value, depth + 1)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _check_depth(item, depth + 1)
+def _check_depth(text: str, source: str) -> None:
+    """Refuse deep nesting from the flat event stream, before the composer recurses into it
+    (PyYAML's C composer overflows the stack on a few kilobytes of ``[[[[``)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Base):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file=source, line=line,
+                                 fix="flatten the structure")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
-def loads(data: bytes | str, source: str) -> Any:
-    """Parse one YAML document strictly; ``source`` names the file in errors."""
+def _text(data: bytes | str, source: str) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > MAX_BYTES:
         raise InputError(f"file is larger than {MAX_BYTES // 1024} KiB", file=source,
                          fix="keep large data in the artifact, not the manifest")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", file=source,
                          fix="save the file as UTF-8") from None
+
+
+def loads(data: bytes | str, source: str) -> Any:
+    """Parse one YAML document strictly; ``source`` names the file in errors."""
+    text = _text(data, source)
     loader = _StrictLoader(text)
     try:
+        if "[" in text or "{" in text or text.count("\n") > MAX_DEPTH:
+            _check_depth(text, source)  # only text that could nest deeply pays for a second pass
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_depth(node)
         return loader.construct_document(node)
     except _Rejected as exc:
         raise InputError(exc.message, file=source, line=exc.node.start_mark.line + 1,
@@ -167,6 +175,11 @@ def loads(data: bytes | str, source: str) -> Any:
     except RecursionError:
         raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file=source,
                          fix="flatten the structure") from None
+    except InputError:
+        raise
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise InputError(f"a value cannot be read: {exc}", file=source,
+                         fix="write numbers of at most 15 significant digits") from None
     finally:
         loader.dispose()
 

@@ -25,7 +25,8 @@ def run(ctx: CheckContext) -> GateResult:
     for model, number in ctx.new_versions:
         doc = ctx.document(ctx.head, names.version_file(model, number))
         artifact = doc.get("artifact") if doc else None
-        if not isinstance(artifact, dict) or not isinstance(artifact.get("path"), str):
+        if not isinstance(artifact, dict) or not isinstance(artifact.get("path"), str) \
+                or not names.FILE_NAME.match(artifact["path"]):
             continue  # the schema gate reports it
         pointer, problems = _pointer(ctx, model, number, artifact)
         findings.extend(problems)

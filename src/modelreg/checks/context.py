@@ -18,7 +18,7 @@ from modelreg.policies import Selected, default_name, load_all, select
 from modelreg.snapshot import Revision, Snapshot, WorkTree
 
 #: the paths a registry's gates look at
-WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR)
+WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR, ".modelreg")
 
 
 class Options:
@@ -126,7 +126,7 @@ class CheckContext:
     def default_policy(self) -> str:
         return default_name(self.head)
 
-    def policy_for(self, model: str, version_tags: dict[str, str]) -> Selected | None:
+    def policy_for(self, model: str, version_tags: dict[str, str]) -> Selected:
         return select(self.policies, self.default_policy, model,
                                self.document(self.head, names.model_file(model)) or {}, version_tags)
 

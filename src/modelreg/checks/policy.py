@@ -44,8 +44,6 @@ def run(ctx: CheckContext) -> GateResult:
         except InputError as exc:
             result.findings.append(Finding.from_error(GATE, exc))
             continue
-        if selected is None:
-            continue
         against = selected.policy.regression[0].against if selected.policy.regression else "production"
         findings, rows = evaluate(selected.policy, selected.name, doc, path, baselines(ctx, model),
                                   against=against, text=ctx.head.read(path))

@@ -5,7 +5,8 @@ rejected. For each alias the change moves, the policy's promotion rule for
 that alias holds: the version must have held the ``after`` alias first, for
 at least ``min_soak``, both read from the first-parent git history of the
 base (a time in ``after`` that ended still counts for as long as it lasted).
-Approvals are a matter for review, checked by the approval workflow.
+Approvals (``promotion.<alias>.approvals``) are a matter for the pull
+request's review and are not checked here.
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ def run(ctx: CheckContext) -> GateResult:
 def _targets(ctx: CheckContext, model: str, doc: dict[str, Any]) -> list[Finding]:
     path = names.model_file(model)
     existing = set(ctx.versions(ctx.head, model))
-    archived = {v for v in doc.get("archived") or [] if isinstance(v, int)}
-    rejected = {r.get("version"): r.get("reason", "")
-                for r in doc.get("rejected") or [] if isinstance(r, dict)}
+    archived_raw, rejected_raw = doc.get("archived"), doc.get("rejected")
+    archived = {v for v in archived_raw if isinstance(v, int)} if isinstance(archived_raw, list) else set()
+    rejected = {r.get("version"): r.get("reason", "") for r in rejected_raw
+                if isinstance(r, dict)} if isinstance(rejected_raw, list) else {}
     findings = []
     for alias, number in sorted(doc["aliases"].items()):
         field = f"aliases.{alias}"
@@ -79,8 +81,6 @@ def _rules(ctx: CheckContext, model: str, moved: dict[str, int], result: GateRes
         except InputError as exc:
             result.findings.append(Finding.from_error(GATE, exc))
             continue
-        if selected is None:
-            continue
         # The version's own quality was gated when it was registered; here only the table is wanted.
         _, rows = policy_gate.evaluate(selected.policy, selected.name, version_doc,
                                        names.version_file(model, number), policy_gate.baselines(ctx, model),
@@ -107,9 +107,12 @@ def _rules(ctx: CheckContext, model: str, moved: dict[str, int], result: GateRes
 
 
 def _time_in(events: list[Event], alias: str, number: int) -> float | None:
-    """Seconds ``number`` spent in ``alias``, counting its latest stint (until now if it is still there)."""
-    moves = sorted((e for e in events if e.kind == "alias" and e.alias == alias),
-                   key=lambda e: e.date)
+    """Seconds ``number`` spent in ``alias``, counting its latest stint (until now if it is still there).
+
+    Times are committer dates (when a change landed; an author date is whatever the
+    author says), taken in the branch's own order, oldest first.
+    """
+    moves = [e for e in reversed(events) if e.kind == "alias" and e.alias == alias]
     start: float | None = None
     end: float | None = None
     for event in moves:

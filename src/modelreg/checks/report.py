@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from modelreg.checks import Report
-from modelreg.checks.results import Comparison, Finding
+from modelreg.checks.results import Comparison, Finding, one_line
 
 
 def text(report: Report) -> str:
@@ -43,21 +43,22 @@ def markdown(report: Report) -> str:
 
 
 def _md_finding(f: Finding) -> str:
-    where = f"`{f.file}{f':{f.line}' if f.line else ''}`" if f.file else ""
-    field = f" `{f.field}`" if f.field else ""
+    where = f"`{_escape(f.file)}{f':{f.line}' if f.line else ''}`" if f.file else ""
+    field = f" `{_escape(f.field)}`" if f.field else ""
     fix = f" — {f.fix}" if f.fix else ""
     return f"**{f.gate}** {where}{field}: {_escape(f.message)}{_escape(fix)}"
 
 
 def _md_comparison(c: Comparison) -> list[str]:
     current = f"{c.against} (v{c.current})" if c.current is not None else f"{c.against} (none yet)"
-    head = [f"### {c.model} v{c.version} vs {current}" + (f" — policy `{c.policy}`" if c.policy else ""), "",
+    policy = f" — policy `{c.policy}`" if c.policy else ""
+    head = [f"### {c.model} v{c.version} vs {_escape(current)}{policy}", "",
             f"| metric | {current} | candidate v{c.version} | delta | threshold | verdict |",
             "| --- | ---: | ---: | ---: | --- | --- |"]
     for row in c.rows:
         verdict = "—" if row.ok is None else ("✅" if row.ok else "❌")
         delta = f"{row.delta:+.4g}" if row.delta is not None else "—"
-        head.append(f"| {row.metric} | {_num(row.current)} | {_num(row.candidate)} | {delta} | "
+        head.append(f"| {_escape(row.metric)} | {_num(row.current)} | {_num(row.candidate)} | {delta} | "
                     f"{_escape(row.rule)} | {verdict} |")
     return head
 
@@ -67,7 +68,7 @@ def _num(value: float | None) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return one_line(text).replace("|", "\\|").replace("`", "'")
 
 
 def github_annotations(report: Report) -> list[str]:

@@ -29,10 +29,16 @@ class Finding:
             where = f"{self.file}:{self.line}: "
         what = f"{self.field}: " if self.field else ""
         fix = f"; {self.fix}" if self.fix else ""
-        return f"{where}[{self.gate}] {what}{self.message}{fix}"
+        return one_line(f"{where}[{self.gate}] {what}{self.message}{fix}")
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
+
+
+def one_line(text: str) -> str:
+    """Names and values come from pull requests: a newline in them could start a line of its own
+    (in CI logs, a ``::workflow-command``), so every report line stays one line."""
+    return " ".join(text.splitlines())
 
 
 class Row:

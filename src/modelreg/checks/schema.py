@@ -26,6 +26,8 @@ GATE = "schema"
 def kind_of(path: str) -> str | None:
     """Which file format a registry path holds, or None for a path outside the layout."""
     parts = path.split("/")
+    if parts[0] == ".modelreg":
+        return "local-state"
     if path == names.CONFIG_FILE:
         return "config"
     if parts[0] == names.POLICY_DIR and len(parts) == 2 and path.endswith(".yaml"):
@@ -59,6 +61,9 @@ def run(ctx: CheckContext) -> GateResult:
             findings.extend(_validate(ctx, path, kind, validators))
         elif kind == "pointer":
             findings.extend(_pointer(ctx, path))
+        elif kind == "local-state":
+            findings.append(Finding(GATE, "is this machine's local state and must not be committed",
+                                    file=path, fix="`git rm -r --cached .modelreg` and commit"))
     findings.extend(_schemas_current(ctx))
     return GateResult(findings)
 
@@ -92,11 +97,18 @@ def _against_json_schema(ctx: CheckContext, path: str, kind: str, doc: Any,
 
             # A schema that does not load is reported by _schemas_current.
             with contextlib.suppress(ValueError, jsonschema.SchemaError):
-                validators[kind] = jsonschema.Draft202012Validator(json.loads(raw))
+                committed = json.loads(raw)
+                jsonschema.Draft202012Validator.check_schema(committed)
+                validators[kind] = jsonschema.Draft202012Validator(committed)
     validator = validators[kind]
     if validator is None:
         return []
-    error = min(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.path], default=None)
+    try:
+        error = min(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.path], default=None)
+    except Exception as exc:  # a valid-looking schema can still fail to run (a bad regex)
+        return [Finding(GATE, f"schemas/{kind}.schema.json cannot be applied: {type(exc).__name__}: {exc}",
+                        file=f"{names.SCHEMA_DIR}/{kind}.schema.json",
+                        fix="run `modelreg schema --write` and commit the result")]
     if error is None:
         return []
     field = ".".join(str(p) for p in error.path) or None

@@ -26,7 +26,8 @@ def command(uri: str, output: str, force: bool, at: str | None, as_json: bool) -
       modelreg get fraud-detector/3 -o artifacts/
     """
     mv = registry(at).resolve(uri)
-    size = int(mv.artifact.get("size", 0))
+    size = mv.artifact.get("size")
+    size = size if isinstance(size, int) and not isinstance(size, bool) else 0
     with progress(f"Fetching and verifying {mv.model} v{mv.version}", size) as advance:
         path = download(mv, output, force=force, progress=advance)
     if as_json:
