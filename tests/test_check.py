@@ -375,9 +375,15 @@ def test_pre_commit_hook_entry_checks_what_is_staged(main_branch: Path, workdir:
     program, subcommand, *args = shlex.split(hook["entry"])
     assert (program, subcommand) == ("modelreg", "check")
     register(cli, main_branch, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.5}, seed=2)
+    assert "no registry change" in check(cli, main_branch, *args, code=0)  # nothing staged yet
     git(main_branch, "add", "-A")
     out = check(cli, main_branch, *args)
     assert "[policy] metrics.roc_auc: 0.5 is outside the threshold" in out
+    # Staged: the alias; not staged: the version it points at. The commit would be broken.
+    git(main_branch, "reset", "-q")
+    set_aliases(main_branch, "fraud", {"staging": 2, "production": 1})
+    git(main_branch, "add", "registry/fraud/model.yaml")
+    assert "aliases.staging: points at v2, which does not exist" in check(cli, main_branch, *args)
 
 
 def test_head_checks_what_is_committed_only(main_branch: Path, workdir: Path, cli: Cli) -> None:

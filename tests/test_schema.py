@@ -100,7 +100,7 @@ def test_the_example_registry_is_valid() -> None:
     assert (PROJECT / "policies" / "default.yaml").read_text() == preset("default")
 
 
-@pytest.mark.parametrize("value", ["2026-11-20", "2026-11-20T10:02:11", 1763632931])
+@pytest.mark.parametrize("value", ["2026-11-20", "2026-11-20T10:02:11", 1763632931, "1763632931"])
 def test_created_at_needs_a_time_zone_and_text(value: object) -> None:
     doc = {"schema_version": 1, "model": "m", "version": 1, "created_at": value, "created_by": "alice",
            "artifact": {"path": "m.pkl", "md5": "0" * 32, "sha256": "0" * 64, "size": 1}}

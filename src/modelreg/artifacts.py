@@ -16,11 +16,7 @@ from pathlib import Path
 from modelreg import dvc
 from modelreg.catalog import ModelVersion
 from modelreg.errors import ConflictError, IntegrityError, NotFoundError, RemoteError
-from modelreg.hashing import Progress, digest, listing_sha256, walk_files
-
-
-def _no_progress(_: int) -> None:
-    return None
+from modelreg.hashing import Progress, digest, listing_sha256, no_progress, walk_files
 
 
 def target_path(mv: ModelVersion, dest: str | os.PathLike[str]) -> Path:
@@ -32,7 +28,7 @@ def target_path(mv: ModelVersion, dest: str | os.PathLike[str]) -> Path:
 
 
 def download(mv: ModelVersion, dest: str | os.PathLike[str], *, force: bool = False,
-             progress: Progress = _no_progress) -> Path:
+             progress: Progress = no_progress) -> Path:
     """Fetch, verify and place ``mv``'s artifact; return the path written."""
     pointer = mv.pointer
     if pointer is None:

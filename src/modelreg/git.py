@@ -111,18 +111,19 @@ def merge_base(root: StrPath, a: str, b: str) -> str | None:
 
 
 def changes_since(root: StrPath, commit: str, paths: Sequence[str], *,
-                  until: str | None = None) -> dict[str, str]:
-    """Files that differ between ``commit`` and ``until`` (a commit), or the work tree with its
-    untracked files when ``until`` is None: path → A, M or D.
+                  until: str | None = None, staged: bool = False) -> dict[str, str]:
+    """Files that differ between ``commit`` and ``until`` (a commit), the index (``staged``), or
+    the work tree with its untracked files: path → A, M or D.
 
-    Against a commit git compares trees, in time proportional to the change; against
-    the work tree it must stat every tracked file and walk every directory.
+    Against a commit or the index git compares without looking at the work tree, in time
+    proportional to the change; against the work tree it stats every file and walks every
+    directory.
     """
-    out = run(root, "diff", "--name-status", "--no-renames", "-z", commit, *([until] if until else []),
-              "--", *paths)
+    revisions = [commit, until] if until else ["--cached", commit] if staged else [commit]
+    out = run(root, "diff", "--name-status", "--no-renames", "-z", *revisions, "--", *paths)
     fields = [f for f in out.split("\0") if f]
     changes = dict(zip(fields[1::2], (s[:1] for s in fields[0::2]), strict=True))
-    if until is None:
+    if until is None and not staged:
         untracked = run(root, "ls-files", "--others", "--exclude-standard", "-z", "--", *paths)
         changes.update({path: "A" for path in untracked.split("\0") if path})
     return changes
@@ -147,12 +148,20 @@ def first_ref(root: StrPath, candidates: Sequence[str]) -> tuple[str, str] | Non
     return None
 
 
-def commit_time(root: StrPath, commit: str) -> int:
-    return int(run(root, "show", "-s", "--format=%ct", commit).strip())
-
-
 def branch_exists(root: StrPath, branch: str) -> bool:
     return bool(run(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip())
+
+
+def ls_index(root: StrPath, directory: str) -> dict[str, str]:
+    """Every staged file below ``directory``, as path → blob id."""
+    out = run(root, "ls-files", "--stage", "-z", "--", f"{directory.rstrip('/')}/")
+    blobs = {}
+    for record in out.split("\0"):
+        meta, _, path = record.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[2] == "0":
+            blobs[path] = fields[1]
+    return blobs
 
 
 def switch_new_branch(root: StrPath, branch: str) -> None:

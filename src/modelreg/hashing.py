@@ -21,8 +21,9 @@ CHUNK = 1024 * 1024
 Progress = Callable[[int], None]
 
 
-def _no_progress(_: int) -> None:
-    return None
+def no_progress(_: int) -> None:
+    """The default Progress: report nothing."""
+    return
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class FileDigest:
 
 
 def digest(src: Path, relpath: str, *, copy_to: Path | None = None,
-           progress: Progress = _no_progress) -> FileDigest:
+           progress: Progress = no_progress) -> FileDigest:
     """Read ``src`` once, hashing md5 and sha256, and copying it to ``copy_to`` if given."""
     md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
     size = 0

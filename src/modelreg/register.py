@@ -19,7 +19,7 @@ from typing import Any
 
 from modelreg import dvc, git, lineage, names, schema, yamlio
 from modelreg.errors import ConflictError, InputError
-from modelreg.hashing import Progress
+from modelreg.hashing import Progress, no_progress
 from modelreg.snapshot import WorkTree
 
 VERSION_HEADER = "# yaml-language-server: $schema=../../../schemas/version.schema.json"
@@ -33,10 +33,6 @@ FORMATS = {
 }
 DIR_MARKERS = {"saved_model.pb": "tf-savedmodel", "MLmodel": "mlflow",
                "config.json": "huggingface"}
-
-
-def _no_progress(_: int) -> None:
-    return None
 
 
 @dataclass
@@ -76,7 +72,7 @@ class Registered:
 
 
 def register(root: Path, reg: Registration, *, branch: str | None = None, commit: bool = False,
-             progress: Progress = _no_progress) -> Registered:
+             progress: Progress = no_progress) -> Registered:
     names.check_model_name(reg.model)
     artifact = _check_artifact(reg.artifact)
     card = _check_card(reg.card)

@@ -52,9 +52,12 @@ Md5 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}(?:\.dir)?$")]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 VersionNumber = Annotated[int, Field(ge=1, le=999_999_999)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
 def _text_only(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("write the time as text, e.g. 2026-11-20T10:02:11Z")
+    if not isinstance(value, str) or not _ISO_TIME.match(value):
+        raise ValueError("write an ISO 8601 date and time with a zone, e.g. 2026-11-20T10:02:11Z")
     return value
 
 

@@ -110,6 +110,31 @@ class Revision:
         return self._trees[directory]
 
 
+class Index(Revision):
+    """The files as staged for the next commit (what a pre-commit hook must check)."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root, "", resolved=True)  # blobs are read as ":path"
+        self.commit = None
+
+    def listdir(self, path: str) -> list[str]:
+        if not inside(path):
+            return []
+        if path not in self._dirs:
+            prefix = path.rstrip("/") + "/"
+            self._dirs[path] = sorted({p[len(prefix):].split("/")[0] for p in self._staged(path)})
+        return self._dirs[path]
+
+    def blob_id(self, path: str) -> str | None:
+        return self._staged(path.split("/")[0]).get(path) if inside(path) else None
+
+    def _staged(self, top: str) -> dict[str, str]:
+        top = top.split("/")[0]
+        if top not in self._trees:
+            self._trees[top] = self._git.ls_index(self.root, top)
+        return self._trees[top]
+
+
 def open_snapshot(root: str, at: str | None) -> Snapshot:
     if at:
         return Revision(root, at)

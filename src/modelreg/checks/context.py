@@ -15,7 +15,7 @@ from modelreg import git, names, yamlio
 from modelreg.catalog import Catalog
 from modelreg.errors import InputError, NotFoundError
 from modelreg.policies import Selected, default_name, load_all, select
-from modelreg.snapshot import Revision, Snapshot, WorkTree
+from modelreg.snapshot import Index, Revision, Snapshot, WorkTree
 
 #: the paths a registry's gates look at
 WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR, ".modelreg")
@@ -23,9 +23,10 @@ WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA
 
 class Options:
     def __init__(self, *, check_all: bool = False, verify_artifacts: bool = False,
-                 offline: bool = False, head: bool = False) -> None:
-        #: check the HEAD commit rather than the work tree
+                 offline: bool = False, head: bool = False, staged: bool = False) -> None:
+        #: check the HEAD commit, or the index, rather than the work tree
         self.head = head
+        self.staged = staged
         self.check_all = check_all
         self.verify_artifacts = verify_artifacts
         self.offline = offline
@@ -45,6 +46,9 @@ class CheckContext:
         if options.head:
             self.head = Revision(root, "HEAD")
             self.changes = git.changes_since(root, base, WATCHED, until=self.head.commit)
+        elif options.staged:
+            self.head = Index(root)
+            self.changes = git.changes_since(root, base, WATCHED, staged=True)
         else:
             self.head = WorkTree(root)
             self.changes = git.changes_since(root, base, WATCHED)

@@ -32,7 +32,7 @@ def registry(at: str | None = None) -> Registry:
 def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
     """A byte-counting progress bar on stderr (when it is a terminal); the core only sees the callback."""
     if not sys.stderr.isatty():
-        yield _ignore
+        yield lambda _done: None  # (modelreg.hashing is not imported: reads must stay cheap)
         return
     with click.progressbar(length=total, label=label, file=sys.stderr,
                            show_pos=False, show_percent=True) as bar:
@@ -41,10 +41,6 @@ def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
             bar.update(done)
 
         yield advance
-
-
-def _ignore(_: int) -> None:
-    return None
 
 
 def emit_json(data: Any) -> None:

@@ -92,8 +92,9 @@ def main(argv: list[str] | None = None) -> Any:
         code = 130
     except Exception as exc:  # the one place an unexpected error becomes exit code 3
         click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
-                   "This is a bug in modelreg; please report it with the command you ran.", err=True)
-        if "--debug" in sys.argv or os.environ.get("MODELREG_DEBUG"):
+                   "This is a bug in modelreg; please report it with the command you ran "
+                   "(MODELREG_DEBUG=1 shows the traceback).", err=True)
+        if os.environ.get("MODELREG_DEBUG"):
             raise
         code = EXIT_INTERNAL
     sys.exit(code or 0)

@@ -14,6 +14,7 @@ from modelreg.cli.common import registry
 @click.option("--head", is_flag=True,
               help="Check the HEAD commit instead of the work tree (what CI does; faster on large "
               "registries, as git need not scan the work tree).")
+@click.option("--staged", is_flag=True, help="Check what is staged for the next commit (pre-commit hooks).")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="Report format.")
 @click.option("--verify-artifacts", is_flag=True,
@@ -23,8 +24,8 @@ from modelreg.cli.common import registry
 @click.option("--gate", "gates", multiple=True, metavar="NAME",
               help="Run only this gate (repeatable): schema, immutability, numbering, artifact, policy, "
               "promotion.")
-def command(base: str | None, check_all: bool, head: bool, fmt: str, verify_artifacts: bool,
-            offline: bool, gates: tuple[str, ...]) -> None:
+def command(base: str | None, check_all: bool, head: bool, staged: bool, fmt: str,
+            verify_artifacts: bool, offline: bool, gates: tuple[str, ...]) -> None:
     """Run the registry's gates on what changed since the base branch.
 
     Gates: schema (files valid and in place), immutability (released versions
@@ -34,7 +35,8 @@ def command(base: str | None, check_all: bool, head: bool, fmt: str, verify_arti
     versions; stage order and soak time from git history).
 
     Compares the work tree (uncommitted and untracked files included) with the
-    merge base of HEAD and the base branch; --head compares the HEAD commit.
+    merge base of HEAD and the base branch; --head compares the HEAD commit,
+    --staged what is staged for the next commit.
     Exit code 0 when every gate passes, 1 when any fails. Under GitHub Actions
     the Markdown report also goes to the job summary and each finding becomes
     an annotation on the pull request.
@@ -51,6 +53,8 @@ def command(base: str | None, check_all: bool, head: bool, fmt: str, verify_arti
     from modelreg.checks import report as render
     from modelreg.checks.context import Options
 
+    if head and staged:
+        raise click.UsageError("--head and --staged are exclusive: check a commit, or the index")
     unknown = sorted(set(gates) - set(GATES))
     if unknown:
         raise click.BadParameter(f"unknown gate {', '.join(unknown)}; choose from {', '.join(GATES)}",
@@ -58,7 +62,7 @@ def command(base: str | None, check_all: bool, head: bool, fmt: str, verify_arti
     reg = registry()
     result = run_checks(reg.top, base=base, only=list(gates) or None,
                         options=Options(check_all=check_all, verify_artifacts=verify_artifacts,
-                                        offline=offline, head=head))
+                                        offline=offline, head=head, staged=staged))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in render.github_annotations(result):
             click.echo(line)
