@@ -16,6 +16,7 @@ Files are still the single source of truth: a miss parses them.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import sys
@@ -87,12 +88,10 @@ class Memo:
             self._entries = {}
             if self.path is None:
                 return self._entries
-            try:
-                with open(self.path, "rb") as file:
-                    saved = marshal.loads(file.read())
+            # A missing or damaged memo (or one another Python wrote) is started afresh.
+            with contextlib.suppress(OSError, ValueError, EOFError, TypeError), open(self.path, "rb") as file:
+                saved = marshal.loads(file.read())
                 if isinstance(saved, tuple) and len(saved) == 2 and saved[0] == FORMAT \
                         and isinstance(saved[1], dict):
                     self._entries = saved[1]
-            except (OSError, ValueError, EOFError, TypeError):
-                pass  # missing or damaged: start afresh
         return self._entries
