@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from modelreg.errors import GitError, NotFoundError
 
@@ -96,13 +96,8 @@ def ls_tree(root: StrPath, commit: str, directory: str) -> list[str]:
 def ls_blobs(root: StrPath, commit: str, directory: str) -> dict[str, str]:
     """Every file below ``directory`` at ``commit``, as path → blob id."""
     out = run(root, "ls-tree", "-r", "-z", commit, "--", f"{directory.rstrip('/')}/")
-    blobs = {}
-    for record in out.split("\0"):
-        meta, _, path = record.partition("\t")
-        fields = meta.split()
-        if len(fields) == 3 and fields[1] == "blob":
-            blobs[path] = fields[2]
-    return blobs
+    # "<mode> blob <id>\t<path>"
+    return _blob_ids(out, lambda fields: fields[2] if fields[1] == "blob" else None)
 
 
 def merge_base(root: StrPath, a: str, b: str) -> str | None:
@@ -155,12 +150,18 @@ def branch_exists(root: StrPath, branch: str) -> bool:
 def ls_index(root: StrPath, directory: str) -> dict[str, str]:
     """Every staged file below ``directory``, as path → blob id."""
     out = run(root, "ls-files", "--stage", "-z", "--", f"{directory.rstrip('/')}/")
+    # "<mode> <id> <stage>\t<path>"; stage 0 is the merged, staged file
+    return _blob_ids(out, lambda fields: fields[1] if fields[2] == "0" else None)
+
+
+def _blob_ids(out: str, pick: Callable[[list[str]], str | None]) -> dict[str, str]:
     blobs = {}
     for record in out.split("\0"):
         meta, _, path = record.partition("\t")
         fields = meta.split()
-        if len(fields) == 3 and fields[2] == "0":
-            blobs[path] = fields[1]
+        blob = pick(fields) if len(fields) == 3 else None
+        if blob:
+            blobs[path] = blob
     return blobs
 
 

@@ -53,6 +53,7 @@ class CheckContext:
             self.head = WorkTree(root)
             self.changes = git.changes_since(root, base, WATCHED)
         self.head_catalog = Catalog(self.head)
+        self._documents: dict[tuple[int, str], dict[str, Any] | None] = {}
         self.base_catalog = Catalog(self.base)
 
     @cached_property
@@ -111,15 +112,21 @@ class CheckContext:
         return sorted(n for n in map(names.parse_version_dir, snapshot.listdir(names.model_dir(model))) if n)
 
     def document(self, snapshot: Snapshot, path: str) -> dict[str, Any] | None:
-        """A YAML file as a mapping, or None when missing or malformed (the schema gate reports that)."""
-        data = snapshot.read(path)
-        if data is None:
-            return None
-        try:
-            doc = yamlio.loads(data, path)
-        except InputError:
-            return None
-        return doc if isinstance(doc, dict) else None
+        """A YAML file as a mapping, or None when missing or malformed (the schema gate reports that).
+
+        Parsed once per check, however many gates ask for it.
+        """
+        key = (id(snapshot), path)
+        if key not in self._documents:
+            data = snapshot.read(path)
+            doc = None
+            if data is not None:
+                try:
+                    doc = yamlio.loads(data, path)
+                except InputError:
+                    doc = None
+            self._documents[key] = doc if isinstance(doc, dict) else None
+        return self._documents[key]
 
     @cached_property
     def policies(self) -> dict[str, Any]:
