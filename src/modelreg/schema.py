@@ -182,8 +182,10 @@ class ArtifactRules(_Strict):
 
 class Approvals(_Strict):
     count: Annotated[int, Field(ge=0)] = 1
-    from_: list[Owner] = Field(default=[], alias="from")
-    allow_author: bool = False
+    from_: list[Owner] = Field(default=[], alias="from",
+                               description="GitHub users (@alice) and teams (@org/team) whose approval counts")
+    allow_author: bool = Field(default=False, description="whether the PR's author may approve it")
+    dismiss_stale: bool = Field(default=True, description="only approvals of the PR's head commit count")
 
 
 class PromotionRule(_Strict):
@@ -211,12 +213,26 @@ class Policy(_Strict):
     promotion: dict[AliasName, PromotionRule] = {}
 
 
+class CheckSettings(_Strict):
+    """How ``modelreg check`` treats artifacts."""
+
+    verify_sha256: bool = Field(
+        default=True, description="download each new version's artifact and check its sha256")
+    verify_max_size: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="skip the sha256 download for artifacts larger than this many bytes")
+
+
 class RegistryConfig(_Strict):
     """``modelreg.yaml`` at the root: marks the registry and holds its settings."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
     default_policy: PolicyName = Field(
         default="default", description="the policy of models that name none and match no applies_to")
+    admins: list[Owner] = Field(
+        default=[], description="owners of modelreg.yaml, policies/, schemas/ and .github/ in CODEOWNERS")
+    install: str | None = Field(
+        default=None, description="what the workflows pip-install (default: the modelreg that wrote them)")
+    check: CheckSettings = CheckSettings()
 
 
 #: schema file stem → (model, path pattern it validates)

@@ -163,6 +163,9 @@ def loads(data: bytes | str, source: str) -> Any:
                          fix=exc.fix) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "nesting depth" in str(exc.problem):  # PyYAML >= 6.0.3 has a cap of its own
+            raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file=source,
+                             line=mark.line + 1 if mark else None, fix="flatten the structure") from None
         problem = exc.problem or exc.context or "invalid YAML"
         if "expected a single document" in str(exc.context):
             problem, fix = "more than one YAML document", "keep one document per file"
