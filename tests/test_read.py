@@ -214,8 +214,8 @@ def test_empty_registry_reads(registry: Path, cli: Cli) -> None:
 # Hostile or broken files on the read path: a clear one-line error, never a traceback ------------
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("aliases: {production: two}\n", "aliases.production: expected a version number"),
-    ("aliases: [1, 2]\n", "aliases: expected dict"),
+    ("aliases: {production: two}\n", "aliases.production: expected an integer, got a string 'two'"),
+    ("aliases: [1, 2]\n", "aliases: expected a mapping, got a list"),
     ("a: &x [1]\nb: *x\n", "anchors and aliases"),
     ("- just\n- a list\n", "expected a mapping at the top level"),
     ("rejected:\n  2: bad\n", "keys must be strings"),
@@ -261,3 +261,44 @@ def test_stray_directories_do_not_break_reads(populated: Path, cli: Cli, workdir
     result = cli.fails("-C", str(populated), "register", "fraud-detector",
                        "-a", str(workdir / "fraud-detector-1/model.pkl"))
     assert "registry/fraud-detector/v4 exists but holds no version.yaml" in result.err
+
+
+# A value's type is checked on every read, with the error `check` gives --------------------------
+
+def test_unquoted_version_number_is_the_same_error_on_every_path(populated: Path, cli: Cli) -> None:
+    from modelreg import Registry
+    from modelreg.errors import InputError
+
+    git(populated, "switch", "-q", "-c", "unquoted")
+    path = populated / "registry/fraud-detector/v3/version.yaml"
+    path.write_text(path.read_text() + "framework:\n  name: xgboost\n  version: 1.10\n")
+    commit_all(populated, "framework.version written unquoted")
+    expected = ("registry/fraud-detector/v3/version.yaml:" + str(len(path.read_text().splitlines()))
+                + ": framework.version: expected a string, got a number 1.1; quote it in YAML")
+    errors = [cli.fails("-C", str(populated), *args).err
+              for args in (["show", "fraud-detector/3"], ["show", "fraud-detector"],
+                           ["resolve", "fraud-detector@staging"], ["diff", "fraud-detector", "2", "3"],
+                           ["search", "-w", "metrics.roc_auc>0"],
+                           ["show", "fraud-detector/3", "--at", "unquoted"])]
+    for err in errors:
+        assert expected in err, err
+        assert "1.10" not in err.replace("1.10 is the number", "") and len(err.splitlines()) == 1
+    with pytest.raises(InputError, match=r"framework\.version: expected a string, got a number 1\.1"):
+        Registry(populated).resolve("models:/fraud-detector/3")
+    # the gate reports the very same words
+    gate = cli.fails("-C", str(populated), "check", "--all", "--offline", "--gate", "schema").out
+    assert expected.replace(": framework", ": [schema] framework") in gate
+    # and the quoted value reads as written
+    path.write_text(path.read_text().replace("version: 1.10", 'version: "1.10"'))
+    shown = cli.ok("-C", str(populated), "show", "fraud-detector/3", "--json").json
+    assert shown["manifest"]["framework"]["version"] == "1.10"
+
+
+def test_a_bad_type_is_not_served_from_the_memo(populated: Path, cli: Cli) -> None:
+    path = populated / "registry/fraud-detector/v2/version.yaml"
+    cli.ok("-C", str(populated), "show", "fraud-detector/2")  # memoises the good file
+    path.write_text(path.read_text().replace("created_by:", "tags: {team: [1]}\ncreated_by:", 1)
+                    .replace("tags:\n  team: fraud\n", ""))
+    for _ in range(2):  # a rejected document is never memoised
+        err = cli.fails("-C", str(populated), "show", "fraud-detector/2").err
+        assert "tags.team: expected a string, got a list [1]" in err

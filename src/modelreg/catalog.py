@@ -221,8 +221,9 @@ class Catalog:
         self._models: dict[str, Model] = {}
         self._memos: dict[str, Memo] = {}
 
-    def _load(self, model: str, path: str) -> dict[str, Any] | None:
-        """A manifest of ``model``, parsed strictly, or from the memo of that exact content."""
+    def _load(self, model: str, path: str, kind: str | None) -> dict[str, Any] | None:
+        """A file of ``model``, parsed strictly and checked against the schema of its ``kind``
+        (``model``, ``version``, or None for a DVC pointer), or from the memo of that exact content."""
         key = self.snapshot.blob_id(path)
         if key is None:
             return None
@@ -235,6 +236,10 @@ class Catalog:
             if data is None:
                 return None
             doc = _parse_mapping(data, path)
+            if kind is not None:
+                from modelreg import typecheck
+
+                typecheck.check(kind, doc, path, data)
             memo.put(key, doc)
         return doc
 
@@ -249,7 +254,7 @@ class Catalog:
     def model(self, name: str) -> Model:
         names.check_model_name(name)
         if name not in self._models:
-            data = self._load(name, names.model_file(name))
+            data = self._load(name, names.model_file(name), "model")
             if data is None:
                 where = f" at {self.snapshot.commit[:12]}" if self.snapshot.commit else ""
                 raise NotFoundError(f"no model named {name!r}{where}",
@@ -275,7 +280,7 @@ class Catalog:
     def _version(self, name: str, number: int, *, with_pointer: bool) -> ModelVersion:
         model = self.model(name)
         source = names.version_file(name, number)
-        data = self._load(name, source) if number in model.versions else None
+        data = self._load(name, source, "version") if number in model.versions else None
         if data is None:
             raise NotFoundError(f"model {name!r} has no version {number}",
                                 fix=f"run `modelreg show {name}` to see its versions")
@@ -296,7 +301,7 @@ class Catalog:
         if not isinstance(artifact, dict) or not isinstance(artifact.get("path"), str):
             return None
         path = f"{names.version_dir(name, number)}/{artifact['path']}.dvc"
-        doc = self._load(name, path) if names.FILE_NAME.match(artifact["path"]) else None
+        doc = self._load(name, path, None) if names.FILE_NAME.match(artifact["path"]) else None
         return pointer_from(doc, path) if doc is not None else None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ def digest(src: Path, relpath: str, *, copy_to: Path | None = None,
     """Read ``src`` once, hashing md5 and sha256, and copying it to ``copy_to`` if given."""
     md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
     size = 0
-    with open(src, "rb") as reader:
+    with open(src, "rb", opener=_open_regular) as reader:
         out = open(copy_to, "wb") if copy_to is not None else None  # noqa: SIM115
         try:
             while chunk := reader.read(CHUNK):
@@ -53,6 +54,20 @@ def digest(src: Path, relpath: str, *, copy_to: Path | None = None,
             if out is not None:
                 out.close()
     return FileDigest(relpath=relpath, md5=md5.hexdigest(), sha256=sha.hexdigest(), size=size)
+
+
+def _open_regular(path: str, flags: int) -> int:
+    """Open without blocking, and refuse anything but a regular file (a FIFO would block a
+    read forever, ``/dev/zero`` would never end)."""
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        from modelreg.inputs import describe
+
+        raise InputError(f"{path} is {describe(mode)}, not a regular file",
+                         fix="an artifact or dataset holds regular files only")
+    return fd
 
 
 def walk_files(root: Path) -> Iterator[tuple[Path, str]]:

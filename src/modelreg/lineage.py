@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from modelreg import git
+from modelreg import git, inputs
 from modelreg.dvcfiles import parse_pointer
 from modelreg.errors import InputError
 from modelreg.hashing import FileDigest, digest, listing_sha256, walk_files
@@ -45,16 +45,16 @@ def dataset(spec: str) -> dict[str, Any]:
     pointer_file = path if path.suffix == ".dvc" else path.with_name(path.name + ".dvc")
     record: dict[str, Any] = {"name": name, "path": str(path).removesuffix(".dvc")}
     if pointer_file.is_file():
-        pointer = parse_pointer(pointer_file.read_bytes(), str(pointer_file))
+        pointer = parse_pointer(inputs.read_user_file(pointer_file, "--dataset"), str(pointer_file))
         record.update(md5=pointer.md5, size=pointer.size)
         return record
-    if path.is_file():
+    if not path.exists() and not path.is_symlink():
+        raise InputError(f"{path} does not exist", field="--dataset",
+                         fix="give a file, a directory, or a DVC-tracked path")
+    if inputs.kind(path, "--dataset") == "file":
         file = digest(path, path.name)
         record.update(md5=file.md5, sha256=file.sha256, size=file.size)
         return record
-    if path.is_dir():
-        files: list[FileDigest] = [digest(p, rel) for p, rel in walk_files(path)]
-        record.update(sha256=listing_sha256(files), size=sum(f.size for f in files))
-        return record
-    raise InputError(f"{path} does not exist", field="--dataset",
-                     fix="give a file, a directory, or a DVC-tracked path")
+    files: list[FileDigest] = [digest(p, rel) for p, rel in walk_files(path)]
+    record.update(sha256=listing_sha256(files), size=sum(f.size for f in files))
+    return record

@@ -27,9 +27,9 @@ try:  # CPython's built-in sha1 imports ten times faster than hashlib (which loa
 except ImportError:  # pragma: no cover - builds without it
     from hashlib import sha1
 
-#: bump when the strict loader's rules change what a document parses to; marshal's
+#: bump when the strict loader's rules or the type check change what a memoised document is; marshal's
 #: format belongs to the Python version, so that is part of the key too
-FORMAT = (1, sys.version_info[:2])
+FORMAT = (2, sys.version_info[:2])
 #: entries kept beyond those used in this process (older blobs of edited files)
 MAX_UNUSED = 1000
 

@@ -26,7 +26,7 @@ from pydantic import (
     ValidationError,
 )
 
-from modelreg import yamlio
+from modelreg import typecheck, yamlio
 from modelreg.errors import InputError
 from modelreg.names import ALIAS_NAME, FILE_NAME, KEY_NAME, MODEL_NAME, RESERVED_ALIASES
 
@@ -183,7 +183,7 @@ class ArtifactRules(_Strict):
 class Approvals(_Strict):
     count: Annotated[int, Field(ge=0)] = 1
     from_: list[Owner] = Field(default=[], alias="from",
-                               description="GitHub users (@alice) and teams (@org/team) whose approval counts")
+                               description="users (@alice) and teams (@org/team) whose approval counts")
     allow_author: bool = Field(default=False, description="whether the PR's author may approve it")
     dismiss_stale: bool = Field(default=True, description="only approvals of the PR's head commit count")
 
@@ -281,7 +281,14 @@ def json_schema(name: str) -> dict[str, Any]:
 
 
 def validate(kind: type[M], data: Any, source: str, text: bytes | str | None = None) -> M:
-    """Validate parsed YAML against a model; the first error becomes one InputError."""
+    """Validate parsed YAML against a model; the first error becomes one InputError.
+
+    The structural check that every reader runs comes first, so a wrong type gets the
+    same message from ``check`` as from ``show`` or the Python API.
+    """
+    kind_name = next((name for name, model in SCHEMAS.items() if model is kind), None)
+    if kind_name is not None:
+        typecheck.check(kind_name, data, source, text)
     try:
         return kind.model_validate(data, by_alias=True)
     except ValidationError as exc:

@@ -7,10 +7,17 @@ command and never touches the work tree: a revision is read from git objects.
 from __future__ import annotations
 
 import os
+import stat
 from typing import Protocol
 
+from modelreg.errors import InputError
 from modelreg.memo import blob_id
 from modelreg.names import inside
+
+#: the strict YAML loader's cap (yamlio.MAX_BYTES; yamlio itself is not imported on warm reads)
+MAX_FILE_BYTES = 1024 * 1024
+# No following a link out of the repository; no waiting on a FIFO that nobody writes.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 class Snapshot(Protocol):
@@ -41,13 +48,21 @@ class WorkTree:
         self.commit: str | None = None
 
     def read(self, path: str) -> bytes | None:
+        """A registry file's bytes: a regular file, not a link, read up to one byte past the
+        strict loader's cap (which then names it as too large), never blocking on a FIFO."""
         if not inside(path):
             return None
         try:
-            with open(os.path.join(self.root, path), "rb") as file:
-                return file.read()
+            fd = os.open(os.path.join(self.root, path), _READ_FLAGS)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
+        except OSError as exc:
+            raise InputError(f"cannot be read: {exc.strerror}", file=path,
+                             fix="registry files are regular files, not symbolic links") from None
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError("is not a regular file", file=path, fix="replace it with a regular file")
+            return file.read(MAX_FILE_BYTES + 1)
 
     def listdir(self, path: str) -> list[str]:
         if not inside(path):
