@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import stat
 from pathlib import Path
 
@@ -59,16 +64,26 @@ def test_swapped_remote_object_is_caught_and_nothing_written(one_version: Path, 
                                                              cli: Cli) -> None:
     md5 = cli.ok("-C", str(one_version), "resolve", "fraud-detector/1", "--json").json["artifact"]["md5"]
     obj = remote_object(one_version, md5)
+    mode = obj.stat().st_mode
     os.chmod(obj, stat.S_IWUSR | stat.S_IRUSR)
-    obj.write_bytes(b"a different model that someone slipped in")
+    swapped = random.Random(1).randbytes(50_000)  # same size: only a hash tells them apart
+    obj.write_bytes(swapped)
+    os.chmod(obj, mode)  # permissions kept, as a careful attacker would
     drop_local_cache(one_version)
     out = tmp_path / "out" / "model.pkl"
     out.parent.mkdir()
-    result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out))
-    assert "models:/fraud-detector/1" in result.err and "nothing was written" in result.err
-    assert "does not match its hash" in result.err
-    assert len(result.err.strip().splitlines()) == 1
-    assert list(out.parent.iterdir()) == []
+    expected = cli.ok("-C", str(one_version), "resolve", "fraud-detector/1", "--json").json["artifact"]
+    for _ in range(2):  # the second attempt meets the same evidence: nothing was deleted
+        result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out))
+        assert result.err.startswith(
+            f"error: models:/fraud-detector/1: the artifact in the DVC remote (object {md5}) has sha256 "
+            f"{hashlib.sha256(swapped).hexdigest()}, but registry/fraud-detector/v1/version.yaml records "
+            f"{expected['sha256']}; nothing was written to {out}; the object was left in the remote as "
+            "evidence"), result.err
+        assert len(result.err.strip().splitlines()) == 1
+        assert list(out.parent.iterdir()) == []
+        assert obj.read_bytes() == swapped and obj.stat().st_mode == mode
+        assert not (one_version / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).exists()
 
 
 def test_tampered_manifest_sha256_is_caught(one_version: Path, tmp_path: Path, cli: Cli) -> None:
@@ -80,7 +95,7 @@ def test_tampered_manifest_sha256_is_caught(one_version: Path, tmp_path: Path, c
     result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out))
     assert f"sha256 of the downloaded artifact is {real}" in result.err
     assert not out.exists()
-    assert list(tmp_path.glob(".model.pkl.*")) == []
+    assert list(tmp_path.glob(".modelreg-*")) == []
 
 
 def test_corrupt_local_cache_never_reaches_the_output(one_version: Path, tmp_path: Path, cli: Cli) -> None:
@@ -93,12 +108,64 @@ def test_corrupt_local_cache_never_reaches_the_output(one_version: Path, tmp_pat
     assert out.read_bytes() == (tmp_path / "work/fraud-detector-7/model.pkl").read_bytes()
 
 
+def test_a_corrupt_cache_object_is_evicted_so_a_retry_downloads_afresh(one_version: Path, tmp_path: Path,
+                                                                        cli: Cli) -> None:
+    md5 = cli.ok("-C", str(one_version), "resolve", "fraud-detector/1", "--json").json["artifact"]["md5"]
+    cached = one_version / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    remote = remote_object(one_version, md5)
+    good = remote.read_bytes()
+    for path in (cached, remote):  # the same wrong bytes in both places
+        os.chmod(path, 0o644)
+        path.write_bytes(b"x" * len(good))
+    out = tmp_path / "model.pkl"
+    err = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out)).err
+    assert f"the artifact in the DVC remote (object {md5}) has sha256" in err  # fetched again, refused
+    assert not cached.exists(), "the damaged cache copy must go, or every retry fails the same way"
+    assert remote.read_bytes() == b"x" * len(good)
+    remote.write_bytes(good)  # the remote is restored: the next attempt succeeds
+    cli.ok("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out))
+    assert out.read_bytes() == good
+
+
+def test_a_killed_download_leaves_nothing_that_the_next_run_keeps(registry: Path, workdir: Path,
+                                                                  tmp_path: Path, cli: Cli) -> None:
+    big = workdir / "big" / "model.pkl"
+    big.parent.mkdir()
+    with open(big, "wb") as file:
+        for _ in range(300):
+            file.write(os.urandom(1024 * 1024))
+    cli.ok("-C", str(registry), "register", "fraud-detector", "--artifact", str(big), "--owner", "@a/b")
+    drop_local_cache(registry)
+    out = tmp_path / "out"
+    out.mkdir()
+    child = subprocess.Popen([sys.executable, "-m", "modelreg", "-C", str(registry), "get",
+                              "fraud-detector/1", "-o", f"{out}/"], stderr=subprocess.DEVNULL)
+    cache = registry / ".dvc" / "cache"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _partial(cache, out):
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert _partial(cache, out), "the download finished before it could be killed"
+    cli.ok("-C", str(registry), "get", "fraud-detector/1", "-o", f"{out}/")
+    assert [p.name for p in out.iterdir()] == ["model.pkl"]
+    assert not list(cache.rglob(".modelreg-*")), "partial downloads must be swept"
+    assert not list((registry / ".modelreg" / "tmp").glob("*.journal"))[1:]
+
+
+def _partial(cache: Path, out: Path) -> bool:
+    """Some bytes of a partial download exist, in the cache's scratch or beside the output."""
+    partial = [*cache.rglob(".modelreg-*"), *out.glob(".modelreg-*")]
+    return any(p.is_file() and p.stat().st_size > 1024 * 1024 for p in partial) or any(
+        p.is_dir() for p in partial)
+
+
 def test_object_missing_from_remote(one_version: Path, tmp_path: Path, cli: Cli) -> None:
     shutil.rmtree(one_version / ".modelreg" / "remote")
     (one_version / ".modelreg" / "remote").mkdir()
     drop_local_cache(one_version)
     result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(tmp_path / "m.pkl"))
-    assert "could not pull" in result.err and "restored or registered again" in result.err
+    assert "the DVC remote has no object" in result.err and "restored or registered again" in result.err
 
 
 def test_directory_artifact_round_trip(registry: Path, workdir: Path, tmp_path: Path, cli: Cli) -> None:

@@ -128,7 +128,7 @@ def test_swapped_object_on_ssh_remote_is_refused(ssh_registry: Path, sshd: SshSe
     out = tmp_path / "fetched.pkl"
     result = cli.fails("-C", str(ssh_registry), "get", "fraud-detector/1", "-o", str(out))
     assert "models:/fraud-detector/1" in result.err
-    assert not out.exists() and list(tmp_path.glob(".fetched.pkl.*")) == []
+    assert not out.exists() and list(tmp_path.glob(".modelreg-*")) == []
 
 
 def test_ssh_remote_down_writes_nothing(ssh_registry: Path, sshd: SshServer, workdir: Path, cli: Cli) -> None:

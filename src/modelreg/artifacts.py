@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from modelreg import dvc
+from modelreg import atomic, dvc
 from modelreg.catalog import ModelVersion
+from modelreg.dvcfiles import Pointer
 from modelreg.errors import ConflictError, IntegrityError, NotFoundError, RemoteError
 from modelreg.hashing import Progress, digest, listing_sha256, no_progress, walk_files
 
@@ -29,7 +29,11 @@ def target_path(mv: ModelVersion, dest: str | os.PathLike[str]) -> Path:
 
 def download(mv: ModelVersion, dest: str | os.PathLike[str], *, force: bool = False,
              progress: Progress = no_progress) -> Path:
-    """Fetch, verify and place ``mv``'s artifact; return the path written."""
+    """Fetch, verify and place ``mv``'s artifact; return the path written.
+
+    Nothing is deleted from the remote, whatever it holds; temporary files are journalled
+    (see :mod:`modelreg.atomic`), so a killed download leaves nothing the next run keeps.
+    """
     pointer = mv.pointer
     if pointer is None:
         raise NotFoundError(f"{mv.source} has no DVC pointer beside it",
@@ -38,34 +42,60 @@ def download(mv: ModelVersion, dest: str | os.PathLike[str], *, force: bool = Fa
     if target.exists() and not force:
         raise ConflictError(f"{target} already exists", fix="remove it, or pass --force")
     expected = str(mv.artifact.get("sha256", ""))
+    # A damaged local cache copy is evicted and fetched again, once; bytes that came from the
+    # remote and still do not match are an error.
+    for attempt in (1, 2):
+        downloaded = _fetch(mv, pointer, target, progress)
+        with atomic.scratch_dir(Path(mv.root), target) as workdir:
+            staged = workdir / target.name
+            actual = _copy_out(downloaded[0], staged, pointer.is_dir,
+                               progress if not downloaded[1] else no_progress)
+            if actual == expected:
+                if target.exists():
+                    _remove(target)
+                os.replace(staged, target)
+                return target
+        for obj in downloaded[0].values():  # local cache copies only: a retry downloads afresh
+            dvc.evict(obj)
+        if downloaded[1] or attempt == 2:
+            break
+    raise IntegrityError(
+        f"{mv.uri}: sha256 of the downloaded artifact is {actual}, "
+        f"but {mv.source} records {expected}; nothing was written to {target}",
+        fix="the remote object was replaced or corrupted; restore it, or register the version again")
+
+
+def _fetch(mv: ModelVersion, pointer: Pointer, target: Path,
+           progress: Progress) -> tuple[dict[str, Path], int]:
+    """The artifact's objects in the local cache, and how many bytes were downloaded for them."""
+    downloaded = 0
+
+    def fetched(done: int) -> None:
+        nonlocal downloaded
+        downloaded += done
+        progress(done)
+
     try:
-        objects = dvc.fetch(Path(mv.root), pointer)
+        return dvc.fetch(Path(mv.root), pointer, fetched), downloaded
+    except dvc.ObjectMismatch as exc:
+        what = f"the file {exc.relpath} of " if exc.relpath else ""
+        recorded = "whose md5 names other bytes" if exc.relpath else \
+            f"but {mv.source} records {mv.artifact.get('sha256')}"
+        raise IntegrityError(
+            f"{mv.uri}: {what}the artifact in the DVC remote (object {exc.oid}) has sha256 "
+            f"{exc.actual.sha256}, {recorded}; nothing was written to {target}", fix=exc.fix) from exc
     except RemoteError as exc:
         raise RemoteError(f"{mv.uri}: {exc.message}; nothing was written to {target}", fix=exc.fix) from exc
-    target.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
-    try:
-        staged = workdir / target.name
-        files = []
-        for rel, obj in sorted(objects.items()):
-            out = staged / rel if rel else staged
-            out.parent.mkdir(parents=True, exist_ok=True)
-            files.append(digest(obj, rel, copy_to=out, progress=progress))
-        actual = listing_sha256(files) if pointer.is_dir else files[0].sha256
-        if actual != expected:
-            for obj in objects.values():  # so that a retry downloads afresh
-                dvc.evict(obj)
-            raise IntegrityError(
-                f"{mv.uri}: sha256 of the downloaded artifact is {actual}, "
-                f"but {mv.source} records {expected}; nothing was written to {target}",
-                fix="the remote object was replaced or corrupted; restore it, "
-                "or register the version again")
-        if target.exists():
-            _remove(target)
-        os.replace(staged, target)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return target
+
+
+def _copy_out(objects: dict[str, Path], staged: Path, is_dir: bool, progress: Progress) -> str:
+    """Copy the objects to ``staged``, hashing as they go; return the artifact's sha256."""
+    files = []
+    for rel, obj in sorted(objects.items()):
+        out = staged / rel if rel else staged
+        out.parent.mkdir(parents=True, exist_ok=True)
+        files.append(digest(obj, rel, copy_to=out, progress=progress))
+    return listing_sha256(files) if is_dir else files[0].sha256
 
 
 def _remove(path: Path) -> None:

@@ -14,17 +14,16 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelreg import names
+from modelreg import atomic, names
 from modelreg.dvcfiles import Pointer
 from modelreg.errors import InputError, IntegrityError, ModelregError, RemoteError
-from modelreg.hashing import FileDigest, Progress, digest, listing_sha256, walk_files
+from modelreg.hashing import FileDigest, Progress, digest, listing_sha256, no_progress, walk_files
 
 
 @dataclass(frozen=True)
@@ -84,27 +83,22 @@ def stage(root: Path, src: Path, name: str, progress: Progress) -> Staged:
     with _repo(root) as repo:
         cache = repo.cache.local
         if src.is_file():
-            file = _into_cache(cache, src, name, progress)
+            file = _into_cache(root, cache, src, name, progress)
             return Staged(Pointer(name, file.md5, file.size), file.sha256, None, (file.md5,))
-        files = [_into_cache(cache, path, rel, progress) for path, rel in walk_files(src)]
+        files = [_into_cache(root, cache, path, rel, progress) for path, rel in walk_files(src)]
         if not files:
             raise InputError(f"{src} is an empty directory", field="--artifact",
                              fix="point --artifact at the model file or a non-empty directory")
-        tree_oid = _write_tree(cache, files)
+        tree_oid = _write_tree(root, cache, files)
         pointer = Pointer(name, tree_oid, sum(f.size for f in files), nfiles=len(files))
         children = tuple(dict.fromkeys(f.md5 for f in files))
         return Staged(pointer, listing_sha256(files), len(files), (*children, tree_oid))
 
 
-def _into_cache(cache: Any, src: Path, relpath: str, progress: Progress) -> FileDigest:
-    os.makedirs(cache.path, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.path, prefix=".modelreg-", suffix=".tmp")
-    os.close(fd)
-    try:
-        file = digest(src, relpath, copy_to=Path(tmp), progress=progress)
-        _place(Path(tmp), Path(cache.oid_to_path(file.md5)))
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+def _into_cache(root: Path, cache: Any, src: Path, relpath: str, progress: Progress) -> FileDigest:
+    with atomic.scratch_file(root, Path(cache.path)) as tmp:
+        file = digest(src, relpath, copy_to=tmp, progress=progress)
+        _place(tmp, Path(cache.oid_to_path(file.md5)))
     return file
 
 
@@ -116,7 +110,7 @@ def _place(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
 
 
-def _write_tree(cache: Any, files: list[FileDigest]) -> str:
+def _write_tree(root: Path, cache: Any, files: list[FileDigest]) -> str:
     from dvc_data.hashfile.hash_info import HashInfo
     from dvc_data.hashfile.meta import Meta
     from dvc_data.hashfile.tree import Tree
@@ -126,13 +120,9 @@ def _write_tree(cache: Any, files: list[FileDigest]) -> str:
         tree.add(tuple(file.relpath.split("/")), Meta(size=file.size), HashInfo("md5", file.md5))
     tree.digest()
     oid = str(tree.hash_info.value)
-    fd, tmp = tempfile.mkstemp(dir=cache.path, prefix=".modelreg-", suffix=".tmp")
-    with os.fdopen(fd, "wb") as out:
-        out.write(tree.as_bytes())
-    try:
-        _place(Path(tmp), Path(cache.oid_to_path(oid)))
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic.scratch_file(root, Path(cache.path)) as tmp:
+        tmp.write_bytes(tree.as_bytes())
+        _place(tmp, Path(cache.oid_to_path(oid)))
     return oid
 
 
@@ -143,15 +133,34 @@ def push(root: Path, objects: tuple[str, ...]) -> None:
     with _repo(root) as repo:
         for batch in (children, trees):
             if batch:
-                _transfer(repo, "push", batch)
+                _push(repo, batch)
 
 
-def fetch(root: Path, pointer: Pointer) -> dict[str, Path]:
-    """Download an artifact's objects into the cache; map each relpath ('' for a file) to its object."""
+class ObjectMismatch(IntegrityError):
+    """A remote object's bytes are not what its name (their md5) says: swapped or corrupted."""
+
+    def __init__(self, oid: str, relpath: str, actual: FileDigest) -> None:
+        super().__init__(f"the remote object {oid} holds other bytes (md5 {actual.md5})",
+                         fix="the object was left in the remote as evidence; restore it, "
+                         "or register the version again")
+        self.oid = oid
+        self.relpath = relpath
+        self.actual = actual
+
+
+def fetch(root: Path, pointer: Pointer, progress: Progress = no_progress) -> dict[str, Path]:
+    """Make an artifact's objects present in the local cache; map each relpath ('' for a file) to
+    its object.
+
+    What the cache lacks is downloaded through DVC's file system layer into a journalled
+    scratch file and enters the cache only when its md5 is its name. A remote object whose
+    bytes were swapped raises :class:`ObjectMismatch` and is left where it is: DVC's own pull
+    would verify it too, but then delete it from a local remote, destroying the evidence.
+    """
+    atomic.sweep(root)
     with _repo(root) as repo:
-        cache = repo.cache.local
-        _transfer(repo, "pull", [pointer.md5])
-        top = Path(cache.oid_to_path(pointer.md5))
+        fetcher = _Fetcher(root, repo, progress)
+        top = fetcher.ensure(pointer.md5, "")
         if not pointer.is_dir:
             return {"": top}
         try:
@@ -162,8 +171,48 @@ def fetch(root: Path, pointer: Pointer) -> dict[str, Path]:
             raise IntegrityError(f"the directory listing {pointer.md5} in the remote is corrupt",
                                  fix="re-register the artifact") from None
         _check_listing(pointer.md5, listing)
-        _transfer(repo, "pull", sorted(set(listing.values())))
-        return {rel: Path(cache.oid_to_path(md5)) for rel, md5 in listing.items()}
+        return {rel: fetcher.ensure(md5, rel) for rel, md5 in sorted(listing.items())}
+
+
+class _Fetcher:
+    def __init__(self, root: Path, repo: Any, progress: Progress) -> None:
+        self.root = root
+        self.repo = repo
+        self.cache = repo.cache.local
+        self.progress = progress
+        self._odb: Any = None
+
+    def ensure(self, oid: str, relpath: str) -> Path:
+        final = Path(self.cache.oid_to_path(oid))
+        if final.exists():
+            return final
+        with _remote_failures("DVC fetch"):
+            if self._odb is None:
+                self._odb = self.repo.cloud.get_remote_odb(None, "fetch")
+            odb = self._odb
+            source = odb.oid_to_path(oid)
+            with atomic.scratch_file(self.root, Path(self.cache.path)) as tmp:
+                try:
+                    odb.fs.get_file(source, str(tmp), callback=_callback(self.progress))
+                except FileNotFoundError:
+                    raise RemoteError(f"the DVC remote has no object {oid}",
+                                      fix="an artifact lost from the remote must be restored or "
+                                      "registered again") from None
+                got = digest(tmp, relpath)
+                if got.md5 != oid.removesuffix(".dir"):
+                    raise ObjectMismatch(oid, relpath, got)
+                _place(tmp, final)
+        return final
+
+
+def _callback(progress: Progress) -> Any:
+    from fsspec.callbacks import Callback
+
+    class Bytes(Callback):  # type: ignore[misc]
+        def relative_update(self, inc: int = 1) -> None:
+            progress(inc)
+
+    return Bytes()
 
 
 @contextmanager
@@ -212,25 +261,15 @@ def _check_listing(oid: str, listing: dict[Any, Any]) -> None:
             raise IntegrityError(f"the directory listing {oid} has {rel!r} inside a file", fix=fix)
 
 
-def _transfer(repo: Any, direction: str, oids: list[str]) -> None:
+def _push(repo: Any, oids: list[str]) -> None:
     from dvc_data.hashfile.hash_info import HashInfo
 
-    hashes = [HashInfo("md5", oid) for oid in oids]
-    with _remote_failures(f"DVC {direction}"):
-        result = getattr(repo.cloud, direction)(hashes)
+    with _remote_failures("DVC push"):
+        result = repo.cloud.push([HashInfo("md5", oid) for oid in oids])
     failed = {h.value for h in result.failed}
-    if direction == "pull":
-        # DVC only logs a warning for objects the remote does not have.
-        failed |= {oid for oid in oids if not Path(repo.cache.local.oid_to_path(oid)).exists()}
     if failed:
-        missing = ", ".join(sorted(failed))
-        if direction == "push":
-            raise RemoteError(f"DVC could not push {missing} to the remote",
-                              fix="check the remote is reachable and writable, then run the command again")
-        raise RemoteError(f"DVC could not pull {missing} from the remote (missing, unreadable, "
-                          "or its content does not match its hash)",
-                          fix="check the remote is reachable; an artifact lost from the remote must be "
-                          "restored or registered again")
+        raise RemoteError(f"DVC could not push {', '.join(sorted(failed))} to the remote",
+                          fix="check the remote is reachable and writable, then run the command again")
 
 
 def evict(path: Path) -> None:

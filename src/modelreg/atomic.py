@@ -1,0 +1,109 @@
+"""Writing a whole file or nothing, and cleaning up after a process that was killed.
+
+Every write modelreg makes goes beside its target and is renamed into place,
+so a crash leaves the old file or the new one, never half of one. What a
+killed process leaves beside a target (a partial download can be hundreds of
+megabytes) is recorded first in a journal under ``.modelreg/tmp/``, one file
+per process; the next modelreg run that writes removes what dead processes
+left (:func:`sweep`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+JOURNAL_DIR = ".modelreg/tmp"
+#: every temporary name starts with this, so a sweep removes only what it recognises
+PREFIX = ".modelreg-"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a temporary file beside it, renamed over it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{PREFIX}{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def scratch_dir(root: Path, beside: Path) -> Iterator[Path]:
+    """A temporary directory beside ``beside`` (same file system: renames out of it are atomic),
+    journalled under ``root`` so that it is removed even if this process is killed."""
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    journal = _journal(root)
+    path = Path(tempfile.mkdtemp(dir=beside.parent, prefix=f"{PREFIX}{beside.name}.", suffix=".tmp"))
+    with open(journal, "a", encoding="utf-8") as log:
+        log.write(f"{path}\n")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch_file(root: Path, directory: Path) -> Iterator[Path]:
+    """A temporary file name in ``directory``, journalled like :func:`scratch_dir`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    journal = _journal(root)
+    fd, name = tempfile.mkstemp(dir=directory, prefix=PREFIX, suffix=".tmp")
+    os.close(fd)
+    with open(journal, "a", encoding="utf-8") as log:
+        log.write(f"{name}\n")
+    try:
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _journal(root: Path) -> Path:
+    folder = root / JOURNAL_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{os.getpid()}.journal"
+
+
+def sweep(root: Path) -> list[str]:
+    """Remove what killed modelreg processes left behind; return the paths removed."""
+    folder = root / JOURNAL_DIR
+    removed: list[str] = []
+    try:
+        journals = sorted(folder.glob("*.journal"))
+    except OSError:
+        return removed
+    for journal in journals:
+        pid = journal.name.removesuffix(".journal")
+        if not pid.isdigit() or (int(pid) != os.getpid() and _alive(int(pid))):
+            continue
+        if int(pid) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            for line in journal.read_text("utf-8").splitlines():
+                path = Path(line)
+                if not path.name.startswith(PREFIX) or not path.is_absolute():
+                    continue  # only names this module makes
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(line)
+                elif path.exists() or path.is_symlink():
+                    path.unlink(missing_ok=True)
+                    removed.append(line)
+            journal.unlink()
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
