@@ -66,3 +66,9 @@ class IntegrityError(ModelregError):
 
 class ConflictError(ModelregError):
     """The work tree is not in a state the command can act on."""
+
+
+class ServiceError(ModelregError):
+    """A service modelreg depends on failed — GitHub's API (exit code 3); never treated as a pass."""
+
+    exit_code = 3

@@ -63,6 +63,19 @@ def resolve_revision(root: StrPath, rev: str) -> str:
     return out.stdout.decode().strip()
 
 
+def git_dir(root: StrPath) -> str:
+    """The repository's git directory (``.git``, or a worktree's own), as an absolute path."""
+    return run(root, "rev-parse", "--absolute-git-dir").strip()
+
+
+def switch(root: StrPath, branch: str) -> None:
+    run(root, "switch", "--quiet", branch)
+
+
+def delete_branch(root: StrPath, branch: str) -> None:
+    run(root, "branch", "--quiet", "-D", branch)
+
+
 def head_commit(root: StrPath) -> str | None:
     out = run(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip()
     return out or None

@@ -8,6 +8,7 @@ and renamed into it, so a crash or a dead remote leaves no half version.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -17,13 +18,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from modelreg import dvc, git, lineage, names, schema, yamlio
-from modelreg.errors import ConflictError, InputError
+from modelreg import codeowners, dvc, git, inputs, lineage, lock, names, schema, yamlio
+from modelreg.atomic import write_atomic
+from modelreg.errors import ConflictError, InputError, ModelregError
 from modelreg.hashing import Progress, no_progress
 from modelreg.snapshot import WorkTree
 
 VERSION_HEADER = "# yaml-language-server: $schema=../../../schemas/version.schema.json"
 MODEL_HEADER = "# yaml-language-server: $schema=../../schemas/model.schema.json"
+CARD_MAX_BYTES = 1024 * 1024
 
 #: artifact format guessed from a file suffix, or from a file a directory holds
 FORMATS = {
@@ -73,12 +76,22 @@ class Registered:
 
 def register(root: Path, reg: Registration, *, branch: str | None = None, commit: bool = False,
              progress: Progress = no_progress) -> Registered:
+    """Register ``reg`` in the registry at ``root``, holding the registry's lock (see ``lock.py``)
+    from choosing the version number until the commit."""
     names.check_model_name(reg.model)
     artifact = _check_artifact(reg.artifact)
-    card = _check_card(reg.card)
+    card_bytes = _read_card(reg.card)
+    card = reg.card.name if reg.card is not None else None
     if card == artifact.name:
         raise InputError(f"the card and the artifact are both named {card!r}", field="--card",
                          fix="rename the card, e.g. to card.md")
+    with lock.held(root, f"register {reg.model}"):
+        return _register(root, reg, artifact, (card, card_bytes) if card and card_bytes is not None else None,
+                         branch=branch, commit=commit, progress=progress)
+
+
+def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, bytes] | None, *,
+              branch: str | None, commit: bool, progress: Progress) -> Registered:
     model_path = root / names.model_file(reg.model)
     model_doc = None if model_path.exists() else _new_model(reg)
     if model_doc is None:
@@ -91,9 +104,10 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
         raise ConflictError(f"a branch named {branch!r} exists already", fix="pick another --branch name")
     created_by = reg.created_by or git.user_name(root) or getpass.getuser()
     provenance = _lineage(reg)
+    card_name = card[0] if card else None
     # Validate every input before hashing a byte: a bad metric must not cost a 200 MB push.
     placeholder = {"path": artifact.name, "md5": "0" * 32, "sha256": "0" * 64, "size": 0}
-    draft = _manifest(reg, number, created_by, placeholder, card, provenance)
+    draft = _manifest(reg, number, created_by, placeholder, card_name, provenance)
     schema.validate(schema.VersionManifest, draft, "the new version.yaml")
 
     staged = dvc.stage(root, artifact, artifact.name, progress)
@@ -109,40 +123,102 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
     fmt = reg.format or _guess_format(artifact)
     if fmt:
         art["format"] = fmt
-    manifest = _manifest(reg, number, created_by, art, card, provenance)
+    manifest = _manifest(reg, number, created_by, art, card_name, provenance)
     schema.validate(schema.VersionManifest, manifest, "the new version.yaml")
     dvc.push(root, staged.objects)
-    if branch:  # only now: a failed push leaves the user where they were
-        git.switch_new_branch(root, branch)
 
-    files = _write_version(root, reg.model, number, manifest, staged.pointer.to_yaml(),
-                           artifact.name, reg.card)
-    if model_doc is not None:
-        write_atomic(model_path, yamlio.dumps(model_doc, MODEL_HEADER))
-        files.append(names.model_file(reg.model))
-    commit_id = None
-    if branch or commit:
-        git.add(root, files)
-        commit_id = git.commit(root, f"Register {reg.model} v{number}", files)
+    # From here the work tree changes; any failure puts it back as it was.
+    with Undo(root, branch) as undo:
+        undo.track([names.version_dir(reg.model, number)])
+        files = _write_version(root, reg.model, number, manifest, staged.pointer.to_yaml(),
+                               artifact.name, card)
+        if model_doc is not None:
+            undo.track([names.model_file(reg.model)])
+            write_atomic(model_path, yamlio.dumps(model_doc, MODEL_HEADER))
+            files.append(names.model_file(reg.model))
+            # Route the new model's reviews. Another model's broken file must not strand this
+            # version half-registered: the schema gate reports it, with the fix.
+            with contextlib.suppress(InputError):
+                undo.track([codeowners.PATH])
+                if (root / codeowners.PATH).exists() and codeowners.write(root):
+                    files.append(codeowners.PATH)
+        commit_id = undo.commit(f"Register {reg.model} v{number}", files) if branch or commit else None
     return Registered(model=reg.model, version=number, directory=names.version_dir(reg.model, number),
                       files=tuple(files), manifest=manifest, commit=commit_id, branch=branch,
                       created_model=model_doc is not None)
 
 
+class Undo:
+    """Changes to the work tree that a failure reverts: files written (restored to what they
+    held before), a branch switched to (switched back from and deleted), paths staged (unstaged).
+
+    Staged changes of the user's own, on other paths, are carried by ``git switch`` both ways.
+    """
+
+    def __init__(self, root: Path, branch: str | None) -> None:
+        self.root = root
+        self.branch = branch
+        self.start = git.current_branch(root) or git.head_commit(root)
+        self.saved: dict[str, bytes | None] = {}
+        self.staged: list[str] = []
+        self.switched = False
+
+    def __enter__(self) -> Undo:
+        if self.branch:
+            git.switch_new_branch(self.root, self.branch)
+            self.switched = True
+        return self
+
+    def track(self, paths: list[str]) -> list[str]:
+        """Remember what ``paths`` hold now (call before writing them)."""
+        for rel in paths:
+            if rel not in self.saved:
+                target = self.root / rel
+                self.saved[rel] = target.read_bytes() if target.is_file() else None
+        return paths
+
+    def commit(self, message: str, files: list[str]) -> str:
+        self.staged = list(files)
+        git.add(self.root, files)
+        return git.commit(self.root, message, files)
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if kind is None:
+            return
+        with contextlib.suppress(ModelregError):
+            if self.staged:
+                git.run(self.root, "reset", "--quiet", "--", *self.staged, check=False)
+            for rel, data in self.saved.items():
+                target = self.root / rel
+                if data is not None:
+                    target.write_bytes(data)
+                elif target.is_dir():
+                    shutil.rmtree(target, ignore_errors=True)
+                else:
+                    target.unlink(missing_ok=True)
+            if self.switched and self.start:
+                git.switch(self.root, self.start)
+                git.delete_branch(self.root, str(self.branch))
+
+
 def _check_artifact(path: Path) -> Path:
-    if path.is_symlink() or not (path.is_file() or path.is_dir()):
-        raise InputError(f"{path} is not a file or directory", field="--artifact",
-                         fix="point --artifact at the trained model file or directory")
+    inputs.kind(path, "--artifact")  # a file or directory; a link only within its own directory
     names.check_file_name(path.name)
     return path
 
 
-def _check_card(card: Path | None) -> str | None:
+def _read_card(card: Path | None) -> bytes | None:
+    """The card's text: UTF-8 Markdown under the size cap, read once (what is checked is what is stored)."""
     if card is None:
         return None
-    if not card.is_file():
-        raise InputError(f"{card} is not a file", field="--card", fix="point --card at a Markdown file")
-    return names.check_file_name(card.name, what="card")
+    names.check_file_name(card.name, what="card")
+    data = inputs.read_user_file(card, "--card", max_bytes=CARD_MAX_BYTES)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{card} is not UTF-8 text (byte {exc.start})", field="--card",
+                         fix="a card is Markdown: save it as UTF-8") from None
+    return data
 
 
 def _new_model(reg: Registration) -> dict[str, Any]:
@@ -218,7 +294,7 @@ def _manifest(reg: Registration, number: int, created_by: str, artifact: dict[st
 
 
 def _write_version(root: Path, model: str, number: int, manifest: dict[str, Any],
-                   pointer: str, artifact_name: str, card: Path | None) -> list[str]:
+                   pointer: str, artifact_name: str, card: tuple[str, bytes] | None) -> list[str]:
     final = root / names.version_dir(model, number)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".v{number}.", suffix=".tmp"))
@@ -229,8 +305,8 @@ def _write_version(root: Path, model: str, number: int, manifest: dict[str, Any]
         (tmp / ".gitignore").write_text(f"/{artifact_name}\n", "utf-8")
         written = [names.VERSION_FILE, f"{artifact_name}.dvc", ".gitignore"]
         if card is not None:
-            shutil.copyfile(card, tmp / card.name)
-            written.append(card.name)
+            (tmp / card[0]).write_bytes(card[1])
+            written.append(card[0])
         os.chmod(tmp, 0o755)
         try:
             os.rename(tmp, final)
@@ -240,15 +316,3 @@ def _write_version(root: Path, model: str, number: int, manifest: dict[str, Any]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return [f"{names.version_dir(model, number)}/{name}" for name in written]
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a whole file or nothing: a temporary file beside it, renamed over it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

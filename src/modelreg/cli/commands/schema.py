@@ -24,8 +24,8 @@ def command(name: str | None, write: bool, check: bool) -> None:
       modelreg schema --check          # in CI: are the committed schemas current?
     """
     from modelreg import schema
+    from modelreg.atomic import write_atomic
     from modelreg.errors import ModelregError
-    from modelreg.register import write_atomic
 
     if not write and not check:
         click.echo(schema.json_schema_text(name or "version"), nl=False)

@@ -1,0 +1,245 @@
+"""A local stand-in for the few GitHub REST endpoints modelreg calls: the tests' only stand-in.
+
+A ThreadingHTTPServer on 127.0.0.1 (a free port) answers from in-memory data, so a
+subprocess (a workflow under act) can call it while the test thread waits:
+
+    with GitHubStub(token="t0ken") as gh:
+        gh.add_pull("acme/registry", 7, author="alice", head_sha=HEAD)
+        gh.add_review("acme/registry", 7, "bob", "APPROVED", commit_id=HEAD)
+        gh.add_team("acme", "model-risk", ["bob", "carol"])
+        env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": "t0ken"}
+
+Lists are paged with ``Link: <...>; rel="next"`` (``page_size`` forces several pages),
+every request is recorded (``requests``), and ``fail(path, ...)`` makes a path answer a
+given status, headers and body, after an optional delay (to trigger a timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+
+@dataclass
+class Recorded:
+    """One request the stub received; header names in lower case (HTTP ignores their case)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+@dataclass
+class Failure:
+    """A canned answer for one path, instead of the data: an error, a delay, a malformed body."""
+
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | bytes = '{"message": "Server Error"}'
+    delay: float = 0.0
+    times: int | None = None  # how many requests it answers; None: all of them
+
+
+_PULL = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)$")
+_REVIEWS = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews$")
+_MEMBERS = re.compile(r"^/orgs/([^/]+)/teams/([^/]+)/members$")
+_COMMIT_PULLS = re.compile(r"^/repos/([^/]+/[^/]+)/commits/([0-9a-fA-F]+)/pulls$")
+
+
+class GitHubStub:
+    def __init__(self, *, token: str | None = None, page_size: int = 100) -> None:
+        """With ``token``, a request without ``Authorization: Bearer <token>`` gets GitHub's 401."""
+        self.token = token
+        self.page_size = page_size
+        #: where next-page links point: this server unless a test points them elsewhere
+        self.link_base: str | None = None
+        self.pulls: dict[tuple[str, int], dict[str, Any]] = {}
+        self.reviews: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self.teams: dict[tuple[str, str], list[str]] = {}
+        self.commit_pulls: dict[tuple[str, str], list[int]] = {}
+        self.failures: dict[str, Failure] = {}
+        self.requests: list[Recorded] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def add_pull(self, repo: str, number: int, *, author: str, head_sha: str, base_ref: str = "main",
+                 merged_at: str | None = None, merge_commit_sha: str | None = None) -> dict[str, Any]:
+        pull = {
+            "number": number, "state": "closed" if merged_at else "open",
+            "html_url": f"https://github.com/{repo}/pull/{number}",
+            "user": {"login": author, "type": "User"},
+            "head": {"sha": head_sha, "ref": f"pr-{number}"},
+            "base": {"sha": "0" * 40, "ref": base_ref},
+            "merged_at": merged_at, "merge_commit_sha": merge_commit_sha,
+        }
+        self.pulls[(repo, number)] = pull
+        self.reviews.setdefault((repo, number), [])
+        return pull
+
+    def add_review(self, repo: str, number: int, user: str | None, state: str, *,
+                   commit_id: str | None, submitted_at: str | None = None) -> dict[str, Any]:
+        reviews = self.reviews.setdefault((repo, number), [])
+        review = {
+            "id": 1000 + len(reviews), "user": None if user is None else {"login": user, "type": "User"},
+            "body": "", "state": state, "commit_id": commit_id,
+            "submitted_at": submitted_at or f"2026-11-20T10:{len(reviews) % 60:02d}:00Z",
+            "html_url": f"https://github.com/{repo}/pull/{number}#pullrequestreview-{1000 + len(reviews)}",
+        }
+        reviews.append(review)
+        return review
+
+    def add_team(self, org: str, slug: str, members: list[str]) -> None:
+        self.teams[(org, slug)] = list(members)
+
+    def link_commit(self, repo: str, sha: str, numbers: list[int]) -> None:
+        """``GET /repos/{repo}/commits/{sha}/pulls`` lists these pull requests (added with add_pull)."""
+        self.commit_pulls[(repo, sha)] = list(numbers)
+
+    def fail(self, path: str, status: int = 500, *, headers: dict[str, str] | None = None,
+             body: str | bytes | dict[str, Any] = '{"message": "Server Error"}', delay: float = 0.0,
+             times: int | None = None) -> None:
+        """Make ``path`` (no query string; "*" for every path) answer this instead of its data."""
+        raw = json.dumps(body) if isinstance(body, dict) else body
+        self.failures[path] = Failure(status, dict(headers or {}), raw, delay, times)
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            return [r.path for r in self.requests]
+
+    # -- server --------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start the stub first (with GitHubStub() as stub)"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> GitHubStub:
+        self._stopping.clear()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        # a short poll interval: shutdown() waits for it, once per test
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="github-stub",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes handlers sleeping on a delay
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> GitHubStub:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- answers -------------------------------------------------------------------------------
+
+    def _record(self, handler: BaseHTTPRequestHandler) -> Recorded:
+        parts = urllib.parse.urlsplit(handler.path)
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        recorded = Recorded(handler.command, parts.path, query,
+                            {name.lower(): value for name, value in handler.headers.items()})
+        with self._lock:
+            self.requests.append(recorded)
+        return recorded
+
+    def _failure(self, path: str) -> Failure | None:
+        with self._lock:
+            for key in (path, "*"):
+                failure = self.failures.get(key)
+                if failure is None or failure.times == 0:
+                    continue
+                if failure.times is not None:
+                    failure.times -= 1
+                return failure
+        return None
+
+    def _answer(self, request: Recorded) -> tuple[int, dict[str, str], Any]:
+        """(status, headers, JSON-able body) from the data."""
+        if self.token is not None and request.headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {}, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+        path = request.path
+        if m := _PULL.match(path):
+            pull = self.pulls.get((m[1], int(m[2])))
+            return (200, {}, pull) if pull else _not_found()
+        if m := _REVIEWS.match(path):
+            key = (m[1], int(m[2]))
+            return self._page(request, self.reviews[key]) if key in self.pulls else _not_found()
+        if m := _MEMBERS.match(path):
+            members = self.teams.get((m[1], m[2]))
+            if members is None:
+                return _not_found()
+            return self._page(request, [{"login": login, "type": "User"} for login in members])
+        if m := _COMMIT_PULLS.match(path):
+            numbers = self.commit_pulls.get((m[1], m[2]), [])
+            return self._page(request, [self.pulls[(m[1], n)] for n in numbers])
+        return _not_found()
+
+    def _page(self, request: Recorded, items: list[Any]) -> tuple[int, dict[str, str], Any]:
+        per_page = min(int(request.query.get("per_page", "30")), self.page_size)
+        page = int(request.query.get("page", "1"))
+        chunk = items[(page - 1) * per_page:page * per_page]
+        last = max(1, -(-len(items) // per_page))
+        headers = {}
+        if page < last:
+            base = self.link_base or self.url
+            query = {**request.query, "per_page": str(per_page)}
+            after, final = ({**query, "page": str(n)} for n in (page + 1, last))
+            headers["Link"] = (f'<{base}{request.path}?{urllib.parse.urlencode(after)}>; rel="next", '
+                               f'<{base}{request.path}?{urllib.parse.urlencode(final)}>; rel="last"')
+        return 200, headers, chunk
+
+
+def _not_found() -> tuple[int, dict[str, str], Any]:
+    return 404, {}, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+
+
+def _handler_for(stub: GitHubStub) -> Callable[..., BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            request = stub._record(self)
+            failure = stub._failure(request.path)
+            if failure is not None:
+                if failure.delay and stub._stopping.wait(failure.delay):
+                    return
+                body = failure.body.encode() if isinstance(failure.body, str) else failure.body
+                self._send(failure.status, failure.headers, body)
+                return
+            status, headers, data = stub._answer(request)
+            self._send(status, headers, json.dumps(data).encode())
+
+        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout under test)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep test output clean; the requests are recorded instead
+
+    return Handler
