@@ -40,7 +40,7 @@ def test_register_from_python(registry: Path, workdir: Path) -> None:
 
 
 def test_past_registry_is_read_only(registry: Path, workdir: Path) -> None:
-    with pytest.raises(ModelregError):
+    with pytest.raises(ModelregError, match="cannot register into a past revision"):
         Registry(registry, at="HEAD").register(Registration(model="m", artifact=workdir))
 
 
@@ -55,10 +55,12 @@ def test_load_path_caches_and_reverifies(registry: Path, workdir: Path, cli: Cli
 
 
 def test_errors_are_catchable_by_builtin_type(registry: Path) -> None:
-    with pytest.raises(LookupError):
+    with pytest.raises(LookupError, match="no model named 'missing'"):
         Registry(registry).resolve("models:/missing/1")
-    with pytest.raises(ValueError):
-        Registry(registry).resolve("not a uri!")
+    with pytest.raises(ValueError, match="'models:/a/b/c' is not a model URI"):
+        Registry(registry).resolve("models:/a/b/c")
+    with pytest.raises(ValueError, match="'Not Valid' is not a valid model name"):
+        Registry(registry).resolve("Not Valid/1")
     assert issubclass(NotFoundError, modelreg.ModelregError)
 
 

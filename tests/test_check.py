@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -63,7 +64,7 @@ def check(cli: Cli, root: Path, *args: str, code: int = 1) -> str:
 def test_good_version_passes(main_branch: Path, workdir: Path, cli: Cli) -> None:
     register(cli, main_branch, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.952}, seed=2)
     out = check(cli, main_branch, code=0)
-    assert "all 6 gates passed (fraud v2; base main)" in out
+    assert "all 6 gates passed (fraud v2; base main at " in out
 
 
 def test_nothing_changed_passes(main_branch: Path, cli: Cli) -> None:
@@ -204,6 +205,48 @@ def test_verify_artifacts_catches_a_swapped_object(main_branch: Path, workdir: P
     shutil.rmtree(main_branch / ".dvc/cache")
     out = check(cli, main_branch, "--verify-artifacts")
     assert "[artifact]" in out and "models:/fraud/2" in out
+
+
+def _swap_remote_object(root: Path) -> bytes:
+    md5 = yaml.safe_load((root / "registry/fraud/v2/version.yaml").read_text())["artifact"]["md5"]
+    obj = root / ".modelreg/remote/files/md5" / md5[:2] / md5[2:]
+    os.chmod(obj, 0o644)
+    obj.write_bytes(b"x" * 4096)  # same size and permissions: only the hash tells
+    os.chmod(obj, 0o444)
+    shutil.rmtree(root / ".dvc/cache")
+    return obj.read_bytes()
+
+
+def test_the_gate_verifies_sha256_by_default(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    swapped = _swap_remote_object(main_branch)
+    out = check(cli, main_branch, "--gate", "artifact")
+    assert "registry/fraud/v2/version.yaml: [artifact] artifact.sha256: models:/fraud/2: the artifact in " \
+        "the DVC remote" in out
+    assert "the object was left in the remote as evidence" in out
+    md5 = yaml.safe_load((main_branch / "registry/fraud/v2/version.yaml").read_text())["artifact"]["md5"]
+    assert (main_branch / ".modelreg/remote/files/md5" / md5[:2] / md5[2:]).read_bytes() == swapped
+
+
+@pytest.mark.parametrize(("setting", "note"), [
+    ("check: {verify_sha256: false}\n",
+     "note: sha256 of fraud v2 not verified: check.verify_sha256 is false in modelreg.yaml"),
+    ("check: {verify_max_size: 1000}\n",
+     "note: sha256 of fraud v2 (4,096 bytes) not verified: over check.verify_max_size (1,000 bytes)"),
+])
+def test_verification_can_be_turned_off_and_the_report_says_so(main_branch: Path, workdir: Path, cli: Cli,
+                                                               setting: str, note: str) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    config = main_branch / "modelreg.yaml"
+    config.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()), **yaml.safe_load(setting)}))
+    _swap_remote_object(main_branch)
+    out = check(cli, main_branch, "--gate", "artifact", code=0)
+    assert note in out
+    markdown = check(cli, main_branch, "--gate", "artifact", "--format", "markdown", code=0)
+    assert "### Not checked" in markdown and note.removeprefix("note: ") in markdown
+    # --verify-artifacts overrides the setting
+    assert "models:/fraud/2: the artifact in the DVC remote" in check(
+        cli, main_branch, "--gate", "artifact", "--verify-artifacts")
 
 
 def test_remote_down_is_a_finding(main_branch: Path, workdir: Path, cli: Cli) -> None:
@@ -412,3 +455,60 @@ def test_hostile_names_cannot_inject_lines_into_ci_logs(main_branch: Path, workd
     for fmt in ("text", "markdown"):
         out = check(cli, main_branch, "--format", fmt)
         assert not any(line.startswith("::") for line in out.splitlines()), out
+
+
+# Review fixes: the base as git resolves it; every model's promotion findings; names in lists ----
+
+def test_base_is_the_local_branch_not_a_stale_origin(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    main = git(main_branch, "rev-parse", "main").strip()
+    git(main_branch, "update-ref", "refs/remotes/origin/main", "main~3")  # fetched long ago
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    report = json.loads(check(cli, main_branch, "--base", "main", "--offline", "--format", "json",
+                              code=0))
+    assert report["base"] == {"ref": "main", "commit": main}
+    assert report["new_versions"] == ["models:/fraud/2"]  # not v1 too, as a stale origin/main would say
+    assert f"base main at {main[:12]})" in check(cli, main_branch, "--base", "main", "--offline", code=0)
+    git(main_branch, "branch", "-D", "main")  # no local main: origin/main it is, and the report says so
+    stale = cli("-C", str(main_branch), "check", "--base", "main", "--offline").out
+    assert "fraud v1, fraud v2" in stale and "base origin/main at" in stale
+
+
+def test_one_models_finding_does_not_hide_anothers(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, main_branch, workdir, "alpha", "-m", "first", metrics=GOOD, seed=3)
+    git(main_branch, "add", "-A")
+    git(main_branch, "commit", "-qm", "alpha v1")
+    git(main_branch, "switch", "-q", "main")
+    git(main_branch, "merge", "-q", "--ff-only", "feature")
+    git(main_branch, "switch", "-q", "-c", "promote-both")
+    set_aliases(main_branch, "alpha", {"staging": 9})  # checked first, and wrong
+    set_aliases(main_branch, "fraud", {"staging": 1, "production": 1, "champion": 1})
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    set_aliases(main_branch, "fraud", {"staging": 1, "production": 2})
+    out = check(cli, main_branch, "--offline", "--gate", "promotion")
+    assert "registry/alpha/model.yaml: [promotion] aliases.staging: points at v9, which does not exist" in out
+    assert "aliases.production: v2 goes to production but was never in staging" in out
+
+
+@pytest.mark.parametrize(("state", "field"), [
+    ({"archived": [7]}, "archived"),
+    ({"rejected": [{"version": 7, "reason": "bias review"}]}, "rejected"),
+])
+def test_archived_or_rejected_must_name_an_existing_version(main_branch: Path, cli: Cli,
+                                                            state: dict, field: str) -> None:
+    set_aliases(main_branch, "fraud", {"staging": 1, "production": 1}, **state)
+    out = check(cli, main_branch, "--offline")
+    assert (f"registry/fraud/model.yaml: [promotion] {field}: names v7, which does not exist; "
+            f"take v7 out of {field} (a typo?)") in out
+
+
+def test_annotations_escape_what_a_pull_request_controls(main_branch: Path, cli: Cli,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    evil = main_branch / "registry" / "fraud" / "x%0A\n::warning title=forged::approved,by:risk"
+    evil.write_text("planted\n")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    out = check(cli, main_branch, "--offline", "--gate", "schema")
+    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    assert annotations == [
+        "::error file=registry/fraud/x%250A%0A%3A%3Awarning title=forged%3A%3Aapproved%2Cby%3Arisk,"
+        "title=modelreg schema::is not part of a registry's layout; registry/<model>/ holds model.yaml "
+        "and v<N>/ directories only"], out

@@ -205,6 +205,8 @@ def test_get_at_a_past_revision(one_version: Path, workdir: Path, tmp_path: Path
 @pytest.mark.parametrize(("entry", "message"), [
     ({"relpath": "../../escaped.bin"}, "which leaves the artifact"),
     ({"md5": "33/../../../../../../victim"}, "has an invalid hash"),
+    # a file and a path below it: writing both would replace the file by a directory, or worse
+    ({"nested": "weights.bin/escaped.bin"}, "has 'weights.bin/escaped.bin' inside a file"),
 ])
 def test_hostile_directory_listing_touches_nothing(registry: Path, workdir: Path, tmp_path: Path, cli: Cli,
                                                    entry: dict, message: str) -> None:
@@ -217,10 +219,12 @@ def test_hostile_directory_listing_touches_nothing(registry: Path, workdir: Path
     victim.write_text("precious")
     # Forge a listing (with a matching md5, so DVC accepts it) with a hostile entry.
     child = hashlib.md5((folder / "weights.bin").read_bytes()).hexdigest()
-    forged_entry = {"md5": child, "relpath": "weights.bin", **entry}
+    entries = [{"md5": child, "relpath": "weights.bin", **{k: v for k, v in entry.items() if k != "nested"}}]
     if "md5" in entry:
-        forged_entry["md5"] = entry["md5"].replace("victim", str(victim).lstrip("/"))
-    listing = json.dumps([forged_entry], sort_keys=True).encode()
+        entries[0]["md5"] = entry["md5"].replace("victim", str(victim).lstrip("/"))
+    if "nested" in entry:
+        entries.append({"md5": child, "relpath": entry["nested"]})
+    listing = json.dumps(entries, sort_keys=True).encode()
     forged = hashlib.md5(listing).hexdigest() + ".dir"
     obj = remote_object(registry, forged)
     obj.parent.mkdir(parents=True, exist_ok=True)

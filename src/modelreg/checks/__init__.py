@@ -43,6 +43,10 @@ class Report:
         return [f for result in self.results.values() for f in result.findings]
 
     @property
+    def notes(self) -> list[str]:
+        return [note for result in self.results.values() for note in result.notes]
+
+    @property
     def comparisons(self) -> list[Comparison]:
         """One table per (version, alias compared with): a new version that is also promoted shows once."""
         unique: dict[tuple[str, int, str], Comparison] = {}
@@ -63,6 +67,7 @@ class Report:
             "gates": {name: {"passed": not r.findings, "findings": [f.to_dict() for f in r.findings]}
                       for name, r in self.results.items()},
             "comparisons": [c.to_dict() for c in self.comparisons],
+            "notes": self.notes,
         }
 
 

@@ -1,9 +1,11 @@
 """Gate ``artifact``: each new version's bytes are where its pointer says, as its manifest says.
 
 The DVC pointer must agree with ``version.yaml`` (name, md5, size, file
-count), and the object must exist in the DVC remote with that size. With
-``--verify-artifacts`` each artifact is downloaded and its sha256 checked;
-with ``--offline`` the remote is not asked at all (for pre-commit hooks).
+count), and the object must exist in the DVC remote with that size. Then each
+new artifact is downloaded and its sha256 checked, unless ``modelreg.yaml``
+turns that off (``check.verify_sha256``) or off above a size
+(``check.verify_max_size``), which the report says; ``--verify-artifacts``
+forces it. With ``--offline`` the remote is not asked at all (pre-commit hooks).
 """
 
 from __future__ import annotations
@@ -33,11 +35,38 @@ def run(ctx: CheckContext) -> GateResult:
         if pointer is not None and not problems:
             expected[pointer.md5] = (model, number, pointer.size,
                                      f"{names.version_dir(model, number)}/{pointer.path}.dvc")
+    notes: list[str] = []
     if expected and not ctx.options.offline:
         findings.extend(_in_remote(ctx, expected))
-        if ctx.options.verify_artifacts and not findings:
-            findings.extend(_download(ctx, [(m, n) for m, n, _, _ in expected.values()]))
-    return GateResult(findings)
+        if not findings:
+            chosen, notes = _to_verify(ctx, sorted(expected.values()))
+            findings.extend(_download(ctx, chosen))
+    elif expected:
+        notes.append("artifacts were not looked up in the DVC remote (--offline): "
+                     "neither their presence nor their sha256 was checked")
+    return GateResult(findings, notes=notes)
+
+
+def _to_verify(ctx: CheckContext, versions: list[tuple[str, int, int, str]]) -> tuple[
+        list[tuple[str, int]], list[str]]:
+    """The new versions whose artifact is downloaded and hashed, and a note for each that is not.
+
+    Size and md5 in the remote's listing cannot catch a same-size swap; only the bytes can.
+    ``check`` in ``modelreg.yaml`` turns this off, or off above a size; --verify-artifacts
+    forces it.
+    """
+    settings = ctx.config.check
+    if ctx.options.verify_artifacts:
+        return [(m, n) for m, n, _, _ in versions], []
+    if not settings.verify_sha256:
+        return [], [f"sha256 of {', '.join(f'{m} v{n}' for m, n, _, _ in versions)} not verified: "
+                    f"check.verify_sha256 is false in {names.CONFIG_FILE}"]
+    limit = settings.verify_max_size
+    chosen = [(m, n) for m, n, size, _ in versions if limit is None or size <= limit]
+    notes = [f"sha256 of {m} v{n} ({size:,} bytes) not verified: over check.verify_max_size "
+             f"({limit:,} bytes) in {names.CONFIG_FILE}; run `modelreg check --verify-artifacts` to verify it"
+             for m, n, size, _ in versions if limit is not None and size > limit]
+    return chosen, notes
 
 
 def _pointer(ctx: CheckContext, model: str, number: int,

@@ -11,14 +11,15 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from modelreg import git, names, yamlio
+from modelreg import codeowners, git, names, schema, yamlio
 from modelreg.catalog import Catalog
 from modelreg.errors import InputError, NotFoundError
 from modelreg.policies import Selected, default_name, load_all, select
 from modelreg.snapshot import Index, Revision, Snapshot, WorkTree
 
 #: the paths a registry's gates look at
-WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR, ".modelreg")
+WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR, ".modelreg",
+           codeowners.PATH)
 
 
 class Options:
@@ -134,6 +135,17 @@ class CheckContext:
         return loaded
 
     @cached_property
+    def config(self) -> schema.RegistryConfig:
+        """The registry's settings as changed; the defaults when the file is broken (the schema
+        gate reports that)."""
+        data = self.head.read(names.CONFIG_FILE)
+        try:
+            return schema.validate(schema.RegistryConfig, yamlio.loads(data or b"", names.CONFIG_FILE),
+                                   names.CONFIG_FILE) if data else schema.RegistryConfig()
+        except InputError:
+            return schema.RegistryConfig()
+
+    @cached_property
     def default_policy(self) -> str:
         return default_name(self.head)
 
@@ -145,15 +157,18 @@ class CheckContext:
 def find_base(root: str, ref: str | None) -> tuple[str, str]:
     """The ref to compare with and its commit.
 
-    ``--base REF`` means ``origin/REF`` when that remote branch exists (a CI
-    checkout has no local branches), else REF itself; by default the first of
+    ``--base REF`` is REF as git resolves it (a local branch, a tag, a commit, or
+    ``origin/REF`` written out); only when REF does not exist locally does it fall back to
+    ``origin/REF`` (a CI checkout has no local branches). By default: the first of
     origin/main, main, origin/master, master.
     """
     if ref is None:
         candidates = ["origin/main", "main", "origin/master", "master"]
     else:
         ref = ref.removeprefix("refs/heads/")
-        candidates = [f"origin/{ref}", ref] if not ref.startswith("origin/") else [ref]
+        # REF as git resolves it; origin/REF only when nothing local has that name.
+        local = git.first_ref(root, [ref])
+        candidates = [ref] if local is not None or ref.startswith("origin/") else [f"origin/{ref}"]
     found = git.first_ref(root, candidates)
     if found is None:
         raise NotFoundError(f"no branch {ref!r} (nor origin/{ref}) to compare with" if ref

@@ -38,10 +38,11 @@ def run(ctx: CheckContext) -> GateResult:
         if doc is None or not isinstance(doc.get("aliases"), dict):
             continue  # the schema gate reports it
         base_aliases = (ctx.document(ctx.base, path) or {}).get("aliases") or {}
-        result.findings.extend(_targets(ctx, model, doc))
+        targets = _targets(ctx, model, doc)
+        result.findings.extend(targets)
         moved = {a: v for a, v in doc["aliases"].items()
                  if base_aliases.get(a) != v and isinstance(v, int)}
-        if moved and not result.findings:
+        if moved and not targets:  # this model's own findings: another model's must not hide these
             _rules(ctx, model, moved, result)
     return result
 
@@ -54,6 +55,12 @@ def _targets(ctx: CheckContext, model: str, doc: dict[str, Any]) -> list[Finding
     rejected = {r.get("version"): r.get("reason", "") for r in rejected_raw
                 if isinstance(r, dict)} if isinstance(rejected_raw, list) else {}
     findings = []
+    for key, listed in (("archived", sorted(archived)), ("rejected", sorted(v for v in rejected
+                                                                          if isinstance(v, int)))):
+        for number in listed:
+            if number not in existing:
+                findings.append(Finding(GATE, f"names v{number}, which does not exist", file=path,
+                                        field=key, fix=f"take v{number} out of {key} (a typo?)"))
     for alias, number in sorted(doc["aliases"].items()):
         field = f"aliases.{alias}"
         if number not in existing:

@@ -10,6 +10,7 @@ from modelreg.checks.results import Comparison, Finding, one_line
 
 def text(report: Report) -> str:
     lines = [str(f) for f in report.findings]
+    lines += [one_line(f"note: {note}") for note in report.notes]
     lines.append(_summary(report))
     return "\n".join(lines)
 
@@ -20,13 +21,14 @@ def as_json(report: Report) -> str:
 
 def _summary(report: Report) -> str:
     failed = [name for name, r in report.results.items() if r.findings]
+    base = f"base {report.base_ref} at {(report.base_commit or '')[:12]}"
     scope = ", ".join([*(f"{m} v{n}" for m, n in report.new_versions),
                        *(f"{m} (model.yaml)" for m in report.changed_models)]) or "no registry change"
     if failed:
         count = len(report.findings)
         plural = "s" if count != 1 else ""
-        return f"✗ {count} finding{plural} in {', '.join(failed)} ({scope}; base {report.base_ref})"
-    return f"✓ all {len(report.results)} gates passed ({scope}; base {report.base_ref})"
+        return f"✗ {count} finding{plural} in {', '.join(failed)} ({scope}; {base})"
+    return f"✓ all {len(report.results)} gates passed ({scope}; {base})"
 
 
 def markdown(report: Report) -> str:
@@ -37,6 +39,9 @@ def markdown(report: Report) -> str:
     if report.findings:
         out += ["", "### Findings", ""]
         out += [f"- {_md_finding(f)}" for f in report.findings]
+    if report.notes:
+        out += ["", "### Not checked", ""]
+        out += [f"- {_escape(note)}" for note in report.notes]
     for comparison in report.comparisons:
         out += ["", *_md_comparison(comparison)]
     return "\n".join(out) + "\n"

@@ -80,6 +80,8 @@ class Comparison:
 
 class GateResult:
     def __init__(self, findings: list[Finding] | None = None,
-                 comparisons: list[Comparison] | None = None) -> None:
+                 comparisons: list[Comparison] | None = None, notes: list[str] | None = None) -> None:
         self.findings = findings or []
         self.comparisons = comparisons or []
+        #: what the gate did not check, and why (shown in every report; never a failure)
+        self.notes = notes or []

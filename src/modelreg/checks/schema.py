@@ -6,7 +6,8 @@ against its place. A committed schema identical to the one this modelreg
 ships was generated from the very model just used, so only a schema that
 differs (customised, or stale) is run separately: a manifest names the model and version of its
 directory, a DVC pointer names a file beside it. ``schemas/`` must match what
-the models generate.
+the models generate, and ``.github/CODEOWNERS`` what the owners, policies and
+admins generate (checked when one of those, or the file, changed).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import json
 from typing import Any
 
-from modelreg import dvcfiles, names, schema, yamlio
+from modelreg import codeowners, dvcfiles, names, schema, yamlio
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError
@@ -65,6 +66,7 @@ def run(ctx: CheckContext) -> GateResult:
             findings.append(Finding(GATE, "is this machine's local state and must not be committed",
                                     file=path, fix="`git rm -r --cached .modelreg` and commit"))
     findings.extend(_schemas_current(ctx))
+    findings.extend(_codeowners_current(ctx, reported={f.file for f in findings}))
     return GateResult(findings)
 
 
@@ -133,3 +135,24 @@ def _schemas_current(ctx: CheckContext) -> list[Finding]:
             findings.append(Finding(GATE, "is missing or differs from what this modelreg generates",
                                     file=path, fix="run `modelreg schema --write` and commit the result"))
     return findings
+
+
+def _codeowners_current(ctx: CheckContext, reported: set[str | None]) -> list[Finding]:
+    """CODEOWNERS routes the reviews, so it must say what the owners and policies say now.
+
+    Generating it reads every model.yaml, so it runs only when the change touches what it
+    is made of. A file that keeps it from being generated is reported here unless this gate
+    reported that file already.
+    """
+    made_of = ("config", "policy", "model")
+    if not ctx.options.check_all and not any(
+            path == codeowners.PATH or kind_of(path) in made_of for path in ctx.changes):
+        return []
+    try:
+        why = codeowners.stale(ctx.head)
+    except InputError as exc:
+        return [] if exc.file in reported else [Finding.from_error(GATE, exc)]
+    if why is None:
+        return []
+    return [Finding(GATE, why, file=codeowners.PATH,
+                    fix="run `modelreg codeowners --write` and commit the result")]
