@@ -87,6 +87,9 @@ def build(root: Path, models: int, versions: int) -> None:
         (model_dir / "model.yaml").write_text(
             f"schema_version: 1\nname: {name}\ndescription: synthetic\nowners: ['@acme/ml']\n"
             f"aliases: {{production: {versions - 1}, staging: {versions}}}\narchived: [1]\nrejected: []\n")
+    # The models were written by hand, so route their reviews as `register` would have.
+    subprocess.run([tool("modelreg"), "-C", str(root), "codeowners", "--write"], check=True,
+                   stdout=subprocess.DEVNULL)
     env = git_env()
     subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
     subprocess.run(["git", "commit", "-qm", "synthetic registry"], cwd=root, check=True, env=env)

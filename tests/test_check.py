@@ -512,3 +512,11 @@ def test_annotations_escape_what_a_pull_request_controls(main_branch: Path, cli:
         "::error file=registry/fraud/x%250A%0A%3A%3Awarning title=forged%3A%3Aapproved%2Cby%3Arisk,"
         "title=modelreg schema::is not part of a registry's layout; registry/<model>/ holds model.yaml "
         "and v<N>/ directories only"], out
+
+
+def test_the_index_lists_only_what_is_below_a_directory(main_branch: Path) -> None:
+    from modelreg.snapshot import Index
+
+    # registry/.gitkeep is staged too: its tail must not read as an entry of registry/fraud
+    assert Index(str(main_branch)).listdir("registry/fraud") == ["model.yaml", "v1"]
+    assert "fraud" in Index(str(main_branch)).listdir("registry")

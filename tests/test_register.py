@@ -112,7 +112,8 @@ def test_branch_and_commit(registry: Path, workdir: Path, cli: Cli) -> None:
     assert git(registry, "log", "-1", "--format=%s").strip() == "Register fraud-detector v1"
     assert git(registry, "status", "--porcelain").strip() == ""
     files = git(registry, "show", "--name-only", "--format=", "HEAD").split()
-    assert sorted(files) == ["registry/fraud-detector/model.yaml", "registry/fraud-detector/v1/.gitignore",
+    assert sorted(files) == [".github/CODEOWNERS",  # a new model's owners route its reviews
+                             "registry/fraud-detector/model.yaml", "registry/fraud-detector/v1/.gitignore",
                              "registry/fraud-detector/v1/model.pkl.dvc",
                              "registry/fraud-detector/v1/version.yaml"]
 

@@ -137,7 +137,8 @@ class Index(Revision):
             return []
         if path not in self._dirs:
             prefix = path.rstrip("/") + "/"
-            self._dirs[path] = sorted({p[len(prefix):].split("/")[0] for p in self._staged(path)})
+            self._dirs[path] = sorted({p[len(prefix):].split("/")[0] for p in self._staged(path)
+                                       if p.startswith(prefix)})
         return self._dirs[path]
 
     def blob_id(self, path: str) -> str | None:

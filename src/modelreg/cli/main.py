@@ -28,6 +28,7 @@ COMMANDS = {
     "search": "Find versions by metrics, tags, params or stage.",
     "check": "Run the gates (schema, immutability, numbering, artifact, policy, promotion).",
     "schema": "Print or regenerate the JSON Schemas of the registry's files.",
+    "codeowners": "Print or regenerate .github/CODEOWNERS from owners, policies and admins.",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
