@@ -62,7 +62,7 @@ def test_good_pull_request_passes(repo: Path, workdir: Path, cli: Cli, tmp_path:
     commit_all(repo, "Register fraud v2")
     run = act(repo, "pull_request", PR, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "all 6 gates passed (fraud v2; base main)" in run.stdout
+    assert "all 6 gates passed (fraud v2; base main at " in run.stdout
     assert "Job succeeded" in run.stdout
     assert "Install modelreg" not in run.stdout  # skipped under act, by its one documented `if:`
     assert "| fraud | " not in run.stdout and "### fraud v2 vs production (v1)" in run.stdout
