@@ -80,7 +80,8 @@ def test_all_checks_the_whole_registry(main_branch: Path, cli: Cli) -> None:
 # schema -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("edit", "expected"), [
-    (lambda t: t.replace("roc_auc: 0.95", "roc_auc: '0.95'"), "metrics.roc_auc: expected a number, got a string '0.95'"),
+    (lambda t: t.replace("roc_auc: 0.95", "roc_auc: '0.95'"),
+     "metrics.roc_auc: expected a number, got a string '0.95'"),
     (lambda t: t.replace("roc_auc: 0.95", "roc_auc: .nan"), ".nan is not a finite number"),
     (lambda t: t + "surprise: 1\n", "surprise: unknown field"),
     (lambda t: t.replace("version: 2", "version: 3"), "says fraud/v3 but lives in fraud/v2"),

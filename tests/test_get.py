@@ -7,10 +7,10 @@ import os
 import random
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
-import stat
 from pathlib import Path
 
 import pytest
