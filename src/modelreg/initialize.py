@@ -44,6 +44,7 @@ def preset(name: str) -> str:
 def init(path: Path, *, remote: str | None = None, policy: str = "default") -> Initialized:
     root = path.resolve()
     policy_text = preset(policy)
+    workflow_files = workflows.files(_config(root))
     root.mkdir(parents=True, exist_ok=True)
     created: list[str] = []
     top = git.toplevel(root)
@@ -71,7 +72,7 @@ def init(path: Path, *, remote: str | None = None, policy: str = "default") -> I
         f"{names.POLICY_DIR}/{policy}.yaml": policy_text,
         f"{names.REGISTRY_DIR}/.gitkeep": "",
         **{f"{names.SCHEMA_DIR}/{n}.schema.json": schema.json_schema_text(n) for n in schema.SCHEMAS},
-        **workflows.FILES,
+        **workflow_files,
     }
     for rel, text in files.items():
         target = root / rel
@@ -86,6 +87,16 @@ def init(path: Path, *, remote: str | None = None, policy: str = "default") -> I
     if _ensure_ignored(root / ".gitignore"):
         created.append(".gitignore")
     return Initialized(root=root, created=tuple(created), remote=remote_url)
+
+
+def _config(root: Path) -> schema.RegistryConfig:
+    """The settings of an existing modelreg.yaml (the workflows follow its ``install``), else the defaults."""
+    path = root / names.CONFIG_FILE
+    if not path.is_file():
+        return schema.RegistryConfig()
+    data = path.read_bytes()
+    return schema.validate(schema.RegistryConfig, yamlio.loads(data, names.CONFIG_FILE), names.CONFIG_FILE,
+                           data)
 
 
 def _ensure_ignored(gitignore: Path) -> bool:
