@@ -249,7 +249,7 @@ class Catalog:
 
     def model_names(self) -> list[str]:
         return [n for n in self.snapshot.listdir(names.REGISTRY_DIR)
-                if names.MODEL_NAME.match(n) and len(n) <= names.MODEL_NAME_MAX]
+                if names.MODEL_NAME.fullmatch(n) and len(n) <= names.MODEL_NAME_MAX]
 
     def model(self, name: str) -> Model:
         names.check_model_name(name)
@@ -301,7 +301,7 @@ class Catalog:
         if not isinstance(artifact, dict) or not isinstance(artifact.get("path"), str):
             return None
         path = f"{names.version_dir(name, number)}/{artifact['path']}.dvc"
-        doc = self._load(name, path, None) if names.FILE_NAME.match(artifact["path"]) else None
+        doc = self._load(name, path, None) if names.FILE_NAME.fullmatch(artifact["path"]) else None
         return pointer_from(doc, path) if doc is not None else None
 
 

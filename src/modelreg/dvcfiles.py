@@ -63,11 +63,11 @@ def pointer_from(doc: Any, source: str) -> Pointer:
                          fix="track one artifact per .dvc file")
     out = outs[0]
     path, md5, size = out.get("path"), out.get("md5"), out.get("size")
-    if not isinstance(path, str) or not FILE_NAME.match(path):
+    if not isinstance(path, str) or not FILE_NAME.fullmatch(path):
         raise InputError(f"{path!r} must be a plain file name beside the .dvc file",
                          file=source, field="outs[0].path",
                          fix="DVC pointers in a registry may not point outside their directory")
-    if not isinstance(md5, str) or not MD5.match(md5):
+    if not isinstance(md5, str) or not MD5.fullmatch(md5):
         raise InputError(f"{md5!r} is not an md5 hash", file=source, field="outs[0].md5",
                          fix="re-register the artifact")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:

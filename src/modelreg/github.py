@@ -140,7 +140,7 @@ class Client:
     def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
         """The pull requests GitHub associates with a commit (for a merge commit: the merged PR)."""
         owner, name = check_repo(repo)
-        if not COMMIT_SHA.match(sha):
+        if not COMMIT_SHA.fullmatch(sha):
             raise InputError(f"{sha!r} is not a commit id", fix="give a hexadecimal commit id")
         call = self._repo_call(f"pull requests of commit {sha[:12]} in {repo}", repo,
                                f"check the repository name {repo} and that the commit was pushed")
@@ -292,7 +292,7 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
 
 def check_repo(repo: str) -> tuple[str, str]:
     """``owner/name`` → (owner, name), or InputError before the name reaches a URL."""
-    if not REPO_NAME.match(repo) or repo.split("/")[1] in (".", ".."):
+    if not REPO_NAME.fullmatch(repo) or repo.split("/")[1] in (".", ".."):
         raise InputError(f"{repo!r} is not a GitHub repository name",
                          fix="write it as owner/name, e.g. acme/model-registry")
     owner, name = repo.split("/")
@@ -300,14 +300,14 @@ def check_repo(repo: str) -> tuple[str, str]:
 
 
 def check_org(org: str) -> str:
-    if not OWNER_NAME.match(org):
+    if not OWNER_NAME.fullmatch(org):
         raise InputError(f"{org!r} is not a GitHub organisation name",
                          fix="use letters, digits and '-', as in the organisation's URL")
     return org
 
 
 def check_team_slug(slug: str) -> str:
-    if not TEAM_SLUG.match(slug):
+    if not TEAM_SLUG.fullmatch(slug):
         raise InputError(f"{slug!r} is not a GitHub team slug",
                          fix="write the team's slug as in its URL, e.g. model-risk")
     return slug

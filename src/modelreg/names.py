@@ -17,6 +17,9 @@ ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 VERSION_DIR = re.compile(r"^v([1-9][0-9]{0,8})$")
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}$")
 KEY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/=+-]{0,127}$")
+#: one pip requirement or URL as the workflows install it (see workflows.py: it must not be able
+#: to end the YAML string it is written into, nor form a ${{ }} expression)
+REQUIREMENT = re.compile(r"^[A-Za-z][A-Za-z0-9 ._~:/@+=<>!,\[\]#%?&*-]{0,999}$")
 
 #: alias names with a meaning of their own in URIs
 RESERVED_ALIASES = frozenset({"latest"})
@@ -30,7 +33,7 @@ SCHEMA_DIR = "schemas"
 
 
 def check_model_name(name: str, *, source: str = "model name") -> str:
-    if len(name) > MODEL_NAME_MAX or not MODEL_NAME.match(name):
+    if len(name) > MODEL_NAME_MAX or not MODEL_NAME.fullmatch(name):
         raise InputError(
             f"{name!r} is not a valid model name",
             file=None if source == "model name" else source,
@@ -42,7 +45,7 @@ def check_model_name(name: str, *, source: str = "model name") -> str:
 
 
 def check_alias_name(name: str) -> str:
-    if not ALIAS_NAME.match(name) or name in RESERVED_ALIASES:
+    if not ALIAS_NAME.fullmatch(name) or name in RESERVED_ALIASES:
         raise InputError(
             f"{name!r} is not a valid alias name",
             fix="use a lower-case word such as 'production' or 'champion' "
@@ -52,7 +55,7 @@ def check_alias_name(name: str) -> str:
 
 
 def check_file_name(name: str, *, what: str = "artifact") -> str:
-    if not FILE_NAME.match(name) or name.endswith(".dvc") or name in (VERSION_FILE,):
+    if not FILE_NAME.fullmatch(name) or name.endswith(".dvc") or name in (VERSION_FILE,):
         raise InputError(
             f"{name!r} is not a valid {what} file name",
             fix="rename it to letters, digits, '.', '_', '+' or '-' "
@@ -79,7 +82,7 @@ def version_file(model: str, version: int) -> str:
 
 def parse_version_dir(name: str) -> int | None:
     """``v12`` → 12; anything else (``v012``, ``v0``, ``x``) → None."""
-    match = VERSION_DIR.match(name)
+    match = VERSION_DIR.fullmatch(name)
     return int(match.group(1)) if match else None
 
 

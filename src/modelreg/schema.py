@@ -28,7 +28,7 @@ from pydantic import (
 
 from modelreg import typecheck, yamlio
 from modelreg.errors import InputError
-from modelreg.names import ALIAS_NAME, FILE_NAME, KEY_NAME, MODEL_NAME, RESERVED_ALIASES
+from modelreg.names import ALIAS_NAME, FILE_NAME, KEY_NAME, MODEL_NAME, RESERVED_ALIASES, REQUIREMENT
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -230,7 +230,7 @@ class RegistryConfig(_Strict):
         default="default", description="the policy of models that name none and match no applies_to")
     admins: list[Owner] = Field(
         default=[], description="owners of modelreg.yaml, policies/, schemas/ and .github/ in CODEOWNERS")
-    install: str | None = Field(
+    install: Annotated[str, StringConstraints(pattern=REQUIREMENT.pattern)] | None = Field(
         default=None, description="what the workflows pip-install (default: the modelreg that wrote them)")
     check: CheckSettings = CheckSettings()
 

@@ -61,8 +61,11 @@ def _schema(kind: str) -> dict[str, Any]:
 
 
 def _pattern(text: str) -> re.Pattern[str]:
+    """A JSON Schema pattern with its ECMA meaning: ``$`` is the end of the text (Python's ``$``
+    also matches before a final newline, which would let ``"fraud\\n"`` pass as a name)."""
     if text not in _patterns:
-        _patterns[text] = re.compile(text)
+        _patterns[text] = re.compile(text[:-1] + r"\Z" if text.endswith("$") and not text.endswith(
+            "\\$") else text)
     return _patterns[text]
 
 

@@ -28,7 +28,7 @@ def run(ctx: CheckContext) -> GateResult:
         doc = ctx.document(ctx.head, names.version_file(model, number))
         artifact = doc.get("artifact") if doc else None
         if not isinstance(artifact, dict) or not isinstance(artifact.get("path"), str) \
-                or not names.FILE_NAME.match(artifact["path"]):
+                or not names.FILE_NAME.fullmatch(artifact["path"]):
             continue  # the schema gate reports it
         pointer, problems = _pointer(ctx, model, number, artifact)
         findings.extend(problems)

@@ -34,7 +34,7 @@ def _spellings(ctx: CheckContext, model: str) -> list[Finding]:
         if entry in (names.MODEL_FILE, ".gitkeep"):
             continue
         path = f"{names.model_dir(model)}/{entry}"
-        match = _ANY_SPELLING.match(entry)
+        match = _ANY_SPELLING.fullmatch(entry)
         if match is None:
             findings.append(Finding(GATE, f"{entry!r} is not a version directory", file=path,
                                     fix=f"{names.model_dir(model)}/ holds model.yaml and v<N>/ only"))

@@ -41,7 +41,7 @@ def kind_of(path: str) -> str | None:
         return "other"
     if len(parts) == 3 and parts[2] == names.MODEL_FILE:
         return "model"
-    if len(parts) == 4 and names.VERSION_DIR.match(parts[2]):
+    if len(parts) == 4 and names.VERSION_DIR.fullmatch(parts[2]):
         if parts[3] == names.VERSION_FILE:
             return "version"
         if parts[3].endswith(".dvc"):
