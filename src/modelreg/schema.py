@@ -28,7 +28,7 @@ from pydantic import (
 
 from modelreg import typecheck, yamlio
 from modelreg.errors import InputError
-from modelreg.names import ALIAS_NAME, FILE_NAME, KEY_NAME, MODEL_NAME, RESERVED_ALIASES, REQUIREMENT
+from modelreg.names import ALIAS_NAME, FILE_NAME, KEY_NAME, MODEL_NAME, REQUIREMENT, RESERVED_ALIASES
 
 SCHEMA_VERSION: Literal[1] = 1
 
