@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from modelreg import names
+from modelreg.desired import DesiredState
 from modelreg.dvcfiles import Pointer, pointer_from
 from modelreg.errors import InputError, NotFoundError
 from modelreg.memo import Memo
@@ -23,22 +24,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 STAGE_ALIASES = {"production": "Production", "staging": "Staging"}
-
-
-def _field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], source: str,
-           default: Any) -> Any:
-    value = data.get(key, default)
-    if value is default:
-        return value
-    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _tuple(kind)):
-        expected = " or ".join(t.__name__ for t in _tuple(kind))
-        raise InputError(f"expected {expected}, got {type(value).__name__}", file=source,
-                         field=key, fix=f"make {key} a {expected}")
-    return value
-
-
-def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
 
 
 def _parse_mapping(data: bytes, path: str) -> dict[str, Any]:
@@ -72,7 +57,7 @@ class Model:
 
     @property
     def owners(self) -> list[str]:
-        return [str(o) for o in _field(self.data, "owners", list, self.source, [])]
+        return [str(o) for o in self.data.get("owners") or []]
 
     @property
     def policy(self) -> str | None:
@@ -81,41 +66,34 @@ class Model:
 
     @property
     def tags(self) -> dict[str, str]:
-        return {str(k): str(v) for k, v in _field(self.data, "tags", dict, self.source, {}).items()}
+        return {str(k): str(v) for k, v in (self.data.get("tags") or {}).items()}
 
     @cached_property
+    def desired(self) -> DesiredState:
+        """Aliases, archived and rejected versions (the file passed its schema when loaded)."""
+        return DesiredState.from_doc(self.name, self.data)
+
+    @property
     def aliases(self) -> dict[str, int]:
-        raw = _field(self.data, "aliases", dict, self.source, {})
-        for alias, version in raw.items():
-            if not isinstance(version, int) or isinstance(version, bool):
-                raise InputError(f"expected a version number, got {version!r}", file=self.source,
-                                 field=f"aliases.{alias}", fix="write the version as a number")
-        return dict(raw)
+        return self.desired.aliases
 
-    @cached_property
+    @property
     def archived(self) -> frozenset[int]:
-        raw = _field(self.data, "archived", list, self.source, [])
-        return frozenset(v for v in raw if isinstance(v, int))
+        return self.desired.archived
 
-    @cached_property
+    @property
     def rejected(self) -> dict[int, str]:
-        raw = _field(self.data, "rejected", list, self.source, [])
-        out: dict[int, str] = {}
-        for index, entry in enumerate(raw):
-            if not isinstance(entry, dict) or not isinstance(entry.get("version"), int):
-                raise InputError("expected {version: N, reason: TEXT}", file=self.source,
-                                 field=f"rejected[{index}]", fix="see docs/format.md")
-            out[entry["version"]] = str(entry.get("reason", ""))
-        return out
+        """Rejected version → the reason given."""
+        return {v: r.reason for v, r in self.desired.rejected.items()}
 
     @property
     def latest(self) -> int | None:
         """Highest version that is neither archived nor rejected (MLflow's ``latest``)."""
-        live = [v for v in self.versions if v not in self.archived and v not in self.rejected]
+        live = [v for v in self.versions if self.desired.is_live(v)]
         return max(live) if live else None
 
     def aliases_of(self, version: int) -> list[str]:
-        return sorted(a for a, v in self.aliases.items() if v == version)
+        return self.desired.aliases_of(version)
 
     def stage(self, version: int) -> str:
         """SageMaker-style lifecycle stage, derived from the desired state."""
@@ -165,23 +143,23 @@ class ModelVersion:
 
     @property
     def metrics(self) -> dict[str, float]:
-        return dict(_field(self.data, "metrics", dict, self.source, {}))
+        return dict(self.data.get("metrics") or {})
 
     @property
     def params(self) -> dict[str, Any]:
-        return dict(_field(self.data, "params", dict, self.source, {}))
+        return dict(self.data.get("params") or {})
 
     @property
     def tags(self) -> dict[str, str]:
-        return {str(k): str(v) for k, v in _field(self.data, "tags", dict, self.source, {}).items()}
+        return {str(k): str(v) for k, v in (self.data.get("tags") or {}).items()}
 
     @property
     def lineage(self) -> dict[str, Any]:
-        return dict(_field(self.data, "lineage", dict, self.source, {}))
+        return dict(self.data.get("lineage") or {})
 
     @property
     def artifact(self) -> dict[str, Any]:
-        return dict(_field(self.data, "artifact", dict, self.source, {}))
+        return dict(self.data.get("artifact") or {})
 
     @property
     def description(self) -> str:

@@ -11,7 +11,8 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from modelreg import git, names, yamlio
+from modelreg import git, names, typecheck, yamlio
+from modelreg.desired import DesiredState, moves
 from modelreg.errors import InputError
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
@@ -22,7 +23,7 @@ _FORMAT = "%x00%H %cI %P%n%an%n%s"
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # registered | alias | archived | unarchived | rejected
+    kind: str  # registered | alias | archived | unarchived | rejected | unrejected
     version: int | None
     commit: str
     author: str
@@ -84,43 +85,29 @@ def _registered_version(model: str, path: str) -> int | None:
     return names.parse_version_dir(path[len(prefix):].split("/")[0])
 
 
-def _state(blobs: git.BlobReader, model: str, commit: str | None) -> dict[str, Any]:
+_MALFORMED = DesiredState("")
+
+
+def _state(blobs: git.BlobReader, model: str, commit: str | None) -> DesiredState | None:
+    """The desired state at ``commit``; None without a model.yaml; _MALFORMED when it does not read."""
     if commit is None:
-        return {}
+        return None
     source = f"{commit[:12]}:{names.model_file(model)}"
     raw = blobs.read(f"{commit}:{names.model_file(model)}")
     if raw is None:
-        return {}
+        return None
     try:
         doc = yamlio.loads(raw, source)
+        typecheck.check("model", doc, source, raw)
     except InputError:
-        return {}  # a malformed past state is reported by `check`, not by history
-    return doc if isinstance(doc, dict) else {}
-
-
-def _versions(value: Any) -> set[int]:
-    """Version numbers of an ``archived`` list (ints) or ``rejected`` list ({version: N})."""
-    out: set[int] = set()
-    for item in value if isinstance(value, list) else []:
-        number = item.get("version") if isinstance(item, dict) else item
-        if isinstance(number, int):
-            out.add(number)
-    return out
+        return _MALFORMED  # reported by `check`, not by history
+    return DesiredState.from_doc(model, doc)
 
 
 def _state_changes(blobs: git.BlobReader, model: str, commit: str, parent: str | None,
                    base: Event) -> list[Event]:
     after, before = _state(blobs, model, commit), _state(blobs, model, parent)
-    events: list[Event] = []
-    new_aliases, old_aliases = after.get("aliases") or {}, before.get("aliases") or {}
-    if isinstance(new_aliases, dict) and isinstance(old_aliases, dict):
-        for alias in sorted(set(new_aliases) | set(old_aliases)):
-            to, was = new_aliases.get(alias), old_aliases.get(alias)
-            if to != was:
-                events.append(replace(base, kind="alias", version=to, alias=alias, previous=was))
-    for kind, undo, key in (("archived", "unarchived", "archived"), ("rejected", None, "rejected")):
-        now, then = _versions(after.get(key)), _versions(before.get(key))
-        events.extend(replace(base, kind=kind, version=v) for v in sorted(now - then))
-        if undo:
-            events.extend(replace(base, kind=undo, version=v) for v in sorted(then - now))
-    return events
+    if _MALFORMED in (after, before):
+        return []  # what moved across a broken file cannot be told
+    return [replace(base, kind=m.kind, version=m.after, alias=m.alias, previous=m.before)
+            for m in moves(before, after)]

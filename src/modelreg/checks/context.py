@@ -11,8 +11,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from modelreg import codeowners, git, names, schema, yamlio
+from modelreg import codeowners, desired, git, names, schema, yamlio
 from modelreg.catalog import Catalog
+from modelreg.desired import DesiredState
 from modelreg.errors import InputError, NotFoundError
 from modelreg.policies import Selected, default_name, load_all, select
 from modelreg.snapshot import Index, Revision, Snapshot, WorkTree
@@ -55,6 +56,7 @@ class CheckContext:
             self.changes = git.changes_since(root, base, WATCHED)
         self.head_catalog = Catalog(self.head)
         self._documents: dict[tuple[int, str], dict[str, Any] | None] = {}
+        self._states: dict[tuple[int, str], DesiredState | None] = {}
         self.base_catalog = Catalog(self.base)
 
     @cached_property
@@ -128,6 +130,17 @@ class CheckContext:
                     doc = None
             self._documents[key] = doc if isinstance(doc, dict) else None
         return self._documents[key]
+
+    def desired(self, snapshot: Snapshot, model: str) -> DesiredState | None:
+        """A model's desired state, or None when its model.yaml is missing or malformed (the schema
+        gate reports that). Read once per check."""
+        key = (id(snapshot), f"desired:{model}")
+        if key not in self._states:
+            try:
+                self._states[key] = desired.read(snapshot, model)
+            except InputError:
+                self._states[key] = None
+        return self._states[key]
 
     @cached_property
     def policies(self) -> dict[str, Any]:

@@ -59,19 +59,16 @@ def tags_of(doc: dict[str, Any]) -> dict[str, str]:
 
 
 def alias_target(ctx: CheckContext, model: str, alias: str) -> int | None:
-    base_model = ctx.document(ctx.base, names.model_file(model)) or {}
-    aliases = base_model.get("aliases")
-    target = aliases.get(alias) if isinstance(aliases, dict) else None
-    return target if isinstance(target, int) else None
+    state = ctx.desired(ctx.base, model)
+    return state.aliases.get(alias) if state is not None else None
 
 
 def baselines(ctx: CheckContext, model: str) -> dict[str, tuple[int, dict[str, Any]] | None]:
     """alias → (version, manifest) on the base, for every alias the policy may compare against."""
-    base_model = ctx.document(ctx.base, names.model_file(model)) or {}
-    aliases = base_model.get("aliases")
+    state = ctx.desired(ctx.base, model)
     out: dict[str, tuple[int, dict[str, Any]] | None] = {}
-    for alias, number in (aliases.items() if isinstance(aliases, dict) else []):
-        doc = ctx.document(ctx.base, names.version_file(model, number)) if isinstance(number, int) else None
+    for alias, number in (state.aliases.items() if state is not None else []):
+        doc = ctx.document(ctx.base, names.version_file(model, number))
         out[alias] = (number, doc) if doc is not None else None
     return out
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
 
 from modelreg import names
 from modelreg.checks import policy as policy_gate
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Comparison, Finding, GateResult
+from modelreg.desired import DesiredState, moves
 from modelreg.errors import InputError
 from modelreg.history import Event, history
 
@@ -33,47 +33,40 @@ def seconds(duration: str) -> int:
 def run(ctx: CheckContext) -> GateResult:
     result = GateResult()
     for model in ctx.changed_models:
-        path = names.model_file(model)
-        doc = ctx.document(ctx.head, path)
-        if doc is None or not isinstance(doc.get("aliases"), dict):
-            continue  # the schema gate reports it
-        base_aliases = (ctx.document(ctx.base, path) or {}).get("aliases") or {}
-        targets = _targets(ctx, model, doc)
+        head, base = ctx.desired(ctx.head, model), ctx.desired(ctx.base, model)
+        if head is None:
+            continue  # missing or malformed: the schema gate reports it
+        targets = _targets(ctx, head)
         result.findings.extend(targets)
-        moved = {a: v for a, v in doc["aliases"].items()
-                 if base_aliases.get(a) != v and isinstance(v, int)}
+        moved = {m.alias: m.after for m in moves(base, head)
+                 if m.kind == "alias" and m.alias is not None and m.after is not None}
         if moved and not targets:  # this model's own findings: another model's must not hide these
             _rules(ctx, model, moved, result)
     return result
 
 
-def _targets(ctx: CheckContext, model: str, doc: dict[str, Any]) -> list[Finding]:
-    path = names.model_file(model)
-    existing = set(ctx.versions(ctx.head, model))
-    archived_raw, rejected_raw = doc.get("archived"), doc.get("rejected")
-    archived = {v for v in archived_raw if isinstance(v, int)} if isinstance(archived_raw, list) else set()
-    rejected = {r.get("version"): r.get("reason", "") for r in rejected_raw
-                if isinstance(r, dict)} if isinstance(rejected_raw, list) else {}
+def _targets(ctx: CheckContext, state: DesiredState) -> list[Finding]:
+    path = names.model_file(state.model)
+    existing = set(ctx.versions(ctx.head, state.model))
     findings = []
-    for key, listed in (("archived", sorted(archived)), ("rejected", sorted(v for v in rejected
-                                                                          if isinstance(v, int)))):
+    for key, listed in (("archived", sorted(state.archived)), ("rejected", sorted(state.rejected))):
         for number in listed:
             if number not in existing:
                 findings.append(Finding(GATE, f"names v{number}, which does not exist", file=path,
                                         field=key, fix=f"take v{number} out of {key} (a typo?)"))
-    for alias, number in sorted(doc["aliases"].items()):
+    for alias, number in sorted(state.aliases.items()):
         field = f"aliases.{alias}"
         if number not in existing:
             known = ", ".join(f"v{n}" for n in sorted(existing))
             findings.append(Finding(GATE, f"points at v{number}, which does not exist", file=path,
                                     field=field, fix=f"point it at one of {known}" if known
                                     else "register a version first"))
-        elif number in archived:
+        elif number in state.archived:
             findings.append(Finding(GATE, f"points at v{number}, which is archived", file=path, field=field,
                                     fix=f"point it at a live version, or take v{number} out of archived"))
-        elif number in rejected:
-            findings.append(Finding(GATE, f"points at v{number}, which was rejected ({rejected[number]})",
-                                    file=path, field=field,
+        elif number in state.rejected:
+            findings.append(Finding(GATE, f"points at v{number}, which was rejected "
+                                    f"({state.rejected[number].reason})", file=path, field=field,
                                     fix="point it at a version that was not rejected"))
     return findings
 
