@@ -6,6 +6,8 @@ when known, the field, and the fix, so a user can act without reading code.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ModelregError(Exception):
     """Base of every error modelreg raises on purpose (exit code 1)."""
@@ -72,3 +74,14 @@ class ServiceError(ModelregError):
     """A service modelreg depends on failed — GitHub's API (exit code 3); never treated as a pass."""
 
     exit_code = 3
+
+
+class GateError(ModelregError):
+    """A change was refused by the gates CI would run; nothing was written (exit code 1)."""
+
+    def __init__(self, findings: list[Any]) -> None:
+        count = len(findings)
+        first = str(findings[0]) if findings else ""
+        more = f" (and {count - 1} more finding{'s' if count > 2 else ''})" if count > 1 else ""
+        super().__init__(f"refused by the gates: {first}{more}", fix="nothing was written")
+        self.findings = findings

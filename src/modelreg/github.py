@@ -432,3 +432,25 @@ def _integer(data: Any, dotted: str, what: str) -> int:
 def _shape(what: str, dotted: str, problem: str) -> ServiceError:
     return ServiceError(f"unexpected answer from GitHub's API for {what}: `{dotted}` {problem}",
                         fix=f"check that {API_URL_ENV} is GitHub's REST API")
+
+
+def open_pull_request(root: str, *, base: str, head: str, title: str, body: str) -> str | None:
+    """Open a pull request with the GitHub CLI (``gh``), when it is installed; return its URL.
+
+    ``gh`` brings the user's own login and host; None means it is not installed (the caller
+    shows the compare URL instead).
+    """
+    import shutil
+    import subprocess
+
+    gh = shutil.which("gh")
+    if gh is None:
+        return None
+    proc = subprocess.run([gh, "pr", "create", "--base", base, "--head", head, "--title", title,
+                           "--body-file", "-"], cwd=root, input=body, capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        raise ServiceError(f"`gh pr create` failed with exit code {proc.returncode}: "
+                           f"{' '.join(proc.stderr.split())[:500]}",
+                           fix="the branch is pushed; open the pull request by hand, or run `gh auth login`")
+    return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else None

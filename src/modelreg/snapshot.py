@@ -151,6 +151,30 @@ class Index(Revision):
         return self._trees[top]
 
 
+class Overlay:
+    """A snapshot with some files replaced: the tree as a command is about to write it."""
+
+    def __init__(self, under: Snapshot, files: dict[str, bytes]) -> None:
+        self._under = under
+        self._files = files
+        self.root = under.root
+        self.commit = under.commit
+
+    def read(self, path: str) -> bytes | None:
+        return self._files[path] if path in self._files else self._under.read(path)
+
+    def listdir(self, path: str) -> list[str]:
+        prefix = path.rstrip("/") + "/"
+        extra = {p[len(prefix):].split("/")[0] for p in self._files if p.startswith(prefix)}
+        return sorted(set(self._under.listdir(path)) | extra)
+
+    def blob_id(self, path: str) -> str | None:
+        return blob_id(self._files[path]) if path in self._files else self._under.blob_id(path)
+
+    def exists(self, path: str) -> bool:
+        return path in self._files or self._under.exists(path)
+
+
 def open_snapshot(root: str, at: str | None) -> Snapshot:
     if at:
         return Revision(root, at)

@@ -16,7 +16,7 @@ from modelreg.catalog import Catalog
 from modelreg.desired import DesiredState
 from modelreg.errors import InputError, NotFoundError
 from modelreg.policies import Selected, default_name, load_all, select
-from modelreg.snapshot import Index, Revision, Snapshot, WorkTree
+from modelreg.snapshot import Index, Overlay, Revision, Snapshot, WorkTree
 
 #: the paths a registry's gates look at
 WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR, ".modelreg",
@@ -25,9 +25,12 @@ WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA
 
 class Options:
     def __init__(self, *, check_all: bool = False, verify_artifacts: bool = False,
-                 offline: bool = False, head: bool = False, staged: bool = False) -> None:
+                 offline: bool = False, head: bool = False, staged: bool = False,
+                 overlay: dict[str, bytes] | None = None) -> None:
         #: check the HEAD commit, or the index, rather than the work tree
         self.head = head
+        #: files as a command would write them, checked before a byte is written
+        self.overlay = overlay or {}
         self.staged = staged
         self.check_all = check_all
         self.verify_artifacts = verify_artifacts
@@ -52,8 +55,9 @@ class CheckContext:
             self.head = Index(root)
             self.changes = git.changes_since(root, base, WATCHED, staged=True)
         else:
-            self.head = WorkTree(root)
+            self.head = Overlay(WorkTree(root), options.overlay) if options.overlay else WorkTree(root)
             self.changes = git.changes_since(root, base, WATCHED)
+            self.changes.update(dict.fromkeys(options.overlay, "M"))
         self.head_catalog = Catalog(self.head)
         self._documents: dict[tuple[int, str], dict[str, Any] | None] = {}
         self._states: dict[tuple[int, str], DesiredState | None] = {}
