@@ -31,6 +31,10 @@ CONFIG_FILE = "modelreg.yaml"
 POLICY_DIR = "policies"
 SCHEMA_DIR = "schemas"
 
+#: first lines that point editors at the JSON Schemas (yaml-language-server)
+VERSION_HEADER = "# yaml-language-server: $schema=../../../schemas/version.schema.json"
+MODEL_HEADER = "# yaml-language-server: $schema=../../schemas/model.schema.json"
+
 
 def check_model_name(name: str, *, source: str = "model name") -> str:
     if len(name) > MODEL_NAME_MAX or not MODEL_NAME.fullmatch(name):

@@ -20,12 +20,12 @@ from typing import Any
 
 from modelreg import codeowners, dvc, git, inputs, lineage, lock, names, schema, yamlio
 from modelreg.atomic import write_atomic
-from modelreg.errors import ConflictError, InputError, ModelregError
+from modelreg.errors import ConflictError, InputError
 from modelreg.hashing import Progress, no_progress
+from modelreg.names import MODEL_HEADER, VERSION_HEADER
 from modelreg.snapshot import WorkTree
+from modelreg.undo import Undo
 
-VERSION_HEADER = "# yaml-language-server: $schema=../../../schemas/version.schema.json"
-MODEL_HEADER = "# yaml-language-server: $schema=../../schemas/model.schema.json"
 CARD_MAX_BYTES = 1024 * 1024
 
 #: artifact format guessed from a file suffix, or from a file a directory holds
@@ -146,59 +146,6 @@ def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, by
     return Registered(model=reg.model, version=number, directory=names.version_dir(reg.model, number),
                       files=tuple(files), manifest=manifest, commit=commit_id, branch=branch,
                       created_model=model_doc is not None)
-
-
-class Undo:
-    """Changes to the work tree that a failure reverts: files written (restored to what they
-    held before), a branch switched to (switched back from and deleted), paths staged (unstaged).
-
-    Staged changes of the user's own, on other paths, are carried by ``git switch`` both ways.
-    """
-
-    def __init__(self, root: Path, branch: str | None) -> None:
-        self.root = root
-        self.branch = branch
-        self.start = git.current_branch(root) or git.head_commit(root)
-        self.saved: dict[str, bytes | None] = {}
-        self.staged: list[str] = []
-        self.switched = False
-
-    def __enter__(self) -> Undo:
-        if self.branch:
-            git.switch_new_branch(self.root, self.branch)
-            self.switched = True
-        return self
-
-    def track(self, paths: list[str]) -> list[str]:
-        """Remember what ``paths`` hold now (call before writing them)."""
-        for rel in paths:
-            if rel not in self.saved:
-                target = self.root / rel
-                self.saved[rel] = target.read_bytes() if target.is_file() else None
-        return paths
-
-    def commit(self, message: str, files: list[str]) -> str:
-        self.staged = list(files)
-        git.add(self.root, files)
-        return git.commit(self.root, message, files)
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        if kind is None:
-            return
-        with contextlib.suppress(ModelregError):
-            if self.staged:
-                git.run(self.root, "reset", "--quiet", "--", *self.staged, check=False)
-            for rel, data in self.saved.items():
-                target = self.root / rel
-                if data is not None:
-                    target.write_bytes(data)
-                elif target.is_dir():
-                    shutil.rmtree(target, ignore_errors=True)
-                else:
-                    target.unlink(missing_ok=True)
-            if self.switched and self.start:
-                git.switch(self.root, self.start)
-                git.delete_branch(self.root, str(self.branch))
 
 
 def _check_artifact(path: Path) -> Path:

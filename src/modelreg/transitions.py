@@ -22,8 +22,9 @@ from modelreg.atomic import write_atomic
 from modelreg.desired import DesiredState, Move, Rejection
 from modelreg.errors import ConflictError, GateError, InputError, NotFoundError
 from modelreg.history import Event
-from modelreg.register import MODEL_HEADER, Undo
+from modelreg.names import MODEL_HEADER
 from modelreg.snapshot import WorkTree
+from modelreg.undo import Undo
 
 # --- the edits, pure --------------------------------------------------------------------------
 
