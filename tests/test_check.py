@@ -237,9 +237,13 @@ def test_the_gate_verifies_sha256_by_default(main_branch: Path, workdir: Path, c
 ])
 def test_verification_can_be_turned_off_and_the_report_says_so(main_branch: Path, workdir: Path, cli: Cli,
                                                                setting: str, note: str) -> None:
-    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    git(main_branch, "switch", "-q", "main")  # the setting is the registry's, on the base branch
     config = main_branch / "modelreg.yaml"
     config.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()), **yaml.safe_load(setting)}))
+    commit_all(main_branch, "Large models: verify by size only")
+    git(main_branch, "switch", "-q", "feature")
+    git(main_branch, "merge", "-q", "main")
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
     _swap_remote_object(main_branch)
     out = check(cli, main_branch, "--gate", "artifact", code=0)
     assert note in out
@@ -248,6 +252,17 @@ def test_verification_can_be_turned_off_and_the_report_says_so(main_branch: Path
     # --verify-artifacts overrides the setting
     assert "models:/fraud/2: the artifact in the DVC remote" in check(
         cli, main_branch, "--gate", "artifact", "--verify-artifacts")
+
+
+@pytest.mark.parametrize("setting", ["check: {verify_sha256: false}\n", "check: {verify_max_size: 10}\n"])
+def test_a_pull_request_cannot_switch_off_its_own_verification(main_branch: Path, workdir: Path, cli: Cli,
+                                                               setting: str) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    config = main_branch / "modelreg.yaml"
+    config.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()), **yaml.safe_load(setting)}))
+    _swap_remote_object(main_branch)
+    out = check(cli, main_branch, "--gate", "artifact")
+    assert "models:/fraud/2: the artifact in the DVC remote" in out and "note:" not in out
 
 
 def test_remote_down_is_a_finding(main_branch: Path, workdir: Path, cli: Cli) -> None:
@@ -521,3 +536,51 @@ def test_the_index_lists_only_what_is_below_a_directory(main_branch: Path) -> No
     # registry/.gitkeep is staged too: its tail must not read as an entry of registry/fraud
     assert Index(str(main_branch)).listdir("registry/fraud") == ["model.yaml", "v1"]
     assert "fraud" in Index(str(main_branch)).listdir("registry")
+
+
+STRICT = """\
+schema_version: 1
+thresholds:
+  roc_auc: {min: 0.99}
+promotion:
+  champion: {after: staging, min_soak: 1000h}
+"""
+
+
+@pytest.fixture
+def strict_model(main_branch: Path) -> Path:
+    """fraud governed by policies/strict.yaml on main; the feature branch up to date with it."""
+    git(main_branch, "switch", "-q", "main")
+    (main_branch / "policies" / "strict.yaml").write_text(STRICT)
+    path = main_branch / "registry/fraud/model.yaml"
+    path.write_text(path.read_text().replace("owners:", "policy: strict\nowners:"))
+    commit_all(main_branch, "fraud is governed by the strict policy")
+    git(main_branch, "switch", "-q", "feature")
+    git(main_branch, "merge", "-q", "main")
+    return main_branch
+
+
+def _switch_policy(root: Path, **aliases: int) -> None:
+    path = root / "registry/fraud/model.yaml"
+    path.write_text(path.read_text().replace("policy: strict", "policy: default"))
+    if aliases:
+        doc = yaml.safe_load(path.read_text())
+        doc["aliases"] = {**doc["aliases"], **aliases}
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_switching_policy_in_the_same_pr_does_not_escape_its_thresholds(strict_model: Path, workdir: Path,
+                                                                        cli: Cli) -> None:
+    register(cli, strict_model, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    _switch_policy(strict_model)
+    out = check(cli, strict_model, "--offline")
+    assert "metrics.roc_auc: 0.95 is outside the threshold (>= 0.99)" in out
+    assert "(policy strict (on main))" in out
+
+
+def test_switching_policy_in_the_same_pr_does_not_escape_its_promotion_rule(strict_model: Path,
+                                                                            cli: Cli) -> None:
+    _switch_policy(strict_model, champion=1)
+    out = check(cli, strict_model, "--offline", "--gate", "promotion")
+    assert "aliases.champion: v1 has been in staging for" in out and "1000h required" in out
+    assert "(policy strict (on main))" in out

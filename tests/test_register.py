@@ -302,3 +302,21 @@ def test_existing_branch_is_refused_before_any_work(registry: Path, workdir: Pat
                        "--branch", "taken")
     assert "a branch named 'taken' exists already" in result.err
     assert snapshot_tree(registry) == before
+
+
+def test_strings_that_look_like_numbers_stay_strings(registry: Path, workdir: Path, cli: Cli) -> None:
+    params = workdir / "params.json"
+    params.write_text('{"seed": "1e3", "id": "2E5"}')
+    register(cli, registry, workdir, "fraud", "-m", "1e3", "--tag", "build=1e3", "--params", str(params))
+    shown = cli.ok("-C", str(registry), "show", "fraud/1", "--json").json["manifest"]
+    assert shown["params"] == {"seed": "1e3", "id": "2E5"}
+    assert shown["description"] == "1e3" and shown["tags"] == {"build": "1e3"}
+
+
+def test_a_metric_beyond_any_float_is_refused(registry: Path, workdir: Path, cli: Cli) -> None:
+    (workdir / "big.json").write_text('{"auc": ' + "9" * 400 + "}")
+    before = snapshot_tree(registry)
+    err = cli.fails("-C", str(registry), "register", "m", "--artifact", str(artifact(workdir / "m.pkl")),
+                    "--metrics", str(workdir / "big.json"), "--owner", "@a/b").err
+    assert "is too large a number" in err
+    assert snapshot_tree(registry) == before

@@ -122,3 +122,14 @@ def test_very_deep_flow_nesting_is_refused_without_crashing() -> None:
 
 def test_huge_integers_are_refused() -> None:
     rejects("big: 1" + "0" * 5000 + "\n", "cannot be read")
+
+
+@pytest.mark.parametrize("value", ["1e3", "2E5", "1.5e-3", "yes", "017", "null", "true", "0x1F", "~", ""])
+def test_what_is_written_reads_back_as_written(value: str) -> None:
+    doc = {"seed": value, "nested": {"k": [value]}}
+    assert yamlio.loads(yamlio.dumps(doc), "f") == doc
+
+
+@pytest.mark.parametrize("text", ["a: " + "9" * 400, "a: -" + "9" * 400])
+def test_integers_beyond_any_float_are_refused(text: str) -> None:
+    rejects(text, "too large a number")

@@ -132,7 +132,7 @@ def _strict_json(raw: bytes, source: str) -> Any:
         return out
 
     try:
-        doc = json.loads(text, object_pairs_hook=pairs)
+        doc = json.loads(text, object_pairs_hook=pairs, parse_int=_int(source))
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=source, line=exc.lineno,
                          fix="fix the JSON syntax") from None
@@ -143,6 +143,16 @@ def _strict_json(raw: bytes, source: str) -> Any:
                          fix="write numbers of at most 15 significant digits") from None
     _refuse_non_finite(doc, source, "")
     return doc
+
+
+def _int(source: str) -> Any:
+    def parse(text: str) -> int:
+        value = int(text)
+        if abs(value) > yamlio.MAX_INT:
+            raise InputError(f"{text[:20]}... is too large a number", file=source,
+                             fix="use a real number")
+        return value
+    return parse
 
 
 def _line_of_key(text: str, key: str, occurrence: int) -> int | None:
@@ -183,8 +193,8 @@ def number(value: Any, source: str, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"expected a number, got {type(value).__name__} {value!r}",
                          file=source, field=field, fix="metrics must be numbers")
-    if not math.isfinite(value):
-        raise InputError(f"{value} is not a finite number", file=source, field=field,
+    if abs(value) > yamlio.MAX_INT or not math.isfinite(value):
+        raise InputError(f"{str(value)[:20]} is not a finite number", file=source, field=field,
                          fix="write a real number, or leave the metric out")
     return value
 

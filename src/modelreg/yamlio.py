@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Any
 
 import yaml
@@ -25,6 +26,8 @@ from modelreg.errors import InputError
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+#: the largest integer read: beyond it no float can hold the value
+MAX_INT = int(sys.float_info.max)
 
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -73,6 +76,12 @@ class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
             raise _Rejected(node, f"{node.value} is not a finite number", "use a real number")
         return float(value)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        value = int(super().construct_yaml_int(node))
+        if abs(value) > MAX_INT:  # no float holds it: every comparison with a metric would overflow
+            raise _Rejected(node, f"{node.value[:20]}... is too large a number", "use a real number")
+        return value
+
     def construct_yaml_map(self, node: yaml.MappingNode) -> Any:
         data: dict[str, Any] = {}
         yield data
@@ -105,6 +114,7 @@ def _install_resolvers(loader: type[yaml.SafeLoader]) -> None:
         loader.add_implicit_resolver(tag, regexp, first[tag])
     loader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
     loader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
+    loader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
     # Explicit tags such as !!python/object are already refused by the safe
     # loader; timestamps and sets are refused here so values stay plain data.
     for tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:set", "tag:yaml.org,2002:omap",
@@ -218,8 +228,29 @@ def key_lines(data: bytes | str) -> dict[tuple[str | int, ...], int]:
     return lines
 
 
+class _QuotingDumper(_Dumper):  # type: ignore[valid-type,misc]
+    """Quotes every string that YAML 1.1 *or* our YAML 1.2 rules would read as something else.
+
+    PyYAML's dumper decides by YAML 1.1, under which ``1e3`` is a string; the loader above
+    reads it as the float 1000.0, so unquoted it would come back as another value.
+    """
+
+
+for _tag, _pattern, _first in (("tag:yaml.org,2002:bool", _BOOL, list("tTfF")),
+                               ("tag:yaml.org,2002:int", _INT, list("-+0123456789")),
+                               ("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789.")),
+                               ("tag:yaml.org,2002:null", _NULL, ["~", "n", "N", ""])):
+    _QuotingDumper.add_implicit_resolver(_tag, _pattern, _first)
+
+
 def dumps(data: Any, header: str | None = None) -> str:
-    """Serialise plain data as block-style YAML in the key order given."""
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+    """Serialise plain data as block-style YAML in the key order given.
+
+    What is written reads back, by :func:`loads`, as exactly ``data``; anything else is a bug
+    and raises rather than writing a file that means something else.
+    """
+    text = yaml.dump(data, Dumper=_QuotingDumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=100)
+    if loads(text, "the YAML being written") != data:
+        raise ValueError("modelreg's YAML writer would change the data it writes (a bug)")
     return f"{header}\n{text}" if header else text

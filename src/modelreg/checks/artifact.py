@@ -52,10 +52,10 @@ def _to_verify(ctx: CheckContext, versions: list[tuple[str, int, int, str]]) -> 
     """The new versions whose artifact is downloaded and hashed, and a note for each that is not.
 
     Size and md5 in the remote's listing cannot catch a same-size swap; only the bytes can.
-    ``check`` in ``modelreg.yaml`` turns this off, or off above a size; --verify-artifacts
-    forces it.
+    ``check`` in ``modelreg.yaml`` (the stricter of the base's and the change's) turns this
+    off, or off above a size; --verify-artifacts forces it.
     """
-    settings = ctx.config.check
+    settings = ctx.check_settings
     if ctx.options.verify_artifacts:
         return [(m, n) for m, n, _, _ in versions], []
     if not settings.verify_sha256:

@@ -152,15 +152,14 @@ class CheckContext:
         return loaded
 
     @cached_property
-    def config(self) -> schema.RegistryConfig:
-        """The registry's settings as changed; the defaults when the file is broken (the schema
-        gate reports that)."""
-        data = self.head.read(names.CONFIG_FILE)
-        try:
-            return schema.validate(schema.RegistryConfig, yamlio.loads(data or b"", names.CONFIG_FILE),
-                                   names.CONFIG_FILE) if data else schema.RegistryConfig()
-        except InputError:
-            return schema.RegistryConfig()
+    def check_settings(self) -> schema.CheckSettings:
+        """``check`` in modelreg.yaml, the stricter of the base's and the change's: a pull request
+        cannot switch off the verification that judges it (defaults when a file is broken; the
+        schema gate reports that)."""
+        head, base = _config(self.head).check, _config(self.base).check
+        limits = [limit for limit in (head.verify_max_size, base.verify_max_size) if limit is not None]
+        return schema.CheckSettings(verify_sha256=head.verify_sha256 or base.verify_sha256,
+                                    verify_max_size=max(limits) if len(limits) == 2 else None)
 
     @cached_property
     def default_policy(self) -> str:
@@ -168,7 +167,40 @@ class CheckContext:
 
     def policy_for(self, model: str, version_tags: dict[str, str]) -> Selected:
         return select(self.policies, self.default_policy, model,
-                               self.document(self.head, names.model_file(model)) or {}, version_tags)
+                      self.document(self.head, names.model_file(model)) or {}, version_tags)
+
+    def policies_for(self, model: str, version_tags: dict[str, str]) -> list[Selected]:
+        """The policy that governs ``model`` after the change, and the one that governed it before
+        (the base's model.yaml, policies and default), when that one differs.
+
+        A pull request must pass both: otherwise it could relax the rules that judge it, by
+        naming another policy in model.yaml, changing the tags an ``applies_to`` matches, the
+        default policy, or the policy file itself, in the same change.
+        """
+        head = self.policy_for(model, version_tags)
+        base_doc = self.document(self.base, names.model_file(model))
+        if base_doc is None:
+            return [head]  # a new model: nothing governed it before
+        base_policies, _ = self.base_policies
+        try:
+            base = select(base_policies, default_name(self.base), model, base_doc, version_tags)
+        except InputError:
+            return [head]  # the base's own selection was broken: the head's is what is checked
+        same = base.name == head.name and base.policy == head.policy
+        return [head] if same else [head, Selected(f"{base.name} (on {self.base_ref})", base.policy)]
+
+    @cached_property
+    def base_policies(self) -> tuple[dict[str, Any], list[InputError]]:
+        return load_all(self.base)
+
+
+def _config(snapshot: Snapshot) -> schema.RegistryConfig:
+    data = snapshot.read(names.CONFIG_FILE)
+    try:
+        return schema.validate(schema.RegistryConfig, yamlio.loads(data or b"", names.CONFIG_FILE),
+                               names.CONFIG_FILE) if data else schema.RegistryConfig()
+    except InputError:
+        return schema.RegistryConfig()
 
 
 def find_base(root: str, ref: str | None) -> tuple[str, str]:

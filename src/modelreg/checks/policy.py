@@ -40,16 +40,19 @@ def run(ctx: CheckContext) -> GateResult:
                                                file=path, fix="fix the schema gate's findings first"))
             continue
         try:
-            selected = ctx.policy_for(model, tags_of(doc))
+            selections = ctx.policies_for(model, tags_of(doc))
         except InputError as exc:
             result.findings.append(Finding.from_error(GATE, exc))
             continue
-        against = selected.policy.regression[0].against if selected.policy.regression else "production"
-        findings, rows = evaluate(selected.policy, selected.name, doc, path, baselines(ctx, model),
-                                  against=against, text=ctx.head.read(path))
-        result.findings.extend(findings)
-        current = alias_target(ctx, model, against)
-        result.comparisons.append(Comparison(model, number, selected.name, against, current, rows))
+        for index, selected in enumerate(selections):  # the policy now, and the one before if it differs
+            against = selected.policy.regression[0].against if selected.policy.regression else "production"
+            findings, rows = evaluate(selected.policy, selected.name, doc, path, baselines(ctx, model),
+                                      against=against, text=ctx.head.read(path))
+            seen = {str(f) for f in result.findings}
+            result.findings.extend(f for f in findings if str(f) not in seen)
+            if index == 0:
+                current = alias_target(ctx, model, against)
+                result.comparisons.append(Comparison(model, number, selected.name, against, current, rows))
     return result
 
 

@@ -77,33 +77,41 @@ def _rules(ctx: CheckContext, model: str, moved: dict[str, int], result: GateRes
     for alias, number in sorted(moved.items()):
         version_doc = ctx.document(ctx.head, names.version_file(model, number)) or {}
         try:
-            selected = ctx.policy_for(model, policy_gate.tags_of(version_doc))
+            selections = ctx.policies_for(model, policy_gate.tags_of(version_doc))
         except InputError as exc:
             result.findings.append(Finding.from_error(GATE, exc))
             continue
         # The version's own quality was gated when it was registered; here only the table is wanted.
-        _, rows = policy_gate.evaluate(selected.policy, selected.name, version_doc,
+        head = selections[0]
+        _, rows = policy_gate.evaluate(head.policy, head.name, version_doc,
                                        names.version_file(model, number), policy_gate.baselines(ctx, model),
                                        against=alias)
-        result.comparisons.append(Comparison(model, number, selected.name, alias,
+        result.comparisons.append(Comparison(model, number, head.name, alias,
                                              policy_gate.alias_target(ctx, model, alias), rows))
-        rule = selected.policy.promotion.get(alias)
-        if rule is None or rule.after is None:
-            continue
-        if events is None:
-            events = history(ctx.root, model, ctx.base.commit)
-        held = _time_in(events, rule.after, number)
-        field = f"aliases.{alias}"
-        if held is None:
-            result.findings.append(Finding(
-                GATE, f"v{number} goes to {alias} but was never in {rule.after} on {ctx.base_ref}",
-                file=path, field=field, fix=f"promote v{number} to {rule.after} first, in its own pull "
-                f"request (policy {selected.name})"))
-        elif rule.min_soak is not None and held < seconds(rule.min_soak):
-            result.findings.append(Finding(
-                GATE, f"v{number} has been in {rule.after} for {_human(held)}; {rule.min_soak} required",
-                file=path, field=field, fix=f"wait until it has soaked, then run the checks again "
-                f"(policy {selected.name})"))
+        for selected in selections:  # the policy now, and the one before when it differs
+            rule = selected.policy.promotion.get(alias)
+            if rule is None or rule.after is None:
+                continue
+            if events is None:
+                events = history(ctx.root, model, ctx.base.commit)
+            finding = _soak(events, rule.after, rule.min_soak, number, alias, ctx.base_ref, selected.name)
+            if finding is not None:
+                result.findings.append(Finding(GATE, finding[0], file=path, field=f"aliases.{alias}",
+                                               fix=finding[1]))
+                break  # one finding per alias: the first policy that refuses it
+
+
+def _soak(events: list[Event], after: str, min_soak: str | None, number: int, alias: str, base_ref: str,
+          policy: str) -> tuple[str, str] | None:
+    """(message, fix) when ``number`` has not held ``after`` (long enough) to go to ``alias``."""
+    held = _time_in(events, after, number)
+    if held is None:
+        return (f"v{number} goes to {alias} but was never in {after} on {base_ref}",
+                f"promote v{number} to {after} first, in its own pull request (policy {policy})")
+    if min_soak is not None and held < seconds(min_soak):
+        return (f"v{number} has been in {after} for {_human(held)}; {min_soak} required",
+                f"wait until it has soaked, then run the checks again (policy {policy})")
+    return None
 
 
 def _time_in(events: list[Event], alias: str, number: int) -> float | None:
