@@ -236,3 +236,34 @@ def test_a_held_lock_stops_a_promotion(three: Path, cli: Cli) -> None:
         err = cli.fails("-C", str(three), "promote", "fraud", "1", "--to", "staging").err
     assert "another modelreg command is changing this registry: `modelreg register fraud`" in err
     assert "staging" not in model_yaml(three)["aliases"]
+
+
+def test_an_edit_applies_to_the_state_read_under_the_lock(three: Path, cli: Cli) -> None:
+    edit = lambda state: transitions.promote(state, 3, "challenger")  # noqa: E731  (made before...)
+    promote(cli, three, "fraud", "2", "--to", "champion", "--commit")  # ...another change lands
+    applied = transitions.apply(three, {"fraud": edit}, verb="promote", commit=True)
+    assert [m.describe() for m in applied.moves] == ["fraud challenger: (none) → v3"]
+    assert model_yaml(three)["aliases"] == {"champion": 2, "challenger": 3}
+
+
+def test_a_failure_from_a_detached_head_goes_back_to_it(three: Path, cli: Cli) -> None:
+    git(three, "checkout", "-q", "--detach")
+    head = git(three, "rev-parse", "HEAD").strip()
+    (three / "extra.txt").write_text("staged\n")
+    git(three, "add", "extra.txt")
+    hook = three / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    cli.fails("-C", str(three), "promote", "fraud", "3", "--to", "champion", "--branch", "promo-x")
+    assert git(three, "rev-parse", "--abbrev-ref", "HEAD").strip() == "HEAD"  # detached, as before
+    assert git(three, "rev-parse", "HEAD").strip() == head
+    assert git(three, "branch", "--list", "promo-x").strip() == ""
+    assert git(three, "diff", "--cached", "--name-only").split() == ["extra.txt"]
+    assert "champion" not in model_yaml(three)["aliases"]
+
+
+def test_a_failed_push_says_where_the_commit_is(three: Path, cli: Cli) -> None:
+    err = cli.fails("-C", str(three), "promote", "fraud", "3", "--to", "champion", "--push").err
+    assert "on branch modelreg/promote-fraud (you are on it), but the push failed" in err
+    assert "git push -u origin modelreg/promote-fraud" in err
+    assert git(three, "branch", "--show-current").strip() == "modelreg/promote-fraud"

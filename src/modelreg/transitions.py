@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,12 +144,21 @@ def current(root: Path, model: str) -> tuple[DesiredState, dict[str, Any]]:
     return DesiredState.from_doc(model, doc), doc
 
 
-def apply(root: Path, changes: dict[str, DesiredState], *, verb: str, base: str | None = None,
+Edit = Callable[[DesiredState], DesiredState]
+
+
+def apply(root: Path, edits: dict[str, Edit], *, verb: str, base: str | None = None,
           branch: str | None = None, commit: bool = False, message: str | None = None,
           dry_run: bool = False) -> Applied:
-    """Check the new desired states with CI's gates, then write (and commit) them, or nothing."""
+    """Apply ``edits`` (model → function of its desired state) to the state read under the
+    registry's lock, check the result with CI's gates, then write (and commit) it, or nothing.
+
+    Reading under the lock is what keeps a concurrent change: an edit computed from a state
+    read earlier would silently undo it.
+    """
     with lock.held(root, verb):
-        before = {model: current(root, model) for model in changes}
+        before = {model: current(root, model) for model in edits}
+        changes = {model: edit(before[model][0]) for model, edit in edits.items()}
         moved = [m for model, state in changes.items() for m in desired.moves(before[model][0], state)]
         if not moved:
             raise ConflictError("nothing would change", fix="the desired state already says so")

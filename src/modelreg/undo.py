@@ -25,7 +25,8 @@ class Undo:
     def __init__(self, root: Path, branch: str | None) -> None:
         self.root = root
         self.branch = branch
-        self.start = git.current_branch(root) or git.head_commit(root)
+        self.start_branch = git.current_branch(root)
+        self.start_commit = git.head_commit(root)  # a detached HEAD goes back to its commit
         self.saved: dict[str, bytes | None] = {}
         self.staged: list[str] = []
         self.switched = False
@@ -63,6 +64,9 @@ class Undo:
                     shutil.rmtree(target, ignore_errors=True)
                 else:
                     target.unlink(missing_ok=True)
-            if self.switched and self.start:
-                git.switch(self.root, self.start)
+            if self.switched:
+                if self.start_branch:
+                    git.switch(self.root, self.start_branch)
+                elif self.start_commit:
+                    git.run(self.root, "switch", "--quiet", "--detach", self.start_commit)
                 git.delete_branch(self.root, str(self.branch))

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from modelreg.cli.common import emit_json, registry
-from modelreg.desired import DesiredState
-from modelreg.errors import GateError
+from modelreg.errors import GateError, GitError
 
 if TYPE_CHECKING:
-    from modelreg.transitions import Applied
+    from modelreg.transitions import Applied, Edit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,15 +42,15 @@ def options(func: F) -> F:
     return func
 
 
-def run(verb: str, changes: dict[str, DesiredState], *, branch: str | None, commit: bool, push: bool,
+def run(verb: str, edits: dict[str, Edit], *, branch: str | None, commit: bool, push: bool,
         open_pr: bool, message: str | None, base: str | None, dry_run: bool, as_json: bool) -> None:
     from modelreg import transitions
 
     root = registry().root
     if (push or open_pr) and not branch:
-        branch = _branch_name(verb, changes)
+        branch = _branch_name(verb, edits)
     try:
-        applied = transitions.apply(root, changes, verb=verb, base=base, branch=branch, commit=commit,
+        applied = transitions.apply(root, edits, verb=verb, base=base, branch=branch, commit=commit,
                                     message=message, dry_run=dry_run)
     except GateError as exc:
         if len(exc.findings) > 1:  # the error line carries the first
@@ -59,7 +58,13 @@ def run(verb: str, changes: dict[str, DesiredState], *, branch: str | None, comm
                 click.echo(str(finding), err=True)
         raise
     if applied.written and applied.branch and (push or open_pr):
-        transitions.push(root, applied.branch)
+        try:
+            transitions.push(root, applied.branch)
+        except GitError as exc:
+            raise GitError(f"committed {(applied.commit or '')[:12]} on branch {applied.branch} (you are on "
+                           f"it), but the push failed: {exc.message}",
+                           fix=f"push it with `git push -u origin {applied.branch}` once origin is "
+                           "reachable") from exc
         applied.pushed = True
         if open_pr:
             _open(root, applied, base)
@@ -71,9 +76,9 @@ def run(verb: str, changes: dict[str, DesiredState], *, branch: str | None, comm
     click.echo(_next(applied))
 
 
-def _branch_name(verb: str, changes: dict[str, DesiredState]) -> str:
-    first = sorted(changes)[0]
-    more = f"-and-{len(changes) - 1}-more" if len(changes) > 1 else ""
+def _branch_name(verb: str, edits: dict[str, Edit]) -> str:
+    first = sorted(edits)[0]
+    more = f"-and-{len(edits) - 1}-more" if len(edits) > 1 else ""
     return f"modelreg/{verb.split()[0]}-{first}{more}"
 
 

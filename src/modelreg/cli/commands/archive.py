@@ -23,7 +23,8 @@ def command(model: str, version: int, branch: str | None, commit: bool, push: bo
     """
     from modelreg import transitions
 
-    state, _ = transitions.current(registry().root, model)
-    transition.run(f"archive {model}", {model: transitions.archive(state, version)}, branch=branch,
+    registry()  # the registry must exist before anything else is said
+    transition.run(f"archive {model}", {model: lambda state: transitions.archive(state, version)},
+                   branch=branch,
                    commit=commit, push=push, open_pr=open_pr, message=message, base=base, dry_run=dry_run,
                    as_json=as_json)

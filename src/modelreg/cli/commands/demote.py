@@ -23,7 +23,8 @@ def command(model: str, alias: str, branch: str | None, commit: bool, push: bool
     """
     from modelreg import transitions
 
-    state, _ = transitions.current(registry().root, model)
-    transition.run(f"demote {model}", {model: transitions.demote(state, alias.lower())}, branch=branch,
+    registry()
+    transition.run(f"demote {model}", {model: lambda state: transitions.demote(state, alias.lower())},
+                   branch=branch,
                    commit=commit, push=push, open_pr=open_pr, message=message, base=base, dry_run=dry_run,
                    as_json=as_json)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from modelreg.cli import transition
 from modelreg.cli.common import registry
 from modelreg.desired import DesiredState
+from modelreg.transitions import promote
 
 
 @click.command("promote", context_settings={"ignore_unknown_options": True})
@@ -32,13 +35,20 @@ def command(targets: tuple[str, ...], branch: str | None, commit: bool, push: bo
     from modelreg import transitions
 
     reg = registry()
-    changes: dict[str, DesiredState] = {}
+    edits: dict[str, transitions.Edit] = {}
     for model, version, alias in _parse(targets):
         resolved = reg.resolve(f"models:/{model}/{version}" if version else model)
-        state = changes.get(resolved.model) or transitions.current(reg.root, resolved.model)[0]
-        changes[resolved.model] = transitions.promote(state, resolved.version, alias.lower())
-    transition.run("promote", changes, branch=branch, commit=commit, push=push, open_pr=open_pr,
+        edits[resolved.model] = _then(edits.get(resolved.model), resolved.version, alias.lower())
+    transition.run("promote", edits, branch=branch, commit=commit, push=push, open_pr=open_pr,
                    message=message, base=base, dry_run=dry_run, as_json=as_json)
+
+
+def _then(earlier: Callable[[DesiredState], DesiredState] | None, version: int,
+          alias: str) -> Callable[[DesiredState], DesiredState]:
+    """A promotion after ``earlier`` ones of the same model, in the order they were written."""
+    def edit(state: DesiredState) -> DesiredState:
+        return promote(earlier(state) if earlier else state, version, alias)
+    return edit
 
 
 def _parse(tokens: tuple[str, ...]) -> list[tuple[str, str | None, str]]:

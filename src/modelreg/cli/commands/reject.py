@@ -24,7 +24,7 @@ def command(model: str, version: int, reason: str, branch: str | None, commit: b
     from modelreg import git, transitions
 
     root = registry().root
-    state, _ = transitions.current(root, model)
-    changed = transitions.reject(state, version, reason, git.user_name(root))
-    transition.run(f"reject {model}", {model: changed}, branch=branch, commit=commit, push=push,
+    by = git.user_name(root)
+    transition.run(f"reject {model}", {model: lambda state: transitions.reject(state, version, reason, by)},
+                   branch=branch, commit=commit, push=push,
                    open_pr=open_pr, message=message, base=base, dry_run=dry_run, as_json=as_json)

@@ -4,6 +4,7 @@ import click
 
 from modelreg.cli import transition
 from modelreg.cli.common import registry
+from modelreg.desired import DesiredState
 
 
 @click.command("rollback")
@@ -31,10 +32,13 @@ def command(model: str, alias: str, to: int | None, branch: str | None, commit: 
     from modelreg.history import history
 
     reg = registry()
-    state, _ = transitions.current(reg.root, model)
     alias = alias.lower()
-    target = to if to is not None else transitions.rollback_target(state, alias,
-                                                                   history(reg.top, model))
-    transition.run(f"rollback {model}", {model: transitions.promote(state, target, alias)}, branch=branch,
+    events = history(reg.top, model)
+
+    def back(state: DesiredState) -> DesiredState:
+        target = to if to is not None else transitions.rollback_target(state, alias, events)
+        return transitions.promote(state, target, alias)
+
+    transition.run(f"rollback {model}", {model: back}, branch=branch,
                    commit=commit, push=push, open_pr=open_pr, message=message, base=base, dry_run=dry_run,
                    as_json=as_json)
