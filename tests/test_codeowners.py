@@ -24,6 +24,7 @@ HEADER = """\
 OWNED = HEADER + """
 # Admins: everything the lines below do not give to someone else.
 * @acme/ml-platform
+/.dvc/ @acme/ml-platform
 /.github/ @acme/ml-platform
 /modelreg.yaml @acme/ml-platform
 /policies/ @acme/ml-platform

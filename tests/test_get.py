@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from modelreg import atomic
 from tests.helpers import Cli, artifact, commit_all, git, register
 
 
@@ -150,7 +151,7 @@ def test_a_killed_download_leaves_nothing_that_the_next_run_keeps(registry: Path
     cli.ok("-C", str(registry), "get", "fraud-detector/1", "-o", f"{out}/")
     assert [p.name for p in out.iterdir()] == ["model.pkl"]
     assert not list(cache.rglob(".modelreg-*")), "partial downloads must be swept"
-    assert not list((registry / ".modelreg" / "tmp").glob("*.journal"))[1:]
+    assert not list(atomic.journal_dir(registry).glob("*.journal"))[1:]
 
 
 def _partial(cache: Path, out: Path) -> bool:
@@ -238,3 +239,27 @@ def test_hostile_directory_listing_touches_nothing(registry: Path, workdir: Path
     assert message in result.err
     assert not list(tmp_path.rglob("escaped.bin"))
     assert victim.read_text() == "precious"
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo", "huge"])
+def test_a_journal_that_is_not_what_it_claims_is_left_unread(registry: Path, tmp_path: Path, kind: str) -> None:
+    folder = atomic.journal_dir(registry)
+    folder.mkdir(parents=True, exist_ok=True)
+    journal = folder / "999999999.journal"  # no such process
+    victim = tmp_path / ".modelreg-victim"
+    victim.write_text("kept")
+    if kind == "zero":
+        os.symlink("/dev/zero", journal)
+    elif kind == "fifo":
+        os.mkfifo(journal)
+    else:  # a journal naming its file far past the read cap is not followed to the end
+        journal.write_text("x" * (atomic.JOURNAL_MAX_BYTES + 10) + f"\n{victim}\n")
+    code = f"from modelreg import atomic; from pathlib import Path; print(atomic.sweep(Path({str(registry)!r})))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    assert victim.read_text() == "kept"
+
+
+def test_journals_live_where_no_commit_can_plant_them(registry: Path) -> None:
+    assert atomic.journal_dir(registry) == registry / ".git" / "modelreg" / "tmp"

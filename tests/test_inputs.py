@@ -176,6 +176,30 @@ def test_an_artifact_linking_outside_its_directory_is_refused(registry: Path, wo
     assert "--artifact:" in err and "is a symbolic link to" in err
 
 
+def test_a_linked_directory_leading_outside_is_refused(registry: Path, workdir: Path, tmp_path: Path,
+                                                       cli: Cli) -> None:
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "id_rsa").write_text("PRIVATE KEY\n")
+    artifact(secret / "model.pkl")
+    os.symlink(secret, workdir / "sub")
+    before = snapshot_tree(registry)
+    for option, name in (("--card", "id_rsa"), ("--artifact", "model.pkl")):
+        args = ["--artifact", str(artifact(workdir / "m.pkl"))] if option == "--card" else []
+        err = cli.fails("-C", str(registry), "register", "m", "--owner", "@acme/x", *args, option,
+                        str(workdir / "sub" / name)).err
+        assert f"its directory {workdir / 'sub'} is a symbolic link to {secret}, outside {workdir}" in err
+    assert snapshot_tree(registry) == before
+
+
+def test_a_stale_lock_with_an_impossible_pid_is_taken_over(registry: Path) -> None:
+    from modelreg import lock
+
+    lock.path_for(registry).write_text(f'{{"pid": {"9" * 30}, "host": "{os.uname().nodename}"}}')
+    with lock.held(registry, "register m"):
+        assert '"register m"' in lock.path_for(registry).read_text()
+
+
 def test_a_card_that_is_not_utf8_is_refused(registry: Path, workdir: Path, cli: Cli) -> None:
     (workdir / "card.md").write_bytes(b"# caf\xe9\n")
     err = cli.fails("-C", str(registry), "register", "m", "--owner", "@acme/x", "--artifact",
@@ -227,3 +251,14 @@ def test_an_oversized_registry_file_is_refused_by_name(one_model: Path, cli: Cli
         out.write(b"#" * (2 * 1024 * 1024) + b"\n")
     err = cli.fails("-C", str(one_model), "show", "fraud").err
     assert "registry/fraud/model.yaml: file is larger than 1024 KiB" in err
+
+
+def test_a_linked_model_directory_leaving_the_repository_is_refused(one_model: Path, tmp_path: Path,
+                                                                    cli: Cli) -> None:
+    import shutil
+
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(str(one_model / "registry/fraud"), elsewhere)
+    os.symlink(elsewhere, one_model / "registry/fraud")
+    err = cli.fails("-C", str(one_model), "show", "fraud").err
+    assert "registry/fraud/model.yaml: is reached through a symbolic link that leaves the repository" in err

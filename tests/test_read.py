@@ -302,3 +302,15 @@ def test_a_bad_type_is_not_served_from_the_memo(populated: Path, cli: Cli) -> No
     for _ in range(2):  # a rejected document is never memoised
         err = cli.fails("-C", str(populated), "show", "fraud-detector/2").err
         assert "tags.team: expected a string, got a list [1]" in err
+
+
+def test_terminal_escapes_in_registry_text_are_shown_escaped(populated: Path, cli: Cli) -> None:
+    path = populated / "registry/fraud-detector/model.yaml"
+    text = path.read_text()
+    path.write_text("\n".join(line for line in text.splitlines() if not line.startswith("description:"))
+                    + '\ndescription: "evil\\e]0;pwned\\a\\u202eend"\n')
+    out = cli.ok("-C", str(populated), "show", "fraud-detector").out
+    assert "evil\\x1b]0;pwned\\x07\\u202eend" in out
+    assert "\x1b" not in out and "\u202e" not in out
+    data = cli.ok("-C", str(populated), "show", "fraud-detector", "--json").json
+    assert data["description"] == "evil\x1b]0;pwned\x07\u202eend"  # JSON keeps the value, escaped

@@ -3,9 +3,10 @@
 Every write modelreg makes goes beside its target and is renamed into place,
 so a crash leaves the old file or the new one, never half of one. What a
 killed process leaves beside a target (a partial download can be hundreds of
-megabytes) is recorded first in a journal under ``.modelreg/tmp/``, one file
-per process; the next modelreg run that writes removes what dead processes
-left (:func:`sweep`).
+megabytes) is recorded first in a journal under ``.git/modelreg/tmp/``, one
+file per process; the next modelreg run that writes removes what dead processes
+left (:func:`sweep`). The journals live inside ``.git`` so that no commit can
+plant one: a journal says what to delete.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-JOURNAL_DIR = ".modelreg/tmp"
+#: below the git directory (or the registry, outside a git work tree)
+JOURNAL_DIR = "modelreg/tmp"
+#: the most a journal is read (a process writes a line per temporary file)
+JOURNAL_MAX_BYTES = 1024 * 1024
 #: every temporary name starts with this, so a sweep removes only what it recognises
 PREFIX = ".modelreg-"
 
@@ -64,15 +69,20 @@ def scratch_file(root: Path, directory: Path) -> Iterator[Path]:
         Path(name).unlink(missing_ok=True)
 
 
+def journal_dir(root: Path) -> Path:
+    git_dir = root / ".git"
+    return (git_dir if git_dir.is_dir() else root / ".modelreg") / JOURNAL_DIR
+
+
 def _journal(root: Path) -> Path:
-    folder = root / JOURNAL_DIR
+    folder = journal_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{os.getpid()}.journal"
 
 
 def sweep(root: Path) -> list[str]:
     """Remove what killed modelreg processes left behind; return the paths removed."""
-    folder = root / JOURNAL_DIR
+    folder = journal_dir(root)
     removed: list[str] = []
     try:
         journals = sorted(folder.glob("*.journal"))
@@ -80,12 +90,10 @@ def sweep(root: Path) -> list[str]:
         return removed
     for journal in journals:
         pid = journal.name.removesuffix(".journal")
-        if not pid.isdigit() or (int(pid) != os.getpid() and _alive(int(pid))):
+        if not pid.isdigit() or len(pid) > 9 or int(pid) == os.getpid() or _alive(int(pid)):
             continue
-        if int(pid) == os.getpid():
-            continue
-        with contextlib.suppress(OSError):
-            for line in journal.read_text("utf-8").splitlines():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            for line in _read_journal(journal).splitlines():
                 path = Path(line)
                 if not path.name.startswith(PREFIX) or not path.is_absolute():
                     continue  # only names this module makes
@@ -97,6 +105,15 @@ def sweep(root: Path) -> list[str]:
                     removed.append(line)
             journal.unlink()
     return removed
+
+
+def _read_journal(path: Path) -> str:
+    """A journal's text: a regular file, not a link, within the cap (never blocks, never grows)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        return file.read(JOURNAL_MAX_BYTES).decode("utf-8")
 
 
 def _alive(pid: int) -> bool:

@@ -31,17 +31,24 @@ def describe(mode: int) -> str:
 
 
 def check_link(path: Path, option: str) -> None:
-    """A symbolic link the user names is followed only when it stays inside its own directory.
+    """A symbolic link the user names, anywhere in the path, is followed only when its target
+    stays inside the directory the link is in.
 
-    A link planted in a training output (``card.md -> ~/.ssh/id_rsa``) would otherwise
-    copy a file from anywhere on the machine into git or the DVC remote.
+    A link planted in a training output (``card.md -> ~/.ssh/id_rsa``, or a directory
+    ``out/sub -> /secret``) would otherwise copy a file from anywhere on the machine into
+    git or the DVC remote. System links such as ``/bin -> usr/bin`` stay inside their
+    directory and are followed.
     """
-    if not path.is_symlink():
-        return
-    target, home = os.path.realpath(path), os.path.realpath(path.parent)
-    if not target.startswith(home.rstrip(os.sep) + os.sep):
-        raise InputError(f"{path} is a symbolic link to {target}, outside {home}", field=option,
-                         fix="name the file itself, or copy it into that directory")
+    current = Path(path.anchor) if path.is_absolute() else Path()
+    for part in path.parts[1:] if path.is_absolute() else path.parts:
+        current = current / part
+        if not current.is_symlink():
+            continue
+        target, home = os.path.realpath(current), os.path.realpath(current.parent)
+        if not target.startswith(home.rstrip(os.sep) + os.sep):
+            what = f"{path}" if current == path else f"{path}: its directory {current}"
+            raise InputError(f"{what} is a symbolic link to {target}, outside {home}",
+                             field=option, fix="name the file itself, or copy it into that directory")
 
 
 def kind(path: Path, option: str) -> str:

@@ -77,8 +77,8 @@ def _holder(path: Path) -> dict[str, object]:
 def _stale(holder: dict[str, object]) -> bool:
     """The holder died on this host (or the file holds nothing readable: a crash while writing it)."""
     pid = holder.get("pid")
-    if not isinstance(pid, int) or isinstance(pid, bool):
-        return True
+    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2**31:
+        return True  # no process can have that pid
     if holder.get("host") != socket.gethostname():
         return False  # another machine's process (a shared file system): cannot be checked
     try:

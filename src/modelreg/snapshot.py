@@ -46,14 +46,16 @@ class WorkTree:
     def __init__(self, root: str) -> None:
         self.root = root
         self.commit: str | None = None
+        self._real_root = os.path.realpath(root).rstrip(os.sep) + os.sep
 
     def read(self, path: str) -> bytes | None:
         """A registry file's bytes: a regular file, not a link, read up to one byte past the
         strict loader's cap (which then names it as too large), never blocking on a FIFO."""
         if not inside(path):
             return None
+        full = os.path.join(self.root, path)
         try:
-            fd = os.open(os.path.join(self.root, path), _READ_FLAGS)
+            fd = os.open(full, _READ_FLAGS)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
         except OSError as exc:
@@ -62,6 +64,11 @@ class WorkTree:
         with os.fdopen(fd, "rb") as file:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise InputError("is not a regular file", file=path, fix="replace it with a regular file")
+            # O_NOFOLLOW guards the last name only: a linked directory (registry/m -> /elsewhere)
+            # must not lead a read out of the repository either.
+            if "/" in path and not os.path.realpath(full).startswith(self._real_root):
+                raise InputError("is reached through a symbolic link that leaves the repository",
+                                 file=path, fix="registry directories are real directories, not links")
             return file.read(MAX_FILE_BYTES + 1)
 
     def listdir(self, path: str) -> list[str]:

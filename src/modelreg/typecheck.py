@@ -20,6 +20,7 @@ import os
 import re
 from typing import Any
 
+from modelreg import names
 from modelreg.errors import InputError
 
 _SHIPPED = os.path.join(os.path.dirname(__file__), "schemas")
@@ -28,6 +29,14 @@ _patterns: dict[str, re.Pattern[str]] = {}
 
 _TYPES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
           "object": "a mapping", "array": "a list", "null": "null"}
+
+
+#: the fix for a name that breaks the pattern of the names allowed in a mapping
+_NAME_RULES = {
+    names.ALIAS_NAME.pattern: "alias names are lower case: a letter, then letters, digits, '-' and '_' "
+                              "('latest' is reserved)",
+    names.KEY_NAME.pattern: "use letters, digits and _ . : / = + - (no spaces), at most 128 characters",
+}
 
 
 class _Mismatch(Exception):
@@ -146,7 +155,8 @@ def _object(root: dict[str, Any], node: dict[str, Any], value: dict[str, Any],
         if extra is False:
             if patterns:
                 raise _Mismatch((*path, key), f"{key!r} is not allowed as a name here",
-                                "use letters, digits and _ . : / = + - (see docs/format.md)")
+                                _NAME_RULES.get(next(iter(patterns)), "see docs/format.md for the names "
+                                                "allowed here"))
             raise _Mismatch((*path, key), "unknown field (a typo?)", "see docs/format.md for the fields")
         if isinstance(extra, dict):
             _walk(root, extra, item, (*path, key))
@@ -183,7 +193,9 @@ def _schema_type(root: dict[str, Any], option: dict[str, Any]) -> str | None:
 
 
 def _type_fix(expected: str, actual: str, path: tuple[str | int, ...]) -> str:
-    name = str(path[-1]) if path else "value"
+    name = next((str(p) for p in reversed(path) if isinstance(p, str)), "value")
+    if path and isinstance(path[-1], int):
+        name = f"each item of {name}"
     if expected == "string" and actual in ("integer", "number", "boolean"):
         return (f"quote it in YAML ({name}: \"...\"): unquoted, 1.10 is the number 1.1 and "
                 "true is a boolean")

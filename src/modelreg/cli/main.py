@@ -32,6 +32,7 @@ COMMANDS = {
     "archive": "Archive a version: kept, never served.",
     "reject": "Reject a version, with the reason.",
     "check": "Run the gates (schema, immutability, numbering, artifact, policy, promotion).",
+    "approvals": "Check a pull request's reviews against the approval rules of its promotions.",
     "schema": "Print or regenerate the JSON Schemas of the registry's files.",
     "codeowners": "Print or regenerate .github/CODEOWNERS from owners, policies and admins.",
 }
@@ -77,7 +78,38 @@ def cli(ctx: click.Context, registry: str | None) -> None:
     ctx.obj = registry
 
 
+# Text from registry files (descriptions, reasons, tags) reaches the terminal: escape sequences
+# in it could retitle the window, hide lines or reverse text. JSON output escapes them itself.
+_UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0))}
+_UNPRINTABLE.update({c: f"\\u{c:04x}" for c in (0x061c, 0x200e, 0x200f, *range(0x202a, 0x202f),
+                                                   *range(0x2066, 0x206a))})
+
+
+class _Printable:
+    """A text stream that writes control and bidirectional-override characters as escapes."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(text.translate(_UNPRINTABLE)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> Any:
+
+    stdout = sys.stdout
+    sys.stdout = _Printable(stdout)
+    try:
+        code = _run(argv)
+    finally:
+        sys.stdout = stdout
+    sys.exit(code or 0)
+
+
+def _run(argv: list[str] | None) -> Any:
     from modelreg.errors import ModelregError
 
     try:
@@ -91,7 +123,7 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("aborted", err=True)
         code = EXIT_FAILED
     except ModelregError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {exc}".translate(_UNPRINTABLE), err=True)
         code = exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted; nothing was left half-written", err=True)
@@ -103,4 +135,4 @@ def main(argv: list[str] | None = None) -> Any:
         if os.environ.get("MODELREG_DEBUG"):
             raise
         code = EXIT_INTERNAL
-    sys.exit(code or 0)
+    return code
