@@ -222,6 +222,72 @@ class CheckSettings(_Strict):
         default=None, description="skip the sha256 download for artifacts larger than this many bytes")
 
 
+EnvName = Annotated[str, StringConstraints(pattern=ALIAS_NAME.pattern)]
+EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{1,2000}$")]
+LocalPath = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f]{1,1000}$")]
+
+
+class DirectoryTarget(_Strict):
+    """A model repository on disk: ROOT/MODEL/VERSION/ and an atomic pointer per alias."""
+
+    type: Literal["directory"]
+    path: LocalPath = Field(description="the root directory (relative paths: to the registry)")
+    keep: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=3, description="versions kept per model, the serving ones always among them")
+
+
+class CommandTarget(_Strict):
+    """A command run with the model in MODELREG_* environment variables; its exit code decides."""
+
+    type: Literal["command"]
+    run: Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)] = Field(
+        description="the program and its arguments (no shell)")
+    timeout: Duration = "10m"
+
+
+class WebhookTarget(_Strict):
+    """A JSON event POSTed to a URL, signed with HMAC-SHA256 when a secret is configured."""
+
+    type: Literal["webhook"]
+    url: Url
+    secret_env: EnvVar | None = Field(default=None, description="the environment variable holding "
+                                      "the signing secret (never the secret itself)")
+    retries: Annotated[int, Field(ge=0, le=10)] = 3
+    timeout: Duration = "10s"
+
+
+class KServeTarget(_Strict):
+    """An InferenceService manifest per environment, written where a GitOps controller syncs."""
+
+    type: Literal["kserve"]
+    path: LocalPath = Field(description="the directory Argo CD or Flux syncs (relative: to the registry)")
+    namespace: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] = "default"
+    storage_uri: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9+.-]*://[^\s]{1,1000}$")] | None = \
+        Field(default=None, description="where the cluster reads the artifact; {model}, {version}, "
+              "{md5}, {sha256} are filled in (default: the object in the DVC remote)")
+
+
+Target = Annotated[DirectoryTarget | CommandTarget | WebhookTarget | KServeTarget,
+                   Field(discriminator="type")]
+
+
+class Environment(_Strict):
+    """Where an alias is served: the targets a merge that moves it deploys to."""
+
+    alias: AliasName
+    targets: Annotated[list[Target], Field(min_length=1)]
+    models: list[ModelName] = Field(default=[], description="only these models (default: every model)")
+
+
+class Notification(_Strict):
+    """A webhook told of every alias move and deployment outcome."""
+
+    type: Literal["webhook", "slack"]
+    url: Url
+    secret_env: EnvVar | None = None
+
+
 class RegistryConfig(_Strict):
     """``modelreg.yaml`` at the root: marks the registry and holds its settings."""
 
@@ -233,6 +299,9 @@ class RegistryConfig(_Strict):
     install: Annotated[str, StringConstraints(pattern=REQUIREMENT.pattern)] | None = Field(
         default=None, description="what the workflows pip-install (default: the modelreg that wrote them)")
     check: CheckSettings = CheckSettings()
+    environments: dict[EnvName, Environment] = Field(
+        default={}, description="where each alias is deployed when a merge moves it")
+    notify: list[Notification] = []
 
 
 #: schema file stem → (model, path pattern it validates)

@@ -106,6 +106,9 @@ def _walk(root: dict[str, Any], node: dict[str, Any], value: Any, path: tuple[st
     if "anyOf" in node:
         _any_of(root, node["anyOf"], value, path)
         return
+    if "oneOf" in node:
+        _one_of(root, node, value, path)
+        return
     if "const" in node and value != node["const"]:
         raise _Mismatch(path, f"must be {node['const']!r}, not {value!r}", f"write {node['const']!r}")
     if "enum" in node and value not in node["enum"]:
@@ -118,8 +121,10 @@ def _walk(root: dict[str, Any], node: dict[str, Any], value: Any, path: tuple[st
                         _type_fix(expected, actual, path))
     if actual == "object":
         _object(root, node, value, path)
-    elif actual == "array" and "items" in node:
-        for index, item in enumerate(value):
+    elif actual == "array":
+        if len(value) < node.get("minItems", 0):
+            raise _Mismatch(path, f"needs at least {node['minItems']} item(s)", "see docs/format.md")
+        for index, item in enumerate(value if "items" in node else ()):
             _walk(root, node["items"], item, (*path, index))
     else:
         _scalar(node, value, actual, path)
@@ -129,6 +134,8 @@ def _scalar(node: dict[str, Any], value: Any, actual: str, path: tuple[str | int
     if actual == "string":
         if "pattern" in node and not _pattern(node["pattern"]).search(value):
             raise _Mismatch(path, f"{value!r} is not allowed here", "see docs/format.md for this field")
+        if len(value) < node.get("minLength", 0):
+            raise _Mismatch(path, "is empty", "write a value")
         if "maxLength" in node and len(value) > node["maxLength"]:
             raise _Mismatch(path, f"is longer than {node['maxLength']} characters", "shorten it")
     elif actual in ("integer", "number"):
@@ -183,6 +190,23 @@ def _any_of(root: dict[str, Any], options: list[dict[str, Any]], value: Any,
     wanted = " or ".join(_TYPES.get(k, k) for k in kinds if k and k != "null")
     raise _Mismatch(path, f"expected {wanted}, got {_TYPES.get(actual, actual)} {value!r}",
                     _type_fix(next((k for k in kinds if k and k != "null"), ""), actual, path))
+
+
+def _one_of(root: dict[str, Any], node: dict[str, Any], value: Any, path: tuple[str | int, ...]) -> None:
+    """A tagged union (pydantic's discriminator): the tag picks the one schema to check against."""
+    tag = node.get("discriminator", {})
+    mapping: dict[str, str] = tag.get("mapping", {})
+    name = tag.get("propertyName")
+    if name and isinstance(value, dict):
+        given = value.get(name)
+        chosen = mapping.get(given) if isinstance(given, str) else None
+        if chosen is None:
+            allowed = ", ".join(sorted(mapping))
+            raise _Mismatch((*path, name), f"{value.get(name)!r} is not one of {allowed}",
+                            f"write {name}: one of {allowed}")
+        _walk(root, {"$ref": chosen}, value, path)
+        return
+    _any_of(root, node["oneOf"], value, path)
 
 
 def _schema_type(root: dict[str, Any], option: dict[str, Any]) -> str | None:
