@@ -63,6 +63,12 @@ def resolve_revision(root: StrPath, rev: str) -> str:
     return out.stdout.decode().strip()
 
 
+def is_ancestor(root: StrPath, ancestor: str, descendant: str) -> bool:
+    proc = subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=root,
+                          capture_output=True, check=False, env=_env())
+    return proc.returncode == 0
+
+
 def git_dir(root: StrPath) -> str:
     """The repository's git directory (``.git``, or a worktree's own), as an absolute path."""
     return run(root, "rev-parse", "--absolute-git-dir").strip()

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import click
+
+from modelreg.cli.common import emit_json, registry
+
+
+@click.command("deploy")
+@click.option("--after", metavar="SHA",
+              help="The commit to deploy (default: HEAD; on a push: the event's after).")
+@click.option("--before", metavar="SHA",
+              help="The commit before the push (default: the first parent of --after).")
+@click.option("--env", "only", metavar="NAME", help="Deploy to this environment only.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; fetch, activate and record nothing.")
+@click.option("--push-ledger", is_flag=True,
+              help="Fetch the ledger from origin first and push it after (what the deploy workflow does).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def command(after: str | None, before: str | None, only: str | None, dry_run: bool, push_ledger: bool,
+            as_json: bool) -> None:
+    """Deploy the aliases that moved between two commits to the environments that serve them.
+
+    For each alias a push moved, and each environment in modelreg.yaml that
+    serves that alias: fetch the artifact through DVC, verify its sha256,
+    activate it on every target (all or none: a target that fails switches the
+    others back), and record the attempt in the ledger (git notes,
+    refs/notes/modelreg). The commit must be the tip of main, and never older
+    than what the ledger says is deployed; running it again is a no-op.
+    Exit code 1 when a deployment failed (the previous version keeps serving).
+
+    \b
+    Examples:
+      modelreg deploy --dry-run                      # what HEAD's merge would deploy
+      modelreg deploy --before "$BEFORE" --after "$AFTER" --push-ledger   # in the deploy workflow
+      modelreg deploy --env staging
+    """
+    from modelreg.deploy.run import deploy
+
+    reg = registry()
+    report = deploy(reg.root, after=after, before=before, only=only, dry_run=dry_run,
+                    push_ledger=push_ledger)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _print(report)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _print(report: object) -> None:
+    from modelreg.deploy.run import Deployment
+
+    assert isinstance(report, Deployment)
+    moved = [m for m in report.moves if m.kind == "alias"]
+    click.echo(f"{report.commit[:12]}: {len(moved)} alias move(s)"
+               + (f" since {report.before[:12]}" if report.before else ""))
+    if report.refused:
+        click.echo(f"Nothing deployed: {report.refused}.")
+        return
+    if not report.results:
+        click.echo("No environment serves an alias that moved; nothing to deploy."
+                   + (" (The moves are recorded in the ledger.)" if moved and not report.dry_run else ""))
+        return
+    for result in report.results:
+        mark = {"succeeded": "✓", "failed": "✗", "refused": "–", "unchanged": "=", "planned": "•"}[
+            result.outcome]
+        click.echo(f"{mark} {result.step.describe()}: {result.message}")
+        for target in result.targets:
+            click.echo(f"    {'ok' if target.ok else 'FAILED'}  {target.target}: {target.message}")
+    if not report.ok:
+        click.echo("The previous version keeps serving where a deployment failed; fix the cause and run "
+                   "`modelreg deploy` again (or `modelreg reconcile`).", err=True)

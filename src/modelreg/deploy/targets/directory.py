@@ -1,0 +1,167 @@
+"""``type: directory``: a model repository on disk, in the layout model servers read.
+
+::
+
+    ROOT/MODEL/VERSION/<artifact>          the artifact, as registered (a file or a directory)
+    ROOT/MODEL/VERSION/deployment.json     model, version, sha256, commit, size and mtime of each file
+    ROOT/MODEL/ALIAS -> VERSION            one symbolic link per alias: what serves
+
+Numbered version directories are what Triton, TF Serving and KServe's model
+repositories expect. A version is copied into a scratch directory beside its
+final place, verified by sha256, and renamed into place; the alias link is then
+replaced with one ``rename``, so a server following the link sees the old
+version or the new one, never half of either, whatever the size. The last
+``keep`` versions stay, and every version an alias points at, so a rollback
+is a link switch away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from modelreg import atomic
+from modelreg.deploy.targets import Activation, Outcome, Serving
+from modelreg.hashing import digest, listing_sha256, walk_files
+
+RECORD = "deployment.json"
+
+
+class DirectoryTarget:
+    def __init__(self, root: Path, keep: int) -> None:
+        self.root = root
+        self.keep = keep
+        self.name = f"directory {root}"
+
+    def activate(self, act: Activation) -> Outcome:
+        model_dir = self.root / act.model
+        final = model_dir / str(act.version)
+        try:
+            if not self._holds(final, act.sha256):
+                self._install(act, final)
+            _point(model_dir / act.alias, str(act.version))
+            removed = self._prune(model_dir)
+        except OSError as exc:
+            return Outcome(False, self.name, f"{exc.strerror or exc}: {exc.filename or final}")
+        return Outcome(True, self.name, f"{act.alias} -> {final}",
+                       {"path": str(final), "pointer": str(model_dir / act.alias), "pruned": removed})
+
+    def serving(self, model: str, alias: str, *, verify: bool = False) -> Serving | None:
+        link = self.root / model / alias
+        try:
+            version = int(os.readlink(link))
+        except (OSError, ValueError):
+            return Serving(None, None) if not link.exists() else Serving(None, None, drift=f"{link} is not "
+                                                                          "a link to a version")
+        record = _record(link.parent / str(version))
+        if record is None:
+            return Serving(version, None, drift=f"{link.parent / str(version)} has no {RECORD}")
+        sha = record.get("sha256")
+        changed = _changed_files(link.parent / str(version), record)
+        if verify or changed:
+            actual = _sha256(link.parent / str(version) / str(record.get("artifact", "")))
+            if actual != sha:
+                what = ", ".join(changed) if changed else "the bytes"
+                return Serving(version, actual, verified=True,
+                               drift=f"{what} changed on the target: sha256 {actual}, deployed {sha}")
+            return Serving(version, sha, verified=True)
+        return Serving(version, sha if isinstance(sha, str) else None)
+
+    def _holds(self, final: Path, sha256: str) -> bool:
+        """The version is there already, as deployed and unchanged since (a redeploy, another alias)."""
+        record = _record(final)
+        return record is not None and record.get("sha256") == sha256 and not _changed_files(final, record)
+
+    def _install(self, act: Activation, final: Path) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with atomic.scratch_dir(act.registry, final) as stage:
+            artifact = act.fetch_to(stage / act.artifact_name)
+            files = {rel: _stat(path) for path, rel in _files(artifact)}
+            (stage / RECORD).write_text(json.dumps({
+                "model": act.model, "version": act.version, "sha256": act.sha256, "md5": act.md5,
+                "artifact": act.artifact_name, "commit": act.commit, "uri": act.uri, "files": files,
+            }, indent=2) + "\n", "utf-8")
+            os.chmod(stage, 0o755)
+            if final.exists():  # a damaged or different copy: set it aside, then remove it
+                aside = final.with_name(f"{atomic.PREFIX}{final.name}.old")
+                shutil.rmtree(aside, ignore_errors=True)
+                os.replace(final, aside)
+                shutil.rmtree(aside, ignore_errors=True)
+            os.replace(stage, final)
+
+    def _prune(self, model_dir: Path) -> list[int]:
+        serving = set()
+        versions = []
+        for entry in model_dir.iterdir():
+            if entry.is_symlink():
+                with contextlib.suppress(ValueError, OSError):
+                    serving.add(int(os.readlink(entry)))
+            elif entry.is_dir() and entry.name.isdigit():
+                versions.append(int(entry.name))
+        kept = set(sorted(versions)[-self.keep:]) | serving
+        removed = sorted(v for v in versions if v not in kept)
+        for version in removed:
+            shutil.rmtree(model_dir / str(version), ignore_errors=True)
+        return removed
+
+
+def make(config: Any, root: Path) -> DirectoryTarget:
+    path = Path(os.path.expanduser(config.path))
+    return DirectoryTarget(path if path.is_absolute() else root / path, config.keep)
+
+
+def _point(link: Path, version: str) -> None:
+    """Replace the alias link with one rename: readers see the old target or the new one."""
+    tmp = link.with_name(f"{atomic.PREFIX}{link.name}.{os.getpid()}.link")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(version, tmp)
+    os.replace(tmp, link)
+
+
+def _record(version_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((version_dir / RECORD).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _files(artifact: Path) -> list[tuple[Path, str]]:
+    return list(walk_files(artifact)) if artifact.is_dir() else [(artifact, "")]
+
+
+def _stat(path: Path) -> list[int]:
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _changed_files(version_dir: Path, record: dict[str, Any]) -> list[str]:
+    """Files whose size or mtime differ from the record (cheap: no hashing), or that are gone."""
+    artifact = version_dir / str(record.get("artifact", ""))
+    recorded = record.get("files")
+    if not isinstance(recorded, dict) or not artifact.exists():
+        return [str(artifact)]
+    changed = []
+    for rel, expected in recorded.items():
+        path = artifact / rel if rel else artifact
+        try:
+            if _stat(path) != expected:
+                changed.append(str(path))
+        except OSError:
+            changed.append(str(path))
+    return changed
+
+
+def _sha256(artifact: Path) -> str | None:
+    try:
+        if artifact.is_dir():
+            return listing_sha256([digest(p, rel) for p, rel in walk_files(artifact)])
+        return digest(artifact, artifact.name).sha256
+    except OSError:
+        return None
+
