@@ -146,7 +146,8 @@ def deploy(root: Path, *, after: str | None = None, before: str | None = None, o
     catalog = Catalog(Revision(str(root), commit, resolved=True))
     previous_catalog = Catalog(Revision(str(root), start, resolved=True)) if start else None
     for step in steps:
-        report.results.append(_one(root, config, step, commit, history, catalog, previous_catalog, dry_run))
+        report.results.append(_one(root, config, step, commit, history, catalog, previous_catalog, dry_run,
+                                   force=redeploy is not None))
     if not dry_run:
         records = _records(root, report, history)
         ledger.append(root, commit, records)
@@ -163,10 +164,10 @@ def _first_parent(root: Path, commit: str) -> str | None:
 
 def _one(root: Path, config: schema.RegistryConfig, step: plan.Step, commit: str,
          history: list[ledger.Record], catalog: Catalog, previous_catalog: Catalog | None,
-         dry_run: bool) -> StepResult:
+         dry_run: bool, *, force: bool = False) -> StepResult:
     last = next((r for r in reversed(history) if r.kind == "deployment" and r.outcome == "succeeded"
                  and (r.environment, r.model, r.alias) == (step.environment, step.model, step.alias)), None)
-    if last is not None and last.commit == commit and last.after == step.after:
+    if last is not None and last.commit == commit and last.after == step.after and not force:
         return StepResult(step, "unchanged", f"already deployed from {commit[:12]}; nothing to do",
                           last.sha256)
     if last is not None and last.commit != commit and git.is_ancestor(root, commit, last.commit):

@@ -55,8 +55,9 @@ class DirectoryTarget:
         try:
             version = int(os.readlink(link))
         except (OSError, ValueError):
-            return Serving(None, None) if not link.exists() else Serving(None, None, drift=f"{link} is not "
-                                                                          "a link to a version")
+            if not link.is_symlink() and not link.exists():
+                return Serving(None, None, drift=f"nothing serves {alias} here ({link} does not exist)")
+            return Serving(None, None, drift=f"{link} is not a link to a version")
         record = _record(link.parent / str(version))
         if record is None:
             return Serving(version, None, drift=f"{link.parent / str(version)} has no {RECORD}")

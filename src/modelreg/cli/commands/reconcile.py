@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import click
+
+from modelreg.cli.common import emit_json, registry
+
+
+@click.command("reconcile")
+@click.option("--env", "only", metavar="NAME", help="This environment only.")
+@click.option("--verify", is_flag=True, help="Re-hash every deployed file to find drift.")
+@click.option("--dry-run", is_flag=True, help="Show what would be redeployed.")
+@click.option("--push-ledger", is_flag=True, help="Fetch the ledger from origin first and push it after.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def command(only: str | None, verify: bool, dry_run: bool, push_ledger: bool, as_json: bool) -> None:
+    """Redeploy what `modelreg status` finds drifted, from the tip of main.
+
+    Each drifted alias gets main's version again, verified by sha256, on every
+    target of its environment (all or none), and the ledger records it.
+
+    \b
+    Examples:
+      modelreg reconcile --dry-run
+      modelreg reconcile --env production --push-ledger   # in the scheduled workflow
+    """
+    from modelreg.cli.commands.deploy import _print
+    from modelreg.deploy.run import deploy
+    from modelreg.deploy.status import status
+
+    root = registry().root
+    found = status(root, only=only, verify=verify)
+    steps = found.steps()
+    if not steps:
+        if as_json:
+            emit_json({"commit": found.commit, "ok": True, "deployments": []})
+        else:
+            click.echo("Nothing drifted; nothing to do.")
+        return
+    report = deploy(root, after=found.commit, only=only, dry_run=dry_run, push_ledger=push_ledger,
+                    redeploy=steps)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _print(report)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
