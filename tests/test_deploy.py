@@ -263,3 +263,21 @@ def test_deploy_help_and_dry_run(served: Path, cli: Cli) -> None:
     err = cli.fails("-C", str(served), "deploy", "--env", "nope").err
     assert "no environment 'nope'" in err
 
+
+
+def test_audit_exports_history_and_deployments(served: Path, cli: Cli) -> None:
+    import csv
+    import io
+
+    set_aliases(served, production=1)
+    commit_all(served, "Promote fraud v1 (#7)")
+    deploy(cli, served)
+    entries = cli.ok("-C", str(served), "audit", "--json").json
+    assert [(e["event"], e["to"]) for e in entries] == [
+        ("registered", 1), ("registered", 2), ("registered", 3), ("alias", 1), ("deployment", 1)]
+    assert entries[-1]["outcome"] == "succeeded" and entries[-1]["pr"] == 7
+    rows = list(csv.DictReader(io.StringIO(cli.ok("-C", str(served), "audit", "--csv").out)))
+    assert rows[-1]["event"] == "deployment" and rows[-1]["environment"] == "production"
+    later = cli.ok("-C", str(served), "audit", "--since", "2999-01-01").out
+    assert later.strip() == "Nothing in that period."
+    assert "is not a date" in cli.fails("-C", str(served), "audit", "--since", "2026-13-45").err

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import click
+
+from modelreg.cli.common import emit_json, registry, table
+
+
+@click.command("audit")
+@click.option("--since", metavar="DATE",
+              help="From this date or time (ISO 8601, UTC unless a zone is given).")
+@click.option("--until", metavar="DATE", help="Up to this date or time.")
+@click.option("--model", metavar="NAME", help="One model only.")
+@click.option("--github", is_flag=True, help="Ask GitHub's API for approvers the ledger does not hold "
+              "(needs GITHUB_TOKEN).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per event), for a spreadsheet.")
+def command(since: str | None, until: str | None, model: str | None, github: bool, as_json: bool,
+            as_csv: bool) -> None:
+    """Export the audit trail: registrations, promotions with their PR and approvers, deployments.
+
+    Merges the first-parent git history of every model with the deployment
+    ledger (git notes, refs/notes/modelreg; fetch them first with
+    `git fetch origin refs/notes/modelreg:refs/notes/modelreg`).
+
+    \b
+    Examples:
+      modelreg audit --since 2026-10-01 --csv > audit.csv
+      modelreg audit --model fraud-detector --since 2026-11-01 --until 2026-11-30 --json
+    """
+    from modelreg.audit import parse_time, to_csv, trail
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv are exclusive")
+    entries = trail(registry().root, since=parse_time(since, "--since") if since else None,
+                    until=parse_time(until, "--until") if until else None, model=model, offline=not github)
+    if as_json:
+        emit_json([e.to_dict() for e in entries])
+    elif as_csv:
+        click.echo(to_csv(entries), nl=False)
+    elif not entries:
+        click.echo("Nothing in that period.")
+    else:
+        click.echo(table(["time", "model", "event", "change", "env", "outcome", "pr", "approvers"], [
+            (e.time.replace("T", " ").rstrip("Z"), e.model, e.event,
+             f"{e.alias + ': ' if e.alias else ''}{_v(e.before)} -> {_v(e.after)}", e.environment,
+             e.outcome, f"#{e.pr}" if e.pr else None, _approvers(e))
+            for e in entries]))
+
+
+def _v(version: int | None) -> str:
+    return f"v{version}" if version is not None else "-"
+
+
+def _approvers(entry: object) -> str | None:
+    from modelreg.audit import Entry
+
+    assert isinstance(entry, Entry)
+    if entry.approvers:
+        return ",".join(entry.approvers)
+    return "unknown" if entry.event in ("alias", "deployment") else None
