@@ -26,7 +26,10 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     monkeypatch.delenv("MODELREG_REGISTRY", raising=False)
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    # Tests run inside GitHub Actions too: no test may find the runner's token, event or repository.
+    for name in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH",
+                 "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
     return home
 
 

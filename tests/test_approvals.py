@@ -9,6 +9,7 @@ from modelreg.approvals import (
     ANY_REVIEWER,
     Requirement,
     Rule,
+    approvers,
     decide,
     evaluate,
     split_team,
@@ -273,3 +274,30 @@ def test_a_requirement_from_a_policy_approvals_block() -> None:
     block = Approvals.model_validate({"count": 2, "from": ["@acme/model-risk"], "allow_author": True})
     req = Requirement.from_approvals("fraud-detector", "production", 3, 4, "high-risk", block)
     assert req.rule == Rule(count=2, from_=("@acme/model-risk",), allow_author=True, dismiss_stale=True)
+
+
+# -- who approved (history) and annotations -----------------------------------------------------------
+
+
+def test_approvers_are_the_reviewers_whose_latest_decision_approves() -> None:
+    reviews = [review("carol", at="2026-11-20T10:05:00Z"),
+               review("bob", commit=OLD, at="2026-11-20T10:00:00Z"),
+               review("carol", "CHANGES_REQUESTED", at="2026-11-20T10:06:00Z"),
+               review("dave", "DISMISSED"), review("erin", "COMMENTED"), review(None),
+               review("frank", "CHANGES_REQUESTED", at="2026-11-20T09:00:00Z"),
+               review("frank", at="2026-11-20T11:00:00Z"),
+               review("bob", "COMMENTED", at="2026-11-20T12:00:00Z")]
+    # No rule: a stale approval is still an approval; the order is the order of approving.
+    assert [(r.user, r.submitted_at) for r in approvers(reviews)] == [
+        ("bob", "2026-11-20T10:00:00Z"), ("frank", "2026-11-20T11:00:00Z")]
+
+
+def test_each_unmet_requirement_is_one_annotation() -> None:
+    production = requirement("fraud-detector", "production", 2, "@acme/model-risk")
+    staging = requirement("churn", "staging", 1)
+    report = evaluate([production, staging], author=AUTHOR, head_sha=HEAD, teams=TEAMS,
+                      reviews=[review("bob"), review("eve\n::add-mask::x 100%")])
+    [line] = approvals_report.github_annotations(report)
+    assert line.startswith("::error title=modelreg approvals::✗ fraud-detector production v3 → v4")
+    assert "\n" not in line and "100%25" in line and "100%" not in line.replace("100%25", "")
+    assert approvals_report.annotation("a\r\nb") == "::error title=modelreg approvals::a b"

@@ -330,8 +330,20 @@ def test_policy_named_in_model_yaml_must_exist(main_branch: Path, cli: Cli) -> N
 
 
 def test_policy_selected_by_applies_to(main_branch: Path, workdir: Path, cli: Cli) -> None:
-    (main_branch / "policies/lenient.yaml").write_text(
-        "schema_version: 1\napplies_to: {tags: {risk: low}}\nthresholds: {roc_auc: {min: 0.5}}\n")
+    lenient = "schema_version: 1\napplies_to: {tags: {risk: low}}\nthresholds: {roc_auc: {min: 0.5}}\n"
+    (main_branch / "policies/lenient.yaml").write_text(lenient)
+    register(cli, main_branch, workdir, "fraud", "-m", "second", "--tag", "risk=low",
+             metrics={"roc_auc": 0.6}, seed=2)
+    # in the same pull request as the policy it would pass by, the version is also judged as before
+    report = cli("-C", str(main_branch), "check", "--format", "json").json
+    assert report["comparisons"][0]["policy"] == "lenient"
+    assert report["gates"]["policy"]["passed"] is False
+    # once the policy is on main (its own, reviewed, pull request), it governs alone
+    shutil.rmtree(main_branch / "registry/fraud/v2")
+    git(main_branch, "switch", "-q", "main")
+    commit_all(main_branch, "A lenient policy for low-risk versions")
+    git(main_branch, "switch", "-q", "feature")
+    git(main_branch, "merge", "-q", "main")
     register(cli, main_branch, workdir, "fraud", "-m", "second", "--tag", "risk=low",
              metrics={"roc_auc": 0.6}, seed=2)
     report = cli("-C", str(main_branch), "check", "--format", "json").json

@@ -37,8 +37,9 @@ needs_act = pytest.mark.skipif(ACT is None, reason="needs act (pip install act-b
 FILES = workflows.files(RegistryConfig())
 
 
-def act(repo: Path, event: str, payload: dict, tmp_path: Path,
-        installs: Installs) -> subprocess.CompletedProcess[str]:
+def act(repo: Path, event: str, payload: dict, tmp_path: Path, installs: Installs, *extra: str,
+        workflow: str = workflows.GATE_PATH) -> subprocess.CompletedProcess[str]:
+    """Run one workflow of the repository (``-W``) on ``event``; ``extra``: more arguments for act."""
     assert ACT is not None
     payload_file = tmp_path / f"{event}-payload.json"
     payload_file.write_text(json.dumps(payload))
@@ -46,8 +47,8 @@ def act(repo: Path, event: str, payload: dict, tmp_path: Path,
     env.pop("VIRTUAL_ENV", None)
     where = [arg for name, value in installs.env.items() for arg in ("--env", f"{name}={value}")]
     return subprocess.run(
-        [ACT, event, "-e", str(payload_file), "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
-         "--env", "GITHUB_REPOSITORY=acme/registry", *where],
+        [ACT, event, "-e", str(payload_file), "-W", workflow, "-P", "ubuntu-latest=-self-hosted",
+         "--no-cache-server", "--env", "GITHUB_REPOSITORY=acme/registry", *where, *extra],
         cwd=repo, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -159,9 +160,16 @@ def test_workflows_init_writes_are_clean_under_zizmor(registry: Path) -> None:
 
 
 def test_workflow_is_hardened(registry: Path) -> None:
+    assert sorted(FILES) == [workflows.APPROVAL_PATH, workflows.GATE_PATH]
     for rel, text in FILES.items():
         doc = yaml.safe_load(text)
-        assert doc["permissions"] == {"contents": "read"}, rel
+        # Read-only: the contents, and the pull requests only for the job that reads reviews.
+        for name, job in doc["jobs"].items():
+            permissions = job.get("permissions", doc["permissions"])
+            wanted = {"contents": "read", "pull-requests": "read"} if rel == workflows.APPROVAL_PATH else {
+                "contents": "read"}
+            assert permissions == wanted, (rel, name)
+        assert doc["permissions"] in ({}, {"contents": "read"}), rel
         assert "pull_request_target" not in text
         for job in doc["jobs"].values():
             for step in job["steps"]:
@@ -173,6 +181,8 @@ def test_workflow_is_hardened(registry: Path) -> None:
         assert not [s for job in doc["jobs"].values() for s in job["steps"] if "if" in s]
     install = next(s for s in yaml.safe_load(FILES[workflows.GATE_PATH])["jobs"]["gate"]["steps"]
                    if s.get("name") == workflows.INSTALL_STEP)
+    approval = yaml.safe_load(FILES[workflows.APPROVAL_PATH])["jobs"]["approval"]["steps"]
+    assert install == next(s for s in approval if s.get("name") == workflows.INSTALL_STEP)  # tested once
     assert install["env"]["MODELREG_INSTALL"] == f"modelreg=={__version__}"
     assert '"$MODELREG_INSTALL"' in install["run"]  # one quoted argument, from env:
     assert f" uv=={workflows.UV_VERSION}\n" in install["run"]  # pinned exactly
@@ -206,10 +216,10 @@ GIT_INSTALL = "modelreg @ git+https://github.com/acme/modelreg@0123456789abcdef0
     "modelreg>=0.1,<0.2",
 ])
 def test_install_comes_from_modelreg_yaml(install: str) -> None:
-    text = workflows.files(RegistryConfig(install=install))[workflows.GATE_PATH]
-    steps = yaml.safe_load(text)["jobs"]["gate"]["steps"]
-    install_steps = [s for s in steps if s.get("name") == workflows.INSTALL_STEP]
-    assert [s["env"]["MODELREG_INSTALL"] for s in install_steps] == [install]
+    for text in workflows.files(RegistryConfig(install=install)).values():  # the gate and the approval
+        steps = [s for job in yaml.safe_load(text)["jobs"].values() for s in job["steps"]]
+        install_steps = [s for s in steps if s.get("name") == workflows.INSTALL_STEP]
+        assert [s["env"]["MODELREG_INSTALL"] for s in install_steps] == [install]
 
 
 @pytest.mark.parametrize(("install", "problem"), [
@@ -224,8 +234,11 @@ def test_install_comes_from_modelreg_yaml(install: str) -> None:
     ("modelreg==" + "1" * 1000, "characters long"),
 ])
 def test_install_that_could_break_the_workflow_is_refused(install: str, problem: str) -> None:
+    # The schema refuses these too (test_init_refuses_...); workflows.py refuses them on its own, so
+    # no config built past the schema can write them into a workflow.
+    config = RegistryConfig.model_construct(install=install)
     with pytest.raises(InputError, match=r"^modelreg\.yaml: install: .*" + re.escape(problem)) as caught:
-        workflows.files(RegistryConfig(install=install))
+        workflows.files(config)
     assert caught.value.file == "modelreg.yaml" and caught.value.field == "install"
     assert "modelreg @ git+https://github.com/ORG/modelreg@TAG-OR-COMMIT" in str(caught.value)
 
@@ -245,5 +258,5 @@ def test_init_refuses_an_install_that_could_break_the_workflow(tmp_path: Path, c
     root.mkdir()
     (root / "modelreg.yaml").write_text("schema_version: 1\ninstall: 'modelreg==0.1.0\" && curl evil'\n")
     result = cli.fails("init", str(root))
-    assert "modelreg.yaml: install: 'modelreg==0.1.0\" && curl evil' holds '\"'" in result.err
+    assert "modelreg.yaml:2: install: 'modelreg==0.1.0\" && curl evil' is not allowed here" in result.err
     assert sorted(p.name for p in root.iterdir()) == ["modelreg.yaml"]  # nothing written

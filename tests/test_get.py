@@ -94,7 +94,7 @@ def test_tampered_manifest_sha256_is_caught(one_version: Path, tmp_path: Path, c
     path.write_text(text.replace(real, "0" * 64))
     out = tmp_path / "model.pkl"
     result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out))
-    assert f"sha256 of the downloaded artifact is {real}" in result.err
+    assert f"has sha256 {real}, but registry/fraud-detector/v1/version.yaml records {'0' * 64}" in result.err
     assert not out.exists()
     assert list(tmp_path.glob(".modelreg-*")) == []
 
@@ -242,7 +242,8 @@ def test_hostile_directory_listing_touches_nothing(registry: Path, workdir: Path
 
 
 @pytest.mark.parametrize("kind", ["zero", "fifo", "huge"])
-def test_a_journal_that_is_not_what_it_claims_is_left_unread(registry: Path, tmp_path: Path, kind: str) -> None:
+def test_a_journal_that_is_not_what_it_claims_is_left_unread(registry: Path, tmp_path: Path,
+                                                            kind: str) -> None:
     folder = atomic.journal_dir(registry)
     folder.mkdir(parents=True, exist_ok=True)
     journal = folder / "999999999.journal"  # no such process
@@ -254,7 +255,8 @@ def test_a_journal_that_is_not_what_it_claims_is_left_unread(registry: Path, tmp
         os.mkfifo(journal)
     else:  # a journal naming its file far past the read cap is not followed to the end
         journal.write_text("x" * (atomic.JOURNAL_MAX_BYTES + 10) + f"\n{victim}\n")
-    code = f"from modelreg import atomic; from pathlib import Path; print(atomic.sweep(Path({str(registry)!r})))"
+    code = ("from modelreg import atomic; from pathlib import Path; "
+            f"print(atomic.sweep(Path({str(registry)!r})))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          check=False)
     assert run.returncode == 0, run.stderr

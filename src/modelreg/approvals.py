@@ -188,6 +188,15 @@ def decide(rule: Rule, *, author: str, head_sha: str, reviews: Sequence[Review],
     return Decision(rule.count, tuple(received), tuple(notes))
 
 
+def approvers(reviews: Sequence[Review]) -> list[Review]:
+    """The reviewers who approve, by the same reading as :func:`decide`: each one's latest review
+    that is a decision, when it is APPROVED (so not dismissed, nor followed by changes requested).
+    In the order they approved. No rule applies: this is who approved, not whose approval counts."""
+    latest, _, _ = _latest_reviews(reviews)
+    approving = [review for review in latest.values() if review.state == "APPROVED"]
+    return sorted(approving, key=lambda review: review.submitted_at or "")
+
+
 def _latest_reviews(reviews: Sequence[Review]) -> tuple[dict[str, Review], set[str], bool]:
     """Each reviewer's deciding review (by lower-case login), who had approved before it, and
     whether a deleted account reviewed."""

@@ -1,4 +1,5 @@
-"""An approvals report as text (a terminal) or Markdown (a PR's job summary); JSON is ``to_dict``."""
+"""An approvals report as text (a terminal), Markdown (a PR's job summary) or GitHub annotations;
+JSON is ``to_dict``."""
 
 from __future__ import annotations
 
@@ -49,6 +50,24 @@ def markdown(report: Report) -> str:
             out += [f"- **{_md(o.requirement.model)} {_md(o.requirement.alias)}**: {_md(note)}"
                     for note in o.decision.notes]
     return "\n".join(out) + "\n"
+
+
+def github_annotations(report: Report) -> list[str]:
+    """A GitHub workflow command per unmet requirement: an error on the pull request's checks."""
+    return [annotation(_line(o) + "".join(f"; {note}" for note in o.decision.notes))
+            for o in report.outcomes if not o.ok]
+
+
+def annotation(message: str) -> str:
+    """``message`` as one ``::error`` workflow command of the approval check."""
+    data = _one_line(message).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::error title=modelreg approvals::{data}"
+
+
+def failure_markdown(message: str) -> str:
+    """The job summary when the approvals could not be checked: GitHub's API failed."""
+    return ("## modelreg approvals: failed\n\n"
+            f"✗ the approvals could not be checked, so the check fails: {_md(message)}\n")
 
 
 def _line(outcome: Outcome) -> str:

@@ -55,7 +55,7 @@ def download(mv: ModelVersion, dest: str | os.PathLike[str], *, force: bool = Fa
                     _remove(target)
                 os.replace(staged, target)
                 return target
-        for obj in downloaded[0].values():  # local cache copies only: a retry downloads afresh
+        for obj in downloaded[0].objects.values():  # local cache copies only: a retry downloads afresh
             dvc.evict(obj)
         if downloaded[1] or attempt == 2:
             break
@@ -66,7 +66,7 @@ def download(mv: ModelVersion, dest: str | os.PathLike[str], *, force: bool = Fa
 
 
 def _fetch(mv: ModelVersion, pointer: Pointer, target: Path,
-           progress: Progress) -> tuple[dict[str, Path], int]:
+           progress: Progress) -> tuple[dvc.Fetched, int]:
     """The artifact's objects in the local cache, and how many bytes were downloaded for them."""
     downloaded = 0
 
@@ -76,7 +76,8 @@ def _fetch(mv: ModelVersion, pointer: Pointer, target: Path,
         progress(done)
 
     try:
-        return dvc.fetch(Path(mv.root), pointer, fetched), downloaded
+        found = dvc.fetch(Path(mv.root), pointer, fetched, sha256=str(mv.artifact.get("sha256", "")))
+        return found, downloaded
     except dvc.ObjectMismatch as exc:
         what = f"the file {exc.relpath} of " if exc.relpath else ""
         recorded = "whose md5 names other bytes" if exc.relpath else \
@@ -88,13 +89,23 @@ def _fetch(mv: ModelVersion, pointer: Pointer, target: Path,
         raise RemoteError(f"{mv.uri}: {exc.message}; nothing was written to {target}", fix=exc.fix) from exc
 
 
-def _copy_out(objects: dict[str, Path], staged: Path, is_dir: bool, progress: Progress) -> str:
-    """Copy the objects to ``staged``, hashing as they go; return the artifact's sha256."""
+def _copy_out(fetched: dvc.Fetched, staged: Path, is_dir: bool, progress: Progress) -> str:
+    """Copy the objects to ``staged``; return the artifact's sha256.
+
+    Objects this fetch downloaded were hashed on their way in and are copied as they are (the
+    kernel's fast copy); objects that were in the cache already are hashed as they are copied,
+    since nothing has checked them since they got there.
+    """
     files = []
-    for rel, obj in sorted(objects.items()):
+    for rel, obj in sorted(fetched.objects.items()):
         out = staged / rel if rel else staged
         out.parent.mkdir(parents=True, exist_ok=True)
-        files.append(digest(obj, rel, copy_to=out, progress=progress))
+        known = fetched.verified.get(obj)
+        if known is not None:
+            shutil.copyfile(obj, out)
+            files.append(known)
+        else:
+            files.append(digest(obj, rel, copy_to=out, progress=progress))
     return listing_sha256(files) if is_dir else files[0].sha256
 
 

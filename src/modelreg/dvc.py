@@ -23,7 +23,7 @@ from typing import Any
 from modelreg import atomic, names
 from modelreg.dvcfiles import Pointer
 from modelreg.errors import InputError, IntegrityError, ModelregError, RemoteError
-from modelreg.hashing import FileDigest, Progress, digest, listing_sha256, no_progress, walk_files
+from modelreg.hashing import CHUNK, FileDigest, Progress, digest, listing_sha256, no_progress, walk_files
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ class ObjectMismatch(IntegrityError):
     """A remote object's bytes are not what its name (their md5) says: swapped or corrupted."""
 
     def __init__(self, oid: str, relpath: str, actual: FileDigest) -> None:
-        super().__init__(f"the remote object {oid} holds other bytes (md5 {actual.md5})",
+        super().__init__(f"the remote object {oid} holds other bytes (sha256 {actual.sha256})",
                          fix="the object was left in the remote as evidence; restore it, "
                          "or register the version again")
         self.oid = oid
@@ -148,21 +148,32 @@ class ObjectMismatch(IntegrityError):
         self.actual = actual
 
 
-def fetch(root: Path, pointer: Pointer, progress: Progress = no_progress) -> dict[str, Path]:
-    """Make an artifact's objects present in the local cache; map each relpath ('' for a file) to
-    its object.
+@dataclass
+class Fetched:
+    """An artifact's objects in the local cache (relpath, '' for a file → object), and the digests
+    of those downloaded and verified by this very fetch (which need no second hashing)."""
 
-    What the cache lacks is downloaded through DVC's file system layer into a journalled
-    scratch file and enters the cache only when its md5 is its name. A remote object whose
-    bytes were swapped raises :class:`ObjectMismatch` and is left where it is: DVC's own pull
-    would verify it too, but then delete it from a local remote, destroying the evidence.
+    objects: dict[str, Path]
+    verified: dict[Path, FileDigest]
+
+
+def fetch(root: Path, pointer: Pointer, progress: Progress = no_progress, *,
+          sha256: str | None = None) -> Fetched:
+    """Make an artifact's objects present in the local cache.
+
+    What the cache lacks is streamed through DVC's file system layer into a journalled
+    scratch file, hashed on the way, and enters the cache only when it is what it should be:
+    a single-file artifact whose ``sha256`` is given is checked against it (one fast hash
+    instead of md5), anything else by its md5, its name. A remote object whose bytes were
+    swapped raises :class:`ObjectMismatch` and is left where it is: DVC's own pull would
+    verify it too, but then delete it from a local remote, destroying the evidence.
     """
     atomic.sweep(root)
     with _repo(root) as repo:
         fetcher = _Fetcher(root, repo, progress)
-        top = fetcher.ensure(pointer.md5, "")
+        top = fetcher.ensure(pointer.md5, "", None if pointer.is_dir else sha256)
         if not pointer.is_dir:
-            return {"": top}
+            return Fetched({"": top}, fetcher.verified)
         try:
             entries = json.loads(top.read_bytes())
             listing = {e["relpath"]: e["md5"] for e in entries}
@@ -171,7 +182,8 @@ def fetch(root: Path, pointer: Pointer, progress: Progress = no_progress) -> dic
             raise IntegrityError(f"the directory listing {pointer.md5} in the remote is corrupt",
                                  fix="re-register the artifact") from None
         _check_listing(pointer.md5, listing)
-        return {rel: fetcher.ensure(md5, rel) for rel, md5 in sorted(listing.items())}
+        objects = {rel: fetcher.ensure(md5, rel, None) for rel, md5 in sorted(listing.items())}
+        return Fetched(objects, fetcher.verified)
 
 
 class _Fetcher:
@@ -180,9 +192,10 @@ class _Fetcher:
         self.repo = repo
         self.cache = repo.cache.local
         self.progress = progress
+        self.verified: dict[Path, FileDigest] = {}
         self._odb: Any = None
 
-    def ensure(self, oid: str, relpath: str) -> Path:
+    def ensure(self, oid: str, relpath: str, sha256: str | None) -> Path:
         final = Path(self.cache.oid_to_path(oid))
         if final.exists():
             return final
@@ -190,29 +203,39 @@ class _Fetcher:
             if self._odb is None:
                 self._odb = self.repo.cloud.get_remote_odb(None, "fetch")
             odb = self._odb
-            source = odb.oid_to_path(oid)
             with atomic.scratch_file(self.root, Path(self.cache.path)) as tmp:
                 try:
-                    odb.fs.get_file(source, str(tmp), callback=_callback(self.progress))
+                    got = _stream(odb.fs, odb.oid_to_path(oid), tmp, relpath, self.progress,
+                                  md5=sha256 is None)
                 except FileNotFoundError:
                     raise RemoteError(f"the DVC remote has no object {oid}",
                                       fix="an artifact lost from the remote must be restored or "
                                       "registered again") from None
-                got = digest(tmp, relpath)
-                if got.md5 != oid.removesuffix(".dir"):
+                wrong = got.sha256 != sha256 if sha256 is not None else got.md5 != oid.removesuffix(".dir")
+                if wrong:
                     raise ObjectMismatch(oid, relpath, got)
                 _place(tmp, final)
+        self.verified[final] = got
         return final
 
 
-def _callback(progress: Progress) -> Any:
-    from fsspec.callbacks import Callback
+def _stream(fs: Any, source: str, dest: Path, relpath: str, progress: Progress, *,
+            md5: bool) -> FileDigest:
+    """Copy a remote object to ``dest``, hashing as it goes (sha256, and md5 when asked)."""
+    import hashlib
 
-    class Bytes(Callback):  # type: ignore[misc]
-        def relative_update(self, inc: int = 1) -> None:
-            progress(inc)
-
-    return Bytes()
+    sha = hashlib.sha256()
+    mdh = hashlib.md5(usedforsecurity=False) if md5 else None
+    size = 0
+    with fs.open(source, "rb") as reader, open(dest, "wb") as out:
+        while chunk := reader.read(CHUNK):
+            sha.update(chunk)
+            if mdh is not None:
+                mdh.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+            progress(len(chunk))
+    return FileDigest(relpath, mdh.hexdigest() if mdh is not None else "", sha.hexdigest(), size)
 
 
 @contextmanager

@@ -31,6 +31,7 @@ from modelreg.errors import InputError, ServiceError
 
 API_URL_ENV = "GITHUB_API_URL"
 TOKEN_ENV = "GITHUB_TOKEN"
+REPOSITORY_ENV = "GITHUB_REPOSITORY"
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_TIMEOUT = 10.0
 API_VERSION = "2022-11-28"
@@ -47,6 +48,8 @@ REPO_NAME = re.compile(rf"^{_OWNER}/[A-Za-z0-9._-]{{1,100}}$")
 TEAM_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 COMMIT_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 _LINK = re.compile(r'<([^<>]*)>\s*;\s*rel="([^"]*)"')
+_REMOTE = re.compile(r"(?:https://(?:[^@/]+@)?github\.com/|(?:ssh://)?git@github\.com[:/])"
+                     r"([^/]+/[^/]+?)(?:\.git)?/?")
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,28 @@ def check_repo(repo: str) -> tuple[str, str]:
                          fix="write it as owner/name, e.g. acme/model-registry")
     owner, name = repo.split("/")
     return owner, name
+
+
+def repo_of_url(url: str) -> str | None:
+    """``owner/name`` of a github.com remote URL (https, ssh or scp-like), else None."""
+    match = _REMOTE.fullmatch(url.strip())
+    if match is None or not REPO_NAME.fullmatch(match[1]):
+        return None
+    return match[1]
+
+
+def find_repo(root: str, given: str | None = None) -> str | None:
+    """The repository a registry's pull requests live in: ``given`` (--repo), else
+    $GITHUB_REPOSITORY, else its ``origin`` when that is on github.com; None when unknown."""
+    from modelreg import git
+
+    if given:
+        check_repo(given)
+        return given
+    if os.environ.get(REPOSITORY_ENV):
+        return os.environ[REPOSITORY_ENV]
+    url = git.remote_url(root)
+    return repo_of_url(url) if url else None
 
 
 def check_org(org: str) -> str:

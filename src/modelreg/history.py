@@ -3,10 +3,17 @@
 The log follows first parents, so on ``main`` a merged pull request is one
 change attributed to its merge (whose subject carries the PR number); each
 ``model.yaml`` change is diffed against the commit before it.
+
+Who approved each change is not in git: :func:`with_approvers` asks GitHub's
+API for the reviews of each event's pull request, when it can (a token in
+GITHUB_TOKEN, a repository known). Otherwise, or when the API fails, each event
+says why its approvers are unknown: history is a read, and never fails because
+GitHub cannot be asked. github.py is imported only when there is a token.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -21,6 +28,20 @@ _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 _FORMAT = "%x00%H %cI %P%n%an%n%s"
 
 
+#: where the token is read from (github.TOKEN_ENV: github.py is imported only when it is set)
+_TOKEN_ENV = "GITHUB_TOKEN"
+NO_PR = "no pull request: the commit's subject names none"
+
+
+@dataclass(frozen=True)
+class Approver:
+    """A reviewer whose latest decision on the pull request was to approve it."""
+
+    login: str
+    at: str | None
+    commit_id: str | None
+
+
 @dataclass(frozen=True)
 class Event:
     kind: str  # registered | alias | archived | unarchived | rejected | unrejected
@@ -33,9 +54,16 @@ class Event:
     pr: int | None = None
     alias: str | None = None
     previous: int | None = None  # the version an alias pointed at before ("from")
+    #: who approved the pull request (:func:`with_approvers`); None when unknown, and then
+    #: ``approvers_note`` says why
+    approvers: tuple[Approver, ...] | None = None
+    approvers_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.approvers is not None:
+            out["approvers"] = [asdict(a) for a in self.approvers]
+        return out
 
 
 def history(root: str, model: str, at: str | None = None) -> list[Event]:
@@ -111,3 +139,56 @@ def _state_changes(blobs: git.BlobReader, model: str, commit: str, parent: str |
         return []  # what moved across a broken file cannot be told
     return [replace(base, kind=m.kind, version=m.after, alias=m.alias, previous=m.before)
             for m in moves(before, after)]
+
+
+def with_approvers(root: str, events: list[Event], *, repo: str | None = None,
+                   offline: bool = False) -> list[Event]:
+    """``events`` with who approved the pull request of each, from GitHub's API.
+
+    Asked once per pull request, when GITHUB_TOKEN is set and the repository is known
+    (``repo``, else $GITHUB_REPOSITORY, else ``origin`` on github.com). Otherwise, with
+    ``offline``, or when the API fails, ``approvers`` stays None and ``approvers_note``
+    says why; a first failure stops the lookups, so a GitHub that is down costs one
+    timeout, not one per pull request. Raises only for a malformed ``repo``.
+    """
+    numbers = list(dict.fromkeys(e.pr for e in events if e.pr is not None))
+    found: dict[int, tuple[Approver, ...]] = {}
+    note: str | None = None
+    if not numbers:
+        pass
+    elif offline:
+        note = "unknown offline: GitHub was not asked (--offline)"
+    elif not os.environ.get(_TOKEN_ENV):
+        note = (f"unknown offline: set {_TOKEN_ENV} to a token that can read the repository's pull "
+                "requests to ask GitHub")
+    else:
+        found, note = _ask_github(root, numbers, repo)
+    out = []
+    for event in events:
+        if event.pr is None:
+            out.append(replace(event, approvers=None, approvers_note=NO_PR))
+        elif event.pr in found:
+            out.append(replace(event, approvers=found[event.pr], approvers_note=None))
+        else:
+            out.append(replace(event, approvers=None, approvers_note=note or "unknown"))
+    return out
+
+
+def _ask_github(root: str, numbers: list[int], repo: str | None
+                ) -> tuple[dict[int, tuple[Approver, ...]], str | None]:
+    from modelreg import approvals, github
+    from modelreg.errors import ModelregError
+
+    where = github.find_repo(root, repo)
+    if where is None:
+        return {}, ("unknown offline: no GitHub repository known (origin is not on github.com); pass "
+                    f"--repo OWNER/NAME or set {github.REPOSITORY_ENV}")
+    found: dict[int, tuple[Approver, ...]] = {}
+    try:
+        client = github.Client()
+        for number in numbers:
+            found[number] = tuple(Approver(str(r.user), r.submitted_at, r.commit_id)
+                                  for r in approvals.approvers(client.reviews(where, number)))
+    except ModelregError as exc:  # history is a read: GitHub down is a note, not a failure
+        return found, f"unknown: GitHub's API could not be asked ({exc})"
+    return found, None

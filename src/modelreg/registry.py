@@ -119,11 +119,13 @@ class Registry:
             have = {**self.catalog.version(model.name, model.latest, with_pointer=False).tags, **have}
         return all(have.get(k) == v for k, v in wanted.items())
 
-    def history(self, name: str) -> builtins.list[Event]:
-        from modelreg.history import history
+    def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> builtins.list[Event]:
+        """Every change to the model, newest first, with who approved each pull request when
+        GitHub can be asked (see ``history.with_approvers``)."""
+        from modelreg.history import history, with_approvers
 
         self.catalog.model(name)
-        return history(self.top, name, self.commit)
+        return with_approvers(self.top, history(self.top, name, self.commit), repo=repo, offline=offline)
 
     def diff(self, name: str, a: str, b: str) -> tuple[ModelVersion, ModelVersion, builtins.list[Row]]:
         from modelreg.compare import diff

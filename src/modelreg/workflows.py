@@ -1,10 +1,13 @@
 """The GitHub Actions workflows ``modelreg init`` writes into a registry.
 
-These exact files are what the tests run under ``act``, install step included:
-the tests point uv at a wheel of the working tree (``UV_FIND_LINKS``), so the
-step a user gets is the step that is tested. They are hardened: a read-only
-token, no ``${{ }}`` expressions inside ``run:`` (values pass through
-``env:``), actions pinned by full SHA, ``pull_request`` (never
+The gate (``modelreg check`` on every pull request and merge group) and the
+approval check (``modelreg approvals`` on every pull request and review)
+share their checkout and install steps. These exact files are what the tests
+run under ``act``, install step included: the tests point uv at a wheel of the
+working tree (``UV_FIND_LINKS``), so the step a user gets is the step that is
+tested. They are hardened: a read-only token (``pull-requests: read`` only for
+the approval job), no ``${{ }}`` expressions inside ``run:`` (values pass
+through ``env:``), actions pinned by full SHA, ``pull_request`` (never
 ``pull_request_target``).
 
 What the install step installs is ``install`` in ``modelreg.yaml`` (default:
@@ -25,6 +28,7 @@ CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
 #: the uv the install step uses, pinned exactly: it decides what gets installed
 UV_VERSION = "0.13.8"
 GATE_PATH = ".github/workflows/modelreg-gate.yml"
+APPROVAL_PATH = ".github/workflows/modelreg-approval.yml"
 INSTALL_STEP = "Install modelreg"
 
 # One pip requirement: a name with extras and a version specifier, `name @ URL`,
@@ -36,6 +40,25 @@ _REQUIREMENT = re.compile(r"[A-Za-z][A-Za-z0-9 ._~:/@+=<>!,\[\]#%?&*-]*")
 _MAX_LENGTH = 1000
 _INSTALL_FIX = (f"give one pip requirement: modelreg=={__version__}, "
                 "modelreg @ git+https://github.com/ORG/modelreg@TAG-OR-COMMIT, or the https URL of a wheel")
+
+# The checkout and install steps every workflow shares.
+_SETUP = """\
+      - uses: {checkout}
+        with:
+          fetch-depth: 0
+          persist-credentials: false
+      # MODELREG_INSTALL is `install` in modelreg.yaml. uv installs it into a virtual
+      # environment of its own, in seconds where pip takes half a minute.
+      - name: {install_step}
+        env:
+          MODELREG_INSTALL: "{install}"
+        run: |
+          python3 -m pip install --quiet --disable-pip-version-check --target "$RUNNER_TEMP/uv" uv=={uv}
+          "$RUNNER_TEMP/uv/bin/uv" venv --quiet --python python3 "$RUNNER_TEMP/modelreg"
+          "$RUNNER_TEMP/uv/bin/uv" pip install --python "$RUNNER_TEMP/modelreg/bin/python" "$MODELREG_INSTALL"
+          "$RUNNER_TEMP/modelreg/bin/modelreg" --version
+          echo "$RUNNER_TEMP/modelreg/bin" >> "$GITHUB_PATH"
+"""
 
 _GATE = """\
 # Written by `modelreg init`: the gates every pull request to this registry must pass.
@@ -59,25 +82,49 @@ jobs:
     runs-on: ubuntu-latest
     timeout-minutes: 30
     steps:
-      - uses: {checkout}
-        with:
-          fetch-depth: 0
-          persist-credentials: false
-      # MODELREG_INSTALL is `install` in modelreg.yaml. uv installs it into a virtual
-      # environment of its own, in seconds where pip takes half a minute.
-      - name: {install_step}
-        env:
-          MODELREG_INSTALL: "{install}"
-        run: |
-          python3 -m pip install --quiet --disable-pip-version-check --target "$RUNNER_TEMP/uv" uv=={uv}
-          "$RUNNER_TEMP/uv/bin/uv" venv --quiet --python python3 "$RUNNER_TEMP/modelreg"
-          "$RUNNER_TEMP/uv/bin/uv" pip install --python "$RUNNER_TEMP/modelreg/bin/python" "$MODELREG_INSTALL"
-          "$RUNNER_TEMP/modelreg/bin/modelreg" --version
-          echo "$RUNNER_TEMP/modelreg/bin" >> "$GITHUB_PATH"
-      - name: Run the gates
+{setup}      - name: Run the gates
         env:
           BASE_REF: ${{{{ github.base_ref || github.event.merge_group.base_ref }}}}
         run: modelreg check --head --base "$BASE_REF" --format markdown
+"""
+
+# The token: reading a pull request's reviews needs only `pull-requests: read`, which the
+# job's own token has; listing a team's members needs the organisation's members read
+# permission, which no Actions token can have, hence MODELREG_REVIEW_TOKEN when `from`
+# names a team. The step gets it through env:, never inside run:.
+_APPROVAL = """\
+# Written by `modelreg init`: the approvals each promotion's policy asks for. Make its job,
+# "modelreg approvals", a required status check of main. It runs again on every review.
+# How it works and how to adapt it: docs/approvals.md in modelreg's documentation.
+name: modelreg approval
+
+on:
+  pull_request:
+    types: [opened, synchronize, reopened, edited]
+  pull_request_review:
+    types: [submitted, edited, dismissed]
+  merge_group:
+
+permissions: {{}}
+
+concurrency:
+  group: modelreg-approval-${{{{ github.event.pull_request.number || github.ref }}}}
+  cancel-in-progress: true
+
+jobs:
+  approval:
+    name: modelreg approvals
+    runs-on: ubuntu-latest
+    timeout-minutes: 15
+    permissions:
+      contents: read  # the registry's files and history: which aliases the PR moves
+      pull-requests: read  # the pull request and its reviews
+    steps:
+{setup}      # The PR's number and base come from the event; GITHUB_API_URL from the runner.
+      - name: Check the approvals
+        env:
+          GITHUB_TOKEN: ${{{{ secrets.MODELREG_REVIEW_TOKEN || github.token }}}}
+        run: modelreg approvals --format markdown
 """
 
 
@@ -100,5 +147,6 @@ def install_requirement(config: RegistryConfig) -> str:
 
 def files(config: RegistryConfig) -> dict[str, str]:
     """The workflows for a registry with this modelreg.yaml: path in the registry → text."""
-    return {GATE_PATH: _GATE.format(checkout=CHECKOUT, install_step=INSTALL_STEP,
-                                    install=install_requirement(config), uv=UV_VERSION)}
+    setup = _SETUP.format(checkout=CHECKOUT, install_step=INSTALL_STEP,
+                          install=install_requirement(config), uv=UV_VERSION)
+    return {GATE_PATH: _GATE.format(setup=setup), APPROVAL_PATH: _APPROVAL.format(setup=setup)}

@@ -5,8 +5,9 @@ rejected. For each alias the change moves, the policy's promotion rule for
 that alias holds: the version must have held the ``after`` alias first, for
 at least ``min_soak``, both read from the first-parent git history of the
 base (a time in ``after`` that ended still counts for as long as it lasted).
-Approvals (``promotion.<alias>.approvals``) are a matter for the pull
-request's review and are not checked here.
+Approvals (``promotion.<alias>.approvals``) are reviews of the pull request:
+``modelreg approvals`` checks them (``approvals_check.py``), in a workflow of
+its own that runs again on every review.
 """
 
 from __future__ import annotations

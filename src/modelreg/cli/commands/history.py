@@ -1,26 +1,43 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from modelreg.cli.common import emit_json, read_options, registry, table
+
+if TYPE_CHECKING:
+    from modelreg.history import Event
 
 
 @click.command("history")
 @click.argument("model")
 @read_options
-def command(model: str, at: str | None, as_json: bool) -> None:
+@click.option("--repo", metavar="OWNER/NAME",
+              help="The GitHub repository of the pull requests (default: $GITHUB_REPOSITORY, else "
+              "origin on github.com).")
+@click.option("--offline", is_flag=True, help="Do not ask GitHub who approved each pull request.")
+def command(model: str, at: str | None, as_json: bool, repo: str | None, offline: bool) -> None:
     """Every registration and alias move of MODEL, newest first, from the git log.
 
     Reads the first-parent history of the current branch (or of --at REV):
     on main a merged pull request is one entry, with its PR number when the
     merge or squash commit message carries one.
 
+    Who approved each pull request, and when, comes from GitHub's API
+    (GITHUB_TOKEN; GITHUB_API_URL for GitHub Enterprise): each reviewer whose
+    latest review approves. Without a token or a known repository, or when
+    the API fails, the approvers show as unknown, with the reason; the
+    history itself never fails for it.
+
     \b
     Examples:
       modelreg history fraud-detector
       modelreg history fraud-detector --json
+      GITHUB_TOKEN=$(gh auth token) modelreg history fraud-detector --repo acme/registry
+      modelreg history fraud-detector --offline
     """
-    events = registry(at).history(model)
+    events = registry(at).history(model, repo=repo, offline=offline)
     if as_json:
         emit_json([e.to_dict() for e in events])
         return
@@ -34,8 +51,21 @@ def command(model: str, at: str | None, as_json: bool) -> None:
         else:
             what = f"{e.kind} {_v(e.version)}"
         rows.append((e.date[:19].replace("T", " "), what, e.commit[:10], e.author,
-                     f"#{e.pr}" if e.pr else "-"))
-    click.echo(table(["date", "change", "commit", "author", "pr"], rows))
+                     f"#{e.pr}" if e.pr else "-", _approvers(e)))
+    click.echo(table(["date", "change", "commit", "author", "pr", "approved by"], rows))
+    notes = dict.fromkeys(e.approvers_note for e in events if e.pr and e.approvers_note)
+    for note in notes:
+        click.echo(f"approved by: {note}")
+
+
+def _approvers(e: Event) -> str:
+    if e.approvers is not None:
+        return ", ".join(f"{a.login} {(a.at or '')[:16].replace('T', ' ')}".strip()
+                         for a in e.approvers) or "nobody"
+    if not e.pr:
+        return "no PR"
+    note = e.approvers_note or ""
+    return "unknown offline" if note.startswith("unknown offline") else "unknown"
 
 
 def _v(number: int | None) -> str:

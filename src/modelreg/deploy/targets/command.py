@@ -104,7 +104,7 @@ class CommandTarget:
         try:
             proc = subprocess.Popen(self.run, cwd=self.root, env=self.environment(act, artifact),
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True)
+                                    stderr=subprocess.PIPE)
         except FileNotFoundError:
             return Outcome(False, self.name, f"{program}: no such program (run from {self.root})",
                            detail={"command": self.run, "exit_code": None})
@@ -148,13 +148,14 @@ class CommandTarget:
                 if remaining <= 0:
                     return proc.poll() is None
                 exited = proc.poll() is not None
-                for key, _ in selector.select(0 if exited else min(remaining, 0.1)):
+                events = selector.select(0 if exited else min(remaining, 0.1))
+                for key, _ in events:
                     data = os.read(key.data, _CHUNK)
                     if data:
                         streams[key.data][1].add(data)
                     else:
                         selector.unregister(key.fileobj)
-                if exited:
+                if exited and not events:
                     break  # drained what was there when it ended
         try:
             proc.wait(timeout=max(0.0, deadline - time.monotonic()))
