@@ -160,15 +160,17 @@ def test_workflows_init_writes_are_clean_under_zizmor(registry: Path) -> None:
 
 
 def test_workflow_is_hardened(registry: Path) -> None:
-    assert sorted(FILES) == [workflows.APPROVAL_PATH, workflows.GATE_PATH]
+    assert sorted(FILES) == [workflows.APPROVAL_PATH, workflows.DEPLOY_PATH, workflows.GATE_PATH]
+    # Least privilege: read-only but for the deploy job, which pushes the ledger (git notes).
+    wanted_by_file = {workflows.GATE_PATH: {"contents": "read"},
+                      workflows.APPROVAL_PATH: {"contents": "read", "pull-requests": "read"},
+                      workflows.DEPLOY_PATH: {"contents": "write", "pull-requests": "read"}}
     for rel, text in FILES.items():
         doc = yaml.safe_load(text)
-        # Read-only: the contents, and the pull requests only for the job that reads reviews.
         for name, job in doc["jobs"].items():
-            permissions = job.get("permissions", doc["permissions"])
-            wanted = {"contents": "read", "pull-requests": "read"} if rel == workflows.APPROVAL_PATH else {
-                "contents": "read"}
-            assert permissions == wanted, (rel, name)
+            assert job.get("permissions", doc["permissions"]) == wanted_by_file[rel], (rel, name)
+            persist = job["steps"][0]["with"]["persist-credentials"]
+            assert persist is (rel == workflows.DEPLOY_PATH), (rel, "only the ledger push keeps the token")
         assert doc["permissions"] in ({}, {"contents": "read"}), rel
         assert "pull_request_target" not in text
         for job in doc["jobs"].values():

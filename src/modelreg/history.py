@@ -58,6 +58,9 @@ class Event:
     #: ``approvers_note`` says why
     approvers: tuple[Approver, ...] | None = None
     approvers_note: str | None = None
+    #: for a deployment (from the ledger): where, and how it went
+    environment: str | None = None
+    outcome: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -192,3 +195,40 @@ def _ask_github(root: str, numbers: list[int], repo: str | None
     except ModelregError as exc:  # history is a read: GitHub down is a note, not a failure
         return found, f"unknown: GitHub's API could not be asked ({exc})"
     return found, None
+
+
+def with_ledger(root: str, model: str, events: list[Event], at: str | None = None) -> list[Event]:
+    """``events`` merged with the deployment ledger (git notes, see ``deploy/ledger.py``): each
+    deployment attempt becomes an event, and a move whose approvers are unknown gets those the
+    deploy job recorded. Newest first. ``at``: only what was recorded for commits it contains."""
+    from pathlib import Path
+
+    from modelreg.deploy import ledger
+
+    records = [r for r in ledger.read(Path(root)) if r.model == model]
+    if not records:
+        return events
+    if at is not None:
+        records = [r for r in records if git.is_ancestor(root, r.commit, at)]
+    recorded = {(r.commit, r.alias): r for r in records if r.kind == "move" and r.approvers is not None}
+    out = []
+    for event in events:
+        move = recorded.get((event.commit, event.alias)) if event.kind == "alias" else None
+        if event.approvers is None and move is not None and move.approvers is not None:
+            event = replace(event, approvers_note=None, approvers=tuple(
+                Approver(str(a.get("login")), a.get("at"), a.get("commit_id")) for a in move.approvers))
+        out.append(event)
+    deployments = [Event(kind="deployment", version=r.after, commit=r.commit, author=str(r.actor or ""),
+                         date=r.time, subject=r.message, pr=r.pr, alias=r.alias, previous=r.before,
+                         environment=r.environment, outcome=r.outcome) for r in records
+                   if r.kind == "deployment"]
+    return sorted(out + deployments, key=lambda e: _instant(e.date), reverse=True)
+
+
+def _instant(date: str) -> float:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0

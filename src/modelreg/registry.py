@@ -122,10 +122,11 @@ class Registry:
     def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> builtins.list[Event]:
         """Every change to the model, newest first, with who approved each pull request when
         GitHub can be asked (see ``history.with_approvers``)."""
-        from modelreg.history import history, with_approvers
+        from modelreg.history import history, with_approvers, with_ledger
 
         self.catalog.model(name)
-        return with_approvers(self.top, history(self.top, name, self.commit), repo=repo, offline=offline)
+        events = with_approvers(self.top, history(self.top, name, self.commit), repo=repo, offline=offline)
+        return with_ledger(self.top, name, events, self.commit)
 
     def diff(self, name: str, a: str, b: str) -> tuple[ModelVersion, ModelVersion, builtins.list[Row]]:
         from modelreg.compare import diff

@@ -29,6 +29,8 @@ CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
 UV_VERSION = "0.13.8"
 GATE_PATH = ".github/workflows/modelreg-gate.yml"
 APPROVAL_PATH = ".github/workflows/modelreg-approval.yml"
+DEPLOY_PATH = ".github/workflows/modelreg-deploy.yml"
+RECONCILE_PATH = ".github/workflows/modelreg-reconcile.yml"
 INSTALL_STEP = "Install modelreg"
 
 # One pip requirement: a name with extras and a version specifier, `name @ URL`,
@@ -46,7 +48,7 @@ _SETUP = """\
       - uses: {checkout}
         with:
           fetch-depth: 0
-          persist-credentials: false
+          persist-credentials: {persist}
       # MODELREG_INSTALL is `install` in modelreg.yaml. uv installs it into a virtual
       # environment of its own, in seconds where pip takes half a minute.
       - name: {install_step}
@@ -128,6 +130,80 @@ jobs:
 """
 
 
+# A merge to main deploys: one job per environment, each in the GitHub environment of that
+# name (so its protection rules, reviewers and secrets apply), one run at a time per
+# environment and never cancelled half-way. The job pushes the ledger (git notes), so its
+# checkout keeps the token: the one workflow with `contents: write`.
+_DEPLOY = """\
+# Written by `modelreg init`: a merge to main deploys the aliases it moved, and records it.
+# One job per environment in modelreg.yaml; regenerate this file when they change (delete it,
+# then run `modelreg init`). A `directory` target needs the runner that serves the models:
+# change runs-on to your self-hosted runner's labels.
+# How it works: docs/deploy.md in modelreg's documentation.
+name: modelreg deploy
+
+on:
+  push:
+    branches: [main]
+  workflow_dispatch:
+
+permissions: {{}}
+
+jobs:
+{jobs}"""
+
+_DEPLOY_JOB = """\
+  {job}:
+    name: {title}
+    runs-on: ubuntu-latest
+    timeout-minutes: 60{environment}
+    concurrency:
+      group: modelreg-deploy-{group}
+      cancel-in-progress: false
+    permissions:
+      contents: write  # the ledger: git notes pushed to refs/notes/modelreg
+      pull-requests: read  # who approved each promotion, recorded with it
+    steps:
+{setup}      - name: Deploy
+        env:
+          BEFORE: ${{{{ github.event.before }}}}
+          AFTER: ${{{{ github.sha }}}}
+          GITHUB_TOKEN: ${{{{ github.token }}}}
+        run: modelreg deploy{only} --before "$BEFORE" --after "$AFTER" --push-ledger
+"""
+
+_RECONCILE = """\
+# Written by `modelreg init`: finds drift (a target serving other bytes than main asks for, a
+# failed or missing deployment) and redeploys it from the tip of main, on a schedule.
+# How it works: docs/deploy.md in modelreg's documentation.
+name: modelreg reconcile
+
+on:
+  schedule:
+    - cron: "17 */6 * * *"
+  workflow_dispatch:
+
+permissions: {{}}
+
+jobs:
+{jobs}"""
+
+_RECONCILE_JOB = """\
+  {job}:
+    name: {title}
+    runs-on: ubuntu-latest
+    timeout-minutes: 60{environment}
+    concurrency:
+      group: modelreg-deploy-{group}
+      cancel-in-progress: false
+    permissions:
+      contents: write  # the ledger: git notes pushed to refs/notes/modelreg
+    steps:
+{setup}      - name: Status, then reconcile what drifted
+        run: modelreg reconcile{only} --push-ledger
+"""
+
+
 def install_requirement(config: RegistryConfig) -> str:
     """What the workflows install: ``install`` from modelreg.yaml, or this exact modelreg."""
     if config.install is None:
@@ -147,6 +223,25 @@ def install_requirement(config: RegistryConfig) -> str:
 
 def files(config: RegistryConfig) -> dict[str, str]:
     """The workflows for a registry with this modelreg.yaml: path in the registry → text."""
-    setup = _SETUP.format(checkout=CHECKOUT, install_step=INSTALL_STEP,
-                          install=install_requirement(config), uv=UV_VERSION)
-    return {GATE_PATH: _GATE.format(setup=setup), APPROVAL_PATH: _APPROVAL.format(setup=setup)}
+    install = install_requirement(config)
+    setup = _SETUP.format(checkout=CHECKOUT, install_step=INSTALL_STEP, install=install, uv=UV_VERSION,
+                          persist="false")
+    # The ledger is pushed with the checkout's token, so these jobs keep it (zizmor's artipacked:
+    # nothing is uploaded as an artifact from them).
+    pushing = _SETUP.format(checkout=CHECKOUT, install_step=INSTALL_STEP, install=install, uv=UV_VERSION,
+                            persist="true  # zizmor: ignore[artipacked] the ledger push needs it")
+    environments = sorted(config.environments)
+    deploy = [_DEPLOY_JOB.format(job=f"deploy-{name}", title=f"deploy {name}", group=name,
+                                 only=f" --env {name}", environment=f"\n    environment: {name}",
+                                 setup=pushing) for name in environments]
+    reconcile = [_RECONCILE_JOB.format(job=f"reconcile-{name}", title=f"reconcile {name}", group=name,
+                                       only=f" --env {name}", environment=f"\n    environment: {name}",
+                                       setup=pushing) for name in environments]
+    if not environments:  # still record every alias move in the ledger
+        deploy = [_DEPLOY_JOB.format(job="record", title="record alias moves", group="main", only="",
+                                     environment="", setup=pushing)]
+    out = {GATE_PATH: _GATE.format(setup=setup), APPROVAL_PATH: _APPROVAL.format(setup=setup),
+           DEPLOY_PATH: _DEPLOY.format(jobs="".join(deploy))}
+    if reconcile:
+        out[RECONCILE_PATH] = _RECONCILE.format(jobs="".join(reconcile))
+    return out

@@ -82,7 +82,7 @@ def append(root: Path, commit: str, records: list[Record]) -> None:
 
 
 def read(root: Path) -> list[Record]:
-    """Every record of every note, oldest first."""
+    """Every record of every note, oldest first (a move recorded by several jobs, once)."""
     listing = git.run(root, "notes", f"--ref={REF}", "list", check=False)
     pairs = [line.split() for line in listing.splitlines() if len(line.split()) == 2]
     records: list[Record] = []
@@ -96,7 +96,17 @@ def read(root: Path) -> list[Record]:
                     records.append(record)
     finally:
         reader.close()
-    return sorted(records, key=lambda r: str(r.time))
+    # Every environment's job records the alias moves of a push: the same move, once.
+    seen: set[tuple[Any, ...]] = set()
+    unique = []
+    for record in sorted(records, key=lambda r: str(r.time)):
+        key = (record.commit, record.model, record.alias, record.before, record.after)
+        if record.kind == "move":
+            if key in seen:
+                continue
+            seen.add(key)
+        unique.append(record)
+    return unique
 
 
 def fetch(root: Path, remote: str = "origin") -> bool:

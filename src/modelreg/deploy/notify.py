@@ -71,7 +71,8 @@ def slack_text(event: Mapping[str, Any]) -> str:
     elif kind == "deployment":
         outcome = str(event.get("outcome") or "?")
         where = event.get("environment") or alias
-        text = f"{_ICONS.get(outcome, '')} *{model}* v{after} in `{where}` ({alias}): {outcome}".lstrip()
+        version = f"v{after}" if after is not None else "(alias removed)"
+        text = f"{_ICONS.get(outcome, '')} *{model}* {version} in `{where}` ({alias}): {outcome}".lstrip()
         if event.get("message"):
             text += f" — {event['message']}"
     else:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
               "origin on github.com).")
 @click.option("--offline", is_flag=True, help="Do not ask GitHub who approved each pull request.")
 def command(model: str, at: str | None, as_json: bool, repo: str | None, offline: bool) -> None:
-    """Every registration and alias move of MODEL, newest first, from the git log.
+    """Every registration, alias move and deployment of MODEL, newest first.
 
     Reads the first-parent history of the current branch (or of --at REV):
     on main a merged pull request is one entry, with its PR number when the
@@ -27,8 +27,10 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
     Who approved each pull request, and when, comes from GitHub's API
     (GITHUB_TOKEN; GITHUB_API_URL for GitHub Enterprise): each reviewer whose
     latest review approves. Without a token or a known repository, or when
-    the API fails, the approvers show as unknown, with the reason; the
-    history itself never fails for it.
+    the API fails, the approvers are those the deploy job recorded in the
+    ledger (git notes, refs/notes/modelreg), or unknown, with the reason; the
+    history itself never fails for it. Deployments and their outcomes come
+    from the ledger.
 
     \b
     Examples:
@@ -48,6 +50,8 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
     for e in events:
         if e.kind == "alias":
             what = f"{e.alias}: {_v(e.previous)} -> {_v(e.version)}"
+        elif e.kind == "deployment":
+            what = f"deployed {_v(e.version)} to {e.environment}: {e.outcome}"
         else:
             what = f"{e.kind} {_v(e.version)}"
         rows.append((e.date[:19].replace("T", " "), what, e.commit[:10], e.author,

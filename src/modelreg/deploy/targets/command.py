@@ -104,7 +104,7 @@ class CommandTarget:
         try:
             proc = subprocess.Popen(self.run, cwd=self.root, env=self.environment(act, artifact),
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE)
+                                    stderr=subprocess.PIPE, start_new_session=True)
         except FileNotFoundError:
             return Outcome(False, self.name, f"{program}: no such program (run from {self.root})",
                            detail={"command": self.run, "exit_code": None})

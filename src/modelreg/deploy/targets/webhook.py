@@ -122,7 +122,11 @@ def display_url(url: str) -> str:
     """A URL as records show it: scheme, host and port only (paths of chat webhooks are secrets)."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: the delivery will say so
+        port = ""
     return f"{parts.scheme}://{host}{port}" + ("/…" if parts.path.strip("/") or parts.query else "")
 
 
@@ -169,7 +173,8 @@ def deliver(url: str, payload: Mapping[str, Any], *, target: str, event: str | N
     last = attempts[-1]
     why = last.get("error") or f"HTTP {last.get('status')}"
     gave_up = f" after {len(attempts)} attempts" if len(attempts) > 1 else ""
-    hint = "" if result.retry else "; the receiver refused it, so it was not retried"
+    refused = not result.retry and result.status is not None
+    hint = "; the receiver refused it, so it was not retried" if refused else ""
     return Outcome(False, target, f"not delivered{gave_up}: {why}{hint}", detail)
 
 
