@@ -281,3 +281,21 @@ def test_audit_exports_history_and_deployments(served: Path, cli: Cli) -> None:
     later = cli.ok("-C", str(served), "audit", "--since", "2999-01-01").out
     assert later.strip() == "Nothing in that period."
     assert "is not a date" in cli.fails("-C", str(served), "audit", "--since", "2026-13-45").err
+
+
+def test_history_shows_deployments_and_the_approvers_the_deploy_job_recorded(served: Path, cli: Cli) -> None:
+    set_aliases(served, production=1)
+    commit = commit_all(served, "Promote fraud v1 (#7)")
+    # what a deploy job records when GitHub's API told it who approved PR #7
+    approver = {"login": "risk-officer", "at": "2026-11-20", "commit_id": None}
+    ledger.append(served, commit, [ledger.Record(ledger.now(), "move", "fraud", "production", None, 1,
+                                                 commit, pr=7, approvers=[approver])])
+    deploy(cli, served)
+    events = cli.ok("-C", str(served), "history", "fraud", "--offline", "--json").json
+    deployment = next(e for e in events if e["kind"] == "deployment")
+    assert (deployment["environment"], deployment["outcome"], deployment["version"]) == (
+        "production", "succeeded", 1)
+    move = next(e for e in events if e["kind"] == "alias")
+    assert [a["login"] for a in move["approvers"]] == ["risk-officer"] and move["approvers_note"] is None
+    table = cli.ok("-C", str(served), "history", "fraud", "--offline").out
+    assert "deployed v1 to production: succeeded" in table and "risk-officer" in table
