@@ -299,3 +299,13 @@ def test_history_shows_deployments_and_the_approvers_the_deploy_job_recorded(ser
     assert [a["login"] for a in move["approvers"]] == ["risk-officer"] and move["approvers_note"] is None
     table = cli.ok("-C", str(served), "history", "fraud", "--offline").out
     assert "deployed v1 to production: succeeded" in table and "risk-officer" in table
+
+
+def test_a_push_with_nothing_to_record_pushes_no_ledger(served: Path, tmp_path: Path, cli: Cli) -> None:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(served, "remote", "add", "origin", str(origin))
+    git(served, "push", "-q", "origin", "main")  # a registration merged: no alias moved
+    out = cli.ok("-C", str(served), "deploy", "--push-ledger").out
+    assert "No environment serves an alias that moved" in out
+    assert git(origin, "for-each-ref", "refs/notes/").strip() == ""

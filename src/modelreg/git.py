@@ -7,7 +7,7 @@ import re
 import subprocess
 from collections.abc import Callable, Sequence
 
-from modelreg.errors import GitError, NotFoundError
+from modelreg.errors import GitError, InputError, NotFoundError
 
 #: a path as str or os.PathLike (pathlib stays off the read path: it costs 5 ms to import)
 StrPath = str | os.PathLike[str]
@@ -43,12 +43,13 @@ def toplevel(path: StrPath) -> str | None:
 
 
 def init(root: StrPath) -> None:
-    run(root, "init", "--quiet")
+    run(root, "init", "--quiet", "--initial-branch=main")  # what GitHub and the workflows expect
 
 
 def resolve_revision(root: StrPath, rev: str) -> str:
     """Commit id for a commit, branch, tag, or a date (the last commit on HEAD before it)."""
     if _DATE.match(rev):
+        _check_date(rev)
         commit = run(root, "rev-list", "-1", "--first-parent", f"--before={rev}", "HEAD",
                      check=False).strip()
         if not commit:
@@ -61,6 +62,27 @@ def resolve_revision(root: StrPath, rev: str) -> str:
         raise NotFoundError(f"unknown revision {rev!r}",
                             fix="give a commit, branch, tag, or a date such as 2026-11-01")
     return out.stdout.decode().strip()
+
+
+def _check_date(rev: str) -> None:
+    """Refuse a date that does not exist: git would read ``2026-13-45`` as some other date."""
+    from datetime import date, datetime
+
+    try:
+        date.fromisoformat(rev[:10])
+    except ValueError:
+        year, month, day = (int(part) for part in rev[:10].split("-"))
+        reason = f"there is no month {month}" if not 1 <= month <= 12 else \
+            f"{year}-{month:02d} has no day {day}"
+        raise InputError(f"{rev!r} is not a valid date: {reason}",
+                         fix="write a date as YYYY-MM-DD (e.g. 2026-11-01), or give a commit, branch or tag"
+                         ) from None
+    zone = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", rev[10:].replace("Z", "+00:00"))
+    try:
+        datetime.fromisoformat(rev[:10] + zone.replace(" ", "T", 1))
+    except ValueError:
+        raise InputError(f"{rev!r} is not a valid date and time", fix="write YYYY-MM-DDTHH:MM[:SS] "
+                         "with an optional zone (Z, +01:00), e.g. 2026-11-01T09:30") from None
 
 
 def is_ancestor(root: StrPath, ancestor: str, descendant: str) -> bool:

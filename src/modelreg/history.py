@@ -215,14 +215,20 @@ def with_ledger(root: str, model: str, events: list[Event], at: str | None = Non
     for event in events:
         move = recorded.get((event.commit, event.alias)) if event.kind == "alias" else None
         if event.approvers is None and move is not None and move.approvers is not None:
-            event = replace(event, approvers_note=None, approvers=tuple(
-                Approver(str(a.get("login")), a.get("at"), a.get("commit_id")) for a in move.approvers))
+            event = replace(event, approvers_note=None, approvers=_approvers(move))
         out.append(event)
     deployments = [Event(kind="deployment", version=r.after, commit=r.commit, author=str(r.actor or ""),
                          date=r.time, subject=r.message, pr=r.pr, alias=r.alias, previous=r.before,
-                         environment=r.environment, outcome=r.outcome) for r in records
-                   if r.kind == "deployment"]
+                         environment=r.environment, outcome=r.outcome, approvers=_approvers(r),
+                         approvers_note=None if r.approvers is not None else "not recorded by the deploy job")
+                   for r in records if r.kind == "deployment"]
     return sorted(out + deployments, key=lambda e: _instant(e.date), reverse=True)
+
+
+def _approvers(record: Any) -> tuple[Approver, ...] | None:
+    if record.approvers is None:
+        return None
+    return tuple(Approver(str(a.get("login")), a.get("at"), a.get("commit_id")) for a in record.approvers)
 
 
 def _instant(date: str) -> float:

@@ -125,7 +125,10 @@ def fetch(root: Path, remote: str = "origin") -> bool:
 
 
 def push(root: Path, remote: str = "origin", attempts: int = 8) -> None:
-    """Push the notes; when another job pushed first, fetch and merge theirs, then try again."""
+    """Push the notes; when another job pushed first, fetch and merge theirs, then try again.
+    Nothing to push (no note was ever written here) is not an error."""
+    if not git.run(root, "rev-parse", "--verify", "--quiet", REF, check=False).strip():
+        return
     for attempt in range(attempts):
         try:
             git.run(root, "push", "--quiet", remote, f"{REF}:{REF}")

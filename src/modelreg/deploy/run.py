@@ -151,7 +151,7 @@ def deploy(root: Path, *, after: str | None = None, before: str | None = None, o
     if not dry_run:
         records = _records(root, report, history)
         ledger.append(root, commit, records)
-        if push_ledger:
+        if push_ledger and records:
             ledger.push(root)
         _notify(config, records)
     return report
