@@ -63,7 +63,8 @@ def test_a_merged_promotion_deploys_and_keeps_the_old_version(served: Path, cli:
     deploy(cli, served)
     model_dir = srv(served) / "fraud"
     assert os.readlink(model_dir / "production") == "2"
-    assert sorted(p.name for p in model_dir.iterdir()) == ["1", "2", "production"]  # v1 kept for rollback
+    shown = sorted(p.name for p in model_dir.iterdir() if not p.name.startswith("."))
+    assert shown == ["1", "2", "production"]  # v1 kept for a rollback
     record = json.loads((model_dir / "2" / "deployment.json").read_text())
     assert record["sha256"] == yaml.safe_load(
         (served / "registry/fraud/v2/version.yaml").read_text())["artifact"]["sha256"]
@@ -89,7 +90,7 @@ def test_re_running_a_deployment_changes_nothing(served: Path, cli: Cli) -> None
     deploy(cli, served)
     again = deploy(cli, served)
     assert again["deployments"][0]["outcome"] == "unchanged"
-    assert "already deployed" in cli.ok("-C", str(served), "deploy").out
+    assert "v1 already deployed" in cli.ok("-C", str(served), "deploy").out
     assert [r.kind for r in ledger.read(served)] == ["move", "deployment"]  # nothing recorded twice
 
 
@@ -156,11 +157,12 @@ def test_an_older_merge_never_overwrites_a_newer_one(served: Path, cli: Cli) -> 
     late = deploy(cli, served, "--after", older, "--before", f"{older}~1")
     assert late["refused"] and "is not the tip of main" in late["refused"]
     assert os.readlink(srv(served) / "fraud" / "production") == "2"
-    git(served, "reset", "-q", "--hard", older)  # main moved back (a force push): the ledger still knows
+    # main moved back (a force push): main is the truth, and a deployment from a commit that is no
+    # longer on it says nothing about it, so the next run serves what main asks for
+    git(served, "reset", "-q", "--hard", older)
     again = deploy(cli, served)
-    assert again["deployments"][0]["outcome"] == "refused"
-    assert "never overwrites it" in again["deployments"][0]["message"]
-    assert os.readlink(srv(served) / "fraud" / "production") == "2"
+    assert [(d["after"], d["outcome"]) for d in again["deployments"]] == [(1, "succeeded")]
+    assert os.readlink(srv(served) / "fraud" / "production") == "1"
 
 
 def test_one_failing_target_switches_the_others_back(served: Path, tmp_path: Path, cli: Cli) -> None:
@@ -173,7 +175,10 @@ def test_one_failing_target_switches_the_others_back(served: Path, tmp_path: Pat
     commit_all(served, "Promote v1")
     report = deploy(cli, served, code=1)
     outcomes = report["deployments"][0]["targets"]
-    assert [t["ok"] for t in outcomes] == [True, False]  # nothing served before: nothing to switch back to
+    # nothing served before: the first target stops serving what the second could not take
+    assert [t["ok"] for t in outcomes] == [True, False, True]
+    assert outcomes[2]["message"].startswith("removed ")
+    assert not (tmp_path / "srv" / "fraud" / "production").exists()
     set_config(served, environments={"production": {"alias": "production", "targets": [
         {"type": "directory", "path": str(tmp_path / "srv")}]}})
     commit_all(served, "One target")
@@ -309,3 +314,46 @@ def test_a_push_with_nothing_to_record_pushes_no_ledger(served: Path, tmp_path: 
     out = cli.ok("-C", str(served), "deploy", "--push-ledger").out
     assert "No environment serves an alias that moved" in out
     assert git(origin, "for-each-ref", "refs/notes/").strip() == ""
+
+
+def test_a_skipped_run_is_caught_up_and_each_move_credited_to_its_pull_request(served: Path,
+                                                                               cli: Cli) -> None:
+    set_aliases(served, production=1)
+    commit_all(served, "Promote fraud v1 (#10)")  # its deploy run never happened (replaced in the queue)
+    register(cli, served, served.parent / "work", "churn", seed=9)
+    commit_all(served, "Register churn (#11)")
+    report = deploy(cli, served)  # the run of the newer merge
+    assert [(d["model"], d["after"], d["outcome"]) for d in report["deployments"]] == [
+        ("fraud", 1, "succeeded")]
+    moves = [(r.model, r.after, r.pr) for r in ledger.read(served) if r.kind == "move"]
+    assert moves == [("fraud", 1, 10)]
+    assert [r.pr for r in ledger.read(served) if r.kind == "deployment"] == [10]
+
+
+def test_bytes_changed_with_their_mtime_put_back_are_found_and_repaired(served: Path, cli: Cli) -> None:
+    set_aliases(served, production=1)
+    commit_all(served, "Promote v1")
+    deploy(cli, served)
+    artifact = srv(served) / "fraud" / "1" / "model.pkl"
+    before = artifact.stat()
+    os.chmod(artifact, 0o644)
+    with open(artifact, "r+b") as file:
+        file.write(b"\0")
+    os.utime(artifact, ns=(before.st_atime_ns, before.st_mtime_ns))  # `touch -r`: the mtime put back
+    assert "changed on the target" in cli("-C", str(served), "status").out  # the ctime tells
+    cli.ok("-C", str(served), "reconcile")
+    assert cli.ok("-C", str(served), "status", "--verify", "--json").json["ok"] is True
+
+
+def test_status_flags_an_alias_main_moved_but_no_deployment_followed(served: Path, cli: Cli) -> None:
+    set_config(served, environments={"staging": {"alias": "staging", "targets": [
+        {"type": "command", "run": ["true"]}]}})  # a target that cannot tell what it serves
+    set_aliases(served, staging=1)
+    commit_all(served, "Stage v1")
+    deploy(cli, served)
+    set_aliases(served, staging=2)
+    commit_all(served, "Stage v2")  # its run never happened
+    result = cli("-C", str(served), "status")
+    assert result.code == 1 and "the last deployment was v1, main says v2" in result.out
+    cli.ok("-C", str(served), "reconcile")
+    assert cli("-C", str(served), "status").code == 0

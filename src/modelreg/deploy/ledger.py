@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -57,13 +58,53 @@ class Record:
 
     @classmethod
     def parse(cls, line: str) -> Record | None:
-        """A record, or None for a line that is not one (the ledger is only read, never trusted
-        to be well formed: anyone with push access can write notes)."""
+        """A record, or None for a line that is not one: the ledger is read, never trusted to be
+        well formed (anyone who may push can write notes), so every field's type is checked."""
+        if len(line) > MAX_LINE:
+            return None
         try:
             data = json.loads(line)
-            return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
-        except (ValueError, TypeError):
+        except (ValueError, RecursionError):
             return None
+        if not isinstance(data, dict) or not all(_FIELDS[k](data.get(k)) for k in _REQUIRED):
+            return None
+        values = {k: data[k] for k in _FIELDS if k in data}
+        if not all(_FIELDS[k](v) for k, v in values.items()):
+            return None
+        return cls(**values)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _version(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**9)
+
+
+def _approvers(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(
+        isinstance(a, dict) and isinstance(a.get("login"), str) for a in value))
+
+
+def _targets(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(t, dict) for t in value)
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+#: field → the check its value must pass
+_FIELDS = {"time": _text, "kind": lambda v: v in ("move", "deployment"), "model": _text,
+           "alias": _text_or_none, "before": _version, "after": _version,
+           "commit": lambda v: isinstance(v, str) and bool(_COMMIT.fullmatch(v)),
+           "environment": _text_or_none, "outcome": _text, "sha256": _text_or_none, "pr": _version,
+           "approvers": _approvers, "actor": _text_or_none, "message": _text, "targets": _targets}
+_REQUIRED = ("time", "kind", "model", "commit")
+#: a longer line is not a record (and is not parsed)
+MAX_LINE = 256 * 1024
 
 
 def now() -> str:

@@ -119,42 +119,141 @@ def main_tip(root: Path) -> str | None:
 def deploy(root: Path, *, after: str | None = None, before: str | None = None, only: str | None = None,
            dry_run: bool = False, require_tip: bool = True, push_ledger: bool = False,
            redeploy: list[plan.Step] | None = None) -> Deployment:
-    """Deploy what moved from ``before`` (default: the first parent) to ``after`` (default: HEAD).
+    """Make each environment serve what ``after`` (default: HEAD) asks for, and record it.
 
-    ``redeploy`` replaces the plan (``reconcile``): those steps are deployed whatever moved.
+    What is deployed is not only what the last push moved: every alias an environment
+    serves whose version differs from the ledger's last successful deployment is deployed,
+    so a run that never happened (a queued run replaced by a newer one, a failed push of
+    the ledger) is caught up by the next. The moves recorded are every first-parent commit's
+    since the last commit the ledger knows (else since ``before``), each with its own pull
+    request. ``redeploy`` replaces the plan (``reconcile``).
     """
     commit = git.resolve_revision(root, after or "HEAD")
-    parent = before if before and before != _NO_COMMIT else _first_parent(root, commit)
-    start = git.resolve_revision(root, parent) if parent else None
     config = config_at(root, commit)
     if only is not None and only not in config.environments:
         known = ", ".join(sorted(config.environments)) or "none"
         raise NotFoundError(f"no environment {only!r} in {names.CONFIG_FILE} (environments: {known})",
                             fix="name one of them, or add it under environments:")
-    moves = moves_between(root, start, commit)
-    steps = redeploy if redeploy is not None else plan.plan(moves, config.environments, only)
-    report = Deployment(commit, start, moves, [], dry_run=dry_run)
     tip = main_tip(root)
+    if push_ledger and not dry_run:
+        ledger.fetch(root)
+    history = [r for r in ledger.read(root) if _on(root, r.commit, tip or commit)]
+    start = _start(root, commit, before, history)
+    commits = _range(root, start, commit)
+    moves = [(c, m) for c in commits for m in moves_between(root, _first_parent(root, c), c)]
+    report = Deployment(commit, start, [m for _, m in moves], [], dry_run=dry_run)
+    if redeploy is not None:
+        steps = redeploy
+    else:
+        moved = plan.plan(report.moves, config.environments, only)
+        steps = _merge(moved, _behind(root, config, commit, history, only))
+    moves += _made(root, commit, [s for s in steps if s not in moved] if redeploy is None else steps, moves)
     if require_tip and tip is not None and tip != commit:
         report.refused = (f"{commit[:12]} is not the tip of main ({tip[:12]}): a newer merge's own run "
                           "deploys; an older commit never overwrites it")
         report.results = [StepResult(s, "refused", report.refused) for s in steps]
         return report
-    if push_ledger and not dry_run:
-        ledger.fetch(root)
-    history = ledger.read(root)
     catalog = Catalog(Revision(str(root), commit, resolved=True))
-    previous_catalog = Catalog(Revision(str(root), start, resolved=True)) if start else None
     for step in steps:
-        report.results.append(_one(root, config, step, commit, history, catalog, previous_catalog, dry_run,
-                                   force=redeploy is not None))
+        previous = _catalog_for(root, history, step)
+        report.results.append(_one(root, config, step, commit, history, catalog, previous, dry_run,
+                                   force=redeploy is not None, tip=tip or commit))
     if not dry_run:
-        records = _records(root, report, history)
-        ledger.append(root, commit, records)
+        records = _records(root, report, moves, history)
+        for where in dict.fromkeys(r.commit for r in records):
+            ledger.append(root, where, [r for r in records if r.commit == where])
         if push_ledger and records:
             ledger.push(root)
         _notify(config, records)
     return report
+
+
+def _on(root: Path, commit: str, tip: str) -> bool:
+    """Whether a recorded commit is on main: one a force push removed says nothing about main."""
+    return commit == tip or git.is_ancestor(root, commit, tip)
+
+
+def _start(root: Path, commit: str, before: str | None, history: list[ledger.Record]) -> str | None:
+    """Where the moves to record begin: the newest first-parent ancestor the ledger knows, else
+    ``before`` (when this clone has it), else the first parent."""
+    known = {r.commit for r in history}
+    ancestors = git.run(root, "rev-list", "--first-parent", "--max-count=1000", commit).split()[1:]
+    recorded = next((c for c in ancestors if c in known), None)
+    if recorded is not None:
+        return recorded
+    if before and before != _NO_COMMIT:
+        with contextlib.suppress(NotFoundError):
+            resolved = git.resolve_revision(root, before)
+            if git.is_ancestor(root, resolved, commit):
+                return resolved
+    return _first_parent(root, commit)
+
+
+def _range(root: Path, start: str | None, commit: str) -> list[str]:
+    """First-parent commits after ``start`` up to ``commit``, oldest first."""
+    spec = f"{start}..{commit}" if start else commit
+    return git.run(root, "rev-list", "--first-parent", "--reverse", "--max-count=1000", spec).split()
+
+
+def _behind(root: Path, config: schema.RegistryConfig, commit: str, history: list[ledger.Record],
+            only: str | None) -> list[plan.Step]:
+    """Aliases whose desired version is not what the ledger last deployed (or never deployed)."""
+    snapshot = Revision(str(root), commit, resolved=True)
+    steps = []
+    for name in sorted(config.environments):
+        if only is not None and name != only:
+            continue
+        env = config.environments[name]
+        models = env.models or [m for m in snapshot.listdir(names.REGISTRY_DIR)
+                                if names.MODEL_NAME.fullmatch(m)]
+        for model in sorted(models):
+            state = _state(snapshot, model)
+            wanted = state.aliases.get(env.alias) if state is not None else None
+            if wanted is None:
+                continue
+            last = _last(history, name, model, env.alias)
+            if last is None or last.after != wanted:
+                steps.append(plan.Step(name, model, env.alias, last.after if last else None, wanted))
+    return steps
+
+
+def _made(root: Path, commit: str, steps: list[plan.Step],
+          known: list[tuple[str, desired.Move]]) -> list[tuple[str, desired.Move]]:
+    """For steps not moved in this range (a run that never happened, a reconcile): the commit
+    that set the alias to its version, from the model's history, so it is recorded and credited."""
+    from modelreg.history import history
+
+    have = {(m.model, m.alias) for _, m in known}
+    found: list[tuple[str, desired.Move]] = []
+    for step in steps:
+        if (step.model, step.alias) in have:
+            continue
+        event = next((e for e in history(str(root), step.model, commit)
+                      if e.kind == "alias" and e.alias == step.alias and e.version == step.after), None)
+        if event is not None:
+            found.append((event.commit, desired.Move(step.model, "alias", alias=step.alias,
+                                                     before=event.previous, after=step.after)))
+            have.add((step.model, step.alias))
+    return found
+
+
+def _merge(moved: list[plan.Step], behind: list[plan.Step]) -> list[plan.Step]:
+    """The steps of this push's moves (a re-run reports them unchanged), then those still behind."""
+    seen = {(s.environment, s.model, s.alias) for s in moved}
+    return moved + [s for s in behind if (s.environment, s.model, s.alias) not in seen]
+
+
+def _last(history: list[ledger.Record], environment: str, model: str, alias: str) -> ledger.Record | None:
+    return next((r for r in reversed(history) if r.kind == "deployment" and r.outcome == "succeeded"
+                 and (r.environment, r.model, r.alias) == (environment, model, alias)), None)
+
+
+def _catalog_for(root: Path, history: list[ledger.Record], step: plan.Step) -> Catalog | None:
+    """Where the version to switch back to is read: the commit that deployed it."""
+    last = _last(history, step.environment, step.model, step.alias)
+    if last is None or step.before is None:
+        return None
+    return Catalog(Revision(str(root), last.commit, resolved=True))
 
 
 def _first_parent(root: Path, commit: str) -> str | None:
@@ -164,12 +263,11 @@ def _first_parent(root: Path, commit: str) -> str | None:
 
 def _one(root: Path, config: schema.RegistryConfig, step: plan.Step, commit: str,
          history: list[ledger.Record], catalog: Catalog, previous_catalog: Catalog | None,
-         dry_run: bool, *, force: bool = False) -> StepResult:
-    last = next((r for r in reversed(history) if r.kind == "deployment" and r.outcome == "succeeded"
-                 and (r.environment, r.model, r.alias) == (step.environment, step.model, step.alias)), None)
-    if last is not None and last.commit == commit and last.after == step.after and not force:
-        return StepResult(step, "unchanged", f"already deployed from {commit[:12]}; nothing to do",
-                          last.sha256)
+         dry_run: bool, *, force: bool = False, tip: str) -> StepResult:
+    last = _last(history, step.environment, step.model, step.alias)
+    if last is not None and last.after == step.after and not force:
+        return StepResult(step, "unchanged", f"v{step.after} already deployed (from {last.commit[:12]}); "
+                          "nothing to do", last.sha256)
     if last is not None and last.commit != commit and git.is_ancestor(root, commit, last.commit):
         return StepResult(step, "refused", f"{last.commit[:12]}, newer than {commit[:12]}, is deployed "
                           f"(v{last.after}); an older commit never overwrites it", last.sha256)
@@ -183,7 +281,7 @@ def _one(root: Path, config: schema.RegistryConfig, step: plan.Step, commit: str
     env = config.environments[step.environment]
     targets = [build(t, root) for t in env.targets]
     with _Fetcher(root, mv) as fetcher:
-        act = _activation(root, step, mv, commit, fetcher)
+        act = _activation(root, step, mv, commit, fetcher, reinstall=force)
         done: list[Target] = []
         outcomes: list[Outcome] = []
         for target in targets:
@@ -205,9 +303,12 @@ def _activate(target: Target, act: Activation) -> Outcome:
 
 def _switch_back(root: Path, done: list[Target], step: plan.Step, previous_catalog: Catalog | None,
                  commit: str) -> list[Outcome]:
-    """Put the version before back on the targets already switched: one version per environment."""
-    if not done or step.before is None or previous_catalog is None:
+    """Put the version before back on the targets already switched: one version per environment.
+    With no version before (a first deployment), the targets that can stop serving it do."""
+    if not done:
         return []
+    if step.before is None or previous_catalog is None:
+        return [target.withdraw(step.model, step.alias) for target in done if hasattr(target, "withdraw")]
     try:
         mv = previous_catalog.version(step.model, step.before)
     except ModelregError as exc:
@@ -251,34 +352,49 @@ class _Fetcher:
         return self._path
 
 
-def _activation(root: Path, step: plan.Step, mv: ModelVersion, commit: str, fetcher: _Fetcher) -> Activation:
+def _activation(root: Path, step: plan.Step, mv: ModelVersion, commit: str, fetcher: _Fetcher, *,
+                reinstall: bool = False) -> Activation:
     pointer = mv.pointer
     return Activation(environment=step.environment, model=step.model, alias=step.alias, version=step.after,
                       sha256=str(mv.artifact.get("sha256", "")), md5=pointer.md5 if pointer else "",
                       artifact_name=str(mv.artifact.get("path", "")), uri=mv.uri, commit=commit,
                       registry=root, fetch_to=fetcher.fetch_to, local_path=fetcher.local_path,
-                      manifest=dict(mv.data))
+                      manifest=dict(mv.data), reinstall=reinstall)
 
 
-def _records(root: Path, report: Deployment, history: list[ledger.Record]) -> list[ledger.Record]:
+def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move]],
+             history: list[ledger.Record]) -> list[ledger.Record]:
+    """A record per alias move, on the commit that made it with that commit's pull request and
+    approvers, and a record per deployment attempt, on the deployed commit."""
     from modelreg.history import Event, with_approvers
 
-    subject = git.run(root, "log", "-1", "--format=%s", report.commit).strip()
-    event = with_approvers(str(root), [Event(kind="alias", version=None, commit=report.commit, author="",
-                                             date="", subject=subject, pr=_pr(subject))])[0]
-    approvers = [asdict(a) for a in event.approvers] if event.approvers is not None else None
     actor = os.environ.get("GITHUB_ACTOR") or git.user_name(root) or getpass.getuser()
     known = {(r.commit, r.model, r.alias, r.after) for r in history if r.kind == "move"}
+    made = list(dict.fromkeys([c for c, _ in moves] + [report.commit]))
+    subjects = {c: git.run(root, "log", "-1", "--format=%s", c).strip() for c in made}
+    events = with_approvers(str(root), [Event(kind="alias", version=None, commit=c, author="", date="",
+                                              subject=subjects[c], pr=_pr(subjects[c])) for c in made])
+    by_commit = {e.commit: e for e in events}
+
+    def approvers(commit: str) -> list[dict[str, Any]] | None:
+        found = by_commit[commit].approvers
+        return [asdict(a) for a in found] if found is not None else None
+
     stamp = ledger.now()
-    records = [ledger.Record(stamp, "move", m.model, m.alias, m.before, m.after, report.commit,
-                             pr=event.pr, approvers=approvers, actor=actor, message=m.describe())
-               for m in report.moves if m.kind == "alias"
-               and (report.commit, m.model, m.alias, m.after) not in known]
-    records += [ledger.Record(stamp, "deployment", r.step.model, r.step.alias, r.step.before, r.step.after,
-                              report.commit, environment=r.step.environment, outcome=r.outcome,
-                              sha256=r.sha256, pr=event.pr, approvers=approvers, actor=actor,
-                              message=r.message, targets=[t.to_dict() for t in r.targets])
-                for r in report.results if r.outcome != "unchanged"]
+    records = [ledger.Record(stamp, "move", m.model, m.alias, m.before, m.after, c, pr=by_commit[c].pr,
+                             approvers=approvers(c), actor=actor, message=m.describe())
+               for c, m in moves if m.kind == "alias" and (c, m.model, m.alias, m.after) not in known]
+    # A deployment is credited to the pull request that moved its alias (the tip's, for a catch-up).
+    mover = {(m.model, m.alias): c for c, m in moves if m.kind == "alias"}
+    for r in report.results:
+        if r.outcome in ("unchanged", "planned"):
+            continue
+        source = mover.get((r.step.model, r.step.alias), report.commit)
+        records.append(ledger.Record(stamp, "deployment", r.step.model, r.step.alias, r.step.before,
+                                     r.step.after, report.commit, environment=r.step.environment,
+                                     outcome=r.outcome, sha256=r.sha256, pr=by_commit[source].pr,
+                                     approvers=approvers(source), actor=actor, message=r.message,
+                                     targets=[t.to_dict() for t in r.targets]))
     return records
 
 

@@ -133,6 +133,8 @@ def _drift(root: Path, row: Row, tip: str) -> list[str]:
     elif row.recorded.commit and not git.is_ancestor(root, row.recorded.commit, tip):
         out.append(f"the ledger's deployment from {row.recorded.commit[:12]} is not on main: a target is "
                    "ahead of main")
+    elif row.recorded.after != row.desired:
+        out.append(f"the last deployment was v{row.recorded.after}, main says v{row.desired}")
     for target in row.targets:
         if target.problem:
             out.append(f"{target.target}: {target.problem}")

@@ -35,6 +35,8 @@ class Activation:
     local_path: Callable[[], Path]
     #: the version's manifest, for targets that describe the model (format, framework)
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: install the bytes again even when the target's record says they are there (reconcile)
+    reinstall: bool = False
 
 
 @dataclass(frozen=True)

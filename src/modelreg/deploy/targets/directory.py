@@ -5,6 +5,7 @@
     ROOT/MODEL/VERSION/<artifact>          the artifact, as registered (a file or a directory)
     ROOT/MODEL/VERSION/deployment.json     model, version, sha256, commit, size and mtime of each file
     ROOT/MODEL/ALIAS -> VERSION            one symbolic link per alias: what serves
+    ROOT/MODEL/.modelreg-lock              held while a deployment changes the model's directory
 
 Numbered version directories are what Triton, TF Serving and KServe's model
 repositories expect. A version is copied into a scratch directory beside its
@@ -21,6 +22,7 @@ import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +43,25 @@ class DirectoryTarget:
         model_dir = self.root / act.model
         final = model_dir / str(act.version)
         try:
-            if not self._holds(final, act.sha256):
-                self._install(act, final)
-            _point(model_dir / act.alias, str(act.version))
-            removed = self._prune(model_dir)
+            with _model_lock(model_dir):  # two environments may share a root: one writer per model
+                if act.reinstall or not self._holds(final, act.sha256):
+                    self._install(act, final)
+                _point(model_dir / act.alias, str(act.version))
+                removed = self._prune(model_dir)
         except OSError as exc:
             return Outcome(False, self.name, f"{exc.strerror or exc}: {exc.filename or final}")
         return Outcome(True, self.name, f"{act.alias} -> {final}",
                        {"path": str(final), "pointer": str(model_dir / act.alias), "pruned": removed})
+
+    def withdraw(self, model: str, alias: str) -> Outcome:
+        """Stop serving ``alias`` (a first deployment that failed elsewhere): remove its link."""
+        link = self.root / model / alias
+        try:
+            with _model_lock(link.parent):
+                link.unlink(missing_ok=True)
+        except OSError as exc:
+            return Outcome(False, self.name, f"could not remove {link}: {exc.strerror or exc}")
+        return Outcome(True, self.name, f"removed {link}: nothing serves {alias} here")
 
     def serving(self, model: str, alias: str, *, verify: bool = False) -> Serving | None:
         link = self.root / model / alias
@@ -137,8 +150,22 @@ def _files(artifact: Path) -> list[tuple[Path, str]]:
 
 
 def _stat(path: Path) -> list[int]:
+    """Size, mtime and ctime: ``touch -r`` can put an mtime back, nothing can set a ctime."""
     info = path.stat()
-    return [info.st_size, info.st_mtime_ns]
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+@contextlib.contextmanager
+def _model_lock(model_dir: Path) -> Iterator[None]:
+    import fcntl
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with open(model_dir / f"{atomic.PREFIX}lock", "a", encoding="utf-8") as file:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file.fileno(), fcntl.LOCK_UN)
 
 
 def _changed_files(version_dir: Path, record: dict[str, Any]) -> list[str]:
