@@ -338,9 +338,12 @@ def test_policy_selected_by_applies_to(main_branch: Path, workdir: Path, cli: Cl
     report = cli("-C", str(main_branch), "check", "--format", "json").json
     assert report["comparisons"][0]["policy"] == "lenient"
     assert report["gates"]["policy"]["passed"] is False
-    # once the policy is on main (its own, reviewed, pull request), it governs alone
+    # once the policy is on main (its own, reviewed, pull request) and governs the model's
+    # versions there, it governs alone
     shutil.rmtree(main_branch / "registry/fraud/v2")
     git(main_branch, "switch", "-q", "main")
+    v1 = main_branch / "registry/fraud/v1/version.yaml"
+    v1.write_text(v1.read_text().replace("tags: {}", "tags:\n  risk: low"))
     commit_all(main_branch, "A lenient policy for low-risk versions")
     git(main_branch, "switch", "-q", "feature")
     git(main_branch, "merge", "-q", "main")
@@ -596,3 +599,25 @@ def test_switching_policy_in_the_same_pr_does_not_escape_its_promotion_rule(stri
     out = check(cli, strict_model, "--offline", "--gate", "promotion")
     assert "aliases.champion: v1 has been in staging for" in out and "1000h required" in out
     assert "(policy strict (on main))" in out
+
+
+def test_a_version_cannot_tag_itself_into_weaker_rules(main_branch: Path, workdir: Path, cli: Cli) -> None:
+    from modelreg.approvals_check import requirements
+
+    git(main_branch, "switch", "-q", "main")
+    (main_branch / "policies/high-risk.yaml").write_text(
+        "schema_version: 1\napplies_to: {tags: {risk: high}}\nthresholds: {roc_auc: {min: 0.99}}\n"
+        "promotion:\n  production:\n    approvals: {count: 2, from: ['@acme/model-risk']}\n")
+    v1 = main_branch / "registry/fraud/v1/version.yaml"  # v1, in production, is high risk
+    v1.write_text(v1.read_text().replace("tags: {}", "tags:\n  risk: high"))
+    commit_all(main_branch, "fraud v1 is high risk")
+    git(main_branch, "switch", "-q", "feature")
+    git(main_branch, "merge", "-q", "main")
+    # the PR's own version says it is low risk, to be judged by the default policy alone
+    register(cli, main_branch, workdir, "fraud", "-m", "second", "--tag", "risk=low", metrics=GOOD, seed=2)
+    out = check(cli, main_branch, "--offline", "--gate", "policy")
+    assert "0.95 is outside the threshold (>= 0.99)" in out and "(policy high-risk (on main))" in out
+    set_aliases(main_branch, "fraud", {"staging": 1, "production": 2})
+    commit_all(main_branch, "v2, low risk by its own tags, to production")
+    found = requirements(str(main_branch), "main").requirements
+    assert ("production", 2, "high-risk (on main)") in [(r.alias, r.count, r.policy) for r in found]

@@ -61,7 +61,8 @@ def requirements(root: str, base_ref: str | None = None) -> Found:
                 continue  # a removed alias serves nothing: no approval
             version_doc = ctx.document(ctx.head, names.version_file(model, move.after)) or {}
             rules: list[Approvals] = []
-            for selected in ctx.policies_for(model, tags_of(version_doc)):  # now, and before if it differs
+            # the rules now, and those in force before when they differ
+            for selected in ctx.policies_for(model, tags_of(version_doc), alias=move.alias):
                 rule = _gated(selected.policy, move.alias)
                 if rule is None or any(_same(rule, other) for other in rules):
                     continue

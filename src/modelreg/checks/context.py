@@ -169,9 +169,10 @@ class CheckContext:
         return select(self.policies, self.default_policy, model,
                       self.document(self.head, names.model_file(model)) or {}, version_tags)
 
-    def policies_for(self, model: str, version_tags: dict[str, str]) -> list[Selected]:
+    def policies_for(self, model: str, version_tags: dict[str, str], *,
+                     alias: str | None = None) -> list[Selected]:
         """The policy that governs ``model`` after the change, and the one that governed it before
-        (the base's model.yaml, policies and default), when that one differs.
+        (the base's model.yaml, policies, default and version tags), when that one differs.
 
         A pull request must pass both: otherwise it could relax the rules that judge it, by
         naming another policy in model.yaml, changing the tags an ``applies_to`` matches, the
@@ -183,11 +184,25 @@ class CheckContext:
             return [head]  # a new model: nothing governed it before
         base_policies, _ = self.base_policies
         try:
-            base = select(base_policies, default_name(self.base), model, base_doc, version_tags)
+            base = select(base_policies, default_name(self.base), model, base_doc,
+                          self._base_tags(model, alias))
         except InputError:
             return [head]  # the base's own selection was broken: the head's is what is checked
         same = base.name == head.name and base.policy == head.policy
         return [head] if same else [head, Selected(f"{base.name} (on {self.base_ref})", base.policy)]
+
+    def _base_tags(self, model: str, alias: str | None) -> dict[str, str]:
+        """The tags that chose the policy before the change: those of the version the alias
+        points at on the base (else the model's newest version there). Never the tags the
+        change brings: a version tagged ``risk: low`` must not pick its own, weaker, rules."""
+        state = self.desired(self.base, model)
+        number = state.aliases.get(alias) if state is not None and alias is not None else None
+        if number is None:
+            versions = self.versions(self.base, model)
+            number = max(versions) if versions else None
+        doc = self.document(self.base, names.version_file(model, number)) if number else None
+        tags = doc.get("tags") if doc else None
+        return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
 
     @cached_property
     def base_policies(self) -> tuple[dict[str, Any], list[InputError]]:

@@ -78,7 +78,7 @@ def _rules(ctx: CheckContext, model: str, moved: dict[str, int], result: GateRes
     for alias, number in sorted(moved.items()):
         version_doc = ctx.document(ctx.head, names.version_file(model, number)) or {}
         try:
-            selections = ctx.policies_for(model, policy_gate.tags_of(version_doc))
+            selections = ctx.policies_for(model, policy_gate.tags_of(version_doc), alias=alias)
         except InputError as exc:
             result.findings.append(Finding.from_error(GATE, exc))
             continue
