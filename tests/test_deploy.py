@@ -357,3 +357,16 @@ def test_status_flags_an_alias_main_moved_but_no_deployment_followed(served: Pat
     assert result.code == 1 and "the last deployment was v1, main says v2" in result.out
     cli.ok("-C", str(served), "reconcile")
     assert cli("-C", str(served), "status").code == 0
+
+
+def test_audit_csv_cannot_carry_a_formula_and_until_includes_its_day(served: Path, cli: Cli) -> None:
+    import csv
+    import io
+
+    set_aliases(served, production=1)
+    commit_all(served, "=HYPERLINK(\"http://evil.example\",\"click\") (#9)")
+    rows = list(csv.DictReader(io.StringIO(cli.ok("-C", str(served), "audit", "--csv").out)))
+    assert all(not row["detail"].startswith("=") for row in rows)
+    assert any(row["detail"].startswith("'=HYPERLINK") for row in rows)
+    today = rows[-1]["time"][:10]
+    assert len(cli.ok("-C", str(served), "audit", "--until", today, "--json").json) == len(rows)

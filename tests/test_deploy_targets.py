@@ -587,3 +587,26 @@ def test_notify_failures_are_returned_not_raised(sink: HttpSink, monkeypatch: py
     assert outcomes[0].message == f"not delivered after {notify_mod.RETRIES + 1} attempts: HTTP 500"
     assert "MODELREG_TEST_NOTIFY_SECRET" in outcomes[1].message
     assert len(sink.requests) == notify_mod.RETRIES + 2
+
+
+def test_a_command_never_gets_the_jobs_token_and_its_output_keeps_no_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelreg.deploy.targets.command import CommandTarget as Command
+
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_pushes-to-the-registry")
+    monkeypatch.setenv("DEPLOY_HOOK_SECRET", "hook-secret-value")
+    script = tmp_path / "leaky.sh"
+    script.write_text('#!/bin/sh\necho "token=[$GITHUB_TOKEN] secret=[$DEPLOY_HOOK_SECRET]"\nexit 3\n')
+    script.chmod(0o755)
+    artifact_file = tmp_path / "model.bin"
+    artifact_file.write_bytes(b"m")
+    outcome = Command([str(script)], 10.0, tmp_path).activate(_scrub_activation(artifact_file, tmp_path))
+    recorded = json.dumps(outcome.to_dict())
+    assert "token=[]" in recorded  # not passed on
+    assert "hook-secret-value" not in recorded and "secret=[***]" in recorded
+
+
+def _scrub_activation(artifact_file: Path, root: Path) -> Activation:
+    return Activation(environment="production", model="m", alias="production", version=1, sha256="0" * 64,
+                      md5="0" * 32, artifact_name="model.bin", uri="models:/m/1", commit="c" * 40,
+                      registry=root, fetch_to=lambda dest: artifact_file, local_path=lambda: artifact_file)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +50,16 @@ class Entry:
                 "actor": self.actor, "sha256": self.sha256, "detail": self.detail}
 
 
-def parse_time(text: str, option: str) -> datetime:
+def parse_time(text: str, option: str, *, end_of_day: bool = False) -> datetime:
+    """An ISO 8601 date or time (UTC unless it says otherwise); a bare date given as an upper bound
+    means the end of that day, so ``--until 2026-11-30`` includes November 30th."""
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(f"{text!r} is not a date", field=option,
                          fix="write a date such as 2026-11-01, or 2026-11-01T12:00:00Z") from None
+    if end_of_day and len(text) == 10:
+        value = value + timedelta(days=1) - timedelta(microseconds=1)
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
@@ -124,6 +128,16 @@ def to_csv(entries: list[Entry]) -> str:
     writer.writerow(COLUMNS)
     for entry in entries:
         row = entry.to_dict()
-        writer.writerow(["" if row[c] is None else (";".join(row[c]) if isinstance(row[c], list) else row[c])
-                         for c in COLUMNS])
+        writer.writerow([_cell(row[c]) for c in COLUMNS])
     return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: commit subjects and names come from anyone who can
+    commit, and ``=HYPERLINK(...)`` in a cell would be a formula (OWASP's CSV injection)."""
+    if value is None:
+        return ""
+    text = ";".join(value) if isinstance(value, list) else value
+    if isinstance(text, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text

@@ -8,7 +8,7 @@ from modelreg.cli.common import emit_json, registry, table
 @click.command("audit")
 @click.option("--since", metavar="DATE",
               help="From this date or time (ISO 8601, UTC unless a zone is given).")
-@click.option("--until", metavar="DATE", help="Up to this date or time.")
+@click.option("--until", metavar="DATE", help="Up to this date or time (a date: to the end of that day).")
 @click.option("--model", metavar="NAME", help="One model only.")
 @click.option("--github", is_flag=True, help="Ask GitHub's API for approvers the ledger does not hold "
               "(needs GITHUB_TOKEN).")
@@ -32,7 +32,8 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
     if as_json and as_csv:
         raise click.UsageError("--json and --csv are exclusive")
     entries = trail(registry().root, since=parse_time(since, "--since") if since else None,
-                    until=parse_time(until, "--until") if until else None, model=model, offline=not github)
+                    until=parse_time(until, "--until", end_of_day=True) if until else None, model=model,
+                    offline=not github)
     if as_json:
         emit_json([e.to_dict() for e in entries])
     elif as_csv:

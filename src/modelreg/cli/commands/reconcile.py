@@ -41,5 +41,6 @@ def command(only: str | None, verify: bool, dry_run: bool, push_ledger: bool, as
         emit_json(report.to_dict())
     else:
         _print(report)
-    if not report.ok:
+    # a refused reconcile leaves the drift in place: unlike a late deploy run, that is a failure
+    if not report.ok or report.refused or any(r.outcome == "refused" for r in report.results):
         raise click.exceptions.Exit(1)

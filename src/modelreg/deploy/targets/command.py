@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import selectors
 import shlex
 import signal
@@ -81,9 +82,10 @@ class CommandTarget:
         self.name = f"command {line if len(line) <= _NAME_MAX else line[:_NAME_MAX - 1] + '…'}"
 
     def environment(self, act: Activation, artifact: Path) -> dict[str, str]:
-        """The inherited environment with the model's MODELREG_* variables added."""
+        """The inherited environment, less the job's GitHub tokens (they can push to the registry),
+        with the model's MODELREG_* variables added."""
         return {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k not in _WITHHELD},
             "MODELREG_ENVIRONMENT": act.environment,
             "MODELREG_MODEL": act.model,
             "MODELREG_VERSION": str(act.version),
@@ -121,11 +123,13 @@ class CommandTarget:
             if timed_out:
                 self._stop(proc)
             code = proc.wait()
+        # What a command prints goes into the ledger and notifications: no secret of this
+        # environment may go with it.
         detail = {"command": self.run, "exit_code": code, "timed_out": timed_out,
                   "seconds": round(time.monotonic() - started, 3),
-                  "stdout": stdout.text(), "stderr": stderr.text()}
+                  "stdout": scrub(stdout.text()), "stderr": scrub(stderr.text())}
         ok = code == 0 and not timed_out
-        return Outcome(ok, self.name, _message(code, timed_out, self.timeout, stderr, stdout), detail)
+        return Outcome(ok, self.name, scrub(_message(code, timed_out, self.timeout, stderr, stdout)), detail)
 
     def serving(self, model: str, alias: str, *, verify: bool = False) -> Serving | None:
         return None  # a command cannot tell
@@ -176,6 +180,20 @@ class CommandTarget:
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+
+#: not passed to commands: a deploy job's token can push to the registry
+_WITHHELD = frozenset({"GITHUB_TOKEN", "MODELREG_REVIEW_TOKEN", "ACTIONS_RUNTIME_TOKEN",
+                       "ACTIONS_ID_TOKEN_REQUEST_TOKEN"})
+_SECRET_NAME = re.compile(r"(?:TOKEN|SECRET|PASSWORD|PASSWD|_KEY|CREDENTIALS?)$", re.IGNORECASE)
+
+
+def scrub(text: str) -> str:
+    """``text`` with the value of every secret-looking environment variable replaced by ``***``."""
+    for name, value in os.environ.items():
+        if len(value) >= 6 and (_SECRET_NAME.search(name) or name in _WITHHELD):
+            text = text.replace(value, "***")
+    return text
 
 
 def _message(code: int, timed_out: bool, timeout: float, stderr: _Tail, stdout: _Tail) -> str:
