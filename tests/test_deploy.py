@@ -370,3 +370,24 @@ def test_audit_csv_cannot_carry_a_formula_and_until_includes_its_day(served: Pat
     assert any(row["detail"].startswith("'=HYPERLINK") for row in rows)
     today = rows[-1]["time"][:10]
     assert len(cli.ok("-C", str(served), "audit", "--until", today, "--json").json) == len(rows)
+
+
+def test_a_forged_ledger_record_cannot_suppress_a_deployment(served: Path, cli: Cli) -> None:
+    set_aliases(served, production=1)
+    commit = commit_all(served, "Promote v1")
+    forged = ledger.Record("9999-01-01T00:00:00Z", "deployment", "fraud", "production", None, 1, commit,
+                           environment="production", outcome="succeeded")
+    ledger.append(served, commit, [forged])  # written by anyone who may push notes
+    report = deploy(cli, served)
+    assert [d["outcome"] for d in report["deployments"]] == ["succeeded"]  # the target said otherwise
+    assert os.readlink(srv(served) / "fraud" / "production") == "1"
+
+
+def test_a_hostile_ledger_line_is_skipped_not_fatal(served: Path, cli: Cli) -> None:
+    set_aliases(served, production=1)
+    commit = commit_all(served, "Promote v1")
+    git(served, "notes", "--ref=refs/notes/modelreg", "add", "-m", '"time"\n[[[[[[\n{"time": 5}\n'
+        '{"time":"t","kind":"move","model":"fraud","commit":["x"]}', commit)
+    deploy(cli, served)
+    for command in (["status"], ["history", "fraud", "--offline"], ["audit"]):
+        cli.ok("-C", str(served), *command)

@@ -265,7 +265,9 @@ def _one(root: Path, config: schema.RegistryConfig, step: plan.Step, commit: str
          history: list[ledger.Record], catalog: Catalog, previous_catalog: Catalog | None,
          dry_run: bool, *, force: bool = False, tip: str) -> StepResult:
     last = _last(history, step.environment, step.model, step.alias)
-    if last is not None and last.after == step.after and not force:
+    env = config.environments[step.environment]
+    targets = [build(t, root) for t in env.targets]
+    if last is not None and last.after == step.after and not force and _serving(targets, step):
         return StepResult(step, "unchanged", f"v{step.after} already deployed (from {last.commit[:12]}); "
                           "nothing to do", last.sha256)
     if last is not None and last.commit != commit and git.is_ancestor(root, commit, last.commit):
@@ -278,8 +280,6 @@ def _one(root: Path, config: schema.RegistryConfig, step: plan.Step, commit: str
     sha = str(mv.artifact.get("sha256", ""))
     if dry_run:
         return StepResult(step, "planned", f"would deploy v{step.after} ({sha[:12]})", sha)
-    env = config.environments[step.environment]
-    targets = [build(t, root) for t in env.targets]
     with _Fetcher(root, mv) as fetcher:
         act = _activation(root, step, mv, commit, fetcher, reinstall=force)
         done: list[Target] = []
@@ -292,6 +292,16 @@ def _one(root: Path, config: schema.RegistryConfig, step: plan.Step, commit: str
                 return StepResult(step, "failed", f"{target.name}: {outcome.message}", sha, outcomes)
             done.append(target)
     return StepResult(step, "succeeded", f"v{step.after} is live on {len(targets)} target(s)", sha, outcomes)
+
+
+def _serving(targets: list[Target], step: plan.Step) -> bool:
+    """Whether every target that can tell says it serves the step's version. The ledger alone is
+    not trusted for "already deployed": anyone who may push can write a note."""
+    for target in targets:
+        serving = target.serving(step.model, step.alias)
+        if serving is not None and (serving.version != step.after or serving.drift):
+            return False
+    return True
 
 
 def _activate(target: Target, act: Activation) -> Outcome:
