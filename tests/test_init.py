@@ -76,3 +76,13 @@ def test_remote_on_existing_dvc_is_refused_not_ignored(tmp_path: Path, cli: Cli)
     cli.ok("init", str(root))
     result = cli.fails("init", str(root), "--remote", "/elsewhere")
     assert "dvc remote add -d -f storage /elsewhere" in result.err
+
+
+def test_init_writes_the_pages_workflow_only_when_asked(tmp_path: Path, cli: Cli) -> None:
+    from modelreg.site import workflow
+
+    cli.ok("init", str(tmp_path / "plain"))
+    assert not (tmp_path / "plain" / workflow.PATH).exists()
+    out = cli.ok("init", str(tmp_path / "plain"), "--site-workflow").out
+    assert f"created {workflow.PATH}" in out
+    assert (tmp_path / "plain" / workflow.PATH).read_text().startswith("#")

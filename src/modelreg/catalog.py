@@ -47,6 +47,10 @@ class Model:
         self.data = data
         self.versions = versions
 
+    def __repr__(self) -> str:
+        return (f"<Model {self.name} versions={list(self.versions)} aliases={self.aliases} "
+                f"latest={self.latest}>")
+
     @property
     def source(self) -> str:
         return names.model_file(self.name)
@@ -234,9 +238,7 @@ class Catalog:
         if name not in self._models:
             data = self._load(name, names.model_file(name), "model")
             if data is None:
-                where = f" at {self.snapshot.commit[:12]}" if self.snapshot.commit else ""
-                raise NotFoundError(f"no model named {name!r}{where}",
-                                    fix="run `modelreg list` to see the registered models")
+                raise self._unknown_model(name)
             # A v<N> directory without its version.yaml (a download left in it, an
             # interrupted checkout) is not a version.
             versions = sorted(
@@ -244,6 +246,15 @@ class Catalog:
                 if v and self.snapshot.exists(names.version_file(name, v)))
             self._models[name] = Model(name=name, data=data, versions=tuple(versions))
         return self._models[name]
+
+    def _unknown_model(self, name: str) -> NotFoundError:
+        from modelreg.suggest import did_you_mean
+
+        where = f" at {self.snapshot.commit[:12]}" if self.snapshot.commit else ""
+        known = [n for n in self.model_names() if self.snapshot.exists(names.model_file(n))]
+        return NotFoundError(f"no model named {name!r}{where}",
+                             fix=did_you_mean(name, known, "models")
+                             or "run `modelreg list` to see the registered models")
 
     def version(self, name: str, number: int, *, with_pointer: bool = True) -> ModelVersion:
         mv = self._version(name, number, with_pointer=with_pointer)

@@ -18,6 +18,10 @@ class Row:
         self.a = a
         self.b = b
 
+    def __repr__(self) -> str:
+        delta = f" ({self.delta:+.6g})" if self.delta is not None else ""
+        return f"<Row {self.section}.{self.key}: {self.a!r} -> {self.b!r}{delta}>"
+
     @property
     def changed(self) -> bool:
         return bool(self.a != self.b)

@@ -208,6 +208,7 @@ class _Fetcher:
                     got = _stream(odb.fs, odb.oid_to_path(oid), tmp, relpath, self.progress,
                                   md5=sha256 is None)
                 except FileNotFoundError:
+                    _check_local_remote(self.repo)
                     raise RemoteError(f"the DVC remote has no object {oid}",
                                       fix="an artifact lost from the remote must be restored or "
                                       "registered again") from None
@@ -217,6 +218,21 @@ class _Fetcher:
                 _place(tmp, final)
         self.verified[final] = got
         return final
+
+
+def _check_local_remote(repo: Any) -> None:
+    """Raise RemoteError when the default remote is a local folder that does not exist here: the
+    registry's default remote lives inside the clone that registered the artifact, so another
+    clone (or another machine) cannot reach it."""
+    remote = repo.cloud.get_remote(None, "fetch")
+    if remote.fs.protocol != "local" or os.path.isdir(remote.path):
+        return
+    raise RemoteError(f"the DVC remote {remote.name!r} is the local folder {remote.path}, which does "
+                      "not exist on this machine",
+                      fix="the default remote, .modelreg/remote, is a folder inside the clone that "
+                      "registered the artifacts, which other clones cannot reach: set a shared remote "
+                      f"(`dvc remote add -d -f {remote.name} s3://BUCKET/PATH`), copy that folder's "
+                      "contents into it, and commit .dvc/config")
 
 
 def _stream(fs: Any, source: str, dest: Path, relpath: str, progress: Progress, *,

@@ -27,6 +27,8 @@ class Initialized:
     root: Path
     created: tuple[str, ...]
     remote: str | None
+    #: the remote is the default, a folder inside this clone that no other clone can reach
+    local_remote: bool = False
 
 
 def presets() -> list[str]:
@@ -41,10 +43,16 @@ def preset(name: str) -> str:
     return resources.files("modelreg.presets").joinpath(f"{name}.yaml").read_text("utf-8")
 
 
-def init(path: Path, *, remote: str | None = None, policy: str = "default") -> Initialized:
+def init(path: Path, *, remote: str | None = None, policy: str = "default",
+         site_workflow: bool = False) -> Initialized:
     root = path.resolve()
     policy_text = preset(policy)
-    workflow_files = workflows.files(_config(root))
+    config = _config(root)
+    workflow_files = workflows.files(config)
+    if site_workflow:  # publishing the catalog on GitHub Pages is a choice, not a default
+        from modelreg.site import workflow as site
+
+        workflow_files[site.PATH] = site.text(config)
     root.mkdir(parents=True, exist_ok=True)
     created: list[str] = []
     top = git.toplevel(root)
@@ -86,7 +94,8 @@ def init(path: Path, *, remote: str | None = None, policy: str = "default") -> I
         created.append(codeowners.PATH)
     if _ensure_ignored(root / ".gitignore"):
         created.append(".gitignore")
-    return Initialized(root=root, created=tuple(created), remote=remote_url)
+    return Initialized(root=root, created=tuple(created), remote=remote_url,
+                       local_remote=remote_url is not None and remote is None)
 
 
 def _config(root: Path) -> schema.RegistryConfig:

@@ -30,7 +30,7 @@ CARD_MAX_BYTES = 1024 * 1024
 
 #: artifact format guessed from a file suffix, or from a file a directory holds
 FORMATS = {
-    ".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".onnx": "onnx",
+    ".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".skops": "skops", ".onnx": "onnx",
     ".pt": "pytorch", ".pth": "pytorch", ".safetensors": "safetensors", ".h5": "keras",
     ".keras": "keras", ".ubj": "xgboost", ".cbm": "catboost", ".gguf": "gguf",
 }
@@ -72,6 +72,14 @@ class Registered:
     commit: str | None = None
     branch: str | None = None
     created_model: bool = False
+    #: things the user should know that did not stop the registration (a near-duplicate model name)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """What to ``git add``: the version directory, and the files written beside it (a new
+        model's ``model.yaml``, CODEOWNERS)."""
+        return (self.directory, *(f for f in self.files if not f.startswith(f"{self.directory}/")))
 
 
 def register(root: Path, reg: Registration, *, branch: str | None = None, commit: bool = False,
@@ -94,6 +102,7 @@ def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, by
               branch: str | None, commit: bool, progress: Progress) -> Registered:
     model_path = root / names.model_file(reg.model)
     model_doc = None if model_path.exists() else _new_model(reg)
+    warnings = _near_duplicates(root, reg.model) if model_doc is not None else ()
     if model_doc is None:
         _check_unchanged_model(root, reg)
     elif not reg.owners:
@@ -145,7 +154,19 @@ def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, by
         commit_id = undo.commit(f"Register {reg.model} v{number}", files) if branch or commit else None
     return Registered(model=reg.model, version=number, directory=names.version_dir(reg.model, number),
                       files=tuple(files), manifest=manifest, commit=commit_id, branch=branch,
-                      created_model=model_doc is not None)
+                      created_model=model_doc is not None, warnings=warnings)
+
+
+def _near_duplicates(root: Path, model: str) -> tuple[str, ...]:
+    """A warning for each existing model one edit away from a new one: ``fraud-detecter`` is more
+    likely a typo of ``fraud-detector`` than a new model."""
+    from modelreg.suggest import near_duplicates
+
+    tree = WorkTree(str(root))
+    existing = [n for n in tree.listdir(names.REGISTRY_DIR) if tree.exists(names.model_file(n))]
+    return tuple(f"{model!r} is a new model, one edit away from the existing model {other!r}; if you "
+                 f"meant that one, delete {names.model_dir(model)}/ and register again as {other}"
+                 for other in near_duplicates(model, existing))
 
 
 def _check_artifact(path: Path) -> Path:

@@ -49,6 +49,10 @@ class ModelSummary:
         self.model = model
         self.latest = latest
 
+    def __repr__(self) -> str:
+        return (f"<ModelSummary {self.model.name} latest={self.latest} versions={len(self.model.versions)} "
+                f"aliases={self.model.aliases}>")
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.model.name, "description": self.model.description,
                 "owners": self.model.owners, "aliases": self.model.aliases,
@@ -128,7 +132,10 @@ class Registry:
         events = with_approvers(self.top, history(self.top, name, self.commit), repo=repo, offline=offline)
         return with_ledger(self.top, name, events, self.commit)
 
-    def diff(self, name: str, a: str, b: str) -> tuple[ModelVersion, ModelVersion, builtins.list[Row]]:
+    def diff(self, name: str, a: str | int,
+             b: str | int) -> tuple[ModelVersion, ModelVersion, builtins.list[Row]]:
+        """Compare two versions of ``name``; ``a`` and ``b`` are numbers (3, "3", "v3"), aliases
+        ("@production"), "latest", or whole URIs, as ``modelreg diff`` takes them."""
         from modelreg.compare import diff
 
         left, right = (self.resolve(_as_uri(name, ref)) for ref in (a, b))
@@ -156,7 +163,9 @@ class Registry:
         return self.resolve(uri).download(dest, force=force)
 
 
-def _as_uri(model: str, ref: str) -> str:
+def _as_uri(model: str, ref: str | int) -> str:
+    if isinstance(ref, int):
+        ref = str(ref)
     if ref.startswith("models:/"):
         return ref
     if ref.startswith("@"):

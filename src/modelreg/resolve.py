@@ -35,6 +35,9 @@ class Reference:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Reference) and vars(self) == vars(other)
 
+    def __repr__(self) -> str:
+        return f"<Reference {self}>"
+
     def __str__(self) -> str:
         if self.version is not None:
             return f"models:/{self.model}/{self.version}"
@@ -78,7 +81,17 @@ def resolve(catalog: Catalog, uri: str | Reference) -> ModelVersion:
         return catalog.version(ref.model, model.latest)
     assert ref.alias is not None
     if ref.alias not in model.aliases:
-        known = ", ".join(sorted(model.aliases)) or "none"
-        raise NotFoundError(f"model {ref.model!r} has no alias {ref.alias!r} (aliases: {known})",
-                            fix=f"set aliases.{ref.alias} in registry/{ref.model}/model.yaml")
+        raise _unknown_alias(ref.model, ref.alias, model.aliases)
     return catalog.version(ref.model, model.aliases[ref.alias])
+
+
+def _unknown_alias(model: str, alias: str, aliases: dict[str, int]) -> NotFoundError:
+    """A mistyped alias gets the closest one; only an alias like none of them is offered to be set."""
+    from modelreg.suggest import did_you_mean
+
+    guess = did_you_mean(alias, aliases, "aliases")
+    if guess:
+        return NotFoundError(f"model {model!r} has no alias {alias!r}", fix=guess)
+    known = ", ".join(sorted(aliases)) or "none"
+    return NotFoundError(f"model {model!r} has no alias {alias!r} (aliases: {known})",
+                         fix=f"set aliases.{alias} in registry/{model}/model.yaml")

@@ -194,6 +194,18 @@ class PromotionRule(_Strict):
     approvals: Approvals = Approvals()
 
 
+#: the sections of a model card (Mitchell et al.), as ``cards.SECTIONS`` names them
+CardSection = Literal["model_details", "intended_use", "factors", "metrics", "evaluation_data",
+                      "training_data", "quantitative_analyses", "ethical_considerations",
+                      "caveats_and_recommendations"]
+
+
+class CardRules(_Strict):
+    required_sections: list[CardSection] = Field(
+        default=[], description="sections every new version's card must write (a version without a "
+        "card fails)")
+
+
 class AppliesTo(_Strict):
     models: list[ModelName] = []
     tags: dict[Key, str] = {}
@@ -210,6 +222,7 @@ class Policy(_Strict):
     slices: dict[Key, SliceBounds] = {}
     regression: list[Regression] = []
     artifact: ArtifactRules = ArtifactRules()
+    card: CardRules = CardRules()
     promotion: dict[AliasName, PromotionRule] = {}
 
 

@@ -2,8 +2,12 @@
 
 A condition is ``FIELD OP VALUE``: FIELD is a dotted path into version.yaml
 (``metrics.roc_auc``, ``tags.team``, ``framework.name``) or one of the derived
-fields ``stage``, ``approval``, ``alias``; OP is one of ``>= <= > < = != ~``
-(``~`` is "contains"). Numbers compare as numbers, everything else as text.
+fields ``stage``, ``approval``, ``alias``, ``model``, ``version``; OP is one of
+``>= <= > < = != ~`` (``~`` is "contains"). Numbers compare as numbers, everything
+else as text; ``>= <= > <`` need a number. Stage, approval and alias match in any
+case, as URIs do. A condition that could never mean anything (an unknown field,
+``>=`` against a word, a stage that does not exist) is an error showing the right
+form, never an empty result.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 from modelreg.catalog import ModelVersion, finite_number
 from modelreg.errors import InputError
+from modelreg.suggest import closest
 
 _CONDITION = re.compile(r"^\s*(?P<field>[A-Za-z0-9_.:/=+-]+?)\s*(?P<op>>=|<=|!=|==|=|>|<|~)\s*(?P<value>.*)$")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -23,6 +28,20 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "==": operator.eq, "!=": operator.ne,
     "~": lambda a, b: str(b) in str(a),
 }
+_ORDERING = (">=", "<=", ">", "<")
+
+#: the top-level fields of version.yaml (the version schema's properties; a test keeps them in step)
+MANIFEST_FIELDS = ("schema_version", "model", "version", "created_at", "created_by", "description",
+                   "artifact", "framework", "metrics", "slices", "params", "lineage", "tags", "card")
+#: fields derived from model.yaml and the path, with the values they can take (None: any)
+DERIVED: dict[str, tuple[str, ...] | None] = {
+    "stage": ("None", "Staging", "Production", "Archived"),
+    "approval": ("PendingManualApproval", "Approved", "Rejected"),
+    "alias": None, "model": None, "version": None,
+}
+_CASELESS = ("stage", "approval", "alias")
+FIELD_FORMS = ("FIELD is metrics.NAME, params.NAME, tags.NAME, another path into version.yaml "
+               "(framework.name, artifact.format), or stage, approval, alias, model, version")
 
 
 @dataclass(frozen=True)
@@ -46,9 +65,11 @@ class Condition:
                 return _OPS[self.op](float(actual), float(self.value))
             except ValueError:
                 return self.op == "!="
-        if self.op in (">=", "<=", ">", "<"):
+        if self.op in _ORDERING:
             return False
         text = str(actual).lower() if isinstance(actual, bool) else str(actual)
+        if self.field in _CASELESS:
+            return _OPS[self.op](text.lower(), self.value.lower())
         return _OPS[self.op](text, self.value)
 
 
@@ -60,7 +81,50 @@ def parse(text: str) -> Condition:
     if not match:
         raise InputError(f"{text!r} is not a condition", field="--where",
                          fix='write FIELD OP VALUE, e.g. "metrics.roc_auc>=0.95" or "tags.team=fraud"')
-    return Condition(match.group("field"), match.group("op"), match.group("value").strip())
+    condition = Condition(match.group("field"), match.group("op"), match.group("value").strip())
+    field, op, value = condition.field, condition.op, condition.value
+    if op in _ORDERING and not _is_number(value):
+        numeric = field if field.startswith(("metrics.", "slices.", "params.")) else "metrics.roc_auc"
+        raise InputError(f"{value!r} is not a number, and {op} compares numbers", field="--where",
+                         fix=f'write a number, as in "{numeric}{op}0.95"; text compares with =, != or ~')
+    choices = DERIVED.get(field)
+    by_lower = {c.lower(): c for c in choices or ()}
+    if choices and op != "~" and value.lower() not in by_lower:
+        guess = closest(value.lower(), by_lower)
+        hint = f'did you mean "{field}{op}{by_lower[guess]}"? ' if guess else ""
+        raise InputError(f"{value!r} is not {'an' if field[0] in 'aeiou' else 'a'} {field}", field="--where",
+                         fix=f"{hint}{field} is one of {', '.join(choices)} (in any case)")
+    return condition
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return finite_number(float(text))
+    except ValueError:
+        return False
+
+
+def check_field(condition: Condition, versions: list[ModelVersion]) -> None:
+    """Raise InputError, with the likely intended form, for a field no version can have."""
+    field = condition.field
+    if field in DERIVED or field.split(".")[0] in MANIFEST_FIELDS:
+        return
+    guess = _intended(condition, versions)
+    raise InputError(f"unknown field {field!r}", field="--where",
+                     fix=f'did you mean "{guess}{condition.op}{condition.value}"? {FIELD_FORMS}')
+
+
+def _intended(condition: Condition, versions: list[ModelVersion]) -> str:
+    """``roc_auc`` → ``metrics.roc_auc`` when versions record it so; ``metric.f1`` → ``metrics.f1``."""
+    field = condition.field
+    for section in ("metrics", "params", "tags"):
+        if any(field in (mv.data.get(section) or {}) for mv in versions):
+            return f"{section}.{field}"
+    head, dot, rest = field.partition(".")
+    close = closest(head, [*MANIFEST_FIELDS, *DERIVED])
+    if close:
+        return f"{close}{dot}{rest}"
+    return f"{'metrics' if _is_number(condition.value) else 'tags'}.{field}"
 
 
 def lookup(mv: ModelVersion, field: str) -> Any:
@@ -77,4 +141,7 @@ def lookup(mv: ModelVersion, field: str) -> Any:
 
 
 def search(versions: Iterable[ModelVersion], conditions: list[Condition]) -> list[ModelVersion]:
-    return [mv for mv in versions if all(c.matches(mv) for c in conditions)]
+    pool = list(versions)
+    for condition in conditions:
+        check_field(condition, pool)
+    return [mv for mv in pool if all(c.matches(mv) for c in conditions)]

@@ -4,8 +4,9 @@ The policy is the one ``model.yaml`` names, else the first whose
 ``applies_to`` matches, else the registry's default (see ``policies.py``).
 It checks required fields, metric thresholds, per-slice thresholds and the
 gap between slices, regression against the version an alias points at on
-the base, the artifact's size and format. A metric that is missing, not a
-number, or not finite fails with a message saying which.
+the base, the artifact's size and format, and the sections the version's
+model card must write. A metric that is missing, not a number, or not finite
+fails with a message saying which.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from modelreg import names, schema, yamlio
+from modelreg import cards, names, schema, yamlio
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Comparison, Finding, GateResult, Row
 from modelreg.errors import InputError
@@ -47,13 +48,26 @@ def run(ctx: CheckContext) -> GateResult:
         for index, selected in enumerate(selections):  # the policy now, and the one before if it differs
             against = selected.policy.regression[0].against if selected.policy.regression else "production"
             findings, rows = evaluate(selected.policy, selected.name, doc, path, baselines(ctx, model),
-                                      against=against, text=ctx.head.read(path))
+                                      against=against, text=ctx.head.read(path),
+                                      card=_card_bytes(ctx, model, number, doc, selected.policy))
             seen = {str(f) for f in result.findings}
             result.findings.extend(f for f in findings if str(f) not in seen)
             if index == 0:
                 current = alias_target(ctx, model, against)
                 result.comparisons.append(Comparison(model, number, selected.name, against, current, rows))
     return result
+
+
+def _card_bytes(ctx: CheckContext, model: str, number: int, doc: dict[str, Any],
+                policy: schema.Policy) -> bytes | InputError | None:
+    """The card the manifest names, read only when the policy has card rules."""
+    name = doc.get("card")
+    if not policy.card.required_sections or not isinstance(name, str) or not name:
+        return None
+    try:
+        return ctx.head.read(cards.card_file(model, number, name))
+    except InputError as exc:  # a bad name, a link, not a regular file: the card cannot be read
+        return exc
 
 
 def tags_of(doc: dict[str, Any]) -> dict[str, str]:
@@ -129,14 +143,20 @@ class _Evaluation:
 
 def evaluate(policy: schema.Policy, policy_name: str, doc: dict[str, Any], path: str,
              baselines: dict[str, tuple[int, dict[str, Any]] | None], *, against: str,
-             text: bytes | None = None) -> tuple[list[Finding], list[Row]]:
-    """Check one manifest against one policy: (findings, rows of candidate vs ``against``'s version)."""
+             text: bytes | None = None, card: bytes | InputError | None = None
+             ) -> tuple[list[Finding], list[Row]]:
+    """Check one manifest against one policy: (findings, rows of candidate vs ``against``'s version).
+
+    ``card`` is the content of the card the manifest names (None when absent or not read, an
+    InputError when it could not be read).
+    """
     ev = _Evaluation(policy_name, doc, path, text)
     for field in policy.required:
         value = lookup(doc, field)
         if value is _MISSING or value in (None, "", [], {}):
             ev.fail(field, "is required", f"record {field} when registering")
     _artifact_rules(ev, policy)
+    _card_rules(ev, policy, card)
     metrics = _mapping(doc.get("metrics"))
     rules: dict[str, list[str]] = {}
     verdicts: dict[str, bool] = {}
@@ -181,6 +201,44 @@ def _artifact_rules(ev: _Evaluation, policy: schema.Policy) -> None:
         ev.fail("artifact.format", f"format {shown} is not allowed (allowed: "
                 f"{', '.join(policy.artifact.formats)})",
                 "export the model to an allowed format, e.g. ONNX instead of pickle")
+
+
+def _card_rules(ev: _Evaluation, policy: schema.Policy, card: bytes | InputError | None) -> None:
+    required = list(policy.card.required_sections)
+    if not required:
+        return
+    headings = ", ".join(f"'## {cards.SECTIONS[key]}'" for key in required)
+    name = ev.doc.get("card")
+    if not isinstance(name, str) or not name:
+        ev.fail("card", f"there is no model card; the policy requires one with the sections "
+                f"{', '.join(required)}", f"write a card.md with the headings {headings}, each followed "
+                "by its text, and register the version with --card card.md")
+        return
+    if isinstance(card, InputError):
+        ev.findings.append(Finding(GATE, card.detail, file=card.file or ev.path, line=card.line,
+                                   field=card.field if card.file else "card",
+                                   fix=f"{card.fix} (policy {ev.policy_name})"))
+        return
+    source = f"{ev.path.rsplit('/', 1)[0]}/{name}"
+    if card is None:
+        ev.fail("card", f"names the card {name!r}, which is not beside version.yaml",
+                f"add {source}, written as the policy asks")
+        return
+    try:
+        registered = cards.parse(card, source)
+    except InputError as exc:
+        ev.findings.append(Finding(GATE, exc.detail, file=exc.file, line=exc.line, field=exc.field,
+                                   fix=f"{exc.fix} (policy {ev.policy_name})"))
+        return
+    missing = cards.missing_sections(registered, required)
+    if missing:
+        named = ", ".join(f"{cards.SECTIONS[key]} ({key})" for key in missing)
+        wanted = ", ".join(f"'## {cards.SECTIONS[key]}'" for key in missing)
+        ev.findings.append(Finding(
+            GATE, f"the model card lacks the required section{'s' if len(missing) > 1 else ''} {named}",
+            file=source, line=next((registered.lines[k] for k in missing if k in registered.lines), None),
+            fix=f"add {wanted} with text under each (a heading with nothing or only a placeholder under "
+            f"it does not count) (policy {ev.policy_name})"))
 
 
 def _slice_rules(ev: _Evaluation, policy: schema.Policy, doc: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,6 +13,13 @@ import click
 from modelreg.registry import Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the terminal width that tables and manifests are laid out for; --json is never shortened
+WIDTH = 100
+#: keys whose hex values are hashes, shown short as git shows commits (register prints the same 12)
+HASH_KEYS = frozenset({"md5", "sha256", "commit"})
+SHORT_HASH = 12
+_HEX = re.compile(r"^[0-9a-f]{32,}(\.dir)?$")
 
 
 def read_options(func: F) -> F:
@@ -49,9 +57,41 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def short_hash(key: str, value: Any) -> Any:
+    """``value`` with a hash (under a key such as ``md5`` or ``lineage.code.commit``) cut to its
+    first digits; anything else as it is."""
+    if key.rsplit(".", 1)[-1] in HASH_KEYS and isinstance(value, str) and _HEX.match(value):
+        return value[:SHORT_HASH] + (".dir" if value.endswith(".dir") else "")
+    return value
+
+
+def short_hashes(data: Any, key: str = "") -> Any:
+    """A copy of a manifest with every hash shortened (see :func:`short_hash`)."""
+    if isinstance(data, dict):
+        return {k: short_hashes(v, str(k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [short_hashes(v, key) for v in data]
+    return short_hash(key, data)
+
+
+def clip(text: str, width: int = WIDTH) -> str:
+    """``text`` cut to ``width`` characters, the last one an ellipsis when anything was cut."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int | None = None,
+          flexible: Sequence[int] = ()) -> str:
+    """Columns padded to their widest cell. With ``width``, the widest of the ``flexible`` columns
+    narrows (its cells clipped with an ellipsis) until every line fits, if it can."""
     cells = [[_cell(c) for c in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    if width is not None and flexible:
+        while sum(widths) + 2 * (len(widths) - 1) > width:
+            column = max(flexible, key=lambda i: widths[i])
+            if widths[column] <= max(len(headers[column]), 8):
+                break
+            widths[column] -= 1
+        cells = [[clip(c, w) for c, w in zip(r, widths, strict=True)] for r in cells]
     lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join(lines)

@@ -25,6 +25,7 @@ COMMANDS = {
     "get": "Download a version's artifact, verified by sha256.",
     "history": "Registrations and alias moves of a model, from the git log.",
     "diff": "Compare two versions: metrics, params, lineage, tags.",
+    "card": "Write a version's model card (Markdown, HTML or a Hugging Face README).",
     "search": "Find versions by metrics, tags, params or stage.",
     "promote": "Point an alias at a version (checked by the gates; one commit, one pull request).",
     "rollback": "Move an alias back to the version it held before, from the git history.",
@@ -34,7 +35,9 @@ COMMANDS = {
     "deploy": "Deploy the aliases a merge moved: verified bytes, every target or none, the ledger.",
     "status": "Desired state on main against what the ledger and the targets serve; drift.",
     "reconcile": "Redeploy what drifted, from the tip of main.",
+    "serve": "Serve a deployed version's predictions over HTTP (Open Inference Protocol), verified.",
     "audit": "Export the audit trail (history and deployment ledger) as a table, JSON or CSV.",
+    "site": "Write the registry as a static HTML catalog (GitHub Pages): models, versions, charts.",
     "check": "Run the gates (schema, immutability, numbering, artifact, policy, promotion).",
     "approvals": "Check a pull request's reviews against the approval rules of its promotions.",
     "schema": "Print or regenerate the JSON Schemas of the registry's files.",
@@ -116,6 +119,10 @@ def main(argv: list[str] | None = None) -> Any:
 def _run(argv: list[str] | None) -> Any:
     from modelreg.errors import ModelregError
 
+    if os.environ.get("_MODELREG_COMPLETE"):  # a shell asks for completions (cli/completion.py)
+        from modelreg.cli.completion import install
+
+        install()
     try:
         code = cli.main(args=argv, prog_name="modelreg", standalone_mode=False)
     except click.exceptions.Exit as exc:

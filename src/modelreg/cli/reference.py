@@ -33,8 +33,8 @@ def render() -> str:
              f"| {EXIT_FAILED} | a gate or check failed, or the input was wrong (the message names the file, "
              "line, field and fix) |",
              f"| {EXIT_USAGE} | usage: an unknown option or a missing argument |",
-             f"| {EXIT_INTERNAL} | a service modelreg depends on failed (GitHub's API), or a bug in modelreg; "
-             "never a pass |", "",
+             f"| {EXIT_INTERNAL} | a service modelreg depends on failed (GitHub's API), or a bug in "
+             "modelreg; never a pass |", "",
              "## modelreg", "", "```", help_text().rstrip(), "```", ""]
     for name in COMMANDS:
         parts += [f"## modelreg {name}", "", "```", help_text(name).rstrip(), "```", ""]

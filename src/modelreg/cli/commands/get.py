@@ -4,10 +4,11 @@ import click
 
 from modelreg.artifacts import download
 from modelreg.cli.common import emit_json, progress, registry
+from modelreg.cli.completion import complete_uri
 
 
 @click.command("get")
-@click.argument("uri")
+@click.argument("uri", shell_complete=complete_uri)
 @click.option("--output", "-o", "output", type=click.Path(), default=".", show_default=True,
               help="Where to write: a path, or a directory to write the artifact's own name into.")
 @click.option("--force", is_flag=True, help="Replace an existing file at the output path.")

@@ -6,6 +6,7 @@ import click
 
 from modelreg import inputs, lineage
 from modelreg.cli.common import progress, registry
+from modelreg.cli.completion import complete_model
 from modelreg.hashing import total_size
 from modelreg.register import Registration
 
@@ -13,7 +14,7 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command("register")
-@click.argument("model")
+@click.argument("model", shell_complete=complete_model)
 @click.option("--artifact", "-a", required=True, type=click.Path(exists=True, path_type=Path),
               help="The trained model: a file, or a directory (SavedModel, Hugging Face folder...).")
 @click.option("--metrics", "metrics_file", type=_FILE,
@@ -86,8 +87,10 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
     click.echo(f"Registered {result.model} v{result.version}  "
                f"({art['size']:,} bytes, sha256 {art['sha256'][:12]})")
     click.echo(f"  {result.directory}/")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if result.commit:
         where = f" on branch {result.branch}" if result.branch else ""
         click.echo(f"Committed {result.commit[:12]}{where}. Next: push it and open a pull request.")
     else:
-        click.echo(f"Next: git add {result.directory} && git commit, then open a pull request.")
+        click.echo(f"Next: git add {' '.join(result.paths)} && git commit, then open a pull request.")

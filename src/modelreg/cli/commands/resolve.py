@@ -3,12 +3,13 @@ from __future__ import annotations
 import click
 
 from modelreg.cli.common import emit_json, read_options, registry
+from modelreg.cli.completion import complete_uri
 from modelreg.dvcfiles import default_remote
 from modelreg.errors import NotFoundError
 
 
 @click.command("resolve")
-@click.argument("uri")
+@click.argument("uri", shell_complete=complete_uri)
 @read_options
 def command(uri: str, at: str | None, as_json: bool) -> None:
     """Resolve a model URI to a version, its artifact's hashes and remote location.

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import click
 
 from modelreg.catalog import ModelVersion
-from modelreg.cli.common import emit_json, read_options, registry, table
+from modelreg.cli.common import WIDTH, clip, emit_json, read_options, registry, short_hashes, table
+from modelreg.cli.completion import complete_uri
 from modelreg.compare import flatten
 
 
 @click.command("show")
-@click.argument("target", metavar="MODEL | MODEL/N | MODEL@ALIAS | URI")
+@click.argument("target", metavar="MODEL | MODEL/N | MODEL@ALIAS | URI", shell_complete=complete_uri)
 @read_options
 def command(target: str, at: str | None, as_json: bool) -> None:
     """Show a model's versions, or one version whole.
@@ -36,17 +38,13 @@ def command(target: str, at: str | None, as_json: bool) -> None:
                        "policy": model.policy, "aliases": model.aliases, "latest": model.latest,
                        "tags": model.tags, "versions": [_summary(mv) for mv in versions]})
             return
-        click.echo(f"{model.name}: {model.description}" if model.description else model.name)
+        click.echo(clip(f"{model.name}: {model.description}" if model.description else model.name))
         policy = f"   policy: {model.policy}" if model.policy else ""
-        click.echo(f"owners: {' '.join(model.owners) or '-'}{policy}")
-        metric_names = _headline_metrics(versions)
-        rows = [(f"v{mv.version}", mv.created_at[:10], ",".join(mv.aliases) or "-", mv.stage,
-                 mv.approval, *(mv.metrics.get(m) for m in metric_names)) for mv in reversed(versions)]
-        click.echo(table(["version", "created", "aliases", "stage", "approval", *metric_names], rows)
-                   if rows else "No versions yet.")
+        click.echo(clip(f"owners: {' '.join(model.owners) or '-'}{policy}"))
+        click.echo(_versions_table(versions) if versions else "No versions yet.")
         rejected = reg.model(target).rejected
         for number, reason in sorted(rejected.items()):
-            click.echo(f"v{number} rejected: {reason}")
+            click.echo(clip(f"v{number} rejected: {reason}"))
         return
     mv = reg.resolve(target)
     if as_json:
@@ -54,9 +52,30 @@ def command(target: str, at: str | None, as_json: bool) -> None:
         return
     from modelreg.yamlio import dumps
 
-    click.echo(f"{mv.model} v{mv.version}   aliases: {','.join(mv.aliases) or '-'}   "
-               f"stage: {mv.stage}   approval: {mv.approval}")
-    click.echo(dumps(mv.data).rstrip())
+    click.echo(clip(f"{mv.model} v{mv.version}   aliases: {','.join(mv.aliases) or '-'}   "
+                    f"stage: {mv.stage}   approval: {mv.approval}"))
+    shown = short_hashes(mv.data)
+    click.echo("\n".join(clip(line) for line in dumps(shown).rstrip().splitlines()))
+    if shown != mv.data:
+        click.echo("# hashes shortened; --json shows them whole")
+
+
+def _versions_table(versions: list[ModelVersion]) -> str:
+    """One row per version, newest first, with up to three headline metrics: those that fit."""
+    newest = list(reversed(versions))
+
+    def render(metrics: list[str], **fit: Any) -> str:
+        return table(["version", "created", "aliases", "stage", "approval", *metrics],
+                     [(f"v{mv.version}", mv.created_at[:10], ",".join(mv.aliases) or "-", mv.stage,
+                       mv.approval, *(mv.metrics.get(m) for m in metrics)) for mv in newest], **fit)
+
+    metrics: list[str] = []
+    for name in _headline_metrics(versions):
+        if len(metrics) == 3:
+            break
+        if max(map(len, render([*metrics, name]).splitlines())) <= WIDTH:
+            metrics.append(name)
+    return render(metrics, width=WIDTH, flexible=(2,))
 
 
 def _summary(mv: ModelVersion) -> dict[str, object]:
@@ -65,10 +84,10 @@ def _summary(mv: ModelVersion) -> dict[str, object]:
             "metrics": mv.metrics, "tags": mv.tags, "description": mv.description}
 
 
-def _headline_metrics(versions: list[ModelVersion], limit: int = 3) -> list[str]:
-    """The metrics most versions report, so the table compares like with like."""
+def _headline_metrics(versions: list[ModelVersion]) -> list[str]:
+    """The metrics most versions report first, so the table compares like with like."""
     counts: dict[str, int] = {}
     for mv in versions:
         for name in flatten(mv.metrics):
             counts[name] = counts.get(name, 0) + 1
-    return sorted(counts, key=lambda n: (-counts[n], n))[:limit]
+    return sorted(counts, key=lambda n: (-counts[n], n))

@@ -1,0 +1,113 @@
+"""Catalog speed and size (issue 9's targets): ``modelreg site`` on 100 models x 100 versions.
+
+Builds the synthetic registry of bench/read_path.py (10,000 manifests, one commit), then
+gives each model a history: ``--moves`` commits, each moving every model's production
+and staging aliases, and for each a ledger note (git notes, as the deploy job writes them)
+with the move, its approvers and a deployment per model. Then times ``modelreg site -o DIR``
+as a fresh process:
+
+- cold: no parse memo (.git/modelreg removed), as in a fresh CI checkout;
+- warm: the memo the previous run left, as on a developer's machine;
+- --at HEAD: read from git objects;
+- each of cold and warm again in one process (-j 1): by default a registry this size is rendered
+  by one process per CPU (up to 8).
+
+Targets: under 10 s for the whole catalog, and no page over 300 KB.
+Usage: .venv/bin/python bench/site.py [--models 100] [--versions 100] [--moves 10] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ensure_bytecode, git_env, report, run_once, tool
+from read_path import build
+
+TARGET_SECONDS = 10.0
+TARGET_PAGE = 300 * 1024
+
+
+def add_history(root: Path, models: int, versions: int, moves: int) -> None:
+    """``moves`` merges, each moving every model's production and staging; each recorded in the ledger."""
+    env = git_env()
+    for move in range(1, moves + 1):
+        production = max(2, versions - 1 - (moves - move) * 3)
+        for m in range(models):
+            path = root / "registry" / f"m{m:03d}" / "model.yaml"
+            lines = [ln for ln in path.read_text().splitlines() if not ln.startswith("aliases:")]
+            lines.append(f"aliases: {{production: {production}, staging: {min(production + 1, versions)}}}")
+            path.write_text("\n".join(lines) + "\n")
+        day = f"2026-11-{move:02d}T10:00:00Z"
+        subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
+        subprocess.run(["git", "commit", "-qm", f"Promote every model (#{100 + move})"], cwd=root, check=True,
+                       env={**env, "GIT_AUTHOR_DATE": day, "GIT_COMMITTER_DATE": day})
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True,
+                                text=True).stdout.strip()
+        records = []
+        for m in range(models):
+            base = {"model": f"m{m:03d}", "alias": "production", "before": None, "after": production,
+                    "commit": commit, "pr": 100 + move, "actor": "deploy-bot",
+                    "approvers": [{"login": "risk-officer", "at": day, "commit_id": commit}]}
+            records.append({"time": day.replace("10:00:00Z", "10:05:00.000000Z"), "kind": "move", **base,
+                            "outcome": "recorded"})
+            records.append({"time": day.replace("10:00:00Z", "10:06:00.000000Z"), "kind": "deployment",
+                            **base, "environment": "production", "outcome": "succeeded"})
+        text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+        subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "notes",
+                        "--ref=refs/notes/modelreg", "add", "--force", "--file=-", commit],
+                       cwd=root, check=True, input=text.encode(), env=env)
+
+
+def largest_page(out: Path) -> tuple[str, int, int]:
+    sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in out.rglob("*.html")}
+    name = max(sizes, key=lambda k: sizes[k])
+    return name, sizes[name], len(sizes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", type=int, default=100)
+    parser.add_argument("--versions", type=int, default=100)
+    parser.add_argument("--moves", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    ensure_bytecode()
+    with tempfile.TemporaryDirectory(prefix="modelreg-bench-") as tmp:
+        root = Path(tmp) / "registry"
+        build(root, args.models, args.versions)
+        add_history(root, args.models, args.versions, args.moves)
+        mr = tool("modelreg")
+        rows: list[dict[str, object]] = []
+        cases: dict[str, list[str]] = {
+            "cold (no parse memo)": [], "warm": [], "--at HEAD (warm)": ["--at", "HEAD"],
+            "cold, one process (-j 1)": ["-j", "1"], "warm, one process (-j 1)": ["-j", "1"]}
+        for what, extra in cases.items():
+            samples = []
+            for run in range(args.runs):
+                out = Path(tmp) / f"site-{len(rows)}-{run}"
+                if what.startswith("cold"):
+                    shutil.rmtree(root / ".git" / "modelreg", ignore_errors=True)
+                samples.append(run_once([mr, "site", "-o", str(out), *extra], cwd=root))
+            name, size, pages = largest_page(out)
+            seconds = statistics.median(samples)
+            rows.append({"what": what, "seconds": round(seconds, 3), "min_s": round(min(samples), 3),
+                         "pages": pages, "largest": name, "largest_kb": round(size / 1024, 1),
+                         "ok": seconds < TARGET_SECONDS and size < TARGET_PAGE})
+        print(f"registry: {args.models} models x {args.versions} versions, {args.moves} moves each; "
+              f"median of {args.runs} runs; {os.cpu_count()} CPUs; targets < {TARGET_SECONDS:.0f} s, "
+              f"pages < {TARGET_PAGE // 1024} KB")
+        report("site", rows)
+
+
+if __name__ == "__main__":
+    main()

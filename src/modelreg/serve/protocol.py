@@ -1,0 +1,255 @@
+"""The Open Inference Protocol (KServe's v2, also spoken by Triton and MLServer), JSON over HTTP.
+
+Pure functions and records: a request body in, a validated :class:`InferRequest` out, or a
+:class:`BadRequest` saying what is wrong with it; records out as the protocol's JSON. No
+numpy and no model here: the loaders turn tensors into arrays.
+
+A request is checked strictly, because it comes from the network: JSON only, finite numbers,
+known keys, datatypes from the protocol's list, every element of the datatype it claims
+(integers in range), a shape whose element count matches the data, nested data laid out
+exactly as the shape says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from modelreg.errors import InputError
+
+#: integer datatypes and their ranges
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "UINT8": (0, 2**8 - 1), "UINT16": (0, 2**16 - 1), "UINT32": (0, 2**32 - 1), "UINT64": (0, 2**64 - 1),
+    "INT8": (-(2**7), 2**7 - 1), "INT16": (-(2**15), 2**15 - 1), "INT32": (-(2**31), 2**31 - 1),
+    "INT64": (-(2**63), 2**63 - 1),
+}
+#: float datatypes and the largest finite magnitude each holds
+FLOAT_MAX: dict[str, float] = {"FP16": 65504.0, "FP32": 3.4028234663852886e38, "FP64": 1.7976931348623157e308}
+DATATYPES = frozenset({"BOOL", "BYTES", *INT_RANGES, *FLOAT_MAX})
+
+MAX_INPUTS = 64
+MAX_DIMS = 8
+MAX_NAME = 256
+
+
+class BadRequest(InputError):
+    """A request the protocol or the model cannot take: answered with ``status``, never a traceback."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor as the protocol carries it: ``data`` flat, in row-major order."""
+
+    name: str
+    shape: tuple[int, ...]
+    datatype: str
+    data: list[Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "shape": list(self.shape), "datatype": self.datatype, "data": self.data}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """An input or output a model declares; -1 in ``shape`` is any size."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    id: str | None
+    inputs: list[Tensor]
+    #: the outputs asked for by name (None: the model's defaults)
+    outputs: list[str] | None
+
+
+def parse_infer_request(body: bytes) -> InferRequest:
+    """The body of ``POST /v2/models/NAME/infer``, validated; :class:`BadRequest` otherwise."""
+    doc = _json(body)
+    if not isinstance(doc, dict):
+        raise BadRequest("the request body must be a JSON object with \"inputs\"")
+    _known_keys(doc, {"id", "parameters", "inputs", "outputs"}, "the request")
+    request_id = doc.get("id")
+    if request_id is not None and (not isinstance(request_id, str) or len(request_id) > MAX_NAME):
+        raise BadRequest(f"\"id\" must be a string of at most {MAX_NAME} characters")
+    _parameters(doc, "the request")
+    inputs = doc.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise BadRequest("\"inputs\" must be a non-empty list of tensors "
+                         "({\"name\", \"shape\", \"datatype\", \"data\"})")
+    if len(inputs) > MAX_INPUTS:
+        raise BadRequest(f"at most {MAX_INPUTS} inputs per request")
+    tensors = [_tensor(item, i) for i, item in enumerate(inputs)]
+    _unique([t.name for t in tensors], "input")
+    return InferRequest(request_id, tensors, _requested_outputs(doc.get("outputs")))
+
+
+def infer_response(model: str, version: int, request_id: str | None, outputs: list[Tensor],
+                   sha256: str) -> dict[str, Any]:
+    return {"model_name": model, "model_version": str(version), "id": request_id or uuid.uuid4().hex,
+            "parameters": {"sha256": sha256}, "outputs": [t.to_dict() for t in outputs]}
+
+
+def encode(doc: dict[str, Any]) -> bytes:
+    """JSON for the wire; a non-finite number (a model's NaN output) is a ValueError, not bad JSON."""
+    return json.dumps(doc, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def _json(body: bytes) -> Any:
+    def no_constant(name: str) -> Any:
+        raise BadRequest(f"{name} is not a number JSON allows; send finite numbers only")
+
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=no_constant)
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except BadRequest:
+        raise
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise BadRequest(f"the body is not JSON this server takes: {exc}") from exc
+    except RecursionError as exc:
+        raise BadRequest("the body is nested too deeply") from exc
+
+
+def _known_keys(doc: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise BadRequest(f"{where} has unknown field(s) {', '.join(map(repr, unknown))} "
+                         f"(known: {', '.join(sorted(known))})")
+
+
+def _parameters(doc: dict[str, Any], where: str) -> None:
+    if "parameters" in doc and not isinstance(doc["parameters"], dict):
+        raise BadRequest(f"\"parameters\" of {where} must be an object")
+
+
+def _name(doc: dict[str, Any], where: str) -> str:
+    name = doc.get("name")
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME:
+        raise BadRequest(f"{where} needs a \"name\": a string of 1 to {MAX_NAME} characters")
+    return name
+
+
+def _tensor(item: Any, index: int) -> Tensor:
+    where = f"inputs[{index}]"
+    if not isinstance(item, dict):
+        raise BadRequest(f"{where} must be an object with name, shape, datatype and data")
+    _known_keys(item, {"name", "shape", "datatype", "data", "parameters"}, where)
+    name = _name(item, where)
+    where = f"input {name!r}"
+    _parameters(item, where)
+    shape = item.get("shape")
+    if (not isinstance(shape, list) or len(shape) > MAX_DIMS
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        raise BadRequest(f"{where}: \"shape\" must be a list of at most {MAX_DIMS} sizes (integers >= 0)")
+    datatype = item.get("datatype")
+    if datatype not in DATATYPES:
+        raise BadRequest(f"{where}: \"datatype\" must be one of {', '.join(sorted(DATATYPES))}, "
+                         f"not {datatype!r}")
+    data = item.get("data")
+    if not isinstance(data, list):
+        raise BadRequest(f"{where}: \"data\" must be a list (flat in row-major order, or nested "
+                         "as the shape)")
+    flat = _flatten(data, tuple(shape), where)
+    check = _element_check(datatype)
+    for position, value in enumerate(flat):
+        problem = check(value)
+        if problem:
+            raise BadRequest(f"{where}: data[{position}] = {_short(value)} {problem}")
+    return Tensor(name, tuple(shape), datatype, flat)
+
+
+def _flatten(data: list[Any], shape: tuple[int, ...], where: str) -> list[Any]:
+    count = math.prod(shape)
+    if not any(isinstance(v, list) for v in data):
+        if len(data) != count:
+            raise BadRequest(f"{where}: shape {list(shape)} holds {count} element(s), "
+                             f"but data has {len(data)}")
+        return data
+    out: list[Any] = []
+
+    def walk(node: Any, dims: tuple[int, ...], path: str) -> None:
+        if not dims:
+            if isinstance(node, list):
+                raise BadRequest(f"{where}: data{path} is nested deeper than shape {list(shape)}")
+            out.append(node)
+            return
+        if not isinstance(node, list) or len(node) != dims[0]:
+            size = len(node) if isinstance(node, list) else "a scalar"
+            raise BadRequest(f"{where}: data{path} has {size} element(s) where shape {list(shape)} "
+                             f"wants {dims[0]}")
+        for i, child in enumerate(node):
+            walk(child, dims[1:], f"{path}[{i}]")
+
+    walk(data, shape, "")
+    return out
+
+
+def _element_check(datatype: str) -> Any:
+    if datatype == "BOOL":
+        return lambda v: None if isinstance(v, bool) else "is not a boolean (BOOL)"
+    if datatype == "BYTES":
+        return lambda v: None if isinstance(v, str) else "is not a string (BYTES)"
+    if datatype in INT_RANGES:
+        low, high = INT_RANGES[datatype]
+
+        def integer(v: Any) -> str | None:
+            if not isinstance(v, int) or isinstance(v, bool):
+                return f"is not an integer ({datatype})"
+            return None if low <= v <= high else f"is outside {datatype}'s range {low}..{high}"
+
+        return integer
+    largest = FLOAT_MAX[datatype]
+
+    def number(v: Any) -> str | None:
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            return f"is not a number ({datatype})"
+        finite = abs(v) <= largest if isinstance(v, int) else math.isfinite(v) and abs(v) <= largest
+        return None if finite else f"is not a finite {datatype}"
+
+    return number
+
+
+def _requested_outputs(outputs: Any) -> list[str] | None:
+    if outputs is None:
+        return None
+    if not isinstance(outputs, list) or not outputs:
+        raise BadRequest("\"outputs\" must be a non-empty list of {\"name\": ...} (or left out for the "
+                         "model's default outputs)")
+    names = []
+    for index, item in enumerate(outputs):
+        if not isinstance(item, dict):
+            raise BadRequest(f"outputs[{index}] must be an object with a \"name\"")
+        _known_keys(item, {"name", "parameters"}, f"outputs[{index}]")
+        _parameters(item, f"outputs[{index}]")
+        names.append(_name(item, f"outputs[{index}]"))
+    _unique(names, "output")
+    return names
+
+
+def _unique(names: list[str], kind: str) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise BadRequest(f"{kind} {name!r} is named twice")
+        seen.add(name)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
