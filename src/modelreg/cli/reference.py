@@ -13,7 +13,8 @@ from modelreg.cli.main import COMMANDS, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXI
 
 def help_text(name: str | None = None) -> str:
     """``modelreg [NAME] --help`` as a 100-column terminal shows it."""
-    root = click.Context(cli, info_name="modelreg", max_content_width=100, terminal_width=100)
+    settings = {**cli.context_settings, "max_content_width": 100, "terminal_width": 100}
+    root = click.Context(cli, info_name="modelreg", **settings)
     if name is None:
         return cli.get_help(root)
     command = cli.get_command(root, name)
