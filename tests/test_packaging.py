@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import __version__
+from modelreg import __version__, workflows
 from modelreg.schema import RegistryConfig
 from tests.helpers import Cli, commit_all, git, register
 from tests.installs import (
@@ -132,3 +132,10 @@ def test_pre_commit_hook_refuses_a_bad_commit(hooked: Path, workdir: Path, cli: 
     assert re.search(r"^modelreg check\.+Failed$", proc.stdout, re.M), proc.stdout
     assert "registry/fraud/v1/version.yaml:8: [schema] surprise: unknown field" in proc.stdout
     assert git(hooked, "rev-parse", "HEAD") == head
+
+
+def test_the_tests_and_the_demo_use_the_workflows_uv() -> None:
+    # Different uv versions keep different caches: the offline installs of the act tests and the
+    # demo read the cache the workflow's own uv filled.
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert text.count(f'"uv=={workflows.UV_VERSION}"') == 2
