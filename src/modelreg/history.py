@@ -158,7 +158,7 @@ def with_approvers(root: str, events: list[Event], *, repo: str | None = None,
     found: dict[int, tuple[Approver, ...]] = {}
     note: str | None = None
     if not numbers:
-        pass
+        note = None  # nothing to ask about
     elif offline:
         note = "unknown offline: GitHub was not asked (--offline)"
     elif not os.environ.get(_TOKEN_ENV):
