@@ -81,7 +81,7 @@ class Codeowners:
 def build(snapshot: Snapshot) -> Codeowners:
     """Read the owners from a snapshot. A malformed model.yaml, policy or modelreg.yaml is an
     :class:`~modelreg.errors.InputError` naming the file: who reviews what must not be guessed."""
-    config = _config(snapshot)
+    config = schema.load_config(snapshot)
     models: dict[str, tuple[str, ...]] = {}
     loaded = None
     for model in Catalog(snapshot).model_names():
@@ -132,14 +132,6 @@ def write(root: Path) -> bool:
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, text)
     return True
-
-
-def _config(snapshot: Snapshot) -> schema.RegistryConfig:
-    data = snapshot.read(names.CONFIG_FILE)
-    if data is None:
-        return schema.RegistryConfig()
-    return schema.validate(schema.RegistryConfig, yamlio.loads(data, names.CONFIG_FILE),
-                           names.CONFIG_FILE, data)
 
 
 def _unique(owners: list[str]) -> tuple[str, ...]:

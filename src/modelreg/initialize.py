@@ -15,6 +15,7 @@ from pathlib import Path
 from modelreg import codeowners, dvc, git, names, schema, workflows, yamlio
 from modelreg.atomic import write_atomic
 from modelreg.errors import ConflictError, InputError
+from modelreg.snapshot import WorkTree
 
 DEFAULT_REMOTE_DIR = ".modelreg/remote"
 REMOTE_NAME = "storage"
@@ -47,7 +48,7 @@ def init(path: Path, *, remote: str | None = None, policy: str = "default",
          site_workflow: bool = False) -> Initialized:
     root = path.resolve()
     policy_text = preset(policy)
-    config = _config(root)
+    config = schema.load_config(WorkTree(str(root)))  # the workflows follow its `install`
     workflow_files = workflows.files(config)
     if site_workflow:  # publishing the catalog on GitHub Pages is a choice, not a default
         from modelreg.site import workflow as site
@@ -96,16 +97,6 @@ def init(path: Path, *, remote: str | None = None, policy: str = "default",
         created.append(".gitignore")
     return Initialized(root=root, created=tuple(created), remote=remote_url,
                        local_remote=remote_url is not None and remote is None)
-
-
-def _config(root: Path) -> schema.RegistryConfig:
-    """The settings of an existing modelreg.yaml (the workflows follow its ``install``), else the defaults."""
-    path = root / names.CONFIG_FILE
-    if not path.is_file():
-        return schema.RegistryConfig()
-    data = path.read_bytes()
-    return schema.validate(schema.RegistryConfig, yamlio.loads(data, names.CONFIG_FILE), names.CONFIG_FILE,
-                           data)
 
 
 def _ensure_ignored(gitignore: Path) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -28,7 +28,18 @@ from pydantic import (
 
 from modelreg import typecheck, yamlio
 from modelreg.errors import InputError
-from modelreg.names import ALIAS_NAME, FILE_NAME, KEY_NAME, MODEL_NAME, REQUIREMENT, RESERVED_ALIASES
+from modelreg.names import (
+    ALIAS_NAME,
+    CONFIG_FILE,
+    FILE_NAME,
+    KEY_NAME,
+    MODEL_NAME,
+    REQUIREMENT,
+    RESERVED_ALIASES,
+)
+
+if TYPE_CHECKING:
+    from modelreg.snapshot import Snapshot
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -360,6 +371,18 @@ def json_schema_text(name: str) -> str:
 def json_schema(name: str) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(json_schema_text(name))
     return result
+
+
+def load_config(snapshot: Snapshot) -> RegistryConfig:
+    """``modelreg.yaml`` of a snapshot, validated; the defaults when there is none.
+
+    The one reader of the settings: init, the gates, codeowners, deploy and serve call it.
+    Raises InputError (file, line, field) when the file does not read.
+    """
+    data = snapshot.read(CONFIG_FILE)
+    if data is None:
+        return RegistryConfig()
+    return validate(RegistryConfig, yamlio.loads(data, CONFIG_FILE), CONFIG_FILE, data)
 
 
 def validate(kind: type[M], data: Any, source: str, text: bytes | str | None = None) -> M:

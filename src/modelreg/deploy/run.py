@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelreg import desired, git, names, schema, yamlio
+from modelreg import desired, git, names, schema
 from modelreg.catalog import Catalog, ModelVersion
 from modelreg.deploy import ledger, plan
 from modelreg.deploy.targets import Activation, Outcome, Target, build
@@ -73,12 +73,7 @@ class Deployment:
 
 def config_at(root: Path, commit: str) -> schema.RegistryConfig:
     """modelreg.yaml as of ``commit``: the environments a merge deploys to are the merged ones."""
-    snapshot = Revision(str(root), commit, resolved=True)
-    data = snapshot.read(names.CONFIG_FILE)
-    if data is None:
-        return schema.RegistryConfig()
-    return schema.validate(schema.RegistryConfig, yamlio.loads(data, names.CONFIG_FILE), names.CONFIG_FILE,
-                           data)
+    return schema.load_config(Revision(str(root), commit, resolved=True))
 
 
 def moves_between(root: Path, before: str | None, after: str) -> list[desired.Move]:

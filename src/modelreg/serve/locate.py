@@ -20,7 +20,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelreg import names, schema, yamlio
+from modelreg import names, schema
 from modelreg.catalog import ModelVersion
 from modelreg.deploy.targets import directory
 from modelreg.errors import InputError, IntegrityError, NotFoundError
@@ -106,9 +106,7 @@ def _fetched(reg: Registry, mv: ModelVersion, expected: str) -> bytes:
 
 def _directory_roots(reg: Registry, ref: Reference, env: str | None) -> list[tuple[Path, str]]:
     """The roots of the ``directory`` targets to look in, with a description of each."""
-    data = reg.catalog.snapshot.read(names.CONFIG_FILE)
-    config = schema.validate(schema.RegistryConfig, yamlio.loads(data, names.CONFIG_FILE), names.CONFIG_FILE,
-                             data) if data else schema.RegistryConfig()
+    config = schema.load_config(reg.catalog.snapshot)
     if env is not None and env not in config.environments:
         known = ", ".join(sorted(config.environments)) or "none"
         raise NotFoundError(f"no environment {env!r} in {names.CONFIG_FILE} (environments: {known})",
