@@ -447,9 +447,9 @@ def test_the_ledger_merge_is_history_with_ledger(catalog: Path) -> None:
     """The catalog reads the ledger once for every model; what it makes of it is what
     ``history.with_ledger`` makes of it, model by model, for the work tree and for --at."""
     from modelreg import history as hist
+    from modelreg.history import merge_ledger
     from modelreg.registry import Registry
     from modelreg.site import _ledger
-    from modelreg.site.data import merge_ledger
 
     counts = []
     for at in (None, git(catalog, "rev-list", "-1", "--before=2026-11-20", "HEAD").strip()):

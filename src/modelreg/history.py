@@ -206,10 +206,17 @@ def with_ledger(root: str, model: str, events: list[Event], at: str | None = Non
     from modelreg.deploy import ledger
 
     records = [r for r in ledger.read(Path(root)) if r.model == model]
-    if not records:
-        return events
     if at is not None:
         records = [r for r in records if git.is_ancestor(root, r.commit, at)]
+    return merge_ledger(events, records)
+
+
+def merge_ledger(events: list[Event], records: list[Any]) -> list[Event]:
+    """The pure half of :func:`with_ledger`: ``records`` (one model's ledger records, already
+    limited to the revision read) merged into ``events``. The catalog calls it with the ledger
+    read once for every model."""
+    if not records:
+        return events
     recorded = {(r.commit, r.alias): r for r in records if r.kind == "move" and r.approvers is not None}
     out = []
     for event in events:

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 from modelreg import git, names
 from modelreg.atomic import write_atomic
 from modelreg.errors import ConflictError
+from modelreg.history import merge_ledger
 from modelreg.registry import Registry
 from modelreg.site import pages
 from modelreg.site.data import (
     ModelData,
     alias_spans,
     headline_metrics,
-    merge_ledger,
     parse_time,
     share_approvers,
 )

@@ -3,7 +3,7 @@
 Everything here comes from files at one revision and from git: the model and
 its versions from the catalog, registrations and alias moves from ``history``,
 deployments and the approvers the deploy job recorded from the ledger
-(:func:`merge_ledger`, as ``history.with_ledger`` reads it). GitHub is never
+(``history.merge_ledger``, as ``history.with_ledger`` reads it). GitHub is never
 asked: a build must not depend on a token, and it shows what the repository records.
 """
 
@@ -17,7 +17,6 @@ from modelreg.catalog import finite_number
 
 if TYPE_CHECKING:
     from modelreg.catalog import Model, ModelVersion
-    from modelreg.deploy.ledger import Record
     from modelreg.history import Event
 
 PRODUCTION = "production"
@@ -127,35 +126,3 @@ def share_approvers(events: list[Event]) -> list[Event]:
             if e.approvers is None and e.commit in known else e for e in events]
 
 
-def merge_ledger(events: list[Event], records: list[Record]) -> list[Event]:
-    """What ``history.with_ledger`` does, for ledger records read once for every model (that
-    function reads the whole ledger on each call, and asks git about each record's commit: a
-    catalog of 100 models would read it 100 times). ``records``: one model's, already limited to
-    the revision read. tests/test_site.py checks that the two agree.
-
-    A move whose approvers are unknown gets those the deploy job recorded; each deployment
-    attempt becomes an event, with the approvers recorded with it. Newest first.
-    """
-    from modelreg.history import Approver, Event
-
-    def approvers(record: Record) -> tuple[Approver, ...] | None:
-        if record.approvers is None:
-            return None
-        return tuple(Approver(str(a.get("login")), a.get("at"), a.get("commit_id")) for a in record.approvers)
-
-    if not records:
-        return events
-    recorded = {(r.commit, r.alias): r for r in records if r.kind == "move" and r.approvers is not None}
-    out = []
-    for event in events:
-        move = recorded.get((event.commit, event.alias)) if event.kind == "alias" else None
-        if event.approvers is None and move is not None:
-            event = replace(event, approvers_note=None, approvers=approvers(move))
-        out.append(event)
-    out += [Event(kind="deployment", version=r.after, commit=r.commit, author=str(r.actor or ""), date=r.time,
-                  subject=r.message, pr=r.pr, alias=r.alias, previous=r.before, environment=r.environment,
-                  outcome=r.outcome, approvers=approvers(r),
-                  approvers_note=None if r.approvers is not None else "not recorded by the deploy job")
-            for r in records if r.kind == "deployment"]
-    epoch = datetime.fromtimestamp(0, timezone.utc)
-    return sorted(out, key=lambda e: parse_time(e.date) or epoch, reverse=True)
