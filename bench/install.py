@@ -33,8 +33,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import git_env, report, tool
-from modelreg import __version__, workflows
-from modelreg.schema import RegistryConfig
+from modelreg import __version__
+from modelreg.formats.models import RegistryConfig
+from modelreg.write import workflows
 
 PROJECT = Path(__file__).resolve().parents[1]
 

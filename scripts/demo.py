@@ -27,7 +27,8 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 from tests.github_stub import GitHubStub  # noqa: E402  (the local stand-in for GitHub's API)
 
-from modelreg import __version__, workflows  # noqa: E402
+from modelreg import __version__  # noqa: E402
+from modelreg.write import workflows  # noqa: E402
 
 BIN = Path(sys.executable).parent
 REPO = "acme/registry"

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelreg import __version__, workflows
-from modelreg.schema import RegistryConfig
+from modelreg import __version__
+from modelreg.formats.models import RegistryConfig
+from modelreg.write import workflows
 
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -9,7 +9,7 @@ import pytest
 import modelreg
 from modelreg import Registry, load_path
 from modelreg.errors import ModelregError, NotFoundError
-from modelreg.register import Registration
+from modelreg.write.register import Registration
 from tests.helpers import Cli, artifact, commit_all, register, set_aliases
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import workflows
+from modelreg.write import workflows
 from tests.github_stub import GitHubStub
 from tests.helpers import Cli, commit_all, git, register, set_aliases
 from tests.installs import Installs

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelreg import approvals_report
-from modelreg.approvals import (
+from modelreg.approvals import render
+from modelreg.approvals.rules import (
     ANY_REVIEWER,
     Requirement,
     Rule,
@@ -15,8 +15,8 @@ from modelreg.approvals import (
     split_team,
     teams_needed,
 )
-from modelreg.github import Review
-from modelreg.schema import Approvals
+from modelreg.edges.github import Review
+from modelreg.formats.models import Approvals
 
 HEAD = "a1" * 20
 OLD = "b2" * 20
@@ -220,7 +220,7 @@ def test_the_report_fails_when_one_rule_is_short() -> None:
 def test_no_requirement_passes() -> None:
     report = evaluate([], author=AUTHOR, head_sha=HEAD, reviews=[], teams={})
     assert report.passed
-    assert approvals_report.text(report) == (
+    assert render.text(report) == (
         "✓ no alias move in this pull request needs approval (head a1a1a1a)")
 
 
@@ -229,7 +229,7 @@ def test_text_and_markdown_renderings() -> None:
     new_alias = Requirement("churn", "champion", None, 2, "default", 1, [])
     report = evaluate([production, new_alias], author=AUTHOR, head_sha=HEAD, teams=TEAMS,
                       reviews=[review("bob", at="2026-11-20T10:00:00Z"), review("eve", commit=OLD)])
-    assert approvals_report.text(report).splitlines() == [
+    assert render.text(report).splitlines() == [
         "✗ fraud-detector production v3 → v4 (policy high-risk): 1 of 2 approvals (2 from @acme/model-risk): "
         "@bob via @acme/model-risk at 2026-11-20T10:00:00Z; 1 missing",
         "    - @eve approved b2b2b2b, not the head commit a1a1a1a: a stale approval does not count "
@@ -240,7 +240,7 @@ def test_text_and_markdown_renderings() -> None:
         "(dismiss_stale is true); approve again",
         "✗ 1 of 2 approval requirements not met (head a1a1a1a)",
     ]
-    md = approvals_report.markdown(report)
+    md = render.markdown(report)
     assert md.startswith("## modelreg approvals: failed\n")
     assert ("| ❌ | fraud-detector | production | v3 → v4 | high-risk | 2 from `@acme/model-risk` | "
             "`@bob` via `@acme/model-risk` at 2026-11-20T10:00:00Z | 1 |") in md
@@ -250,7 +250,7 @@ def test_text_and_markdown_renderings() -> None:
 
 def test_markdown_keeps_hostile_text_in_its_cell() -> None:
     odd = Requirement("m", "production", 1, 2, "p|x", 1, [])
-    md = approvals_report.markdown(evaluate([odd], author=AUTHOR, head_sha=HEAD, teams={},
+    md = render.markdown(evaluate([odd], author=AUTHOR, head_sha=HEAD, teams={},
                                             reviews=[review("bo`b\n| x")]))
     assert "| p\\|x |" in md
     assert "'b \\| x via any reviewer | 0 |" in md
@@ -297,7 +297,7 @@ def test_each_unmet_requirement_is_one_annotation() -> None:
     staging = requirement("churn", "staging", 1)
     report = evaluate([production, staging], author=AUTHOR, head_sha=HEAD, teams=TEAMS,
                       reviews=[review("bob"), review("eve\n::add-mask::x 100%")])
-    [line] = approvals_report.github_annotations(report)
+    [line] = render.github_annotations(report)
     assert line.startswith("::error title=modelreg approvals::✗ fraud-detector production v3 → v4")
     assert "\n" not in line and "100%25" in line and "100%" not in line.replace("100%25", "")
-    assert approvals_report.annotation("a\r\nb") == "::error title=modelreg approvals::a b"
+    assert report.annotation("a\r\nb") == "::error title=modelreg approvals::a b"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import approvals_check
+from modelreg.approvals import pull_request as approvals_pr
+from modelreg.edges.github import find_repo, repo_of_url
 from modelreg.errors import InputError
-from modelreg.github import find_repo, repo_of_url
 from tests.github_stub import GitHubStub
 from tests.helpers import Cli, commit_all, git, register, set_aliases
 
@@ -307,7 +307,7 @@ def test_a_broken_event_file_names_itself(repo: Path, cli: Cli, tmp_path: Path) 
     assert f"{path}: pull_request.number: is not a pull request number: '7'" in err
     with pytest.raises(InputError, match="is not JSON"):
         path.write_text("{")
-        approvals_check.read_event(str(path))
+        approvals_pr.read_event(str(path))
 
 
 def test_a_gated_move_without_a_known_repository_is_a_usage_error(repo: Path, cli: Cli, stub: GitHubStub,

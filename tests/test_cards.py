@@ -13,9 +13,10 @@ from typing import get_args
 import pytest
 import yaml
 
-from modelreg import cards, schema
-from modelreg.cards_render import inline_html, prose_html
+from modelreg import cards
+from modelreg.cards.render import inline_html, prose_html
 from modelreg.errors import InputError
+from modelreg.formats import models
 from tests.helpers import Cli, artifact, commit_all, git, metrics_file, set_aliases
 
 CARD = """\
@@ -149,7 +150,7 @@ def test_sections_are_matched_by_heading_with_synonyms() -> None:
 
 
 def test_the_section_keys_are_the_policy_schemas() -> None:
-    assert list(get_args(schema.CardSection)) == list(cards.SECTIONS) == list(cards.SYNONYMS)
+    assert list(get_args(models.CardSection)) == list(cards.SECTIONS) == list(cards.SYNONYMS)
 
 
 @pytest.mark.parametrize("body", ["", "<!-- describe the intended use -->\n", "[More Information Needed]\n",
@@ -356,7 +357,7 @@ def test_a_policy_without_card_rules_reads_no_card(repo: Path, cli: Cli) -> None
 def test_a_policy_names_sections_by_key() -> None:
     with pytest.raises(InputError, match=r"card.required_sections.0: 'intended use' is not one of "
                        r"model_details, intended_use,"):
-        schema.validate(schema.Policy, {"card": {"required_sections": ["intended use"]}}, "p.yaml")
+        models.validate(models.Policy, {"card": {"required_sections": ["intended use"]}}, "p.yaml")
 
 
 def test_a_card_named_but_missing_fails(repo: Path, cli: Cli) -> None:

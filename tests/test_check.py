@@ -546,7 +546,7 @@ def test_annotations_escape_what_a_pull_request_controls(main_branch: Path, cli:
 
 
 def test_the_index_lists_only_what_is_below_a_directory(main_branch: Path) -> None:
-    from modelreg.snapshot import Index
+    from modelreg.formats.snapshot import Index
 
     # registry/.gitkeep is staged too: its tail must not read as an entry of registry/fraud
     assert Index(str(main_branch)).listdir("registry/fraud") == ["model.yaml", "v1"]
@@ -602,7 +602,7 @@ def test_switching_policy_in_the_same_pr_does_not_escape_its_promotion_rule(stri
 
 
 def test_a_version_cannot_tag_itself_into_weaker_rules(main_branch: Path, workdir: Path, cli: Cli) -> None:
-    from modelreg.approvals_check import requirements
+    from modelreg.approvals.rules.pull_request import requirements
 
     git(main_branch, "switch", "-q", "main")
     (main_branch / "policies/high-risk.yaml").write_text(

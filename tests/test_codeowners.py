@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelreg import codeowners
 from modelreg.errors import InputError
-from modelreg.initialize import preset
-from modelreg.snapshot import WorkTree
+from modelreg.formats.snapshot import WorkTree
+from modelreg.write import codeowners
+from modelreg.write.init import preset
 from tests.helpers import Cli, build_file_tree, commit_all, git, register, set_aliases
 
 HEADER = """\

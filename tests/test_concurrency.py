@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import lock
+from modelreg.edges import lock
 from modelreg.errors import ConflictError
 from tests.helpers import Cli, artifact, commit_all, git, register
 

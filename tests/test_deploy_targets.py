@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 import yaml
 
-from modelreg import schema
 from modelreg.deploy import notify as notify_mod
 from modelreg.deploy.targets import Activation, Serving, build
 from modelreg.deploy.targets import command as command_mod
@@ -31,6 +30,7 @@ from modelreg.deploy.targets import kserve as kserve_mod
 from modelreg.deploy.targets import webhook as webhook_mod
 from modelreg.deploy.targets.webhook import deliver, verify_signature
 from modelreg.errors import IntegrityError
+from modelreg.formats import models
 from tests.http_sink import HttpSink
 
 SECRET = "s3cr3t-signing-key-for-the-tests"
@@ -93,7 +93,7 @@ def test_command_gets_the_model_in_its_environment(root: Path, monkeypatch: pyte
     monkeypatch.setenv("INHERITED_BY_THE_COMMAND", "yes")
     code = ("import json, os; print(json.dumps({'cwd': os.getcwd(), 'env': {k: v for k, v in "
             "os.environ.items() if k.startswith('MODELREG_') or k == 'INHERITED_BY_THE_COMMAND'}}))")
-    config = schema.CommandTarget.model_validate({"type": "command", "run": [PY, "-c", code]})
+    config = models.CommandTarget.model_validate({"type": "command", "run": [PY, "-c", code]})
     target = command_mod.make(config, root)
     outcome = target.activate(activation(root))
     assert outcome.ok, outcome.message
@@ -185,7 +185,7 @@ def test_command_does_not_run_without_verified_bytes(root: Path) -> None:
 
 
 def test_command_config_through_the_table(root: Path) -> None:
-    config = schema.CommandTarget.model_validate({"type": "command", "run": ["deploy", "--fast"]})
+    config = models.CommandTarget.model_validate({"type": "command", "run": ["deploy", "--fast"]})
     target = build(config, root)
     assert isinstance(target, command_mod.CommandTarget)
     assert target.timeout == 600 and target.name == "command deploy --fast"
@@ -206,7 +206,7 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_webhook_event_is_signed(root: Path, sink: HttpSink, secret: str) -> None:
-    config = schema.WebhookTarget.model_validate({"type": "webhook", "url": f"{sink.url}/hooks/deploy",
+    config = models.WebhookTarget.model_validate({"type": "webhook", "url": f"{sink.url}/hooks/deploy",
                                                   "secret_env": "MODELREG_TEST_HOOK_SECRET"})
     target = build(config, root)
     outcome = target.activate(activation(root))
@@ -348,7 +348,7 @@ DVC_CONFIG = "[core]\n    remote = store\n['remote \"store\"']\n    url = s3://a
 
 
 def kserve(root: Path, **config: Any) -> kserve_mod.KServeTarget:
-    target = build(schema.KServeTarget.model_validate({"type": "kserve", "path": "gitops", **config}), root)
+    target = build(models.KServeTarget.model_validate({"type": "kserve", "path": "gitops", **config}), root)
     assert isinstance(target, kserve_mod.KServeTarget)
     return target
 
@@ -548,8 +548,8 @@ MOVED = {"event": "modelreg.move", "model": "fraud-detector", "alias": "producti
          "commit": COMMIT, "pr": 12}
 
 
-def notification(url: str, kind: str = "webhook", secret_env: str | None = None) -> schema.Notification:
-    return schema.Notification.model_validate({"type": kind, "url": url, "secret_env": secret_env})
+def notification(url: str, kind: str = "webhook", secret_env: str | None = None) -> models.Notification:
+    return models.Notification.model_validate({"type": kind, "url": url, "secret_env": secret_env})
 
 
 def test_notify_slack(sink: HttpSink) -> None:

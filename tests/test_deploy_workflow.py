@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelreg import workflows
-from modelreg.deploy import ledger
+from modelreg.formats import ledger
+from modelreg.write import workflows
 from tests.helpers import Cli, commit_all, git, register
 from tests.installs import Installs
 from tests.test_gate_workflow import act, needs_act

@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelreg import __version__, workflows, yamlio
+from modelreg import __version__
 from modelreg.errors import InputError
-from modelreg.schema import RegistryConfig, validate
+from modelreg.formats import yamlio
+from modelreg.formats.models import RegistryConfig, validate
+from modelreg.write import workflows
 from tests.helpers import Cli, commit_all, git, register, set_aliases
 from tests.installs import Installs, path_without_modelreg
 from tests.test_check import GOOD, POLICY, hours_ago
@@ -195,7 +197,7 @@ def test_project_carries_the_workflow_init_writes() -> None:
     data = (project / "modelreg.yaml").read_bytes()
     config = validate(RegistryConfig, yamlio.loads(data, "modelreg.yaml"), "modelreg.yaml", data)
     for rel, text in workflows.files(config).items():
-        assert (project / rel).read_text() == text, f"{rel} differs from modelreg.workflows"
+        assert (project / rel).read_text() == text, f"{rel} differs from modelreg.write.workflows"
 
 
 def test_docs_show_the_workflow_as_written() -> None:

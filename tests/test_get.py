@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import atomic
+from modelreg.edges import atomic
 from tests.helpers import Cli, artifact, commit_all, git, register
 
 
@@ -180,7 +180,7 @@ def test_directory_artifact_round_trip(registry: Path, workdir: Path, tmp_path: 
     cli.ok("-C", str(registry), "get", "tf-model/1", "-o", str(out))
     for rel in ("saved_model.pb", "variables/variables.data-00000-of-00001", "variables/variables.index"):
         assert (out / rel).read_bytes() == (folder / rel).read_bytes(), rel
-    # The directory digest is checkable with standard tools (see modelreg.hashing).
+    # The directory digest is checkable with standard tools (see modelreg.edges.hashing).
     listing = "".join(f"{hashlib.sha256((out / r).read_bytes()).hexdigest()}  {r}\n" for r in sorted(
         p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()))
     sha = cli.ok("-C", str(registry), "resolve", "tf-model/1", "--json").json["artifact"]["sha256"]

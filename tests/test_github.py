@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from modelreg import github
+from modelreg.edges import github
+from modelreg.edges.github import Client, PullRequest, Review
 from modelreg.errors import InputError, ServiceError
-from modelreg.github import Client, PullRequest, Review
 from tests.github_stub import GitHubStub
 
 TOKEN = "ghp_s3cr3tT0kenValue42"

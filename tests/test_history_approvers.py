@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg.history import NO_PR
+from modelreg.read.history import NO_PR
 from tests.github_stub import GitHubStub
 from tests.helpers import Cli, commit_all, git, register, set_aliases
 
@@ -136,4 +136,4 @@ def test_history_offline_does_not_import_the_github_client(repo: Path) -> None:
                          env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert "unknown offline" in run.stdout
-    assert "modelreg.github" not in run.stderr and "urllib.request" not in run.stderr
+    assert "modelreg.edges.github" not in run.stderr and "urllib.request" not in run.stderr

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import inputs, snapshot, yamlio
 from modelreg.errors import InputError
+from modelreg.formats import snapshot, yamlio
+from modelreg.write import inputs
 from tests.helpers import Cli, artifact, commit_all, metrics_file, register, snapshot_tree
 
 # Strict JSON ----------------------------------------------------------------------------------
@@ -193,7 +194,7 @@ def test_a_linked_directory_leading_outside_is_refused(registry: Path, workdir: 
 
 
 def test_a_stale_lock_with_an_impossible_pid_is_taken_over(registry: Path) -> None:
-    from modelreg import lock
+    from modelreg.edges import lock
 
     lock.path_for(registry).write_text(f'{{"pid": {"9" * 30}, "host": "{os.uname().nodename}"}}')
     with lock.held(registry, "register m"):

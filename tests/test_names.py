@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import names
 from modelreg.errors import InputError
+from modelreg.formats import names
 from tests.helpers import Cli, artifact, snapshot_tree
 
 
@@ -37,7 +37,7 @@ def test_version_dirs_are_canonical() -> None:
 
 def test_a_trailing_newline_is_not_part_of_any_name() -> None:
     # Python's `$` also matches before a final newline; every name check must see the whole text.
-    from modelreg import typecheck
+    from modelreg.formats import shape
 
     for check in (names.check_model_name, names.check_alias_name, names.check_file_name):
         with pytest.raises(InputError, match="is not a valid"):
@@ -45,7 +45,7 @@ def test_a_trailing_newline_is_not_part_of_any_name() -> None:
     assert names.parse_version_dir("v2\n") is None
     doc = {"name": "fraud", "aliases": {"production\n": 1}}
     with pytest.raises(InputError, match=r"'production\\n' is not allowed as a name here"):
-        typecheck.check("model", doc, "registry/fraud/model.yaml")
+        shape.check("model", doc, "registry/fraud/model.yaml")
 
 
 def test_register_refuses_a_model_name_with_a_newline(registry: Path, workdir: Path, cli: Cli) -> None:

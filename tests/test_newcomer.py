@@ -14,9 +14,9 @@ import pytest
 
 from modelreg import Registry
 from modelreg.errors import InputError, NotFoundError
-from modelreg.register import Registration
-from modelreg.search import MANIFEST_FIELDS
-from modelreg.suggest import closest, one_edit_apart
+from modelreg.read.search import MANIFEST_FIELDS
+from modelreg.read.suggest import closest, one_edit_apart
+from modelreg.write.register import Registration
 from tests.helpers import Cli, artifact, commit_all, git, metrics_file, register, set_aliases
 
 ALIASES = "(aliases: challenger, champion, production, staging)"
@@ -93,7 +93,7 @@ def test_search_errors_in_python_too(fraud: Path) -> None:
 
 
 def test_search_knows_every_field_of_version_yaml() -> None:
-    schema = Path(__file__).parent.parent / "src/modelreg/schemas/version.schema.json"
+    schema = Path(__file__).parent.parent / "src/modelreg/formats/schemas/version.schema.json"
     assert tuple(json.loads(schema.read_text())["properties"]) == MANIFEST_FIELDS
 
 
@@ -206,7 +206,7 @@ def test_records_have_a_readable_repr(fraud: Path) -> None:
     assert repr(rows[("tags", "team")]) == "<Row tags.team: 'fraud' -> 'fraud'>"
     assert repr(reg.list()[0]) == ("<ModelSummary fraud-detector latest=4 versions=4 aliases={"
                                    "'production': 3, 'staging': 4, 'champion': 3, 'challenger': 4}>")
-    from modelreg.resolve import parse
+    from modelreg.read.resolve import parse
 
     assert repr(parse("fraud-detector/Production")) == "<Reference models:/fraud-detector@production>"
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import __version__, workflows
-from modelreg.schema import RegistryConfig
+from modelreg import __version__
+from modelreg.formats.models import RegistryConfig
+from modelreg.write import workflows
 from tests.helpers import Cli, commit_all, git, register
 from tests.installs import (
     PROJECT,
@@ -41,8 +42,9 @@ SHIPPED = PROJECT / "src" / "modelreg"
 def test_wheel_holds_the_schemas_and_presets(installs: Installs) -> None:
     with zipfile.ZipFile(installs.wheel) as wheel:
         names = set(wheel.namelist())
-    schemas = {f"modelreg/schemas/{p.name}" for p in (SHIPPED / "schemas").glob("*.schema.json")}
-    presets = {f"modelreg/presets/{p.name}" for p in (SHIPPED / "presets").glob("*.yaml")}
+    schemas = {f"modelreg/formats/schemas/{p.name}"
+               for p in (SHIPPED / "formats/schemas").glob("*.schema.json")}
+    presets = {f"modelreg/policies/presets/{p.name}" for p in (SHIPPED / "policies/presets").glob("*.yaml")}
     assert len(schemas) == 4 and len(presets) >= 3
     assert schemas <= names and presets <= names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -60,9 +62,9 @@ def test_wheel_installs_into_a_clean_venv(installs: Installs, tmp_path: Path) ->
     # The installed package finds its own schemas and presets: init copies them.
     run([str(venv / "bin/modelreg"), "init", "--policy", "high-risk", "registry"], cwd=tmp_path, env=env)
     assert (tmp_path / "registry/policies/high-risk.yaml").read_bytes() == (
-        SHIPPED / "presets/high-risk.yaml").read_bytes()
+        SHIPPED / "policies/presets/high-risk.yaml").read_bytes()
     assert (tmp_path / "registry/schemas/version.schema.json").read_bytes() == (
-        SHIPPED / "schemas/version.schema.json").read_bytes()
+        SHIPPED / "formats/schemas/version.schema.json").read_bytes()
 
 
 def test_install_step_takes_a_wheel_url(installs: Installs, tmp_path: Path) -> None:

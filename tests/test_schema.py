@@ -9,17 +9,17 @@ import jsonschema
 import pytest
 import yaml
 
-from modelreg import schema
 from modelreg.errors import InputError
+from modelreg.formats import models
 from tests.helpers import Cli, register, set_aliases
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", sorted(schema.SCHEMAS))
+@pytest.mark.parametrize("name", sorted(models.SCHEMAS))
 def test_shipped_and_committed_schemas_match_the_models(name: str) -> None:
-    generated = schema.generate_json_schema_text(name)
-    assert schema.json_schema_text(name) == generated, "run scripts/generate-schemas"
+    generated = models.generate_json_schema_text(name)
+    assert models.json_schema_text(name) == generated, "run scripts/generate-schemas"
     committed = (PROJECT / "schemas" / f"{name}.schema.json").read_text()
     assert committed == generated, "run scripts/generate-schemas"
 
@@ -41,7 +41,7 @@ def test_schema_prints_one(cli: Cli) -> None:
 
 
 def validator(name: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema.json_schema(name))
+    return jsonschema.Draft202012Validator(models.json_schema(name))
 
 
 def test_json_schema_accepts_what_register_writes(registry: Path, workdir: Path, cli: Cli) -> None:
@@ -54,7 +54,7 @@ def test_json_schema_accepts_what_register_writes(registry: Path, workdir: Path,
                       ("policy", "policies/default.yaml"), ("config", "modelreg.yaml")]:
         doc = yaml.safe_load((registry / rel).read_text())
         validator(name).validate(doc)
-        schema.validate(schema.SCHEMAS[name], doc, rel)
+        models.validate(models.SCHEMAS[name], doc, rel)
 
 
 @pytest.mark.parametrize(("patch", "field"), [
@@ -72,20 +72,20 @@ def test_json_schema_and_pydantic_reject_alike(patch: dict, field: str) -> None:
     bad = {**doc, **patch}
     assert not validator("version").is_valid(bad)
     with pytest.raises(InputError) as info:
-        schema.validate(schema.VersionManifest, bad, "v.yaml")
+        models.validate(models.VersionManifest, bad, "v.yaml")
     assert field in str(info.value)
 
 
 def test_policy_rejects_unknown_fields_with_line(tmp_path: Path) -> None:
     text = "schema_version: 1\nthresholds:\n  roc_auc: {minimum: 0.9}\n"
     with pytest.raises(InputError) as info:
-        schema.validate(schema.Policy, yaml.safe_load(text), "policies/p.yaml", text)
+        models.validate(models.Policy, yaml.safe_load(text), "policies/p.yaml", text)
     assert str(info.value).startswith("policies/p.yaml:3: thresholds.roc_auc.minimum: unknown field")
 
 
 def test_the_example_registry_is_valid() -> None:
     """The registry at the project's root, which the README and docs start from."""
-    from modelreg.initialize import preset
+    from modelreg.write.init import preset
 
     files = {"config": [PROJECT / "modelreg.yaml"], "policy": sorted((PROJECT / "policies").glob("*.yaml")),
              "model": sorted((PROJECT / "registry").glob("*/model.yaml")),
@@ -96,7 +96,7 @@ def test_the_example_registry_is_valid() -> None:
             text = path.read_text()
             doc = yaml.safe_load(text)
             validator(name).validate(doc)
-            schema.validate(schema.SCHEMAS[name], doc, str(path), text)
+            models.validate(models.SCHEMAS[name], doc, str(path), text)
     assert (PROJECT / "policies" / "default.yaml").read_text() == preset("default")
 
 
@@ -105,7 +105,7 @@ def test_created_at_needs_a_time_zone_and_text(value: object) -> None:
     doc = {"schema_version": 1, "model": "m", "version": 1, "created_at": value, "created_by": "alice",
            "artifact": {"path": "m.pkl", "md5": "0" * 32, "sha256": "0" * 64, "size": 1}}
     with pytest.raises(InputError) as info:
-        schema.validate(schema.VersionManifest, doc, "v.yaml")
+        models.validate(models.VersionManifest, doc, "v.yaml")
     assert "created_at" in str(info.value)
 
 

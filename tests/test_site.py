@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelreg.deploy import ledger
+from modelreg.formats import ledger
 from modelreg.site import pages, workflow
 from modelreg.site.data import alias_spans, headline_metrics
 from tests.github_stub import GitHubStub
@@ -429,7 +429,7 @@ def test_pages_stay_small_on_a_long_history(own_catalog: Path, cli: Cli, tmp_pat
 # -- the pure parts ----------------------------------------------------------------------------
 
 def test_spans_and_headline_metric(catalog: Path) -> None:
-    from modelreg.registry import Registry
+    from modelreg.api import Registry
 
     reg = Registry(catalog)
     events = reg.history("fraud-detector", offline=True)
@@ -446,9 +446,9 @@ def test_spans_and_headline_metric(catalog: Path) -> None:
 def test_the_ledger_merge_is_history_with_ledger(catalog: Path) -> None:
     """The catalog reads the ledger once for every model; what it makes of it is what
     ``history.with_ledger`` makes of it, model by model, for the work tree and for --at."""
-    from modelreg import history as hist
-    from modelreg.history import merge_ledger
-    from modelreg.registry import Registry
+    from modelreg.api import Registry
+    from modelreg.read import history as hist
+    from modelreg.read.history import merge_ledger
     from modelreg.site import _ledger
 
     counts = []
@@ -466,7 +466,7 @@ def test_the_ledger_merge_is_history_with_ledger(catalog: Path) -> None:
 def test_several_processes_write_the_same_pages(catalog: Path, tmp_path: Path) -> None:
     from datetime import datetime, timezone
 
-    from modelreg.registry import Registry
+    from modelreg.api import Registry
     from modelreg.site import build
 
     now = datetime(2026, 11, 30, tzinfo=timezone.utc)
@@ -547,7 +547,7 @@ def test_screenshot_of_a_model_page(catalog: Path, cli: Cli, tmp_path: Path) -> 
 # -- publishing --------------------------------------------------------------------------------
 
 def test_the_pages_workflow_is_hardened() -> None:
-    from modelreg.schema import RegistryConfig
+    from modelreg.formats.models import RegistryConfig
 
     text = workflow.text(RegistryConfig())
     doc = yaml.safe_load(text)
@@ -572,7 +572,7 @@ def test_the_pages_workflow_is_hardened() -> None:
 
 @pytest.mark.skipif(ZIZMOR is None, reason="needs zizmor (scripts/bootstrap installs it)")
 def test_the_pages_workflow_is_clean_under_zizmor(tmp_path: Path) -> None:
-    from modelreg.schema import RegistryConfig
+    from modelreg.formats.models import RegistryConfig
 
     assert ZIZMOR is not None
     path = tmp_path / ".github/workflows/modelreg-site.yml"
@@ -590,7 +590,7 @@ def test_the_pages_workflow_builds_the_catalog_under_act(own_catalog: Path, tmp_
     """The build job as ``init`` would write it: install, fetch the ledger from origin (the
     checkout does not bring notes), build, upload. The upload action is a local stand-in that
     packs what it is given (act clones every action it runs, and there is no network)."""
-    from modelreg.schema import RegistryConfig
+    from modelreg.formats.models import RegistryConfig
 
     repo = own_catalog
     (repo / workflow.PATH).write_text(workflow.text(RegistryConfig()))

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelreg import transitions
-from modelreg.desired import DesiredState
-from modelreg.history import Event
+from modelreg.formats.desired import DesiredState
+from modelreg.read.history import Event
+from modelreg.write import transitions
 from tests.helpers import Cli, commit_all, git, register, snapshot_tree
 
 POLICY = """\
@@ -230,7 +230,7 @@ def test_push_prints_where_to_open_the_pull_request(three: Path, tmp_path: Path,
 
 
 def test_a_held_lock_stops_a_promotion(three: Path, cli: Cli) -> None:
-    from modelreg import lock
+    from modelreg.edges import lock
 
     with lock.held(three, "register fraud"):
         err = cli.fails("-C", str(three), "promote", "fraud", "1", "--to", "staging").err

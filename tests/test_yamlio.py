@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelreg import yamlio
 from modelreg.errors import InputError
+from modelreg.formats import yamlio
 
 
 def rejects(text: str | bytes, *words: str) -> InputError:

@@ -15,19 +15,19 @@ __version__ = "0.1.0"
 __all__ = ["ModelVersion", "ModelregError", "Registry", "__version__", "load_path"]
 
 if TYPE_CHECKING:
-    from modelreg.catalog import ModelVersion
+    from modelreg.api import Registry, load_path
     from modelreg.errors import ModelregError
-    from modelreg.registry import Registry, load_path
+    from modelreg.read.catalog import ModelVersion
 
 
 def __getattr__(name: str) -> Any:
     # Lazy so that `import modelreg` (and the CLI's start-up) stays cheap.
     if name in ("Registry", "load_path"):
-        from modelreg import registry
+        from modelreg import api
 
-        return getattr(registry, name)
+        return getattr(api, name)
     if name == "ModelVersion":
-        from modelreg.catalog import ModelVersion
+        from modelreg.read.catalog import ModelVersion
 
         return ModelVersion
     if name == "ModelregError":

@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from modelreg import dvcfiles, names
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError, ModelregError
+from modelreg.formats import names, pointers
 
 GATE = "artifact"
 
@@ -70,7 +70,7 @@ def _to_verify(ctx: CheckContext, versions: list[tuple[str, int, int, str]]) -> 
 
 
 def _pointer(ctx: CheckContext, model: str, number: int,
-             artifact: dict[str, Any]) -> tuple[dvcfiles.Pointer | None, list[Finding]]:
+             artifact: dict[str, Any]) -> tuple[pointers.Pointer | None, list[Finding]]:
     path = f"{names.version_dir(model, number)}/{artifact['path']}.dvc"
     raw = ctx.head.read(path)
     if raw is None:
@@ -78,7 +78,7 @@ def _pointer(ctx: CheckContext, model: str, number: int,
                               file=names.version_file(model, number), field="artifact.path",
                               fix="register the version with `modelreg register`, which writes both")]
     try:
-        pointer = dvcfiles.parse_pointer(raw, path)
+        pointer = pointers.parse_pointer(raw, path)
     except InputError:
         return None, []  # the schema gate reports it
     problems = []
@@ -95,7 +95,7 @@ def _pointer(ctx: CheckContext, model: str, number: int,
 
 
 def _in_remote(ctx: CheckContext, expected: dict[str, tuple[str, int, int, str]]) -> list[Finding]:
-    from modelreg import dvc  # not imported by --offline checks
+    from modelreg.edges import dvc  # not imported by --offline checks
 
     try:
         sizes = dvc.remote_sizes(Path(ctx.root), sorted(expected))
@@ -120,7 +120,7 @@ def _in_remote(ctx: CheckContext, expected: dict[str, tuple[str, int, int, str]]
 def _download(ctx: CheckContext, versions: list[tuple[str, int]]) -> list[Finding]:
     import tempfile
 
-    from modelreg.artifacts import download
+    from modelreg.read.artifacts import download
 
     findings = []
     with tempfile.TemporaryDirectory(prefix="modelreg-verify-") as tmp:

@@ -11,12 +11,15 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from modelreg import codeowners, desired, git, names, schema, yamlio
-from modelreg.catalog import Catalog
-from modelreg.desired import DesiredState
+from modelreg.edges import git
 from modelreg.errors import InputError, NotFoundError
-from modelreg.policies import Selected, default_name, load_all, select
-from modelreg.snapshot import Index, Overlay, Revision, Snapshot, WorkTree
+from modelreg.formats import desired, names, yamlio
+from modelreg.formats.desired import DesiredState
+from modelreg.formats.models import CheckSettings, RegistryConfig, load_config
+from modelreg.formats.snapshot import Index, Overlay, Revision, Snapshot, WorkTree
+from modelreg.policies.select import Selected, default_name, load_all, select
+from modelreg.read.catalog import Catalog
+from modelreg.write import codeowners
 
 #: the paths a registry's gates look at
 WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR, ".modelreg",
@@ -152,13 +155,13 @@ class CheckContext:
         return loaded
 
     @cached_property
-    def check_settings(self) -> schema.CheckSettings:
+    def check_settings(self) -> CheckSettings:
         """``check`` in modelreg.yaml, the stricter of the base's and the change's: a pull request
         cannot switch off the verification that judges it (defaults when a file is broken; the
         schema gate reports that)."""
         head, base = _config(self.head).check, _config(self.base).check
         limits = [limit for limit in (head.verify_max_size, base.verify_max_size) if limit is not None]
-        return schema.CheckSettings(verify_sha256=head.verify_sha256 or base.verify_sha256,
+        return CheckSettings(verify_sha256=head.verify_sha256 or base.verify_sha256,
                                     verify_max_size=max(limits) if len(limits) == 2 else None)
 
     @cached_property
@@ -209,11 +212,11 @@ class CheckContext:
         return load_all(self.base)
 
 
-def _config(snapshot: Snapshot) -> schema.RegistryConfig:
+def _config(snapshot: Snapshot) -> RegistryConfig:
     try:
-        return schema.load_config(snapshot)
+        return load_config(snapshot)
     except InputError:
-        return schema.RegistryConfig()  # the schema gate reports a broken modelreg.yaml
+        return RegistryConfig()  # the schema gate reports a broken modelreg.yaml
 
 
 def find_base(root: str, ref: str | None) -> tuple[str, str]:

@@ -8,9 +8,9 @@ are never deleted, and ``schema_version`` does not change without a migration
 
 from __future__ import annotations
 
-from modelreg import names
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
+from modelreg.formats import names
 
 GATE = "immutability"
 

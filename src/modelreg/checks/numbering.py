@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from modelreg import names
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
+from modelreg.formats import names
 
 GATE = "numbering"
 _ANY_SPELLING = re.compile(r"^[vV]0*([0-9]+)$")

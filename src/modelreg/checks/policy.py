@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from modelreg import cards, names, schema, yamlio
+from modelreg import cards
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Comparison, Finding, GateResult, Row
 from modelreg.errors import InputError
+from modelreg.formats import models, names, yamlio
 
 GATE = "policy"
 _MISSING = object()
@@ -59,7 +60,7 @@ def run(ctx: CheckContext) -> GateResult:
 
 
 def _card_bytes(ctx: CheckContext, model: str, number: int, doc: dict[str, Any],
-                policy: schema.Policy) -> bytes | InputError | None:
+                policy: models.Policy) -> bytes | InputError | None:
     """The card the manifest names, read only when the policy has card rules."""
     name = doc.get("card")
     if not policy.card.required_sections or not isinstance(name, str) or not name:
@@ -141,7 +142,7 @@ class _Evaluation:
         return None
 
 
-def evaluate(policy: schema.Policy, policy_name: str, doc: dict[str, Any], path: str,
+def evaluate(policy: models.Policy, policy_name: str, doc: dict[str, Any], path: str,
              baselines: dict[str, tuple[int, dict[str, Any]] | None], *, against: str,
              text: bytes | None = None, card: bytes | InputError | None = None
              ) -> tuple[list[Finding], list[Row]]:
@@ -190,7 +191,7 @@ def evaluate(policy: schema.Policy, policy_name: str, doc: dict[str, Any], path:
     return ev.findings, rows
 
 
-def _artifact_rules(ev: _Evaluation, policy: schema.Policy) -> None:
+def _artifact_rules(ev: _Evaluation, policy: models.Policy) -> None:
     artifact = _mapping(ev.doc.get("artifact"))
     size, fmt = artifact.get("size"), artifact.get("format")
     if policy.artifact.max_size is not None and isinstance(size, int) and size > policy.artifact.max_size:
@@ -203,7 +204,7 @@ def _artifact_rules(ev: _Evaluation, policy: schema.Policy) -> None:
                 "export the model to an allowed format, e.g. ONNX instead of pickle")
 
 
-def _card_rules(ev: _Evaluation, policy: schema.Policy, card: bytes | InputError | None) -> None:
+def _card_rules(ev: _Evaluation, policy: models.Policy, card: bytes | InputError | None) -> None:
     required = list(policy.card.required_sections)
     if not required:
         return
@@ -241,7 +242,7 @@ def _card_rules(ev: _Evaluation, policy: schema.Policy, card: bytes | InputError
             f"it does not count) (policy {ev.policy_name})"))
 
 
-def _slice_rules(ev: _Evaluation, policy: schema.Policy, doc: dict[str, Any]) -> None:
+def _slice_rules(ev: _Evaluation, policy: models.Policy, doc: dict[str, Any]) -> None:
     slices = _mapping(doc.get("slices"))
     for metric, bounds in policy.slices.items():
         values: dict[str, float] = {}
@@ -268,7 +269,7 @@ def _slice_rules(ev: _Evaluation, policy: schema.Policy, doc: dict[str, Any]) ->
                     f"(max_gap {bounds.max_gap:g})", "reduce the disparity between segments")
 
 
-def _regression(ev: _Evaluation, rule: schema.Regression, metrics: dict[str, Any],
+def _regression(ev: _Evaluation, rule: models.Regression, metrics: dict[str, Any],
                 baselines: dict[str, tuple[int, dict[str, Any]] | None], rules: dict[str, list[str]],
                 verdicts: dict[str, bool]) -> None:
     text = " and ".join(t for t in (f"drop <= {rule.max_drop:g}" if rule.max_drop is not None else "",

@@ -15,13 +15,13 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from modelreg import names
 from modelreg.checks import policy as policy_gate
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Comparison, Finding, GateResult
-from modelreg.desired import DesiredState, moves
 from modelreg.errors import InputError
-from modelreg.history import Event, history
+from modelreg.formats import names
+from modelreg.formats.desired import DesiredState, moves
+from modelreg.read.history import Event, history
 
 GATE = "promotion"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

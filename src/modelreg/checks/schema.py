@@ -16,10 +16,11 @@ import contextlib
 import json
 from typing import Any
 
-from modelreg import codeowners, dvcfiles, names, schema, yamlio
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError
+from modelreg.formats import models, names, pointers, yamlio
+from modelreg.write import codeowners
 
 GATE = "schema"
 
@@ -74,7 +75,7 @@ def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any
     data = ctx.head.read(path) or b""
     try:
         doc = yamlio.loads(data, path)
-        schema.validate(schema.SCHEMAS[kind], doc, path, data)
+        models.validate(models.SCHEMAS[kind], doc, path, data)
     except InputError as exc:
         return [Finding.from_error(GATE, exc)]
     findings = _against_json_schema(ctx, path, kind, doc, validators)
@@ -94,7 +95,7 @@ def _against_json_schema(ctx: CheckContext, path: str, kind: str, doc: Any,
     if kind not in validators:
         validators[kind] = None
         raw = ctx.head.read(f"{names.SCHEMA_DIR}/{kind}.schema.json")
-        if raw is not None and raw.decode("utf-8", "replace") != schema.json_schema_text(kind):
+        if raw is not None and raw.decode("utf-8", "replace") != models.json_schema_text(kind):
             import jsonschema
 
             # A schema that does not load is reported by _schemas_current.
@@ -120,7 +121,7 @@ def _against_json_schema(ctx: CheckContext, path: str, kind: str, doc: Any,
 
 def _pointer(ctx: CheckContext, path: str) -> list[Finding]:
     try:
-        dvcfiles.parse_pointer(ctx.head.read(path) or b"", path)
+        pointers.parse_pointer(ctx.head.read(path) or b"", path)
     except InputError as exc:
         return [Finding.from_error(GATE, exc)]
     return []
@@ -128,10 +129,10 @@ def _pointer(ctx: CheckContext, path: str) -> list[Finding]:
 
 def _schemas_current(ctx: CheckContext) -> list[Finding]:
     findings = []
-    for stem in schema.SCHEMAS:
+    for stem in models.SCHEMAS:
         path = f"{names.SCHEMA_DIR}/{stem}.schema.json"
         raw = ctx.head.read(path)
-        if raw is None or raw.decode("utf-8", "replace") != schema.json_schema_text(stem):
+        if raw is None or raw.decode("utf-8", "replace") != models.json_schema_text(stem):
             findings.append(Finding(GATE, "is missing or differs from what this modelreg generates",
                                     file=path, fix="run `modelreg schema --write` and commit the result"))
     return findings

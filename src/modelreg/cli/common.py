@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from modelreg.registry import Registry
+from modelreg.api import Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,7 +40,7 @@ def registry(at: str | None = None) -> Registry:
 def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
     """A byte-counting progress bar on stderr (when it is a terminal); the core only sees the callback."""
     if not sys.stderr.isatty():
-        yield lambda _done: None  # (modelreg.hashing is not imported: reads must stay cheap)
+        yield lambda _done: None  # (modelreg.edges.hashing is not imported: reads must stay cheap)
         return
     with click.progressbar(length=total, label=label, file=sys.stderr,
                            show_pos=False, show_percent=True) as bar:

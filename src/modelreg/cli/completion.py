@@ -18,7 +18,7 @@ from modelreg.errors import ModelregError
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
-    from modelreg.registry import Registry
+    from modelreg.api import Registry
 
 COMPLETE_VAR = "_MODELREG_COMPLETE"
 #: the command line up to the cursor, and bash's word breaks (the script install() writes passes both)
@@ -29,7 +29,7 @@ _KEPT_BREAKS = "$@"
 
 
 def _registry(ctx: click.Context) -> Registry | None:
-    from modelreg.registry import Registry
+    from modelreg.api import Registry
 
     try:
         return Registry(ctx.find_root().params.get("registry") or ".")

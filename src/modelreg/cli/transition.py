@@ -1,7 +1,7 @@
 """What the commands that change desired state share: their options, and how a change is shown.
 
 ``promote``, ``rollback``, ``demote``, ``archive`` and ``reject`` compute new
-desired states (``modelreg.transitions``); this module applies them with the
+desired states (``modelreg.write.transitions``); this module applies them with the
 user's choice of branch, commit, push and pull request, and prints what
 changed and the next step.
 """
@@ -18,7 +18,7 @@ from modelreg.cli.common import emit_json, registry
 from modelreg.errors import GateError, GitError
 
 if TYPE_CHECKING:
-    from modelreg.transitions import Applied, Edit
+    from modelreg.write.transitions import Applied, Edit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,7 +44,7 @@ def options(func: F) -> F:
 
 def run(verb: str, edits: dict[str, Edit], *, branch: str | None, commit: bool, push: bool,
         open_pr: bool, message: str | None, base: str | None, dry_run: bool, as_json: bool) -> None:
-    from modelreg import transitions
+    from modelreg.write import transitions
 
     root = registry().root
     if (push or open_pr) and not branch:
@@ -83,10 +83,11 @@ def _branch_name(verb: str, edits: dict[str, Edit]) -> str:
 
 
 def _open(root: Path, applied: Applied, base: str | None) -> None:
-    from modelreg import github, transitions
     from modelreg.checks import report as render
     from modelreg.checks import run_checks
     from modelreg.checks.context import Options
+    from modelreg.edges import github
+    from modelreg.write import transitions
 
     into = transitions.base_branch(root, base)
     body = render.markdown(run_checks(str(root), base=base, options=Options(head=True, offline=True)))
@@ -98,7 +99,7 @@ def _open(root: Path, applied: Applied, base: str | None) -> None:
 
 
 def _subject(root: Path, commit: str) -> str:
-    from modelreg import git
+    from modelreg.edges import git
 
     return git.run(root, "log", "-1", "--format=%s", commit).strip()
 

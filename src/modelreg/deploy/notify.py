@@ -28,9 +28,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from modelreg import schema
 from modelreg.deploy.targets import Outcome
 from modelreg.deploy.targets.webhook import BASE_DELAY, deliver, display_url
+from modelreg.formats import models
 
 #: fewer and shorter than a target's: a dead chat service must not hold up the deploy job
 RETRIES = 2
@@ -39,7 +39,7 @@ _ICONS = {"succeeded": ":white_check_mark:", "failed": ":x:", "refused": ":no_en
           "unchanged": ":heavy_minus_sign:"}
 
 
-def notify(notifications: list[schema.Notification], event: Mapping[str, Any], *,
+def notify(notifications: list[models.Notification], event: Mapping[str, Any], *,
            base_delay: float = BASE_DELAY) -> list[Outcome]:
     """Deliver ``event`` to every notification; one Outcome each, in order."""
     outcomes = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from modelreg.desired import Move
+from modelreg.formats.desired import Move
 
 
 @dataclass(frozen=True)

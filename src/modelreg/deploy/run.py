@@ -25,12 +25,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelreg import desired, git, names, schema
-from modelreg.catalog import Catalog, ModelVersion
-from modelreg.deploy import ledger, plan
+from modelreg.deploy import plan
 from modelreg.deploy.targets import Activation, Outcome, Target, build
+from modelreg.edges import git
 from modelreg.errors import InputError, ModelregError, NotFoundError
-from modelreg.snapshot import Revision
+from modelreg.formats import desired, ledger, models, names
+from modelreg.formats.snapshot import Revision
+from modelreg.read.catalog import Catalog, ModelVersion
 
 _NO_COMMIT = "0" * 40
 
@@ -71,9 +72,9 @@ class Deployment:
                 "deployments": [r.to_dict() for r in self.results]}
 
 
-def config_at(root: Path, commit: str) -> schema.RegistryConfig:
+def config_at(root: Path, commit: str) -> models.RegistryConfig:
     """modelreg.yaml as of ``commit``: the environments a merge deploys to are the merged ones."""
-    return schema.load_config(Revision(str(root), commit, resolved=True))
+    return models.load_config(Revision(str(root), commit, resolved=True))
 
 
 def moves_between(root: Path, before: str | None, after: str) -> list[desired.Move]:
@@ -190,7 +191,7 @@ def _range(root: Path, start: str | None, commit: str) -> list[str]:
     return git.run(root, "rev-list", "--first-parent", "--reverse", "--max-count=1000", spec).split()
 
 
-def _behind(root: Path, config: schema.RegistryConfig, commit: str, history: list[ledger.Record],
+def _behind(root: Path, config: models.RegistryConfig, commit: str, history: list[ledger.Record],
             only: str | None) -> list[plan.Step]:
     """Aliases whose desired version is not what the ledger last deployed (or never deployed)."""
     snapshot = Revision(str(root), commit, resolved=True)
@@ -216,7 +217,7 @@ def _made(root: Path, commit: str, steps: list[plan.Step],
           known: list[tuple[str, desired.Move]]) -> list[tuple[str, desired.Move]]:
     """For steps not moved in this range (a run that never happened, a reconcile): the commit
     that set the alias to its version, from the model's history, so it is recorded and credited."""
-    from modelreg.history import history
+    from modelreg.read.history import history
 
     have = {(m.model, m.alias) for _, m in known}
     found: list[tuple[str, desired.Move]] = []
@@ -256,7 +257,7 @@ def _first_parent(root: Path, commit: str) -> str | None:
     return out or None
 
 
-def _one(root: Path, config: schema.RegistryConfig, step: plan.Step, commit: str,
+def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str,
          history: list[ledger.Record], catalog: Catalog, previous_catalog: Catalog | None,
          dry_run: bool, *, force: bool = False, tip: str) -> StepResult:
     last = _last(history, step.environment, step.model, step.alias)
@@ -346,7 +347,7 @@ class _Fetcher:
             self._tmp.cleanup()
 
     def fetch_to(self, dest: Path) -> Path:
-        from modelreg.artifacts import download
+        from modelreg.read.artifacts import download
 
         return download(self.mv, dest, force=True)
 
@@ -371,7 +372,7 @@ def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move
              history: list[ledger.Record]) -> list[ledger.Record]:
     """A record per alias move, on the commit that made it with that commit's pull request and
     approvers, and a record per deployment attempt, on the deployed commit."""
-    from modelreg.history import Event, with_approvers
+    from modelreg.read.history import Event, with_approvers
 
     actor = os.environ.get("GITHUB_ACTOR") or git.user_name(root) or getpass.getuser()
     known = {(r.commit, r.model, r.alias, r.after) for r in history if r.kind == "move"}
@@ -404,13 +405,13 @@ def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move
 
 
 def _pr(subject: str) -> int | None:
-    from modelreg.history import _PR
+    from modelreg.read.history import _PR
 
     match = _PR.search(subject)
     return int(match.group(1) or match.group(2)) if match else None
 
 
-def _notify(config: schema.RegistryConfig, records: list[ledger.Record]) -> None:
+def _notify(config: models.RegistryConfig, records: list[ledger.Record]) -> None:
     if not config.notify or not records:
         return
     from modelreg.deploy import notify  # type: ignore[attr-defined,unused-ignore]

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelreg import git
-from modelreg.catalog import Catalog
-from modelreg.deploy import ledger
 from modelreg.deploy.plan import Step
 from modelreg.deploy.run import config_at, main_tip
 from modelreg.deploy.targets import Serving, build
+from modelreg.edges import git
 from modelreg.errors import ModelregError, NotFoundError
-from modelreg.snapshot import Revision
+from modelreg.formats import ledger
+from modelreg.formats.snapshot import Revision
+from modelreg.read.catalog import Catalog
 
 
 @dataclass

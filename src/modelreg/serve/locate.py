@@ -20,12 +20,12 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelreg import names, schema
-from modelreg.catalog import ModelVersion
+from modelreg.api import Registry
 from modelreg.deploy.targets import directory
 from modelreg.errors import InputError, IntegrityError, NotFoundError
-from modelreg.registry import Registry
-from modelreg.resolve import Reference, parse
+from modelreg.formats import models, names
+from modelreg.read.catalog import ModelVersion
+from modelreg.read.resolve import Reference, parse
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def read_verified(reg: Registry, found: Found) -> bytes:
 
 def _fetched(reg: Registry, mv: ModelVersion, expected: str) -> bytes:
     """From the cache ``load_path`` uses when it still matches, else downloaded (verified) into it."""
-    from modelreg.artifacts import download, target_path
+    from modelreg.read.artifacts import download, target_path
 
     folder = reg.root / ".modelreg" / "artifacts" / mv.model / f"v{mv.version}"
     cached = target_path(mv, f"{folder}/")
@@ -106,7 +106,7 @@ def _fetched(reg: Registry, mv: ModelVersion, expected: str) -> bytes:
 
 def _directory_roots(reg: Registry, ref: Reference, env: str | None) -> list[tuple[Path, str]]:
     """The roots of the ``directory`` targets to look in, with a description of each."""
-    config = schema.load_config(reg.catalog.snapshot)
+    config = models.load_config(reg.catalog.snapshot)
     if env is not None and env not in config.environments:
         known = ", ".join(sorted(config.environments)) or "none"
         raise NotFoundError(f"no environment {env!r} in {names.CONFIG_FILE} (environments: {known})",

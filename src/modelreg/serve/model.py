@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelreg import __version__
-from modelreg.registry import Registry
-from modelreg.resolve import parse
+from modelreg.api import Registry
+from modelreg.read.resolve import parse
 from modelreg.serve import loaders, locate
 from modelreg.serve.protocol import Tensor, TensorSpec
 

@@ -24,11 +24,12 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelreg import git, names
-from modelreg.atomic import write_atomic
+from modelreg.api import Registry
+from modelreg.edges import git
+from modelreg.edges.atomic import write_atomic
 from modelreg.errors import ConflictError
-from modelreg.history import merge_ledger
-from modelreg.registry import Registry
+from modelreg.formats import names
+from modelreg.read.history import merge_ledger
 from modelreg.site import pages
 from modelreg.site.data import (
     ModelData,
@@ -39,8 +40,8 @@ from modelreg.site.data import (
 )
 
 if TYPE_CHECKING:
-    from modelreg.catalog import ModelVersion
-    from modelreg.deploy.ledger import Record
+    from modelreg.formats.ledger import Record
+    from modelreg.read.catalog import ModelVersion
 
 DEFAULT_TITLE = "Model registry"
 #: below this many versions one process renders everything (starting workers costs more)
@@ -148,7 +149,7 @@ def _jobs(reg: Registry, models: list[str]) -> int:
 def _render(job: _Job, models: list[str], records: dict[str, list[Record]],
             reg: Registry | None = None) -> list[_Rendered]:
     """Write the pages of ``models`` and return their index rows (in a worker: its own snapshot)."""
-    from modelreg.history import history
+    from modelreg.read.history import history
 
     reg = reg or Registry(job.top, at=job.commit)
     out = Path(job.out)
@@ -179,7 +180,7 @@ def _write(out: Path, rel: str, text: str) -> int:
 def _ledger(reg: Registry) -> dict[str, list[Record]]:
     """The ledger's records by model, read once; with ``--at``, only those about commits the
     revision contains."""
-    from modelreg.deploy import ledger
+    from modelreg.formats import ledger
 
     records = ledger.read(Path(reg.top))
     if reg.commit is not None and records:
@@ -202,7 +203,7 @@ def _card(reg: Registry, mv: ModelVersion) -> str | None:
 
 def _web(root: str, repo: str | None) -> str | None:
     """``https://github.com/OWNER/NAME`` for links, when the repository is known and well formed."""
-    from modelreg import github
+    from modelreg.edges import github
 
     found = github.find_repo(root, repo)  # a malformed --repo is an error; a malformed environment is not
     if found is None or not github.REPO_NAME.fullmatch(found):

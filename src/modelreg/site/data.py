@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from modelreg.catalog import finite_number
+from modelreg.read.catalog import finite_number
 
 if TYPE_CHECKING:
-    from modelreg.catalog import Model, ModelVersion
-    from modelreg.history import Event
+    from modelreg.read.catalog import Model, ModelVersion
+    from modelreg.read.history import Event
 
 PRODUCTION = "production"
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from modelreg import names
-from modelreg.catalog import finite_number
+from modelreg.formats import names
+from modelreg.read.catalog import finite_number
 from modelreg.site import chart
 from modelreg.site.data import PRODUCTION, ModelData, day, minute
 
 if TYPE_CHECKING:
-    from modelreg.catalog import ModelVersion
-    from modelreg.history import Event
+    from modelreg.read.catalog import ModelVersion
+    from modelreg.read.history import Event
 
 GENERATOR = "modelreg site"
 #: the most history entries a page lists (the full history: ``modelreg history``)
@@ -454,7 +454,7 @@ def _card(text: str, source: str) -> str:
     """The registered card's prose, section by section, through the cards module's safe Markdown
     subset (every character escaped; links only to http(s)). A card whose front matter does not
     read is shown as escaped text: the catalog is a read, ``modelreg check`` reports the card."""
-    from modelreg import cards, cards_render
+    from modelreg import cards, render
     from modelreg.errors import InputError
 
     if len(text) > MAX_CARD:
@@ -464,12 +464,12 @@ def _card(text: str, source: str) -> str:
         card = cards.parse(text, source)
     except InputError as exc:
         return f"<p class=muted>{e(exc)}</p><pre class=card>{e(text)}</pre>"
-    parts = [cards_render.prose_html(card.summary)] if card.summary.strip() else []
+    parts = [render.prose_html(card.summary)] if card.summary.strip() else []
     for key, title in cards.SECTIONS.items():
         prose = card.sections.get(key)
         if prose is not None and prose.strip():
-            parts.append(f"<h3>{e(title)}</h3>{cards_render.prose_html(prose)}")
-    parts += [f"<h3>{e(heading)}</h3>{cards_render.prose_html(prose)}" for heading, prose in card.other]
+            parts.append(f"<h3>{e(title)}</h3>{render.prose_html(prose)}")
+    parts += [f"<h3>{e(heading)}</h3>{render.prose_html(prose)}" for heading, prose in card.other]
     title = f"<p><strong>{e(card.title)}</strong></p>" if card.title else ""
     return f"<div class=card>{title}{''.join(parts)}</div>"
 

@@ -15,8 +15,8 @@ with the token. Only ``_site/`` is uploaded, never ``.git/``.
 
 from __future__ import annotations
 
-from modelreg import workflows
-from modelreg.schema import RegistryConfig
+from modelreg.formats.models import RegistryConfig
+from modelreg.write import workflows
 
 PATH = ".github/workflows/modelreg-site.yml"
 UPLOAD_PAGES = "actions/upload-pages-artifact@7b1f4a764d45c48632c6b24a0339c27f5614fb0b # v4.0.0"

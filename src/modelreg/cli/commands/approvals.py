@@ -42,10 +42,11 @@ def command(pr: int | None, event: str | None, repo: str | None, base: str | Non
       modelreg approvals --pr 42 --repo acme/registry --base main --format json
       modelreg approvals --format markdown          # in a workflow: PR and base from the event
     """
-    from modelreg import approvals_check, approvals_report, github
+    from modelreg.approvals import pull_request, render
+    from modelreg.edges import github
     from modelreg.errors import ServiceError
 
-    info = approvals_check.read_event(event) if event else approvals_check.EventInfo(None, None)
+    info = pull_request.read_event(event) if event else pull_request.EventInfo(None, None)
     actions = os.environ.get("GITHUB_ACTIONS") == "true"
     if pr is None and info.merge_group:
         message = ("✓ merge group: each of its pull requests passed the approval check before it "
@@ -58,27 +59,27 @@ def command(pr: int | None, event: str | None, repo: str | None, base: str | Non
         raise click.UsageError("which pull request? Pass --pr N, or --event PATH with a pull_request "
                                "or pull_request_review event (under GitHub Actions: $GITHUB_EVENT_PATH)")
     top = registry().top
-    found = approvals_check.requirements(top, base or info.base_ref)
+    found = pull_request.requirements(top, base or info.base_ref)
     where = github.find_repo(top, repo) if found.requirements else ""
     if where is None:
         raise click.UsageError("which GitHub repository? Pass --repo OWNER/NAME (under GitHub Actions "
                                "$GITHUB_REPOSITORY says it)")
     try:
-        report = approvals_check.decide(found.requirements, pr=number, repo=where, client=github.Client(),
+        report = pull_request.decide(found.requirements, pr=number, repo=where, client=github.Client(),
                                         head=found.head)
     except ServiceError as exc:
         if actions:  # the job fails with the reason on the PR, not only in the log
-            click.echo(approvals_report.annotation(f"cannot check the approvals: {exc}"))
-        _summary(actions, approvals_report.failure_markdown(str(exc)))
+            click.echo(render.annotation(f"cannot check the approvals: {exc}"))
+        _summary(actions, render.failure_markdown(str(exc)))
         raise
     if actions and fmt != "json":  # workflow commands would break the JSON on stdout
-        for line in approvals_report.github_annotations(report):
+        for line in render.github_annotations(report):
             click.echo(line)
-    _summary(actions, approvals_report.markdown(report))
+    _summary(actions, render.markdown(report))
     if fmt == "json":
         emit_json(report.to_dict())
     else:
-        output = approvals_report.markdown(report) if fmt == "markdown" else approvals_report.text(report)
+        output = render.markdown(report) if fmt == "markdown" else render.text(report)
         click.echo(output.rstrip("\n"))
     if not report.passed:
         raise click.exceptions.Exit(1)

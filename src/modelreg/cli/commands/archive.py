@@ -21,7 +21,7 @@ def command(model: str, version: int, branch: str | None, commit: bool, push: bo
       modelreg archive fraud-detector 1 --commit
       modelreg archive fraud-detector 2 --branch archive/fraud-v2 --push
     """
-    from modelreg import transitions
+    from modelreg.write import transitions
 
     registry()  # the registry must exist before anything else is said
     transition.run(f"archive {model}", {model: lambda state: transitions.archive(state, version)},

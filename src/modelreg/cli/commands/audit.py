@@ -27,7 +27,7 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
       modelreg audit --since 2026-10-01 --csv > audit.csv
       modelreg audit --model fraud-detector --since 2026-11-01 --until 2026-11-30 --json
     """
-    from modelreg.audit import parse_time, to_csv, trail
+    from modelreg.read.audit import parse_time, to_csv, trail
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv are exclusive")
@@ -53,7 +53,7 @@ def _v(version: int | None) -> str:
 
 
 def _approvers(entry: object) -> str | None:
-    from modelreg.audit import Entry
+    from modelreg.read.audit import Entry
 
     assert isinstance(entry, Entry)
     if entry.approvers:

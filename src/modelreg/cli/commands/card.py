@@ -6,9 +6,9 @@ from pathlib import Path
 import click
 
 from modelreg import cards
-from modelreg.atomic import write_atomic
-from modelreg.cards_render import FORMATS, render
+from modelreg.cards.render import FORMATS, render
 from modelreg.cli.common import read_options, registry
+from modelreg.edges.atomic import write_atomic
 from modelreg.errors import InputError
 
 

@@ -26,9 +26,9 @@ def command(write: bool, check: bool) -> None:
       modelreg codeowners --write      # after changing owners, approvers or admins
       modelreg codeowners --check      # in CI: is the committed file current?
     """
-    from modelreg import codeowners
     from modelreg.errors import ModelregError
-    from modelreg.snapshot import WorkTree
+    from modelreg.formats.snapshot import WorkTree
+    from modelreg.write import codeowners
 
     if write and check:
         raise click.UsageError("--write and --check are exclusive: regenerate the file, or check it")

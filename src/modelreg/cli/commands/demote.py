@@ -21,7 +21,7 @@ def command(model: str, alias: str, branch: str | None, commit: bool, push: bool
       modelreg demote fraud-detector --alias challenger --commit
       modelreg demote fraud-detector --alias staging --dry-run
     """
-    from modelreg import transitions
+    from modelreg.write import transitions
 
     registry()
     transition.run(f"demote {model}", {model: lambda state: transitions.demote(state, alias.lower())},

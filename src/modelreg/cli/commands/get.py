@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import click
 
-from modelreg.artifacts import download
 from modelreg.cli.common import emit_json, progress, registry
 from modelreg.cli.completion import complete_uri
+from modelreg.read.artifacts import download
 
 
 @click.command("get")

@@ -7,7 +7,7 @@ import click
 from modelreg.cli.common import emit_json, read_options, registry, table
 
 if TYPE_CHECKING:
-    from modelreg.history import Event
+    from modelreg.read.history import Event
 
 
 @click.command("history")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from modelreg.initialize import DEFAULT_REMOTE_DIR, REMOTE_NAME, init
+from modelreg.write.init import DEFAULT_REMOTE_DIR, REMOTE_NAME, init
 
 
 @click.command("init")

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import click
 
-from modelreg import inputs
 from modelreg.cli.common import emit_json, read_options, registry, table
+from modelreg.write import inputs
 
 
 @click.command("list")

@@ -6,8 +6,8 @@ import click
 
 from modelreg.cli import transition
 from modelreg.cli.common import registry
-from modelreg.desired import DesiredState
-from modelreg.transitions import promote
+from modelreg.formats.desired import DesiredState
+from modelreg.write.transitions import promote
 
 
 @click.command("promote", context_settings={"ignore_unknown_options": True})
@@ -32,7 +32,7 @@ def command(targets: tuple[str, ...], branch: str | None, commit: bool, push: bo
       modelreg promote fraud 4 --to production churn 7 --to production --push
       modelreg promote fraud 4 --to production --dry-run
     """
-    from modelreg import transitions
+    from modelreg.write import transitions
 
     reg = registry()
     edits: dict[str, transitions.Edit] = {}

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import click
 
-from modelreg import inputs, lineage
 from modelreg.cli.common import progress, registry
 from modelreg.cli.completion import complete_model
-from modelreg.hashing import total_size
-from modelreg.register import Registration
+from modelreg.edges.hashing import total_size
+from modelreg.write import inputs, lineage
+from modelreg.write.register import Registration
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 

@@ -21,7 +21,8 @@ def command(model: str, version: int, reason: str, branch: str | None, commit: b
     Examples:
       modelreg reject fraud-detector 2 --reason "failed the bias review" --commit
     """
-    from modelreg import git, transitions
+    from modelreg.edges import git
+    from modelreg.write import transitions
 
     root = registry().root
     by = git.user_name(root)

@@ -4,8 +4,8 @@ import click
 
 from modelreg.cli.common import emit_json, read_options, registry
 from modelreg.cli.completion import complete_uri
-from modelreg.dvcfiles import default_remote
 from modelreg.errors import NotFoundError
+from modelreg.formats.pointers import default_remote
 
 
 @click.command("resolve")

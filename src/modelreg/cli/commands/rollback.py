@@ -4,7 +4,7 @@ import click
 
 from modelreg.cli import transition
 from modelreg.cli.common import registry
-from modelreg.desired import DesiredState
+from modelreg.formats.desired import DesiredState
 
 
 @click.command("rollback")
@@ -28,8 +28,8 @@ def command(model: str, alias: str, to: int | None, branch: str | None, commit: 
       modelreg rollback fraud-detector --alias production --branch rollback/fraud --push
       modelreg rollback fraud-detector --alias production --to 3 --commit
     """
-    from modelreg import transitions
-    from modelreg.history import history
+    from modelreg.read.history import history
+    from modelreg.write import transitions
 
     reg = registry()
     alias = alias.lower()

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import click
 
-from modelreg import names
 from modelreg.cli.common import registry
+from modelreg.formats import names
 
 
 @click.command("schema")
@@ -23,18 +23,18 @@ def command(name: str | None, write: bool, check: bool) -> None:
       modelreg schema --write          # regenerate schemas/ after upgrading modelreg
       modelreg schema --check          # in CI: are the committed schemas current?
     """
-    from modelreg import schema
-    from modelreg.atomic import write_atomic
+    from modelreg.edges.atomic import write_atomic
     from modelreg.errors import ModelregError
+    from modelreg.formats import models
 
     if not write and not check:
-        click.echo(schema.json_schema_text(name or "version"), nl=False)
+        click.echo(models.json_schema_text(name or "version"), nl=False)
         return
     root = registry().root
     stale = []
-    for stem in schema.SCHEMAS:
+    for stem in models.SCHEMAS:
         path = root / names.SCHEMA_DIR / f"{stem}.schema.json"
-        text = schema.json_schema_text(stem)
+        text = models.json_schema_text(stem)
         if not path.is_file() or path.read_text("utf-8") != text:
             stale.append(path.relative_to(root).as_posix())
             if write:

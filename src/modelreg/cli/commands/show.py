@@ -5,10 +5,10 @@ from typing import Any
 
 import click
 
-from modelreg.catalog import ModelVersion
 from modelreg.cli.common import WIDTH, clip, emit_json, read_options, registry, short_hashes, table
 from modelreg.cli.completion import complete_uri
-from modelreg.compare import flatten
+from modelreg.read.catalog import ModelVersion
+from modelreg.read.diff import flatten
 
 
 @click.command("show")
@@ -50,7 +50,7 @@ def command(target: str, at: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(mv.to_dict())
         return
-    from modelreg.yamlio import dumps
+    from modelreg.formats.yamlio import dumps
 
     click.echo(clip(f"{mv.model} v{mv.version}   aliases: {','.join(mv.aliases) or '-'}   "
                     f"stage: {mv.stage}   approval: {mv.approval}"))

@@ -37,10 +37,10 @@ import time
 from pathlib import Path
 from typing import IO
 
-from modelreg import schema
 from modelreg.checks.promotion import seconds
 from modelreg.deploy.targets import Activation, Outcome, Serving
 from modelreg.errors import ModelregError
+from modelreg.formats import models
 
 #: bytes of stdout and of stderr kept for the record
 OUTPUT_TAIL = 2048
@@ -211,5 +211,5 @@ def _last_line(tail: _Tail) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def make(config: schema.CommandTarget, root: Path) -> CommandTarget:
+def make(config: models.CommandTarget, root: Path) -> CommandTarget:
     return CommandTarget(config.run, float(seconds(config.timeout)), root)

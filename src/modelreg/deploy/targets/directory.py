@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from modelreg import atomic
 from modelreg.deploy.targets import Activation, Outcome, Serving
-from modelreg.hashing import digest, listing_sha256, walk_files
+from modelreg.edges import atomic
+from modelreg.edges.hashing import digest, listing_sha256, walk_files
 
 RECORD = "deployment.json"
 

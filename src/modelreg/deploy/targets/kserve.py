@@ -53,12 +53,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from modelreg import schema, yamlio
-from modelreg.atomic import write_atomic
 from modelreg.deploy.targets import Activation, Outcome, Serving
-from modelreg.dvcfiles import default_remote
+from modelreg.edges.atomic import write_atomic
 from modelreg.errors import ModelregError
-from modelreg.snapshot import WorkTree
+from modelreg.formats import models, yamlio
+from modelreg.formats.pointers import default_remote
+from modelreg.formats.snapshot import WorkTree
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -381,7 +381,7 @@ def _load(path: Path) -> Any:
         return None
 
 
-def make(config: schema.KServeTarget, root: Path) -> KServeTarget:
+def make(config: models.KServeTarget, root: Path) -> KServeTarget:
     base = Path(config.path)
     return KServeTarget(base if base.is_absolute() else root / base, config.namespace, config.storage_uri,
                         root)

@@ -52,9 +52,9 @@ from email.message import Message
 from pathlib import Path
 from typing import IO, Any
 
-from modelreg import schema
 from modelreg.checks.promotion import seconds
 from modelreg.deploy.targets import Activation, Outcome, Serving
+from modelreg.formats import models
 
 #: "activate this version": distinct from the notifications' modelreg.deployment (an outcome)
 EVENT = "modelreg.activate"
@@ -299,6 +299,6 @@ class WebhookTarget:
         return None  # a webhook cannot tell
 
 
-def make(config: schema.WebhookTarget, root: Path) -> WebhookTarget:
+def make(config: models.WebhookTarget, root: Path) -> WebhookTarget:
     return WebhookTarget(config.url, secret_env=config.secret_env, retries=config.retries,
                          timeout=float(seconds(config.timeout)))

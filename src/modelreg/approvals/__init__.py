@@ -1,0 +1,1 @@
+"""Who must approve a promotion, and whether a pull request's reviews do."""

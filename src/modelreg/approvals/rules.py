@@ -1,0 +1,280 @@
+"""Whether a pull request's reviews meet the approval rules of the promotions it makes.
+
+Pure decisions, no I/O: the caller fetches the PR, its reviews (``github.py``) and the
+members of the teams that :func:`teams_needed` lists, then calls :func:`evaluate`.
+
+The semantics are GitHub's own, so the check agrees with what reviewers see on the PR:
+
+- each reviewer's latest review that is not COMMENTED or PENDING decides for them;
+- a DISMISSED review counts for nothing, and CHANGES_REQUESTED after APPROVED cancels it;
+- with ``dismiss_stale`` only an approval of the PR's head commit counts;
+- the author's own approval counts only with ``allow_author``;
+- logins and handles compare case-insensitively; an empty ``from`` admits any reviewer.
+
+Every review that does not count gets a note saying why, so a failed check tells the
+reviewers what to do next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelreg.edges.github import Review
+    from modelreg.formats.models import Approvals
+
+#: what ``via`` says when an empty ``from`` admitted the reviewer
+ANY_REVIEWER = "any reviewer"
+#: review states that are not a decision: GitHub skips them when it picks a reviewer's latest review
+NOT_A_DECISION = frozenset({"COMMENTED", "PENDING"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An approval rule as a policy states it (``promotion.<alias>.approvals``)."""
+
+    count: int = 1
+    from_: tuple[str, ...] = ()
+    allow_author: bool = False
+    dismiss_stale: bool = True
+
+    def describe(self) -> str:
+        """``2 from @acme/model-risk`` or ``1 from any reviewer other than the author``."""
+        who = ", ".join(self.from_) if self.from_ else (
+            ANY_REVIEWER if self.allow_author else "any reviewer other than the author")
+        return f"{self.count} from {who}"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One alias move in a PR, and the approvals its policy asks for."""
+
+    model: str
+    alias: str
+    version_from: int | None  # None: the alias is new
+    version_to: int
+    policy: str
+    count: int
+    from_: list[str] = field(default_factory=list)
+    allow_author: bool = False
+    dismiss_stale: bool = True
+
+    @classmethod
+    def from_approvals(cls, model: str, alias: str, version_from: int | None, version_to: int,
+                       policy: str, approvals: Approvals) -> Requirement:
+        """From a policy's parsed ``approvals`` block."""
+        return cls(model, alias, version_from, version_to, policy, approvals.count,
+                   list(approvals.from_), approvals.allow_author, approvals.dismiss_stale)
+
+    @property
+    def rule(self) -> Rule:
+        return Rule(self.count, tuple(self.from_), self.allow_author, self.dismiss_stale)
+
+    @property
+    def change(self) -> str:
+        """``v3 → v4``, or ``(new) → v4``."""
+        before = f"v{self.version_from}" if self.version_from is not None else "(new)"
+        return f"{before} → v{self.version_to}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "alias": self.alias, "version_from": self.version_from,
+                "version_to": self.version_to, "policy": self.policy, "count": self.count,
+                "from": list(self.from_), "allow_author": self.allow_author,
+                "dismiss_stale": self.dismiss_stale}
+
+
+@dataclass(frozen=True)
+class Received:
+    """An approval that counts: who, when, of which commit, admitted by which handle of ``from``."""
+
+    login: str
+    at: str | None
+    via: str
+    commit_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"login": self.login, "at": self.at, "via": self.via, "commit_id": self.commit_id}
+
+
+@dataclass(frozen=True)
+class Decision:
+    required: int
+    received: tuple[Received, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.required - len(self.received))
+
+    @property
+    def ok(self) -> bool:
+        return self.missing == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "required": self.required,
+                "received": [r.to_dict() for r in self.received], "missing": self.missing,
+                "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    requirement: Requirement
+    decision: Decision
+
+    @property
+    def ok(self) -> bool:
+        return self.decision.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.requirement.to_dict(), **self.decision.to_dict()}
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every requirement of one PR, decided against one list of reviews."""
+
+    author: str
+    head_sha: str
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "author": self.author, "head_sha": self.head_sha,
+                "requirements": [o.to_dict() for o in self.outcomes]}
+
+
+def evaluate(requirements: Iterable[Requirement], *, author: str, head_sha: str,
+             reviews: Sequence[Review], teams: Mapping[str, Collection[str]]) -> Report:
+    """Decide every requirement against the same reviews: one reviewer may satisfy several."""
+    outcomes = tuple(Outcome(r, decide(r.rule, author=author, head_sha=head_sha, reviews=reviews,
+                                       teams=teams))
+                     for r in requirements)
+    return Report(author, head_sha, outcomes)
+
+
+def decide(rule: Rule, *, author: str, head_sha: str, reviews: Sequence[Review],
+           teams: Mapping[str, Collection[str]]) -> Decision:
+    """Which reviews count toward ``rule``, and a note for each that does not.
+
+    ``reviews`` are in GitHub's order (oldest first); ``teams`` maps team handles
+    (``@org/team``) to their members' logins.
+    """
+    members = {_norm(handle): {login.lower() for login in logins} for handle, logins in teams.items()}
+    notes: list[str] = []
+    for handle in rule.from_:
+        if _is_team(handle) and _norm(handle) not in members:
+            notes.append(f"members of {handle} are unknown: none of them counts")
+        elif _is_email(handle):
+            notes.append(f"{handle} is an e-mail address; reviews carry GitHub logins, so it admits nobody")
+    latest, approved_before, deleted = _latest_reviews(reviews)
+    if deleted:
+        notes.append("a review by a deleted account does not count")
+    received = []
+    for login, review in latest.items():
+        why_not = _why_not(rule, review, author=author, head_sha=head_sha,
+                           approved_before=login in approved_before)
+        via = None if why_not else _admitted_by(rule, login, members)
+        if via is None and not why_not:
+            why_not = f"@{review.user} approved but is not in {', '.join(rule.from_)}"
+        if why_not:
+            notes.append(why_not)
+        elif via is not None:
+            received.append(Received(str(review.user), review.submitted_at, via, review.commit_id))
+    return Decision(rule.count, tuple(received), tuple(notes))
+
+
+def approvers(reviews: Sequence[Review]) -> list[Review]:
+    """The reviewers who approve, by the same reading as :func:`decide`: each one's latest review
+    that is a decision, when it is APPROVED (so not dismissed, nor followed by changes requested).
+    In the order they approved. No rule applies: this is who approved, not whose approval counts."""
+    latest, _, _ = _latest_reviews(reviews)
+    approving = [review for review in latest.values() if review.state == "APPROVED"]
+    return sorted(approving, key=lambda review: review.submitted_at or "")
+
+
+def _latest_reviews(reviews: Sequence[Review]) -> tuple[dict[str, Review], set[str], bool]:
+    """Each reviewer's deciding review (by lower-case login), who had approved before it, and
+    whether a deleted account reviewed."""
+    latest: dict[str, Review] = {}
+    approved_before: set[str] = set()
+    deleted = False
+    for review in reviews:
+        if review.state in NOT_A_DECISION:
+            continue
+        if review.user is None:
+            deleted = True
+            continue
+        login = review.user.lower()
+        if login in latest and latest[login].state == "APPROVED":
+            approved_before.add(login)
+        latest[login] = review
+    return latest, approved_before, deleted
+
+
+def _why_not(rule: Rule, review: Review, *, author: str, head_sha: str, approved_before: bool) -> str:
+    """Why this deciding review does not count, or "" when it may."""
+    who, at = f"@{review.user}", f" ({review.submitted_at})" if review.submitted_at else ""
+    if review.state == "DISMISSED":
+        return f"{who}'s review was dismissed{at}: it counts for nothing; ask for a new review"
+    if review.state == "CHANGES_REQUESTED":
+        if approved_before:
+            return f"{who} approved, then requested changes{at}: the approval no longer counts"
+        return f"{who} requests changes{at}"
+    if review.state != "APPROVED":
+        return f"{who}'s review is {review.state}, not an approval"
+    if str(review.user).lower() == author.lower() and not rule.allow_author:
+        return f"{who} is the PR's author: an author's own approval does not count (allow_author is false)"
+    if rule.dismiss_stale and (review.commit_id or "").lower() != head_sha.lower():
+        old = (review.commit_id or "an unknown commit")[:7]
+        return (f"{who} approved {old}, not the head commit {head_sha[:7]}: a stale approval does "
+                "not count (dismiss_stale is true); approve again")
+    return ""
+
+
+def _admitted_by(rule: Rule, login: str, members: Mapping[str, set[str]]) -> str | None:
+    """The first handle of ``from`` that admits ``login`` (lower case), or None."""
+    if not rule.from_:
+        return ANY_REVIEWER
+    for handle in rule.from_:
+        key = _norm(handle)
+        if _is_team(handle):
+            if login in members.get(key, ()):
+                return handle
+        elif key == login:  # an e-mail handle never equals a login: logins have no "@"
+            return handle
+    return None
+
+
+def teams_needed(requirements: Iterable[Requirement]) -> list[str]:
+    """The team handles (``@org/team``) whose members the requirements need, each once, sorted."""
+    found: dict[str, str] = {}
+    for requirement in requirements:
+        for handle in requirement.from_:
+            if _is_team(handle):
+                found.setdefault(_norm(handle), "@" + handle.lstrip("@"))
+    return [found[key] for key in sorted(found)]
+
+
+def split_team(handle: str) -> tuple[str, str]:
+    """``@org/team`` → (org, team slug)."""
+    org, _, slug = handle.lstrip("@").partition("/")
+    if not org or not slug:
+        raise ValueError(f"{handle!r} is not a team handle (@org/team)")
+    return org, slug
+
+
+def _norm(handle: str) -> str:
+    return handle.lstrip("@").lower()
+
+
+def _is_team(handle: str) -> bool:
+    return "/" in handle
+
+
+def _is_email(handle: str) -> bool:
+    return "@" in handle.lstrip("@")

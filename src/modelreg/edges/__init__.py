@@ -1,0 +1,1 @@
+"""The bottom layer: every process, service and file modelreg reaches outside Python."""

@@ -1,0 +1,329 @@
+"""The only module that imports DVC: it moves bytes between the cache and the remote.
+
+DVC is imported lazily inside each function, so importing this module is
+free. Hashing is ours (one pass computes md5 for DVC and sha256 for us while
+copying into DVC's cache), which avoids ``dvc add``'s separate hash and copy
+passes; DVC then pushes and pulls objects by hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelreg.edges import atomic
+from modelreg.edges.hashing import (
+    CHUNK,
+    FileDigest,
+    Progress,
+    digest,
+    listing_sha256,
+    no_progress,
+    walk_files,
+)
+from modelreg.errors import InputError, IntegrityError, ModelregError, RemoteError
+from modelreg.formats import names
+from modelreg.formats.pointers import Pointer
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An artifact hashed into the local DVC cache, ready to push."""
+
+    pointer: Pointer
+    sha256: str
+    files: int | None
+    #: object ids to push, children before their .dir object
+    objects: tuple[str, ...]
+
+
+def _import_repo() -> Any:
+    from dvc.repo import Repo
+
+    # DVC's import binds log handlers to the streams of that moment. Failures
+    # reach the user as our exceptions, which say what DVC would log and more.
+    logger = logging.getLogger("dvc")
+    logger.handlers = [logging.NullHandler()]
+    logger.propagate = False
+    return Repo
+
+
+@contextmanager
+def _repo(root: Path) -> Iterator[Any]:
+    repo_class = _import_repo()
+    from dvc.config import ConfigError
+
+    fix = "check .dvc/config and .dvc/config.local (`dvc config --list --show-origin`)"
+    try:
+        repo = repo_class(str(root))
+    except ConfigError as exc:
+        raise InputError(f"DVC configuration error: {exc}", file=".dvc/config", fix=fix) from None
+    try:
+        yield repo
+    except ConfigError as exc:  # DVC reads some settings only when they are first used
+        raise InputError(f"DVC configuration error: {exc}", file=".dvc/config", fix=fix) from None
+    finally:
+        repo.close()
+
+
+def init(root: Path, remote_url: str, remote_name: str) -> None:
+    """``dvc init`` plus a default remote, in an existing git repository."""
+    with contextlib.redirect_stdout(io.StringIO()):  # DVC's own "now commit" advice
+        repo = _import_repo().init(str(root))
+    try:
+        with repo.config.edit() as conf:
+            conf["remote"][remote_name] = {"url": remote_url}
+            conf["core"]["remote"] = remote_name
+    finally:
+        repo.close()
+
+
+def stage(root: Path, src: Path, name: str, progress: Progress) -> Staged:
+    """Hash ``src`` (a file or a directory) into the DVC cache of the registry at ``root``."""
+    with _repo(root) as repo:
+        cache = repo.cache.local
+        if src.is_file():
+            file = _into_cache(root, cache, src, name, progress)
+            return Staged(Pointer(name, file.md5, file.size), file.sha256, None, (file.md5,))
+        files = [_into_cache(root, cache, path, rel, progress) for path, rel in walk_files(src)]
+        if not files:
+            raise InputError(f"{src} is an empty directory", field="--artifact",
+                             fix="point --artifact at the model file or a non-empty directory")
+        tree_oid = _write_tree(root, cache, files)
+        pointer = Pointer(name, tree_oid, sum(f.size for f in files), nfiles=len(files))
+        children = tuple(dict.fromkeys(f.md5 for f in files))
+        return Staged(pointer, listing_sha256(files), len(files), (*children, tree_oid))
+
+
+def _into_cache(root: Path, cache: Any, src: Path, relpath: str, progress: Progress) -> FileDigest:
+    with atomic.scratch_file(root, Path(cache.path)) as tmp:
+        file = digest(src, relpath, copy_to=tmp, progress=progress)
+        _place(tmp, Path(cache.oid_to_path(file.md5)))
+    return file
+
+
+def _place(tmp: Path, final: Path) -> None:
+    if final.exists():
+        return
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(tmp, 0o444)  # DVC keeps cache objects read-only
+    os.replace(tmp, final)
+
+
+def _write_tree(root: Path, cache: Any, files: list[FileDigest]) -> str:
+    from dvc_data.hashfile.hash_info import HashInfo
+    from dvc_data.hashfile.meta import Meta
+    from dvc_data.hashfile.tree import Tree
+
+    tree = Tree()  # type: ignore[no-untyped-call]
+    for file in files:
+        tree.add(tuple(file.relpath.split("/")), Meta(size=file.size), HashInfo("md5", file.md5))
+    tree.digest()
+    oid = str(tree.hash_info.value)
+    with atomic.scratch_file(root, Path(cache.path)) as tmp:
+        tmp.write_bytes(tree.as_bytes())
+        _place(tmp, Path(cache.oid_to_path(oid)))
+    return oid
+
+
+def push(root: Path, objects: tuple[str, ...]) -> None:
+    """Upload cached objects to the default remote; a .dir goes last so it never dangles."""
+    children = [o for o in objects if not o.endswith(".dir")]
+    trees = [o for o in objects if o.endswith(".dir")]
+    with _repo(root) as repo:
+        for batch in (children, trees):
+            if batch:
+                _push(repo, batch)
+
+
+class ObjectMismatch(IntegrityError):
+    """A remote object's bytes are not what its name (their md5) says: swapped or corrupted."""
+
+    def __init__(self, oid: str, relpath: str, actual: FileDigest) -> None:
+        super().__init__(f"the remote object {oid} holds other bytes (sha256 {actual.sha256})",
+                         fix="the object was left in the remote as evidence; restore it, "
+                         "or register the version again")
+        self.oid = oid
+        self.relpath = relpath
+        self.actual = actual
+
+
+@dataclass
+class Fetched:
+    """An artifact's objects in the local cache (relpath, '' for a file → object), and the digests
+    of those downloaded and verified by this very fetch (which need no second hashing)."""
+
+    objects: dict[str, Path]
+    verified: dict[Path, FileDigest]
+
+
+def fetch(root: Path, pointer: Pointer, progress: Progress = no_progress, *,
+          sha256: str | None = None) -> Fetched:
+    """Make an artifact's objects present in the local cache.
+
+    What the cache lacks is streamed through DVC's file system layer into a journalled
+    scratch file, hashed on the way, and enters the cache only when it is what it should be:
+    a single-file artifact whose ``sha256`` is given is checked against it (one fast hash
+    instead of md5), anything else by its md5, its name. A remote object whose bytes were
+    swapped raises :class:`ObjectMismatch` and is left where it is: DVC's own pull would
+    verify it too, but then delete it from a local remote, destroying the evidence.
+    """
+    atomic.sweep(root)
+    with _repo(root) as repo:
+        fetcher = _Fetcher(root, repo, progress)
+        top = fetcher.ensure(pointer.md5, "", None if pointer.is_dir else sha256)
+        if not pointer.is_dir:
+            return Fetched({"": top}, fetcher.verified)
+        try:
+            entries = json.loads(top.read_bytes())
+            listing = {e["relpath"]: e["md5"] for e in entries}
+        except (ValueError, KeyError, TypeError):
+            evict(top)
+            raise IntegrityError(f"the directory listing {pointer.md5} in the remote is corrupt",
+                                 fix="re-register the artifact") from None
+        _check_listing(pointer.md5, listing)
+        objects = {rel: fetcher.ensure(md5, rel, None) for rel, md5 in sorted(listing.items())}
+        return Fetched(objects, fetcher.verified)
+
+
+class _Fetcher:
+    def __init__(self, root: Path, repo: Any, progress: Progress) -> None:
+        self.root = root
+        self.repo = repo
+        self.cache = repo.cache.local
+        self.progress = progress
+        self.verified: dict[Path, FileDigest] = {}
+        self._odb: Any = None
+
+    def ensure(self, oid: str, relpath: str, sha256: str | None) -> Path:
+        final = Path(self.cache.oid_to_path(oid))
+        if final.exists():
+            return final
+        with _remote_failures("DVC fetch"):
+            if self._odb is None:
+                self._odb = self.repo.cloud.get_remote_odb(None, "fetch")
+            odb = self._odb
+            with atomic.scratch_file(self.root, Path(self.cache.path)) as tmp:
+                try:
+                    got = _stream(odb.fs, odb.oid_to_path(oid), tmp, relpath, self.progress,
+                                  md5=sha256 is None)
+                except FileNotFoundError:
+                    _check_local_remote(self.repo)
+                    raise RemoteError(f"the DVC remote has no object {oid}",
+                                      fix="an artifact lost from the remote must be restored or "
+                                      "registered again") from None
+                wrong = got.sha256 != sha256 if sha256 is not None else got.md5 != oid.removesuffix(".dir")
+                if wrong:
+                    raise ObjectMismatch(oid, relpath, got)
+                _place(tmp, final)
+        self.verified[final] = got
+        return final
+
+
+def _check_local_remote(repo: Any) -> None:
+    """Raise RemoteError when the default remote is a local folder that does not exist here: the
+    registry's default remote lives inside the clone that registered the artifact, so another
+    clone (or another machine) cannot reach it."""
+    remote = repo.cloud.get_remote(None, "fetch")
+    if remote.fs.protocol != "local" or os.path.isdir(remote.path):
+        return
+    raise RemoteError(f"the DVC remote {remote.name!r} is the local folder {remote.path}, which does "
+                      "not exist on this machine",
+                      fix="the default remote, .modelreg/remote, is a folder inside the clone that "
+                      "registered the artifacts, which other clones cannot reach: set a shared remote "
+                      f"(`dvc remote add -d -f {remote.name} s3://BUCKET/PATH`), copy that folder's "
+                      "contents into it, and commit .dvc/config")
+
+
+def _stream(fs: Any, source: str, dest: Path, relpath: str, progress: Progress, *,
+            md5: bool) -> FileDigest:
+    """Copy a remote object to ``dest``, hashing as it goes (sha256, and md5 when asked)."""
+    import hashlib
+
+    sha = hashlib.sha256()
+    mdh = hashlib.md5(usedforsecurity=False) if md5 else None
+    size = 0
+    with fs.open(source, "rb") as reader, open(dest, "wb") as out:
+        while chunk := reader.read(CHUNK):
+            sha.update(chunk)
+            if mdh is not None:
+                mdh.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+            progress(len(chunk))
+    return FileDigest(relpath, mdh.hexdigest() if mdh is not None else "", sha.hexdigest(), size)
+
+
+@contextmanager
+def _remote_failures(action: str) -> Iterator[None]:
+    """Turn whatever DVC raises for an unreachable remote into one RemoteError."""
+    from dvc.config import ConfigError
+
+    try:
+        yield
+    except (ModelregError, ConfigError):
+        raise  # ours, or a configuration error that _repo reports as such
+    except Exception as exc:  # DVC surfaces network and auth failures as many types
+        raise RemoteError(f"{action} failed: {type(exc).__name__}: {exc}",
+                          fix="check the remote in .dvc/config is reachable "
+                          "(`dvc remote list`, credentials, network)") from exc
+
+
+def remote_sizes(root: Path, oids: list[str]) -> dict[str, int | None]:
+    """Size of each object in the default remote, or None where the remote lacks it."""
+    sizes: dict[str, int | None] = {}
+    with _repo(root) as repo, _remote_failures("querying the DVC remote"):
+        odb = repo.cloud.get_remote_odb(None, "check")
+        for oid in oids:
+            try:
+                sizes[oid] = int(odb.fs.size(odb.oid_to_path(oid)))
+            except FileNotFoundError:
+                sizes[oid] = None
+    return sizes
+
+
+def _check_listing(oid: str, listing: dict[Any, Any]) -> None:
+    """A ``.dir`` object comes from the remote: its hashes become cache paths and its relpaths
+    output paths, so each must be exactly what DVC writes, or nothing is touched."""
+    fix = "the remote holds a hostile or damaged object; re-register the artifact"
+    for rel, md5 in listing.items():
+        if not isinstance(md5, str) or not re.fullmatch(r"[0-9a-f]{32}", md5):
+            raise IntegrityError(f"the directory listing {oid} has an invalid hash {md5!r}", fix=fix)
+        if not isinstance(rel, str) or not names.inside(rel) or rel in ("", ".") or \
+                any(part in ("", ".", "..") for part in rel.split("/")):
+            raise IntegrityError(f"the directory listing {oid} has the path {rel!r}, which leaves "
+                                 "the artifact", fix=fix)
+    paths = set(listing)
+    for rel in paths:
+        parts = rel.split("/")
+        if any("/".join(parts[:i]) in paths for i in range(1, len(parts))):
+            raise IntegrityError(f"the directory listing {oid} has {rel!r} inside a file", fix=fix)
+
+
+def _push(repo: Any, oids: list[str]) -> None:
+    from dvc_data.hashfile.hash_info import HashInfo
+
+    with _remote_failures("DVC push"):
+        result = repo.cloud.push([HashInfo("md5", oid) for oid in oids])
+    failed = {h.value for h in result.failed}
+    if failed:
+        raise RemoteError(f"DVC could not push {', '.join(sorted(failed))} to the remote",
+                          fix="check the remote is reachable and writable, then run the command again")
+
+
+def evict(path: Path) -> None:
+    """Drop a cache object that failed verification, so the next attempt downloads it anew."""
+    try:
+        os.chmod(path, 0o644)
+        path.unlink()
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,481 @@
+"""The one module that speaks to GitHub's REST API: pull requests, their reviews, team members.
+
+Standard library only. ``GITHUB_API_URL`` (default https://api.github.com) and
+``GITHUB_TOKEN`` come from the environment; the constructor's arguments override them.
+
+Every failure becomes one :class:`~modelreg.errors.ServiceError` line that names the
+resource and says what to do; a failure is never read as "no reviews" or "no members".
+The token travels only to the scheme and host of ``GITHUB_API_URL``: a redirect or a
+next-page link to another host is refused, not followed, and no message repeats the token.
+Names that reach a URL (repositories, organisations, team slugs, commit ids) can come
+from files in a pull request, so each is checked against a strict pattern first.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from email.message import Message
+from typing import Any
+
+from modelreg import __version__
+from modelreg.errors import InputError, ServiceError
+
+API_URL_ENV = "GITHUB_API_URL"
+TOKEN_ENV = "GITHUB_TOKEN"
+REPOSITORY_ENV = "GITHUB_REPOSITORY"
+DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_TIMEOUT = 10.0
+API_VERSION = "2022-11-28"
+PER_PAGE = 100
+#: a bound on every page loop: 100 pages of 100 is far beyond any real PR or team
+MAX_PAGES = 100
+#: a bound on one answer's size, so a hostile server cannot fill the memory
+MAX_BODY = 16 * 1024 * 1024
+
+# GitHub's own rules, slightly relaxed where old accounts break them; none admits "/", "..", "%".
+_OWNER = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}"
+OWNER_NAME = re.compile(rf"^{_OWNER}$")
+REPO_NAME = re.compile(rf"^{_OWNER}/[A-Za-z0-9._-]{{1,100}}$")
+TEAM_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+COMMIT_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
+_LINK = re.compile(r'<([^<>]*)>\s*;\s*rel="([^"]*)"')
+_REMOTE = re.compile(r"(?:https://(?:[^@/]+@)?github\.com/|(?:ssh://)?git@github\.com[:/])"
+                     r"([^/]+/[^/]+?)(?:\.git)?/?")
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    author: str
+    head_sha: str
+    base_ref: str
+    merged_at: str | None
+    merge_commit_sha: str | None
+    html_url: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Review:
+    """One review; ``user`` is None for a review by a deleted account."""
+
+    user: str | None
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED or PENDING
+    commit_id: str | None
+    submitted_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What a request is about, for the messages of its failures."""
+
+    what: str  # e.g. "pull request acme/registry#7"
+    not_found: str  # the fix for a 404
+    forbidden: str  # the fix for a 403
+
+
+class Client:
+    """GitHub's REST API, read-only: ``Client().pull("acme/registry", 7)``."""
+
+    def __init__(self, api_url: str | None = None, token: str | None = None, *,
+                 timeout: float = DEFAULT_TIMEOUT, max_pages: int = MAX_PAGES,
+                 token_name: str = TOKEN_ENV) -> None:
+        """``token_name`` names where the token came from, for messages about it."""
+        self.api_url = _check_api_url(api_url if api_url is not None
+                                      else os.environ.get(API_URL_ENV) or DEFAULT_API_URL)
+        self._token = token if token is not None else os.environ.get(TOKEN_ENV, "")
+        self.token_name = token_name
+        self.timeout = timeout
+        self.max_pages = max_pages
+        self._origin = _origin(self.api_url)
+        self._opener = urllib.request.build_opener(_SameOriginRedirects(self._origin))
+
+    # -- the endpoints -------------------------------------------------------------------------
+
+    def pull(self, repo: str, number: int) -> PullRequest:
+        owner, name = check_repo(repo)
+        number = _check_number(number)
+        call = self._repo_call(f"pull request {repo}#{number}", repo,
+                               f"check the repository name {repo} and the PR number {number}")
+        data = self._get_one(f"/repos/{_q(owner)}/{_q(name)}/pulls/{number}", call)
+        return _pull(data, call.what)
+
+    def reviews(self, repo: str, number: int) -> list[Review]:
+        """Every review of the PR, in the order GitHub gives them: oldest first."""
+        owner, name = check_repo(repo)
+        number = _check_number(number)
+        call = self._repo_call(f"reviews of pull request {repo}#{number}", repo,
+                               f"check the repository name {repo} and the PR number {number}")
+        items = self._get_all(f"/repos/{_q(owner)}/{_q(name)}/pulls/{number}/reviews", call)
+        return [_review(item, call.what) for item in items]
+
+    def team_members(self, org: str, team_slug: str) -> set[str]:
+        """The logins of the team's members (child teams' members included, as GitHub lists them)."""
+        check_org(org)
+        check_team_slug(team_slug)
+        handle = f"@{org}/{team_slug}"
+        call = _Call(
+            what=f"members of team {handle}",
+            not_found=(f"check the team {handle} (write the team's slug, as in its URL); GitHub also "
+                       "answers 404 when the token cannot see the organisation's teams"),
+            forbidden=("listing team members needs a token with the organisation's members read "
+                       "permission (classic token: read:org; fine-grained: Members read); the "
+                       "GITHUB_TOKEN of GitHub Actions cannot have it, so store such a token as a "
+                       f"secret and pass it to the job as {self.token_name}"),
+        )
+        items = self._get_all(f"/orgs/{_q(org)}/teams/{_q(team_slug)}/members", call)
+        return {_text(item, "login", call.what) for item in items}
+
+    def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
+        """The pull requests GitHub associates with a commit (for a merge commit: the merged PR)."""
+        owner, name = check_repo(repo)
+        if not COMMIT_SHA.fullmatch(sha):
+            raise InputError(f"{sha!r} is not a commit id", fix="give a hexadecimal commit id")
+        call = self._repo_call(f"pull requests of commit {sha[:12]} in {repo}", repo,
+                               f"check the repository name {repo} and that the commit was pushed")
+        items = self._get_all(f"/repos/{_q(owner)}/{_q(name)}/commits/{sha}/pulls", call)
+        return [_pull(item, call.what) for item in items]
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def _repo_call(self, what: str, repo: str, not_found: str) -> _Call:
+        return _Call(
+            what=what,
+            not_found=f"{not_found}; a private repository also answers 404 when the token cannot read it",
+            forbidden=(f"the token in {self.token_name} needs read access to the pull requests of {repo} "
+                       "(in a workflow: `permissions: pull-requests: read`)"),
+        )
+
+    def _get_one(self, path: str, call: _Call) -> Any:
+        data, _ = self._request(self.api_url + path, call)
+        return data
+
+    def _get_all(self, path: str, call: _Call) -> list[Any]:
+        """Every item of a paginated list, following ``Link: rel="next"`` on GITHUB_API_URL only."""
+        url: str | None = f"{self.api_url}{path}?per_page={PER_PAGE}"
+        items: list[Any] = []
+        for _ in range(self.max_pages):
+            assert url is not None
+            data, headers = self._request(url, call)
+            if not isinstance(data, list):
+                raise self._error(f"unexpected answer from GitHub's API for {call.what}: "
+                                  f"expected a list, got {type(data).__name__}")
+            items.extend(data)
+            url = _next_link(headers.get("Link", ""))
+            if url is None:
+                return items
+            if not self._same_origin(url):
+                raise self._error(
+                    f"GitHub's API gave a next-page link for {call.what} to another host "
+                    f"({self._scrub(_origin(url))}); not followed, so the token stays with {self._origin}",
+                    fix=f"check {API_URL_ENV}")
+        raise self._error(f"{call.what} runs past {self.max_pages} pages of {PER_PAGE}; stopped there",
+                          fix="this is far beyond any real pull request or team: check "
+                          f"{API_URL_ENV}")
+
+    def _same_origin(self, url: str) -> bool:
+        base_path = urllib.parse.urlsplit(self.api_url).path
+        return _origin(url) == self._origin and urllib.parse.urlsplit(url).path.startswith(base_path)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
+                   "User-Agent": f"modelreg/{__version__}"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    def _request(self, url: str, call: _Call) -> tuple[Any, Message]:
+        request = urllib.request.Request(url, headers=self._headers(), method="GET")
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                body = response.read(MAX_BODY + 1)
+                headers: Message = response.headers
+        except urllib.error.HTTPError as exc:
+            raise self._http_error(exc, call) from exc
+        except urllib.error.URLError as exc:
+            reason = exc.reason if isinstance(exc.reason, BaseException) else OSError(str(exc.reason))
+            raise self._unreachable(reason, call) from exc
+        except (OSError, http.client.HTTPException) as exc:  # a read that timed out, a dropped connection
+            raise self._unreachable(exc, call) from exc
+        if len(body) > MAX_BODY:
+            raise self._error(f"GitHub's API answered {call.what} with more than {MAX_BODY} bytes; "
+                              "refused", fix=f"check {API_URL_ENV}")
+        try:
+            return json.loads(body), headers
+        except ValueError as exc:
+            raise self._error(f"GitHub's API answered {call.what} with malformed JSON "
+                              f"({self._scrub(str(exc))})",
+                              fix=f"retry; if it persists, check that {API_URL_ENV} ({self.api_url}) "
+                              "is GitHub's REST API") from exc
+
+    def _http_error(self, exc: urllib.error.HTTPError, call: _Call) -> ServiceError:
+        code, headers = exc.code, exc.headers
+        said = self._scrub(_server_message(exc))
+        status = f"{code} {said}" if said else str(code)
+        if code in (403, 429) and (headers.get("X-RateLimit-Remaining") == "0"
+                                   or headers.get("Retry-After") or code == 429):
+            return self._error(f"GitHub's API rate limit was hit on {call.what} ({status})",
+                               fix=_rate_limit_fix(headers, authenticated=bool(self._token),
+                                                   token_name=self.token_name))
+        if code == 401:
+            fix = (f"the token in {self.token_name} is missing, invalid or expired: set {self.token_name} "
+                   "to a valid token" if self._token else f"no token was sent: set {self.token_name}")
+            return self._error(f"GitHub's API refused {call.what} (401 unauthorised: {said or 'no reason'})",
+                               fix=fix)
+        if code == 403:
+            return self._error(f"GitHub's API refused {call.what} ({status})", fix=call.forbidden)
+        if code == 404:
+            return self._error(f"{call.what} not found (404 from {self._origin})", fix=call.not_found)
+        if 300 <= code < 400:
+            where = self._scrub(_origin(headers.get("Location", "") or "")) or "nowhere"
+            if where == self._origin:
+                return self._error(f"GitHub's API redirected {call.what} too many times ({status})",
+                                   fix=f"check {API_URL_ENV}")
+            return self._error(f"GitHub's API redirected {call.what} to another host ({where}); not "
+                               f"followed, so the token stays with {self._origin}",
+                               fix=f"check {API_URL_ENV}")
+        if code >= 500:
+            return self._error(f"GitHub's API failed on {call.what} ({status})",
+                               fix="GitHub may be having an outage (https://www.githubstatus.com); "
+                               "retry the job")
+        return self._error(f"GitHub's API answered {call.what} with {status}")
+
+    def _unreachable(self, reason: BaseException, call: _Call) -> ServiceError:
+        if isinstance(reason, TimeoutError):
+            return self._error(f"GitHub's API at {self.api_url} did not answer within {self.timeout:g} s "
+                               f"({call.what})", fix="retry; if it keeps happening, check "
+                               f"{API_URL_ENV} or GitHub's status (https://www.githubstatus.com)")
+        if isinstance(reason, ConnectionRefusedError):
+            why = "connection refused"
+        elif isinstance(reason, OSError) and reason.strerror:
+            why = reason.strerror
+        else:
+            why = str(reason) or type(reason).__name__
+        return self._error(f"cannot reach GitHub's API at {self.api_url}: {self._scrub(why)} ({call.what})",
+                           fix=f"check {API_URL_ENV} and the network")
+
+    def _error(self, message: str, *, fix: str | None = None) -> ServiceError:
+        return ServiceError(" ".join(message.splitlines()), fix=fix)
+
+    def _scrub(self, text: str) -> str:
+        """Text from the server, without the token: a hostile or buggy server may echo it back."""
+        return text.replace(self._token, "***") if self._token else text
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects on GITHUB_API_URL's own scheme and host (a renamed repository), no other:
+    urllib would otherwise forward the Authorization header to wherever the server points."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: http.client.HTTPMessage, newurl: str) -> urllib.request.Request | None:
+        if _origin(newurl) != self.origin:
+            return None  # urllib then raises the 3xx as an HTTPError
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+# -- names ---------------------------------------------------------------------------------------
+
+
+def check_repo(repo: str) -> tuple[str, str]:
+    """``owner/name`` → (owner, name), or InputError before the name reaches a URL."""
+    if not REPO_NAME.fullmatch(repo) or repo.split("/")[1] in (".", ".."):
+        raise InputError(f"{repo!r} is not a GitHub repository name",
+                         fix="write it as owner/name, e.g. acme/model-registry")
+    owner, name = repo.split("/")
+    return owner, name
+
+
+def repo_of_url(url: str) -> str | None:
+    """``owner/name`` of a github.com remote URL (https, ssh or scp-like), else None."""
+    match = _REMOTE.fullmatch(url.strip())
+    if match is None or not REPO_NAME.fullmatch(match[1]):
+        return None
+    return match[1]
+
+
+def find_repo(root: str, given: str | None = None) -> str | None:
+    """The repository a registry's pull requests live in: ``given`` (--repo), else
+    $GITHUB_REPOSITORY, else its ``origin`` when that is on github.com; None when unknown."""
+    from modelreg.edges import git
+
+    if given:
+        check_repo(given)
+        return given
+    if os.environ.get(REPOSITORY_ENV):
+        return os.environ[REPOSITORY_ENV]
+    url = git.remote_url(root)
+    return repo_of_url(url) if url else None
+
+
+def check_org(org: str) -> str:
+    if not OWNER_NAME.fullmatch(org):
+        raise InputError(f"{org!r} is not a GitHub organisation name",
+                         fix="use letters, digits and '-', as in the organisation's URL")
+    return org
+
+
+def check_team_slug(slug: str) -> str:
+    if not TEAM_SLUG.fullmatch(slug):
+        raise InputError(f"{slug!r} is not a GitHub team slug",
+                         fix="write the team's slug as in its URL, e.g. model-risk")
+    return slug
+
+
+def _check_number(number: int) -> int:
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise InputError(f"{number!r} is not a pull request number", fix="give a positive integer")
+    return number
+
+
+def _check_api_url(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or "@" in parts.netloc:
+        raise InputError(f"{url!r} is not an http(s) URL of GitHub's API", field=API_URL_ENV,
+                         fix="set it to https://api.github.com, or https://HOST/api/v3 for GitHub "
+                         "Enterprise Server")
+    return url.rstrip("/")
+
+
+def _q(segment: str) -> str:
+    return urllib.parse.quote(segment, safe="")
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
+
+
+def _next_link(header: str) -> str | None:
+    for url, rels in _LINK.findall(header):
+        if "next" in rels.split():
+            return str(url)
+    return None
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+
+def _server_message(exc: urllib.error.HTTPError) -> str:
+    """GitHub's own one-line reason ({"message": ...}), when the body has one."""
+    try:
+        data = json.loads(exc.read(64 * 1024))
+    except (OSError, ValueError, http.client.HTTPException):
+        return ""
+    message = data.get("message") if isinstance(data, dict) else None
+    return " ".join(message.split())[:200] if isinstance(message, str) else ""
+
+
+def _rate_limit_fix(headers: Message, *, authenticated: bool, token_name: str) -> str:
+    parts = []
+    reset = headers.get("X-RateLimit-Reset", "")
+    if reset.isdigit():
+        when = datetime.fromtimestamp(int(reset), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        parts.append(f"it resets at {when}")
+    retry_after = headers.get("Retry-After", "")
+    if retry_after.isdigit():
+        parts.append(f"retry after {int(retry_after)} s")
+    if not parts:
+        parts.append("retry later")
+    if not authenticated:
+        parts.append(f"set {token_name}: authenticated requests have a higher limit")
+    return "; ".join(parts)
+
+
+def _pull(data: Any, what: str) -> PullRequest:
+    return PullRequest(
+        number=_integer(data, "number", what),
+        author=_text(data, "user.login", what),
+        head_sha=_text(data, "head.sha", what),
+        base_ref=_text(data, "base.ref", what),
+        merged_at=_optional_text(data, "merged_at", what),
+        merge_commit_sha=_optional_text(data, "merge_commit_sha", what),
+        html_url=_optional_text(data, "html_url", what) or "",
+    )
+
+
+def _review(data: Any, what: str) -> Review:
+    user = _field(data, "user", what)
+    return Review(
+        user=None if user is None else _text(data, "user.login", what),
+        state=_text(data, "state", what),
+        commit_id=_optional_text(data, "commit_id", what),
+        submitted_at=_optional_text(data, "submitted_at", what),
+    )
+
+
+_MISSING = object()
+
+
+def _field(data: Any, dotted: str, what: str) -> Any:
+    value = data
+    for key in dotted.split("."):
+        value = value.get(key, _MISSING) if isinstance(value, Mapping) else _MISSING
+        if value is _MISSING:
+            raise _shape(what, dotted, "is missing")
+    return value
+
+
+def _text(data: Any, dotted: str, what: str) -> str:
+    value = _field(data, dotted, what)
+    if not isinstance(value, str) or not value:
+        raise _shape(what, dotted, "is not a non-empty string")
+    return value
+
+
+def _optional_text(data: Any, dotted: str, what: str) -> str | None:
+    value = data.get(dotted) if isinstance(data, Mapping) else None  # top-level fields only
+    if value is not None and not isinstance(value, str):
+        raise _shape(what, dotted, "is not a string")
+    return value
+
+
+def _integer(data: Any, dotted: str, what: str) -> int:
+    value = _field(data, dotted, what)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _shape(what, dotted, "is not an integer")
+    return value
+
+
+def _shape(what: str, dotted: str, problem: str) -> ServiceError:
+    return ServiceError(f"unexpected answer from GitHub's API for {what}: `{dotted}` {problem}",
+                        fix=f"check that {API_URL_ENV} is GitHub's REST API")
+
+
+def open_pull_request(root: str, *, base: str, head: str, title: str, body: str) -> str | None:
+    """Open a pull request with the GitHub CLI (``gh``), when it is installed; return its URL.
+
+    ``gh`` brings the user's own login and host; None means it is not installed (the caller
+    shows the compare URL instead).
+    """
+    import shutil
+    import subprocess
+
+    gh = shutil.which("gh")
+    if gh is None:
+        return None
+    proc = subprocess.run([gh, "pr", "create", "--base", base, "--head", head, "--title", title,
+                           "--body-file", "-"], cwd=root, input=body, capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        raise ServiceError(f"`gh pr create` failed with exit code {proc.returncode}: "
+                           f"{' '.join(proc.stderr.split())[:500]}",
+                           fix="the branch is pushed; open the pull request by hand, or run `gh auth login`")
+    return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else None

@@ -1,0 +1,93 @@
+"""Hashes of artifacts: md5 (DVC's address) and sha256 (our integrity check), in one pass.
+
+A directory's sha256 is the sha256 of its listing in ``sha256sum`` format,
+one ``<sha256>  <relative/path>\\n`` line per file, sorted by path, so it can
+be checked with standard tools:
+``find . -type f | LC_ALL=C sort | xargs sha256sum | sed 's| \\./| |' | sha256sum``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelreg.errors import InputError
+
+CHUNK = 1024 * 1024
+
+Progress = Callable[[int], None]
+
+
+def no_progress(_: int) -> None:
+    """The default Progress: report nothing."""
+    return
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    relpath: str
+    md5: str
+    sha256: str
+    size: int
+
+
+def digest(src: Path, relpath: str, *, copy_to: Path | None = None,
+           progress: Progress = no_progress) -> FileDigest:
+    """Read ``src`` once, hashing md5 and sha256, and copying it to ``copy_to`` if given."""
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    size = 0
+    with open(src, "rb", opener=_open_regular) as reader:
+        out = open(copy_to, "wb") if copy_to is not None else None  # noqa: SIM115
+        try:
+            while chunk := reader.read(CHUNK):
+                md5.update(chunk)
+                sha.update(chunk)
+                if out is not None:
+                    out.write(chunk)
+                size += len(chunk)
+                progress(len(chunk))
+        finally:
+            if out is not None:
+                out.close()
+    return FileDigest(relpath=relpath, md5=md5.hexdigest(), sha256=sha.hexdigest(), size=size)
+
+
+def _open_regular(path: str, flags: int) -> int:
+    """Open without blocking, and refuse anything but a regular file (a FIFO would block a
+    read forever, ``/dev/zero`` would never end)."""
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        from modelreg.write.inputs import describe
+
+        raise InputError(f"{path} is {describe(mode)}, not a regular file",
+                         fix="an artifact or dataset holds regular files only")
+    return fd
+
+
+def walk_files(root: Path) -> Iterator[tuple[Path, str]]:
+    """Regular files below ``root`` as (path, posix relpath), sorted; links are refused."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]):
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                raise InputError(f"{path} is a symbolic link", field="--artifact",
+                                 fix="copy the file it points to into the artifact directory")
+            yield path, path.relative_to(root).as_posix()
+
+
+def listing_sha256(files: list[FileDigest]) -> str:
+    lines = "".join(f"{f.sha256}  {f.relpath}\n" for f in sorted(files, key=lambda f: f.relpath))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def total_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p, _ in walk_files(path))

@@ -1,0 +1,1 @@
+"""The registry's file formats: names, strict YAML, the models and their schemas, snapshots."""

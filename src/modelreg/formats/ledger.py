@@ -1,0 +1,181 @@
+"""The ledger: every alias move merged to main and every deployment attempt, append-only, in git.
+
+Records are JSON lines in git notes (``refs/notes/modelreg``) attached to the
+commit they are about, so the ledger travels with the repository without a
+single new commit on ``main``, and any clone that fetches the notes can answer
+"what was deployed where, when, approved by whom". A note is only ever
+appended to. Two jobs recording at once is expected: :func:`push` fetches the
+remote's notes, merges them line by line (git's ``cat_sort_uniq`` strategy:
+each line is a whole record, so a union loses nothing), and tries again.
+
+Each line starts with its time, so sorted lines are in time order.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from modelreg.edges import git
+from modelreg.errors import GitError
+
+REF = "refs/notes/modelreg"
+_INCOMING = "refs/notes/modelreg-incoming"
+_IDENTITY = ("-c", "user.name=modelreg", "-c", "user.email=modelreg@localhost")
+
+
+@dataclass
+class Record:
+    """One line of the ledger."""
+
+    time: str
+    kind: str  # move | deployment
+    model: str
+    alias: str | None
+    before: int | None
+    after: int | None
+    commit: str
+    environment: str | None = None
+    outcome: str = "recorded"  # recorded (a move) | succeeded | failed | refused | unchanged
+    sha256: str | None = None
+    pr: int | None = None
+    approvers: list[dict[str, Any]] | None = None
+    actor: str | None = None
+    message: str = ""
+    targets: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=True)
+
+    @classmethod
+    def parse(cls, line: str) -> Record | None:
+        """A record, or None for a line that is not one: the ledger is read, never trusted to be
+        well formed (anyone who may push can write notes), so every field's type is checked."""
+        if len(line) > MAX_LINE:
+            return None
+        try:
+            data = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(data, dict) or not all(_FIELDS[k](data.get(k)) for k in _REQUIRED):
+            return None
+        values = {k: data[k] for k in _FIELDS if k in data}
+        if not all(_FIELDS[k](v) for k, v in values.items()):
+            return None
+        return cls(**values)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _version(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**9)
+
+
+def _approvers(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(
+        isinstance(a, dict) and isinstance(a.get("login"), str) for a in value))
+
+
+def _targets(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(t, dict) for t in value)
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+#: field → the check its value must pass
+_FIELDS = {"time": _text, "kind": lambda v: v in ("move", "deployment"), "model": _text,
+           "alias": _text_or_none, "before": _version, "after": _version,
+           "commit": lambda v: isinstance(v, str) and bool(_COMMIT.fullmatch(v)),
+           "environment": _text_or_none, "outcome": _text, "sha256": _text_or_none, "pr": _version,
+           "approvers": _approvers, "actor": _text_or_none, "message": _text, "targets": _targets}
+_REQUIRED = ("time", "kind", "model", "commit")
+#: a longer line is not a record (and is not parsed)
+MAX_LINE = 256 * 1024
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def append(root: Path, commit: str, records: list[Record]) -> None:
+    """Add ``records`` to the note of ``commit`` (creating it), keeping every line already there."""
+    if not records:
+        return
+    existing = git.run(root, "notes", f"--ref={REF}", "show", commit, check=False)
+    text = existing.rstrip("\n") + "\n" if existing.strip() else ""
+    text += "".join(r.line() + "\n" for r in records)
+    git.run(root, *_IDENTITY, "notes", f"--ref={REF}", "add", "--force", "--file=-", commit,
+            input=text.encode("utf-8"))
+
+
+def read(root: Path) -> list[Record]:
+    """Every record of every note, oldest first (a move recorded by several jobs, once)."""
+    listing = git.run(root, "notes", f"--ref={REF}", "list", check=False)
+    pairs = [line.split() for line in listing.splitlines() if len(line.split()) == 2]
+    records: list[Record] = []
+    reader = git.BlobReader(root)
+    try:
+        for blob, _commit in pairs:
+            data = reader.read(blob) or b""
+            for line in data.decode("utf-8", "replace").splitlines():
+                record = Record.parse(line) if line.strip() else None
+                if record is not None:
+                    records.append(record)
+    finally:
+        reader.close()
+    # Every environment's job records the alias moves of a push: the same move, once.
+    seen: set[tuple[Any, ...]] = set()
+    unique = []
+    for record in sorted(records, key=lambda r: str(r.time)):
+        key = (record.commit, record.model, record.alias, record.before, record.after)
+        if record.kind == "move":
+            if key in seen:
+                continue
+            seen.add(key)
+        unique.append(record)
+    return unique
+
+
+def fetch(root: Path, remote: str = "origin") -> bool:
+    """Merge the remote's notes into ours; False when the remote has none (or is not there)."""
+    try:
+        git.run(root, "fetch", "--quiet", remote, f"+{REF}:{_INCOMING}")
+    except GitError:
+        return False
+    local = git.run(root, "rev-parse", "--verify", "--quiet", REF, check=False).strip()
+    if not local:
+        git.run(root, "update-ref", REF, _INCOMING)
+    else:
+        git.run(root, *_IDENTITY, "notes", f"--ref={REF}", "merge", "--quiet", "--strategy=cat_sort_uniq",
+                _INCOMING)
+    return True
+
+
+def push(root: Path, remote: str = "origin", attempts: int = 8) -> None:
+    """Push the notes; when another job pushed first, fetch and merge theirs, then try again.
+    Nothing to push (no note was ever written here) is not an error."""
+    if not git.run(root, "rev-parse", "--verify", "--quiet", REF, check=False).strip():
+        return
+    for attempt in range(attempts):
+        try:
+            git.run(root, "push", "--quiet", remote, f"{REF}:{REF}")
+            return
+        except GitError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))  # two jobs must not retry in step
+            fetch(root, remote)

@@ -1,0 +1,188 @@
+"""The registry's files as they are in the work tree, or at a git revision.
+
+Every read goes through a Snapshot, so ``--at REV`` works on every read
+command and never touches the work tree: a revision is read from git objects.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Protocol
+
+from modelreg.errors import InputError
+from modelreg.formats.memo import blob_id
+from modelreg.formats.names import inside
+
+#: the strict YAML loader's cap (yamlio.MAX_BYTES; yamlio itself is not imported on warm reads)
+MAX_FILE_BYTES = 1024 * 1024
+# No following a link out of the repository; no waiting on a FIFO that nobody writes.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+class Snapshot(Protocol):
+    @property
+    def root(self) -> str:
+        """The registry's top directory."""
+
+    @property
+    def commit(self) -> str | None:
+        """The commit id read from, or None for the work tree."""
+
+    def read(self, path: str) -> bytes | None:
+        """Bytes of a repository-relative file, or None when it does not exist."""
+
+    def listdir(self, path: str) -> list[str]:
+        """Names directly inside a repository-relative directory (empty when missing)."""
+
+    def blob_id(self, path: str) -> str | None:
+        """The git blob id of a file's content (what memoised parses are keyed by), or None."""
+
+    def exists(self, path: str) -> bool:
+        """Whether a repository-relative file exists."""
+
+
+class WorkTree:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.commit: str | None = None
+        self._real_root = os.path.realpath(root).rstrip(os.sep) + os.sep
+
+    def read(self, path: str) -> bytes | None:
+        """A registry file's bytes: a regular file, not a link, read up to one byte past the
+        strict loader's cap (which then names it as too large), never blocking on a FIFO."""
+        if not inside(path):
+            return None
+        full = os.path.join(self.root, path)
+        try:
+            fd = os.open(full, _READ_FLAGS)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise InputError(f"cannot be read: {exc.strerror}", file=path,
+                             fix="registry files are regular files, not symbolic links") from None
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError("is not a regular file", file=path, fix="replace it with a regular file")
+            # O_NOFOLLOW guards the last name only: a linked directory (registry/m -> /elsewhere)
+            # must not lead a read out of the repository either.
+            if "/" in path and not os.path.realpath(full).startswith(self._real_root):
+                raise InputError("is reached through a symbolic link that leaves the repository",
+                                 file=path, fix="registry directories are real directories, not links")
+            return file.read(MAX_FILE_BYTES + 1)
+
+    def listdir(self, path: str) -> list[str]:
+        if not inside(path):
+            return []
+        try:
+            return sorted(os.listdir(os.path.join(self.root, path)))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def blob_id(self, path: str) -> str | None:
+        data = self.read(path)
+        return blob_id(data) if data is not None else None
+
+    def exists(self, path: str) -> bool:
+        return inside(path) and os.path.isfile(os.path.join(self.root, path))
+
+
+class Revision:
+    def __init__(self, root: str, rev: str, *, resolved: bool = False) -> None:
+        """``rev`` is anything git or a date names; ``resolved=True`` when it is a commit id already."""
+        from modelreg.edges import git  # only reads of the past pay for subprocess
+
+        self._git = git
+        self.root = root
+        self.rev = rev if resolved else git.resolve_revision(root, rev)
+        self.commit: str | None = self.rev
+        self._blobs = git.BlobReader(root)
+        self._dirs: dict[str, list[str]] = {}
+        self._trees: dict[str, dict[str, str]] = {}
+
+    def read(self, path: str) -> bytes | None:
+        if not inside(path):
+            return None
+        return self._blobs.read(f"{self.rev}:{path}")
+
+    def listdir(self, path: str) -> list[str]:
+        if not inside(path):
+            return []
+        if path not in self._dirs:
+            if path.count("/") == 1:  # registry/<model>: answered by the model's whole tree
+                prefix = path + "/"
+                self._dirs[path] = sorted({p[len(prefix):].split("/")[0] for p in self._tree(path)})
+            else:
+                self._dirs[path] = sorted(self._git.ls_tree(self.root, self.rev, path))
+        return self._dirs[path]
+
+    def blob_id(self, path: str) -> str | None:
+        if not inside(path) or path.count("/") < 2:
+            data = self.read(path)
+            return blob_id(data) if data is not None else None
+        return self._tree("/".join(path.split("/")[:2])).get(path)
+
+    def exists(self, path: str) -> bool:
+        return self.blob_id(path) is not None
+
+    def _tree(self, directory: str) -> dict[str, str]:
+        """One ``git ls-tree -r`` per model directory gives every blob id below it."""
+        if directory not in self._trees:
+            self._trees[directory] = self._git.ls_blobs(self.root, self.rev, directory)
+        return self._trees[directory]
+
+
+class Index(Revision):
+    """The files as staged for the next commit (what a pre-commit hook must check)."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root, "", resolved=True)  # blobs are read as ":path"
+        self.commit = None
+
+    def listdir(self, path: str) -> list[str]:
+        if not inside(path):
+            return []
+        if path not in self._dirs:
+            prefix = path.rstrip("/") + "/"
+            self._dirs[path] = sorted({p[len(prefix):].split("/")[0] for p in self._staged(path)
+                                       if p.startswith(prefix)})
+        return self._dirs[path]
+
+    def blob_id(self, path: str) -> str | None:
+        return self._staged(path.split("/")[0]).get(path) if inside(path) else None
+
+    def _staged(self, top: str) -> dict[str, str]:
+        top = top.split("/")[0]
+        if top not in self._trees:
+            self._trees[top] = self._git.ls_index(self.root, top)
+        return self._trees[top]
+
+
+class Overlay:
+    """A snapshot with some files replaced: the tree as a command is about to write it."""
+
+    def __init__(self, under: Snapshot, files: dict[str, bytes]) -> None:
+        self._under = under
+        self._files = files
+        self.root = under.root
+        self.commit = under.commit
+
+    def read(self, path: str) -> bytes | None:
+        return self._files[path] if path in self._files else self._under.read(path)
+
+    def listdir(self, path: str) -> list[str]:
+        prefix = path.rstrip("/") + "/"
+        extra = {p[len(prefix):].split("/")[0] for p in self._files if p.startswith(prefix)}
+        return sorted(set(self._under.listdir(path)) | extra)
+
+    def blob_id(self, path: str) -> str | None:
+        return blob_id(self._files[path]) if path in self._files else self._under.blob_id(path)
+
+    def exists(self, path: str) -> bool:
+        return path in self._files or self._under.exists(path)
+
+
+def open_snapshot(root: str, at: str | None) -> Snapshot:
+    if at:
+        return Revision(root, at)
+    return WorkTree(root)

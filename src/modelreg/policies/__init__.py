@@ -1,0 +1,1 @@
+"""Which policy governs a model, and the presets `modelreg init` copies."""

@@ -1,0 +1,125 @@
+"""Getting an artifact out of the registry: fetch through DVC, verify, write atomically.
+
+Bytes are checked against the manifest's sha256 while they are copied out of
+the cache, because DVC does not re-hash what it downloads from a cloud remote
+and a swapped remote object would otherwise pass. Nothing appears at the destination
+unless every byte matched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from modelreg.edges import atomic, dvc
+from modelreg.edges.hashing import Progress, digest, listing_sha256, no_progress, walk_files
+from modelreg.errors import ConflictError, IntegrityError, NotFoundError, RemoteError
+from modelreg.formats.pointers import Pointer
+from modelreg.read.catalog import ModelVersion
+
+
+def target_path(mv: ModelVersion, dest: str | os.PathLike[str]) -> Path:
+    """``dest`` itself, or ``dest/<artifact name>`` when dest is a directory (or ends in /)."""
+    name = str(mv.artifact.get("path", ""))
+    if Path(dest).is_dir() or str(dest).endswith(("/", os.sep)):
+        return Path(dest) / name
+    return Path(dest)
+
+
+def download(mv: ModelVersion, dest: str | os.PathLike[str], *, force: bool = False,
+             progress: Progress = no_progress) -> Path:
+    """Fetch, verify and place ``mv``'s artifact; return the path written.
+
+    Nothing is deleted from the remote, whatever it holds; temporary files are journalled
+    (see :mod:`modelreg.edges.atomic`), so a killed download leaves nothing the next run keeps.
+    """
+    pointer = mv.pointer
+    if pointer is None:
+        raise NotFoundError(f"{mv.source} has no DVC pointer beside it",
+                            fix="the version is incomplete; register it again")
+    target = target_path(mv, dest)
+    if target.exists() and not force:
+        raise ConflictError(f"{target} already exists", fix="remove it, or pass --force")
+    expected = str(mv.artifact.get("sha256", ""))
+    # A damaged local cache copy is evicted and fetched again, once; bytes that came from the
+    # remote and still do not match are an error.
+    for attempt in (1, 2):
+        downloaded = _fetch(mv, pointer, target, progress)
+        with atomic.scratch_dir(Path(mv.root), target) as workdir:
+            staged = workdir / target.name
+            actual = _copy_out(downloaded[0], staged, pointer.is_dir,
+                               progress if not downloaded[1] else no_progress)
+            if actual == expected:
+                if target.exists():
+                    _remove(target)
+                os.replace(staged, target)
+                return target
+        for obj in downloaded[0].objects.values():  # local cache copies only: a retry downloads afresh
+            dvc.evict(obj)
+        if downloaded[1] or attempt == 2:
+            break
+    raise IntegrityError(
+        f"{mv.uri}: sha256 of the downloaded artifact is {actual}, "
+        f"but {mv.source} records {expected}; nothing was written to {target}",
+        fix="the remote object was replaced or corrupted; restore it, or register the version again")
+
+
+def _fetch(mv: ModelVersion, pointer: Pointer, target: Path,
+           progress: Progress) -> tuple[dvc.Fetched, int]:
+    """The artifact's objects in the local cache, and how many bytes were downloaded for them."""
+    downloaded = 0
+
+    def fetched(done: int) -> None:
+        nonlocal downloaded
+        downloaded += done
+        progress(done)
+
+    try:
+        found = dvc.fetch(Path(mv.root), pointer, fetched, sha256=str(mv.artifact.get("sha256", "")))
+        return found, downloaded
+    except dvc.ObjectMismatch as exc:
+        what = f"the file {exc.relpath} of " if exc.relpath else ""
+        recorded = "whose md5 names other bytes" if exc.relpath else \
+            f"but {mv.source} records {mv.artifact.get('sha256')}"
+        raise IntegrityError(
+            f"{mv.uri}: {what}the artifact in the DVC remote (object {exc.oid}) has sha256 "
+            f"{exc.actual.sha256}, {recorded}; nothing was written to {target}", fix=exc.fix) from exc
+    except RemoteError as exc:
+        raise RemoteError(f"{mv.uri}: {exc.message}; nothing was written to {target}", fix=exc.fix) from exc
+
+
+def _copy_out(fetched: dvc.Fetched, staged: Path, is_dir: bool, progress: Progress) -> str:
+    """Copy the objects to ``staged``; return the artifact's sha256.
+
+    Objects this fetch downloaded were hashed on their way in and are copied as they are (the
+    kernel's fast copy); objects that were in the cache already are hashed as they are copied,
+    since nothing has checked them since they got there.
+    """
+    files = []
+    for rel, obj in sorted(fetched.objects.items()):
+        out = staged / rel if rel else staged
+        out.parent.mkdir(parents=True, exist_ok=True)
+        known = fetched.verified.get(obj)
+        if known is not None:
+            shutil.copyfile(obj, out)
+            files.append(known)
+        else:
+            files.append(digest(obj, rel, copy_to=out, progress=progress))
+    return listing_sha256(files) if is_dir else files[0].sha256
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def verify_existing(mv: ModelVersion, path: Path) -> bool:
+    """True when the file or directory at ``path`` has the sha256 ``mv`` records."""
+    if path.is_dir():
+        actual = listing_sha256([digest(p, rel) for p, rel in walk_files(path)])
+    else:
+        actual = digest(path, path.name).sha256
+    return actual == mv.artifact.get("sha256")

@@ -1,0 +1,299 @@
+"""The read path: models and versions as records, read from a Snapshot.
+
+This module deliberately avoids pydantic (its import alone costs more than a
+whole ``modelreg resolve``). Files are parsed by the strict YAML loader and
+the few fields a read uses are type-checked here; full schema validation
+belongs to writes and to ``modelreg check``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from modelreg.errors import InputError, NotFoundError
+from modelreg.formats import names
+from modelreg.formats.desired import DesiredState
+from modelreg.formats.memo import Memo
+from modelreg.formats.pointers import Pointer, pointer_from
+from modelreg.formats.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+STAGE_ALIASES = {"production": "Production", "staging": "Staging"}
+
+
+def _parse_mapping(data: bytes, path: str) -> dict[str, Any]:
+    # Imported here: a read answered from the memo never loads PyYAML at all.
+    from modelreg.formats import yamlio
+
+    doc = yamlio.loads(data, path)
+    if not isinstance(doc, dict):
+        raise InputError("expected a mapping at the top level", file=path,
+                         fix="see docs/format.md for the file's fields")
+    return doc
+
+
+class Model:
+    """``registry/<name>/model.yaml`` plus the version numbers present beside it."""
+
+    # Plain classes, not dataclasses, on the read path: generating dataclass
+    # code at import costs milliseconds that every `modelreg resolve` would pay.
+    def __init__(self, name: str, data: dict[str, Any], versions: tuple[int, ...]) -> None:
+        self.name = name
+        self.data = data
+        self.versions = versions
+
+    def __repr__(self) -> str:
+        return (f"<Model {self.name} versions={list(self.versions)} aliases={self.aliases} "
+                f"latest={self.latest}>")
+
+    @property
+    def source(self) -> str:
+        return names.model_file(self.name)
+
+    @property
+    def description(self) -> str:
+        return str(self.data.get("description") or "")
+
+    @property
+    def owners(self) -> list[str]:
+        return [str(o) for o in self.data.get("owners") or []]
+
+    @property
+    def policy(self) -> str | None:
+        value = self.data.get("policy")
+        return str(value) if value is not None else None
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (self.data.get("tags") or {}).items()}
+
+    @cached_property
+    def desired(self) -> DesiredState:
+        """Aliases, archived and rejected versions (the file passed its schema when loaded)."""
+        return DesiredState.from_doc(self.name, self.data)
+
+    @property
+    def aliases(self) -> dict[str, int]:
+        return self.desired.aliases
+
+    @property
+    def archived(self) -> frozenset[int]:
+        return self.desired.archived
+
+    @property
+    def rejected(self) -> dict[int, str]:
+        """Rejected version → the reason given."""
+        return {v: r.reason for v, r in self.desired.rejected.items()}
+
+    @property
+    def latest(self) -> int | None:
+        """Highest version that is neither archived nor rejected (MLflow's ``latest``)."""
+        live = [v for v in self.versions if self.desired.is_live(v)]
+        return max(live) if live else None
+
+    def aliases_of(self, version: int) -> list[str]:
+        return self.desired.aliases_of(version)
+
+    def stage(self, version: int) -> str:
+        """SageMaker-style lifecycle stage, derived from the desired state."""
+        if version in self.archived:
+            return "Archived"
+        aliases = self.aliases_of(version)
+        for alias, stage in STAGE_ALIASES.items():
+            if alias in aliases:
+                return stage
+        return "None"
+
+    def approval(self, version: int) -> str:
+        """SageMaker-style approval status: an alias pointing at a version approved it."""
+        if version in self.rejected:
+            return "Rejected"
+        if self.aliases_of(version):
+            return "Approved"
+        return "PendingManualApproval"
+
+
+class ModelVersion:
+    """One ``version.yaml`` with the state its model gives it."""
+
+    def __init__(self, model: str, version: int, data: dict[str, Any], *, root: str,
+                 commit: str | None, aliases: tuple[str, ...] = (), stage: str = "None",
+                 approval: str = "PendingManualApproval", pointer: Pointer | None = None) -> None:
+        self.model = model
+        self.version = version
+        self.data = data
+        self.root = root
+        self.commit = commit
+        self.aliases = aliases
+        self.stage = stage
+        self.approval = approval
+        self.pointer = pointer
+
+    def __repr__(self) -> str:
+        return f"<ModelVersion {self.uri} aliases={list(self.aliases)} stage={self.stage}>"
+
+    @property
+    def source(self) -> str:
+        return names.version_file(self.model, self.version)
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.model}/{self.version}"
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return dict(self.data.get("metrics") or {})
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.data.get("params") or {})
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (self.data.get("tags") or {}).items()}
+
+    @property
+    def lineage(self) -> dict[str, Any]:
+        return dict(self.data.get("lineage") or {})
+
+    @property
+    def artifact(self) -> dict[str, Any]:
+        return dict(self.data.get("artifact") or {})
+
+    @property
+    def description(self) -> str:
+        return str(self.data.get("description") or "")
+
+    @property
+    def created_at(self) -> str:
+        return str(self.data.get("created_at") or "")
+
+    def download(self, dest: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Fetch the artifact through DVC, verify its sha256, write it atomically at ``dest``.
+
+        ``dest`` is the output path, or a directory (existing, or ending in ``/``)
+        to write ``<dest>/<artifact name>`` into.
+        """
+        from modelreg.read.artifacts import download
+
+        return download(self, dest, force=force)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "uri": self.uri,
+            "aliases": list(self.aliases),
+            "stage": self.stage,
+            "approval": self.approval,
+            "manifest": self.data,
+        }
+
+
+class Catalog:
+    """Reads models and versions from one snapshot, each file at most once."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._models: dict[str, Model] = {}
+        self._memos: dict[str, Memo] = {}
+
+    def _load(self, model: str, path: str, kind: str | None) -> dict[str, Any] | None:
+        """A file of ``model``, parsed strictly and checked against the schema of its ``kind``
+        (``model``, ``version``, or None for a DVC pointer), or from the memo of that exact content."""
+        key = self.snapshot.blob_id(path)
+        if key is None:
+            return None
+        memo = self._memos.get(model)
+        if memo is None:
+            memo = self._memos[model] = Memo(self.snapshot.root, model)
+        doc: dict[str, Any] | None = memo.get(key)
+        if doc is None:
+            data = self.snapshot.read(path)
+            if data is None:
+                return None
+            doc = _parse_mapping(data, path)
+            if kind is not None:
+                from modelreg.formats import shape
+
+                shape.check(kind, doc, path, data)
+            memo.put(key, doc)
+        return doc
+
+    def save_memos(self) -> None:
+        for memo in self._memos.values():
+            memo.save()
+
+    def model_names(self) -> list[str]:
+        return [n for n in self.snapshot.listdir(names.REGISTRY_DIR)
+                if names.MODEL_NAME.fullmatch(n) and len(n) <= names.MODEL_NAME_MAX]
+
+    def model(self, name: str) -> Model:
+        names.check_model_name(name)
+        if name not in self._models:
+            data = self._load(name, names.model_file(name), "model")
+            if data is None:
+                raise self._unknown_model(name)
+            # A v<N> directory without its version.yaml (a download left in it, an
+            # interrupted checkout) is not a version.
+            versions = sorted(
+                v for v in map(names.parse_version_dir, self.snapshot.listdir(names.model_dir(name)))
+                if v and self.snapshot.exists(names.version_file(name, v)))
+            self._models[name] = Model(name=name, data=data, versions=tuple(versions))
+        return self._models[name]
+
+    def _unknown_model(self, name: str) -> NotFoundError:
+        from modelreg.read.suggest import did_you_mean
+
+        where = f" at {self.snapshot.commit[:12]}" if self.snapshot.commit else ""
+        known = [n for n in self.model_names() if self.snapshot.exists(names.model_file(n))]
+        return NotFoundError(f"no model named {name!r}{where}",
+                             fix=did_you_mean(name, known, "models")
+                             or "run `modelreg list` to see the registered models")
+
+    def version(self, name: str, number: int, *, with_pointer: bool = True) -> ModelVersion:
+        mv = self._version(name, number, with_pointer=with_pointer)
+        self.save_memos()
+        return mv
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        out = [self._version(name, n, with_pointer=False) for n in self.model(name).versions]
+        self.save_memos()
+        return out
+
+    def _version(self, name: str, number: int, *, with_pointer: bool) -> ModelVersion:
+        model = self.model(name)
+        source = names.version_file(name, number)
+        data = self._load(name, source, "version") if number in model.versions else None
+        if data is None:
+            raise NotFoundError(f"model {name!r} has no version {number}",
+                                fix=f"run `modelreg show {name}` to see its versions")
+        recorded = data.get("version")
+        if recorded != number or data.get("model") != name:
+            raise InputError(f"says {data.get('model')}/v{recorded}, but lives in {name}/v{number}",
+                             file=source, field="version",
+                             fix="a manifest must match its directory")
+        pointer = self._pointer(name, number, data) if with_pointer else None
+        return ModelVersion(
+            model=name, version=number, data=data, root=self.snapshot.root,
+            commit=self.snapshot.commit, aliases=tuple(model.aliases_of(number)),
+            stage=model.stage(number), approval=model.approval(number), pointer=pointer,
+        )
+
+    def _pointer(self, name: str, number: int, data: dict[str, Any]) -> Pointer | None:
+        artifact = data.get("artifact")
+        if not isinstance(artifact, dict) or not isinstance(artifact.get("path"), str):
+            return None
+        path = f"{names.version_dir(name, number)}/{artifact['path']}.dvc"
+        doc = self._load(name, path, None) if names.FILE_NAME.fullmatch(artifact["path"]) else None
+        return pointer_from(doc, path) if doc is not None else None
+
+
+def finite_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))

@@ -1,0 +1,249 @@
+"""A model's history, read from git: registrations, alias moves, archives, rejections.
+
+The log follows first parents, so on ``main`` a merged pull request is one
+change attributed to its merge (whose subject carries the PR number); each
+``model.yaml`` change is diffed against the commit before it.
+
+Who approved each change is not in git: :func:`with_approvers` asks GitHub's
+API for the reviews of each event's pull request, when it can (a token in
+GITHUB_TOKEN, a repository known). Otherwise, or when the API fails, each event
+says why its approvers are unknown: history is a read, and never fails because
+GitHub cannot be asked. github.py is imported only when there is a token.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from modelreg.edges import git
+from modelreg.errors import InputError
+from modelreg.formats import names, shape, yamlio
+from modelreg.formats.desired import DesiredState, moves
+
+_PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
+# Each commit starts with NUL, which no name, subject or (quoted) path can hold; the
+# safe fields share a line, and the name and subject, which hold no newline, get one each.
+_FORMAT = "%x00%H %cI %P%n%an%n%s"
+
+
+#: where the token is read from (github.TOKEN_ENV: github.py is imported only when it is set)
+_TOKEN_ENV = "GITHUB_TOKEN"
+NO_PR = "no pull request: the commit's subject names none"
+
+
+@dataclass(frozen=True)
+class Approver:
+    """A reviewer whose latest decision on the pull request was to approve it."""
+
+    login: str
+    at: str | None
+    commit_id: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # registered | alias | archived | unarchived | rejected | unrejected
+    version: int | None
+    commit: str
+    author: str
+    #: when the commit landed on the branch (its committer date: an author date can be anything)
+    date: str
+    subject: str
+    pr: int | None = None
+    alias: str | None = None
+    previous: int | None = None  # the version an alias pointed at before ("from")
+    #: who approved the pull request (:func:`with_approvers`); None when unknown, and then
+    #: ``approvers_note`` says why
+    approvers: tuple[Approver, ...] | None = None
+    approvers_note: str | None = None
+    #: for a deployment (from the ledger): where, and how it went
+    environment: str | None = None
+    outcome: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.approvers is not None:
+            out["approvers"] = [asdict(a) for a in self.approvers]
+        return out
+
+
+def history(root: str, model: str, at: str | None = None) -> list[Event]:
+    """Every change to ``model``, newest first, reachable from ``at`` (default HEAD)."""
+    names.check_model_name(model)
+    start = git.resolve_revision(root, at) if at else "HEAD"
+    if git.head_commit(root) is None:
+        return []
+    out = git.log(root, _FORMAT, [names.model_dir(model) + "/"], "--name-status", start)
+    blobs = git.BlobReader(root)
+    events: list[Event] = []
+    try:
+        for record in out.split("\0")[1:]:
+            header, author, subject, *rest = record.split("\n")
+            changes = "\n".join(rest)
+            commit, date, *parent_ids = header.split(" ")
+            parents = " ".join(parent_ids)
+            match = _PR.search(subject)
+            base = Event(kind="", version=None, commit=commit, author=author, date=date,
+                          subject=subject, pr=int(match.group(1) or match.group(2)) if match else None)
+            changed = _changes(changes)
+            for path, status in changed.items():
+                number = _registered_version(model, path)
+                if status == "A" and number is not None:
+                    events.append(replace(base, kind="registered", version=number))
+            if names.model_file(model) in changed:
+                parent = parents.split()[0] if parents else None
+                events.extend(_state_changes(blobs, model, commit, parent, base))
+    finally:
+        blobs.close()
+    return events
+
+
+def _changes(block: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in block.split("\n"):
+        status, _, path = line.partition("\t")
+        if path:
+            out[path] = status[:1]
+    return out
+
+
+def _registered_version(model: str, path: str) -> int | None:
+    prefix = names.model_dir(model) + "/"
+    if not path.startswith(prefix) or not path.endswith("/" + names.VERSION_FILE):
+        return None
+    return names.parse_version_dir(path[len(prefix):].split("/")[0])
+
+
+_MALFORMED = DesiredState("")
+
+
+def _state(blobs: git.BlobReader, model: str, commit: str | None) -> DesiredState | None:
+    """The desired state at ``commit``; None without a model.yaml; _MALFORMED when it does not read."""
+    if commit is None:
+        return None
+    source = f"{commit[:12]}:{names.model_file(model)}"
+    raw = blobs.read(f"{commit}:{names.model_file(model)}")
+    if raw is None:
+        return None
+    try:
+        doc = yamlio.loads(raw, source)
+        shape.check("model", doc, source, raw)
+    except InputError:
+        return _MALFORMED  # reported by `check`, not by history
+    return DesiredState.from_doc(model, doc)
+
+
+def _state_changes(blobs: git.BlobReader, model: str, commit: str, parent: str | None,
+                   base: Event) -> list[Event]:
+    after, before = _state(blobs, model, commit), _state(blobs, model, parent)
+    if _MALFORMED in (after, before):
+        return []  # what moved across a broken file cannot be told
+    return [replace(base, kind=m.kind, version=m.after, alias=m.alias, previous=m.before)
+            for m in moves(before, after)]
+
+
+def with_approvers(root: str, events: list[Event], *, repo: str | None = None,
+                   offline: bool = False) -> list[Event]:
+    """``events`` with who approved the pull request of each, from GitHub's API.
+
+    Asked once per pull request, when GITHUB_TOKEN is set and the repository is known
+    (``repo``, else $GITHUB_REPOSITORY, else ``origin`` on github.com). Otherwise, with
+    ``offline``, or when the API fails, ``approvers`` stays None and ``approvers_note``
+    says why; a first failure stops the lookups, so a GitHub that is down costs one
+    timeout, not one per pull request. Raises only for a malformed ``repo``.
+    """
+    numbers = list(dict.fromkeys(e.pr for e in events if e.pr is not None))
+    found: dict[int, tuple[Approver, ...]] = {}
+    note: str | None = None
+    if not numbers:
+        note = None  # nothing to ask about
+    elif offline:
+        note = "unknown offline: GitHub was not asked (--offline)"
+    elif not os.environ.get(_TOKEN_ENV):
+        note = (f"unknown offline: set {_TOKEN_ENV} to a token that can read the repository's pull "
+                "requests to ask GitHub")
+    else:
+        found, note = _ask_github(root, numbers, repo)
+    out = []
+    for event in events:
+        if event.pr is None:
+            out.append(replace(event, approvers=None, approvers_note=NO_PR))
+        elif event.pr in found:
+            out.append(replace(event, approvers=found[event.pr], approvers_note=None))
+        else:
+            out.append(replace(event, approvers=None, approvers_note=note or "unknown"))
+    return out
+
+
+def _ask_github(root: str, numbers: list[int], repo: str | None
+                ) -> tuple[dict[int, tuple[Approver, ...]], str | None]:
+    from modelreg.approvals import rules
+    from modelreg.edges import github
+    from modelreg.errors import ModelregError
+
+    where = github.find_repo(root, repo)
+    if where is None:
+        return {}, ("unknown offline: no GitHub repository known (origin is not on github.com); pass "
+                    f"--repo OWNER/NAME or set {github.REPOSITORY_ENV}")
+    found: dict[int, tuple[Approver, ...]] = {}
+    try:
+        client = github.Client()
+        for number in numbers:
+            found[number] = tuple(Approver(str(r.user), r.submitted_at, r.commit_id)
+                                  for r in rules.approvers(client.reviews(where, number)))
+    except ModelregError as exc:  # history is a read: GitHub down is a note, not a failure
+        return found, f"unknown: GitHub's API could not be asked ({exc})"
+    return found, None
+
+
+def with_ledger(root: str, model: str, events: list[Event], at: str | None = None) -> list[Event]:
+    """``events`` merged with the deployment ledger (git notes, see ``deploy/ledger.py``): each
+    deployment attempt becomes an event, and a move whose approvers are unknown gets those the
+    deploy job recorded. Newest first. ``at``: only what was recorded for commits it contains."""
+    from pathlib import Path
+
+    from modelreg.formats import ledger
+
+    records = [r for r in ledger.read(Path(root)) if r.model == model]
+    if at is not None:
+        records = [r for r in records if git.is_ancestor(root, r.commit, at)]
+    return merge_ledger(events, records)
+
+
+def merge_ledger(events: list[Event], records: list[Any]) -> list[Event]:
+    """The pure half of :func:`with_ledger`: ``records`` (one model's ledger records, already
+    limited to the revision read) merged into ``events``. The catalog calls it with the ledger
+    read once for every model."""
+    if not records:
+        return events
+    recorded = {(r.commit, r.alias): r for r in records if r.kind == "move" and r.approvers is not None}
+    out = []
+    for event in events:
+        move = recorded.get((event.commit, event.alias)) if event.kind == "alias" else None
+        if event.approvers is None and move is not None and move.approvers is not None:
+            event = replace(event, approvers_note=None, approvers=_approvers(move))
+        out.append(event)
+    deployments = [Event(kind="deployment", version=r.after, commit=r.commit, author=str(r.actor or ""),
+                         date=r.time, subject=r.message, pr=r.pr, alias=r.alias, previous=r.before,
+                         environment=r.environment, outcome=r.outcome, approvers=_approvers(r),
+                         approvers_note=None if r.approvers is not None else "not recorded by the deploy job")
+                   for r in records if r.kind == "deployment"]
+    return sorted(out + deployments, key=lambda e: _instant(e.date), reverse=True)
+
+
+def _approvers(record: Any) -> tuple[Approver, ...] | None:
+    if record.approvers is None:
+        return None
+    return tuple(Approver(str(a.get("login")), a.get("at"), a.get("commit_id")) for a in record.approvers)
+
+
+def _instant(date: str) -> float:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0

@@ -1,0 +1,147 @@
+"""``modelreg search``: versions whose fields satisfy every ``--where`` condition.
+
+A condition is ``FIELD OP VALUE``: FIELD is a dotted path into version.yaml
+(``metrics.roc_auc``, ``tags.team``, ``framework.name``) or one of the derived
+fields ``stage``, ``approval``, ``alias``, ``model``, ``version``; OP is one of
+``>= <= > < = != ~`` (``~`` is "contains"). Numbers compare as numbers, everything
+else as text; ``>= <= > <`` need a number. Stage, approval and alias match in any
+case, as URIs do. A condition that could never mean anything (an unknown field,
+``>=`` against a word, a stage that does not exist) is an error showing the right
+form, never an empty result.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from modelreg.errors import InputError
+from modelreg.read.catalog import ModelVersion, finite_number
+from modelreg.read.suggest import closest
+
+_CONDITION = re.compile(r"^\s*(?P<field>[A-Za-z0-9_.:/=+-]+?)\s*(?P<op>>=|<=|!=|==|=|>|<|~)\s*(?P<value>.*)$")
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+    "=": operator.eq, "==": operator.eq, "!=": operator.ne,
+    "~": lambda a, b: str(b) in str(a),
+}
+_ORDERING = (">=", "<=", ">", "<")
+
+#: the top-level fields of version.yaml (the version schema's properties; a test keeps them in step)
+MANIFEST_FIELDS = ("schema_version", "model", "version", "created_at", "created_by", "description",
+                   "artifact", "framework", "metrics", "slices", "params", "lineage", "tags", "card")
+#: fields derived from model.yaml and the path, with the values they can take (None: any)
+DERIVED: dict[str, tuple[str, ...] | None] = {
+    "stage": ("None", "Staging", "Production", "Archived"),
+    "approval": ("PendingManualApproval", "Approved", "Rejected"),
+    "alias": None, "model": None, "version": None,
+}
+_CASELESS = ("stage", "approval", "alias")
+FIELD_FORMS = ("FIELD is metrics.NAME, params.NAME, tags.NAME, another path into version.yaml "
+               "(framework.name, artifact.format), or stage, approval, alias, model, version")
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    op: str
+    value: str
+
+    def matches(self, mv: ModelVersion) -> bool:
+        actual = lookup(mv, self.field)
+        if actual is _MISSING:
+            return self.op == "!="
+        if isinstance(actual, list):  # alias: any of them
+            return any(self._compare(item) for item in actual) if self.op != "!=" else \
+                all(self._compare(item) for item in actual)
+        return self._compare(actual)
+
+    def _compare(self, actual: Any) -> bool:
+        if self.op != "~" and finite_number(actual):
+            try:
+                return _OPS[self.op](float(actual), float(self.value))
+            except ValueError:
+                return self.op == "!="
+        if self.op in _ORDERING:
+            return False
+        text = str(actual).lower() if isinstance(actual, bool) else str(actual)
+        if self.field in _CASELESS:
+            return _OPS[self.op](text.lower(), self.value.lower())
+        return _OPS[self.op](text, self.value)
+
+
+_MISSING = object()
+
+
+def parse(text: str) -> Condition:
+    match = _CONDITION.match(text)
+    if not match:
+        raise InputError(f"{text!r} is not a condition", field="--where",
+                         fix='write FIELD OP VALUE, e.g. "metrics.roc_auc>=0.95" or "tags.team=fraud"')
+    condition = Condition(match.group("field"), match.group("op"), match.group("value").strip())
+    field, op, value = condition.field, condition.op, condition.value
+    if op in _ORDERING and not _is_number(value):
+        numeric = field if field.startswith(("metrics.", "slices.", "params.")) else "metrics.roc_auc"
+        raise InputError(f"{value!r} is not a number, and {op} compares numbers", field="--where",
+                         fix=f'write a number, as in "{numeric}{op}0.95"; text compares with =, != or ~')
+    choices = DERIVED.get(field)
+    by_lower = {c.lower(): c for c in choices or ()}
+    if choices and op != "~" and value.lower() not in by_lower:
+        guess = closest(value.lower(), by_lower)
+        hint = f'did you mean "{field}{op}{by_lower[guess]}"? ' if guess else ""
+        raise InputError(f"{value!r} is not {'an' if field[0] in 'aeiou' else 'a'} {field}", field="--where",
+                         fix=f"{hint}{field} is one of {', '.join(choices)} (in any case)")
+    return condition
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return finite_number(float(text))
+    except ValueError:
+        return False
+
+
+def check_field(condition: Condition, versions: list[ModelVersion]) -> None:
+    """Raise InputError, with the likely intended form, for a field no version can have."""
+    field = condition.field
+    if field in DERIVED or field.split(".")[0] in MANIFEST_FIELDS:
+        return
+    guess = _intended(condition, versions)
+    raise InputError(f"unknown field {field!r}", field="--where",
+                     fix=f'did you mean "{guess}{condition.op}{condition.value}"? {FIELD_FORMS}')
+
+
+def _intended(condition: Condition, versions: list[ModelVersion]) -> str:
+    """``roc_auc`` → ``metrics.roc_auc`` when versions record it so; ``metric.f1`` → ``metrics.f1``."""
+    field = condition.field
+    for section in ("metrics", "params", "tags"):
+        if any(field in (mv.data.get(section) or {}) for mv in versions):
+            return f"{section}.{field}"
+    head, dot, rest = field.partition(".")
+    close = closest(head, [*MANIFEST_FIELDS, *DERIVED])
+    if close:
+        return f"{close}{dot}{rest}"
+    return f"{'metrics' if _is_number(condition.value) else 'tags'}.{field}"
+
+
+def lookup(mv: ModelVersion, field: str) -> Any:
+    derived = {"stage": mv.stage, "approval": mv.approval, "alias": list(mv.aliases),
+               "model": mv.model, "version": mv.version}
+    if field in derived:
+        return derived[field]
+    value: Any = mv.data
+    for part in field.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def search(versions: Iterable[ModelVersion], conditions: list[Condition]) -> list[ModelVersion]:
+    pool = list(versions)
+    for condition in conditions:
+        check_field(condition, pool)
+    return [mv for mv in pool if all(c.matches(mv) for c in conditions)]

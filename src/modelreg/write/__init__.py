@@ -1,0 +1,1 @@
+"""Changes to a registry: register, init, desired-state transitions, CODEOWNERS, workflows."""

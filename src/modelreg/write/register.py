@@ -1,0 +1,288 @@
+"""Registering a model version: validate, hash into the DVC cache, push, then write.
+
+The order is what makes a failure harmless: every input is validated before a
+byte is hashed, and the artifact is in the remote before anything appears
+under ``registry/``. The version directory is built beside its final place
+and renamed into it, so a crash or a dead remote leaves no half version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from modelreg.edges import dvc, git, lock
+from modelreg.edges.atomic import write_atomic
+from modelreg.edges.hashing import Progress, no_progress
+from modelreg.edges.undo import Undo
+from modelreg.errors import ConflictError, InputError
+from modelreg.formats import models, names, yamlio
+from modelreg.formats.names import MODEL_HEADER, VERSION_HEADER
+from modelreg.formats.snapshot import WorkTree
+from modelreg.write import codeowners, inputs, lineage
+
+CARD_MAX_BYTES = 1024 * 1024
+
+#: artifact format guessed from a file suffix, or from a file a directory holds
+FORMATS = {
+    ".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".skops": "skops", ".onnx": "onnx",
+    ".pt": "pytorch", ".pth": "pytorch", ".safetensors": "safetensors", ".h5": "keras",
+    ".keras": "keras", ".ubj": "xgboost", ".cbm": "catboost", ".gguf": "gguf",
+}
+DIR_MARKERS = {"saved_model.pb": "tf-savedmodel", "MLmodel": "mlflow",
+               "config.json": "huggingface"}
+
+
+@dataclass
+class Registration:
+    """Everything ``modelreg register`` records about a new version."""
+
+    model: str
+    artifact: Path
+    metrics: dict[str, float] = field(default_factory=dict)
+    slices: dict[str, dict[str, float]] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    framework: dict[str, str] | None = None
+    format: str | None = None
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    run_id: str | None = None
+    run_url: str | None = None
+    card: Path | None = None
+    #: a path inside the training code's git repository (default: the current directory)
+    code_repo: Path | None = None
+    owners: list[str] = field(default_factory=list)
+    policy: str | None = None
+    created_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Registered:
+    model: str
+    version: int
+    directory: str
+    files: tuple[str, ...]
+    manifest: dict[str, Any]
+    commit: str | None = None
+    branch: str | None = None
+    created_model: bool = False
+    #: things the user should know that did not stop the registration (a near-duplicate model name)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """What to ``git add``: the version directory, and the files written beside it (a new
+        model's ``model.yaml``, CODEOWNERS)."""
+        return (self.directory, *(f for f in self.files if not f.startswith(f"{self.directory}/")))
+
+
+def register(root: Path, reg: Registration, *, branch: str | None = None, commit: bool = False,
+             progress: Progress = no_progress) -> Registered:
+    """Register ``reg`` in the registry at ``root``, holding the registry's lock (see ``lock.py``)
+    from choosing the version number until the commit."""
+    names.check_model_name(reg.model)
+    artifact = _check_artifact(reg.artifact)
+    card_bytes = _read_card(reg.card)
+    card = reg.card.name if reg.card is not None else None
+    if card == artifact.name:
+        raise InputError(f"the card and the artifact are both named {card!r}", field="--card",
+                         fix="rename the card, e.g. to card.md")
+    with lock.held(root, f"register {reg.model}"):
+        return _register(root, reg, artifact, (card, card_bytes) if card and card_bytes is not None else None,
+                         branch=branch, commit=commit, progress=progress)
+
+
+def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, bytes] | None, *,
+              branch: str | None, commit: bool, progress: Progress) -> Registered:
+    model_path = root / names.model_file(reg.model)
+    model_doc = None if model_path.exists() else _new_model(reg)
+    warnings = _near_duplicates(root, reg.model) if model_doc is not None else ()
+    if model_doc is None:
+        _check_unchanged_model(root, reg)
+    elif not reg.owners:
+        raise InputError(f"model {reg.model!r} is new and needs an owner", field="--owner",
+                         fix="pass --owner @org/team (it routes reviews through CODEOWNERS)")
+    number = _next_version(root, reg.model)
+    if branch and git.branch_exists(root, branch):
+        raise ConflictError(f"a branch named {branch!r} exists already", fix="pick another --branch name")
+    created_by = reg.created_by or git.user_name(root) or getpass.getuser()
+    provenance = _lineage(reg)
+    card_name = card[0] if card else None
+    # Validate every input before hashing a byte: a bad metric must not cost a 200 MB push.
+    placeholder = {"path": artifact.name, "md5": "0" * 32, "sha256": "0" * 64, "size": 0}
+    draft = _manifest(reg, number, created_by, placeholder, card_name, provenance)
+    models.validate(models.VersionManifest, draft, "the new version.yaml")
+
+    staged = dvc.stage(root, artifact, artifact.name, progress)
+    art: dict[str, Any] = {
+        "path": artifact.name,
+        "type": "directory" if staged.pointer.is_dir else "file",
+        "md5": staged.pointer.md5,
+        "sha256": staged.sha256,
+        "size": staged.pointer.size,
+    }
+    if staged.files is not None:
+        art["files"] = staged.files
+    fmt = reg.format or _guess_format(artifact)
+    if fmt:
+        art["format"] = fmt
+    manifest = _manifest(reg, number, created_by, art, card_name, provenance)
+    models.validate(models.VersionManifest, manifest, "the new version.yaml")
+    dvc.push(root, staged.objects)
+
+    # From here the work tree changes; any failure puts it back as it was.
+    with Undo(root, branch) as undo:
+        undo.track([names.version_dir(reg.model, number)])
+        files = _write_version(root, reg.model, number, manifest, staged.pointer.to_yaml(),
+                               artifact.name, card)
+        if model_doc is not None:
+            undo.track([names.model_file(reg.model)])
+            write_atomic(model_path, yamlio.dumps(model_doc, MODEL_HEADER))
+            files.append(names.model_file(reg.model))
+            # Route the new model's reviews. Another model's broken file must not strand this
+            # version half-registered: the schema gate reports it, with the fix.
+            with contextlib.suppress(InputError):
+                undo.track([codeowners.PATH])
+                if (root / codeowners.PATH).exists() and codeowners.write(root):
+                    files.append(codeowners.PATH)
+        commit_id = undo.commit(f"Register {reg.model} v{number}", files) if branch or commit else None
+    return Registered(model=reg.model, version=number, directory=names.version_dir(reg.model, number),
+                      files=tuple(files), manifest=manifest, commit=commit_id, branch=branch,
+                      created_model=model_doc is not None, warnings=warnings)
+
+
+def _near_duplicates(root: Path, model: str) -> tuple[str, ...]:
+    """A warning for each existing model one edit away from a new one: ``fraud-detecter`` is more
+    likely a typo of ``fraud-detector`` than a new model."""
+    from modelreg.read.suggest import near_duplicates
+
+    tree = WorkTree(str(root))
+    existing = [n for n in tree.listdir(names.REGISTRY_DIR) if tree.exists(names.model_file(n))]
+    return tuple(f"{model!r} is a new model, one edit away from the existing model {other!r}; if you "
+                 f"meant that one, delete {names.model_dir(model)}/ and register again as {other}"
+                 for other in near_duplicates(model, existing))
+
+
+def _check_artifact(path: Path) -> Path:
+    inputs.kind(path, "--artifact")  # a file or directory; a link only within its own directory
+    names.check_file_name(path.name)
+    return path
+
+
+def _read_card(card: Path | None) -> bytes | None:
+    """The card's text: UTF-8 Markdown under the size cap, read once (what is checked is what is stored)."""
+    if card is None:
+        return None
+    names.check_file_name(card.name, what="card")
+    data = inputs.read_user_file(card, "--card", max_bytes=CARD_MAX_BYTES)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{card} is not UTF-8 text (byte {exc.start})", field="--card",
+                         fix="a card is Markdown: save it as UTF-8") from None
+    return data
+
+
+def _new_model(reg: Registration) -> dict[str, Any]:
+    doc: dict[str, Any] = {"schema_version": models.SCHEMA_VERSION, "name": reg.model,
+                           "description": "", "owners": list(reg.owners)}
+    if reg.policy:
+        doc["policy"] = reg.policy
+    doc.update(aliases={}, archived=[], rejected=[])
+    models.validate(models.ModelManifest, doc, names.model_file(reg.model))
+    return doc
+
+
+def _check_unchanged_model(root: Path, reg: Registration) -> None:
+    if not reg.owners and not reg.policy:
+        return
+    source = names.model_file(reg.model)
+    text = (root / source).read_bytes()
+    model = models.validate(models.ModelManifest, yamlio.loads(text, source), source, text)
+    if (reg.owners and list(reg.owners) != model.owners) or (reg.policy and reg.policy != model.policy):
+        raise ConflictError(f"--owner/--policy differ from {source}",
+                            fix="they apply to a new model only; change owners or policy "
+                            f"by editing {source} in a pull request")
+
+
+def _next_version(root: Path, model: str) -> int:
+    tree = WorkTree(str(root))
+    dirs = {n for n in map(names.parse_version_dir, tree.listdir(names.model_dir(model))) if n}
+    number = max((n for n in dirs if tree.exists(names.version_file(model, n))), default=0) + 1
+    if number in dirs:
+        raise ConflictError(f"{names.version_dir(model, number)} exists but holds no version.yaml",
+                            fix="it is left over (a download into it, an interrupted registration); "
+                            "remove it and run again")
+    return number
+
+
+def _guess_format(path: Path) -> str | None:
+    if path.is_dir():
+        return next((fmt for marker, fmt in DIR_MARKERS.items() if (path / marker).exists()), None)
+    return FORMATS.get(path.suffix.lower())
+
+
+def _lineage(reg: Registration) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    code = lineage.code(reg.code_repo or Path.cwd())
+    if code:
+        out["code"] = code
+    if reg.datasets:
+        out["data"] = reg.datasets
+    run = {k: v for k, v in (("id", reg.run_id), ("url", reg.run_url)) if v}
+    if run:
+        out["run"] = run
+    return out
+
+
+def _manifest(reg: Registration, number: int, created_by: str, artifact: dict[str, Any],
+              card: str | None, provenance: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "schema_version": models.SCHEMA_VERSION,
+        "model": reg.model,
+        "version": number,
+        "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_by": created_by,
+        "description": reg.description,
+        "artifact": artifact,
+    }
+    if reg.framework:
+        doc["framework"] = reg.framework
+    doc.update(metrics=reg.metrics, slices=reg.slices, params=reg.params, lineage=provenance,
+               tags=reg.tags)
+    if card:
+        doc["card"] = card
+    return doc
+
+
+def _write_version(root: Path, model: str, number: int, manifest: dict[str, Any],
+                   pointer: str, artifact_name: str, card: tuple[str, bytes] | None) -> list[str]:
+    final = root / names.version_dir(model, number)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".v{number}.", suffix=".tmp"))
+    try:
+        (tmp / names.VERSION_FILE).write_text(yamlio.dumps(manifest, VERSION_HEADER), "utf-8")
+        (tmp / f"{artifact_name}.dvc").write_text(pointer, "utf-8")
+        # What `dvc checkout` would write: the artifact itself never enters git.
+        (tmp / ".gitignore").write_text(f"/{artifact_name}\n", "utf-8")
+        written = [names.VERSION_FILE, f"{artifact_name}.dvc", ".gitignore"]
+        if card is not None:
+            (tmp / card[0]).write_bytes(card[1])
+            written.append(card[0])
+        os.chmod(tmp, 0o755)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            raise ConflictError(f"{names.version_dir(model, number)} appeared while registering",
+                                fix="another registration took the number; run the command again") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [f"{names.version_dir(model, number)}/{name}" for name in written]

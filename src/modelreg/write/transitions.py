@@ -1,0 +1,230 @@
+"""Changing desired state: promote, demote, roll back, archive, reject.
+
+Each edit is a pure function from one :class:`DesiredState` to the next.
+:func:`apply` then checks the would-be ``model.yaml`` files with the same
+gates as CI (schema and promotion: a skipped ``after:`` stage, a soak not yet
+served, an archived or rejected target all fail here, before anything is
+written), and only then writes them, holding the registry's lock, and
+optionally commits on a new branch and pushes it: one commit for every model
+changed, so one review, one merge, one deployment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelreg.edges import git, lock
+from modelreg.edges.atomic import write_atomic
+from modelreg.edges.undo import Undo
+from modelreg.errors import ConflictError, GateError, InputError, NotFoundError
+from modelreg.formats import desired, names, shape, yamlio
+from modelreg.formats.desired import DesiredState, Move, Rejection
+from modelreg.formats.names import MODEL_HEADER
+from modelreg.formats.snapshot import WorkTree
+from modelreg.read.history import Event
+
+# --- the edits, pure --------------------------------------------------------------------------
+
+
+def promote(state: DesiredState, version: int, alias: str) -> DesiredState:
+    names.check_alias_name(alias)
+    return DesiredState(state.model, {**state.aliases, alias: version}, state.archived, state.rejected)
+
+
+def demote(state: DesiredState, alias: str) -> DesiredState:
+    if alias not in state.aliases:
+        known = ", ".join(sorted(state.aliases)) or "none"
+        raise NotFoundError(f"model {state.model!r} has no alias {alias!r} (aliases: {known})",
+                            fix="name an alias the model has")
+    return DesiredState(state.model, {a: v for a, v in state.aliases.items() if a != alias},
+                        state.archived, state.rejected)
+
+
+def archive(state: DesiredState, version: int) -> DesiredState:
+    _not_serving(state, version, "archived")
+    if version in state.archived:
+        raise ConflictError(f"{state.model} v{version} is archived already", fix="nothing to do")
+    return DesiredState(state.model, state.aliases, state.archived | {version}, state.rejected)
+
+
+def reject(state: DesiredState, version: int, reason: str, by: str | None) -> DesiredState:
+    _not_serving(state, version, "rejected")
+    if not reason.strip():
+        raise InputError("a rejection needs a reason", field="--reason",
+                         fix='say why, e.g. --reason "failed the bias review"')
+    if version in state.rejected:
+        raise ConflictError(f"{state.model} v{version} is rejected already "
+                            f"({state.rejected[version].reason})", fix="nothing to do")
+    return DesiredState(state.model, state.aliases, state.archived,
+                        {**state.rejected, version: Rejection(version, reason.strip(), by)})
+
+
+def _not_serving(state: DesiredState, version: int, verb: str) -> None:
+    held = state.aliases_of(version)
+    if held:
+        raise ConflictError(f"{state.model} v{version} is {', '.join(held)}; it cannot be {verb} while "
+                            "an alias points at it",
+                            fix=f"move the alias first (`modelreg rollback {state.model} --alias {held[0]}` "
+                            f"or `modelreg demote {state.model} --alias {held[0]}`)")
+
+
+def rollback_target(state: DesiredState, alias: str, events: list[Event]) -> int:
+    """The version ``alias`` pointed at before its current one, from the first-parent history.
+
+    History is read as a stack: a move to a new version pushes it; a move back to a version
+    already on the stack (a rollback, or a ``git revert`` of a promotion) pops down to it; a
+    removal empties it. So after 1 → 2 → 3 and a rollback to 2, the next rollback goes to 1,
+    not back to 3. Git's order is used, never timestamps: commits in the same second are fine.
+    Versions archived or rejected since are skipped.
+    """
+    current = state.aliases.get(alias)
+    if current is None:
+        known = ", ".join(sorted(state.aliases)) or "none"
+        raise NotFoundError(f"model {state.model!r} has no alias {alias!r} (aliases: {known})",
+                            fix="name an alias the model has")
+    stack: list[int] = []
+    for event in reversed(events):  # oldest first
+        if event.kind != "alias" or event.alias != alias:
+            continue
+        _push(stack, event.version)
+    _push(stack, current)  # the work tree may be ahead of the last commit
+    for version in reversed(stack[:-1]):
+        if state.is_live(version):
+            return version
+    raise NotFoundError(f"{state.model} {alias} has no earlier live version in its history",
+                        fix=f"pass --to VERSION to choose one (see `modelreg history {state.model}`)")
+
+
+def _push(stack: list[int], version: int | None) -> None:
+    if version is None:
+        stack.clear()
+    elif version in stack:
+        del stack[stack.index(version) + 1:]
+    else:
+        stack.append(version)
+
+
+# --- applying them ----------------------------------------------------------------------------
+
+
+@dataclass
+class Applied:
+    """What a transition command changed, and where it left the change."""
+
+    moves: list[Move]
+    files: list[str]
+    written: bool
+    commit: str | None = None
+    branch: str | None = None
+    pushed: bool = False
+    pr_url: str | None = None
+    compare_url: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"changes": [m.to_dict() for m in self.moves], "files": self.files, "written": self.written,
+                "commit": self.commit, "branch": self.branch, "pushed": self.pushed, "pr_url": self.pr_url,
+                "compare_url": self.compare_url, "notes": self.notes}
+
+
+def current(root: Path, model: str) -> tuple[DesiredState, dict[str, Any]]:
+    """A model's desired state in the work tree, and its whole ``model.yaml`` document."""
+    path = names.model_file(model)
+    names.check_model_name(model)
+    data = WorkTree(str(root)).read(path)
+    if data is None:
+        raise NotFoundError(f"no model named {model!r}",
+                            fix="run `modelreg list` to see the registered models")
+    doc = yamlio.loads(data, path)
+    shape.check("model", doc, path, data)
+    return DesiredState.from_doc(model, doc), doc
+
+
+Edit = Callable[[DesiredState], DesiredState]
+
+
+def apply(root: Path, edits: dict[str, Edit], *, verb: str, base: str | None = None,
+          branch: str | None = None, commit: bool = False, message: str | None = None,
+          dry_run: bool = False) -> Applied:
+    """Apply ``edits`` (model → function of its desired state) to the state read under the
+    registry's lock, check the result with CI's gates, then write (and commit) it, or nothing.
+
+    Reading under the lock is what keeps a concurrent change: an edit computed from a state
+    read earlier would silently undo it.
+    """
+    with lock.held(root, verb):
+        before = {model: current(root, model) for model in edits}
+        changes = {model: edit(before[model][0]) for model, edit in edits.items()}
+        moved = [m for model, state in changes.items() for m in desired.moves(before[model][0], state)]
+        if not moved:
+            raise ConflictError("nothing would change", fix="the desired state already says so")
+        texts = {names.model_file(model): _render(before[model][1], state)
+                 for model, state in changes.items()}
+        _check(root, texts, base)
+        files = sorted(texts)
+        if dry_run:
+            return Applied(moved, files, written=False)
+        if branch and git.branch_exists(root, branch):
+            raise ConflictError(f"a branch named {branch!r} exists already", fix="pick another --branch name")
+        commit_id = None
+        with Undo(root, branch) as undo:
+            undo.track(files)
+            for path, text in texts.items():
+                write_atomic(root / path, text)
+            if branch or commit:
+                commit_id = undo.commit(message or _message(verb, moved), files)
+        return Applied(moved, files, written=True, commit=commit_id, branch=branch)
+
+
+def _render(doc: dict[str, Any], state: DesiredState) -> str:
+    """The model.yaml with its desired state replaced; every other field kept, in its order."""
+    new = {**doc, **state.to_doc()}
+    return yamlio.dumps(new, MODEL_HEADER)
+
+
+def _check(root: Path, texts: dict[str, str], base: str | None) -> None:
+    from modelreg.checks import run_checks
+    from modelreg.checks.context import Options
+
+    report = run_checks(str(root), base=base, only=["schema", "promotion"],
+                        options=Options(offline=True, overlay={p: t.encode() for p, t in texts.items()}))
+    findings = [f for f in report.findings if f.file in texts or f.gate == "promotion"]
+    if findings:
+        raise GateError(findings)
+
+
+def _message(verb: str, moved: list[Move]) -> str:
+    subject = {"promote": "Promote", "rollback": "Roll back", "demote": "Demote", "archive": "Archive",
+               "reject": "Reject"}.get(verb.split()[0], verb.capitalize())
+    what = ", ".join(m.describe() for m in moved)
+    return f"{subject} {what}"
+
+
+def push(root: Path, branch: str) -> None:
+    git.run(root, "push", "--quiet", "--set-upstream", "origin", branch)
+
+
+def compare_url(root: Path, base: str, branch: str) -> str | None:
+    """GitHub's page for opening a pull request from ``branch``, from the origin URL."""
+    url = git.remote_url(root) or ""
+    match = re.match(r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
+                     r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$", url)
+    if not match:
+        return None
+    return f"https://github.com/{match.group(1)}/{match.group(2)}/compare/{base}...{branch}?expand=1"
+
+
+def base_branch(root: Path, base: str | None) -> str:
+    """The branch a pull request would merge into: --base, else main or master."""
+    if base:
+        return base.removeprefix("origin/")
+    with contextlib.suppress(NotFoundError):
+        from modelreg.checks.context import find_base
+
+        return find_base(str(root), None)[0].removeprefix("origin/")
+    return "main"

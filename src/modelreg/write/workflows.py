@@ -1,0 +1,248 @@
+"""The GitHub Actions workflows ``modelreg init`` writes into a registry.
+
+The gate (``modelreg check`` on every pull request and merge group) and the
+approval check (``modelreg approvals`` on every pull request and review)
+share their checkout and install steps. These exact files are what the tests
+run under ``act``, install step included: the tests point uv at a wheel of the
+working tree (``UV_FIND_LINKS``), so the step a user gets is the step that is
+tested. They are hardened: a read-only token (``pull-requests: read`` only for
+the approval job), no ``${{ }}`` expressions inside ``run:`` (values pass
+through ``env:``), actions pinned by full SHA, ``pull_request`` (never
+``pull_request_target``).
+
+What the install step installs is ``install`` in ``modelreg.yaml`` (default:
+this modelreg's exact version). It goes into a virtual environment of its own
+under ``$RUNNER_TEMP``, with uv: the gate needs DVC, and pip takes about 35 s
+to install its hundred-odd packages where uv takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import re
+
+from modelreg import __version__
+from modelreg.errors import InputError
+from modelreg.formats import names
+from modelreg.formats.models import RegistryConfig
+
+CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+#: the uv the install step uses, pinned exactly: it decides what gets installed
+UV_VERSION = "0.13.8"
+GATE_PATH = ".github/workflows/modelreg-gate.yml"
+APPROVAL_PATH = ".github/workflows/modelreg-approval.yml"
+DEPLOY_PATH = ".github/workflows/modelreg-deploy.yml"
+RECONCILE_PATH = ".github/workflows/modelreg-reconcile.yml"
+INSTALL_STEP = "Install modelreg"
+
+# One pip requirement: a name with extras and a version specifier, `name @ URL`,
+# or a URL. Without quotes, backslashes, `$`, braces or line breaks, it cannot
+# end the YAML string it is written into nor form a `${{ }}` expression; the
+# step passes it to uv as one quoted argument, and a leading letter keeps it
+# from being read as an option.
+_REQUIREMENT = re.compile(r"[A-Za-z][A-Za-z0-9 ._~:/@+=<>!,\[\]#%?&*-]*")
+_MAX_LENGTH = 1000
+_INSTALL_FIX = (f"give one pip requirement: modelreg=={__version__}, "
+                "modelreg @ git+https://github.com/ORG/modelreg@TAG-OR-COMMIT, or the https URL of a wheel")
+
+# The checkout and install steps every workflow shares.
+_SETUP = """\
+      - uses: {checkout}
+        with:
+          fetch-depth: 0
+          persist-credentials: {persist}
+      # MODELREG_INSTALL is `install` in modelreg.yaml. uv installs it into a virtual
+      # environment of its own, in seconds where pip takes half a minute.
+      - name: {install_step}
+        env:
+          MODELREG_INSTALL: "{install}"
+        run: |
+          python3 -m pip install --quiet --disable-pip-version-check --target "$RUNNER_TEMP/uv" uv=={uv}
+          "$RUNNER_TEMP/uv/bin/uv" venv --quiet --python python3 "$RUNNER_TEMP/modelreg"
+          "$RUNNER_TEMP/uv/bin/uv" pip install --python "$RUNNER_TEMP/modelreg/bin/python" "$MODELREG_INSTALL"
+          "$RUNNER_TEMP/modelreg/bin/modelreg" --version
+          echo "$RUNNER_TEMP/modelreg/bin" >> "$GITHUB_PATH"
+"""
+
+_GATE = """\
+# Written by `modelreg init`: the gates every pull request to this registry must pass.
+# How it works and how to adapt it: docs/ci.md in modelreg's documentation.
+name: modelreg gate
+
+on:
+  pull_request:
+  merge_group:
+
+permissions:
+  contents: read
+
+concurrency:
+  group: modelreg-gate-${{{{ github.event.pull_request.number || github.ref }}}}
+  cancel-in-progress: true
+
+jobs:
+  gate:
+    name: modelreg check
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    steps:
+{setup}      - name: Run the gates
+        env:
+          BASE_REF: ${{{{ github.base_ref || github.event.merge_group.base_ref }}}}
+        run: modelreg check --head --base "$BASE_REF" --format markdown
+"""
+
+# The token: reading a pull request's reviews needs only `pull-requests: read`, which the
+# job's own token has; listing a team's members needs the organisation's members read
+# permission, which no Actions token can have, hence MODELREG_REVIEW_TOKEN when `from`
+# names a team. The step gets it through env:, never inside run:.
+_APPROVAL = """\
+# Written by `modelreg init`: the approvals each promotion's policy asks for. Make its job,
+# "modelreg approvals", a required status check of main. It runs again on every review.
+# How it works and how to adapt it: docs/approvals.md in modelreg's documentation.
+name: modelreg approval
+
+on:
+  pull_request:
+    types: [opened, synchronize, reopened, edited]
+  pull_request_review:
+    types: [submitted, edited, dismissed]
+  merge_group:
+
+permissions: {{}}
+
+concurrency:
+  group: modelreg-approval-${{{{ github.event.pull_request.number || github.ref }}}}
+  cancel-in-progress: true
+
+jobs:
+  approval:
+    name: modelreg approvals
+    runs-on: ubuntu-latest
+    timeout-minutes: 15
+    permissions:
+      contents: read  # the registry's files and history: which aliases the PR moves
+      pull-requests: read  # the pull request and its reviews
+    steps:
+{setup}      # The PR's number and base come from the event; GITHUB_API_URL from the runner.
+      - name: Check the approvals
+        env:
+          GITHUB_TOKEN: ${{{{ secrets.MODELREG_REVIEW_TOKEN || github.token }}}}
+        run: modelreg approvals --format markdown
+"""
+
+
+# A merge to main deploys: one job per environment, each in the GitHub environment of that
+# name (so its protection rules, reviewers and secrets apply), one run at a time per
+# environment and never cancelled half-way. The job pushes the ledger (git notes), so its
+# checkout keeps the token: the one workflow with `contents: write`.
+_DEPLOY = """\
+# Written by `modelreg init`: a merge to main deploys the aliases it moved, and records it.
+# One job per environment in modelreg.yaml; regenerate this file when they change (delete it,
+# then run `modelreg init`). A `directory` target needs the runner that serves the models:
+# change runs-on to your self-hosted runner's labels.
+# How it works: docs/deploy.md in modelreg's documentation.
+name: modelreg deploy
+
+on:
+  push:
+    branches: [main]
+  workflow_dispatch:
+
+permissions: {{}}
+
+jobs:
+{jobs}"""
+
+_DEPLOY_JOB = """\
+  {job}:
+    name: {title}
+    runs-on: ubuntu-latest
+    timeout-minutes: 60{environment}
+    concurrency:
+      group: modelreg-deploy-{group}
+      cancel-in-progress: false
+    permissions:
+      contents: write  # the ledger: git notes pushed to refs/notes/modelreg
+      pull-requests: read  # who approved each promotion, recorded with it
+    steps:
+{setup}      - name: Deploy
+        env:
+          BEFORE: ${{{{ github.event.before }}}}
+          AFTER: ${{{{ github.sha }}}}
+          GITHUB_TOKEN: ${{{{ github.token }}}}
+        run: modelreg deploy{only} --before "$BEFORE" --after "$AFTER" --push-ledger
+"""
+
+_RECONCILE = """\
+# Written by `modelreg init`: finds drift (a target serving other bytes than main asks for, a
+# failed or missing deployment) and redeploys it from the tip of main, on a schedule.
+# How it works: docs/deploy.md in modelreg's documentation.
+name: modelreg reconcile
+
+on:
+  schedule:
+    - cron: "17 */6 * * *"
+  workflow_dispatch:
+
+permissions: {{}}
+
+jobs:
+{jobs}"""
+
+_RECONCILE_JOB = """\
+  {job}:
+    name: {title}
+    runs-on: ubuntu-latest
+    timeout-minutes: 60{environment}
+    concurrency:
+      group: modelreg-deploy-{group}
+      cancel-in-progress: false
+    permissions:
+      contents: write  # the ledger: git notes pushed to refs/notes/modelreg
+    steps:
+{setup}      - name: Status, then reconcile what drifted
+        run: modelreg reconcile{only} --push-ledger
+"""
+
+
+def install_requirement(config: RegistryConfig) -> str:
+    """What the workflows install: ``install`` from modelreg.yaml, or this exact modelreg."""
+    if config.install is None:
+        return f"modelreg=={__version__}"
+    spec = config.install
+    bad = next((char for char in spec if not _REQUIREMENT.fullmatch(f"a{char}")), None)
+    if bad is not None:
+        problem = f"{spec!r} holds {bad!r}, which cannot go into the gate workflow"
+    elif not spec[:1].isascii() or not spec[:1].isalpha():
+        problem = f"{spec!r} does not start with a package name or a URL"
+    elif len(spec) > _MAX_LENGTH:
+        problem = f"is {len(spec)} characters long; at most {_MAX_LENGTH} go into the gate workflow"
+    else:
+        return spec
+    raise InputError(problem, file=names.CONFIG_FILE, field="install", fix=_INSTALL_FIX)
+
+
+def files(config: RegistryConfig) -> dict[str, str]:
+    """The workflows for a registry with this modelreg.yaml: path in the registry → text."""
+    install = install_requirement(config)
+    setup = _SETUP.format(checkout=CHECKOUT, install_step=INSTALL_STEP, install=install, uv=UV_VERSION,
+                          persist="false")
+    # The ledger is pushed with the checkout's token, so these jobs keep it (zizmor's artipacked:
+    # nothing is uploaded as an artifact from them).
+    pushing = _SETUP.format(checkout=CHECKOUT, install_step=INSTALL_STEP, install=install, uv=UV_VERSION,
+                            persist="true  # zizmor: ignore[artipacked] the ledger push needs it")
+    environments = sorted(config.environments)
+    deploy = [_DEPLOY_JOB.format(job=f"deploy-{name}", title=f"deploy {name}", group=name,
+                                 only=f" --env {name}", environment=f"\n    environment: {name}",
+                                 setup=pushing) for name in environments]
+    reconcile = [_RECONCILE_JOB.format(job=f"reconcile-{name}", title=f"reconcile {name}", group=name,
+                                       only=f" --env {name}", environment=f"\n    environment: {name}",
+                                       setup=pushing) for name in environments]
+    if not environments:  # still record every alias move in the ledger
+        deploy = [_DEPLOY_JOB.format(job="record", title="record alias moves", group="main", only="",
+                                     environment="", setup=pushing)]
+    out = {GATE_PATH: _GATE.format(setup=setup), APPROVAL_PATH: _APPROVAL.format(setup=setup),
+           DEPLOY_PATH: _DEPLOY.format(jobs="".join(deploy))}
+    if reconcile:
+        out[RECONCILE_PATH] = _RECONCILE.format(jobs="".join(reconcile))
+    return out
