@@ -112,7 +112,7 @@ def test_very_deep_flow_nesting_is_refused_without_crashing() -> None:
     import sys
 
     # In a child process: before the fix this killed the interpreter (SIGSEGV).
-    code = ("from modelreg import yamlio\n"
+    code = ("from modelreg.formats import yamlio\n"
             "try:\n    yamlio.loads('x: ' + '[' * 100000 + ']' * 100000, 'f')\n"
             "except Exception as e:\n    print(type(e).__name__, e)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
