@@ -255,7 +255,7 @@ def test_a_journal_that_is_not_what_it_claims_is_left_unread(registry: Path, tmp
         os.mkfifo(journal)
     else:  # a journal naming its file far past the read cap is not followed to the end
         journal.write_text("x" * (atomic.JOURNAL_MAX_BYTES + 10) + f"\n{victim}\n")
-    code = ("from modelreg import atomic; from pathlib import Path; "
+    code = ("from modelreg.edges import atomic; from pathlib import Path; "
             f"print(atomic.sweep(Path({str(registry)!r})))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          check=False)
