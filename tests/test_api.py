@@ -211,3 +211,11 @@ def test_open_pr_shows_the_gate_report_of_its_one_check(served: Path, tmp_path: 
     body = (tmp_path / "body.md").read_text()
     assert body.startswith("## modelreg check: passed")
     assert all(f"| {gate} |" in body for gate in ("schema", "promotion", "policy", "artifact"))
+
+
+def test_every_method_is_documented_with_an_example() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "python-api.md").read_text()
+    methods = [n for n, v in vars(Registry).items() if callable(v) and not n.startswith("_")]
+    assert {"promote", "rollback", "demote", "archive", "reject", "check", "approvals", "deploy", "status",
+            "audit"} <= set(methods)
+    assert [n for n in methods if f"reg.{n}(" not in text] == []
