@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from modelreg.approvals.rules import Report as ApprovalReport
+    from modelreg.cards import Card
     from modelreg.checks import Report as CheckReport
     from modelreg.deploy.run import Deployment
     from modelreg.deploy.status import Status
@@ -123,6 +124,13 @@ class Registry:
         from modelreg.read.resolve import locate
 
         return locate(self.catalog, uri)
+
+    def card(self, target: str) -> Card:
+        """The model card of the version ``target`` names: the registered card's prose and the
+        manifest's numbers, as ``modelreg card`` (``modelreg.cards.render.render`` formats it)."""
+        from modelreg import cards
+
+        return cards.for_version(self.catalog, self.resolve(target))
 
     def show(self, target: str) -> ModelDetail | ModelVersion:
         """A model with all its versions (``target`` a model name), or one version (a URI such as
