@@ -65,11 +65,17 @@ def find_root(start: str | os.PathLike[str] | None = None) -> str:
 class ModelSummary:
     """A model in ``modelreg list``: its counts, aliases and latest version."""
 
-    def __init__(self, model: Model, latest: int | None,
-                 latest_version: ModelVersion | None = None) -> None:
+    def __init__(self, model: Model, latest: int | None, catalog: Catalog | None = None) -> None:
         self.model = model
         self.latest = latest
-        self.latest_version = latest_version
+        self._catalog = catalog
+
+    @property
+    def latest_version(self) -> ModelVersion | None:
+        """The latest version, read when asked (the table of ``modelreg list`` does not need it)."""
+        if self.latest is None or self._catalog is None:
+            return None
+        return self._catalog.version(self.model.name, self.latest, with_pointer=False)
 
     def __repr__(self) -> str:
         return (f"<ModelSummary {self.model.name} latest={self.latest} versions={len(self.model.versions)} "
@@ -80,7 +86,7 @@ class ModelSummary:
                 "owners": self.model.owners, "aliases": self.model.aliases,
                 "latest": self.latest, "versions": len(self.model.versions),
                 "tags": self.model.tags,
-                "latest_version": self.latest_version.to_dict() if self.latest_version else None}
+                "latest_version": latest.to_dict() if (latest := self.latest_version) else None}
 
 
 class Registry:
@@ -151,9 +157,7 @@ class Registry:
                 continue
             if tags and not self._has_tags(model, tags):
                 continue
-            latest = (self.catalog.version(name, model.latest, with_pointer=False)
-                      if model.latest is not None else None)
-            out.append(ModelSummary(model, model.latest, latest))
+            out.append(ModelSummary(model, model.latest, self.catalog))
         self.catalog.save_memos()
         return out
 
