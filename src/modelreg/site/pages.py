@@ -454,7 +454,8 @@ def _card(text: str, source: str) -> str:
     """The registered card's prose, section by section, through the cards module's safe Markdown
     subset (every character escaped; links only to http(s)). A card whose front matter does not
     read is shown as escaped text: the catalog is a read, ``modelreg check`` reports the card."""
-    from modelreg import cards, render
+    from modelreg import cards
+    from modelreg.cards import render
     from modelreg.errors import InputError
 
     if len(text) > MAX_CARD:
