@@ -118,6 +118,8 @@ def test_promote_check_deploy_status_audit_rollback(served: Path, tmp_path: Path
 
     status = reg.status()
     assert status.ok and [(r.alias, r.desired, r.served) for r in status.rows] == [("production", 2, 2)]
+    nothing = reg.reconcile()
+    assert nothing.ok and nothing.results == [] and nothing.to_dict()["deployments"] == []
     events = [(e.event, e.after, e.outcome) for e in reg.audit(model="fraud")]
     # (sorted: the trail orders by time, and these happen within one second)
     assert sorted((e for e in events if e[0] in ("alias", "deployment")), key=str) == [
@@ -219,3 +221,12 @@ def test_every_method_is_documented_with_an_example() -> None:
     assert {"promote", "rollback", "demote", "archive", "reject", "check", "approvals", "deploy", "status",
             "audit"} <= set(methods)
     assert [n for n in methods if f"reg.{n}(" not in text] == []
+
+
+def test_check_refuses_what_the_cli_refuses(served: Path) -> None:
+    reg = Registry(served)
+    with pytest.raises(ValueError, match="--gate: unknown gate vibes; choose from schema, "):
+        reg.check(gates=["vibes"])
+    with pytest.raises(ValueError, match="head and staged are exclusive"):
+        reg.check(head=True, staged=True)
+    assert list(reg.check(offline=True, gates=["schema"]).results) == ["schema"]
