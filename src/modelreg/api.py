@@ -1,31 +1,49 @@
 """The Python API: one object per registry, mirroring the CLI.
 
+Every command of ``modelreg`` is a thin wrapper over a method here (or over the
+core function the method calls), and prints the record it returns: its text, or
+``record.to_dict()`` for ``--json``. Keyword arguments have the names and
+defaults of the command's options. docs/python-api.md has an example of each.
+
 >>> reg = Registry(".")                       # the work tree
 >>> old = Registry(".", at="v1.2")            # any commit, branch, tag or date
 >>> mv = reg.resolve("models:/fraud-detector@champion")
 >>> mv.metrics["roc_auc"], mv.aliases, mv.stage
 >>> mv.download("out/")
+>>> reg.promote("fraud-detector", 4, to="production", branch="promote/fraud-v4")
 """
 
 from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from modelreg.errors import NotARegistryError
+from modelreg.errors import InputError, NotARegistryError
 from modelreg.formats import names
 from modelreg.formats.snapshot import open_snapshot
-from modelreg.read.catalog import Catalog, Model, ModelVersion
+from modelreg.read.catalog import Catalog, Model, ModelDetail, ModelVersion
 from modelreg.read.resolve import resolve
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from modelreg.read.diff import Row
+    from modelreg.approvals.rules import Report as ApprovalReport
+    from modelreg.cards import Card
+    from modelreg.checks import Report as CheckReport
+    from modelreg.deploy.run import Deployment
+    from modelreg.deploy.status import Status
+    from modelreg.edges.hashing import Progress
+    from modelreg.formats.desired import DesiredState
+    from modelreg.read.artifacts import Downloaded
+    from modelreg.read.audit import Entry
+    from modelreg.read.diff import Compared
     from modelreg.read.history import Event
+    from modelreg.read.resolve import Located
     from modelreg.write.register import Registered, Registration
+    from modelreg.write.transitions import Applied, Edit
 
 ENV_ROOT = "MODELREG_REGISTRY"
 
@@ -45,9 +63,19 @@ def find_root(start: str | os.PathLike[str] | None = None) -> str:
 
 
 class ModelSummary:
-    def __init__(self, model: Model, latest: int | None) -> None:
+    """A model in ``modelreg list``: its counts, aliases and latest version."""
+
+    def __init__(self, model: Model, latest: int | None, catalog: Catalog | None = None) -> None:
         self.model = model
         self.latest = latest
+        self._catalog = catalog
+
+    @property
+    def latest_version(self) -> ModelVersion | None:
+        """The latest version, read when asked (the table of ``modelreg list`` does not need it)."""
+        if self.latest is None or self._catalog is None:
+            return None
+        return self._catalog.version(self.model.name, self.latest, with_pointer=False)
 
     def __repr__(self) -> str:
         return (f"<ModelSummary {self.model.name} latest={self.latest} versions={len(self.model.versions)} "
@@ -57,7 +85,8 @@ class ModelSummary:
         return {"name": self.model.name, "description": self.model.description,
                 "owners": self.model.owners, "aliases": self.model.aliases,
                 "latest": self.latest, "versions": len(self.model.versions),
-                "tags": self.model.tags}
+                "tags": self.model.tags,
+                "latest_version": latest.to_dict() if (latest := self.latest_version) else None}
 
 
 class Registry:
@@ -95,6 +124,27 @@ class Registry:
     def resolve(self, uri: str) -> ModelVersion:
         return resolve(self.catalog, uri)
 
+    def locate(self, uri: str) -> Located:
+        """The version ``uri`` names with its artifact's hashes and remote location
+        (``modelreg resolve``)."""
+        from modelreg.read.resolve import locate
+
+        return locate(self.catalog, uri)
+
+    def card(self, target: str) -> Card:
+        """The model card of the version ``target`` names: the registered card's prose and the
+        manifest's numbers, as ``modelreg card`` (``modelreg.cards.render.render`` formats it)."""
+        from modelreg import cards
+
+        return cards.for_version(self.catalog, self.resolve(target))
+
+    def show(self, target: str) -> ModelDetail | ModelVersion:
+        """A model with all its versions (``target`` a model name), or one version (a URI such as
+        ``fraud-detector/3`` or ``fraud-detector@champion``), as ``modelreg show``."""
+        if re.fullmatch(r"[^/@:]+", target):
+            return ModelDetail(self.model(target), self.versions(target))
+        return self.resolve(target)
+
     def list(self, *, tags: dict[str, str] | None = None,
              alias: str | None = None) -> builtins.list[ModelSummary]:
         """Models with aliases and latest version; ``tags`` match model or latest-version tags."""
@@ -107,7 +157,7 @@ class Registry:
                 continue
             if tags and not self._has_tags(model, tags):
                 continue
-            out.append(ModelSummary(model, model.latest))
+            out.append(ModelSummary(model, model.latest, self.catalog))
         self.catalog.save_memos()
         return out
 
@@ -123,6 +173,19 @@ class Registry:
             have = {**self.catalog.version(model.name, model.latest, with_pointer=False).tags, **have}
         return all(have.get(k) == v for k, v in wanted.items())
 
+    def audit(self, *, since: str | None = None, until: str | None = None, model: str | None = None,
+              github: bool = False) -> builtins.list[Entry]:
+        """The audit trail, oldest first, as ``modelreg audit``: registrations, alias moves with
+        their PR and approvers, and deployments. ``since`` and ``until`` are ISO 8601 dates or
+        times (UTC unless a zone is given; a date as ``until`` includes that day); ``github`` asks
+        GitHub's API for approvers the ledger does not hold."""
+        from modelreg.read.audit import parse_time, trail
+
+        self._work_tree("audit")
+        return trail(self.root, since=parse_time(since, "--since") if since else None,
+                     until=parse_time(until, "--until", end_of_day=True) if until else None,
+                     model=model, offline=not github)
+
     def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> builtins.list[Event]:
         """Every change to the model, newest first, with who approved each pull request when
         GitHub can be asked (see ``history.with_approvers``)."""
@@ -132,14 +195,14 @@ class Registry:
         events = with_approvers(self.top, history(self.top, name, self.commit), repo=repo, offline=offline)
         return with_ledger(self.top, name, events, self.commit)
 
-    def diff(self, name: str, a: str | int,
-             b: str | int) -> tuple[ModelVersion, ModelVersion, builtins.list[Row]]:
+    def diff(self, name: str, a: str | int, b: str | int) -> Compared:
         """Compare two versions of ``name``; ``a`` and ``b`` are numbers (3, "3", "v3"), aliases
-        ("@production"), "latest", or whole URIs, as ``modelreg diff`` takes them."""
-        from modelreg.read.diff import diff
+        ("@production"), "latest", or whole URIs, as ``modelreg diff`` takes them. The result
+        unpacks as ``(version_a, version_b, rows)``."""
+        from modelreg.read.diff import Compared, diff
 
         left, right = (self.resolve(_as_uri(name, ref)) for ref in (a, b))
-        return left, right, diff(left, right)
+        return Compared(left, right, diff(left, right))
 
     def search(self, where: Iterable[str], *, model: str | None = None) -> builtins.list[ModelVersion]:
         from modelreg.read.search import parse, search
@@ -154,13 +217,184 @@ class Registry:
         """Register a new version in the work tree (see :func:`modelreg.write.register.register`)."""
         from modelreg.write.register import register
 
-        if self.at:
-            raise NotARegistryError("cannot register into a past revision",
-                                    fix="open the registry without at=")
-        return register(self.root, registration, **options)
+        self._work_tree("register into")
+        try:
+            return register(self.root, registration, **options)
+        finally:
+            self._reread()
 
     def download(self, uri: str, dest: str | os.PathLike[str], *, force: bool = False) -> Path:
         return self.resolve(uri).download(dest, force=force)
+
+    def get(self, uri: str, output: str | os.PathLike[str] = ".", *, force: bool = False,
+            progress: Progress | None = None) -> Downloaded:
+        """Download the artifact ``uri`` names, verified by sha256, as ``modelreg get``: to
+        ``output``, a path or a directory to write the artifact's own name into."""
+        from modelreg.read.artifacts import Downloaded, download
+
+        mv = self.resolve(uri)
+        path = download(mv, output, force=force, **({"progress": progress} if progress else {}))
+        return Downloaded(mv, path)
+
+    # changes to desired state: each checked by the gates, written, and (on request) committed,
+    # pushed and proposed as a pull request; ``Applied.to_dict()`` is their --json
+
+    def promote(self, model: str, version: int | str | None = None, *, to: str,
+                branch: str | None = None, commit: bool = False, push: bool = False, open_pr: bool = False,
+                message: str | None = None, base: str | None = None, dry_run: bool = False) -> Applied:
+        """Point alias ``to`` at ``version`` of ``model`` (a number, or None when ``model`` is a
+        URI such as ``fraud-detector@challenger``), as ``modelreg promote MODEL VERSION --to ALIAS``."""
+        return self.promote_all([(model, version, to)], branch=branch, commit=commit, push=push,
+                                open_pr=open_pr, message=message, base=base, dry_run=dry_run)
+
+    def promote_all(self, promotions: Iterable[tuple[str, int | str | None, str]], *,
+                    branch: str | None = None, commit: bool = False, push: bool = False,
+                    open_pr: bool = False, message: str | None = None, base: str | None = None,
+                    dry_run: bool = False) -> Applied:
+        """Several ``(model, version, alias)`` promotions in one commit: one review, one merge,
+        one deployment (``modelreg promote a 3 --to production b 7 --to production``)."""
+        self._work_tree("promote in")
+        edits: dict[str, Edit] = {}
+        for model, version, alias in promotions:
+            found = self.resolve(f"models:/{model}/{version}" if version is not None else model)
+            edits[found.model] = _then(edits.get(found.model), found.version, alias.lower())
+        return self._publish("promote", edits, branch=branch, commit=commit, push=push, open_pr=open_pr,
+                             message=message, base=base, dry_run=dry_run)
+
+    def rollback(self, model: str, *, alias: str, to: int | None = None, branch: str | None = None,
+                 commit: bool = False, push: bool = False, open_pr: bool = False, message: str | None = None,
+                 base: str | None = None, dry_run: bool = False) -> Applied:
+        """Move ``alias`` back to the version it held before (from the first-parent git history),
+        or to version ``to``, as ``modelreg rollback``."""
+        from modelreg.read.history import history
+        from modelreg.write import transitions
+
+        self._work_tree("roll back in")
+        alias = alias.lower()
+        events = history(self.top, model)
+
+        def back(state: DesiredState) -> DesiredState:
+            target = to if to is not None else transitions.rollback_target(state, alias, events)
+            return transitions.promote(state, target, alias)
+
+        return self._publish(f"rollback {model}", {model: back}, branch=branch, commit=commit, push=push,
+                             open_pr=open_pr, message=message, base=base, dry_run=dry_run)
+
+    def demote(self, model: str, *, alias: str, branch: str | None = None, commit: bool = False,
+               push: bool = False, open_pr: bool = False, message: str | None = None, base: str | None = None,
+               dry_run: bool = False) -> Applied:
+        """Remove ``alias`` from ``model``, as ``modelreg demote``."""
+        from modelreg.write import transitions
+
+        self._work_tree("demote in")
+        return self._publish(f"demote {model}", {model: lambda s: transitions.demote(s, alias.lower())},
+                             branch=branch, commit=commit, push=push, open_pr=open_pr, message=message,
+                             base=base, dry_run=dry_run)
+
+    def archive(self, model: str, version: int, *, branch: str | None = None, commit: bool = False,
+                push: bool = False, open_pr: bool = False, message: str | None = None,
+                base: str | None = None, dry_run: bool = False) -> Applied:
+        """Archive ``version`` of ``model``: kept, never served, skipped by ``latest``."""
+        from modelreg.write import transitions
+
+        self._work_tree("archive in")
+        return self._publish(f"archive {model}", {model: lambda s: transitions.archive(s, version)},
+                             branch=branch, commit=commit, push=push, open_pr=open_pr, message=message,
+                             base=base, dry_run=dry_run)
+
+    def reject(self, model: str, version: int, *, reason: str, branch: str | None = None,
+               commit: bool = False, push: bool = False, open_pr: bool = False, message: str | None = None,
+               base: str | None = None, dry_run: bool = False) -> Applied:
+        """Reject ``version`` of ``model`` with ``reason``, recorded with your git user name."""
+        from modelreg.edges import git
+        from modelreg.write import transitions
+
+        self._work_tree("reject in")
+        by = git.user_name(self.root)
+        return self._publish(f"reject {model}",
+                             {model: lambda s: transitions.reject(s, version, reason, by)},
+                             branch=branch, commit=commit, push=push, open_pr=open_pr, message=message,
+                             base=base, dry_run=dry_run)
+
+    def _publish(self, verb: str, edits: dict[str, Edit], **options: Any) -> Applied:
+        from modelreg.write.publish import publish
+
+        try:
+            return publish(self.root, verb, edits, **options)
+        finally:
+            self._reread()
+
+    def _reread(self) -> None:
+        """Read the work tree afresh after a write: the catalog keeps what it has read."""
+        self.catalog = Catalog(open_snapshot(self.top, None))
+
+    # gates, approvals and deployments ----------------------------------------
+
+    def check(self, *, base: str | None = None, all: bool = False, head: bool = False,
+              staged: bool = False, verify_artifacts: bool = False, offline: bool = False,
+              gates: Sequence[str] = ()) -> CheckReport:
+        """Run the gates on what changed since the base branch, as ``modelreg check``; the report's
+        ``passed`` says whether every gate passed."""
+        from modelreg.checks import GATES, run_checks
+        from modelreg.checks.context import Options
+
+        self._work_tree("check")
+        if head and staged:
+            raise InputError("head and staged are exclusive", field="--head/--staged",
+                             fix="check a commit, or the index")
+        unknown = sorted(set(gates) - set(GATES))
+        if unknown:
+            raise InputError(f"unknown gate {', '.join(unknown)}", field="--gate",
+                             fix=f"choose from {', '.join(GATES)}")
+        return run_checks(self.top, base=base, only=list(gates) or None,
+                          options=Options(check_all=all, verify_artifacts=verify_artifacts,
+                                          offline=offline, head=head, staged=staged))
+
+    def approvals(self, pr: int, *, repo: str | None = None, base: str | None = None) -> ApprovalReport:
+        """Whether pull request ``pr``'s reviews meet the approval rules of the promotions HEAD
+        makes, as ``modelreg approvals``; GitHub's API is asked only when a move is gated."""
+        from modelreg.approvals.pull_request import check
+
+        self._work_tree("check approvals of")
+        return check(self.top, pr=pr, repo=repo, base_ref=base)
+
+    def deploy(self, *, after: str | None = None, before: str | None = None, env: str | None = None,
+               dry_run: bool = False, push_ledger: bool = False) -> Deployment:
+        """Deploy the aliases that moved up to ``after`` (default: HEAD), as ``modelreg deploy``."""
+        from modelreg.deploy.run import deploy
+
+        self._work_tree("deploy from")
+        return deploy(self.root, after=after, before=before, only=env, dry_run=dry_run,
+                      push_ledger=push_ledger)
+
+    def status(self, *, env: str | None = None, verify: bool = False) -> Status:
+        """Desired state on main against the ledger and what the targets serve, as
+        ``modelreg status``; ``ok`` is False when anything drifted."""
+        from modelreg.deploy.status import status
+
+        self._work_tree("read the status of")
+        return status(self.root, only=env, verify=verify)
+
+    def reconcile(self, *, env: str | None = None, verify: bool = False, dry_run: bool = False,
+                  push_ledger: bool = False) -> Deployment:
+        """Redeploy what :meth:`status` finds drifted, as ``modelreg reconcile``."""
+        from modelreg.deploy.run import reconcile
+
+        self._work_tree("reconcile")
+        return reconcile(self.root, only=env, verify=verify, dry_run=dry_run, push_ledger=push_ledger)
+
+    def _work_tree(self, verb: str) -> None:
+        if self.at:
+            raise NotARegistryError(f"cannot {verb} a past revision", fix="open the registry without at=")
+
+
+def _then(earlier: Edit | None, version: int, alias: str) -> Edit:
+    """A promotion after ``earlier`` ones of the same model, in the order they were given."""
+    from modelreg.write.transitions import promote
+
+    def edit(state: DesiredState) -> DesiredState:
+        return promote(earlier(state) if earlier else state, version, alias)
+    return edit
 
 
 def _as_uri(model: str, ref: str | int) -> str:

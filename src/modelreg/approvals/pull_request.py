@@ -72,15 +72,23 @@ def requirements(root: str, base_ref: str | None = None) -> Found:
     return Found(tuple(found), ctx.head.commit or "")
 
 
-def check(root: str, *, pr: int, repo: str, client: Client, base_ref: str | None = None) -> Report:
-    """The approval report of pull request ``pr`` of ``repo``, HEAD being its checkout.
+def check(root: str, *, pr: int, repo: str | None = None, client: Client | None = None,
+          base_ref: str | None = None) -> Report:
+    """The approval report of pull request ``pr`` of ``repo`` (default: $GITHUB_REPOSITORY, else
+    origin on github.com), HEAD being its checkout.
 
     The PR's author and head commit (for stale approvals) come from GitHub, not from
     the checkout: under Actions HEAD is a merge commit. Raises ServiceError on any
     failure of GitHub's API: a failure is never read as "no reviews".
     """
+    from modelreg.edges import github
+
     found = requirements(root, base_ref)
-    return decide(found.requirements, pr=pr, repo=repo, client=client, head=found.head)
+    where = github.find_repo(root, repo) if found.requirements else ""
+    if where is None:
+        raise InputError("which GitHub repository?", field="--repo",
+                         fix="pass --repo OWNER/NAME (under GitHub Actions $GITHUB_REPOSITORY says it)")
+    return decide(found.requirements, pr=pr, repo=where, client=client or github.Client(), head=found.head)
 
 
 def decide(requirements: Sequence[Requirement], *, pr: int, repo: str, client: Client,

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg.cards import Card, Cell, Section, Table
+from modelreg.errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FORMATS = ("markdown", "html", "hf")
 NOT_PROVIDED = "Not provided"
@@ -35,6 +39,20 @@ _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
 _ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
 _LINK = re.compile(r"\[([^\]\n]*)\]\(([^()\s]*)\)")
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`\x00-\x1f]+$")
+
+
+def save(text: str, output: Path, fmt: str) -> None:
+    """Write a card to ``output``, atomically; refused when it is a directory or has none."""
+    from modelreg.edges.atomic import write_atomic  # the write path only
+
+    if output.is_dir():
+        suffix = {"markdown": "md", "html": "html"}.get(fmt, "md")
+        raise InputError(f"{output} is a directory", field="--output", fix="name the file to write, "
+                         f"e.g. {output / ('README.md' if fmt == 'hf' else 'card.' + suffix)}")
+    if not output.parent.is_dir():
+        raise InputError(f"{output.parent} does not exist", field="--output",
+                         fix="create the directory first, or write elsewhere")
+    write_atomic(output, text)
 
 
 def render(card: Card, fmt: str) -> str:

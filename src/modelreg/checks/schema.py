@@ -19,7 +19,7 @@ from typing import Any
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError
-from modelreg.formats import models, names, pointers, yamlio
+from modelreg.formats import models, names, pointers, schema_files, yamlio
 from modelreg.write import codeowners
 
 GATE = "schema"
@@ -128,14 +128,9 @@ def _pointer(ctx: CheckContext, path: str) -> list[Finding]:
 
 
 def _schemas_current(ctx: CheckContext) -> list[Finding]:
-    findings = []
-    for stem in models.SCHEMAS:
-        path = f"{names.SCHEMA_DIR}/{stem}.schema.json"
-        raw = ctx.head.read(path)
-        if raw is None or raw.decode("utf-8", "replace") != models.json_schema_text(stem):
-            findings.append(Finding(GATE, "is missing or differs from what this modelreg generates",
-                                    file=path, fix="run `modelreg schema --write` and commit the result"))
-    return findings
+    return [Finding(GATE, "is missing or differs from what this modelreg generates", file=path,
+                    fix="run `modelreg schema --write` and commit the result")
+            for path in schema_files.stale(ctx.head)]
 
 
 def _codeowners_current(ctx: CheckContext, reported: set[str | None]) -> list[Finding]:

@@ -1,24 +1,24 @@
 """What the commands that change desired state share: their options, and how a change is shown.
 
-``promote``, ``rollback``, ``demote``, ``archive`` and ``reject`` compute new
-desired states (``modelreg.write.transitions``); this module applies them with the
-user's choice of branch, commit, push and pull request, and prints what
+``promote``, ``rollback``, ``demote``, ``archive`` and ``reject`` call the
+``Registry`` method of that name, which checks, writes, commits, pushes and
+opens the pull request (``modelreg.write.publish``); this module prints what
 changed and the next step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from modelreg.cli.common import emit_json, registry
-from modelreg.errors import GateError, GitError
+from modelreg.cli.common import emit_json
+from modelreg.errors import GateError
 
 if TYPE_CHECKING:
-    from modelreg.write.transitions import Applied, Edit
+    from modelreg.write.transitions import Applied
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,32 +42,8 @@ def options(func: F) -> F:
     return func
 
 
-def run(verb: str, edits: dict[str, Edit], *, branch: str | None, commit: bool, push: bool,
-        open_pr: bool, message: str | None, base: str | None, dry_run: bool, as_json: bool) -> None:
-    from modelreg.write import transitions
-
-    root = registry().root
-    if (push or open_pr) and not branch:
-        branch = _branch_name(verb, edits)
-    try:
-        applied = transitions.apply(root, edits, verb=verb, base=base, branch=branch, commit=commit,
-                                    message=message, dry_run=dry_run)
-    except GateError as exc:
-        if len(exc.findings) > 1:  # the error line carries the first
-            for finding in exc.findings:
-                click.echo(str(finding), err=True)
-        raise
-    if applied.written and applied.branch and (push or open_pr):
-        try:
-            transitions.push(root, applied.branch)
-        except GitError as exc:
-            raise GitError(f"committed {(applied.commit or '')[:12]} on branch {applied.branch} (you are on "
-                           f"it), but the push failed: {exc.message}",
-                           fix=f"push it with `git push -u origin {applied.branch}` once origin is "
-                           "reachable") from exc
-        applied.pushed = True
-        if open_pr:
-            _open(root, applied, base)
+def show(applied: Applied, as_json: bool) -> None:
+    """Print what a change did and the next step (or its JSON)."""
     if as_json:
         emit_json(applied.to_dict())
         return
@@ -76,32 +52,16 @@ def run(verb: str, edits: dict[str, Edit], *, branch: str | None, commit: bool, 
     click.echo(_next(applied))
 
 
-def _branch_name(verb: str, edits: dict[str, Edit]) -> str:
-    first = sorted(edits)[0]
-    more = f"-and-{len(edits) - 1}-more" if len(edits) > 1 else ""
-    return f"modelreg/{verb.split()[0]}-{first}{more}"
-
-
-def _open(root: Path, applied: Applied, base: str | None) -> None:
-    from modelreg.checks import report as render
-    from modelreg.checks import run_checks
-    from modelreg.checks.context import Options
-    from modelreg.edges import github
-    from modelreg.write import transitions
-
-    into = transitions.base_branch(root, base)
-    body = render.markdown(run_checks(str(root), base=base, options=Options(head=True, offline=True)))
-    title = (applied.commit and _subject(root, applied.commit)) or "modelreg change"
-    applied.pr_url = github.open_pull_request(str(root), base=into, head=str(applied.branch), title=title,
-                                              body=body)
-    if applied.pr_url is None:
-        applied.compare_url = transitions.compare_url(root, into, str(applied.branch))
-
-
-def _subject(root: Path, commit: str) -> str:
-    from modelreg.edges import git
-
-    return git.run(root, "log", "-1", "--format=%s", commit).strip()
+@contextmanager
+def findings_shown() -> Iterator[None]:
+    """Print every finding of a refused change: the error line carries only the first."""
+    try:
+        yield
+    except GateError as exc:
+        if len(exc.findings) > 1:
+            for finding in exc.findings:
+                click.echo(str(finding), err=True)
+        raise
 
 
 def _next(applied: Applied) -> str:

@@ -418,3 +418,17 @@ def _notify(config: models.RegistryConfig, records: list[ledger.Record]) -> None
 
     for record in records:
         notify.notify(config.notify, {"event": f"modelreg.{record.kind}", **record.to_dict()})
+
+
+def reconcile(root: Path, *, only: str | None = None, verify: bool = False, dry_run: bool = False,
+              push_ledger: bool = False) -> Deployment:
+    """Redeploy, from the tip of main, every alias ``status`` finds drifted; a report with no
+    deployments when nothing drifted."""
+    from modelreg.deploy.status import status
+
+    found = status(root, only=only, verify=verify)
+    steps = found.steps()
+    if not steps:
+        return Deployment(found.commit, None, [], [], dry_run=dry_run)
+    return deploy(root, after=found.commit, only=only, dry_run=dry_run, push_ledger=push_ledger,
+                  redeploy=steps)

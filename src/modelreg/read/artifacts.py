@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from modelreg.edges import atomic, dvc
 from modelreg.edges.hashing import Progress, digest, listing_sha256, no_progress, walk_files
@@ -25,6 +26,21 @@ def target_path(mv: ModelVersion, dest: str | os.PathLike[str]) -> Path:
     if Path(dest).is_dir() or str(dest).endswith(("/", os.sep)):
         return Path(dest) / name
     return Path(dest)
+
+
+class Downloaded:
+    """A version's artifact written and verified at ``path``: what ``modelreg get`` prints."""
+
+    def __init__(self, version: ModelVersion, path: Path) -> None:
+        self.version = version
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"<Downloaded {self.version.uri} at {self.path}>"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.version.to_dict(), "path": str(self.path),
+                "sha256": self.version.artifact.get("sha256")}
 
 
 def download(mv: ModelVersion, dest: str | os.PathLike[str], *, force: bool = False,

@@ -99,6 +99,13 @@ class Model:
     def aliases_of(self, version: int) -> list[str]:
         return self.desired.aliases_of(version)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "owners": self.owners,
+                "policy": self.policy, "aliases": self.aliases, "latest": self.latest, "tags": self.tags,
+                "archived": sorted(self.archived),
+                "rejected": [{"version": r.version, "reason": r.reason, "by": r.by}
+                             for _, r in sorted(self.desired.rejected.items())]}
+
     def stage(self, version: int) -> str:
         """SageMaker-style lifecycle stage, derived from the desired state."""
         if version in self.archived:
@@ -184,15 +191,37 @@ class ModelVersion:
         return download(self, dest, force=force)
 
     def to_dict(self) -> dict[str, Any]:
+        """The one JSON shape of a version (docs/format.md, "A version as JSON"): what show,
+        search, resolve, get and list print, and the Python API returns."""
         return {
             "model": self.model,
             "version": self.version,
             "uri": self.uri,
+            "commit": self.commit,
             "aliases": list(self.aliases),
             "stage": self.stage,
             "approval": self.approval,
+            "created_at": self.created_at,
+            "created_by": self.data.get("created_by"),
+            "description": self.description,
+            "metrics": self.metrics,
+            "tags": self.tags,
             "manifest": self.data,
         }
+
+
+class ModelDetail:
+    """A model with every version: what ``modelreg show MODEL`` prints."""
+
+    def __init__(self, model: Model, versions: list[ModelVersion]) -> None:
+        self.model = model
+        self.versions = versions
+
+    def __repr__(self) -> str:
+        return f"<ModelDetail {self.model.name} versions={[mv.version for mv in self.versions]}>"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.model.to_dict(), "versions": [mv.to_dict() for mv in self.versions]}
 
 
 class Catalog:

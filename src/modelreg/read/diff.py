@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from modelreg.read.catalog import ModelVersion, finite_number
 
@@ -35,6 +35,17 @@ class Row:
     def to_dict(self) -> dict[str, Any]:
         return {"section": self.section, "key": self.key, "a": self.a, "b": self.b,
                 "delta": self.delta, "changed": self.changed}
+
+
+class Compared(NamedTuple):
+    """Two versions and their rows: what ``modelreg diff`` prints (a tuple, to unpack)."""
+
+    a: ModelVersion
+    b: ModelVersion
+    rows: list[Row]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a.uri, "b": self.b.uri, "rows": [r.to_dict() for r in self.rows]}
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -13,9 +13,11 @@ follow MLflow's forms; the ``models:/`` prefix is optional:
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from modelreg.errors import InputError, NotFoundError
 from modelreg.formats.names import check_alias_name, check_model_name
+from modelreg.formats.pointers import Remote, default_remote
 from modelreg.read.catalog import Catalog, ModelVersion
 
 _DIGITS = re.compile(r"^[0-9]{1,9}$")  # ASCII only: str.isdigit() also accepts superscripts
@@ -95,3 +97,41 @@ def _unknown_alias(model: str, alias: str, aliases: dict[str, int]) -> NotFoundE
     known = ", ".join(sorted(aliases)) or "none"
     return NotFoundError(f"model {model!r} has no alias {alias!r} (aliases: {known})",
                          fix=f"set aliases.{alias} in registry/{model}/model.yaml")
+
+
+class Located:
+    """A version a URI named, with its artifact's hashes and where the remote keeps its bytes:
+    what ``modelreg resolve`` prints."""
+
+    def __init__(self, requested: str, version: ModelVersion, remote: Remote) -> None:
+        self.requested = requested
+        self.version = version
+        self.remote = remote
+
+    def __repr__(self) -> str:
+        return f"<Located {self.requested!r} -> {self.version.uri}>"
+
+    @property
+    def location(self) -> str:
+        assert self.version.pointer is not None  # locate() refuses a version without one
+        return self.remote.location(self.version.pointer.md5)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The version's JSON (see ``ModelVersion.to_dict``), the URI as asked, the artifact's
+        hashes and size from its DVC pointer, and its remote location."""
+        pointer = self.version.pointer
+        assert pointer is not None
+        art = self.version.artifact
+        return {**self.version.to_dict(), "requested": self.requested,
+                "artifact": {"path": art.get("path"), "type": art.get("type", "file"), "size": pointer.size,
+                             "md5": pointer.md5, "sha256": art.get("sha256"), "format": art.get("format")},
+                "remote": {"name": self.remote.name, "location": self.location}}
+
+
+def locate(catalog: Catalog, uri: str) -> Located:
+    """Resolve ``uri`` and find where its artifact's bytes are (no remote is contacted)."""
+    mv = resolve(catalog, uri)
+    if mv.pointer is None:
+        raise NotFoundError(f"{mv.source} has no DVC pointer for its artifact",
+                            fix="the version is incomplete; run `modelreg check` on it")
+    return Located(uri, mv, default_remote(catalog.snapshot))

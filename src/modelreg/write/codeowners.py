@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from modelreg.errors import ModelregError
 from modelreg.formats import models, names, yamlio
 from modelreg.formats.snapshot import Snapshot, WorkTree
 from modelreg.policies.select import load_all, select
@@ -119,6 +120,13 @@ def stale(snapshot: Snapshot) -> str | None:
     if committed.decode("utf-8", "replace").replace("\r\n", "\n") != owners.text():
         return "differs from what the owners, policies and admins generate"
     return None
+
+
+def check(root: Path) -> None:
+    """Raise when the work tree's CODEOWNERS is out of date (``modelreg codeowners --check``)."""
+    why = stale(WorkTree(str(root)))
+    if why is not None:
+        raise ModelregError(f"{PATH} {why}", fix="run `modelreg codeowners --write` and commit the result")
 
 
 def write(root: Path) -> bool:

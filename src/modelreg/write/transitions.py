@@ -11,12 +11,10 @@ changed, so one review, one merge, one deployment.
 
 from __future__ import annotations
 
-import contextlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg.edges import git, lock
 from modelreg.edges.atomic import write_atomic
@@ -27,6 +25,9 @@ from modelreg.formats.desired import DesiredState, Move, Rejection
 from modelreg.formats.names import MODEL_HEADER
 from modelreg.formats.snapshot import WorkTree
 from modelreg.read.history import Event
+
+if TYPE_CHECKING:
+    from modelreg.checks import Report
 
 # --- the edits, pure --------------------------------------------------------------------------
 
@@ -125,6 +126,8 @@ class Applied:
     pr_url: str | None = None
     compare_url: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: the gates' report on the change (what a pull request's body shows); not part of the JSON
+    report: Report | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"changes": [m.to_dict() for m in self.moves], "files": self.files, "written": self.written,
@@ -150,10 +153,12 @@ Edit = Callable[[DesiredState], DesiredState]
 
 def apply(root: Path, edits: dict[str, Edit], *, verb: str, base: str | None = None,
           branch: str | None = None, commit: bool = False, message: str | None = None,
-          dry_run: bool = False) -> Applied:
+          dry_run: bool = False, all_gates: bool = False) -> Applied:
     """Apply ``edits`` (model → function of its desired state) to the state read under the
     registry's lock, check the result with CI's gates, then write (and commit) it, or nothing.
 
+    Only the schema and promotion gates can refuse the change; ``all_gates`` runs the others
+    too, in the same pass, for a report to show (a pull request's body).
     Reading under the lock is what keeps a concurrent change: an edit computed from a state
     read earlier would silently undo it.
     """
@@ -165,10 +170,10 @@ def apply(root: Path, edits: dict[str, Edit], *, verb: str, base: str | None = N
             raise ConflictError("nothing would change", fix="the desired state already says so")
         texts = {names.model_file(model): _render(before[model][1], state)
                  for model, state in changes.items()}
-        _check(root, texts, base)
+        report = _check(root, texts, base, all_gates=all_gates)
         files = sorted(texts)
         if dry_run:
-            return Applied(moved, files, written=False)
+            return Applied(moved, files, written=False, report=report)
         if branch and git.branch_exists(root, branch):
             raise ConflictError(f"a branch named {branch!r} exists already", fix="pick another --branch name")
         commit_id = None
@@ -178,7 +183,7 @@ def apply(root: Path, edits: dict[str, Edit], *, verb: str, base: str | None = N
                 write_atomic(root / path, text)
             if branch or commit:
                 commit_id = undo.commit(message or _message(verb, moved), files)
-        return Applied(moved, files, written=True, commit=commit_id, branch=branch)
+        return Applied(moved, files, written=True, commit=commit_id, branch=branch, report=report)
 
 
 def _render(doc: dict[str, Any], state: DesiredState) -> str:
@@ -187,15 +192,21 @@ def _render(doc: dict[str, Any], state: DesiredState) -> str:
     return yamlio.dumps(new, MODEL_HEADER)
 
 
-def _check(root: Path, texts: dict[str, str], base: str | None) -> None:
+#: the gates that can refuse a change to desired state
+_REFUSING = ("schema", "promotion")
+
+
+def _check(root: Path, texts: dict[str, str], base: str | None, *, all_gates: bool) -> Report:
     from modelreg.checks import run_checks
     from modelreg.checks.context import Options
 
-    report = run_checks(str(root), base=base, only=["schema", "promotion"],
+    report = run_checks(str(root), base=base, only=None if all_gates else list(_REFUSING),
                         options=Options(offline=True, overlay={p: t.encode() for p, t in texts.items()}))
-    findings = [f for f in report.findings if f.file in texts or f.gate == "promotion"]
+    findings = [f for f in report.findings
+                if f.gate in _REFUSING and (f.file in texts or f.gate == "promotion")]
     if findings:
         raise GateError(findings)
+    return report
 
 
 def _message(verb: str, moved: list[Move]) -> str:
@@ -203,28 +214,3 @@ def _message(verb: str, moved: list[Move]) -> str:
                "reject": "Reject"}.get(verb.split()[0], verb.capitalize())
     what = ", ".join(m.describe() for m in moved)
     return f"{subject} {what}"
-
-
-def push(root: Path, branch: str) -> None:
-    git.run(root, "push", "--quiet", "--set-upstream", "origin", branch)
-
-
-def compare_url(root: Path, base: str, branch: str) -> str | None:
-    """GitHub's page for opening a pull request from ``branch``, from the origin URL."""
-    url = git.remote_url(root) or ""
-    match = re.match(r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
-                     r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$", url)
-    if not match:
-        return None
-    return f"https://github.com/{match.group(1)}/{match.group(2)}/compare/{base}...{branch}?expand=1"
-
-
-def base_branch(root: Path, base: str | None) -> str:
-    """The branch a pull request would merge into: --base, else main or master."""
-    if base:
-        return base.removeprefix("origin/")
-    with contextlib.suppress(NotFoundError):
-        from modelreg.checks.context import find_base
-
-        return find_base(str(root), None)[0].removeprefix("origin/")
-    return "main"

@@ -43,8 +43,7 @@ def command(pr: int | None, event: str | None, repo: str | None, base: str | Non
       modelreg approvals --format markdown          # in a workflow: PR and base from the event
     """
     from modelreg.approvals import pull_request, render
-    from modelreg.edges import github
-    from modelreg.errors import ServiceError
+    from modelreg.errors import InputError, ServiceError
 
     info = pull_request.read_event(event) if event else pull_request.EventInfo(None, None)
     actions = os.environ.get("GITHUB_ACTIONS") == "true"
@@ -58,15 +57,13 @@ def command(pr: int | None, event: str | None, repo: str | None, base: str | Non
     if number is None:
         raise click.UsageError("which pull request? Pass --pr N, or --event PATH with a pull_request "
                                "or pull_request_review event (under GitHub Actions: $GITHUB_EVENT_PATH)")
-    top = registry().top
-    found = pull_request.requirements(top, base or info.base_ref)
-    where = github.find_repo(top, repo) if found.requirements else ""
-    if where is None:
-        raise click.UsageError("which GitHub repository? Pass --repo OWNER/NAME (under GitHub Actions "
-                               "$GITHUB_REPOSITORY says it)")
     try:
-        report = pull_request.decide(found.requirements, pr=number, repo=where, client=github.Client(),
-                                        head=found.head)
+        report = registry().approvals(number, repo=repo, base=base or info.base_ref)
+    except InputError as exc:
+        if exc.field != "--repo":
+            raise
+        raise click.UsageError(f"{exc.detail} Pass --repo OWNER/NAME (under GitHub Actions "
+                               "$GITHUB_REPOSITORY says it)") from exc
     except ServiceError as exc:
         if actions:  # the job fails with the reason on the PR, not only in the log
             click.echo(render.annotation(f"cannot check the approvals: {exc}"))

@@ -21,10 +21,7 @@ def command(model: str, version: int, branch: str | None, commit: bool, push: bo
       modelreg archive fraud-detector 1 --commit
       modelreg archive fraud-detector 2 --branch archive/fraud-v2 --push
     """
-    from modelreg.write import transitions
-
-    registry()  # the registry must exist before anything else is said
-    transition.run(f"archive {model}", {model: lambda state: transitions.archive(state, version)},
-                   branch=branch,
-                   commit=commit, push=push, open_pr=open_pr, message=message, base=base, dry_run=dry_run,
-                   as_json=as_json)
+    with transition.findings_shown():
+        applied = registry().archive(model, version, branch=branch, commit=commit, push=push, open_pr=open_pr,
+                                     message=message, base=base, dry_run=dry_run)
+    transition.show(applied, as_json)

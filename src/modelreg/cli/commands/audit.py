@@ -27,13 +27,11 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
       modelreg audit --since 2026-10-01 --csv > audit.csv
       modelreg audit --model fraud-detector --since 2026-11-01 --until 2026-11-30 --json
     """
-    from modelreg.read.audit import parse_time, to_csv, trail
+    from modelreg.read.audit import to_csv
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv are exclusive")
-    entries = trail(registry().root, since=parse_time(since, "--since") if since else None,
-                    until=parse_time(until, "--until", end_of_day=True) if until else None, model=model,
-                    offline=not github)
+    entries = registry().audit(since=since, until=until, model=model, github=github)
     if as_json:
         emit_json([e.to_dict() for e in entries])
     elif as_csv:

@@ -5,11 +5,8 @@ from pathlib import Path
 
 import click
 
-from modelreg import cards
-from modelreg.cards.render import FORMATS, render
+from modelreg.cards.render import FORMATS, render, save
 from modelreg.cli.common import read_options, registry
-from modelreg.edges.atomic import write_atomic
-from modelreg.errors import InputError
 
 
 @click.command("card")
@@ -39,23 +36,11 @@ def command(target: str, fmt: str, output: Path | None, at: str | None, as_json:
       modelreg card fraud-detector@staging --format hf -o README.md
       modelreg card fraud-detector/3 --at v2026.11 --json
     """
-    reg = registry(at)
-    mv = reg.resolve(target)
-    card = cards.for_version(reg.catalog, mv)
+    card = registry(at).card(target)
     text = json.dumps(card.to_dict(), indent=2) + "\n" if as_json else render(card, fmt)
     if output is None:
         click.echo(text, nl=False)
         return
-    if output.is_dir():
-        raise InputError(f"{output} is a directory", field="--output", fix="name the file to write, "
-                         f"e.g. {output / ('README.md' if fmt == 'hf' else 'card.' + _suffix(fmt))}")
-    if not output.parent.is_dir():
-        raise InputError(f"{output.parent} does not exist", field="--output",
-                         fix="create the directory first, or write elsewhere")
-    write_atomic(output, text)
+    save(text, output, fmt)
     missing = f"; not provided: {', '.join(card.missing)}" if card.missing else ""
-    click.echo(f"wrote {output} ({mv.model} v{mv.version}, {'json' if as_json else fmt}{missing})")
-
-
-def _suffix(fmt: str) -> str:
-    return {"markdown": "md", "html": "html"}.get(fmt, "md")
+    click.echo(f"wrote {output} ({card.model} v{card.version}, {'json' if as_json else fmt}{missing})")

@@ -49,9 +49,8 @@ def command(base: str | None, check_all: bool, head: bool, staged: bool, fmt: st
       modelreg check --all --verify-artifacts # audit the whole registry
       modelreg check --offline --gate schema  # fast, in a pre-commit hook
     """
-    from modelreg.checks import GATES, run_checks
+    from modelreg.checks import GATES
     from modelreg.checks import report as render
-    from modelreg.checks.context import Options
 
     if head and staged:
         raise click.UsageError("--head and --staged are exclusive: check a commit, or the index")
@@ -59,10 +58,8 @@ def command(base: str | None, check_all: bool, head: bool, staged: bool, fmt: st
     if unknown:
         raise click.BadParameter(f"unknown gate {', '.join(unknown)}; choose from {', '.join(GATES)}",
                                  param_hint="--gate")
-    reg = registry()
-    result = run_checks(reg.top, base=base, only=list(gates) or None,
-                        options=Options(check_all=check_all, verify_artifacts=verify_artifacts,
-                                        offline=offline, head=head, staged=staged))
+    result = registry().check(base=base, all=check_all, head=head, staged=staged,
+                              verify_artifacts=verify_artifacts, offline=offline, gates=gates)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in render.github_annotations(result):
             click.echo(line)

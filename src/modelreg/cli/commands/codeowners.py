@@ -26,7 +26,6 @@ def command(write: bool, check: bool) -> None:
       modelreg codeowners --write      # after changing owners, approvers or admins
       modelreg codeowners --check      # in CI: is the committed file current?
     """
-    from modelreg.errors import ModelregError
     from modelreg.formats.snapshot import WorkTree
     from modelreg.write import codeowners
 
@@ -38,10 +37,7 @@ def command(write: bool, check: bool) -> None:
         click.echo(f"wrote {codeowners.PATH}" if changed
                    else f"{codeowners.PATH} is up to date; nothing changed.")
     elif check:
-        why = codeowners.stale(WorkTree(str(root)))
-        if why is not None:
-            raise ModelregError(f"{codeowners.PATH} {why}",
-                                fix="run `modelreg codeowners --write` and commit the result")
+        codeowners.check(root)
         click.echo(f"{codeowners.PATH} is up to date.")
     else:
         click.echo(codeowners.render(WorkTree(str(root))), nl=False)

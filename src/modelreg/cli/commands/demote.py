@@ -21,10 +21,7 @@ def command(model: str, alias: str, branch: str | None, commit: bool, push: bool
       modelreg demote fraud-detector --alias challenger --commit
       modelreg demote fraud-detector --alias staging --dry-run
     """
-    from modelreg.write import transitions
-
-    registry()
-    transition.run(f"demote {model}", {model: lambda state: transitions.demote(state, alias.lower())},
-                   branch=branch,
-                   commit=commit, push=push, open_pr=open_pr, message=message, base=base, dry_run=dry_run,
-                   as_json=as_json)
+    with transition.findings_shown():
+        applied = registry().demote(model, alias=alias, branch=branch, commit=commit, push=push,
+                                    open_pr=open_pr, message=message, base=base, dry_run=dry_run)
+    transition.show(applied, as_json)

@@ -33,11 +33,7 @@ def command(after: str | None, before: str | None, only: str | None, dry_run: bo
       modelreg deploy --before "$BEFORE" --after "$AFTER" --push-ledger   # in the deploy workflow
       modelreg deploy --env staging
     """
-    from modelreg.deploy.run import deploy
-
-    reg = registry()
-    report = deploy(reg.root, after=after, before=before, only=only, dry_run=dry_run,
-                    push_ledger=push_ledger)
+    report = registry().deploy(after=after, before=before, env=only, dry_run=dry_run, push_ledger=push_ledger)
     if as_json:
         emit_json(report.to_dict())
     else:

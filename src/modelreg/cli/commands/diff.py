@@ -24,10 +24,11 @@ def command(model: str, a: str, b: str, at: str | None, as_json: bool, show_all:
       modelreg diff fraud-detector 3 4
       modelreg diff fraud-detector @production latest --json
     """
-    left, right, rows = registry(at).diff(model, a, b)
+    compared = registry(at).diff(model, a, b)
     if as_json:
-        emit_json({"a": left.uri, "b": right.uri, "rows": [r.to_dict() for r in rows]})
+        emit_json(compared.to_dict())
         return
+    left, right, rows = compared
     shown = [r for r in rows if show_all or r.changed]
     if not shown:
         click.echo(f"v{left.version} and v{right.version} record the same values.")

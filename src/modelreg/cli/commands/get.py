@@ -4,7 +4,6 @@ import click
 
 from modelreg.cli.common import emit_json, progress, registry
 from modelreg.cli.completion import complete_uri
-from modelreg.read.artifacts import download
 
 
 @click.command("get")
@@ -26,13 +25,13 @@ def command(uri: str, output: str, force: bool, at: str | None, as_json: bool) -
       modelreg get models:/fraud-detector@production -o model.pkl
       modelreg get fraud-detector/3 -o artifacts/
     """
-    mv = registry(at).resolve(uri)
+    reg = registry(at)
+    mv = reg.resolve(uri)
     size = mv.artifact.get("size")
     size = size if isinstance(size, int) and not isinstance(size, bool) else 0
     with progress(f"Fetching and verifying {mv.model} v{mv.version}", size) as advance:
-        path = download(mv, output, force=force, progress=advance)
+        got = reg.get(mv.uri, output, force=force, progress=advance)
     if as_json:
-        emit_json({"model": mv.model, "version": mv.version, "path": str(path),
-                   "sha256": mv.artifact.get("sha256")})
+        emit_json(got.to_dict())
         return
-    click.echo(f"{path}  ({mv.model} v{mv.version}, sha256 verified)")
+    click.echo(f"{got.path}  ({mv.model} v{mv.version}, sha256 verified)")

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import click
 
 from modelreg.cli import transition
 from modelreg.cli.common import registry
-from modelreg.formats.desired import DesiredState
-from modelreg.write.transitions import promote
 
 
 @click.command("promote", context_settings={"ignore_unknown_options": True})
@@ -32,23 +28,10 @@ def command(targets: tuple[str, ...], branch: str | None, commit: bool, push: bo
       modelreg promote fraud 4 --to production churn 7 --to production --push
       modelreg promote fraud 4 --to production --dry-run
     """
-    from modelreg.write import transitions
-
-    reg = registry()
-    edits: dict[str, transitions.Edit] = {}
-    for model, version, alias in _parse(targets):
-        resolved = reg.resolve(f"models:/{model}/{version}" if version else model)
-        edits[resolved.model] = _then(edits.get(resolved.model), resolved.version, alias.lower())
-    transition.run("promote", edits, branch=branch, commit=commit, push=push, open_pr=open_pr,
-                   message=message, base=base, dry_run=dry_run, as_json=as_json)
-
-
-def _then(earlier: Callable[[DesiredState], DesiredState] | None, version: int,
-          alias: str) -> Callable[[DesiredState], DesiredState]:
-    """A promotion after ``earlier`` ones of the same model, in the order they were written."""
-    def edit(state: DesiredState) -> DesiredState:
-        return promote(earlier(state) if earlier else state, version, alias)
-    return edit
+    with transition.findings_shown():
+        applied = registry().promote_all(_parse(targets), branch=branch, commit=commit, push=push,
+                                         open_pr=open_pr, message=message, base=base, dry_run=dry_run)
+    transition.show(applied, as_json)
 
 
 def _parse(tokens: tuple[str, ...]) -> list[tuple[str, str | None, str]]:

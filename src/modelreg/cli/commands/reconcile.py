@@ -23,22 +23,12 @@ def command(only: str | None, verify: bool, dry_run: bool, push_ledger: bool, as
       modelreg reconcile --env production --push-ledger   # in the scheduled workflow
     """
     from modelreg.cli.commands.deploy import _print
-    from modelreg.deploy.run import deploy
-    from modelreg.deploy.status import status
 
-    root = registry().root
-    found = status(root, only=only, verify=verify)
-    steps = found.steps()
-    if not steps:
-        if as_json:
-            emit_json({"commit": found.commit, "ok": True, "deployments": []})
-        else:
-            click.echo("Nothing drifted; nothing to do.")
-        return
-    report = deploy(root, after=found.commit, only=only, dry_run=dry_run, push_ledger=push_ledger,
-                    redeploy=steps)
+    report = registry().reconcile(env=only, verify=verify, dry_run=dry_run, push_ledger=push_ledger)
     if as_json:
         emit_json(report.to_dict())
+    elif not report.results:
+        click.echo("Nothing drifted; nothing to do.")
     else:
         _print(report)
     # a refused reconcile leaves the drift in place: unlike a late deploy run, that is a failure

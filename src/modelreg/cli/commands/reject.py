@@ -21,11 +21,7 @@ def command(model: str, version: int, reason: str, branch: str | None, commit: b
     Examples:
       modelreg reject fraud-detector 2 --reason "failed the bias review" --commit
     """
-    from modelreg.edges import git
-    from modelreg.write import transitions
-
-    root = registry().root
-    by = git.user_name(root)
-    transition.run(f"reject {model}", {model: lambda state: transitions.reject(state, version, reason, by)},
-                   branch=branch, commit=commit, push=push,
-                   open_pr=open_pr, message=message, base=base, dry_run=dry_run, as_json=as_json)
+    with transition.findings_shown():
+        applied = registry().reject(model, version, reason=reason, branch=branch, commit=commit, push=push,
+                                    open_pr=open_pr, message=message, base=base, dry_run=dry_run)
+    transition.show(applied, as_json)

@@ -4,7 +4,6 @@ import click
 
 from modelreg.cli import transition
 from modelreg.cli.common import registry
-from modelreg.formats.desired import DesiredState
 
 
 @click.command("rollback")
@@ -28,17 +27,7 @@ def command(model: str, alias: str, to: int | None, branch: str | None, commit: 
       modelreg rollback fraud-detector --alias production --branch rollback/fraud --push
       modelreg rollback fraud-detector --alias production --to 3 --commit
     """
-    from modelreg.read.history import history
-    from modelreg.write import transitions
-
-    reg = registry()
-    alias = alias.lower()
-    events = history(reg.top, model)
-
-    def back(state: DesiredState) -> DesiredState:
-        target = to if to is not None else transitions.rollback_target(state, alias, events)
-        return transitions.promote(state, target, alias)
-
-    transition.run(f"rollback {model}", {model: back}, branch=branch,
-                   commit=commit, push=push, open_pr=open_pr, message=message, base=base, dry_run=dry_run,
-                   as_json=as_json)
+    with transition.findings_shown():
+        applied = registry().rollback(model, alias=alias, to=to, branch=branch, commit=commit, push=push,
+                                      open_pr=open_pr, message=message, base=base, dry_run=dry_run)
+    transition.show(applied, as_json)

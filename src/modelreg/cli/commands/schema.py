@@ -3,7 +3,6 @@ from __future__ import annotations
 import click
 
 from modelreg.cli.common import registry
-from modelreg.formats import names
 
 
 @click.command("schema")
@@ -23,27 +22,15 @@ def command(name: str | None, write: bool, check: bool) -> None:
       modelreg schema --write          # regenerate schemas/ after upgrading modelreg
       modelreg schema --check          # in CI: are the committed schemas current?
     """
-    from modelreg.edges.atomic import write_atomic
-    from modelreg.errors import ModelregError
-    from modelreg.formats import models
+    from modelreg.formats import models, schema_files
 
     if not write and not check:
         click.echo(models.json_schema_text(name or "version"), nl=False)
         return
     root = registry().root
-    stale = []
-    for stem in models.SCHEMAS:
-        path = root / names.SCHEMA_DIR / f"{stem}.schema.json"
-        text = models.json_schema_text(stem)
-        if not path.is_file() or path.read_text("utf-8") != text:
-            stale.append(path.relative_to(root).as_posix())
-            if write:
-                path.parent.mkdir(exist_ok=True)
-                write_atomic(path, text)
     if write:
-        click.echo("\n".join(f"wrote {p}" for p in stale) or "schemas/ is up to date; nothing changed.")
-    elif stale:
-        raise ModelregError(f"out of date: {', '.join(stale)}",
-                            fix="run `modelreg schema --write` and commit")
+        written = schema_files.write(root)
+        click.echo("\n".join(f"wrote {p}" for p in written) or "schemas/ is up to date; nothing changed.")
     else:
+        schema_files.check(root)
         click.echo("schemas/ is up to date.")

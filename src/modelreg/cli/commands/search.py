@@ -27,8 +27,7 @@ def command(where: tuple[str, ...], model: str | None, at: str | None, as_json: 
     """
     found = registry(at).search(where, model=model)
     if as_json:
-        emit_json([{"model": mv.model, "version": mv.version, "uri": mv.uri, "aliases": list(mv.aliases),
-                    "stage": mv.stage, "metrics": mv.metrics, "tags": mv.tags} for mv in found])
+        emit_json([mv.to_dict() for mv in found])
         return
     if not found:
         click.echo("No versions match.")

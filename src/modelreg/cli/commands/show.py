@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import click
 
 from modelreg.cli.common import WIDTH, clip, emit_json, read_options, registry, short_hashes, table
 from modelreg.cli.completion import complete_uri
-from modelreg.read.catalog import ModelVersion
+from modelreg.read.catalog import ModelDetail, ModelVersion
 from modelreg.read.diff import flatten
 
 
@@ -29,34 +28,27 @@ def command(target: str, at: str | None, as_json: bool) -> None:
       modelreg show fraud-detector/3 --json
       modelreg show fraud-detector@production --at v2026.11
     """
-    reg = registry(at)
-    if re.fullmatch(r"[^/@:]+", target):
-        model = reg.model(target)
-        versions = reg.versions(target)
-        if as_json:
-            emit_json({"name": model.name, "description": model.description, "owners": model.owners,
-                       "policy": model.policy, "aliases": model.aliases, "latest": model.latest,
-                       "tags": model.tags, "versions": [_summary(mv) for mv in versions]})
-            return
+    shown = registry(at).show(target)
+    if as_json:
+        emit_json(shown.to_dict())
+        return
+    if isinstance(shown, ModelDetail):
+        model, versions = shown.model, shown.versions
         click.echo(clip(f"{model.name}: {model.description}" if model.description else model.name))
         policy = f"   policy: {model.policy}" if model.policy else ""
         click.echo(clip(f"owners: {' '.join(model.owners) or '-'}{policy}"))
         click.echo(_versions_table(versions) if versions else "No versions yet.")
-        rejected = reg.model(target).rejected
-        for number, reason in sorted(rejected.items()):
+        for number, reason in sorted(model.rejected.items()):
             click.echo(clip(f"v{number} rejected: {reason}"))
         return
-    mv = reg.resolve(target)
-    if as_json:
-        emit_json(mv.to_dict())
-        return
+    mv = shown
     from modelreg.formats.yamlio import dumps
 
     click.echo(clip(f"{mv.model} v{mv.version}   aliases: {','.join(mv.aliases) or '-'}   "
                     f"stage: {mv.stage}   approval: {mv.approval}"))
-    shown = short_hashes(mv.data)
-    click.echo("\n".join(clip(line) for line in dumps(shown).rstrip().splitlines()))
-    if shown != mv.data:
+    manifest = short_hashes(mv.data)
+    click.echo("\n".join(clip(line) for line in dumps(manifest).rstrip().splitlines()))
+    if manifest != mv.data:
         click.echo("# hashes shortened; --json shows them whole")
 
 
@@ -76,12 +68,6 @@ def _versions_table(versions: list[ModelVersion]) -> str:
         if max(map(len, render([*metrics, name]).splitlines())) <= WIDTH:
             metrics.append(name)
     return render(metrics, width=WIDTH, flexible=(2,))
-
-
-def _summary(mv: ModelVersion) -> dict[str, object]:
-    return {"version": mv.version, "created_at": mv.created_at, "created_by": mv.data.get("created_by"),
-            "aliases": list(mv.aliases), "stage": mv.stage, "approval": mv.approval,
-            "metrics": mv.metrics, "tags": mv.tags, "description": mv.description}
 
 
 def _headline_metrics(versions: list[ModelVersion]) -> list[str]:

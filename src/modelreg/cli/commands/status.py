@@ -23,9 +23,7 @@ def command(only: str | None, verify: bool, as_json: bool) -> None:
       modelreg status
       modelreg status --env production --verify --json
     """
-    from modelreg.deploy.status import status
-
-    result = status(registry().root, only=only, verify=verify)
+    result = registry().status(env=only, verify=verify)
     if as_json:
         emit_json(result.to_dict())
     elif not result.rows:
