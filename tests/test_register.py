@@ -222,9 +222,9 @@ def test_remote_down_leaves_no_half_version(tmp_path: Path, workdir: Path, cli: 
     art = artifact(workdir / "model.pkl")
     before = snapshot_tree(registry)
     result = cli.fails("-C", str(registry), "register", "m", "--artifact", str(art), "--metric", "auc=0.9",
-                       "--owner", "@a/b", "--commit")
+                       "--owner", "@a/b", "--commit", code=4)  # a service failed: not the input
     assert "DVC push failed" in result.err or "could not push" in result.err
-    assert "check the remote" in result.err
+    assert "check the remote" in result.err and "'storage'" in result.err
     assert snapshot_tree(registry) == before
     assert git(registry, "log", "-1", "--format=%s").strip() == "Point at a broken remote"
 
@@ -289,7 +289,8 @@ def test_branch_is_created_only_after_a_successful_push(tmp_path: Path, workdir:
     cli.ok("init", str(registry), "--remote", str(blocker / "remote"))
     commit_all(registry, "init")
     art = artifact(workdir / "model.pkl")
-    cli.fails("-C", str(registry), "register", "m", "-a", str(art), "--owner", "@a/b", "--branch", "reg/m")
+    cli.fails("-C", str(registry), "register", "m", "-a", str(art), "--owner", "@a/b", "--branch", "reg/m",
+              code=4)
     assert git(registry, "branch", "--show-current").strip() == "main"
     assert "reg/m" not in git(registry, "branch", "--list")
 
