@@ -78,15 +78,13 @@ def test_team_members_are_paged_too(stub: GitHubStub, client: Client) -> None:
     assert len(stub.requests) == 3
 
 
-def test_pulls_for_commit(stub: GitHubStub, client: Client) -> None:
+def test_a_merged_pull_request_says_when_and_as_which_commit(stub: GitHubStub, client: Client) -> None:
     merge = "c3" * 20
     stub.add_pull(REPO, 9, author="bob", head_sha=OLD, merged_at="2026-11-21T09:00:00Z",
                   merge_commit_sha=merge)
-    stub.link_commit(REPO, merge, [9])
-    [pull] = client.pulls_for_commit(REPO, merge)
+    pull = client.pull(REPO, 9)
     assert (pull.number, pull.author, pull.merged_at, pull.merge_commit_sha) == (
         9, "bob", "2026-11-21T09:00:00Z", merge)
-    assert client.pulls_for_commit(REPO, "d4" * 20) == []
 
 
 def test_every_request_carries_the_token_and_api_headers(stub: GitHubStub, client: Client) -> None:
@@ -284,13 +282,6 @@ def test_a_bad_team_never_reaches_a_url(org: str, slug: str, error: str, stub: G
                                         client: Client) -> None:
     with pytest.raises(InputError, match=error):
         client.team_members(org, slug)
-    assert stub.requests == []
-
-
-@pytest.mark.parametrize("value", ["HEAD", "../x", "a1b2"])
-def test_a_bad_commit_id_never_reaches_a_url(value: str, stub: GitHubStub, client: Client) -> None:
-    with pytest.raises(InputError, match="is not a commit id"):
-        client.pulls_for_commit(REPO, value)
     assert stub.requests == []
 
 

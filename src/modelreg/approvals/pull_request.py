@@ -72,20 +72,14 @@ def requirements(root: str, base_ref: str | None = None) -> Found:
     return Found(tuple(found), ctx.head.commit or "")
 
 
-def check(root: str, *, pr: int, repo: str, client: Client, base_ref: str | None = None) -> Report:
-    """The approval report of pull request ``pr`` of ``repo``, HEAD being its checkout.
+def decide(requirements: Sequence[Requirement], *, pr: int, repo: str, client: Client,
+           head: str = "") -> Report:
+    """Fetch what ``requirements`` need from GitHub and decide them; nothing is fetched for none.
 
     The PR's author and head commit (for stale approvals) come from GitHub, not from
     the checkout: under Actions HEAD is a merge commit. Raises ServiceError on any
     failure of GitHub's API: a failure is never read as "no reviews".
     """
-    found = requirements(root, base_ref)
-    return decide(found.requirements, pr=pr, repo=repo, client=client, head=found.head)
-
-
-def decide(requirements: Sequence[Requirement], *, pr: int, repo: str, client: Client,
-           head: str = "") -> Report:
-    """Fetch what ``requirements`` need from GitHub and decide them; nothing is fetched for none."""
     if not requirements:
         return Report(author="", head_sha=head, outcomes=())
     pull = client.pull(repo, pr)

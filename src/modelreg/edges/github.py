@@ -46,7 +46,6 @@ _OWNER = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}"
 OWNER_NAME = re.compile(rf"^{_OWNER}$")
 REPO_NAME = re.compile(rf"^{_OWNER}/[A-Za-z0-9._-]{{1,100}}$")
 TEAM_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-COMMIT_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 _LINK = re.compile(r'<([^<>]*)>\s*;\s*rel="([^"]*)"')
 _REMOTE = re.compile(r"(?:https://(?:[^@/]+@)?github\.com/|(?:ssh://)?git@github\.com[:/])"
                      r"([^/]+/[^/]+?)(?:\.git)?/?")
@@ -139,16 +138,6 @@ class Client:
         )
         items = self._get_all(f"/orgs/{_q(org)}/teams/{_q(team_slug)}/members", call)
         return {_text(item, "login", call.what) for item in items}
-
-    def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
-        """The pull requests GitHub associates with a commit (for a merge commit: the merged PR)."""
-        owner, name = check_repo(repo)
-        if not COMMIT_SHA.fullmatch(sha):
-            raise InputError(f"{sha!r} is not a commit id", fix="give a hexadecimal commit id")
-        call = self._repo_call(f"pull requests of commit {sha[:12]} in {repo}", repo,
-                               f"check the repository name {repo} and that the commit was pushed")
-        items = self._get_all(f"/repos/{_q(owner)}/{_q(name)}/commits/{sha}/pulls", call)
-        return [_pull(item, call.what) for item in items]
 
     # -- HTTP ----------------------------------------------------------------------------------
 
