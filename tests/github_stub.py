@@ -63,7 +63,6 @@ class GitHubStub:
         self.pulls: dict[tuple[str, int], dict[str, Any]] = {}
         self.reviews: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.teams: dict[tuple[str, str], list[str]] = {}
-        self.commit_pulls: dict[tuple[str, str], list[int]] = {}
         self.failures: dict[str, Failure] = {}
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()

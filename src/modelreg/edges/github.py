@@ -57,8 +57,6 @@ class PullRequest:
     author: str
     head_sha: str
     base_ref: str
-    merged_at: str | None
-    merge_commit_sha: str | None
     html_url: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -394,8 +392,6 @@ def _pull(data: Any, what: str) -> PullRequest:
         author=_text(data, "user.login", what),
         head_sha=_text(data, "head.sha", what),
         base_ref=_text(data, "base.ref", what),
-        merged_at=_optional_text(data, "merged_at", what),
-        merge_commit_sha=_optional_text(data, "merge_commit_sha", what),
         html_url=_optional_text(data, "html_url", what) or "",
     )
 
