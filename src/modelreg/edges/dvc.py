@@ -51,10 +51,24 @@ def _import_repo() -> Any:
 
     # DVC's import binds log handlers to the streams of that moment. Failures
     # reach the user as our exceptions, which say what DVC would log and more.
-    logger = logging.getLogger("dvc")
-    logger.handlers = [logging.NullHandler()]
-    logger.propagate = False
+    for name in ("dvc", "dvc_data", "dvc_objects"):  # the latter two log a failed transfer
+        logger = logging.getLogger(name)
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
     return Repo
+
+
+class _Reasons(logging.Handler):
+    """Keeps why DVC failed to transfer an object: DVC logs it and reports only which failed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.reasons: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            self.reasons.append(f"{type(exc).__name__}: {exc}")
 
 
 @contextmanager
@@ -341,12 +355,19 @@ def _check_listing(oid: str, listing: dict[Any, Any]) -> None:
 def _push(repo: Any, oids: list[str]) -> None:
     from dvc_data.hashfile.hash_info import HashInfo
 
-    with _remote_failures("DVC push", repo):
-        result = repo.cloud.push([HashInfo("md5", oid) for oid in oids])
+    reasons = _Reasons()
+    logger = logging.getLogger("dvc_data")
+    logger.addHandler(reasons)
+    try:
+        with _remote_failures("DVC push", repo):
+            result = repo.cloud.push([HashInfo("md5", oid) for oid in oids])
+    finally:
+        logger.removeHandler(reasons)
     failed = {h.value for h in result.failed}
     if failed:
+        why = f": {reasons.reasons[0]}" if reasons.reasons else ""
         raise RemoteError(f"DVC could not push {', '.join(sorted(failed))} to the remote "
-                          f"{_remote_name(repo)!r}",
+                          f"{_remote_name(repo)!r}{why}",
                           fix="check the remote is reachable and writable, then run the command again")
 
 
