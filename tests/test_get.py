@@ -11,6 +11,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -207,6 +208,36 @@ def test_an_http_remote_on_a_closed_port_is_exit_4(one_version: Path, tmp_path: 
     assert line.startswith("error: models:/fraud-detector/1: the DVC remote 'storage' did not answer: ")
     assert f"127.0.0.1:{port}" in line and "check the remote in .dvc/config is reachable" in line
     assert "has no object" not in line  # never "missing" for a remote that was not reached
+
+
+def test_an_http_remote_that_hangs_up_is_exit_4(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+
+        def hang_up() -> None:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return  # the server socket was closed: the test is over
+                with conn:
+                    conn.recv(65536)
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        point_remote_at(one_version, f"http://127.0.0.1:{server.getsockname()[1]}/store")
+        drop_local_cache(one_version)
+        result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(tmp_path / "m.pkl"),
+                           code=4)
+    assert "the DVC remote 'storage' did not answer: ServerDisconnectedError" in result.err
+
+
+def test_a_cause_chain_that_loops_is_read_to_its_end() -> None:
+    from modelreg.edges import dvc
+
+    missing = FileNotFoundError("no such object")
+    missing.__cause__ = missing
+    dvc._check_reached(None, missing)  # returns: nothing in the chain says the remote was not reached
 
 
 @pytest.mark.parametrize(("status", "code", "message"), [

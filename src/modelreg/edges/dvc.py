@@ -304,17 +304,17 @@ def _remote_failures(action: str, repo: Any) -> Iterator[None]:
 def _check_reached(repo: Any, missing: FileNotFoundError) -> None:
     """Raise RemoteError when "not found" stands for a remote that did not answer.
 
-    fsspec's HTTP file system reports any failure to stat a URL (connection refused, 500, 401)
-    as FileNotFoundError, the real error as its cause: only a 404/410, or no cause at all (a
-    local or S3 remote's own "no such object"), means the remote answered that it lacks it."""
+    fsspec's HTTP file system reports any failure to stat a URL (connection refused, a hang-up,
+    a timeout, 500, 401) as FileNotFoundError, aiohttp's error as its cause: only a 404/410, or
+    no such cause at all (a local or SSH remote's own "no such file"), means the remote answered
+    that it lacks the object. aiohttp is matched by name: this module does not import it."""
     cause: BaseException | None = missing
     seen: set[int] = set()
-    while cause is not None and id(cause) not in seen:
+    while cause is not None and id(cause) not in seen:  # a chain that loops ends
         seen.add(id(cause))
         status = getattr(cause, "status", None)
         connection = any(k.__name__ == "ClientConnectionError" for k in type(cause).__mro__)
-        if connection or (isinstance(cause, OSError) and not isinstance(cause, FileNotFoundError)) or \
-                (isinstance(status, int) and status not in (404, 410)):
+        if connection or (isinstance(status, int) and status not in (404, 410)):
             raise RemoteError(f"the DVC remote {_remote_name(repo)!r} did not answer: "
                               f"{type(cause).__name__}: {cause}", fix=_REACH_FIX) from missing
         cause = cause.__cause__ or cause.__context__
