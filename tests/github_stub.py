@@ -51,7 +51,6 @@ class Failure:
 _PULL = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)$")
 _REVIEWS = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews$")
 _MEMBERS = re.compile(r"^/orgs/([^/]+)/teams/([^/]+)/members$")
-_COMMIT_PULLS = re.compile(r"^/repos/([^/]+/[^/]+)/commits/([0-9a-fA-F]+)/pulls$")
 
 
 class GitHubStub:
@@ -64,7 +63,6 @@ class GitHubStub:
         self.pulls: dict[tuple[str, int], dict[str, Any]] = {}
         self.reviews: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.teams: dict[tuple[str, str], list[str]] = {}
-        self.commit_pulls: dict[tuple[str, str], list[int]] = {}
         self.failures: dict[str, Failure] = {}
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -102,10 +100,6 @@ class GitHubStub:
 
     def add_team(self, org: str, slug: str, members: list[str]) -> None:
         self.teams[(org, slug)] = list(members)
-
-    def link_commit(self, repo: str, sha: str, numbers: list[int]) -> None:
-        """``GET /repos/{repo}/commits/{sha}/pulls`` lists these pull requests (added with add_pull)."""
-        self.commit_pulls[(repo, sha)] = list(numbers)
 
     def fail(self, path: str, status: int = 500, *, headers: dict[str, str] | None = None,
              body: str | bytes | dict[str, Any] = '{"message": "Server Error"}', delay: float = 0.0,
@@ -189,9 +183,6 @@ class GitHubStub:
             if members is None:
                 return _not_found()
             return self._page(request, [{"login": login, "type": "User"} for login in members])
-        if m := _COMMIT_PULLS.match(path):
-            numbers = self.commit_pulls.get((m[1], m[2]), [])
-            return self._page(request, [self.pulls[(m[1], n)] for n in numbers])
         return _not_found()
 
     def _page(self, request: Recorded, items: list[Any]) -> tuple[int, dict[str, str], Any]:

@@ -135,7 +135,7 @@ def test_an_api_error_fails_closed(repo: Path, stub: GitHubStub, tmp_path: Path,
     [line] = [x for x in out.splitlines() if "error: GitHub's API" in x]
     assert re.search(r"error: GitHub's API failed on reviews of pull request acme/registry#7 \(500 Server "
                      r"Error\); GitHub may be having an outage", line), line
-    assert "exit status 3" in out  # ServiceError's exit code: not a gate's 1
+    assert "exit status 4" in out  # ServiceError's exit code: not a gate's 1, not a bug's 3
     assert "✓" not in out.split("Main Check the approvals", 1)[1]  # nothing passed
 
 
@@ -164,7 +164,7 @@ def test_without_the_review_token_the_jobs_own_token_is_used(repo: Path, stub: G
     assert {r.headers["authorization"] for r in stub.requests} == {"Bearer actions-own-token"}
     assert "error: GitHub's API refused pull request acme/registry#7 (401 unauthorised: Bad credentials); " \
         "the token in GITHUB_TOKEN is missing, invalid or expired" in out
-    assert "exit status 3" in out
+    assert "exit status 4" in out
 
 
 @needs_act

@@ -8,6 +8,7 @@ runs it under act is tested in test_approval_workflow.py.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -227,7 +228,7 @@ def test_an_unreadable_model_yaml_fails_rather_than_passes(repo: Path, cli: Cli,
     assert stub.requests == []
 
 
-# -- GitHub's failures: one line, exit 3, never a pass ---------------------------------------------
+# -- GitHub's failures: one line, exit 4, never a pass ---------------------------------------------
 
 
 @pytest.mark.parametrize(("path", "status", "headers", "body", "message"), [
@@ -251,11 +252,26 @@ def test_an_api_failure_fails_closed_with_one_line(repo: Path, cli: Cli, stub: G
     stub.add_review(REPO, 7, "bob", "APPROVED", commit_id=head)
     stub.fail(path, status, headers=headers, body=body)
     result = cli("-C", str(repo), "approvals", "--pr", "7")
-    assert result.code == 3, result.out + result.err
+    assert result.code == 4, result.out + result.err
     assert result.out == ""  # no report, no pass
     [line] = result.err.splitlines()
     assert line.startswith("error: ") and message in line, line
     assert TOKEN not in result.err
+
+
+def test_an_unreachable_api_fails_closed_with_exit_4(repo: Path, cli: Cli, stub: GitHubStub,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    set_aliases(repo, "fraud", {"production": 2})
+    pull_request(repo, stub)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{port}")
+    result = cli("-C", str(repo), "approvals", "--pr", "7")
+    assert result.code == 4, result.out + result.err
+    assert result.out == ""
+    [line] = result.err.splitlines()
+    assert line.startswith(f"error: cannot reach GitHub's API at http://127.0.0.1:{port}: connection refused")
 
 
 # -- where the PR, the base and the repository come from ------------------------------------------
@@ -376,6 +392,6 @@ def test_under_actions_an_api_failure_reaches_the_summary(repo: Path, cli: Cli, 
     pull_request(repo, stub)
     stub.fail(REVIEWS, 502)
     result = cli("-C", str(repo), "approvals", "--pr", "7")
-    assert result.code == 3
+    assert result.code == 4
     assert result.out.startswith("::error title=modelreg approvals::cannot check the approvals: GitHub's API")
     assert "✗ the approvals could not be checked, so the check fails" in summary.read_text()

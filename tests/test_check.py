@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -271,6 +273,19 @@ def test_remote_down_is_a_finding(main_branch: Path, workdir: Path, cli: Cli) ->
     config.write_text(config.read_text().replace("url = ", "url = ssh://nobody@127.0.0.1:1/"))
     out = check(cli, main_branch, "--gate", "artifact")
     assert "[artifact] querying the DVC remote failed" in out and "check the remote in .dvc/config" in out
+
+
+def test_an_http_remote_that_does_not_answer_is_not_read_as_missing(main_branch: Path, workdir: Path,
+                                                                     cli: Cli) -> None:
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics=GOOD, seed=2)
+    with socket.socket() as sock:  # bound, then closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = main_branch / ".dvc/config"
+    config.write_text(re.sub(r"url = .*", f"url = http://127.0.0.1:{port}/store", config.read_text()))
+    out = check(cli, main_branch, "--gate", "artifact")
+    assert "[artifact] the DVC remote 'storage' did not answer: ClientConnectorError" in out
+    assert "is not in the DVC remote" not in out
 
 
 # policy -----------------------------------------------------------------------------------------

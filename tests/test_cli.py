@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from modelreg import __version__
-from modelreg.cli.main import COMMANDS
+from modelreg.cli.main import COMMANDS, EXIT_FAILED, EXIT_INTERNAL, EXIT_SERVICE, EXIT_USAGE
+from modelreg.errors import ModelregError, RemoteError, ServiceError
 from tests.helpers import Cli, commit_all, register
 
 READ_COMMANDS = ["list", "show", "resolve", "history", "diff", "search"]
@@ -42,6 +43,24 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
     assert "No such command" in cli.fails("frobnicate", code=2).err
     assert "Missing argument" in cli.fails("resolve", code=2).err
     assert "--artifact" in cli.fails("register", "m", code=2).err
+
+
+def test_each_exit_code_means_one_thing() -> None:
+    assert (EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_SERVICE) == (1, 2, 3, 4)
+    assert ModelregError.exit_code == EXIT_FAILED
+    assert ServiceError.exit_code == RemoteError.exit_code == EXIT_SERVICE  # GitHub's API, the DVC remote
+
+
+def test_a_bug_is_exit_3_and_says_so(registry: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("something nobody expected")
+
+    # an exception no part of modelreg raises on purpose, from below every layer
+    monkeypatch.setattr(subprocess, "run", broken)
+    monkeypatch.setattr(subprocess, "Popen", broken)
+    result = cli.fails("-C", str(registry), "list", "--at", "HEAD", code=EXIT_INTERNAL)
+    assert result.err.startswith("internal error: RuntimeError: something nobody expected\n"
+                                 "This is a bug in modelreg; please report it")
 
 
 def test_python_dash_m(registry: Path) -> None:

@@ -7,9 +7,11 @@ import os
 import random
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 
 from modelreg.edges import atomic
 from tests.helpers import Cli, artifact, commit_all, git, register
+from tests.http_sink import HttpSink
 
 
 def remote_object(root: Path, md5: str) -> Path:
@@ -167,6 +170,91 @@ def test_object_missing_from_remote(one_version: Path, tmp_path: Path, cli: Cli)
     drop_local_cache(one_version)
     result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(tmp_path / "m.pkl"))
     assert "the DVC remote has no object" in result.err and "restored or registered again" in result.err
+
+
+def point_remote_at(root: Path, url: str) -> None:
+    config = root / ".dvc" / "config"
+    lines = [f"    url = {url}" if line.strip().startswith("url = ") else line
+             for line in config.read_text().splitlines()]
+    config.write_text("\n".join(lines) + "\n")
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:  # bound, then closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# A remote that failed or could not be reached is exit code 4 (a service), naming the remote; one that
+# answered that it lacks the object is exit code 1, with the message about the object.
+
+
+def test_a_local_remote_folder_that_is_gone_is_exit_4(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    shutil.rmtree(one_version / ".modelreg" / "remote")
+    drop_local_cache(one_version)
+    out = tmp_path / "m.pkl"
+    result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(out), code=4)
+    assert "the DVC remote 'storage' is the local folder" in result.err and "does not exist" in result.err
+    assert not out.exists()
+
+
+def test_an_http_remote_on_a_closed_port_is_exit_4(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    port = closed_port()
+    point_remote_at(one_version, f"http://127.0.0.1:{port}/store")
+    drop_local_cache(one_version)
+    result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(tmp_path / "m.pkl"),
+                       code=4)
+    [line] = result.err.splitlines()
+    assert line.startswith("error: models:/fraud-detector/1: the DVC remote 'storage' did not answer: ")
+    assert f"127.0.0.1:{port}" in line and "check the remote in .dvc/config is reachable" in line
+    assert "has no object" not in line  # never "missing" for a remote that was not reached
+
+
+def test_an_http_remote_that_hangs_up_is_exit_4(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+
+        def hang_up() -> None:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return  # the server socket was closed: the test is over
+                with conn:
+                    conn.recv(65536)
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        point_remote_at(one_version, f"http://127.0.0.1:{server.getsockname()[1]}/store")
+        drop_local_cache(one_version)
+        result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(tmp_path / "m.pkl"),
+                           code=4)
+    assert "the DVC remote 'storage' did not answer: ServerDisconnectedError" in result.err
+
+
+def test_a_cause_chain_that_loops_is_read_to_its_end() -> None:
+    from modelreg.edges import dvc
+
+    missing = FileNotFoundError("no such object")
+    missing.__cause__ = missing
+    dvc._check_reached(None, missing)  # returns: nothing in the chain says the remote was not reached
+
+
+@pytest.mark.parametrize(("status", "code", "message"), [
+    (500, 4, "the DVC remote 'storage' did not answer: ClientResponseError: 500"),
+    (403, 4, "the DVC remote 'storage' did not answer: ClientResponseError: 403"),
+    (404, 1, "the DVC remote has no object"),  # it answered: the object is missing
+])
+def test_an_http_remote_that_answers_an_error(one_version: Path, tmp_path: Path, cli: Cli, status: int,
+                                              code: int, message: str) -> None:
+    drop_local_cache(one_version)
+    with HttpSink() as sink:
+        sink.answer(status, times=1000)
+        point_remote_at(one_version, f"{sink.url}/store")
+        result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", str(tmp_path / "m.pkl"),
+                           code=code)
+    assert message in result.err
+    assert sink.requests  # the remote was asked
 
 
 def test_directory_artifact_round_trip(registry: Path, workdir: Path, tmp_path: Path, cli: Cli) -> None:

@@ -260,7 +260,7 @@ def test_get_from_a_clone_that_cannot_reach_the_folder_remote(registry: Path, wo
     shutil.move(registry, moved)
     clone = tmp_path / "bobs-clone"
     git(tmp_path, "clone", "-q", str(moved), str(clone))
-    result = cli.fails("-C", str(clone), "get", "fraud-detector/1", "-o", str(out))
+    result = cli.fails("-C", str(clone), "get", "fraud-detector/1", "-o", str(out), code=4)
     assert result.err == (
         f"error: models:/fraud-detector/1: the DVC remote 'storage' is the local folder {registry}/.modelreg/"
         f"remote, which does not exist on this machine; nothing was written to {out}; the default remote, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -222,11 +223,30 @@ def test_remote_down_leaves_no_half_version(tmp_path: Path, workdir: Path, cli: 
     art = artifact(workdir / "model.pkl")
     before = snapshot_tree(registry)
     result = cli.fails("-C", str(registry), "register", "m", "--artifact", str(art), "--metric", "auc=0.9",
-                       "--owner", "@a/b", "--commit")
+                       "--owner", "@a/b", "--commit", code=4)  # a service failed: not the input
     assert "DVC push failed" in result.err or "could not push" in result.err
-    assert "check the remote" in result.err
+    assert "check the remote" in result.err and "'storage'" in result.err
     assert snapshot_tree(registry) == before
     assert git(registry, "log", "-1", "--format=%s").strip() == "Point at a broken remote"
+
+
+def test_an_http_remote_on_a_closed_port_is_exit_4_in_one_line(registry: Path, workdir: Path,
+                                                               cli: Cli) -> None:
+    with socket.socket() as sock:  # bound, then closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = registry / ".dvc" / "config"
+    url = f"    url = http://127.0.0.1:{port}/store\n"
+    config.write_text("".join(url if line.strip().startswith("url = ") else line
+                              for line in config.read_text().splitlines(keepends=True)))
+    commit_all(registry, "An HTTP remote")
+    before = snapshot_tree(registry)
+    result = cli.fails("-C", str(registry), "register", "m", "--artifact", str(artifact(workdir / "m.pkl")),
+                       "--owner", "@a/b", code=4)
+    [line] = result.err.splitlines()  # DVC's own log of the failed transfer is not shown besides
+    assert line.startswith("error: DVC could not push ") and "to the remote 'storage': " in line
+    assert f"127.0.0.1:{port}" in line and "check the remote is reachable" in line
+    assert snapshot_tree(registry) == before
 
 
 def test_metrics_yaml_with_slices(registry: Path, workdir: Path, cli: Cli) -> None:
@@ -289,7 +309,8 @@ def test_branch_is_created_only_after_a_successful_push(tmp_path: Path, workdir:
     cli.ok("init", str(registry), "--remote", str(blocker / "remote"))
     commit_all(registry, "init")
     art = artifact(workdir / "model.pkl")
-    cli.fails("-C", str(registry), "register", "m", "-a", str(art), "--owner", "@a/b", "--branch", "reg/m")
+    cli.fails("-C", str(registry), "register", "m", "-a", str(art), "--owner", "@a/b", "--branch", "reg/m",
+              code=4)
     assert git(registry, "branch", "--show-current").strip() == "main"
     assert "reg/m" not in git(registry, "branch", "--list")
 

@@ -135,7 +135,8 @@ def test_ssh_remote_down_writes_nothing(ssh_registry: Path, sshd: SshServer, wor
     sshd.stop()
     before = snapshot_tree(ssh_registry)
     art = artifact(workdir / "model.pkl")
-    result = cli.fails("-C", str(ssh_registry), "register", "m", "--artifact", str(art), "--owner", "@a/b")
+    result = cli.fails("-C", str(ssh_registry), "register", "m", "--artifact", str(art), "--owner", "@a/b",
+                       code=4)  # the remote is down: a service, not the input
     assert "DVC push failed" in result.err and "check the remote" in result.err
     assert len(result.err.strip().splitlines()) == 1
     assert snapshot_tree(ssh_registry) == before

@@ -58,10 +58,6 @@ class GitError(ModelregError):
     """A git command failed; the message carries the command and its stderr."""
 
 
-class RemoteError(ModelregError):
-    """The DVC remote could not be reached, or refused a transfer."""
-
-
 class IntegrityError(ModelregError):
     """An artifact's bytes do not match the hashes its manifest records."""
 
@@ -71,9 +67,15 @@ class ConflictError(ModelregError):
 
 
 class ServiceError(ModelregError):
-    """A service modelreg depends on failed — GitHub's API (exit code 3); never treated as a pass."""
+    """A service modelreg depends on failed or could not be reached: GitHub's API, the DVC remote
+    (exit code 4); never treated as a pass."""
 
-    exit_code = 3
+    exit_code = 4
+
+
+class RemoteError(ServiceError):
+    """The DVC remote could not be reached, or refused a transfer (exit code 4). An object missing
+    from a remote that answered is a :class:`NotFoundError` (exit code 1)."""
 
 
 class GateError(ModelregError):

@@ -1,6 +1,7 @@
 """The ``modelreg`` command: parses arguments, dispatches, maps errors to exit codes.
 
-Exit codes: 0 ok; 1 a gate failed or the input was wrong; 2 usage; 3 internal error.
+Exit codes: 0 ok; 1 a gate failed or the input was wrong; 2 usage; 3 internal error (a bug);
+4 a service modelreg depends on (GitHub's API, the DVC remote) failed or could not be reached.
 Subcommands are imported only when invoked, so ``modelreg resolve`` never
 pays for what ``modelreg register`` needs.
 """
@@ -44,7 +45,7 @@ COMMANDS = {
     "codeowners": "Print or regenerate .github/CODEOWNERS from owners, policies and admins.",
 }
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_SERVICE = 0, 1, 2, 3, 4
 
 
 class LazyGroup(click.Group):
@@ -139,7 +140,7 @@ def _run(argv: list[str] | None) -> Any:
     except KeyboardInterrupt:
         click.echo("interrupted; nothing was left half-written", err=True)
         code = 130
-    except Exception as exc:  # the one place an unexpected error becomes exit code 3
+    except Exception as exc:  # the one place an unexpected error becomes exit code 3, and only it
         click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
                    "This is a bug in modelreg; please report it with the command you ran "
                    "(MODELREG_DEBUG=1 shows the traceback).", err=True)

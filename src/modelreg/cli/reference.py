@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import click
 
-from modelreg.cli.main import COMMANDS, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, cli
+from modelreg.cli.main import (
+    COMMANDS,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_SERVICE,
+    EXIT_USAGE,
+    cli,
+)
 
 
 def help_text(name: str | None = None) -> str:
@@ -34,8 +42,10 @@ def render() -> str:
              f"| {EXIT_FAILED} | a gate or check failed, or the input was wrong (the message names the file, "
              "line, field and fix) |",
              f"| {EXIT_USAGE} | usage: an unknown option or a missing argument |",
-             f"| {EXIT_INTERNAL} | a service modelreg depends on failed (GitHub's API), or a bug in "
-             "modelreg; never a pass |", "",
+             f"| {EXIT_INTERNAL} | internal error: a bug in modelreg; please report it with the command "
+             "(`MODELREG_DEBUG=1` shows the traceback) |",
+             f"| {EXIT_SERVICE} | a service modelreg depends on failed or could not be reached: GitHub's "
+             "API, the DVC remote (the message names which); never a pass |", "",
              "## modelreg", "", "```", help_text().rstrip(), "```", ""]
     for name in COMMANDS:
         parts += [f"## modelreg {name}", "", "```", help_text(name).rstrip(), "```", ""]

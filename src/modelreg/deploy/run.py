@@ -4,8 +4,8 @@ For the aliases that moved between two commits and the environments that serve
 them (``plan.py``), in this order:
 
 1. Guards. The commit must be the tip of main: a late run of an older merge
-   never deploys. A step whose ledger shows a newer commit deployed is refused;
-   one already deployed from this very commit is a no-op that says so.
+   never deploys (and the ledger is read only for commits on main, so no newer
+   deployment can be on record). A step already deployed is a no-op that says so.
 2. Bytes. The artifact is fetched through DVC and verified by sha256 before any
    target sees it (a swapped remote object is refused and left as evidence).
 3. Activation on each target in the order ``modelreg.yaml`` lists them. If one
@@ -113,7 +113,7 @@ def main_tip(root: Path) -> str | None:
 
 
 def deploy(root: Path, *, after: str | None = None, before: str | None = None, only: str | None = None,
-           dry_run: bool = False, require_tip: bool = True, push_ledger: bool = False,
+           dry_run: bool = False, push_ledger: bool = False,
            redeploy: list[plan.Step] | None = None) -> Deployment:
     """Make each environment serve what ``after`` (default: HEAD) asks for, and record it.
 
@@ -144,7 +144,7 @@ def deploy(root: Path, *, after: str | None = None, before: str | None = None, o
         moved = plan.plan(report.moves, config.environments, only)
         steps = _merge(moved, _behind(root, config, commit, history, only))
     moves += _made(root, commit, [s for s in steps if s not in moved] if redeploy is None else steps, moves)
-    if require_tip and tip is not None and tip != commit:
+    if tip is not None and tip != commit:
         report.refused = (f"{commit[:12]} is not the tip of main ({tip[:12]}): a newer merge's own run "
                           "deploys; an older commit never overwrites it")
         report.results = [StepResult(s, "refused", report.refused) for s in steps]
@@ -153,7 +153,7 @@ def deploy(root: Path, *, after: str | None = None, before: str | None = None, o
     for step in steps:
         previous = _catalog_for(root, history, step)
         report.results.append(_one(root, config, step, commit, history, catalog, previous, dry_run,
-                                   force=redeploy is not None, tip=tip or commit))
+                                   force=redeploy is not None))
     if not dry_run:
         records = _records(root, report, moves, history)
         for where in dict.fromkeys(r.commit for r in records):
@@ -259,16 +259,13 @@ def _first_parent(root: Path, commit: str) -> str | None:
 
 def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str,
          history: list[ledger.Record], catalog: Catalog, previous_catalog: Catalog | None,
-         dry_run: bool, *, force: bool = False, tip: str) -> StepResult:
+         dry_run: bool, *, force: bool = False) -> StepResult:
     last = _last(history, step.environment, step.model, step.alias)
     env = config.environments[step.environment]
     targets = [build(t, root) for t in env.targets]
     if last is not None and last.after == step.after and not force and _serving(targets, step):
         return StepResult(step, "unchanged", f"v{step.after} already deployed (from {last.commit[:12]}); "
                           "nothing to do", last.sha256)
-    if last is not None and last.commit != commit and git.is_ancestor(root, commit, last.commit):
-        return StepResult(step, "refused", f"{last.commit[:12]}, newer than {commit[:12]}, is deployed "
-                          f"(v{last.after}); an older commit never overwrites it", last.sha256)
     try:
         mv = catalog.version(step.model, step.after)
     except ModelregError as exc:

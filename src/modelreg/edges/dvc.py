@@ -30,7 +30,7 @@ from modelreg.edges.hashing import (
     no_progress,
     walk_files,
 )
-from modelreg.errors import InputError, IntegrityError, ModelregError, RemoteError
+from modelreg.errors import InputError, IntegrityError, ModelregError, NotFoundError, RemoteError
 from modelreg.formats import names
 from modelreg.formats.pointers import Pointer
 
@@ -51,10 +51,24 @@ def _import_repo() -> Any:
 
     # DVC's import binds log handlers to the streams of that moment. Failures
     # reach the user as our exceptions, which say what DVC would log and more.
-    logger = logging.getLogger("dvc")
-    logger.handlers = [logging.NullHandler()]
-    logger.propagate = False
+    for name in ("dvc", "dvc_data", "dvc_objects"):  # the latter two log a failed transfer
+        logger = logging.getLogger(name)
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
     return Repo
+
+
+class _Reasons(logging.Handler):
+    """Keeps why DVC failed to transfer an object: DVC logs it and reports only which failed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.reasons: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            self.reasons.append(f"{type(exc).__name__}: {exc}")
 
 
 @contextmanager
@@ -208,7 +222,7 @@ class _Fetcher:
         final = Path(self.cache.oid_to_path(oid))
         if final.exists():
             return final
-        with _remote_failures("DVC fetch"):
+        with _remote_failures("DVC fetch", self.repo):
             if self._odb is None:
                 self._odb = self.repo.cloud.get_remote_odb(None, "fetch")
             odb = self._odb
@@ -216,11 +230,13 @@ class _Fetcher:
                 try:
                     got = _stream(odb.fs, odb.oid_to_path(oid), tmp, relpath, self.progress,
                                   md5=sha256 is None)
-                except FileNotFoundError:
+                except FileNotFoundError as exc:
+                    _check_reached(self.repo, exc)
                     _check_local_remote(self.repo)
-                    raise RemoteError(f"the DVC remote has no object {oid}",
-                                      fix="an artifact lost from the remote must be restored or "
-                                      "registered again") from None
+                    raise NotFoundError(f"the DVC remote has no object {oid} (remote "
+                                        f"{_remote_name(self.repo)!r})",
+                                        fix="an artifact lost from the remote must be restored or "
+                                        "registered again") from None
                 wrong = got.sha256 != sha256 if sha256 is not None else got.md5 != oid.removesuffix(".dir")
                 if wrong:
                     raise ObjectMismatch(oid, relpath, got)
@@ -263,9 +279,17 @@ def _stream(fs: Any, source: str, dest: Path, relpath: str, progress: Progress, 
     return FileDigest(relpath, mdh.hexdigest() if mdh is not None else "", sha.hexdigest(), size)
 
 
+_REACH_FIX = "check the remote in .dvc/config is reachable (`dvc remote list`, credentials, network)"
+
+
+def _remote_name(repo: Any) -> str:
+    """The default remote's name, for messages (a config without one fails before any transfer)."""
+    return str(repo.config["core"].get("remote") or "")
+
+
 @contextmanager
-def _remote_failures(action: str) -> Iterator[None]:
-    """Turn whatever DVC raises for an unreachable remote into one RemoteError."""
+def _remote_failures(action: str, repo: Any) -> Iterator[None]:
+    """Turn whatever DVC raises for an unreachable remote into one RemoteError naming the remote."""
     from dvc.config import ConfigError
 
     try:
@@ -273,20 +297,39 @@ def _remote_failures(action: str) -> Iterator[None]:
     except (ModelregError, ConfigError):
         raise  # ours, or a configuration error that _repo reports as such
     except Exception as exc:  # DVC surfaces network and auth failures as many types
-        raise RemoteError(f"{action} failed: {type(exc).__name__}: {exc}",
-                          fix="check the remote in .dvc/config is reachable "
-                          "(`dvc remote list`, credentials, network)") from exc
+        raise RemoteError(f"{action} failed (DVC remote {_remote_name(repo)!r}): "
+                          f"{type(exc).__name__}: {exc}", fix=_REACH_FIX) from exc
+
+
+def _check_reached(repo: Any, missing: FileNotFoundError) -> None:
+    """Raise RemoteError when "not found" stands for a remote that did not answer.
+
+    fsspec's HTTP file system reports any failure to stat a URL (connection refused, a hang-up,
+    a timeout, 500, 401) as FileNotFoundError, aiohttp's error as its cause: only a 404/410, or
+    no such cause at all (a local or SSH remote's own "no such file"), means the remote answered
+    that it lacks the object. aiohttp is matched by name: this module does not import it."""
+    cause: BaseException | None = missing
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # a chain that loops ends
+        seen.add(id(cause))
+        status = getattr(cause, "status", None)
+        connection = any(k.__name__ == "ClientConnectionError" for k in type(cause).__mro__)
+        if connection or (isinstance(status, int) and status not in (404, 410)):
+            raise RemoteError(f"the DVC remote {_remote_name(repo)!r} did not answer: "
+                              f"{type(cause).__name__}: {cause}", fix=_REACH_FIX) from missing
+        cause = cause.__cause__ or cause.__context__
 
 
 def remote_sizes(root: Path, oids: list[str]) -> dict[str, int | None]:
     """Size of each object in the default remote, or None where the remote lacks it."""
     sizes: dict[str, int | None] = {}
-    with _repo(root) as repo, _remote_failures("querying the DVC remote"):
+    with _repo(root) as repo, _remote_failures("querying the DVC remote", repo):
         odb = repo.cloud.get_remote_odb(None, "check")
         for oid in oids:
             try:
                 sizes[oid] = int(odb.fs.size(odb.oid_to_path(oid)))
-            except FileNotFoundError:
+            except FileNotFoundError as exc:
+                _check_reached(repo, exc)
                 sizes[oid] = None
     return sizes
 
@@ -312,11 +355,19 @@ def _check_listing(oid: str, listing: dict[Any, Any]) -> None:
 def _push(repo: Any, oids: list[str]) -> None:
     from dvc_data.hashfile.hash_info import HashInfo
 
-    with _remote_failures("DVC push"):
-        result = repo.cloud.push([HashInfo("md5", oid) for oid in oids])
+    reasons = _Reasons()
+    logger = logging.getLogger("dvc_data")
+    logger.addHandler(reasons)
+    try:
+        with _remote_failures("DVC push", repo):
+            result = repo.cloud.push([HashInfo("md5", oid) for oid in oids])
+    finally:
+        logger.removeHandler(reasons)
     failed = {h.value for h in result.failed}
     if failed:
-        raise RemoteError(f"DVC could not push {', '.join(sorted(failed))} to the remote",
+        why = f": {reasons.reasons[0]}" if reasons.reasons else ""
+        raise RemoteError(f"DVC could not push {', '.join(sorted(failed))} to the remote "
+                          f"{_remote_name(repo)!r}{why}",
                           fix="check the remote is reachable and writable, then run the command again")
 
 

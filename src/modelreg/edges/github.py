@@ -46,7 +46,6 @@ _OWNER = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}"
 OWNER_NAME = re.compile(rf"^{_OWNER}$")
 REPO_NAME = re.compile(rf"^{_OWNER}/[A-Za-z0-9._-]{{1,100}}$")
 TEAM_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-COMMIT_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 _LINK = re.compile(r'<([^<>]*)>\s*;\s*rel="([^"]*)"')
 _REMOTE = re.compile(r"(?:https://(?:[^@/]+@)?github\.com/|(?:ssh://)?git@github\.com[:/])"
                      r"([^/]+/[^/]+?)(?:\.git)?/?")
@@ -58,8 +57,6 @@ class PullRequest:
     author: str
     head_sha: str
     base_ref: str
-    merged_at: str | None
-    merge_commit_sha: str | None
     html_url: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,16 +136,6 @@ class Client:
         )
         items = self._get_all(f"/orgs/{_q(org)}/teams/{_q(team_slug)}/members", call)
         return {_text(item, "login", call.what) for item in items}
-
-    def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
-        """The pull requests GitHub associates with a commit (for a merge commit: the merged PR)."""
-        owner, name = check_repo(repo)
-        if not COMMIT_SHA.fullmatch(sha):
-            raise InputError(f"{sha!r} is not a commit id", fix="give a hexadecimal commit id")
-        call = self._repo_call(f"pull requests of commit {sha[:12]} in {repo}", repo,
-                               f"check the repository name {repo} and that the commit was pushed")
-        items = self._get_all(f"/repos/{_q(owner)}/{_q(name)}/commits/{sha}/pulls", call)
-        return [_pull(item, call.what) for item in items]
 
     # -- HTTP ----------------------------------------------------------------------------------
 
@@ -405,8 +392,6 @@ def _pull(data: Any, what: str) -> PullRequest:
         author=_text(data, "user.login", what),
         head_sha=_text(data, "head.sha", what),
         base_ref=_text(data, "base.ref", what),
-        merged_at=_optional_text(data, "merged_at", what),
-        merge_commit_sha=_optional_text(data, "merge_commit_sha", what),
         html_url=_optional_text(data, "html_url", what) or "",
     )
 

@@ -68,7 +68,8 @@ class Record:
             return None
         if not isinstance(data, dict) or not all(_FIELDS[k](data.get(k)) for k in _REQUIRED):
             return None
-        values = {k: data[k] for k in _FIELDS if k in data}
+        # alias, before and after may be absent (None): a missing key must not crash every reader
+        values = {"alias": None, "before": None, "after": None, **{k: data[k] for k in _FIELDS if k in data}}
         if not all(_FIELDS[k](v) for k, v in values.items()):
             return None
         return cls(**values)

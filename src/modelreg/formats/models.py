@@ -368,11 +368,6 @@ def json_schema_text(name: str) -> str:
         return file.read()
 
 
-def json_schema(name: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(json_schema_text(name))
-    return result
-
-
 def load_config(snapshot: Snapshot) -> RegistryConfig:
     """``modelreg.yaml`` of a snapshot, validated; the defaults when there is none.
 

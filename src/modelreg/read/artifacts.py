@@ -101,8 +101,8 @@ def _fetch(mv: ModelVersion, pointer: Pointer, target: Path,
         raise IntegrityError(
             f"{mv.uri}: {what}the artifact in the DVC remote (object {exc.oid}) has sha256 "
             f"{exc.actual.sha256}, {recorded}; nothing was written to {target}", fix=exc.fix) from exc
-    except RemoteError as exc:
-        raise RemoteError(f"{mv.uri}: {exc.message}; nothing was written to {target}", fix=exc.fix) from exc
+    except (RemoteError, NotFoundError) as exc:  # unreachable (exit code 4), or lacks the object (1)
+        raise type(exc)(f"{mv.uri}: {exc.message}; nothing was written to {target}", fix=exc.fix) from exc
 
 
 def _copy_out(fetched: dvc.Fetched, staged: Path, is_dir: bool, progress: Progress) -> str:

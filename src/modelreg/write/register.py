@@ -73,7 +73,6 @@ class Registered:
     manifest: dict[str, Any]
     commit: str | None = None
     branch: str | None = None
-    created_model: bool = False
     #: things the user should know that did not stop the registration (a near-duplicate model name)
     warnings: tuple[str, ...] = ()
 
@@ -156,7 +155,7 @@ def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, by
         commit_id = undo.commit(f"Register {reg.model} v{number}", files) if branch or commit else None
     return Registered(model=reg.model, version=number, directory=names.version_dir(reg.model, number),
                       files=tuple(files), manifest=manifest, commit=commit_id, branch=branch,
-                      created_model=model_doc is not None, warnings=warnings)
+                      warnings=warnings)
 
 
 def _near_duplicates(root: Path, model: str) -> tuple[str, ...]:

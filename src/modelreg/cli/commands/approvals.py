@@ -32,8 +32,8 @@ def command(pr: int | None, event: str | None, repo: str | None, base: str | Non
     allow_author), of the PR's head commit (unless dismiss_stale is false).
     A PR that moves no gated alias passes without asking GitHub anything.
 
-    Exit code 0 when every rule is met, 1 when one is not, 3 when GitHub's API
-    fails (one line saying why; never a pass). Under GitHub Actions the Markdown
+    Exit code 0 when every rule is met, 1 when one is not, 4 when GitHub's API
+    fails or cannot be reached (one line saying why; never a pass). Under GitHub Actions the Markdown
     report also goes to the job summary, and each unmet rule becomes an annotation.
 
     \b
