@@ -42,8 +42,9 @@ ORIGIN = {}  # id of the bytes a snapshot returned -> (those bytes, the revision
 def reading(read):
     def wrapped(self, path):
         data = read(self, path)
-        if data is not None:
-            ORIGIN[id(data)] = (data, (self.commit or "worktree")[:12])
+        if data is not None and id(data) not in ORIGIN:  # an overlay's file read underneath: kept
+            label = "overlay" if isinstance(self, snapshot.Overlay) else self.commit or "worktree"
+            ORIGIN[id(data)] = (data, label[:12])
         return data
     return wrapped
 
@@ -129,7 +130,9 @@ def count(root: Path, base: Path, name: str, args: list[str], env: dict[str, str
     same = collections.Counter((revision, _file(source)) for revision, source in logged)
     runs = _lines(gits)
     return {"what": " ".join(args), "parses": dict(sorted(files.items())),
-            "most": max(same.values(), default=0), "git": len(runs),
+            "most": max(same.values(), default=0),
+            "repeated": sorted(f"{file}@{revision} x{n}" for (revision, file), n in same.items() if n > 1),
+            "git": len(runs),
             "cat_file": sum(1 for r in runs if r.startswith("cat-file"))}
 
 
@@ -164,6 +167,8 @@ def main() -> None:
     for row in rows:
         print(f"{str(row['what']).ljust(width)}  {row['git']:>3}  {row['cat_file']:>8}  {row['most']:>38}  "
               + json.dumps(row["parses"]))
+        for repeated in row["repeated"]:  # type: ignore[attr-defined]  # a list, built above
+            print(f"{'':{width}}  parsed more than once at one revision: {repeated}")
 
 
 if __name__ == "__main__":

@@ -602,7 +602,7 @@ def test_switching_policy_in_the_same_pr_does_not_escape_its_promotion_rule(stri
 
 
 def test_a_version_cannot_tag_itself_into_weaker_rules(main_branch: Path, workdir: Path, cli: Cli) -> None:
-    from modelreg.approvals.rules.pull_request import requirements
+    from modelreg.approvals.pull_request import requirements
 
     git(main_branch, "switch", "-q", "main")
     (main_branch / "policies/high-risk.yaml").write_text(

@@ -19,7 +19,7 @@ from typing import Any
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError
-from modelreg.formats import models, names, pointers, yamlio
+from modelreg.formats import documents, models, names, pointers
 from modelreg.write import codeowners
 
 GATE = "schema"
@@ -72,9 +72,9 @@ def run(ctx: CheckContext) -> GateResult:
 
 
 def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any]) -> list[Finding]:
-    data = ctx.head.read(path) or b""
     try:
-        doc = yamlio.loads(data, path)
+        data = documents.raw(ctx.head, path) or b""
+        doc = documents.parsed(ctx.head, path)
         models.validate(models.SCHEMAS[kind], doc, path, data)
     except InputError as exc:
         return [Finding.from_error(GATE, exc)]
@@ -121,7 +121,7 @@ def _against_json_schema(ctx: CheckContext, path: str, kind: str, doc: Any,
 
 def _pointer(ctx: CheckContext, path: str) -> list[Finding]:
     try:
-        pointers.parse_pointer(ctx.head.read(path) or b"", path)
+        pointers.pointer_from(documents.parsed(ctx.head, path), path)
     except InputError as exc:
         return [Finding.from_error(GATE, exc)]
     return []

@@ -51,7 +51,7 @@ def run(verb: str, edits: dict[str, Edit], *, branch: str | None, commit: bool, 
         branch = _branch_name(verb, edits)
     try:
         applied = transitions.apply(root, edits, verb=verb, base=base, branch=branch, commit=commit,
-                                    message=message, dry_run=dry_run)
+                                    message=message, dry_run=dry_run, every_gate=open_pr)
     except GateError as exc:
         if len(exc.findings) > 1:  # the error line carries the first
             for finding in exc.findings:
@@ -84,13 +84,11 @@ def _branch_name(verb: str, edits: dict[str, Edit]) -> str:
 
 def _open(root: Path, applied: Applied, base: str | None) -> None:
     from modelreg.checks import report as render
-    from modelreg.checks import run_checks
-    from modelreg.checks.context import Options
     from modelreg.edges import github
     from modelreg.write import transitions
 
     into = transitions.base_branch(root, base)
-    body = render.markdown(run_checks(str(root), base=base, options=Options(head=True, offline=True)))
+    body = render.markdown(applied.report)  # the gates ran once, on the change as committed
     title = (applied.commit and _subject(root, applied.commit)) or "modelreg change"
     applied.pr_url = github.open_pull_request(str(root), base=into, head=str(applied.branch), title=title,
                                               body=body)

@@ -22,10 +22,10 @@ from modelreg.edges import git, lock
 from modelreg.edges.atomic import write_atomic
 from modelreg.edges.undo import Undo
 from modelreg.errors import ConflictError, GateError, InputError, NotFoundError
-from modelreg.formats import desired, names, shape, yamlio
+from modelreg.formats import desired, documents, names, yamlio
 from modelreg.formats.desired import DesiredState, Move, Rejection
 from modelreg.formats.names import MODEL_HEADER
-from modelreg.formats.snapshot import WorkTree
+from modelreg.formats.snapshot import Snapshot, WorkTree
 from modelreg.read.history import Event
 
 # --- the edits, pure --------------------------------------------------------------------------
@@ -125,6 +125,8 @@ class Applied:
     pr_url: str | None = None
     compare_url: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: the gates' report on the change (``checks.Report``), for a pull request's body
+    report: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"changes": [m.to_dict() for m in self.moves], "files": self.files, "written": self.written,
@@ -132,17 +134,14 @@ class Applied:
                 "compare_url": self.compare_url, "notes": self.notes}
 
 
-def current(root: Path, model: str) -> tuple[DesiredState, dict[str, Any]]:
+def current(tree: Snapshot, model: str) -> tuple[DesiredState, dict[str, Any]]:
     """A model's desired state in the work tree, and its whole ``model.yaml`` document."""
-    path = names.model_file(model)
     names.check_model_name(model)
-    data = WorkTree(str(root)).read(path)
-    if data is None:
+    found = documents.model_file(tree, model)
+    if found is None:
         raise NotFoundError(f"no model named {model!r}",
                             fix="run `modelreg list` to see the registered models")
-    doc = yamlio.loads(data, path)
-    shape.check("model", doc, path, data)
-    return DesiredState.from_doc(model, doc), doc
+    return found.desired, found.data
 
 
 Edit = Callable[[DesiredState], DesiredState]
@@ -150,25 +149,29 @@ Edit = Callable[[DesiredState], DesiredState]
 
 def apply(root: Path, edits: dict[str, Edit], *, verb: str, base: str | None = None,
           branch: str | None = None, commit: bool = False, message: str | None = None,
-          dry_run: bool = False) -> Applied:
+          dry_run: bool = False, every_gate: bool = False) -> Applied:
     """Apply ``edits`` (model → function of its desired state) to the state read under the
     registry's lock, check the result with CI's gates, then write (and commit) it, or nothing.
+
+    Only the schema and promotion gates can refuse the change; ``every_gate`` runs the others
+    too, once, for the report a pull request shows (``Applied.report``).
 
     Reading under the lock is what keeps a concurrent change: an edit computed from a state
     read earlier would silently undo it.
     """
     with lock.held(root, verb):
-        before = {model: current(root, model) for model in edits}
+        tree = WorkTree(str(root))  # read under the lock, and shared with the gates' check
+        before = {model: current(tree, model) for model in edits}
         changes = {model: edit(before[model][0]) for model, edit in edits.items()}
         moved = [m for model, state in changes.items() for m in desired.moves(before[model][0], state)]
         if not moved:
             raise ConflictError("nothing would change", fix="the desired state already says so")
         texts = {names.model_file(model): _render(before[model][1], state)
                  for model, state in changes.items()}
-        _check(root, texts, base)
+        report = _check(tree, texts, base, every_gate)
         files = sorted(texts)
         if dry_run:
-            return Applied(moved, files, written=False)
+            return Applied(moved, files, written=False, report=report)
         if branch and git.branch_exists(root, branch):
             raise ConflictError(f"a branch named {branch!r} exists already", fix="pick another --branch name")
         commit_id = None
@@ -178,7 +181,7 @@ def apply(root: Path, edits: dict[str, Edit], *, verb: str, base: str | None = N
                 write_atomic(root / path, text)
             if branch or commit:
                 commit_id = undo.commit(message or _message(verb, moved), files)
-        return Applied(moved, files, written=True, commit=commit_id, branch=branch)
+        return Applied(moved, files, written=True, commit=commit_id, branch=branch, report=report)
 
 
 def _render(doc: dict[str, Any], state: DesiredState) -> str:
@@ -187,15 +190,19 @@ def _render(doc: dict[str, Any], state: DesiredState) -> str:
     return yamlio.dumps(new, MODEL_HEADER)
 
 
-def _check(root: Path, texts: dict[str, str], base: str | None) -> None:
+def _check(tree: WorkTree, texts: dict[str, str], base: str | None, every_gate: bool) -> Any:
     from modelreg.checks import run_checks
     from modelreg.checks.context import Options
 
-    report = run_checks(str(root), base=base, only=["schema", "promotion"],
-                        options=Options(offline=True, overlay={p: t.encode() for p, t in texts.items()}))
-    findings = [f for f in report.findings if f.file in texts or f.gate == "promotion"]
+    refusing = ("schema", "promotion")
+    report = run_checks(tree.root, base=base, only=None if every_gate else list(refusing),
+                        options=Options(offline=True, overlay={p: t.encode() for p, t in texts.items()},
+                                        tree=tree))
+    findings = [f for f in report.findings
+                if f.gate in refusing and (f.file in texts or f.gate == "promotion")]
     if findings:
         raise GateError(findings)
+    return report
 
 
 def _message(verb: str, moved: list[Move]) -> str:
@@ -224,7 +231,7 @@ def base_branch(root: Path, base: str | None) -> str:
     if base:
         return base.removeprefix("origin/")
     with contextlib.suppress(NotFoundError):
-        from modelreg.checks.context import find_base
+        from modelreg.read.change import find_base
 
         return find_base(str(root), None)[0].removeprefix("origin/")
     return "main"
