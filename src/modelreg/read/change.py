@@ -104,7 +104,7 @@ class Change:
     def changed_models(self) -> list[str]:
         """Models whose model.yaml changed (every model with --all)."""
         if self.check_all:
-            return [m for m in self.models if self.head.read(names.model_file(m)) is not None]
+            return [m for m in self.models if documents.raw(self.head, names.model_file(m)) is not None]
         return [m for m in self.models if names.model_file(m) in self.changes
                 and self.changes[names.model_file(m)] != "D"]
 
@@ -119,7 +119,7 @@ class Change:
             for entry in self.head.listdir(names.model_dir(model)):
                 sub = f"{names.model_dir(model)}/{entry}"
                 out += [f"{sub}/{f}" for f in self.head.listdir(sub)]
-        return sorted(p for p in out if self.head.read(p) is not None)
+        return sorted(p for p in out if documents.raw(self.head, p) is not None)
 
     # Reading --------------------------------------------------------------------------
 

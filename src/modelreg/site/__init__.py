@@ -151,7 +151,9 @@ def _render(job: _Job, models: list[str], records: dict[str, list[Record]],
     """Write the pages of ``models`` and return their index rows (in a worker: its own snapshot)."""
     from modelreg.read.history import history
 
-    reg = reg or Registry(job.top, at=job.commit)
+    if reg is None:  # a worker: its own snapshot, closed when its pages are written
+        with Registry(job.top, at=job.commit) as own:
+            return _render(job, models, records, own)
     out = Path(job.out)
     rendered = []
     for name in models:
