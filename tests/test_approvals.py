@@ -300,4 +300,4 @@ def test_each_unmet_requirement_is_one_annotation() -> None:
     [line] = render.github_annotations(report)
     assert line.startswith("::error title=modelreg approvals::✗ fraud-detector production v3 → v4")
     assert "\n" not in line and "100%25" in line and "100%" not in line.replace("100%25", "")
-    assert report.annotation("a\r\nb") == "::error title=modelreg approvals::a b"
+    assert render.annotation("a\r\nb") == "::error title=modelreg approvals::a b"
