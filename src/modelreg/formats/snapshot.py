@@ -5,7 +5,9 @@ command and never touches the work tree: a revision is read from git objects.
 A command opens one snapshot per revision it reads, as a context manager
 (a revision holds a ``git cat-file`` process, closed on exit), and every
 reader of a file asks the snapshot's documents cache (``documents.py``),
-so a file is parsed once per revision however many readers want it.
+so a file is parsed once per revision however many readers want it. A
+work tree snapshot is one moment too: what it parsed is kept, so a
+long-lived reader that must see later edits opens a new snapshot.
 """
 
 from __future__ import annotations
