@@ -78,19 +78,20 @@ class Snapshots:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._blobs = git.BlobReader(root)
+        #: the one ``cat-file`` every revision (and the history of a catch-up) reads through
+        self.blobs = git.BlobReader(root)
         self._open: dict[str, Revision] = {}
 
     def at(self, commit: str) -> Revision:
         if commit not in self._open:
-            self._open[commit] = Revision(str(self.root), commit, resolved=True, blobs=self._blobs)
+            self._open[commit] = Revision(str(self.root), commit, resolved=True, blobs=self.blobs)
         return self._open[commit]
 
     def __enter__(self) -> Snapshots:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._blobs.close()
+        self.blobs.close()
 
 
 def moves_between(snapshots: Snapshots, before: str | None, after: str) -> list[desired.Move]:
@@ -168,7 +169,8 @@ def _deploy(snapshots: Snapshots, commit: str, *, before: str | None, only: str 
     else:
         moved = plan.plan(report.moves, config.environments, only)
         steps = _merge(moved, _behind(snapshots.at(commit), config, history, only))
-    moves += _made(root, commit, [s for s in steps if s not in moved] if redeploy is None else steps, moves)
+    moves += _made(snapshots, commit, [s for s in steps if s not in moved] if redeploy is None else steps,
+                   moves)
     if require_tip and tip is not None and tip != commit:
         report.refused = (f"{commit[:12]} is not the tip of main ({tip[:12]}): a newer merge's own run "
                           "deploys; an older commit never overwrites it")
@@ -237,7 +239,7 @@ def _behind(snapshot: Revision, config: models.RegistryConfig, history: list[led
     return steps
 
 
-def _made(root: Path, commit: str, steps: list[plan.Step],
+def _made(snapshots: Snapshots, commit: str, steps: list[plan.Step],
           known: list[tuple[str, desired.Move]]) -> list[tuple[str, desired.Move]]:
     """For steps not moved in this range (a run that never happened, a reconcile): the commit
     that set the alias to its version, from the model's history, so it is recorded and credited."""
@@ -248,7 +250,7 @@ def _made(root: Path, commit: str, steps: list[plan.Step],
     for step in steps:
         if (step.model, step.alias) in have:
             continue
-        event = next((e for e in history(str(root), step.model, commit)
+        event = next((e for e in history(str(snapshots.root), step.model, commit, blobs=snapshots.blobs)
                       if e.kind == "alias" and e.alias == step.alias and e.version == step.after), None)
         if event is not None:
             found.append((event.commit, desired.Move(step.model, "alias", alias=step.alias,

@@ -76,20 +76,27 @@ def trail(root: Path, *, since: datetime | None = None, until: datetime | None =
         with Revision(str(root), "HEAD") as head:
             models = sorted(n for n in head.listdir(names.REGISTRY_DIR) if names.MODEL_NAME.fullmatch(n))
     entries: list[Entry] = []
-    for name in models:
-        events = history(str(root), name) if git.head_commit(root) else []
-        if not offline:
-            events = with_approvers(str(root), events)
-        # approvers the deploy job recorded fill those unknown (the deployments are listed below,
-        # from the records, which say more than an event: the artifact's sha256)
-        events = [e for e in merge_ledger(events, recorded.get(name, [])) if e.kind != "deployment"]
-        # history lists commits newest first: taken oldest first (each commit's events in their own
-        # order), git's order holds among commits made in the same second
-        commits = list(dict.fromkeys(e.commit for e in events))[::-1]
-        entries += [_from_event(name, e) for commit in commits for e in events if e.commit == commit]
+    with git.BlobReader(root) as blobs:  # one cat-file for every model's history
+        for name in models:
+            entries += _model_entries(root, name, recorded.get(name, []), blobs, offline=offline)
     entries += [_from_record(r) for r in records if r.kind == "deployment"
                 and (model is None or r.model == model)]
     return sorted((e for e in entries if _within(e.time, since, until)), key=lambda e: e.time)
+
+
+def _model_entries(root: Path, name: str, recorded: list[ledger.Record], blobs: git.BlobReader, *,
+                   offline: bool) -> list[Entry]:
+    """A model's history, oldest first, its approvers completed by what the deploy job recorded."""
+    events = history(str(root), name, blobs=blobs) if git.head_commit(root) else []
+    if not offline:
+        events = with_approvers(str(root), events)
+    # approvers the deploy job recorded fill those unknown (the deployments are listed apart, from
+    # the records, which say more than an event: the artifact's sha256)
+    events = [e for e in merge_ledger(events, recorded) if e.kind != "deployment"]
+    # history lists commits newest first: taken oldest first (each commit's events in their own
+    # order), git's order holds among commits made in the same second
+    commits = list(dict.fromkeys(e.commit for e in events))[::-1]
+    return [_from_event(name, e) for commit in commits for e in events if e.commit == commit]
 
 
 def _from_event(model: str, event: Event) -> Entry:

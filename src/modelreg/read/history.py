@@ -71,31 +71,41 @@ class Event:
         return out
 
 
-def history(root: str, model: str, at: str | None = None) -> list[Event]:
-    """Every change to ``model``, newest first, reachable from ``at`` (default HEAD)."""
+def history(root: str, model: str, at: str | None = None, *,
+            blobs: git.BlobReader | None = None) -> list[Event]:
+    """Every change to ``model``, newest first, reachable from ``at`` (default HEAD).
+
+    ``blobs``: a ``git cat-file`` reader to share (a command reading several models' histories,
+    or revisions of its own, starts one); without it, one is started and stopped here."""
     names.check_model_name(model)
     start = git.resolve_revision(root, at) if at else "HEAD"
     if git.head_commit(root) is None:
         return []
     out = git.log(root, _FORMAT, [names.model_dir(model) + "/"], "--name-status", start)
+    if blobs is None:
+        with git.BlobReader(root) as own:
+            return _events(root, model, out, own)
+    return _events(root, model, out, blobs)
+
+
+def _events(root: str, model: str, out: str, blobs: git.BlobReader) -> list[Event]:
     events: list[Event] = []
-    with git.BlobReader(root) as blobs:  # one cat-file for every revision read
-        revisions = _Revisions(root, blobs)
-        for record in out.split("\0")[1:]:
-            header, author, subject, *rest = record.split("\n")
-            changes = "\n".join(rest)
-            commit, date, *parent_ids = header.split(" ")
-            parents = " ".join(parent_ids)
-            base = Event(kind="", version=None, commit=commit, author=author, date=date,
-                          subject=subject, pr=pr_number(subject))
-            changed = _changes(changes)
-            for path, status in changed.items():
-                number = _registered_version(model, path)
-                if status == "A" and number is not None:
-                    events.append(replace(base, kind="registered", version=number))
-            if names.model_file(model) in changed:
-                parent = parents.split()[0] if parents else None
-                events.extend(_state_changes(revisions, model, commit, parent, base))
+    revisions = _Revisions(root, blobs)  # one cat-file for every revision read
+    for record in out.split("\0")[1:]:
+        header, author, subject, *rest = record.split("\n")
+        changes = "\n".join(rest)
+        commit, date, *parent_ids = header.split(" ")
+        parents = " ".join(parent_ids)
+        base = Event(kind="", version=None, commit=commit, author=author, date=date,
+                     subject=subject, pr=pr_number(subject))
+        changed = _changes(changes)
+        for path, status in changed.items():
+            number = _registered_version(model, path)
+            if status == "A" and number is not None:
+                events.append(replace(base, kind="registered", version=number))
+        if names.model_file(model) in changed:
+            parent = parents.split()[0] if parents else None
+            events.extend(_state_changes(revisions, model, commit, parent, base))
     return events
 
 
