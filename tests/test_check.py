@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -636,3 +638,33 @@ def test_a_version_cannot_tag_itself_into_weaker_rules(main_branch: Path, workdi
     commit_all(main_branch, "v2, low risk by its own tags, to production")
     found = requirements(str(main_branch), "main").requirements
     assert ("production", 2, "high-risk (on main)") in [(r.alias, r.count, r.policy) for r in found]
+
+
+def test_gates_are_independent_and_nothing_outside_checks_imports_one() -> None:
+    """A gate imports no other gate, and outside ``checks/`` (approvals, deploy targets...) no module
+    imports a gate: decisions they share live in ``policies/`` and ``formats/``."""
+    import ast
+
+    import modelreg
+    from modelreg.checks import GATES
+
+    package = Path(modelreg.__file__).parent
+    gates = {f"modelreg.checks.{name}" for name in GATES}
+    for path in sorted(package.rglob("*.py")):
+        module = "modelreg." + ".".join(path.relative_to(package).with_suffix("").parts)
+        if module == "modelreg.checks.__init__":
+            continue  # the table of gates
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+        assert not (imported & gates) - {module}, (module, sorted(imported & gates))
+
+
+def test_a_deploy_target_loads_no_gate() -> None:
+    code = ("import sys; import modelreg.deploy.targets.webhook, modelreg.deploy.targets.command; "
+            "print(sorted(m for m in sys.modules if m.startswith('modelreg.checks')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

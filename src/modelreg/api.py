@@ -95,6 +95,16 @@ class Registry:
         self.at = at
         self.catalog = Catalog(open_snapshot(self.top, at))
 
+    def close(self) -> None:
+        """Stop the git process a registry read at a revision holds (``with Registry(...)``)."""
+        self.catalog.snapshot.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def root(self) -> Path:
         """The registry's top directory (``top`` is the same as a str)."""

@@ -14,7 +14,7 @@ What is gated, and why:
   a removed alias serves nothing and needs no approval (as the rest of desired
   state: archiving, rejecting);
 - the rule is read from the policy the PR would put in force and, for a model
-  the base knows, from the one in force on the base (``CheckContext.policies_for``,
+  the base knows, from the one in force on the base (``policies.select.governing``,
   as the policy gate does). When the two rules differ, both must be met, so a PR
   cannot lower the bar for its own promotion (a weaker ``count``, another
   ``policy:`` in ``model.yaml``) and count its reviews against the lower one.
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modelreg.approvals.rules import Report, Requirement, evaluate, split_team, teams_needed
-from modelreg.checks.context import CheckContext, Options
-from modelreg.checks.policy import tags_of
 from modelreg.errors import InputError
-from modelreg.formats import desired, names
+from modelreg.formats import desired, documents, names
 from modelreg.formats.models import Approvals, Policy
+from modelreg.policies.select import governing, tags_of
+from modelreg.read.change import Change
 
 if TYPE_CHECKING:
     from modelreg.edges.github import Client
@@ -52,24 +52,28 @@ def requirements(root: str, base_ref: str | None = None) -> Found:
     Raises InputError (file, line, field) when a ``model.yaml`` does not read or names a policy that
     does not exist: what cannot be read cannot be shown to need nothing.
     """
-    ctx = CheckContext(root, base_ref, Options(head=True))
+    with Change(root, base_ref, head=True) as change:
+        return Found(tuple(_requirements(change)), change.head.commit or "")
+
+
+def _requirements(ctx: Change) -> list[Requirement]:
     found: list[Requirement] = []
     for model in ctx.changed_models:
-        before, after = desired.read(ctx.base, model), desired.read(ctx.head, model)
+        before, after = documents.desired(ctx.base, model), documents.desired(ctx.head, model)
         for move in desired.moves(before, after):
             if move.kind != "alias" or move.alias is None or move.after is None:
                 continue  # a removed alias serves nothing: no approval
             version_doc = ctx.document(ctx.head, names.version_file(model, move.after)) or {}
             rules: list[Approvals] = []
             # the rules now, and those in force before when they differ
-            for selected in ctx.policies_for(model, tags_of(version_doc), alias=move.alias):
+            for selected in governing(ctx, model, tags_of(version_doc), alias=move.alias):
                 rule = _gated(selected.policy, move.alias)
                 if rule is None or any(_same(rule, other) for other in rules):
                     continue
                 rules.append(rule)
                 found.append(Requirement.from_approvals(model, move.alias, move.before, move.after,
                                                         selected.name, rule))
-    return Found(tuple(found), ctx.head.commit or "")
+    return found
 
 
 def check(root: str, *, pr: int, repo: str | None = None, client: Client | None = None,

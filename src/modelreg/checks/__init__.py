@@ -73,6 +73,6 @@ class Report:
 
 def run_checks(root: str, *, base: str | None = None, options: Options | None = None,
                only: list[str] | None = None) -> Report:
-    ctx = CheckContext(root, base, options or Options())
-    results = {name: gate(ctx) for name, gate in GATES.items() if not only or name in only}
-    return Report(ctx, results)
+    with CheckContext(root, base, options or Options()) as ctx:
+        results = {name: gate(ctx) for name, gate in GATES.items() if not only or name in only}
+        return Report(ctx, results)

@@ -16,7 +16,7 @@ from typing import Any
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError, ModelregError
-from modelreg.formats import names, pointers
+from modelreg.formats import documents, names, pointers
 
 GATE = "artifact"
 
@@ -72,13 +72,13 @@ def _to_verify(ctx: CheckContext, versions: list[tuple[str, int, int, str]]) -> 
 def _pointer(ctx: CheckContext, model: str, number: int,
              artifact: dict[str, Any]) -> tuple[pointers.Pointer | None, list[Finding]]:
     path = f"{names.version_dir(model, number)}/{artifact['path']}.dvc"
-    raw = ctx.head.read(path)
+    raw = documents.raw(ctx.head, path)
     if raw is None:
         return None, [Finding(GATE, f"{model} v{number} has no DVC pointer {artifact['path']}.dvc",
                               file=names.version_file(model, number), field="artifact.path",
                               fix="register the version with `modelreg register`, which writes both")]
     try:
-        pointer = pointers.parse_pointer(raw, path)
+        pointer = pointers.pointer_from(documents.parsed(ctx.head, path), path)
     except InputError:
         return None, []  # the schema gate reports it
     problems = []

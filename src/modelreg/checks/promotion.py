@@ -4,7 +4,8 @@ Every alias points at an existing version that is neither archived nor
 rejected. For each alias the change moves, the policy's promotion rule for
 that alias holds: the version must have held the ``after`` alias first, for
 at least ``min_soak``, both read from the first-parent git history of the
-base (a time in ``after`` that ended still counts for as long as it lasted).
+base (a time in ``after`` that ended still counts for as long as it lasted;
+decided in ``policies/promotion.py``).
 Approvals (``promotion.<alias>.approvals``) are reviews of the pull request:
 ``modelreg approvals`` checks them (``approvals_check.py``), in a workflow of
 its own that runs again on every review.
@@ -12,23 +13,17 @@ its own that runs again on every review.
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
-
-from modelreg.checks import policy as policy_gate
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Comparison, Finding, GateResult
 from modelreg.errors import InputError
 from modelreg.formats import names
 from modelreg.formats.desired import DesiredState, moves
+from modelreg.policies.evaluate import baseline_version, baselines, metric_table
+from modelreg.policies.promotion import soak
+from modelreg.policies.select import tags_of
 from modelreg.read.history import Event, history
 
 GATE = "promotion"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def seconds(duration: str) -> int:
-    return int(duration[:-1]) * _UNITS[duration[-1]]
 
 
 def run(ctx: CheckContext) -> GateResult:
@@ -78,63 +73,24 @@ def _rules(ctx: CheckContext, model: str, moved: dict[str, int], result: GateRes
     for alias, number in sorted(moved.items()):
         version_doc = ctx.document(ctx.head, names.version_file(model, number)) or {}
         try:
-            selections = ctx.policies_for(model, policy_gate.tags_of(version_doc), alias=alias)
+            selections = ctx.policies_for(model, tags_of(version_doc), alias=alias)
         except InputError as exc:
             result.findings.append(Finding.from_error(GATE, exc))
             continue
         # The version's own quality was gated when it was registered; here only the table is wanted.
         head = selections[0]
-        _, rows = policy_gate.evaluate(head.policy, head.name, version_doc,
-                                       names.version_file(model, number), policy_gate.baselines(ctx, model),
-                                       against=alias)
+        rows = metric_table(head.policy, head.name, version_doc, names.version_file(model, number),
+                            baselines(ctx.base, model), against=alias)
         result.comparisons.append(Comparison(model, number, head.name, alias,
-                                             policy_gate.alias_target(ctx, model, alias), rows))
+                                             baseline_version(ctx.base, model, alias), rows))
         for selected in selections:  # the policy now, and the one before when it differs
             rule = selected.policy.promotion.get(alias)
             if rule is None or rule.after is None:
                 continue
             if events is None:
                 events = history(ctx.root, model, ctx.base.commit)
-            finding = _soak(events, rule.after, rule.min_soak, number, alias, ctx.base_ref, selected.name)
+            finding = soak(events, rule.after, rule.min_soak, number, alias, ctx.base_ref, selected.name)
             if finding is not None:
                 result.findings.append(Finding(GATE, finding[0], file=path, field=f"aliases.{alias}",
                                                fix=finding[1]))
                 break  # one finding per alias: the first policy that refuses it
-
-
-def _soak(events: list[Event], after: str, min_soak: str | None, number: int, alias: str, base_ref: str,
-          policy: str) -> tuple[str, str] | None:
-    """(message, fix) when ``number`` has not held ``after`` (long enough) to go to ``alias``."""
-    held = _time_in(events, after, number)
-    if held is None:
-        return (f"v{number} goes to {alias} but was never in {after} on {base_ref}",
-                f"promote v{number} to {after} first, in its own pull request (policy {policy})")
-    if min_soak is not None and held < seconds(min_soak):
-        return (f"v{number} has been in {after} for {_human(held)}; {min_soak} required",
-                f"wait until it has soaked, then run the checks again (policy {policy})")
-    return None
-
-
-def _time_in(events: list[Event], alias: str, number: int) -> float | None:
-    """Seconds ``number`` spent in ``alias``, counting its latest stint (until now if it is still there).
-
-    Times are committer dates (when a change landed; an author date is whatever the
-    author says), taken in the branch's own order, oldest first.
-    """
-    moves = [e for e in reversed(events) if e.kind == "alias" and e.alias == alias]
-    start: float | None = None
-    end: float | None = None
-    for event in moves:
-        stamp = datetime.fromisoformat(event.date).timestamp()
-        if event.version == number:
-            start, end = stamp, None
-        elif start is not None and end is None:
-            end = stamp
-    if start is None:
-        return None
-    return (end if end is not None else time.time()) - start
-
-
-def _human(elapsed: float) -> str:
-    hours = elapsed / 3600
-    return f"{hours:.1f}h" if hours >= 1 else f"{elapsed / 60:.0f}m"

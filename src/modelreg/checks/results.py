@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from modelreg.errors import InputError
+from modelreg.policies.evaluate import Row
+
+__all__ = ["Comparison", "Finding", "GateResult", "Row", "one_line"]
 
 
 class Finding:
@@ -39,27 +42,6 @@ def one_line(text: str) -> str:
     """Names and values come from pull requests: a newline in them could start a line of its own
     (in CI logs, a ``::workflow-command``), so every report line stays one line."""
     return " ".join(text.splitlines())
-
-
-class Row:
-    """One metric of a candidate against the version it would replace."""
-
-    def __init__(self, metric: str, current: float | None, candidate: float | None, rule: str,
-                 ok: bool | None) -> None:
-        self.metric = metric
-        self.current = current
-        self.candidate = candidate
-        self.rule = rule
-        self.ok = ok
-
-    @property
-    def delta(self) -> float | None:
-        if self.current is None or self.candidate is None:
-            return None
-        return self.candidate - self.current
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**vars(self), "delta": self.delta}
 
 
 class Comparison:

@@ -19,7 +19,7 @@ from typing import Any
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError
-from modelreg.formats import models, names, pointers, schema_files, yamlio
+from modelreg.formats import documents, models, names, pointers, schema_files
 from modelreg.write import codeowners
 
 GATE = "schema"
@@ -72,10 +72,15 @@ def run(ctx: CheckContext) -> GateResult:
 
 
 def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any]) -> list[Finding]:
-    data = ctx.head.read(path) or b""
     try:
-        doc = yamlio.loads(data, path)
-        models.validate(models.SCHEMAS[kind], doc, path, data)
+        data = documents.raw(ctx.head, path) or b""
+        doc = documents.parsed(ctx.head, path)
+        if kind == "config":  # the typed readers' own validation: the record is built once
+            models.load_config(ctx.head)
+        elif kind == "policy":
+            documents.policy_file(ctx.head, path)
+        else:  # manifests: the full validation only the check runs (readers check the shape)
+            models.validate(models.SCHEMAS[kind], doc, path, data)
     except InputError as exc:
         return [Finding.from_error(GATE, exc)]
     findings = _against_json_schema(ctx, path, kind, doc, validators)
@@ -121,7 +126,7 @@ def _against_json_schema(ctx: CheckContext, path: str, kind: str, doc: Any,
 
 def _pointer(ctx: CheckContext, path: str) -> list[Finding]:
     try:
-        pointers.parse_pointer(ctx.head.read(path) or b"", path)
+        pointers.pointer_from(documents.parsed(ctx.head, path), path)
     except InputError as exc:
         return [Finding.from_error(GATE, exc)]
     return []

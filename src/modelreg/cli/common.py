@@ -33,7 +33,9 @@ def read_options(func: F) -> F:
 def registry(at: str | None = None) -> Registry:
     ctx = click.get_current_context()
     root = ctx.find_root().obj
-    return Registry(root or ".", at=at)
+    reg = Registry(root or ".", at=at)
+    ctx.call_on_close(reg.close)  # a read --at REV holds a git cat-file until the command ends
+    return reg
 
 
 @contextmanager

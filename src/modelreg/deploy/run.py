@@ -29,7 +29,7 @@ from modelreg.deploy import plan
 from modelreg.deploy.targets import Activation, Outcome, Target, build
 from modelreg.edges import git
 from modelreg.errors import InputError, ModelregError, NotFoundError
-from modelreg.formats import desired, ledger, models, names
+from modelreg.formats import desired, documents, ledger, models, names
 from modelreg.formats.snapshot import Revision
 from modelreg.read.catalog import Catalog, ModelVersion
 
@@ -72,15 +72,33 @@ class Deployment:
                 "deployments": [r.to_dict() for r in self.results]}
 
 
-def config_at(root: Path, commit: str) -> models.RegistryConfig:
-    """modelreg.yaml as of ``commit``: the environments a merge deploys to are the merged ones."""
-    return models.load_config(Revision(str(root), commit, resolved=True))
+class Snapshots:
+    """One snapshot per revision a deployment reads, all reading through one ``git cat-file``;
+    closed, with it, on exit."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        #: the one ``cat-file`` every revision (and the history of a catch-up) reads through
+        self.blobs = git.BlobReader(root)
+        self._open: dict[str, Revision] = {}
+
+    def at(self, commit: str) -> Revision:
+        if commit not in self._open:
+            self._open[commit] = Revision(str(self.root), commit, resolved=True, blobs=self.blobs)
+        return self._open[commit]
+
+    def __enter__(self) -> Snapshots:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.blobs.close()
 
 
-def moves_between(root: Path, before: str | None, after: str) -> list[desired.Move]:
+def moves_between(snapshots: Snapshots, before: str | None, after: str) -> list[desired.Move]:
     """Every desired-state change between two commits (all of ``after``'s state without ``before``)."""
-    head = Revision(str(root), after, resolved=True)
-    base = Revision(str(root), before, resolved=True) if before else None
+    root = snapshots.root
+    head = snapshots.at(after)
+    base = snapshots.at(before) if before else None
     if base is not None:
         changed = git.changes_since(root, before or "", [names.REGISTRY_DIR], until=after)
         models = sorted({p.split("/")[1] for p in changed if p.endswith("/" + names.MODEL_FILE)
@@ -99,13 +117,13 @@ def _state(snapshot: Revision | None, model: str) -> desired.DesiredState | None
     if snapshot is None:
         return None
     try:
-        return desired.read(snapshot, model)
+        return documents.desired(snapshot, model)
     except InputError:
         return None  # a broken file on main: the gate reported it; nothing of it deploys
 
 
 def main_tip(root: Path) -> str | None:
-    from modelreg.checks.context import find_base
+    from modelreg.read.change import find_base
 
     with contextlib.suppress(NotFoundError):
         return find_base(str(root), None)[1]
@@ -125,7 +143,15 @@ def deploy(root: Path, *, after: str | None = None, before: str | None = None, o
     request. ``redeploy`` replaces the plan (``reconcile``).
     """
     commit = git.resolve_revision(root, after or "HEAD")
-    config = config_at(root, commit)
+    with Snapshots(root) as snapshots:
+        return _deploy(snapshots, commit, before=before, only=only, dry_run=dry_run,
+                       push_ledger=push_ledger, redeploy=redeploy)
+
+
+def _deploy(snapshots: Snapshots, commit: str, *, before: str | None, only: str | None, dry_run: bool,
+            push_ledger: bool, redeploy: list[plan.Step] | None) -> Deployment:
+    root = snapshots.root
+    config = models.load_config(snapshots.at(commit))
     if only is not None and only not in config.environments:
         known = ", ".join(sorted(config.environments)) or "none"
         raise NotFoundError(f"no environment {only!r} in {names.CONFIG_FILE} (environments: {known})",
@@ -136,22 +162,23 @@ def deploy(root: Path, *, after: str | None = None, before: str | None = None, o
     history = [r for r in ledger.read(root) if _on(root, r.commit, tip or commit)]
     start = _start(root, commit, before, history)
     commits = _range(root, start, commit)
-    moves = [(c, m) for c in commits for m in moves_between(root, _first_parent(root, c), c)]
+    moves = [(c, m) for c in commits for m in moves_between(snapshots, _first_parent(root, c), c)]
     report = Deployment(commit, start, [m for _, m in moves], [], dry_run=dry_run)
     if redeploy is not None:
         steps = redeploy
     else:
         moved = plan.plan(report.moves, config.environments, only)
-        steps = _merge(moved, _behind(root, config, commit, history, only))
-    moves += _made(root, commit, [s for s in steps if s not in moved] if redeploy is None else steps, moves)
+        steps = _merge(moved, _behind(snapshots.at(commit), config, history, only))
+    moves += _made(snapshots, commit, [s for s in steps if s not in moved] if redeploy is None else steps,
+                   moves)
     if tip is not None and tip != commit:
         report.refused = (f"{commit[:12]} is not the tip of main ({tip[:12]}): a newer merge's own run "
                           "deploys; an older commit never overwrites it")
         report.results = [StepResult(s, "refused", report.refused) for s in steps]
         return report
-    catalog = Catalog(Revision(str(root), commit, resolved=True))
+    catalog = Catalog(snapshots.at(commit))
     for step in steps:
-        previous = _catalog_for(root, history, step)
+        previous = _catalog_for(snapshots, history, step)
         report.results.append(_one(root, config, step, commit, history, catalog, previous, dry_run,
                                    force=redeploy is not None))
     if not dry_run:
@@ -191,10 +218,9 @@ def _range(root: Path, start: str | None, commit: str) -> list[str]:
     return git.run(root, "rev-list", "--first-parent", "--reverse", "--max-count=1000", spec).split()
 
 
-def _behind(root: Path, config: models.RegistryConfig, commit: str, history: list[ledger.Record],
+def _behind(snapshot: Revision, config: models.RegistryConfig, history: list[ledger.Record],
             only: str | None) -> list[plan.Step]:
     """Aliases whose desired version is not what the ledger last deployed (or never deployed)."""
-    snapshot = Revision(str(root), commit, resolved=True)
     steps = []
     for name in sorted(config.environments):
         if only is not None and name != only:
@@ -213,7 +239,7 @@ def _behind(root: Path, config: models.RegistryConfig, commit: str, history: lis
     return steps
 
 
-def _made(root: Path, commit: str, steps: list[plan.Step],
+def _made(snapshots: Snapshots, commit: str, steps: list[plan.Step],
           known: list[tuple[str, desired.Move]]) -> list[tuple[str, desired.Move]]:
     """For steps not moved in this range (a run that never happened, a reconcile): the commit
     that set the alias to its version, from the model's history, so it is recorded and credited."""
@@ -224,7 +250,7 @@ def _made(root: Path, commit: str, steps: list[plan.Step],
     for step in steps:
         if (step.model, step.alias) in have:
             continue
-        event = next((e for e in history(str(root), step.model, commit)
+        event = next((e for e in history(str(snapshots.root), step.model, commit, blobs=snapshots.blobs)
                       if e.kind == "alias" and e.alias == step.alias and e.version == step.after), None)
         if event is not None:
             found.append((event.commit, desired.Move(step.model, "alias", alias=step.alias,
@@ -244,12 +270,12 @@ def _last(history: list[ledger.Record], environment: str, model: str, alias: str
                  and (r.environment, r.model, r.alias) == (environment, model, alias)), None)
 
 
-def _catalog_for(root: Path, history: list[ledger.Record], step: plan.Step) -> Catalog | None:
+def _catalog_for(snapshots: Snapshots, history: list[ledger.Record], step: plan.Step) -> Catalog | None:
     """Where the version to switch back to is read: the commit that deployed it."""
     last = _last(history, step.environment, step.model, step.alias)
     if last is None or step.before is None:
         return None
-    return Catalog(Revision(str(root), last.commit, resolved=True))
+    return Catalog(snapshots.at(last.commit))
 
 
 def _first_parent(root: Path, commit: str) -> str | None:
@@ -369,22 +395,19 @@ def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move
              history: list[ledger.Record]) -> list[ledger.Record]:
     """A record per alias move, on the commit that made it with that commit's pull request and
     approvers, and a record per deployment attempt, on the deployed commit."""
-    from modelreg.read.history import Event, with_approvers
+    from modelreg.read.history import approvals
 
     actor = os.environ.get("GITHUB_ACTOR") or git.user_name(root) or getpass.getuser()
     known = {(r.commit, r.model, r.alias, r.after) for r in history if r.kind == "move"}
     made = list(dict.fromkeys([c for c, _ in moves] + [report.commit]))
-    subjects = {c: git.run(root, "log", "-1", "--format=%s", c).strip() for c in made}
-    events = with_approvers(str(root), [Event(kind="alias", version=None, commit=c, author="", date="",
-                                              subject=subjects[c], pr=_pr(subjects[c])) for c in made])
-    by_commit = {e.commit: e for e in events}
+    approved = approvals(str(root), made)
 
     def approvers(commit: str) -> list[dict[str, Any]] | None:
-        found = by_commit[commit].approvers
+        found = approved[commit].approvers
         return [asdict(a) for a in found] if found is not None else None
 
     stamp = ledger.now()
-    records = [ledger.Record(stamp, "move", m.model, m.alias, m.before, m.after, c, pr=by_commit[c].pr,
+    records = [ledger.Record(stamp, "move", m.model, m.alias, m.before, m.after, c, pr=approved[c].pr,
                              approvers=approvers(c), actor=actor, message=m.describe())
                for c, m in moves if m.kind == "alias" and (c, m.model, m.alias, m.after) not in known]
     # A deployment is credited to the pull request that moved its alias (the tip's, for a catch-up).
@@ -395,17 +418,10 @@ def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move
         source = mover.get((r.step.model, r.step.alias), report.commit)
         records.append(ledger.Record(stamp, "deployment", r.step.model, r.step.alias, r.step.before,
                                      r.step.after, report.commit, environment=r.step.environment,
-                                     outcome=r.outcome, sha256=r.sha256, pr=by_commit[source].pr,
+                                     outcome=r.outcome, sha256=r.sha256, pr=approved[source].pr,
                                      approvers=approvers(source), actor=actor, message=r.message,
                                      targets=[t.to_dict() for t in r.targets]))
     return records
-
-
-def _pr(subject: str) -> int | None:
-    from modelreg.read.history import _PR
-
-    match = _PR.search(subject)
-    return int(match.group(1) or match.group(2)) if match else None
 
 
 def _notify(config: models.RegistryConfig, records: list[ledger.Record]) -> None:

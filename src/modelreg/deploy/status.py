@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.deploy.plan import Step
-from modelreg.deploy.run import config_at, main_tip
+from modelreg.deploy.run import main_tip
 from modelreg.deploy.targets import Serving, build
 from modelreg.edges import git
 from modelreg.errors import ModelregError, NotFoundError
 from modelreg.formats import ledger
+from modelreg.formats.models import load_config
 from modelreg.formats.snapshot import Revision
 from modelreg.read.catalog import Catalog
 
@@ -82,11 +83,17 @@ class Status:
 
 def status(root: Path, *, only: str | None = None, verify: bool = False) -> Status:
     commit = main_tip(root) or git.resolve_revision(root, "HEAD")
-    config = config_at(root, commit)
+    with Revision(str(root), commit, resolved=True) as snapshot:
+        return _status(root, snapshot, only=only, verify=verify)
+
+
+def _status(root: Path, snapshot: Revision, *, only: str | None, verify: bool) -> Status:
+    commit = str(snapshot.commit)
+    config = load_config(snapshot)
     if only is not None and only not in config.environments:
         raise NotFoundError(f"no environment {only!r} in modelreg.yaml",
                             fix=f"name one of: {', '.join(sorted(config.environments)) or 'none'}")
-    catalog = Catalog(Revision(str(root), commit, resolved=True))
+    catalog = Catalog(snapshot)
     records = ledger.read(root)
     rows = []
     for name in sorted(config.environments):

@@ -17,13 +17,23 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$
 
 def run(root: StrPath, *args: str, check: bool = True, input: bytes | None = None) -> str:
     """Run ``git ARGS`` in ``root``; on failure raise GitError with command and stderr."""
-    cmd = ["git", *args]
-    proc = subprocess.run(cmd, cwd=root, input=input, capture_output=True, check=False,
-                          env=_env())
+    proc = _spawn(root, args, input)
     if check and proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", "replace").strip()
-        raise GitError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}: {stderr}")
+        raise GitError(f"`git {' '.join(args)}` failed with exit code {proc.returncode}: {stderr}")
     return proc.stdout.decode("utf-8", "replace")
+
+
+def _status(root: StrPath, *args: str) -> tuple[int, str]:
+    """Run ``git ARGS`` in ``root`` where a non-zero exit is an answer, not a failure."""
+    proc = _spawn(root, args, None)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def _spawn(root: StrPath, args: Sequence[str], input: bytes | None) -> subprocess.CompletedProcess[bytes]:
+    """The one place a git command is started (but ``cat-file --batch``, see BlobReader)."""
+    return subprocess.run(["git", *args], cwd=root, input=input, capture_output=True, check=False,
+                          env=_env())
 
 
 def _env() -> dict[str, str]:
@@ -37,9 +47,8 @@ def _env() -> dict[str, str]:
 
 
 def toplevel(path: StrPath) -> str | None:
-    proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path,
-                          capture_output=True, check=False, env=_env())
-    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+    code, out = _status(path, "rev-parse", "--show-toplevel")
+    return out.strip() if code == 0 else None
 
 
 def init(root: StrPath) -> None:
@@ -56,12 +65,11 @@ def resolve_revision(root: StrPath, rev: str) -> str:
             raise NotFoundError(f"no commit on HEAD at or before {rev}",
                                 fix="pick a later date, or a commit or tag")
         return commit
-    out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-                         cwd=root, capture_output=True, check=False, env=_env())
-    if out.returncode != 0:
+    code, out = _status(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if code != 0:
         raise NotFoundError(f"unknown revision {rev!r}",
                             fix="give a commit, branch, tag, or a date such as 2026-11-01")
-    return out.stdout.decode().strip()
+    return out.strip()
 
 
 def _check_date(rev: str) -> None:
@@ -86,9 +94,7 @@ def _check_date(rev: str) -> None:
 
 
 def is_ancestor(root: StrPath, ancestor: str, descendant: str) -> bool:
-    proc = subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=root,
-                          capture_output=True, check=False, env=_env())
-    return proc.returncode == 0
+    return _status(root, "merge-base", "--is-ancestor", ancestor, descendant)[0] == 0
 
 
 def git_dir(root: StrPath) -> str:
@@ -225,6 +231,14 @@ def log(root: StrPath, fmt: str, paths: Sequence[str], *extra: str) -> str:
                "--", *paths)
 
 
+def subjects(root: StrPath, commits: Sequence[str]) -> dict[str, str]:
+    """Commit → its subject line, in one ``git log``."""
+    if not commits:
+        return {}
+    out = run(root, "log", "--no-walk=unsorted", "--format=%H%x00%s", *dict.fromkeys(commits), "--")
+    return dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
+
+
 class BlobReader:
     """One long-lived ``git cat-file --batch`` process: many reads, one start-up."""
 
@@ -259,7 +273,12 @@ class BlobReader:
             assert self._proc.stdin is not None
             self._proc.stdin.close()
             self._proc.wait()
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
             self._proc = None
 
-    def __del__(self) -> None:
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self.close()

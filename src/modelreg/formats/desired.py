@@ -1,11 +1,10 @@
 """Desired state: what ``model.yaml`` asks for, and what moved between two revisions.
 
 A model's desired state is its aliases, its archived versions and its
-rejected ones. Every reader goes through this module: the catalog (stage and
-approval), history, the promotion and policy gates, the promotion commands,
-approvals and deploy. Reading stays light (no pydantic): a document is
-checked against the shipped JSON Schema (``shape.py``) before it becomes
-a :class:`DesiredState`, so a bad entry is the same error for everyone.
+rejected ones. It is read from ``model.yaml`` by ``documents.model_file``
+(the one reader of that file, light: no pydantic), for the catalog (stage
+and approval), history, the promotion and policy gates, the promotion
+commands, approvals and deploy, so a bad entry is the same error for everyone.
 :func:`moves` is the one pure function that says what changed between two
 states.
 """
@@ -13,9 +12,6 @@ states.
 from __future__ import annotations
 
 from typing import Any
-
-from modelreg.formats import names
-from modelreg.formats.snapshot import Snapshot
 
 
 class Rejection:
@@ -70,22 +66,6 @@ class DesiredState:
         """The desired-state fields as ``model.yaml`` holds them."""
         return {"aliases": dict(sorted(self.aliases.items())), "archived": sorted(self.archived),
                 "rejected": [self.rejected[v].to_dict() for v in sorted(self.rejected)]}
-
-
-def read(snapshot: Snapshot, model: str) -> DesiredState | None:
-    """A model's desired state in a snapshot; None when it has no ``model.yaml``.
-
-    Raises InputError (file, line, field) when the file does not parse or breaks its schema.
-    """
-    from modelreg.formats import shape, yamlio
-
-    path = names.model_file(model)
-    data = snapshot.read(path)
-    if data is None:
-        return None
-    doc = yamlio.loads(data, path)
-    shape.check("model", doc, path, data)
-    return DesiredState.from_doc(model, doc)
 
 
 class Move:

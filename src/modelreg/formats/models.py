@@ -371,13 +371,18 @@ def json_schema_text(name: str) -> str:
 def load_config(snapshot: Snapshot) -> RegistryConfig:
     """``modelreg.yaml`` of a snapshot, validated; the defaults when there is none.
 
-    The one reader of the settings: init, the gates, codeowners, deploy and serve call it.
-    Raises InputError (file, line, field) when the file does not read.
+    The one reader of the settings: init, the gates, policy selection, codeowners, deploy and serve
+    call it; read once per snapshot. Raises InputError (file, line, field) when the file does not read.
     """
-    data = snapshot.read(CONFIG_FILE)
-    if data is None:
-        return RegistryConfig()
-    return validate(RegistryConfig, yamlio.loads(data, CONFIG_FILE), CONFIG_FILE, data)
+    from modelreg.formats import documents
+
+    def build() -> RegistryConfig:
+        data = documents.raw(snapshot, CONFIG_FILE)
+        if data is None:
+            return RegistryConfig()
+        return validate(RegistryConfig, documents.parsed(snapshot, CONFIG_FILE), CONFIG_FILE, data)
+
+    return documents.cached(snapshot, "config", CONFIG_FILE, build)
 
 
 def validate(kind: type[M], data: Any, source: str, text: bytes | str | None = None) -> M:

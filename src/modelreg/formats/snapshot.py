@@ -2,13 +2,22 @@
 
 Every read goes through a Snapshot, so ``--at REV`` works on every read
 command and never touches the work tree: a revision is read from git objects.
+A command opens one snapshot per revision it reads, as a context manager
+(a revision holds a ``git cat-file`` process, closed on exit), and every
+reader of a file asks the snapshot's documents cache (``documents.py``),
+so a file is parsed once per revision however many readers want it. A
+work tree snapshot is one moment too: what it parsed is kept, so a
+long-lived reader that must see later edits opens a new snapshot.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from modelreg.edges.git import BlobReader
 
 from modelreg.errors import InputError
 from modelreg.formats.memo import blob_id
@@ -41,11 +50,41 @@ class Snapshot(Protocol):
     def exists(self, path: str) -> bool:
         """Whether a repository-relative file exists."""
 
+    def cache_for(self, path: str) -> dict[tuple[str, str], Any]:
+        """Where what is made of ``path`` is kept: (kind, path) → what the one reader of that kind
+        made of the file (or the InputError it raised). Filled and read by ``documents.py`` only."""
 
-class WorkTree:
+    def close(self) -> None:
+        """Stop what the snapshot started (a revision's ``git cat-file``)."""
+
+    def __enter__(self) -> Snapshot: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class _Closing:
+    """What the snapshots share: their documents cache, and closing as a context manager."""
+
+    _documents: dict[tuple[str, str], Any]
+
+    def cache_for(self, path: str) -> dict[tuple[str, str], Any]:
+        return self._documents
+
+    def close(self) -> None:
+        """Nothing to stop (the work tree holds no process)."""
+
+    def __enter__(self) -> Any:  # Any: each subclass returns itself
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class WorkTree(_Closing):
     def __init__(self, root: str) -> None:
         self.root = root
         self.commit: str | None = None
+        self._documents = {}
         self._real_root = os.path.realpath(root).rstrip(os.sep) + os.sep
 
     def read(self, path: str) -> bytes | None:
@@ -87,16 +126,24 @@ class WorkTree:
         return inside(path) and os.path.isfile(os.path.join(self.root, path))
 
 
-class Revision:
-    def __init__(self, root: str, rev: str, *, resolved: bool = False) -> None:
-        """``rev`` is anything git or a date names; ``resolved=True`` when it is a commit id already."""
+class Revision(_Closing):
+    def __init__(self, root: str, rev: str, *, resolved: bool = False,
+                 blobs: BlobReader | None = None) -> None:
+        """``rev`` is anything git or a date names; ``resolved=True`` when it is a commit id already.
+
+        ``blobs``: a reader shared with other revisions (one ``cat-file`` for a walk through
+        history), closed by whoever opened it; without it the revision starts its own on its
+        first read and stops it on :meth:`close`.
+        """
         from modelreg.edges import git  # only reads of the past pay for subprocess
 
         self._git = git
         self.root = root
         self.rev = rev if resolved else git.resolve_revision(root, rev)
         self.commit: str | None = self.rev
-        self._blobs = git.BlobReader(root)
+        self._documents = {}
+        self._owns_blobs = blobs is None
+        self._blobs = blobs if blobs is not None else git.BlobReader(root)
         self._dirs: dict[str, list[str]] = {}
         self._trees: dict[str, dict[str, str]] = {}
 
@@ -104,6 +151,10 @@ class Revision:
         if not inside(path):
             return None
         return self._blobs.read(f"{self.rev}:{path}")
+
+    def close(self) -> None:
+        if self._owns_blobs:
+            self._blobs.close()
 
     def listdir(self, path: str) -> list[str]:
         if not inside(path):
@@ -158,14 +209,24 @@ class Index(Revision):
         return self._trees[top]
 
 
-class Overlay:
-    """A snapshot with some files replaced: the tree as a command is about to write it."""
+class Overlay(_Closing):
+    """A snapshot with some files replaced: the tree as a command is about to write it.
+
+    Closing it closes the snapshot under it, which it owns."""
 
     def __init__(self, under: Snapshot, files: dict[str, bytes]) -> None:
         self._under = under
         self._files = files
         self.root = under.root
         self.commit = under.commit
+        self._documents = {}
+
+    def close(self) -> None:
+        self._under.close()
+
+    def cache_for(self, path: str) -> dict[tuple[str, str], Any]:
+        """A file not replaced is the snapshot's underneath, and so is what was made of it."""
+        return self._documents if path in self._files else self._under.cache_for(path)
 
     def read(self, path: str) -> bytes | None:
         return self._files[path] if path in self._files else self._under.read(path)

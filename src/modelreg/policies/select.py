@@ -8,11 +8,14 @@ A named or default policy that does not exist is an error, never "no policy".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg.errors import InputError
-from modelreg.formats import models, names, yamlio
+from modelreg.formats import documents, models, names
 from modelreg.formats.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from modelreg.read.change import Change
 
 
 class Selected:
@@ -24,34 +27,40 @@ class Selected:
 
 
 def load_all(snapshot: Snapshot) -> tuple[dict[str, models.Policy], list[InputError]]:
-    """Every valid policy in ``policies/``, and the errors of the invalid ones."""
+    """Every valid policy in ``policies/``, and the errors of the invalid ones (each file read once
+    per snapshot, by ``documents.policy_file``; the whole answer too)."""
+    return documents.cached(snapshot, "policies", names.POLICY_DIR, lambda: _load_all(snapshot))
+
+
+def _load_all(snapshot: Snapshot) -> tuple[dict[str, models.Policy], list[InputError]]:
     policies: dict[str, models.Policy] = {}
     errors: list[InputError] = []
     for file in snapshot.listdir(names.POLICY_DIR):
         if not file.endswith(".yaml"):
             continue
-        path = f"{names.POLICY_DIR}/{file}"
-        data = snapshot.read(path)
-        if data is None:
-            continue
         try:
-            policies[file.removesuffix(".yaml")] = models.validate(
-                models.Policy, yamlio.loads(data, path), path, data)
+            policy = documents.policy_file(snapshot, f"{names.POLICY_DIR}/{file}")
         except InputError as exc:
             errors.append(exc)
+            continue
+        if policy is not None:
+            policies[file.removesuffix(".yaml")] = policy
     return policies, errors
 
 
 def default_name(snapshot: Snapshot) -> str:
-    data = snapshot.read(names.CONFIG_FILE)
-    if data is None:
-        return "default"
+    """The registry's ``default_policy``; ``default`` when modelreg.yaml does not read (the schema
+    gate reports it)."""
     try:
-        doc = yamlio.loads(data, names.CONFIG_FILE)
+        return models.load_config(snapshot).default_policy
     except InputError:
-        return "default"  # reported by the schema gate
-    value = doc.get("default_policy") if isinstance(doc, dict) else None
-    return value if isinstance(value, str) else "default"
+        return "default"
+
+
+def tags_of(doc: dict[str, Any]) -> dict[str, str]:
+    """A manifest's tags, as text (what ``applies_to.tags`` matches)."""
+    tags = doc.get("tags")
+    return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
 
 
 def select(policies: dict[str, models.Policy], default: str, model: str, model_doc: dict[str, Any],
@@ -80,3 +89,46 @@ def select(policies: dict[str, models.Policy], default: str, model: str, model_d
                      field="default_policy",
                      fix=f"restore policies/{default}.yaml "
                      "(an empty policy, `schema_version: 1`, gates nothing)")
+
+
+def for_head(change: Change, model: str, version_tags: dict[str, str]) -> Selected:
+    """The policy that governs ``model`` after the change (raises InputError when it names none)."""
+    policies, _ = load_all(change.head)
+    return select(policies, default_name(change.head), model,
+                  change.document(change.head, names.model_file(model)) or {}, version_tags)
+
+
+def governing(change: Change, model: str, version_tags: dict[str, str], *,
+              alias: str | None = None) -> list[Selected]:
+    """The policy that governs ``model`` after the change, and the one that governed it before
+    (the base's model.yaml, policies, default and version tags), when that one differs.
+
+    A pull request must pass both: otherwise it could relax the rules that judge it, by
+    naming another policy in model.yaml, changing the tags an ``applies_to`` matches, the
+    default policy, or the policy file itself, in the same change.
+    """
+    head = for_head(change, model, version_tags)
+    base_doc = change.document(change.base, names.model_file(model))
+    if base_doc is None:
+        return [head]  # a new model: nothing governed it before
+    base_policies, _ = load_all(change.base)
+    try:
+        base = select(base_policies, default_name(change.base), model, base_doc,
+                      _base_tags(change, model, alias))
+    except InputError:
+        return [head]  # the base's own selection was broken: the head's is what is checked
+    same = base.name == head.name and base.policy == head.policy
+    return [head] if same else [head, Selected(f"{base.name} (on {change.base_ref})", base.policy)]
+
+
+def _base_tags(change: Change, model: str, alias: str | None) -> dict[str, str]:
+    """The tags that chose the policy before the change: those of the version the alias
+    points at on the base (else the model's newest version there). Never the tags the
+    change brings: a version tagged ``risk: low`` must not pick its own, weaker, rules."""
+    state = change.desired(change.base, model)
+    number = state.aliases.get(alias) if state is not None and alias is not None else None
+    if number is None:
+        versions = change.versions(change.base, model)
+        number = max(versions) if versions else None
+    doc = change.document(change.base, names.version_file(model, number)) if number else None
+    return tags_of(doc) if doc else {}

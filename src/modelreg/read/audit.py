@@ -20,7 +20,7 @@ from modelreg.edges import git
 from modelreg.errors import InputError
 from modelreg.formats import ledger, names
 from modelreg.formats.snapshot import Revision
-from modelreg.read.history import Event, history, with_approvers
+from modelreg.read.history import Event, by_model, history, merge_ledger, with_approvers
 
 COLUMNS = ("time", "model", "event", "alias", "from", "to", "environment", "outcome", "commit", "pr",
            "approvers", "actor", "sha256", "detail")
@@ -67,32 +67,40 @@ def trail(root: Path, *, since: datetime | None = None, until: datetime | None =
           model: str | None = None, offline: bool = True) -> list[Entry]:
     """The audit trail of ``model`` (default: every model), oldest first, within the dates given."""
     records = ledger.read(root)
-    approved = {(r.commit, r.model, r.alias): r for r in records if r.kind == "move"}
+    recorded = by_model(records)
     if model is not None:
         names.check_model_name(model)
-    models = [model] if model else sorted(
-        n for n in Revision(str(root), "HEAD").listdir(names.REGISTRY_DIR) if names.MODEL_NAME.fullmatch(n))
+    if model:
+        models = [model]
+    else:
+        with Revision(str(root), "HEAD") as head:
+            models = sorted(n for n in head.listdir(names.REGISTRY_DIR) if names.MODEL_NAME.fullmatch(n))
     entries: list[Entry] = []
-    for name in models:
-        events = history(str(root), name) if git.head_commit(root) else []
-        if not offline:
-            events = with_approvers(str(root), events)
-        # history lists commits newest first: taken oldest first (each commit's events in their own
-        # order), git's order holds among commits made in the same second
-        commits = list(dict.fromkeys(e.commit for e in events))[::-1]
-        entries += [_from_event(name, e, approved.get((e.commit, name, e.alias)))
-                    for commit in commits for e in events if e.commit == commit]
+    with git.BlobReader(root) as blobs:  # one cat-file for every model's history
+        for name in models:
+            entries += _model_entries(root, name, recorded.get(name, []), blobs, offline=offline)
     entries += [_from_record(r) for r in records if r.kind == "deployment"
                 and (model is None or r.model == model)]
     return sorted((e for e in entries if _within(e.time, since, until)), key=lambda e: e.time)
 
 
-def _from_event(model: str, event: Event, recorded: ledger.Record | None) -> Entry:
-    approvers: list[str] | None = None
-    if event.approvers is not None:
-        approvers = [a.login for a in event.approvers]
-    elif recorded is not None and recorded.approvers is not None:
-        approvers = [str(a.get("login")) for a in recorded.approvers]
+def _model_entries(root: Path, name: str, recorded: list[ledger.Record], blobs: git.BlobReader, *,
+                   offline: bool) -> list[Entry]:
+    """A model's history, oldest first, its approvers completed by what the deploy job recorded."""
+    events = history(str(root), name, blobs=blobs) if git.head_commit(root) else []
+    if not offline:
+        events = with_approvers(str(root), events)
+    # approvers the deploy job recorded fill those unknown (the deployments are listed apart, from
+    # the records, which say more than an event: the artifact's sha256)
+    events = [e for e in merge_ledger(events, recorded) if e.kind != "deployment"]
+    # history lists commits newest first: taken oldest first (each commit's events in their own
+    # order), git's order holds among commits made in the same second
+    commits = list(dict.fromkeys(e.commit for e in events))[::-1]
+    return [_from_event(name, e) for commit in commits for e in events if e.commit == commit]
+
+
+def _from_event(model: str, event: Event) -> Entry:
+    approvers = [a.login for a in event.approvers] if event.approvers is not None else None
     detail = event.subject if approvers is not None or event.kind != "alias" else \
         f"{event.subject} (approvers unknown: {event.approvers_note or 'not recorded by a deploy job'})"
     return Entry(_utc(event.date), model, event.kind, event.alias, event.previous, event.version, None, None,

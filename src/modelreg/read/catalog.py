@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 import os
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from modelreg.errors import InputError, NotFoundError
-from modelreg.formats import names
-from modelreg.formats.desired import DesiredState
+from modelreg.formats import documents, names
+from modelreg.formats.documents import ModelFile
 from modelreg.formats.memo import Memo
 from modelreg.formats.pointers import Pointer, pointer_from
 from modelreg.formats.snapshot import Snapshot
@@ -26,56 +25,18 @@ if TYPE_CHECKING:
 STAGE_ALIASES = {"production": "Production", "staging": "Staging"}
 
 
-def _parse_mapping(data: bytes, path: str) -> dict[str, Any]:
-    # Imported here: a read answered from the memo never loads PyYAML at all.
-    from modelreg.formats import yamlio
-
-    doc = yamlio.loads(data, path)
-    if not isinstance(doc, dict):
-        raise InputError("expected a mapping at the top level", file=path,
-                         fix="see docs/format.md for the file's fields")
-    return doc
-
-
-class Model:
+class Model(ModelFile):
     """``registry/<name>/model.yaml`` plus the version numbers present beside it."""
 
     # Plain classes, not dataclasses, on the read path: generating dataclass
     # code at import costs milliseconds that every `modelreg resolve` would pay.
     def __init__(self, name: str, data: dict[str, Any], versions: tuple[int, ...]) -> None:
-        self.name = name
-        self.data = data
+        super().__init__(name, data)
         self.versions = versions
 
     def __repr__(self) -> str:
         return (f"<Model {self.name} versions={list(self.versions)} aliases={self.aliases} "
                 f"latest={self.latest}>")
-
-    @property
-    def source(self) -> str:
-        return names.model_file(self.name)
-
-    @property
-    def description(self) -> str:
-        return str(self.data.get("description") or "")
-
-    @property
-    def owners(self) -> list[str]:
-        return [str(o) for o in self.data.get("owners") or []]
-
-    @property
-    def policy(self) -> str | None:
-        value = self.data.get("policy")
-        return str(value) if value is not None else None
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return {str(k): str(v) for k, v in (self.data.get("tags") or {}).items()}
-
-    @cached_property
-    def desired(self) -> DesiredState:
-        """Aliases, archived and rejected versions (the file passed its schema when loaded)."""
-        return DesiredState.from_doc(self.name, self.data)
 
     @property
     def aliases(self) -> dict[str, int]:
@@ -234,7 +195,10 @@ class Catalog:
 
     def _load(self, model: str, path: str, kind: str | None) -> dict[str, Any] | None:
         """A file of ``model``, parsed strictly and checked against the schema of its ``kind``
-        (``model``, ``version``, or None for a DVC pointer), or from the memo of that exact content."""
+        (``model``, ``version``, or None for a DVC pointer), or from the memo of that exact content.
+
+        A miss is read by ``documents`` (the snapshot's one parse of the file); a hit is handed to
+        it, so another reader of this snapshot does not parse the file again."""
         key = self.snapshot.blob_id(path)
         if key is None:
             return None
@@ -242,15 +206,12 @@ class Catalog:
         if memo is None:
             memo = self._memos[model] = Memo(self.snapshot.root, model)
         doc: dict[str, Any] | None = memo.get(key)
-        if doc is None:
-            data = self.snapshot.read(path)
-            if data is None:
-                return None
-            doc = _parse_mapping(data, path)
-            if kind is not None:
-                from modelreg.formats import shape
-
-                shape.check(kind, doc, path, data)
+        if doc is not None:
+            documents.remember(self.snapshot, kind, path, doc)
+            return doc
+        doc = documents.checked(self.snapshot, kind, path) if kind is not None else \
+            documents.mapping(self.snapshot, path)
+        if doc is not None:
             memo.put(key, doc)
         return doc
 

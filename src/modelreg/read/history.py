@@ -20,8 +20,9 @@ from typing import Any
 
 from modelreg.edges import git
 from modelreg.errors import InputError
-from modelreg.formats import names, shape, yamlio
+from modelreg.formats import documents, names
 from modelreg.formats.desired import DesiredState, moves
+from modelreg.formats.snapshot import Revision
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 # Each commit starts with NUL, which no name, subject or (quoted) path can hold; the
@@ -70,35 +71,69 @@ class Event:
         return out
 
 
-def history(root: str, model: str, at: str | None = None) -> list[Event]:
-    """Every change to ``model``, newest first, reachable from ``at`` (default HEAD)."""
+def history(root: str, model: str, at: str | None = None, *,
+            blobs: git.BlobReader | None = None) -> list[Event]:
+    """Every change to ``model``, newest first, reachable from ``at`` (default HEAD).
+
+    ``blobs``: a ``git cat-file`` reader to share (a command reading several models' histories,
+    or revisions of its own, starts one); without it, one is started and stopped here."""
     names.check_model_name(model)
     start = git.resolve_revision(root, at) if at else "HEAD"
     if git.head_commit(root) is None:
         return []
     out = git.log(root, _FORMAT, [names.model_dir(model) + "/"], "--name-status", start)
-    blobs = git.BlobReader(root)
+    if blobs is None:
+        with git.BlobReader(root) as own:
+            return _events(root, model, out, own)
+    return _events(root, model, out, blobs)
+
+
+def _events(root: str, model: str, out: str, blobs: git.BlobReader) -> list[Event]:
     events: list[Event] = []
-    try:
-        for record in out.split("\0")[1:]:
-            header, author, subject, *rest = record.split("\n")
-            changes = "\n".join(rest)
-            commit, date, *parent_ids = header.split(" ")
-            parents = " ".join(parent_ids)
-            match = _PR.search(subject)
-            base = Event(kind="", version=None, commit=commit, author=author, date=date,
-                          subject=subject, pr=int(match.group(1) or match.group(2)) if match else None)
-            changed = _changes(changes)
-            for path, status in changed.items():
-                number = _registered_version(model, path)
-                if status == "A" and number is not None:
-                    events.append(replace(base, kind="registered", version=number))
-            if names.model_file(model) in changed:
-                parent = parents.split()[0] if parents else None
-                events.extend(_state_changes(blobs, model, commit, parent, base))
-    finally:
-        blobs.close()
+    revisions = _Revisions(root, blobs)  # one cat-file for every revision read
+    for record in out.split("\0")[1:]:
+        header, author, subject, *rest = record.split("\n")
+        changes = "\n".join(rest)
+        commit, date, *parent_ids = header.split(" ")
+        parents = " ".join(parent_ids)
+        base = Event(kind="", version=None, commit=commit, author=author, date=date,
+                     subject=subject, pr=pr_number(subject))
+        changed = _changes(changes)
+        for path, status in changed.items():
+            number = _registered_version(model, path)
+            if status == "A" and number is not None:
+                events.append(replace(base, kind="registered", version=number))
+        if names.model_file(model) in changed:
+            parent = parents.split()[0] if parents else None
+            events.extend(_state_changes(revisions, model, commit, parent, base))
     return events
+
+
+def pr_number(subject: str) -> int | None:
+    """The pull request a commit's subject names (``... (#12)``, ``Merge pull request #12``)."""
+    match = _PR.search(subject)
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+class _Revisions:
+    """One snapshot per commit of the walk, all reading through one ``cat-file``: a commit is
+    the ``after`` of one change and the ``before`` of the next, and is parsed once."""
+
+    def __init__(self, root: str, blobs: git.BlobReader) -> None:
+        self._root = root
+        self._blobs = blobs
+        self._open: dict[str, Revision] = {}
+
+    def state(self, model: str, commit: str | None) -> DesiredState | None:
+        """The desired state at ``commit``; None without a model.yaml; _MALFORMED when it does not read."""
+        if commit is None:
+            return None
+        if commit not in self._open:
+            self._open[commit] = Revision(self._root, commit, resolved=True, blobs=self._blobs)
+        try:
+            return documents.desired(self._open[commit], model)
+        except InputError:
+            return _MALFORMED  # reported by `check`, not by history
 
 
 def _changes(block: str) -> dict[str, str]:
@@ -120,25 +155,9 @@ def _registered_version(model: str, path: str) -> int | None:
 _MALFORMED = DesiredState("")
 
 
-def _state(blobs: git.BlobReader, model: str, commit: str | None) -> DesiredState | None:
-    """The desired state at ``commit``; None without a model.yaml; _MALFORMED when it does not read."""
-    if commit is None:
-        return None
-    source = f"{commit[:12]}:{names.model_file(model)}"
-    raw = blobs.read(f"{commit}:{names.model_file(model)}")
-    if raw is None:
-        return None
-    try:
-        doc = yamlio.loads(raw, source)
-        shape.check("model", doc, source, raw)
-    except InputError:
-        return _MALFORMED  # reported by `check`, not by history
-    return DesiredState.from_doc(model, doc)
-
-
-def _state_changes(blobs: git.BlobReader, model: str, commit: str, parent: str | None,
+def _state_changes(revisions: _Revisions, model: str, commit: str, parent: str | None,
                    base: Event) -> list[Event]:
-    after, before = _state(blobs, model, commit), _state(blobs, model, parent)
+    after, before = revisions.state(model, commit), revisions.state(model, parent)
     if _MALFORMED in (after, before):
         return []  # what moved across a broken file cannot be told
     return [replace(base, kind=m.kind, version=m.after, alias=m.alias, previous=m.before)
@@ -155,18 +174,7 @@ def with_approvers(root: str, events: list[Event], *, repo: str | None = None,
     says why; a first failure stops the lookups, so a GitHub that is down costs one
     timeout, not one per pull request. Raises only for a malformed ``repo``.
     """
-    numbers = list(dict.fromkeys(e.pr for e in events if e.pr is not None))
-    found: dict[int, tuple[Approver, ...]] = {}
-    note: str | None = None
-    if not numbers:
-        note = None  # nothing to ask about
-    elif offline:
-        note = "unknown offline: GitHub was not asked (--offline)"
-    elif not os.environ.get(_TOKEN_ENV):
-        note = (f"unknown offline: set {_TOKEN_ENV} to a token that can read the repository's pull "
-                "requests to ask GitHub")
-    else:
-        found, note = _ask_github(root, numbers, repo)
+    found, note = _lookup(root, [e.pr for e in events if e.pr is not None], repo, offline)
     out = []
     for event in events:
         if event.pr is None:
@@ -176,6 +184,41 @@ def with_approvers(root: str, events: list[Event], *, repo: str | None = None,
         else:
             out.append(replace(event, approvers=None, approvers_note=note or "unknown"))
     return out
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The pull request that made a commit, and who approved it (None: unknown, ``note`` says why)."""
+
+    pr: int | None
+    approvers: tuple[Approver, ...] | None
+    note: str | None = None
+
+
+def approvals(root: str, commits: list[str], *, repo: str | None = None,
+              offline: bool = False) -> dict[str, Approval]:
+    """Commit → the pull request its subject names and who approved it, as :func:`with_approvers`
+    finds them (GitHub asked once per pull request, when it can be). What deploy records."""
+    subjects = git.subjects(root, commits)
+    prs = {c: pr_number(subjects.get(c, "")) for c in commits}
+    found, note = _lookup(root, [n for n in prs.values() if n is not None], repo, offline)
+    return {c: Approval(None, None, NO_PR) if n is None else
+            Approval(n, found[n]) if n in found else Approval(n, None, note or "unknown")
+            for c, n in prs.items()}
+
+
+def _lookup(root: str, prs: list[int], repo: str | None, offline: bool
+            ) -> tuple[dict[int, tuple[Approver, ...]], str | None]:
+    """The approvers of each pull request GitHub could be asked about, and why others are unknown."""
+    numbers = list(dict.fromkeys(prs))
+    if not numbers:
+        return {}, None  # nothing to ask about
+    if offline:
+        return {}, "unknown offline: GitHub was not asked (--offline)"
+    if not os.environ.get(_TOKEN_ENV):
+        return {}, (f"unknown offline: set {_TOKEN_ENV} to a token that can read the repository's pull "
+                    "requests to ask GitHub")
+    return _ask_github(root, numbers, repo)
 
 
 def _ask_github(root: str, numbers: list[int], repo: str | None
@@ -200,23 +243,39 @@ def _ask_github(root: str, numbers: list[int], repo: str | None
 
 
 def with_ledger(root: str, model: str, events: list[Event], at: str | None = None) -> list[Event]:
-    """``events`` merged with the deployment ledger (git notes, see ``deploy/ledger.py``): each
+    """``events`` merged with the deployment ledger (git notes, see ``formats/ledger.py``): each
     deployment attempt becomes an event, and a move whose approvers are unknown gets those the
     deploy job recorded. Newest first. ``at``: only what was recorded for commits it contains."""
+    return merge_ledger(events, ledger_by_model(root, at).get(model, []))
+
+
+def ledger_by_model(root: str, at: str | None = None) -> dict[str, list[Any]]:
+    """The ledger's records by model, read once; with ``at``, only those about commits it contains
+    (one ``git rev-list``, not a question per record). History, the audit trail and the site
+    merge these into history with :func:`merge_ledger`."""
     from pathlib import Path
 
     from modelreg.formats import ledger
 
-    records = [r for r in ledger.read(Path(root)) if r.model == model]
-    if at is not None:
-        records = [r for r in records if git.is_ancestor(root, r.commit, at)]
-    return merge_ledger(events, records)
+    records = ledger.read(Path(root))
+    if at is not None and records:
+        reachable = set(git.run(root, "rev-list", git.resolve_revision(root, at)).split())
+        records = [r for r in records if r.commit in reachable]
+    return by_model(records)
+
+
+def by_model(records: list[Any]) -> dict[str, list[Any]]:
+    """Ledger records grouped by model, each model's in the ledger's order."""
+    out: dict[str, list[Any]] = {}
+    for record in records:
+        out.setdefault(record.model, []).append(record)
+    return out
 
 
 def merge_ledger(events: list[Event], records: list[Any]) -> list[Event]:
-    """The pure half of :func:`with_ledger`: ``records`` (one model's ledger records, already
-    limited to the revision read) merged into ``events``. The catalog calls it with the ledger
-    read once for every model."""
+    """The one merge of history with the ledger: ``records`` (one model's, already limited to the
+    revision read: :func:`ledger_by_model`) merged into ``events``. History, the audit trail and
+    the site call it."""
     if not records:
         return events
     recorded = {(r.commit, r.alias): r for r in records if r.kind == "move" and r.approvers is not None}

@@ -29,7 +29,7 @@ from modelreg.edges import git
 from modelreg.edges.atomic import write_atomic
 from modelreg.errors import ConflictError
 from modelreg.formats import names
-from modelreg.read.history import merge_ledger
+from modelreg.read.history import ledger_by_model, merge_ledger
 from modelreg.site import pages
 from modelreg.site.data import (
     ModelData,
@@ -151,7 +151,9 @@ def _render(job: _Job, models: list[str], records: dict[str, list[Record]],
     """Write the pages of ``models`` and return their index rows (in a worker: its own snapshot)."""
     from modelreg.read.history import history
 
-    reg = reg or Registry(job.top, at=job.commit)
+    if reg is None:  # a worker: its own snapshot, closed when its pages are written
+        with Registry(job.top, at=job.commit) as own:
+            return _render(job, models, records, own)
     out = Path(job.out)
     rendered = []
     for name in models:
@@ -180,16 +182,7 @@ def _write(out: Path, rel: str, text: str) -> int:
 def _ledger(reg: Registry) -> dict[str, list[Record]]:
     """The ledger's records by model, read once; with ``--at``, only those about commits the
     revision contains."""
-    from modelreg.formats import ledger
-
-    records = ledger.read(Path(reg.top))
-    if reg.commit is not None and records:
-        reachable = set(git.run(reg.top, "rev-list", reg.commit).split())
-        records = [r for r in records if r.commit in reachable]
-    by_model: dict[str, list[Record]] = {}
-    for record in records:
-        by_model.setdefault(record.model, []).append(record)
-    return by_model
+    return ledger_by_model(reg.top, reg.commit)
 
 
 def _card(reg: Registry, mv: ModelVersion) -> str | None:

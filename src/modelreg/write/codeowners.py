@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modelreg.errors import ModelregError
-from modelreg.formats import models, names, yamlio
+from modelreg.formats import documents, models, names
 from modelreg.formats.snapshot import Snapshot, WorkTree
 from modelreg.policies.select import load_all, select
 from modelreg.read.catalog import Catalog
@@ -86,17 +86,14 @@ def build(snapshot: Snapshot) -> Codeowners:
     owners_of: dict[str, tuple[str, ...]] = {}
     loaded = None
     for model in Catalog(snapshot).model_names():
-        path = names.model_file(model)
-        data = snapshot.read(path)
-        if data is None:
+        manifest = documents.model_file(snapshot, model)
+        if manifest is None:
             continue  # a directory without model.yaml is no model (the schema gate says so)
-        doc = yamlio.loads(data, path)
-        manifest = models.validate(models.ModelManifest, doc, path, data)
         if loaded is None:
             loaded, errors = load_all(snapshot)
             if errors:  # any policy might be the one that governs this model
                 raise errors[0]
-        policy = select(loaded, config.default_policy, model, doc, {}).policy
+        policy = select(loaded, config.default_policy, model, manifest.data, {}).policy
         approvers = [o for rule in policy.promotion.values() for o in rule.approvals.from_]
         owners_of[model] = _unique([*manifest.owners, *approvers])
     return Codeowners(admins=_unique(config.admins), models=owners_of)

@@ -77,7 +77,7 @@ def base_branch(root: Path, base: str | None) -> str:
     if base:
         return base.removeprefix("origin/")
     with contextlib.suppress(NotFoundError):
-        from modelreg.checks.context import find_base
+        from modelreg.read.change import find_base
 
         return find_base(str(root), None)[0].removeprefix("origin/")
     return "main"

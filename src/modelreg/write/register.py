@@ -23,7 +23,7 @@ from modelreg.edges.atomic import write_atomic
 from modelreg.edges.hashing import Progress, no_progress
 from modelreg.edges.undo import Undo
 from modelreg.errors import ConflictError, InputError
-from modelreg.formats import models, names, yamlio
+from modelreg.formats import documents, models, names, yamlio
 from modelreg.formats.names import MODEL_HEADER, VERSION_HEADER
 from modelreg.formats.snapshot import WorkTree
 from modelreg.write import codeowners, inputs, lineage
@@ -204,8 +204,9 @@ def _check_unchanged_model(root: Path, reg: Registration) -> None:
     if not reg.owners and not reg.policy:
         return
     source = names.model_file(reg.model)
-    text = (root / source).read_bytes()
-    model = models.validate(models.ModelManifest, yamlio.loads(text, source), source, text)
+    model = documents.model_file(WorkTree(str(root)), reg.model)
+    if model is None:
+        return
     if (reg.owners and list(reg.owners) != model.owners) or (reg.policy and reg.policy != model.policy):
         raise ConflictError(f"--owner/--policy differ from {source}",
                             fix="they apply to a new model only; change owners or policy "

@@ -20,10 +20,10 @@ from modelreg.edges import git, lock
 from modelreg.edges.atomic import write_atomic
 from modelreg.edges.undo import Undo
 from modelreg.errors import ConflictError, GateError, InputError, NotFoundError
-from modelreg.formats import desired, names, shape, yamlio
+from modelreg.formats import desired, documents, names, yamlio
 from modelreg.formats.desired import DesiredState, Move, Rejection
 from modelreg.formats.names import MODEL_HEADER
-from modelreg.formats.snapshot import WorkTree
+from modelreg.formats.snapshot import Snapshot, WorkTree
 from modelreg.read.history import Event
 
 if TYPE_CHECKING:
@@ -135,17 +135,14 @@ class Applied:
                 "compare_url": self.compare_url, "notes": self.notes}
 
 
-def current(root: Path, model: str) -> tuple[DesiredState, dict[str, Any]]:
+def current(tree: Snapshot, model: str) -> tuple[DesiredState, dict[str, Any]]:
     """A model's desired state in the work tree, and its whole ``model.yaml`` document."""
-    path = names.model_file(model)
     names.check_model_name(model)
-    data = WorkTree(str(root)).read(path)
-    if data is None:
+    found = documents.model_file(tree, model)
+    if found is None:
         raise NotFoundError(f"no model named {model!r}",
                             fix="run `modelreg list` to see the registered models")
-    doc = yamlio.loads(data, path)
-    shape.check("model", doc, path, data)
-    return DesiredState.from_doc(model, doc), doc
+    return found.desired, found.data
 
 
 Edit = Callable[[DesiredState], DesiredState]
@@ -163,14 +160,15 @@ def apply(root: Path, edits: dict[str, Edit], *, verb: str, base: str | None = N
     read earlier would silently undo it.
     """
     with lock.held(root, verb):
-        before = {model: current(root, model) for model in edits}
+        tree = WorkTree(str(root))  # read under the lock, and shared with the gates' check
+        before = {model: current(tree, model) for model in edits}
         changes = {model: edit(before[model][0]) for model, edit in edits.items()}
         moved = [m for model, state in changes.items() for m in desired.moves(before[model][0], state)]
         if not moved:
             raise ConflictError("nothing would change", fix="the desired state already says so")
         texts = {names.model_file(model): _render(before[model][1], state)
                  for model, state in changes.items()}
-        report = _check(root, texts, base, all_gates=all_gates)
+        report = _check(tree, texts, base, all_gates=all_gates)
         files = sorted(texts)
         if dry_run:
             return Applied(moved, files, written=False, report=report)
@@ -196,12 +194,13 @@ def _render(doc: dict[str, Any], state: DesiredState) -> str:
 _REFUSING = ("schema", "promotion")
 
 
-def _check(root: Path, texts: dict[str, str], base: str | None, *, all_gates: bool) -> Report:
+def _check(tree: WorkTree, texts: dict[str, str], base: str | None, *, all_gates: bool) -> Report:
     from modelreg.checks import run_checks
     from modelreg.checks.context import Options
 
-    report = run_checks(str(root), base=base, only=None if all_gates else list(_REFUSING),
-                        options=Options(offline=True, overlay={p: t.encode() for p, t in texts.items()}))
+    report = run_checks(tree.root, base=base, only=None if all_gates else list(_REFUSING),
+                        options=Options(offline=True, overlay={p: t.encode() for p, t in texts.items()},
+                                        tree=tree))
     findings = [f for f in report.findings
                 if f.gate in _REFUSING and (f.file in texts or f.gate == "promotion")]
     if findings:

@@ -37,10 +37,10 @@ import time
 from pathlib import Path
 from typing import IO
 
-from modelreg.checks.promotion import seconds
 from modelreg.deploy.targets import Activation, Outcome, Serving
 from modelreg.errors import ModelregError
 from modelreg.formats import models
+from modelreg.formats.durations import seconds
 
 #: bytes of stdout and of stderr kept for the record
 OUTPUT_TAIL = 2048

@@ -52,9 +52,9 @@ from email.message import Message
 from pathlib import Path
 from typing import IO, Any
 
-from modelreg.checks.promotion import seconds
 from modelreg.deploy.targets import Activation, Outcome, Serving
 from modelreg.formats import models
+from modelreg.formats.durations import seconds
 
 #: "activate this version": distinct from the notifications' modelreg.deployment (an outcome)
 EVENT = "modelreg.activate"

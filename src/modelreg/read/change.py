@@ -1,0 +1,171 @@
+"""A change: the work tree (or HEAD, or the index) against a base, and what changed.
+
+What the gates check (``checks/context.py``) and what the approval check
+asks reviews for (``approvals/pull_request.py``). Every file is read through
+the snapshots' documents cache (``formats/documents.py``), so all who look at
+a change share one parse of each file per revision; close the change (a
+context manager) to stop the snapshots' ``git cat-file``. Work is
+proportional to the change: git reports the changed paths, and only the
+models they touch are read (all of them with ``check_all``). Only listing the
+work tree's changes costs time in proportion to the registry (git stats every
+file); ``head=True`` compares commits.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from modelreg.edges import git
+from modelreg.errors import InputError, NotFoundError
+from modelreg.formats import documents, names
+from modelreg.formats.desired import DesiredState
+from modelreg.formats.snapshot import Index, Overlay, Revision, Snapshot, WorkTree
+from modelreg.read.catalog import Catalog
+
+#: the paths a registry's gates look at (the last is ``write/codeowners.PATH``)
+WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR, ".modelreg",
+           ".github/CODEOWNERS")
+
+
+class Change:
+    """HEAD (``head``), the index (``staged``) or the work tree, with ``overlay``'s files as a
+    command would write them over ``tree`` (the work tree as the caller read it already), against
+    the merge base with ``base_ref``; every model with ``check_all``."""
+
+    def __init__(self, root: str, base_ref: str | None, *, head: bool = False, staged: bool = False,
+                 overlay: dict[str, bytes] | None = None, tree: WorkTree | None = None,
+                 check_all: bool = False) -> None:
+        self.root = root
+        self.check_all = check_all
+        overlay = overlay or {}
+        self.base_ref, self._target_commit = find_base(root, base_ref)
+        base = git.merge_base(root, "HEAD", self._target_commit)
+        if base is None:
+            raise NotFoundError(f"HEAD and {self.base_ref} share no history (or nothing is committed yet)",
+                                fix="commit, or pass --base REF with the branch this change will merge into")
+        self.base: Snapshot = Revision(root, base, resolved=True)
+        self.head: Snapshot
+        if head:
+            self.head = Revision(root, "HEAD")
+            self.changes = git.changes_since(root, base, WATCHED, until=self.head.commit)
+        elif staged:
+            self.head = Index(root)
+            self.changes = git.changes_since(root, base, WATCHED, staged=True)
+        else:
+            work_tree = tree or WorkTree(root)
+            self.head = Overlay(work_tree, overlay) if overlay else work_tree
+            self.changes = git.changes_since(root, base, WATCHED)
+            self.changes.update(dict.fromkeys(overlay, "M"))
+        self.head_catalog = Catalog(self.head)
+        self.base_catalog = Catalog(self.base)
+
+    def close(self) -> None:
+        """Stop the snapshots' git processes."""
+        for snapshot in {id(s): s for s in (self.head, self.base, self.__dict__.get("target"))
+                         if s is not None}.values():
+            snapshot.close()
+
+    def __enter__(self) -> Any:  # Any: a subclass returns itself
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @cached_property
+    def target(self) -> Snapshot:
+        """The base branch's tip: newer than the merge base when others merged meanwhile."""
+        if self._target_commit == self.base.commit:
+            return self.base
+        return Revision(self.root, self._target_commit, resolved=True)
+
+    # What changed ---------------------------------------------------------------------
+
+    @cached_property
+    def models(self) -> list[str]:
+        """Models with a changed file (every model with --all)."""
+        if self.check_all:
+            return sorted(set(self.head_catalog.model_names()) | set(self.base_catalog.model_names()))
+        found = {p.split("/")[1] for p in self.changes if p.startswith(names.REGISTRY_DIR + "/")
+                 and p.count("/") >= 2}
+        return sorted(found)
+
+    @cached_property
+    def new_versions(self) -> list[tuple[str, int]]:
+        """Versions in the work tree but not on the base (every version with --all)."""
+        out: list[tuple[str, int]] = []
+        for model in self.models:
+            head = set(self.versions(self.head, model))
+            base = set() if self.check_all else set(self.versions(self.base, model))
+            out.extend((model, n) for n in sorted(head - base))
+        return out
+
+    @cached_property
+    def changed_models(self) -> list[str]:
+        """Models whose model.yaml changed (every model with --all)."""
+        if self.check_all:
+            return [m for m in self.models if documents.raw(self.head, names.model_file(m)) is not None]
+        return [m for m in self.models if names.model_file(m) in self.changes
+                and self.changes[names.model_file(m)] != "D"]
+
+    def files(self) -> list[str]:
+        """Registry files to validate: changed ones, or all of them with --all."""
+        if not self.check_all:
+            return sorted(p for p, status in self.changes.items() if status != "D")
+        out = [names.CONFIG_FILE]
+        out += [f"{names.POLICY_DIR}/{f}" for f in self.head.listdir(names.POLICY_DIR)]
+        for model in self.head_catalog.model_names():
+            out.append(names.model_file(model))
+            for entry in self.head.listdir(names.model_dir(model)):
+                sub = f"{names.model_dir(model)}/{entry}"
+                out += [f"{sub}/{f}" for f in self.head.listdir(sub)]
+        return sorted(p for p in out if documents.raw(self.head, p) is not None)
+
+    # Reading --------------------------------------------------------------------------
+
+    @staticmethod
+    def versions(snapshot: Snapshot, model: str) -> list[int]:
+        return sorted(n for n in map(names.parse_version_dir, snapshot.listdir(names.model_dir(model))) if n)
+
+    @staticmethod
+    def document(snapshot: Snapshot, path: str) -> dict[str, Any] | None:
+        """A YAML file as a mapping, or None when missing or malformed (the schema gate reports that).
+
+        Parsed once per snapshot, however many gates ask for it.
+        """
+        try:
+            return documents.mapping(snapshot, path)
+        except InputError:
+            return None
+
+    @staticmethod
+    def desired(snapshot: Snapshot, model: str) -> DesiredState | None:
+        """A model's desired state, or None when its model.yaml is missing or malformed (the schema
+        gate reports that). Read once per snapshot."""
+        try:
+            return documents.desired(snapshot, model)
+        except InputError:
+            return None
+
+
+def find_base(root: str, ref: str | None) -> tuple[str, str]:
+    """The ref to compare with and its commit.
+
+    ``--base REF`` is REF as git resolves it (a local branch, a tag, a commit, or
+    ``origin/REF`` written out); only when REF does not exist locally does it fall back to
+    ``origin/REF`` (a CI checkout has no local branches). By default: the first of
+    origin/main, main, origin/master, master.
+    """
+    if ref is None:
+        candidates = ["origin/main", "main", "origin/master", "master"]
+    else:
+        ref = ref.removeprefix("refs/heads/")
+        # REF as git resolves it; origin/REF only when nothing local has that name.
+        local = git.first_ref(root, [ref])
+        candidates = [ref] if local is not None or ref.startswith("origin/") else [f"origin/{ref}"]
+    found = git.first_ref(root, candidates)
+    if found is None:
+        raise NotFoundError(f"no branch {ref!r} (nor origin/{ref}) to compare with" if ref
+                            else "no main branch to compare with",
+                            fix="fetch it (`git fetch origin`), or pass --base with an existing ref")
+    return found
