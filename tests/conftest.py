@@ -2,6 +2,10 @@
 
 An autouse fixture points HOME and git's global config at a temporary
 directory, so no test reads or writes the developer's own configuration.
+
+Scenario registries are built once per session (``Scenarios``) and each test
+gets a private copy (``helpers.copy_registry``): ``registry`` is ``modelreg init``
+and one commit, built once, not once per test.
 """
 
 from __future__ import annotations
@@ -12,25 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, commit_all, git
+from tests.helpers import Cli, Scenarios, commit_all, copy_registry, git, isolate
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path_factory.mktemp("home")
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
-                         "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    monkeypatch.delenv("MODELREG_REGISTRY", raising=False)
-    # Tests run inside GitHub Actions too: no test may find the runner's token, event or repository.
-    for name in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH",
-                 "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
+    isolate(monkeypatch, home)
     return home
+
+
+@pytest.fixture(scope="session")
+def scenarios(tmp_path_factory: pytest.TempPathFactory) -> Scenarios:
+    """Scenario registries built once per session (per xdist worker), copied per test."""
+    return Scenarios(tmp_path_factory)
 
 
 @pytest.fixture
@@ -39,12 +38,10 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
 
 
 @pytest.fixture
-def registry(tmp_path: Path, cli: Cli) -> Path:
-    """A fresh registry (default local remote), committed on main."""
-    root = tmp_path / "registry"
-    cli.ok("init", str(root))
-    commit_all(root, "Create the registry")
-    return root
+def registry(tmp_path: Path, cli: Cli, scenarios: Scenarios) -> Path:
+    """A fresh registry (default local remote), committed on main: ``init`` and one commit,
+    built once per session; this is a private copy whose DVC remote is its own."""
+    return copy_registry(scenarios.registry(cli), tmp_path / "registry")
 
 
 @pytest.fixture
