@@ -67,3 +67,18 @@ def code_repo(tmp_path: Path) -> Iterator[Path]:
 def pytest_report_header() -> str:
     version = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False)
     return version.stdout.strip()
+
+
+SLOW_TIERS = ("act", "packaging")
+#: fixtures that build and install modelreg (tests/installs.py): only a slow tier may ask for them
+INSTALLING = ("installs", "project_repo")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `scripts/test --fast` deselects by marker: a test that installs modelreg without one of
+    # these markers would bring a wheel build and installs into the inner loop unseen.
+    for item in items:
+        asks = [name for name in INSTALLING if name in getattr(item, "fixturenames", ())]
+        if asks and not any(item.get_closest_marker(tier) for tier in SLOW_TIERS):
+            raise pytest.UsageError(f"{item.nodeid} uses {', '.join(asks)}: mark it "
+                                    f"@pytest.mark.{' or @pytest.mark.'.join(SLOW_TIERS)}")
