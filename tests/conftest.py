@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, Scenarios, commit_all, copy_registry, git, isolate
+from tests.helpers import Cli, Scenarios, copy_registry, isolate, make_code_repo
 
 
 @pytest.fixture(autouse=True)
@@ -48,20 +48,14 @@ def registry(tmp_path: Path, cli: Cli, scenarios: Scenarios) -> Path:
 def workdir(tmp_path: Path) -> Path:
     """A directory outside the registry for artifacts and metrics files."""
     path = tmp_path / "work"
-    path.mkdir()
+    path.mkdir(exist_ok=True)  # a scenario's copy (helpers.copy_scenario) may have brought its files
     return path
 
 
 @pytest.fixture
 def code_repo(tmp_path: Path) -> Iterator[Path]:
     """A training-code repository with one commit and an origin URL."""
-    path = tmp_path / "code"
-    path.mkdir()
-    git(path, "init", "-q")
-    (path / "train.py").write_text("print('training')\n")
-    git(path, "remote", "add", "origin", "https://github.com/acme/fraud.git")
-    commit_all(path, "Training code")
-    yield path
+    yield make_code_repo(tmp_path / "code")
 
 
 def pytest_report_header() -> str:

@@ -60,6 +60,16 @@ def commit_all(root: Path, message: str, *, date: str | None = None) -> str:
     return git(root, "rev-parse", "HEAD").strip()
 
 
+def make_code_repo(path: Path) -> Path:
+    """A training-code repository with one commit and an origin URL."""
+    path.mkdir()
+    git(path, "init", "-q")
+    (path / "train.py").write_text("print('training')\n")
+    git(path, "remote", "add", "origin", "https://github.com/acme/fraud.git")
+    commit_all(path, "Training code")
+    return path
+
+
 def snapshot_tree(root: Path) -> dict[str, bytes]:
     """Every file under root except .git and DVC's local state: to prove nothing was written."""
     out = {}
@@ -177,25 +187,37 @@ def copy_registry(source: Path, dest: Path, *, remote: str | None = None) -> Pat
     return dest
 
 
+def copy_scenario(built: Path, tmp_path: Path) -> Path:
+    """A private copy of a scenario from ``Scenarios.on_registry``: its registry at
+    ``tmp_path/registry`` and its work folder's files in ``tmp_path/work`` (the ``workdir``
+    fixture's folder), as if the test had built it there."""
+    shutil.copytree(built.parent / "work", tmp_path / "work", symlinks=True, dirs_exist_ok=True)
+    return copy_registry(built, tmp_path / "registry")
+
+
 def _assert_relocatable(root: Path) -> None:
-    """No file and no git object of a built scenario names its own path: a copy elsewhere holds
-    no path back into the scenario (a lineage path, a target directory, an absolute remote)."""
-    needle = str(root).encode()
+    """No file and no git object of a built scenario names a path into the scenario's directory
+    other than its work folder: a copy elsewhere writes nowhere back into it (an absolute remote,
+    a deploy target's folder). Paths of inputs in the work folder (a data set's) may be recorded:
+    copies only read them."""
+    base, work = str(root.parent).encode(), str(root.parent / "work").encode()
     skip = (".git/", ".dvc/cache/", ".dvc/tmp/", ".modelreg/")
     files = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
-    named = [rel for rel, p in files.items() if not rel.startswith(skip) and needle in p.read_bytes()]
+    named = [rel for rel, p in files.items()
+             if not rel.startswith(skip) and base in p.read_bytes().replace(work, b"")]
     objects = subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=root,
                              capture_output=True, check=True).stdout
-    assert not named and needle not in objects, (
-        f"scenario {root} names its own path (in {named or 'a git object'}): copies would reach back into it")
+    assert not named and base not in objects.replace(work, b""), (
+        f"scenario {root} names a path into {root.parent} (in {named or 'a git object'}): "
+        "copies would write back into it")
 
 
 class Scenarios:
     """Scenario registries, each built once per session (per xdist worker) by the first test that
     asks for it, with that test's ``cli``, then copied per test with ``copy_registry``.
 
-    A builder must only read and write inside the registry it is given, since every copy shares
-    what it made outside; ``on_registry`` checks that nothing in the result names its path.
+    A builder writes only inside the registry and the work folder it is given (``copy_scenario``
+    copies both); ``on_registry`` checks that the result names no other path of its own.
     """
 
     def __init__(self, factory: pytest.TempPathFactory) -> None:
@@ -211,14 +233,17 @@ class Scenarios:
             self.built["registry"] = root
         return self.built["registry"]
 
-    def on_registry(self, name: str, cli: Cli, build: Callable[[Path], None]) -> Path:
-        """Scenario ``name``: ``build(root)`` run once on a copy of ``registry`` whose DVC remote is
-        the relative ``../.modelreg/remote`` (the same folder, as DVC reads it), so that the
-        commits ``build`` adds hold no absolute path and copies of it need no rewriting."""
+    def on_registry(self, name: str, cli: Cli, build: Callable[[Cli, Path, Path], None]) -> Path:
+        """Scenario ``name``: ``build(cli, root, work)`` run once on a copy of ``registry`` whose DVC
+        remote is the relative ``../.modelreg/remote`` (the same folder, as DVC reads it), so that
+        the commits ``build`` adds hold no absolute path and copies need no rewriting. ``work`` is
+        an empty folder beside ``root`` for artifacts, metrics and a code repository."""
         if name not in self.built:
-            root = self.factory.mktemp(f"scenario-{name}") / "registry"
+            base = self.factory.mktemp(f"scenario-{name}")
+            root, work = base / "registry", base / "work"
+            work.mkdir()
             copy_registry(self.registry(cli), root, remote=RELATIVE_REMOTE)
-            build(root)
+            build(cli, root, work)
             _assert_relocatable(root)
             self.built[name] = root
         return self.built[name]
