@@ -214,7 +214,7 @@ def _assert_relocatable(root: Path) -> None:
 
 class Scenarios:
     """Scenario registries, each built once per session (per xdist worker) by the first test that
-    asks for it, with that test's ``cli``, then copied per test with ``copy_registry``.
+    asks for it, with that test's ``cli``, then copied per test (``copy_registry``, ``copy_scenario``).
 
     A builder writes only inside the registry and the work folder it is given (``copy_scenario``
     copies both); ``on_registry`` checks that the result names no other path of its own.
