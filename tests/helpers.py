@@ -20,13 +20,16 @@ GITCONFIG = ("[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
 
 
 def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    """HOME and git's global config in ``home``: nothing reads or writes the developer's own."""
+    """HOME, git's global config and DVC's site cache in ``home``: nothing reads or writes the
+    developer's own, nor another test's."""
     gitconfig = home / ".gitconfig"
     gitconfig.write_text(GITCONFIG)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    # DVC's per-repository state, by default in /var/tmp/dvc shared by every run and xdist worker
+    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(home / "dvc-site-cache"))
     monkeypatch.delenv("MODELREG_REGISTRY", raising=False)
     # Tests run inside GitHub Actions too: no test may find the runner's token, event or repository.
     for name in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH",
