@@ -2,6 +2,10 @@
 
 An autouse fixture points HOME and git's global config at a temporary
 directory, so no test reads or writes the developer's own configuration.
+
+Scenario registries are built once per session (``Scenarios``) and each test
+gets a private copy (``helpers.copy_registry``): ``registry`` is ``modelreg init``
+and one commit, built once, not once per test.
 """
 
 from __future__ import annotations
@@ -12,25 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, commit_all, git
+from tests.helpers import Cli, Scenarios, copy_registry, isolate, make_code_repo
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path_factory.mktemp("home")
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
-                         "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    monkeypatch.delenv("MODELREG_REGISTRY", raising=False)
-    # Tests run inside GitHub Actions too: no test may find the runner's token, event or repository.
-    for name in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH",
-                 "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
+    isolate(monkeypatch, home)
     return home
+
+
+@pytest.fixture(scope="session")
+def scenarios(tmp_path_factory: pytest.TempPathFactory) -> Scenarios:
+    """Scenario registries built once per session (per xdist worker), copied per test."""
+    return Scenarios(tmp_path_factory)
 
 
 @pytest.fixture
@@ -39,34 +38,41 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
 
 
 @pytest.fixture
-def registry(tmp_path: Path, cli: Cli) -> Path:
-    """A fresh registry (default local remote), committed on main."""
-    root = tmp_path / "registry"
-    cli.ok("init", str(root))
-    commit_all(root, "Create the registry")
-    return root
+def registry(tmp_path: Path, cli: Cli, scenarios: Scenarios) -> Path:
+    """A fresh registry (default local remote), committed on main: ``init`` and one commit,
+    built once per session; this is a private copy whose DVC remote is its own."""
+    return copy_registry(scenarios.registry(cli), tmp_path / "registry")
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A directory outside the registry for artifacts and metrics files."""
     path = tmp_path / "work"
-    path.mkdir()
+    path.mkdir(exist_ok=True)  # a scenario's copy (helpers.copy_scenario) may have brought its files
     return path
 
 
 @pytest.fixture
 def code_repo(tmp_path: Path) -> Iterator[Path]:
     """A training-code repository with one commit and an origin URL."""
-    path = tmp_path / "code"
-    path.mkdir()
-    git(path, "init", "-q")
-    (path / "train.py").write_text("print('training')\n")
-    git(path, "remote", "add", "origin", "https://github.com/acme/fraud.git")
-    commit_all(path, "Training code")
-    yield path
+    yield make_code_repo(tmp_path / "code")
 
 
 def pytest_report_header() -> str:
     version = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False)
     return version.stdout.strip()
+
+
+SLOW_TIERS = ("act", "packaging")
+#: fixtures that build and install modelreg (tests/installs.py): only a slow tier may ask for them
+INSTALLING = ("installs", "project_repo")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `scripts/test --fast` deselects by marker: a test that installs modelreg without one of
+    # these markers would bring a wheel build and installs into the inner loop unseen.
+    for item in items:
+        asks = [name for name in INSTALLING if name in getattr(item, "fixturenames", ())]
+        if asks and not any(item.get_closest_marker(tier) for tier in SLOW_TIERS):
+            raise pytest.UsageError(f"{item.nodeid} uses {', '.join(asks)}: mark it "
+                                    f"@pytest.mark.{' or @pytest.mark.'.join(SLOW_TIERS)}")

@@ -1,9 +1,12 @@
 """Real installs of modelreg, shared by the tests that need one (a pytest plugin).
 
-Test modules load it with ``pytest_plugins = ["tests.installs"]``. The wheel of
-the working tree is built once per session, and uv's and pip's caches live in
-one session directory: the first install fetches the dependencies from PyPI,
-every later one takes seconds. The caches are removed at the end of the session.
+Test modules load it with ``pytest_plugins = ["tests.installs"]``; their tests are
+marked ``act`` or ``packaging`` (conftest.py refuses one that is not). The wheel of
+the working tree is built once per session, and every build and install runs
+offline (``UV_OFFLINE``, ``PIP_NO_INDEX``) from the wheelhouse ``scripts/bootstrap
+--tests`` downloads (``scripts/wheelhouse``): no test reaches a package index.
+uv's and pip's caches live in one session directory, so only the first install
+unpacks the wheels; they are removed at the end of the session.
 
 PYTEST_DONT_REWRITE: the test modules import it before pytest loads it as a
 plugin, so its assertions carry their own messages.
@@ -28,6 +31,8 @@ from modelreg.write import workflows
 
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+#: modelreg's dependencies, hatchling and the workflows' uv, as wheels (scripts/wheelhouse)
+WHEELHOUSE = PROJECT / ".wheelhouse"
 
 
 def tool(name: str) -> str | None:
@@ -61,28 +66,33 @@ class Installs:
 
 @pytest.fixture(scope="session")
 def installs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installs]:
-    """The wheel of the working tree, and where installs find it.
+    """The wheel of the working tree, and where installs find it: offline, in ``dist``, beside
+    the wheelhouse's wheels (the dependencies, hatchling for builds from source, the workflows'
+    uv for the install step's ``pip install uv``).
 
-    The gate workflow's install step runs once here as a runner runs it, online:
-    the dependencies come from PyPI. Every later install works offline from what
-    that one cached (uv), or from the uv wheel put beside modelreg's (pip), so an
-    act run spends a second or two on its install step and no test waits on the network.
+    The gate workflow's install step runs once here as a runner runs it, filling the session's
+    uv cache, so an act run spends a second or two on its install step.
     """
     if UV is None:
         pytest.skip("needs uv (pip install uv; scripts/bootstrap does)")
+    if not (WHEELHOUSE / ".complete").is_file():
+        pytest.skip(f"needs the wheelhouse {WHEELHOUSE}: run scripts/bootstrap --tests (downloaded once; "
+                    "the tests install offline)")
     base = tmp_path_factory.mktemp("installs")
     dist, cache = base / "dist", base / "cache"
     dist.mkdir()
-    online = {"UV_FIND_LINKS": str(dist), "UV_CACHE_DIR": str(cache / "uv"),
-              "PIP_CACHE_DIR": str(cache / "pip")}
-    run([UV, "build", "--quiet", "--wheel", "--out-dir", str(dist), str(PROJECT)],
-        env={**os.environ, **online})
-    wheels = [w.name for w in dist.glob("*.whl")]
+    for wheel in WHEELHOUSE.glob("*.whl"):
+        (dist / wheel.name).symlink_to(wheel)
+    offline = {"UV_FIND_LINKS": str(dist), "UV_CACHE_DIR": str(cache / "uv"), "UV_OFFLINE": "1",
+               "PIP_CACHE_DIR": str(cache / "pip"), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(dist),
+               # virtualenv (pre-commit's) would check PyPI for newer seed wheels in the background
+               "VIRTUALENV_NO_PERIODIC_UPDATE": "1"}
+    run([UV, "build", "--quiet", "--wheel", "--out-dir", str(base / "built"), str(PROJECT)],
+        env={**os.environ, **offline})
+    wheels = [w.name for w in (base / "built").glob("*.whl")]
     assert wheels == [f"modelreg-{__version__}-py3-none-any.whl"], f"built {wheels}, not {__version__}"
-    run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-         "--dest", str(dist), f"uv=={workflows.UV_VERSION}"], env={**os.environ, **online})
-    run_install_step(RegistryConfig(), online, base / "runner")
-    offline = {**online, "UV_OFFLINE": "1", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(dist)}
+    shutil.move(base / "built" / wheels[0], dist / wheels[0])
+    run_install_step(RegistryConfig(), offline, base / "runner")
     yield Installs(dist / wheels[0], offline)
     shutil.rmtree(cache, ignore_errors=True)  # hundreds of MB; pytest keeps its last three sessions
 

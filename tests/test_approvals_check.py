@@ -18,7 +18,7 @@ from modelreg.approvals import pull_request as approvals_pr
 from modelreg.edges.github import find_repo, repo_of_url
 from modelreg.errors import InputError
 from tests.github_stub import GitHubStub
-from tests.helpers import Cli, commit_all, git, register, set_aliases
+from tests.helpers import Cli, Scenarios, commit_all, copy_scenario, git, register, set_aliases
 
 TOKEN = "t0ken-for-the-stub"
 REPO = "acme/registry"
@@ -56,8 +56,13 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStub]:
 
 
 @pytest.fixture
-def repo(registry: Path, workdir: Path, cli: Cli) -> Path:
-    """fraud v1, v2 and churn v1 (tagged risk=high) on main, fraud v1 in production; a branch `feature`."""
+def repo(scenarios: Scenarios, tmp_path: Path, cli: Cli) -> Path:
+    """fraud v1, v2 and churn v1 (tagged risk=high) on main, fraud v1 in production; a branch `feature`:
+    built once per session, a private copy."""
+    return copy_scenario(scenarios.on_registry("approvals", cli, _approvals_repo), tmp_path)
+
+
+def _approvals_repo(cli: Cli, registry: Path, workdir: Path) -> None:
     (registry / "policies/default.yaml").write_text(POLICY)
     (registry / "policies/high-risk.yaml").write_text(HIGH_RISK)
     register(cli, registry, workdir, "fraud", seed=1)
@@ -67,7 +72,6 @@ def repo(registry: Path, workdir: Path, cli: Cli) -> Path:
     set_aliases(registry, "fraud", {"production": 1})
     commit_all(registry, "Promote fraud v1 (#2)")
     git(registry, "switch", "-q", "-c", "feature")
-    return registry
 
 
 def pull_request(root: Path, stub: GitHubStub, message: str = "A promotion", *,

@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import Cli, build_file_tree, commit_all, git, register, set_aliases
+from tests.helpers import (
+    Cli,
+    Scenarios,
+    build_file_tree,
+    commit_all,
+    copy_scenario,
+    git,
+    register,
+    set_aliases,
+)
 
 POLICY = """\
 schema_version: 1
@@ -45,8 +54,13 @@ def hours_ago(hours: float) -> str:
 
 
 @pytest.fixture
-def main_branch(registry: Path, workdir: Path, cli: Cli) -> Path:
-    """main: the policy above, fraud v1 registered and in production; then a feature branch."""
+def main_branch(scenarios: Scenarios, tmp_path: Path, cli: Cli) -> Path:
+    """main: the policy above, fraud v1 registered and in production; then a feature branch: built
+    once per session, a private copy."""
+    return copy_scenario(scenarios.on_registry("check-main", cli, _main_branch), tmp_path)
+
+
+def _main_branch(cli: Cli, registry: Path, workdir: Path) -> None:
     (registry / "policies" / "default.yaml").write_text(POLICY)
     commit_all(registry, "Policy")
     register(cli, registry, workdir, "fraud", "-m", "first", metrics=GOOD, seed=1)
@@ -56,7 +70,6 @@ def main_branch(registry: Path, workdir: Path, cli: Cli) -> Path:
     set_aliases(registry, "fraud", {"staging": 1, "production": 1})
     commit_all(registry, "Promote v1 (#2)", date=hours_ago(24))
     git(registry, "switch", "-q", "-c", "feature")
-    return registry
 
 
 def check(cli: Cli, root: Path, *args: str, code: int = 1) -> str:

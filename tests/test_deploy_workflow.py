@@ -17,10 +17,10 @@ from modelreg.formats import ledger
 from modelreg.write import workflows
 from tests.helpers import Cli, commit_all, git, register
 from tests.installs import Installs
-from tests.test_gate_workflow import act, needs_act
+from tests.test_gate_workflow import ACT_TIER, act
 
 pytest_plugins = ["tests.installs"]
-pytestmark = needs_act
+pytestmark = ACT_TIER
 
 
 def _aliases(root: Path, **aliases: int) -> None:

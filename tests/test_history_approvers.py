@@ -12,15 +12,20 @@ import pytest
 
 from modelreg.read.history import NO_PR
 from tests.github_stub import GitHubStub
-from tests.helpers import Cli, commit_all, git, register, set_aliases
+from tests.helpers import Cli, Scenarios, commit_all, copy_scenario, git, register, set_aliases
 
 TOKEN = "t0ken-for-history"
 REPO = "acme/registry"
 
 
 @pytest.fixture
-def repo(registry: Path, workdir: Path, cli: Cli) -> Path:
-    """fraud v1 registered directly, v2 promoted in PR 12, v3 to staging in PR 15."""
+def repo(scenarios: Scenarios, tmp_path: Path, cli: Cli) -> Path:
+    """fraud v1 registered directly, v2 promoted in PR 12, v3 to staging in PR 15: built once per
+    session, a private copy."""
+    return copy_scenario(scenarios.on_registry("history-approvers", cli, _history_repo), tmp_path)
+
+
+def _history_repo(cli: Cli, registry: Path, workdir: Path) -> None:
     register(cli, registry, workdir, "fraud", seed=1)
     commit_all(registry, "Register fraud v1")
     register(cli, registry, workdir, "fraud", seed=2)
@@ -29,7 +34,6 @@ def repo(registry: Path, workdir: Path, cli: Cli) -> Path:
     register(cli, registry, workdir, "fraud", seed=3)
     set_aliases(registry, "fraud", {"production": 2, "staging": 3})
     commit_all(registry, "Merge pull request #15 from acme/fraud-v3")
-    return registry
 
 
 @pytest.fixture

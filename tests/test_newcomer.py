@@ -17,7 +17,18 @@ from modelreg.errors import InputError, NotFoundError
 from modelreg.read.search import MANIFEST_FIELDS
 from modelreg.read.suggest import closest, one_edit_apart
 from modelreg.write.register import Registration
-from tests.helpers import Cli, artifact, commit_all, git, metrics_file, register, set_aliases
+from tests.helpers import (
+    Cli,
+    Scenarios,
+    artifact,
+    commit_all,
+    copy_scenario,
+    git,
+    make_code_repo,
+    metrics_file,
+    register,
+    set_aliases,
+)
 
 ALIASES = "(aliases: challenger, champion, production, staging)"
 FIELD_FORMS = ("FIELD is metrics.NAME, params.NAME, tags.NAME, another path into version.yaml "
@@ -25,10 +36,15 @@ FIELD_FORMS = ("FIELD is metrics.NAME, params.NAME, tags.NAME, another path into
 
 
 @pytest.fixture
-def fraud(registry: Path, workdir: Path, cli: Cli, code_repo: Path) -> Path:
+def fraud(scenarios: Scenarios, tmp_path: Path, cli: Cli) -> Path:
     """fraud-detector as the design brief sketches it: four versions with metrics, slices, params,
     lineage (code, data, run), a card; production and champion on v3, staging and challenger on
-    v4, v1 archived, v2 rejected. All committed."""
+    v4, v1 archived, v2 rejected. All committed: built once per session, a private copy."""
+    return copy_scenario(scenarios.on_registry("fraud", cli, _fraud), tmp_path)
+
+
+def _fraud(cli: Cli, registry: Path, workdir: Path) -> None:
+    code_repo = make_code_repo(workdir / "code")
     data = artifact(workdir / "transactions.parquet", size=2000, seed=99)
     card = workdir / "card.md"
     card.write_text("# Fraud detector\n")
@@ -52,7 +68,6 @@ def fraud(registry: Path, workdir: Path, cli: Cli, code_repo: Path) -> Path:
                 description="Real-time fraud scoring at authorisation time", archived=[1],
                 rejected=[{"version": 2, "reason": "failed bias review"}])
     commit_all(registry, "fraud-detector v1..v4")
-    return registry
 
 
 # search: a condition that cannot mean anything is an error showing the right form ---------------

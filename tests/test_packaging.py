@@ -1,7 +1,7 @@
 """modelreg as others install it: the wheel, the workflow's install step, the pre-commit hook.
 
 Real installs into fresh virtual environments from the session's wheel of the
-working tree (tests/installs.py), dependencies from PyPI through warm caches;
+working tree (tests/installs.py), dependencies from the wheelhouse, offline;
 and the real ``pre-commit`` running the hook from a clone of this project on
 real commits of a registry.
 """
@@ -39,6 +39,7 @@ PRE_COMMIT = tool("pre-commit")
 SHIPPED = PROJECT / "src" / "modelreg"
 
 
+@pytest.mark.packaging
 def test_wheel_holds_the_schemas_and_presets(installs: Installs) -> None:
     with zipfile.ZipFile(installs.wheel) as wheel:
         names = set(wheel.namelist())
@@ -50,6 +51,7 @@ def test_wheel_holds_the_schemas_and_presets(installs: Installs) -> None:
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
+@pytest.mark.packaging
 def test_wheel_installs_into_a_clean_venv(installs: Installs, tmp_path: Path) -> None:
     assert UV is not None
     env = {**os.environ, "PATH": path_without_modelreg(), **installs.env}
@@ -67,6 +69,7 @@ def test_wheel_installs_into_a_clean_venv(installs: Installs, tmp_path: Path) ->
         SHIPPED / "formats/schemas/version.schema.json").read_bytes()
 
 
+@pytest.mark.packaging
 def test_install_step_takes_a_wheel_url(installs: Installs, tmp_path: Path) -> None:
     config = RegistryConfig(install=installs.wheel.as_uri())
     bin_dir = run_install_step(config, installs.env, tmp_path / "runner")
@@ -74,6 +77,7 @@ def test_install_step_takes_a_wheel_url(installs: Installs, tmp_path: Path) -> N
     assert run([str(bin_dir / "modelreg"), "--version"]).stdout.strip() == f"modelreg, version {__version__}"
 
 
+@pytest.mark.packaging
 def test_install_step_takes_a_git_url_pinned_to_a_commit(installs: Installs, project_repo: ProjectRepo,
                                                           tmp_path: Path) -> None:
     config = RegistryConfig(install=f"modelreg @ git+{project_repo.path.as_uri()}@{project_repo.commit}")
@@ -94,9 +98,10 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture
-def hooked(registry: Path, project_repo: ProjectRepo, pre_commit_home: Path,
+def hooked(registry: Path, project_repo: ProjectRepo, pre_commit_home: Path, installs: Installs,
            monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A registry whose commits run modelreg's pre-commit hook."""
+    """A registry whose commits run modelreg's pre-commit hook; pre-commit's pip installs it offline,
+    from the session's wheelhouse."""
     if PRE_COMMIT is None:
         pytest.skip("needs pre-commit (scripts/bootstrap installs it)")
     (registry / ".pre-commit-config.yaml").write_text(
@@ -104,6 +109,8 @@ def hooked(registry: Path, project_repo: ProjectRepo, pre_commit_home: Path,
         "  hooks:\n  - id: modelreg-check\n")
     commit_all(registry, "Run modelreg's gates before each commit")
     monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
+    for name, value in installs.env.items():
+        monkeypatch.setenv(name, value)
     run([PRE_COMMIT, "install"], cwd=registry)
     return registry
 
@@ -116,6 +123,7 @@ def commit(repo: Path, message: str) -> subprocess.CompletedProcess[str]:
                           stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
 
 
+@pytest.mark.packaging
 def test_pre_commit_hook_passes_a_good_commit(hooked: Path, workdir: Path, cli: Cli) -> None:
     register(cli, hooked, workdir, "fraud", "-m", "first", seed=1)
     proc = commit(hooked, "Register fraud v1")
@@ -124,6 +132,7 @@ def test_pre_commit_hook_passes_a_good_commit(hooked: Path, workdir: Path, cli: 
     assert git(hooked, "log", "-1", "--format=%s").strip() == "Register fraud v1"
 
 
+@pytest.mark.packaging
 def test_pre_commit_hook_refuses_a_bad_commit(hooked: Path, workdir: Path, cli: Cli) -> None:
     register(cli, hooked, workdir, "fraud", "-m", "first", seed=1)
     manifest = hooked / "registry/fraud/v1/version.yaml"

@@ -6,12 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, commit_all, git, register, set_aliases
+from tests.helpers import Cli, Scenarios, commit_all, copy_scenario, git, register, set_aliases
 
 
 @pytest.fixture
-def populated(registry: Path, workdir: Path, cli: Cli) -> Path:
-    """fraud-detector v1..v3 (v2 production, v3 staging, v1 archived) and churn v1, all committed."""
+def populated(scenarios: Scenarios, tmp_path: Path, cli: Cli) -> Path:
+    """fraud-detector v1..v3 (v2 production, v3 staging, v1 archived) and churn v1, all committed:
+    built once per session, a private copy."""
+    return copy_scenario(scenarios.on_registry("populated", cli, _populate), tmp_path)
+
+
+def _populate(cli: Cli, registry: Path, workdir: Path) -> None:
     register(cli, registry, workdir, "fraud-detector", "--tag", "team=fraud",
              metrics={"roc_auc": 0.95, "f1": 0.70}, seed=1)
     commit_all(registry, "Register fraud-detector v1", date="2026-11-01T10:00:00Z")
@@ -26,7 +31,6 @@ def populated(registry: Path, workdir: Path, cli: Cli) -> Path:
     commit_all(registry, "Merge pull request #15 from acme/fraud-v3", date="2026-11-10T10:00:00Z")
     register(cli, registry, workdir, "churn", "--tag", "team=growth", metrics={"roc_auc": 0.81}, seed=4)
     commit_all(registry, "Register churn v1", date="2026-11-12T10:00:00Z")
-    return registry
 
 
 def test_list(populated: Path, cli: Cli) -> None:

@@ -24,7 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
@@ -45,9 +45,17 @@ pytest_plugins = ["tests.installs"]
 PROJECT = Path(__file__).resolve().parents[1]
 SCREENSHOT = PROJECT / "docs" / "images" / "site-model.png"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason=(
+#: a test that loads pages in headless Chromium: the `browser` tier, which scripts/test --fast leaves out
+BROWSER_TIER = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=(
     "needs Debian's chromium: scripts/bootstrap --tests installs it when run as root "
-    "(apt-get install chromium)"))
+    "(apt-get install chromium)"))]
+
+
+def needs_chromium(test: Callable[..., None]) -> Callable[..., None]:
+    for mark in BROWSER_TIER:
+        test = mark(test)
+    return test
+
 ZIZMOR = shutil.which("zizmor", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 REPO = "acme/registry"
 TOKEN = "t0ken-for-site"

@@ -11,7 +11,7 @@ import yaml
 from modelreg.formats.desired import DesiredState
 from modelreg.read.history import Event
 from modelreg.write import transitions
-from tests.helpers import Cli, commit_all, git, register, snapshot_tree
+from tests.helpers import Cli, Scenarios, commit_all, copy_scenario, git, register, snapshot_tree
 
 POLICY = """\
 schema_version: 1
@@ -27,14 +27,18 @@ def model_yaml(root: Path, model: str = "fraud") -> dict:
 
 
 @pytest.fixture
-def three(registry: Path, workdir: Path, cli: Cli) -> Path:
-    """fraud v1..v3 and churn v1, committed on main; production needs a soaked staging."""
+def three(scenarios: Scenarios, tmp_path: Path, cli: Cli) -> Path:
+    """fraud v1..v3 and churn v1, committed on main; production needs a soaked staging: built once
+    per session, a private copy."""
+    return copy_scenario(scenarios.on_registry("three", cli, _register_three), tmp_path)
+
+
+def _register_three(cli: Cli, registry: Path, workdir: Path) -> None:
     (registry / "policies" / "default.yaml").write_text(POLICY)
     for seed in (1, 2, 3):
         register(cli, registry, workdir, "fraud", "-m", f"v{seed}", seed=seed)
     register(cli, registry, workdir, "churn", "-m", "c1", seed=9)
     commit_all(registry, "Register", date="2026-11-01T10:00:00Z")
-    return registry
 
 
 def promote(cli: Cli, root: Path, *args: str) -> str:
