@@ -176,8 +176,8 @@ def _valid(root: dict[str, Any], node: dict[str, Any], value: Any) -> bool:
 
 def _scalar(node: dict[str, Any], value: Any, actual: str, path: tuple[str | int, ...]) -> None:
     if actual == "string":
-        if node.get("format") == "date-time" and not _date_time(value):
-            raise _Mismatch(path, f"{value!r} is not a date and time with a zone",
+        if node.get("format") == "date-time" and (problem := _date_time(value)):
+            raise _Mismatch(path, f"{value!r} {problem}",
                             "write an ISO 8601 date and time with a zone, e.g. 2026-11-20T10:02:11Z")
         if "pattern" in node and not pattern(node["pattern"]).search(value):
             raise _Mismatch(path, f"{value!r} is not allowed here", "see docs/format.md for this field")
@@ -268,14 +268,15 @@ def schema_type(root: dict[str, Any], option: dict[str, Any]) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def _date_time(text: str) -> bool:
+def _date_time(text: str) -> str | None:
+    """What is wrong with a ``created_at``, None when nothing is."""
     if not pattern(DATE_TIME).search(text):
-        return False
+        return "is not a date and time with a zone"
     try:
         dt.datetime.fromisoformat(text)
     except ValueError:
-        return False  # out of range: month 13, 25 o'clock, 30 February
-    return True
+        return "is not a date and time of the calendar"  # month 13, 25 o'clock, 30 February, year 0
+    return None
 
 
 def _type_fix(expected: str, actual: str, path: tuple[str | int, ...]) -> str:
