@@ -279,3 +279,12 @@ def test_a_record_is_read_only() -> None:
         config.default_policy = "x"  # type: ignore[misc]  # frozen, as the pydantic model
     with pytest.raises(AttributeError, match="no field 'nope'"):
         config.nope  # type: ignore[attr-defined]  # not a field  # noqa: B018
+
+
+def test_a_record_copies_and_pickles() -> None:
+    import pickle
+
+    config = models.validate(models.RegistryConfig, VALID["config"][1], "modelreg.yaml")
+    assert copy.deepcopy(config) == config == pickle.loads(pickle.dumps(config))
+    assert copy.copy(config).environments["production"].targets[0].keep == 5
+

@@ -31,7 +31,7 @@ class Record:
 
     def __getattr__(self, name: str) -> Any:
         key = _key(name)
-        if key in self._fields:
+        if not name.startswith("__") and key in self._fields:
             return self._fields[key]
         raise AttributeError(f"{self._kind} has no field {name!r}")
 
@@ -46,6 +46,10 @@ class Record:
     def __hash__(self) -> int:
         # as a frozen pydantic model: hashable when every field is
         return hash((self._kind, *self._fields.values()))
+
+    def __reduce__(self) -> tuple[type[Record], tuple[str, dict[str, Any]]]:
+        # copy, deepcopy and pickle rebuild through __init__ (__setattr__ refuses)
+        return Record, (self._kind, self._fields)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{_attribute(k)}={v!r}" for k, v in self._fields.items())
