@@ -85,9 +85,7 @@ SchemaVersion = Annotated[Literal[1], BeforeValidator(_not_a_boolean)]
 
 
 class _Strict(BaseModel):
-    # defer_build: a validator is built when first used, so a check that reads only
-    # version.yaml files does not pay for building the policy or config models.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 M = TypeVar("M", bound=_Strict)
