@@ -125,9 +125,10 @@ def value_schema(node: dict[str, Any], key: str) -> dict[str, Any] | None:
     if key in node.get("properties", {}):
         found: dict[str, Any] = node["properties"][key]
         return found
-    for regex, sub in node.get("patternProperties", {}).items():
+    patterns: dict[str, dict[str, Any]] = node.get("patternProperties", {})
+    for regex, sub in patterns.items():
         if pattern(regex).search(key):
-            return dict(sub)
+            return sub
     extra = node.get("additionalProperties")
     return extra if isinstance(extra, dict) else None
 
