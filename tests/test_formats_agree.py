@@ -287,4 +287,5 @@ def test_a_record_copies_and_pickles() -> None:
     config = models.validate(models.RegistryConfig, VALID["config"][1], "modelreg.yaml")
     assert copy.deepcopy(config) == config == pickle.loads(pickle.dumps(config))
     assert copy.copy(config).environments["production"].targets[0].keep == 5
-
+    assert isinstance(config, models.RegistryConfig) and not isinstance(config, models.Policy)
+    assert isinstance(config.environments["production"].targets[1], models.CommandTarget)

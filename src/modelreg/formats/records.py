@@ -90,6 +90,10 @@ class Kind:
         record: Record = _build(root, node, data)
         return record
 
+    def __instancecheck__(self, instance: Any) -> bool:
+        # isinstance(record, models.Policy) holds, as it would for the pydantic instance
+        return isinstance(instance, Record) and instance._kind == self.__name__
+
     def __repr__(self) -> str:
         return f"<record kind {self.__name__}>"
 
