@@ -249,6 +249,8 @@ def test_defaults_and_constructed_records_match_the_models() -> None:
                        models.CheckSettings(verify_sha256=False, verify_max_size=3)) == []
     assert differences(spec.Approvals.model_validate({"from": ["@a"]}),
                        models.Approvals.model_validate({"from": ["@a"]})) == []
+    assert differences(spec.RegistryConfig.model_construct(install="x y"),
+                       models.RegistryConfig.model_construct(install="x y")) == []
     with pytest.raises(InputError, match="verify_max_size: -1 is below the minimum 0"):
         models.CheckSettings(verify_max_size=-1)
 
