@@ -76,18 +76,24 @@ class Kind:
         """The ``$defs`` entry of this kind, None for the schema's root."""
         return None if shape.schema(self.schema).get("title") == self.__name__ else self.__name__
 
+    def _schema(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The whole schema (for ``$ref``) and this kind's part of it."""
+        root = shape.schema(self.schema)
+        definition = self.definition
+        return root, root if definition is None else root["$defs"][definition]
+
     def __call__(self, **fields: Any) -> Record:
         return self.model_validate({_key(k): _dump(v, True) for k, v in fields.items()})
 
     def model_validate(self, data: Any, *, by_alias: bool = True) -> Record:
+        # by_alias: pydantic's signature; a file's keys are the aliases ("from") either way
         shape.check(self.schema, data, self.__name__, definition=self.definition)
         return self.build(data)
 
     def model_construct(self, **fields: Any) -> Record:
         """A record of these fields as they are, unvalidated, the others at their defaults
         (pydantic's ``model_construct``: for tests of what a later guard refuses on its own)."""
-        root = shape.schema(self.schema)
-        node = root if self.definition is None else root["$defs"][self.__name__]
+        root, node = self._schema()
         given = {_key(k): v for k, v in fields.items()}
         values = {key: given[key] if key in given else _build(root, sub, sub["default"])
                   for key, sub in node["properties"].items() if key in given or "default" in sub}
@@ -95,8 +101,7 @@ class Kind:
 
     def build(self, data: Any) -> Record:
         """The record of a document that already passed ``shape.check`` against this kind."""
-        root = shape.schema(self.schema)
-        node = root if self.definition is None else root["$defs"][self.__name__]
+        root, node = self._schema()
         record: Record = _build(root, node, data)
         return record
 
