@@ -16,7 +16,7 @@ import yaml
 from modelreg import cards
 from modelreg.cards.render import inline_html, prose_html
 from modelreg.errors import InputError
-from modelreg.formats import models
+from modelreg.formats import models, spec
 from tests.helpers import Cli, artifact, commit_all, git, metrics_file, set_aliases
 
 CARD = """\
@@ -150,7 +150,7 @@ def test_sections_are_matched_by_heading_with_synonyms() -> None:
 
 
 def test_the_section_keys_are_the_policy_schemas() -> None:
-    assert list(get_args(models.CardSection)) == list(cards.SECTIONS) == list(cards.SYNONYMS)
+    assert list(get_args(spec.CardSection)) == list(cards.SECTIONS) == list(cards.SYNONYMS)
 
 
 @pytest.mark.parametrize("body", ["", "<!-- describe the intended use -->\n", "[More Information Needed]\n",

@@ -84,6 +84,27 @@ def test_good_version_passes(main_branch: Path, workdir: Path, cli: Cli) -> None
     assert "all 6 gates passed (fraud v2; base main at " in out
 
 
+def test_a_one_version_check_imports_neither_pydantic_nor_jsonschema(main_branch: Path, workdir: Path,
+                                                                     cli: Cli) -> None:
+    """The start-up target: files are validated against the shipped schemas without pydantic, and
+    jsonschema runs only when a registry's committed schemas differ from them."""
+    import subprocess
+    import sys
+
+    register(cli, main_branch, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.952}, seed=2)
+    commit_all(main_branch, "Register fraud v2")
+    probe = ("import sys, runpy; sys.argv = ['modelreg', '-C', sys.argv[1], 'check', '--head', '--offline']\n"
+             "try:\n    runpy.run_module('modelreg', run_name='__main__')\n"
+             "except SystemExit as e:\n    assert not e.code, e.code\n"
+             "heavy = {m.split('.')[0] for m in sys.modules} & {'dvc', 'pydantic', 'jsonschema'}\n"
+             "print('HEAVY', sorted(heavy))")
+    proc = subprocess.run([sys.executable, "-c", probe, str(main_branch)], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "all 6 gates passed (fraud v2" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
 def test_nothing_changed_passes(main_branch: Path, cli: Cli) -> None:
     assert "no registry change" in check(cli, main_branch, code=0)
 

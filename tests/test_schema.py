@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from modelreg.errors import InputError
-from modelreg.formats import models
+from modelreg.formats import models, spec
 from tests.helpers import Cli, register, set_aliases
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -18,7 +18,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("name", sorted(models.SCHEMAS))
 def test_shipped_and_committed_schemas_match_the_models(name: str) -> None:
-    generated = models.generate_json_schema_text(name)
+    generated = spec.generate_json_schema_text(name)
     assert models.json_schema_text(name) == generated, "run scripts/generate-schemas"
     committed = (PROJECT / "schemas" / f"{name}.schema.json").read_text()
     assert committed == generated, "run scripts/generate-schemas"

@@ -1,334 +1,99 @@
-"""The registry's file formats as pydantic models, and the JSON Schemas made from them.
+"""The registry's file formats at run time: validation and typed records, without pydantic.
 
-Used on the write path (``register``, ``init``) and by ``modelreg check``;
-never on the read path. The JSON Schemas generated from these models ship
-inside the package (``modelreg/schemas/``; ``scripts/generate-schemas``
-regenerates them and a test keeps them current), so writing or comparing a
-registry's ``schemas/`` never pays for generating them.
+The formats themselves are the pydantic models of ``formats/spec.py`` (the one
+source of truth) and the JSON Schemas generated from them, which ship in the
+package. Importing pydantic and building those models would cost more than a
+whole ``modelreg check``, so at run time a document is validated by
+``formats/shape.py`` against the shipped schema and read through a
+:class:`~modelreg.formats.records.Record` built from it. For mypy each name
+below *is* the pydantic class (``models.Policy``, ``models.RegistryConfig()``),
+so callers are typed as if pydantic ran; ``tests/test_formats_agree.py`` proves
+both paths accept, refuse and expose the same.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    Strict,
-    StringConstraints,
-    ValidationError,
-)
-
-from modelreg.errors import InputError
-from modelreg.formats import shape, yamlio
-from modelreg.formats.names import (
-    ALIAS_NAME,
-    CONFIG_FILE,
-    FILE_NAME,
-    KEY_NAME,
-    MODEL_NAME,
-    REQUIREMENT,
-    RESERVED_ALIASES,
-)
+from modelreg.formats import records, shape
+from modelreg.formats.names import CONFIG_FILE
 
 if TYPE_CHECKING:
     from modelreg.formats.snapshot import Snapshot
+    from modelreg.formats.spec import (
+        AppliesTo,
+        Approvals,
+        Artifact,
+        ArtifactRules,
+        Bounds,
+        CardRules,
+        CardSection,
+        CheckSettings,
+        CodeLineage,
+        CommandTarget,
+        Dataset,
+        DirectoryTarget,
+        Environment,
+        Framework,
+        KServeTarget,
+        Lineage,
+        ModelManifest,
+        Notification,
+        Policy,
+        PromotionRule,
+        RegistryConfig,
+        Regression,
+        Rejection,
+        Run,
+        SliceBounds,
+        Target,
+        VersionManifest,
+        WebhookTarget,
+        _Strict,
+    )
+
+    M = TypeVar("M", bound=_Strict)
+else:
+    VersionManifest = records.Kind("version", "VersionManifest")
+    Artifact = records.Kind("version", "Artifact")
+    Framework = records.Kind("version", "Framework")
+    CodeLineage = records.Kind("version", "CodeLineage")
+    Dataset = records.Kind("version", "Dataset")
+    Run = records.Kind("version", "Run")
+    Lineage = records.Kind("version", "Lineage")
+    ModelManifest = records.Kind("model", "ModelManifest")
+    Rejection = records.Kind("model", "Rejection")
+    Policy = records.Kind("policy", "Policy")
+    AppliesTo = records.Kind("policy", "AppliesTo")
+    Bounds = records.Kind("policy", "Bounds")
+    SliceBounds = records.Kind("policy", "SliceBounds")
+    Regression = records.Kind("policy", "Regression")
+    ArtifactRules = records.Kind("policy", "ArtifactRules")
+    CardRules = records.Kind("policy", "CardRules")
+    Approvals = records.Kind("policy", "Approvals")
+    PromotionRule = records.Kind("policy", "PromotionRule")
+    RegistryConfig = records.Kind("config", "RegistryConfig")
+    CheckSettings = records.Kind("config", "CheckSettings")
+    Environment = records.Kind("config", "Environment")
+    DirectoryTarget = records.Kind("config", "DirectoryTarget")
+    CommandTarget = records.Kind("config", "CommandTarget")
+    WebhookTarget = records.Kind("config", "WebhookTarget")
+    KServeTarget = records.Kind("config", "KServeTarget")
+    Notification = records.Kind("config", "Notification")
+
+__all__ = [
+    "SCHEMAS", "SCHEMA_VERSION", "AppliesTo", "Approvals", "Artifact", "ArtifactRules", "Bounds",
+    "CardRules", "CardSection", "CheckSettings", "CodeLineage", "CommandTarget", "Dataset",
+    "DirectoryTarget", "Environment", "Framework", "KServeTarget", "Lineage", "ModelManifest",
+    "Notification", "Policy", "PromotionRule", "RegistryConfig", "Regression", "Rejection", "Run",
+    "SliceBounds", "Target", "VersionManifest", "WebhookTarget", "json_schema_text",
+    "load_config", "validate",
+]
 
 SCHEMA_VERSION: Literal[1] = 1
 
-
-def _not_reserved(alias: str) -> str:
-    if alias in RESERVED_ALIASES:
-        raise ValueError(f"{alias!r} is reserved")
-    return alias
-
-
-ModelName = Annotated[str, StringConstraints(pattern=MODEL_NAME.pattern, max_length=64)]
-AliasName = Annotated[str, StringConstraints(pattern=ALIAS_NAME.pattern),
-                      AfterValidator(_not_reserved)]
-FileName = Annotated[str, StringConstraints(pattern=FILE_NAME.pattern)]
-Key = Annotated[str, StringConstraints(pattern=KEY_NAME.pattern)]
-SliceName = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f]{1,128}$")]
-PolicyName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Owner = Annotated[str, StringConstraints(
-    pattern=r"^(?:@[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?|[^@\s]+@[^@\s]+)$")]
-Md5 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}(?:\.dir)?$")]
-Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-VersionNumber = Annotated[int, Field(ge=1, le=999_999_999)]
-Number = Annotated[float, Field(allow_inf_nan=False)]
-_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-
-
-def _text_only(value: Any) -> Any:
-    if not isinstance(value, str) or not _ISO_TIME.match(value):
-        raise ValueError("write an ISO 8601 date and time with a zone, e.g. 2026-11-20T10:02:11Z")
-    return value
-
-
-# ISO 8601 text with a time zone: not a bare date, not a number of seconds.
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_text_only), Strict(False)]
-Duration = Annotated[str, StringConstraints(pattern=r"^\d+[smhdw]$")]
-Scalar = str | int | Number | bool | None
-
-
-class _Strict(BaseModel):
-    # defer_build: a validator is built when first used, so a check that reads only
-    # version.yaml files does not pay for building the policy or config models.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
-
-
-M = TypeVar("M", bound=_Strict)
-
-
-class Artifact(_Strict):
-    path: FileName = Field(description="file or directory name beside version.yaml")
-    type: Literal["file", "directory"] = "file"
-    md5: Md5 = Field(description="DVC's md5 (ending in .dir for a directory)")
-    sha256: Sha256 = Field(description="sha256 of the file; for a directory, of its listing")
-    size: Annotated[int, Field(ge=0)]
-    files: Annotated[int, Field(ge=0)] | None = None
-    format: Key | None = None
-
-
-class Framework(_Strict):
-    name: Key
-    version: str | None = None
-
-
-class CodeLineage(_Strict):
-    repo: str | None = None
-    commit: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")] | None = None
-    branch: str | None = None
-    dirty: bool = False
-
-
-class Dataset(_Strict):
-    name: str
-    path: str | None = None
-    version: str | None = None
-    md5: Md5 | None = None
-    sha256: Sha256 | None = None
-    size: Annotated[int, Field(ge=0)] | None = None
-
-
-class Run(_Strict):
-    id: str | None = None
-    url: str | None = None
-
-
-class Lineage(_Strict):
-    code: CodeLineage | None = None
-    data: list[Dataset] = []
-    run: Run | None = None
-
-
-class VersionManifest(_Strict):
-    """``registry/<model>/v<N>/version.yaml``: immutable once on main."""
-
-    schema_version: Literal[1] = SCHEMA_VERSION
-    model: ModelName
-    version: VersionNumber
-    created_at: Timestamp
-    created_by: str
-    description: str = ""
-    artifact: Artifact
-    framework: Framework | None = None
-    metrics: dict[Key, Number] = {}
-    slices: dict[SliceName, dict[Key, Number]] = {}
-    params: dict[Key, Scalar] = {}
-    lineage: Lineage = Lineage()
-    tags: dict[Key, str] = {}
-    card: FileName | None = None
-
-
-class Rejection(_Strict):
-    version: VersionNumber
-    reason: str
-    by: str | None = None
-
-
-class ModelManifest(_Strict):
-    """``registry/<model>/model.yaml``: the model and its desired state."""
-
-    schema_version: Literal[1] = SCHEMA_VERSION
-    name: ModelName
-    description: str = ""
-    owners: list[Owner] = []
-    policy: PolicyName | None = None
-    tags: dict[Key, str] = {}
-    aliases: dict[AliasName, VersionNumber] = {}
-    archived: list[VersionNumber] = []
-    rejected: list[Rejection] = []
-
-
-class Bounds(_Strict):
-    min: Number | None = None
-    max: Number | None = None
-
-
-class SliceBounds(_Strict):
-    min: Number | None = None
-    max: Number | None = None
-    max_gap: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-
-
-class Regression(_Strict):
-    metric: Key
-    against: AliasName
-    max_drop: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    max_rise: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-
-
-class ArtifactRules(_Strict):
-    max_size: Annotated[int, Field(ge=0)] | None = None
-    formats: list[Key] | None = None
-
-
-class Approvals(_Strict):
-    count: Annotated[int, Field(ge=0)] = 1
-    from_: list[Owner] = Field(default=[], alias="from",
-                               description="users (@alice) and teams (@org/team) whose approval counts")
-    allow_author: bool = Field(default=False, description="whether the PR's author may approve it")
-    dismiss_stale: bool = Field(default=True, description="only approvals of the PR's head commit count")
-
-
-class PromotionRule(_Strict):
-    after: AliasName | None = None
-    min_soak: Duration | None = None
-    approvals: Approvals = Approvals()
-
-
-#: the sections of a model card (Mitchell et al.), as ``cards.SECTIONS`` names them
-CardSection = Literal["model_details", "intended_use", "factors", "metrics", "evaluation_data",
-                      "training_data", "quantitative_analyses", "ethical_considerations",
-                      "caveats_and_recommendations"]
-
-
-class CardRules(_Strict):
-    required_sections: list[CardSection] = Field(
-        default=[], description="sections every new version's card must write (a version without a "
-        "card fails)")
-
-
-class AppliesTo(_Strict):
-    models: list[ModelName] = []
-    tags: dict[Key, str] = {}
-
-
-class Policy(_Strict):
-    """``policies/<name>.yaml``: the gates a model's versions and promotions must pass."""
-
-    schema_version: Literal[1] = SCHEMA_VERSION
-    description: str = ""
-    applies_to: AppliesTo = AppliesTo()
-    required: list[str] = []
-    thresholds: dict[Key, Bounds] = {}
-    slices: dict[Key, SliceBounds] = {}
-    regression: list[Regression] = []
-    artifact: ArtifactRules = ArtifactRules()
-    card: CardRules = CardRules()
-    promotion: dict[AliasName, PromotionRule] = {}
-
-
-class CheckSettings(_Strict):
-    """How ``modelreg check`` treats artifacts."""
-
-    verify_sha256: bool = Field(
-        default=True, description="download each new version's artifact and check its sha256")
-    verify_max_size: Annotated[int, Field(ge=0)] | None = Field(
-        default=None, description="skip the sha256 download for artifacts larger than this many bytes")
-
-
-EnvName = Annotated[str, StringConstraints(pattern=ALIAS_NAME.pattern)]
-EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{1,2000}$")]
-LocalPath = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f]{1,1000}$")]
-
-
-class DirectoryTarget(_Strict):
-    """A model repository on disk: ROOT/MODEL/VERSION/ and an atomic pointer per alias."""
-
-    type: Literal["directory"]
-    path: LocalPath = Field(description="the root directory (relative paths: to the registry)")
-    keep: Annotated[int, Field(ge=1, le=1000)] = Field(
-        default=3, description="versions kept per model, the serving ones always among them")
-
-
-class CommandTarget(_Strict):
-    """A command run with the model in MODELREG_* environment variables; its exit code decides."""
-
-    type: Literal["command"]
-    run: Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)] = Field(
-        description="the program and its arguments (no shell)")
-    timeout: Duration = "10m"
-
-
-class WebhookTarget(_Strict):
-    """A JSON event POSTed to a URL, signed with HMAC-SHA256 when a secret is configured."""
-
-    type: Literal["webhook"]
-    url: Url
-    secret_env: EnvVar | None = Field(default=None, description="the environment variable holding "
-                                      "the signing secret (never the secret itself)")
-    retries: Annotated[int, Field(ge=0, le=10)] = 3
-    timeout: Duration = "10s"
-
-
-class KServeTarget(_Strict):
-    """An InferenceService manifest per environment, written where a GitOps controller syncs."""
-
-    type: Literal["kserve"]
-    path: LocalPath = Field(description="the directory Argo CD or Flux syncs (relative: to the registry)")
-    namespace: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] = "default"
-    storage_uri: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9+.-]*://[^\s]{1,1000}$")] | None = \
-        Field(default=None, description="where the cluster reads the artifact; {model}, {version}, "
-              "{md5}, {sha256} are filled in (default: the object in the DVC remote)")
-
-
-Target = Annotated[DirectoryTarget | CommandTarget | WebhookTarget | KServeTarget,
-                   Field(discriminator="type")]
-
-
-class Environment(_Strict):
-    """Where an alias is served: the targets a merge that moves it deploys to."""
-
-    alias: AliasName
-    targets: Annotated[list[Target], Field(min_length=1)]
-    models: list[ModelName] = Field(default=[], description="only these models (default: every model)")
-
-
-class Notification(_Strict):
-    """A webhook told of every alias move and deployment outcome."""
-
-    type: Literal["webhook", "slack"]
-    url: Url
-    secret_env: EnvVar | None = None
-
-
-class RegistryConfig(_Strict):
-    """``modelreg.yaml`` at the root: marks the registry and holds its settings."""
-
-    schema_version: Literal[1] = SCHEMA_VERSION
-    default_policy: PolicyName = Field(
-        default="default", description="the policy of models that name none and match no applies_to")
-    admins: list[Owner] = Field(
-        default=[], description="owners of modelreg.yaml, policies/, schemas/ and .github/ in CODEOWNERS")
-    install: Annotated[str, StringConstraints(pattern=REQUIREMENT.pattern)] | None = Field(
-        default=None, description="what the workflows pip-install (default: the modelreg that wrote them)")
-    check: CheckSettings = CheckSettings()
-    environments: dict[EnvName, Environment] = Field(
-        default={}, description="where each alias is deployed when a merge moves it")
-    notify: list[Notification] = []
-
-
-#: schema file stem → (model, path pattern it validates)
+#: schema file stem → the record type of the files it validates
 SCHEMAS: dict[str, type[_Strict]] = {
     "version": VersionManifest,
     "model": ModelManifest,
@@ -336,30 +101,7 @@ SCHEMAS: dict[str, type[_Strict]] = {
     "config": RegistryConfig,
 }
 
-
 SHIPPED = os.path.join(os.path.dirname(__file__), "schemas")
-
-
-def generate_json_schema(name: str) -> dict[str, Any]:
-    """The JSON Schema of one file format, generated from its model (slow: for developers)."""
-    schema = _closed(SCHEMAS[name].model_json_schema(by_alias=True))
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"https://modelreg.dev/schemas/v1/{name}.schema.json", **schema}
-
-
-def _closed(node: Any) -> Any:
-    """Refuse keys outside ``patternProperties``, as the models do (pydantic leaves them open)."""
-    if isinstance(node, dict):
-        node = {k: _closed(v) for k, v in node.items()}
-        if "patternProperties" in node and "additionalProperties" not in node:
-            node["additionalProperties"] = False
-    elif isinstance(node, list):
-        node = [_closed(v) for v in node]
-    return node
-
-
-def generate_json_schema_text(name: str) -> str:
-    return json.dumps(generate_json_schema(name), indent=2, sort_keys=False) + "\n"
 
 
 def json_schema_text(name: str) -> str:
@@ -386,38 +128,8 @@ def load_config(snapshot: Snapshot) -> RegistryConfig:
 
 
 def validate(kind: type[M], data: Any, source: str, text: bytes | str | None = None) -> M:
-    """Validate parsed YAML against a model; the first error becomes one InputError.
-
-    The structural check that every reader runs comes first, so a wrong type gets the
-    same message from ``check`` as from ``show`` or the Python API.
-    """
-    kind_name = next((name for name, model in SCHEMAS.items() if model is kind), None)
-    if kind_name is not None:
-        shape.check(kind_name, data, source, text)
-    try:
-        return kind.model_validate(data, by_alias=True)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        loc = tuple(error["loc"])
-        lines = yamlio.key_lines(text) if text is not None else {}
-        line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines), None)
-        field = ".".join(str(p) for p in loc) or None
-        message = _humane(error)
-        raise InputError(message, file=source, line=line, field=field,
-                         fix="see docs/format.md for this field") from None
-
-
-def _humane(error: Any) -> str:
-    kind, msg, value = error["type"], error["msg"], error.get("input")
-    if kind == "finite_number":
-        return f"{value} is not a finite number"
-    if kind == "extra_forbidden":
-        return "unknown field (a typo?)"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "string_pattern_mismatch":
-        return f"{value!r} is not allowed here"
-    text = re.sub(r"^Input should be", "should be", str(msg))
-    if kind.endswith("_type") and value is not None:
-        return f"{text}, got {type(value).__name__} {value!r}"
-    return text
+    """Validate parsed YAML against a file format (or part of one); the first error becomes one
+    InputError naming the file, line, field and fix. Returns the typed, read-only record."""
+    light = cast(records.Kind, kind)
+    shape.check(light.schema, data, source, text, light.definition)
+    return cast("M", light.build(data))

@@ -5,17 +5,20 @@ than a whole ``modelreg resolve``), yet a value must never be shown as
 something it is not: ``framework: {version: 1.10}`` unquoted is the number 1.1,
 and ``show`` must say so rather than print ``1.1``. This module walks a
 document against the JSON Schema that modelreg ships for its kind (generated
-from the pydantic models in ``schema.py``), using only the keywords those
-schemas contain. It runs once per file content: the manifest memo keeps only
-documents that passed. ``schema.validate`` calls it before pydantic, so
-``check``, every read command and the Python API report the same first error.
-
-Formats (``date-time``) are left to pydantic, which ``check`` and every write run.
+from the pydantic models in ``formats/spec.py``), using only the keywords those
+schemas contain, ``format: date-time`` included. It is the only validator at run
+time (``models.validate`` is this walk and a record built from the document), so
+``check``, every write, every read command and the Python API report the same
+first error; ``tests/test_formats_agree.py`` proves it refuses what pydantic
+refuses. It runs once per file content: the manifest memo keeps only documents
+that passed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import os
 import re
 from typing import Any
@@ -26,6 +29,11 @@ from modelreg.formats import names
 _SHIPPED = os.path.join(os.path.dirname(__file__), "schemas")
 _schemas: dict[str, dict[str, Any]] = {}
 _patterns: dict[str, re.Pattern[str]] = {}
+
+#: a date and time as ``created_at`` is written: a date, a time to the minute at least, a zone
+#: (``format: date-time`` alone would leave editors free to ignore it; spec.py puts it in the schema)
+DATE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"
+             r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$")
 
 _TYPES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
           "object": "a mapping", "array": "a list", "null": "null"}
@@ -47,11 +55,13 @@ class _Mismatch(Exception):
         self.fix = fix
 
 
-def check(kind: str, doc: Any, source: str, text: bytes | str | None = None) -> None:
-    """Raise InputError (file, line, field, fix) at the first place ``doc`` breaks its schema."""
-    schema = _schema(kind)
+def check(kind: str, doc: Any, source: str, text: bytes | str | None = None,
+          definition: str | None = None) -> None:
+    """Raise InputError (file, line, field, fix) at the first place ``doc`` breaks its schema
+    (or the schema's ``$defs[definition]``, for one part of a file such as a deploy target)."""
+    root = schema(kind)
     try:
-        _walk(schema, schema, doc, ())
+        _walk(root, root if definition is None else root["$defs"][definition], doc, ())
     except _Mismatch as exc:
         from modelreg.formats import yamlio
 
@@ -62,14 +72,15 @@ def check(kind: str, doc: Any, source: str, text: bytes | str | None = None) -> 
         raise InputError(exc.message, file=source, line=line, field=field, fix=exc.fix) from None
 
 
-def _schema(kind: str) -> dict[str, Any]:
+def schema(kind: str) -> dict[str, Any]:
+    """The shipped JSON Schema of one file format (read once per process)."""
     if kind not in _schemas:
         with open(os.path.join(_SHIPPED, f"{kind}.schema.json"), encoding="utf-8") as file:
             _schemas[kind] = json.load(file)
     return _schemas[kind]
 
 
-def _pattern(text: str) -> re.Pattern[str]:
+def pattern(text: str) -> re.Pattern[str]:
     """A JSON Schema pattern with its ECMA meaning: ``$`` is the end of the text (Python's ``$``
     also matches before a final newline, which would let ``"fraud\\n"`` pass as a name)."""
     if text not in _patterns:
@@ -78,7 +89,8 @@ def _pattern(text: str) -> re.Pattern[str]:
     return _patterns[text]
 
 
-def _type_of(value: Any) -> str:
+def type_of(value: Any) -> str:
+    """The JSON type of a parsed value (a bool is not an integer, as in pydantic's strict mode)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -96,13 +108,33 @@ def _type_of(value: Any) -> str:
     return type(value).__name__
 
 
-def _fits(expected: str, actual: str) -> bool:
+def fits(expected: str, actual: str) -> bool:
     return expected == actual or (expected == "number" and actual == "integer")
 
 
-def _walk(root: dict[str, Any], node: dict[str, Any], value: Any, path: tuple[str | int, ...]) -> None:
+def resolve(root: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """The schema a ``$ref`` points at (the generated schemas refer only to ``#/$defs/...``)."""
     if "$ref" in node:
-        node = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        target: dict[str, Any] = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        return target
+    return node
+
+
+def value_schema(node: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The schema of ``key``'s value in a mapping: its property, its pattern, or the rest."""
+    if key in node.get("properties", {}):
+        found: dict[str, Any] = node["properties"][key]
+        return found
+    patterns: dict[str, dict[str, Any]] = node.get("patternProperties", {})
+    for regex, sub in patterns.items():
+        if pattern(regex).search(key):
+            return sub
+    extra = node.get("additionalProperties")
+    return extra if isinstance(extra, dict) else None
+
+
+def _walk(root: dict[str, Any], node: dict[str, Any], value: Any, path: tuple[str | int, ...]) -> None:
+    node = resolve(root, node)
     if "anyOf" in node:
         _any_of(root, node["anyOf"], value, path)
         return
@@ -115,8 +147,8 @@ def _walk(root: dict[str, Any], node: dict[str, Any], value: Any, path: tuple[st
         allowed = ", ".join(map(str, node["enum"]))
         raise _Mismatch(path, f"{value!r} is not one of {allowed}", f"write one of {allowed}")
     expected = node.get("type")
-    actual = _type_of(value)
-    if expected is not None and not _fits(expected, actual):
+    actual = type_of(value)
+    if expected is not None and not fits(expected, actual):
         raise _Mismatch(path, f"expected {_TYPES[expected]}, got {_TYPES.get(actual, actual)} {value!r}",
                         _type_fix(expected, actual, path))
     if actual == "object":
@@ -128,17 +160,36 @@ def _walk(root: dict[str, Any], node: dict[str, Any], value: Any, path: tuple[st
             _walk(root, node["items"], item, (*path, index))
     else:
         _scalar(node, value, actual, path)
+    if "not" in node and _valid(root, node["not"], value):
+        refused = node["not"]
+        if "enum" in refused:
+            raise _Mismatch(path, f"{value!r} is reserved", "choose another name")
+        raise _Mismatch(path, f"{value!r} is not allowed here", "see docs/format.md for this field")
+
+
+def _valid(root: dict[str, Any], node: dict[str, Any], value: Any) -> bool:
+    try:
+        _walk(root, node, value, ())
+    except _Mismatch:
+        return False
+    return True
 
 
 def _scalar(node: dict[str, Any], value: Any, actual: str, path: tuple[str | int, ...]) -> None:
     if actual == "string":
-        if "pattern" in node and not _pattern(node["pattern"]).search(value):
+        if node.get("format") == "date-time" and (problem := _date_time(value)):
+            raise _Mismatch(path, f"{value!r} {problem}",
+                            "write an ISO 8601 date and time with a zone, e.g. 2026-11-20T10:02:11Z")
+        if "pattern" in node and not pattern(node["pattern"]).search(value):
             raise _Mismatch(path, f"{value!r} is not allowed here", "see docs/format.md for this field")
         if len(value) < node.get("minLength", 0):
             raise _Mismatch(path, "is empty", "write a value")
         if "maxLength" in node and len(value) > node["maxLength"]:
             raise _Mismatch(path, f"is longer than {node['maxLength']} characters", "shorten it")
     elif actual in ("integer", "number"):
+        if actual == "number" and not math.isfinite(value):
+            # JSON has no NaN or infinity: the YAML reader refuses them, a Python caller may not
+            raise _Mismatch(path, f"{value} is not a finite number", "write a finite number")
         if "minimum" in node and value < node["minimum"]:
             raise _Mismatch(path, f"{value} is below the minimum {node['minimum']}", "see docs/format.md")
         if "maximum" in node and value > node["maximum"]:
@@ -149,11 +200,14 @@ def _object(root: dict[str, Any], node: dict[str, Any], value: dict[str, Any],
             path: tuple[str | int, ...]) -> None:
     properties: dict[str, Any] = node.get("properties", {})
     patterns: dict[str, Any] = node.get("patternProperties", {})
+    names = node.get("propertyNames")
     for key, item in value.items():
+        if names is not None:
+            _walk(root, names, key, (*path, key))
         if key in properties:
             _walk(root, properties[key], item, (*path, key))
             continue
-        matched = [sub for pattern, sub in patterns.items() if _pattern(pattern).search(key)]
+        matched = [sub for regex, sub in patterns.items() if pattern(regex).search(key)]
         for sub in matched:
             _walk(root, sub, item, (*path, key))
         if matched:
@@ -174,8 +228,8 @@ def _object(root: dict[str, Any], node: dict[str, Any], value: dict[str, Any],
 
 def _any_of(root: dict[str, Any], options: list[dict[str, Any]], value: Any,
             path: tuple[str | int, ...]) -> None:
-    actual = _type_of(value)
-    kinds = [_schema_type(root, o) for o in options]
+    actual = type_of(value)
+    kinds = [schema_type(root, o) for o in options]
     errors = []
     for option in options:
         try:
@@ -185,7 +239,7 @@ def _any_of(root: dict[str, Any], options: list[dict[str, Any]], value: Any,
             errors.append(exc)
     # An option of the value's own type explains best what is wrong inside it.
     for kind, error in zip(kinds, errors, strict=True):
-        if kind is not None and _fits(kind, actual):
+        if kind is not None and fits(kind, actual):
             raise error
     wanted = " or ".join(_TYPES.get(k, k) for k in kinds if k and k != "null")
     raise _Mismatch(path, f"expected {wanted}, got {_TYPES.get(actual, actual)} {value!r}",
@@ -209,11 +263,21 @@ def _one_of(root: dict[str, Any], node: dict[str, Any], value: Any, path: tuple[
     _any_of(root, node["oneOf"], value, path)
 
 
-def _schema_type(root: dict[str, Any], option: dict[str, Any]) -> str | None:
-    if "$ref" in option:
-        option = root["$defs"][option["$ref"].rsplit("/", 1)[-1]]
-    kind = option.get("type")
+def schema_type(root: dict[str, Any], option: dict[str, Any]) -> str | None:
+    """The JSON type an option of a union stands for, None when it names none."""
+    kind = resolve(root, option).get("type")
     return kind if isinstance(kind, str) else None
+
+
+def _date_time(text: str) -> str | None:
+    """What is wrong with a ``created_at``, None when nothing is."""
+    if not pattern(DATE_TIME).search(text):
+        return "is not a date and time with a zone"
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        return "is not a date and time of the calendar"  # month 13, 25 o'clock, 30 February, year 0
+    return None
 
 
 def _type_fix(expected: str, actual: str, path: tuple[str | int, ...]) -> str:

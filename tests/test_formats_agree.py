@@ -1,0 +1,294 @@
+"""The run-time validator and records agree with the pydantic models they are generated from.
+
+At run time nothing imports pydantic: ``formats/shape.py`` walks a document against
+the shipped JSON Schema and ``formats/records.py`` builds the typed record. Here a
+corpus of valid documents and of documents mutated in every place (wrong types,
+NaN and infinity, extra keys, bad and reserved names, bad dates, negative sizes,
+...) goes through both the pydantic model (``formats/spec.py``) and the run-time
+path; every disagreement is listed, and none is allowed. The same corpus goes
+through jsonschema with the shipped schemas (what an editor applies): there the
+only differences allowed are the two JSON Schema cannot express, documented in
+``docs/format.md`` ("What the schemas cannot say").
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+import pydantic
+import pytest
+
+from modelreg.errors import InputError
+from modelreg.formats import models, records, spec
+
+MD5, SHA = "0" * 32, "0" * 64
+
+VALID: dict[str, list[dict[str, Any]]] = {
+    "version": [
+        {"schema_version": 1, "model": "m", "version": 1, "created_at": "2026-11-20T10:02:11Z",
+         "created_by": "alice", "artifact": {"path": "m.pkl", "md5": MD5, "sha256": SHA, "size": 1}},
+        {"schema_version": 1, "model": "fraud.v2", "version": 42, "created_at": "2026-11-20 10:02:11.5+01:00",
+         "created_by": "alice", "description": "text",
+         "artifact": {"path": "model", "type": "directory", "md5": MD5 + ".dir", "sha256": SHA, "size": 0,
+                      "files": 3, "format": "onnx"},
+         "framework": {"name": "sklearn", "version": "1.10"},
+         "metrics": {"roc_auc": 0.9, "count": 3}, "slices": {"country=FR": {"roc_auc": 0.8}},
+         "params": {"depth": 6, "lr": 0.1, "name": "x", "on": True, "none": None},
+         "lineage": {"code": {"repo": "r", "commit": "a" * 40, "branch": "main", "dirty": True},
+                     "data": [{"name": "train", "path": "d", "version": "1", "md5": MD5, "sha256": SHA,
+                               "size": 5}],
+                     "run": {"id": "1", "url": "https://x"}},
+         "tags": {"team": "x"}, "card": "README.md"},
+    ],
+    "model": [
+        {"schema_version": 1, "name": "m"},
+        {"schema_version": 1, "name": "fraud", "description": "d", "owners": ["@alice", "@org/team", "a@b.c"],
+         "policy": "strict", "tags": {"risk": "high"}, "aliases": {"production": 3, "staging": 4},
+         "archived": [1, 2], "rejected": [{"version": 2, "reason": "bad", "by": "@bob"},
+                                          {"version": 5, "reason": "worse"}]},
+    ],
+    "policy": [
+        {},
+        {"schema_version": 1, "description": "d", "applies_to": {"models": ["m"], "tags": {"risk": "high"}},
+         "required": ["roc_auc"], "thresholds": {"roc_auc": {"min": 0.5, "max": 1}},
+         "slices": {"roc_auc": {"min": 0.1, "max_gap": 0.2}},
+         "regression": [{"metric": "roc_auc", "against": "production", "max_drop": 0.01, "max_rise": 2}],
+         "artifact": {"max_size": 10, "formats": ["onnx"]},
+         "card": {"required_sections": ["intended_use", "caveats_and_recommendations"]},
+         "promotion": {"production": {"after": "staging", "min_soak": "2d",
+                                      "approvals": {"count": 2, "from": ["@org/ml"], "allow_author": True,
+                                                    "dismiss_stale": False}},
+                       "staging": {}}},
+    ],
+    "config": [
+        {},
+        {"schema_version": 1, "default_policy": "strict", "admins": ["@org/admins"],
+         "install": "modelreg==1.2", "check": {"verify_sha256": False, "verify_max_size": 10},
+         "environments": {
+             "production": {"alias": "production", "models": ["m"], "targets": [
+                 {"type": "directory", "path": "/srv/models", "keep": 5},
+                 {"type": "command", "run": ["deploy", "--fast"], "timeout": "5m"},
+                 {"type": "webhook", "url": "https://example.com/h", "secret_env": "HOOK", "retries": 0},
+                 {"type": "kserve", "path": "gitops", "namespace": "ml", "storage_uri": "s3://b/{model}"}]},
+             "staging": {"alias": "staging", "targets": [{"type": "directory", "path": "d"}]}},
+         "notify": [{"type": "slack", "url": "https://hooks.slack.com/x"},
+                    {"type": "webhook", "url": "http://127.0.0.1:1/x", "secret_env": "S"}]},
+    ],
+}
+
+#: values put in every place of every valid document
+VALUES: list[Any] = [None, True, False, 0, 1, -1, 1.5, -0.5, 10**12, float("nan"), float("inf"),
+                     float("-inf"), "", "x", "1", "latest", "Bad Name", "a\nb", "../x", "2026-11-20",
+                     [], [1], ["x"], {}, {"x": 1}]
+
+#: names put as keys into every mapping
+KEYS = ["surprise", "latest", "bad key", "Production", "", "x" * 200, "a\nb", "from_", "type"]
+
+DATES = ["2026-11-20T10:02:11Z", "2026-11-20 10:02:11Z", "2026-11-20T10:02Z", "2026-11-20T10:02:11+01:00",
+         "2026-11-20T10:02:11+0100", "2026-11-20T10:02:11+01", "2026-11-20T10:02:11.123456Z",
+         "2026-11-20T10:02:11.123456789Z", "2026-11-20T10:02:11,5Z", "2026-11-20t10:02:11Z",
+         "2026-11-20T10:02:11z", "2026-13-20T10:02:11Z", "2026-02-30T10:02:11Z", "2026-11-20T25:02:11Z",
+         "2026-11-20T10:02:60Z", "2026-11-20T23:59:60Z", "2026-11-20", "2026-11-20T10:02:11",
+         "20261120T100211Z", "2026-11-20T10:02:11 Z", "2026-11-20T10:02:11-00:00",
+         "2026-11-20T10:02:11+24:00", "2026-11-20T10:02:11+23:59", " 2026-11-20T10:02:11Z",
+         "2026-11-20T10:02:11Z\n", "2026-11-20T10:02:11.Z",
+         "1763632931", "2026-11-20T10Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+         "2026-11-20T10:02:11+01:00:00", "2026-11-20_10:02:11Z"]
+
+#: what JSON Schema cannot refuse (docs/format.md, "What the schemas cannot say"): a date that
+#: fits the pattern but not the calendar, and numbers that are not finite (JSON has none). And one
+#: difference of the Python jsonschema library, not of JSON Schema: its ``$`` also matches before a
+#: final newline (ECMA's, which editors use, does not).
+BEYOND_THE_SCHEMA = re.compile(r"created_at = '(?:2026-13|2026-02-30|2026-11-20T25|2026-11-20T10:02:60|"
+                               r"2026-11-20T23:59:60|2026-11-20T10:02:11\+24|0000-|.*\\n')|= -?(?:nan|inf)$")
+
+
+def paths(doc: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield prefix
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield from paths(value, (*prefix, key))
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            yield from paths(value, (*prefix, index))
+
+
+def get(doc: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        doc = doc[part]
+    return doc
+
+
+def put(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    result = copy.deepcopy(doc)
+    get(result, path[:-1])[path[-1]] = value
+    return result
+
+
+def mutations() -> Iterator[tuple[str, str, Any]]:
+    for name, docs in VALID.items():
+        for doc in docs:
+            for path in paths(doc):
+                where = ".".join(map(str, path))
+                for value in VALUES:
+                    yield name, f"{where} = {value!r}", put(doc, path, value)
+                target = get(doc, path)
+                if isinstance(target, dict):
+                    sample = next(iter(target.values()), 1)
+                    for key in KEYS:
+                        yield name, f"{where}[{key!r}] added", put(doc, path, {**target, key: sample})
+                    for key in target:
+                        yield name, f"{where} without {key}", put(
+                            doc, path, {k: v for k, v in target.items() if k != key})
+                if isinstance(target, list) and target:
+                    yield name, f"{where} doubled", put(doc, path, target + target)
+            if name == "version":
+                for date in DATES:
+                    yield name, f"created_at = {date!r}", put(doc, ("created_at",), date)
+
+
+def by_pydantic(name: str, doc: Any) -> tuple[pydantic.BaseModel | None, str]:
+    try:
+        return spec.SCHEMAS[name].model_validate(doc, by_alias=True), ""
+    except pydantic.ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        return None, f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+
+
+def at_run_time(name: str, doc: Any) -> tuple[Any, str]:
+    try:
+        return models.validate(models.SCHEMAS[name], doc, f"{name}.yaml"), ""
+    except InputError as exc:
+        return None, str(exc)
+
+
+def differences(model: Any, record: Any, where: str = "") -> list[str]:
+    """Every place where the record does not expose what the pydantic instance does."""
+    if isinstance(model, pydantic.BaseModel):
+        if not isinstance(record, records.Record):
+            return [f"{where}: {type(model).__name__} but {record!r}"]
+        fields = set(type(model).model_fields)
+        exposed = {records._attribute(k) for k in record._fields}
+        found = [f"{where}: fields {sorted(fields)} but {sorted(exposed)}"] if fields != exposed else []
+        for field in sorted(fields & exposed):
+            found += differences(getattr(model, field), getattr(record, field), f"{where}.{field}")
+        return found
+    if isinstance(model, list | dict):
+        if type(model) is not type(record) or len(model) != len(record):
+            return [f"{where}: {model!r} but {record!r}"]
+        keys = range(len(model)) if isinstance(model, list) else list(model)
+        if isinstance(model, dict) and set(model) != set(record):
+            return [f"{where}: keys {sorted(model)} but {sorted(record)}"]
+        return [d for k in keys for d in differences(model[k], record[k], f"{where}[{k!r}]")]
+    if isinstance(model, dt.datetime):
+        same = isinstance(record, dt.datetime) and model == record and model.utcoffset() == record.utcoffset()
+        return [] if same else [f"{where}: {model!r} but {record!r}"]
+    if type(model) is not type(record) or model != record:
+        return [f"{where}: {model!r} ({type(model).__name__}) but {record!r} ({type(record).__name__})"]
+    return []
+
+
+def test_the_corpus_is_large_and_covers_every_format() -> None:
+    cases = list(mutations())
+    assert len(cases) > 3000
+    assert {name for name, _, _ in cases} == set(spec.SCHEMAS)
+
+
+def test_pydantic_and_the_run_time_validator_accept_and_refuse_alike() -> None:
+    disagreements = []
+    for name, what, doc in mutations():
+        model, pydantic_error = by_pydantic(name, doc)
+        record, error = at_run_time(name, doc)
+        if (model is None) != (record is None):
+            disagreements.append(f"{name}: {what}: pydantic says {pydantic_error or 'valid'}; "
+                                 f"modelreg says {error or 'valid'}")
+        elif model is not None:
+            disagreements += [f"{name}: {what}: {d}" for d in differences(model, record)]
+    assert not disagreements, "\n".join(disagreements)
+
+
+def test_the_shipped_schemas_refuse_what_the_run_time_validator_refuses() -> None:
+    validators = {name: jsonschema.Draft202012Validator(json.loads(models.json_schema_text(name))) for name in VALID}
+    disagreements, beyond = [], set()
+    for name, what, doc in mutations():
+        _, error = at_run_time(name, doc)
+        schema_valid = validators[name].is_valid(doc)
+        if schema_valid == (not error):
+            continue
+        if schema_valid and BEYOND_THE_SCHEMA.search(what):
+            beyond.add(what.split(" = ")[-1][:11])
+        else:
+            disagreements.append(f"{name}: {what}: modelreg says {error or 'valid'}; the schema says "
+                                 f"{'valid' if schema_valid else 'invalid'}")
+    assert not disagreements, "\n".join(disagreements)
+    assert beyond == {"nan", "inf", "-inf", "'2026-13-20", "'2026-02-30", "'2026-11-20",
+                      "'0000-01-01"}, beyond
+
+
+@pytest.mark.parametrize(("name", "doc"), [(n, d) for n, docs in VALID.items() for d in docs])
+def test_a_record_exposes_what_the_model_does(name: str, doc: dict[str, Any]) -> None:
+    model = spec.SCHEMAS[name].model_validate(doc, by_alias=True)
+    record = models.validate(models.SCHEMAS[name], doc, f"{name}.yaml")
+    assert differences(model, record) == []
+    assert record.model_dump() == model.model_dump()
+    assert record.model_dump(by_alias=True) == model.model_dump(by_alias=True)
+    assert record == models.validate(models.SCHEMAS[name], copy.deepcopy(doc), "again.yaml")
+
+
+def test_defaults_and_constructed_records_match_the_models() -> None:
+    assert differences(spec.RegistryConfig(), models.RegistryConfig()) == []
+    assert models.RegistryConfig().model_dump() == spec.RegistryConfig().model_dump()
+    assert differences(spec.CheckSettings(verify_sha256=False, verify_max_size=3),
+                       models.CheckSettings(verify_sha256=False, verify_max_size=3)) == []
+    assert differences(spec.Approvals.model_validate({"from": ["@a"]}),
+                       models.Approvals.model_validate({"from": ["@a"]})) == []
+    assert differences(spec.RegistryConfig.model_construct(install="x y"),
+                       models.RegistryConfig.model_construct(install="x y")) == []
+    with pytest.raises(InputError, match="verify_max_size: -1 is below the minimum 0"):
+        models.CheckSettings(verify_max_size=-1)
+
+
+def test_every_model_has_a_run_time_kind() -> None:
+    def walk(cls: type[pydantic.BaseModel]) -> Iterator[type[pydantic.BaseModel]]:
+        yield cls
+        for field in cls.model_fields.values():
+            for arg in _classes(field.annotation):
+                yield from walk(arg)
+
+    names = {cls.__name__ for root in spec.SCHEMAS.values() for cls in walk(root)}
+    assert {n for n in names if isinstance(getattr(models, n, None), records.Kind)} == names
+
+
+def _classes(annotation: Any) -> Iterator[type[pydantic.BaseModel]]:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        yield annotation
+    for arg in get_args(annotation):
+        yield from _classes(arg)
+
+
+def test_a_record_is_read_only() -> None:
+    config = models.RegistryConfig()
+    with pytest.raises(AttributeError, match="read-only"):
+        config.default_policy = "x"  # type: ignore[misc]  # frozen, as the pydantic model
+    with pytest.raises(AttributeError, match="no field 'nope'"):
+        config.nope  # type: ignore[attr-defined]  # not a field  # noqa: B018
+
+
+def test_a_record_copies_and_pickles() -> None:
+    import pickle
+
+    config = models.validate(models.RegistryConfig, VALID["config"][1], "modelreg.yaml")
+    assert copy.deepcopy(config) == config == pickle.loads(pickle.dumps(config))
+    assert copy.copy(config).environments["production"].targets[0].keep == 5
+    assert isinstance(config, models.RegistryConfig) and not isinstance(config, models.Policy)
+    assert isinstance(config.environments["production"].targets[1], models.CommandTarget)
