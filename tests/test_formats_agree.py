@@ -216,7 +216,8 @@ def test_pydantic_and_the_run_time_validator_accept_and_refuse_alike() -> None:
 
 
 def test_the_shipped_schemas_refuse_what_the_run_time_validator_refuses() -> None:
-    validators = {name: jsonschema.Draft202012Validator(json.loads(models.json_schema_text(name))) for name in VALID}
+    validators = {name: jsonschema.Draft202012Validator(json.loads(models.json_schema_text(name)))
+                  for name in VALID}
     disagreements, beyond = [], set()
     for name, what, doc in mutations():
         _, error = at_run_time(name, doc)
