@@ -35,7 +35,8 @@ from common import OUT, git_env, tool
 #: run in the child: wrap the strict loader, log each parse's source, then run the CLI
 CHILD = """
 import sys
-from modelreg.formats import snapshot, yamlio
+from modelreg.edges import snapshot
+from modelreg.formats import yamlio
 LOG = sys.argv[1]
 ORIGIN = {}  # id of the bytes a snapshot returned -> (those bytes, the revision read)
 

@@ -9,13 +9,12 @@ from modelreg.approvals.rules import (
     ANY_REVIEWER,
     Requirement,
     Rule,
-    approvers,
     decide,
     evaluate,
     split_team,
     teams_needed,
 )
-from modelreg.edges.github import Review
+from modelreg.edges.github import Review, approvers
 from modelreg.formats.models import Approvals
 
 HEAD = "a1" * 20

@@ -597,7 +597,7 @@ def test_annotations_escape_what_a_pull_request_controls(main_branch: Path, cli:
 
 
 def test_the_index_lists_only_what_is_below_a_directory(main_branch: Path) -> None:
-    from modelreg.formats.snapshot import Index
+    from modelreg.edges.snapshot import Index
 
     # registry/.gitkeep is staged too: its tail must not read as an entry of registry/fraud
     assert Index(str(main_branch)).listdir("registry/fraud") == ["model.yaml", "v1"]

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from modelreg.approvals import codeowners
+from modelreg.edges.snapshot import WorkTree
 from modelreg.errors import InputError
-from modelreg.formats.snapshot import WorkTree
-from modelreg.write import codeowners
 from modelreg.write.init import preset
 from tests.helpers import Cli, build_file_tree, commit_all, git, register, set_aliases
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelreg.formats import ledger
+from modelreg.edges import ledger
 from tests.helpers import Cli, commit_all, git, register
 
 

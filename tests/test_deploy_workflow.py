@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelreg.formats import ledger
+from modelreg.edges import ledger
 from modelreg.write import workflows
 from tests.helpers import Cli, commit_all, git, register
 from tests.installs import Installs

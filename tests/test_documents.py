@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from modelreg.edges import git as mgit
+from modelreg.edges.snapshot import Overlay, Revision, WorkTree
 from modelreg.errors import InputError
 from modelreg.formats import documents, yamlio
-from modelreg.formats.snapshot import Overlay, Revision, WorkTree
 from tests.helpers import build_file_tree, commit_all, git
 
 MODEL = """schema_version: 1

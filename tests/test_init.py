@@ -79,10 +79,10 @@ def test_remote_on_existing_dvc_is_refused_not_ignored(tmp_path: Path, cli: Cli)
 
 
 def test_init_writes_the_pages_workflow_only_when_asked(tmp_path: Path, cli: Cli) -> None:
-    from modelreg.site import workflow
+    from modelreg.write import site_workflow
 
     cli.ok("init", str(tmp_path / "plain"))
-    assert not (tmp_path / "plain" / workflow.PATH).exists()
+    assert not (tmp_path / "plain" / site_workflow.PATH).exists()
     out = cli.ok("init", str(tmp_path / "plain"), "--site-workflow").out
-    assert f"created {workflow.PATH}" in out
-    assert (tmp_path / "plain" / workflow.PATH).read_text().startswith("#")
+    assert f"created {site_workflow.PATH}" in out
+    assert (tmp_path / "plain" / site_workflow.PATH).read_text().startswith("#")

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from modelreg.edges import snapshot
 from modelreg.errors import InputError
-from modelreg.formats import snapshot, yamlio
+from modelreg.formats import yamlio
 from modelreg.write import inputs
 from tests.helpers import Cli, artifact, commit_all, metrics_file, register, snapshot_tree
 

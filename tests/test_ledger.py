@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from modelreg.formats import ledger
+from modelreg.edges import ledger
 from tests.helpers import commit_all, git
 
 

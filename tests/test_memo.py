@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshal
 from pathlib import Path
 
-from modelreg.formats.memo import blob_id
+from modelreg.edges.memo import blob_id
 from tests.helpers import Cli, commit_all, git, register
 
 MEMO = Path(".git/modelreg/manifests/fraud-detector.marshal")

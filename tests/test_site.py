@@ -32,9 +32,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelreg.formats import ledger
-from modelreg.site import pages, workflow
+from modelreg.edges import ledger
+from modelreg.site import pages
 from modelreg.site.data import alias_spans, headline_metrics
+from modelreg.write import site_workflow
 from tests.github_stub import GitHubStub
 from tests.helpers import Cli, artifact, commit_all, git, metrics_file, set_aliases
 from tests.installs import Installs
@@ -557,7 +558,7 @@ def test_screenshot_of_a_model_page(catalog: Path, cli: Cli, tmp_path: Path) -> 
 def test_the_pages_workflow_is_hardened() -> None:
     from modelreg.formats.models import RegistryConfig
 
-    text = workflow.text(RegistryConfig())
+    text = site_workflow.text(RegistryConfig())
     doc = yaml.safe_load(text)
     assert doc[True] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}  # YAML 1.1: on
     assert doc["permissions"] == {}
@@ -585,7 +586,7 @@ def test_the_pages_workflow_is_clean_under_zizmor(tmp_path: Path) -> None:
     assert ZIZMOR is not None
     path = tmp_path / ".github/workflows/modelreg-site.yml"
     path.parent.mkdir(parents=True)
-    path.write_text(workflow.text(RegistryConfig()))
+    path.write_text(site_workflow.text(RegistryConfig()))
     run = subprocess.run([ZIZMOR, "--offline", "--min-severity", "low", str(path)],
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -601,7 +602,7 @@ def test_the_pages_workflow_builds_the_catalog_under_act(own_catalog: Path, tmp_
     from modelreg.formats.models import RegistryConfig
 
     repo = own_catalog
-    (repo / workflow.PATH).write_text(workflow.text(RegistryConfig()))
+    (repo / site_workflow.PATH).write_text(site_workflow.text(RegistryConfig()))
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", str(origin))
     git(repo, "remote", "add", "origin", str(origin))
@@ -616,11 +617,11 @@ def test_the_pages_workflow_builds_the_catalog_under_act(own_catalog: Path, tmp_
         "    - shell: bash\n      env:\n        SITE: ${{ inputs.path }}\n"
         '      run: tar -C "$SITE" -cf "$PAGES_ARTIFACT" .\n')
     packed = tmp_path / "artifact.tar"
-    sha = workflow.UPLOAD_PAGES.split("@")[1].split()[0]
+    sha = site_workflow.UPLOAD_PAGES.split("@")[1].split()[0]
     payload = {"ref": "refs/heads/main", "repository": {"full_name": REPO}}
     run = act(repo, "push", payload, tmp_path, installs, "-j", "build",
               "--local-repository", f"actions/upload-pages-artifact@{sha}={upload}",
-              "--env", f"PAGES_ARTIFACT={packed}", workflow=workflow.PATH)
+              "--env", f"PAGES_ARTIFACT={packed}", workflow=site_workflow.PATH)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Wrote 12 pages (3 models, 8 versions" in run.stdout
     unpacked = tmp_path / "published"

@@ -21,9 +21,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from modelreg.edges.snapshot import open_snapshot
 from modelreg.errors import InputError, NotARegistryError
 from modelreg.formats import names
-from modelreg.formats.snapshot import open_snapshot
 from modelreg.read.catalog import Catalog, Model, ModelDetail, ModelVersion
 from modelreg.read.resolve import resolve
 

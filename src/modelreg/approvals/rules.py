@@ -21,6 +21,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from modelreg.edges import github
+
 if TYPE_CHECKING:
     from modelreg.edges.github import Review
     from modelreg.formats.models import Approvals
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
 #: what ``via`` says when an empty ``from`` admitted the reviewer
 ANY_REVIEWER = "any reviewer"
 #: review states that are not a decision: GitHub skips them when it picks a reviewer's latest review
-NOT_A_DECISION = frozenset({"COMMENTED", "PENDING"})
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def decide(rule: Rule, *, author: str, head_sha: str, reviews: Sequence[Review],
             notes.append(f"members of {handle} are unknown: none of them counts")
         elif _is_email(handle):
             notes.append(f"{handle} is an e-mail address; reviews carry GitHub logins, so it admits nobody")
-    latest, approved_before, deleted = _latest_reviews(reviews)
+    latest, approved_before, deleted = github.latest_decisions(reviews)
     if deleted:
         notes.append("a review by a deleted account does not count")
     received = []
@@ -186,34 +187,6 @@ def decide(rule: Rule, *, author: str, head_sha: str, reviews: Sequence[Review],
         elif via is not None:
             received.append(Received(str(review.user), review.submitted_at, via, review.commit_id))
     return Decision(rule.count, tuple(received), tuple(notes))
-
-
-def approvers(reviews: Sequence[Review]) -> list[Review]:
-    """The reviewers who approve, by the same reading as :func:`decide`: each one's latest review
-    that is a decision, when it is APPROVED (so not dismissed, nor followed by changes requested).
-    In the order they approved. No rule applies: this is who approved, not whose approval counts."""
-    latest, _, _ = _latest_reviews(reviews)
-    approving = [review for review in latest.values() if review.state == "APPROVED"]
-    return sorted(approving, key=lambda review: review.submitted_at or "")
-
-
-def _latest_reviews(reviews: Sequence[Review]) -> tuple[dict[str, Review], set[str], bool]:
-    """Each reviewer's deciding review (by lower-case login), who had approved before it, and
-    whether a deleted account reviewed."""
-    latest: dict[str, Review] = {}
-    approved_before: set[str] = set()
-    deleted = False
-    for review in reviews:
-        if review.state in NOT_A_DECISION:
-            continue
-        if review.user is None:
-            deleted = True
-            continue
-        login = review.user.lower()
-        if login in latest and latest[login].state == "APPROVED":
-            approved_before.add(login)
-        latest[login] = review
-    return latest, approved_before, deleted
 
 
 def _why_not(rule: Rule, review: Review, *, author: str, head_sha: str, approved_before: bool) -> str:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from modelreg.edges.snapshot import Snapshot, WorkTree
 from modelreg.errors import InputError
 from modelreg.formats.models import CheckSettings, RegistryConfig, load_config
-from modelreg.formats.snapshot import Snapshot, WorkTree
 from modelreg.policies import select
 from modelreg.policies.select import Selected
 from modelreg.read.change import Change

@@ -16,11 +16,11 @@ import contextlib
 import json
 from typing import Any
 
+from modelreg.approvals import codeowners
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError
 from modelreg.formats import documents, models, names, pointers, schema_files
-from modelreg.write import codeowners
 
 GATE = "schema"
 

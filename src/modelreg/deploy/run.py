@@ -27,10 +27,10 @@ from typing import Any
 
 from modelreg.deploy import plan
 from modelreg.deploy.targets import Activation, Outcome, Target, build
-from modelreg.edges import git
+from modelreg.edges import git, ledger
+from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
-from modelreg.formats import desired, documents, ledger, models, names
-from modelreg.formats.snapshot import Revision
+from modelreg.formats import desired, documents, models, names
 from modelreg.read.catalog import Catalog, ModelVersion
 
 _NO_COMMIT = "0" * 40

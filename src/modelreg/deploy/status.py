@@ -14,11 +14,10 @@ from typing import Any
 from modelreg.deploy.plan import Step
 from modelreg.deploy.run import main_tip
 from modelreg.deploy.targets import Serving, build
-from modelreg.edges import git
+from modelreg.edges import git, ledger
+from modelreg.edges.snapshot import Revision
 from modelreg.errors import ModelregError, NotFoundError
-from modelreg.formats import ledger
 from modelreg.formats.models import load_config
-from modelreg.formats.snapshot import Revision
 from modelreg.read.catalog import Catalog
 
 

@@ -20,7 +20,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from email.message import Message
@@ -74,6 +74,38 @@ class Review:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: review states that decide nothing (a comment, a pending draft)
+NOT_A_DECISION = frozenset({"COMMENTED", "PENDING"})
+
+def latest_decisions(reviews: Sequence[Review]) -> tuple[dict[str, Review], set[str], bool]:
+    """Each reviewer's deciding review (by lower-case login), who had approved before it, and
+    whether a deleted account reviewed."""
+    latest: dict[str, Review] = {}
+    approved_before: set[str] = set()
+    deleted = False
+    for review in reviews:
+        if review.state in NOT_A_DECISION:
+            continue
+        if review.user is None:
+            deleted = True
+            continue
+        login = review.user.lower()
+        if login in latest and latest[login].state == "APPROVED":
+            approved_before.add(login)
+        latest[login] = review
+    return latest, approved_before, deleted
+
+
+def approvers(reviews: Sequence[Review]) -> list[Review]:
+    """The reviewers who approve, read as the approval rules read reviews (``approvals.rules``):
+    each one's latest review that is a decision, when it is APPROVED (so not dismissed, nor
+    followed by changes requested). In the order they approved. No rule applies: this is who
+    approved, not whose approval counts."""
+    latest, _, _ = latest_decisions(reviews)
+    approving = [review for review in latest.values() if review.state == "APPROVED"]
+    return sorted(approving, key=lambda review: review.submitted_at or "")
 
 
 @dataclass(frozen=True)

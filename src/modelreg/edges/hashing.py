@@ -22,6 +22,15 @@ CHUNK = 1024 * 1024
 Progress = Callable[[int], None]
 
 
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFDIR: "a directory", stat.S_IFLNK: "a symbolic link"}
+
+
+def describe(mode: int) -> str:
+    """What a file of this ``st_mode`` is, in words: "a FIFO", "a character device"..."""
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
 def no_progress(_: int) -> None:
     """The default Progress: report nothing."""
     return
@@ -63,8 +72,6 @@ def _open_regular(path: str, flags: int) -> int:
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        from modelreg.write.inputs import describe
-
         raise InputError(f"{path} is {describe(mode)}, not a regular file",
                          fix="an artifact or dataset holds regular files only")
     return fd

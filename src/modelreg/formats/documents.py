@@ -21,8 +21,8 @@ from modelreg.formats import names
 from modelreg.formats.desired import DesiredState
 
 if TYPE_CHECKING:
+    from modelreg.edges.snapshot import Snapshot
     from modelreg.formats.models import Policy
-    from modelreg.formats.snapshot import Snapshot
 
 T = TypeVar("T")
 _MISSING = object()

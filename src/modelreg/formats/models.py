@@ -20,7 +20,7 @@ from modelreg.formats import records, shape
 from modelreg.formats.names import CONFIG_FILE
 
 if TYPE_CHECKING:
-    from modelreg.formats.snapshot import Snapshot
+    from modelreg.edges.snapshot import Snapshot
     from modelreg.formats.spec import (
         AppliesTo,
         Approvals,

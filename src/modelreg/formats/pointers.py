@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg.errors import InputError, NotFoundError
 from modelreg.formats.names import FILE_NAME
-from modelreg.formats.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from modelreg.edges.snapshot import Snapshot
 
 MD5 = re.compile(r"^[0-9a-f]{32}(?:\.dir)?$")
 OBJECT_PREFIX = "files/md5"

@@ -19,8 +19,8 @@ from modelreg.errors import InputError
 from modelreg.formats import documents, names, yamlio
 
 if TYPE_CHECKING:
+    from modelreg.edges.snapshot import Snapshot
     from modelreg.formats import models
-    from modelreg.formats.snapshot import Snapshot
 
 _MISSING = object()
 

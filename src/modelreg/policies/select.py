@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from modelreg.edges.snapshot import Snapshot
 from modelreg.errors import InputError
 from modelreg.formats import documents, models, names
-from modelreg.formats.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from modelreg.read.change import Change

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from modelreg.edges import git
+from modelreg.edges import git, ledger
+from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError
-from modelreg.formats import ledger, names
-from modelreg.formats.snapshot import Revision
+from modelreg.formats import names
 from modelreg.read.history import Event, by_model, history, merge_ledger, with_approvers
 
 COLUMNS = ("time", "model", "event", "alias", "from", "to", "environment", "outcome", "commit", "pr",

@@ -12,12 +12,12 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
+from modelreg.edges.memo import Memo
+from modelreg.edges.snapshot import Snapshot
 from modelreg.errors import InputError, NotFoundError
 from modelreg.formats import documents, names
 from modelreg.formats.documents import ModelFile
-from modelreg.formats.memo import Memo
 from modelreg.formats.pointers import Pointer, pointer_from
-from modelreg.formats.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -17,10 +17,10 @@ from functools import cached_property
 from typing import Any
 
 from modelreg.edges import git
+from modelreg.edges.snapshot import Index, Overlay, Revision, Snapshot, WorkTree
 from modelreg.errors import InputError, NotFoundError
 from modelreg.formats import documents, names
 from modelreg.formats.desired import DesiredState
-from modelreg.formats.snapshot import Index, Overlay, Revision, Snapshot, WorkTree
 from modelreg.read.catalog import Catalog
 
 #: the paths a registry's gates look at (the last is ``write/codeowners.PATH``)

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from modelreg.edges import git
+from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError
 from modelreg.formats import documents, names
 from modelreg.formats.desired import DesiredState, moves
-from modelreg.formats.snapshot import Revision
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 # Each commit starts with NUL, which no name, subject or (quoted) path can hold; the
@@ -223,7 +223,6 @@ def _lookup(root: str, prs: list[int], repo: str | None, offline: bool
 
 def _ask_github(root: str, numbers: list[int], repo: str | None
                 ) -> tuple[dict[int, tuple[Approver, ...]], str | None]:
-    from modelreg.approvals import rules
     from modelreg.edges import github
     from modelreg.errors import ModelregError
 
@@ -236,7 +235,7 @@ def _ask_github(root: str, numbers: list[int], repo: str | None
         client = github.Client()
         for number in numbers:
             found[number] = tuple(Approver(str(r.user), r.submitted_at, r.commit_id)
-                                  for r in rules.approvers(client.reviews(where, number)))
+                                  for r in github.approvers(client.reviews(where, number)))
     except ModelregError as exc:  # history is a read: GitHub down is a note, not a failure
         return found, f"unknown: GitHub's API could not be asked ({exc})"
     return found, None
@@ -255,7 +254,7 @@ def ledger_by_model(root: str, at: str | None = None) -> dict[str, list[Any]]:
     merge these into history with :func:`merge_ledger`."""
     from pathlib import Path
 
-    from modelreg.formats import ledger
+    from modelreg.edges import ledger
 
     records = ledger.read(Path(root))
     if at is not None and records:

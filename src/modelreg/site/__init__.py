@@ -40,7 +40,7 @@ from modelreg.site.data import (
 )
 
 if TYPE_CHECKING:
-    from modelreg.formats.ledger import Record
+    from modelreg.edges.ledger import Record
     from modelreg.read.catalog import ModelVersion
 
 DEFAULT_TITLE = "Model registry"

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from modelreg.approvals import codeowners
 from modelreg.edges import dvc, git
 from modelreg.edges.atomic import write_atomic
+from modelreg.edges.snapshot import WorkTree
 from modelreg.errors import ConflictError, InputError
 from modelreg.formats import models, names, yamlio
-from modelreg.formats.snapshot import WorkTree
-from modelreg.write import codeowners, workflows
+from modelreg.write import workflows
 
 DEFAULT_REMOTE_DIR = ".modelreg/remote"
 REMOTE_NAME = "storage"
@@ -56,7 +57,7 @@ def init(path: Path, *, remote: str | None = None, policy: str = "default",
     config = models.load_config(WorkTree(str(root)))  # the workflows follow its `install`
     workflow_files = workflows.files(config)
     if site_workflow:  # publishing the catalog on GitHub Pages is a choice, not a default
-        from modelreg.site import workflow as site
+        from modelreg.write import site_workflow as site
 
         workflow_files[site.PATH] = site.text(config)
     root.mkdir(parents=True, exist_ok=True)

@@ -16,20 +16,12 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from modelreg.edges.hashing import describe
 from modelreg.errors import InputError
 from modelreg.formats import yamlio
 
 #: the largest metrics, params or card file read (the same cap as a registry file)
 MAX_BYTES = yamlio.MAX_BYTES
-_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
-          stat.S_IFBLK: "a block device", stat.S_IFDIR: "a directory", stat.S_IFLNK: "a symbolic link"}
-
-
-def describe(mode: int) -> str:
-    """What a file of this ``st_mode`` is, in words: "a FIFO", "a character device"..."""
-    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
-
-
 def check_link(path: Path, option: str) -> None:
     """A symbolic link the user names, anywhere in the path, is followed only when its target
     stays inside the directory the link is in.

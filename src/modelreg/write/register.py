@@ -18,15 +18,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from modelreg.approvals import codeowners
 from modelreg.edges import dvc, git, lock
 from modelreg.edges.atomic import write_atomic
 from modelreg.edges.hashing import Progress, no_progress
+from modelreg.edges.snapshot import WorkTree
 from modelreg.edges.undo import Undo
 from modelreg.errors import ConflictError, InputError
 from modelreg.formats import documents, models, names, yamlio
 from modelreg.formats.names import MODEL_HEADER, VERSION_HEADER
-from modelreg.formats.snapshot import WorkTree
-from modelreg.write import codeowners, inputs, lineage
+from modelreg.write import inputs, lineage
 
 CARD_MAX_BYTES = 1024 * 1024
 

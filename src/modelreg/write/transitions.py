@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg.edges import git, lock
 from modelreg.edges.atomic import write_atomic
+from modelreg.edges.snapshot import Snapshot, WorkTree
 from modelreg.edges.undo import Undo
 from modelreg.errors import ConflictError, GateError, InputError, NotFoundError
 from modelreg.formats import desired, documents, names, yamlio
 from modelreg.formats.desired import DesiredState, Move, Rejection
 from modelreg.formats.names import MODEL_HEADER
-from modelreg.formats.snapshot import Snapshot, WorkTree
 from modelreg.read.history import Event
 
 if TYPE_CHECKING:

@@ -26,8 +26,8 @@ def command(write: bool, check: bool) -> None:
       modelreg codeowners --write      # after changing owners, approvers or admins
       modelreg codeowners --check      # in CI: is the committed file current?
     """
-    from modelreg.formats.snapshot import WorkTree
-    from modelreg.write import codeowners
+    from modelreg.approvals import codeowners
+    from modelreg.edges.snapshot import WorkTree
 
     if write and check:
         raise click.UsageError("--write and --check are exclusive: regenerate the file, or check it")

@@ -22,15 +22,16 @@ def command(name: str | None, write: bool, check: bool) -> None:
       modelreg schema --write          # regenerate schemas/ after upgrading modelreg
       modelreg schema --check          # in CI: are the committed schemas current?
     """
-    from modelreg.formats import models, schema_files
+    from modelreg.formats import models
+    from modelreg.write import schemas
 
     if not write and not check:
         click.echo(models.json_schema_text(name or "version"), nl=False)
         return
     root = registry().root
     if write:
-        written = schema_files.write(root)
+        written = schemas.write(root)
         click.echo("\n".join(f"wrote {p}" for p in written) or "schemas/ is up to date; nothing changed.")
     else:
-        schema_files.check(root)
+        schemas.check(root)
         click.echo("schemas/ is up to date.")

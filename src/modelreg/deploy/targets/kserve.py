@@ -55,10 +55,10 @@ from typing import Any
 
 from modelreg.deploy.targets import Activation, Outcome, Serving
 from modelreg.edges.atomic import write_atomic
+from modelreg.edges.snapshot import WorkTree
 from modelreg.errors import ModelregError
 from modelreg.formats import models, yamlio
 from modelreg.formats.pointers import default_remote
-from modelreg.formats.snapshot import WorkTree
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"

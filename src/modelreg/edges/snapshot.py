@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from modelreg.edges.git import BlobReader
 
+from modelreg.edges.memo import blob_id
 from modelreg.errors import InputError
-from modelreg.formats.memo import blob_id
 from modelreg.formats.names import inside
 
 #: the strict YAML loader's cap (yamlio.MAX_BYTES; yamlio itself is not imported on warm reads)

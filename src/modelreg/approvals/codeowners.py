@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from modelreg.edges.snapshot import Snapshot, WorkTree
 from modelreg.errors import ModelregError
 from modelreg.formats import documents, models, names
-from modelreg.formats.snapshot import Snapshot, WorkTree
 from modelreg.policies.select import load_all, select
 from modelreg.read.catalog import Catalog
 
