@@ -228,9 +228,9 @@ def test_two_jobs_recording_at_once_lose_no_record(served: Path, tmp_path: Path)
 
     def record(job: Path, index: int) -> None:
         for n in range(3):
-            ledger.append(job, commit, [ledger.Record(ledger.now(), "deployment", "fraud", "production",
-                                                      None, 1, commit, environment=f"job{index}-{n}",
-                                                      outcome="succeeded")])
+            ledger.append(job, commit, [ledger.LedgerRecord(ledger.now(), "deployment", "fraud", "production",
+                                                            None, 1, commit, environment=f"job{index}-{n}",
+                                                            outcome="succeeded")])
             ledger.push(job)
 
     threads = [threading.Thread(target=record, args=(job, i)) for i, job in enumerate(jobs)]
@@ -293,8 +293,8 @@ def test_history_shows_deployments_and_the_approvers_the_deploy_job_recorded(ser
     commit = commit_all(served, "Promote fraud v1 (#7)")
     # what a deploy job records when GitHub's API told it who approved PR #7
     approver = {"login": "risk-officer", "at": "2026-11-20", "commit_id": None}
-    ledger.append(served, commit, [ledger.Record(ledger.now(), "move", "fraud", "production", None, 1,
-                                                 commit, pr=7, approvers=[approver])])
+    ledger.append(served, commit, [ledger.LedgerRecord(ledger.now(), "move", "fraud", "production", None, 1,
+                                                       commit, pr=7, approvers=[approver])])
     deploy(cli, served)
     events = cli.ok("-C", str(served), "history", "fraud", "--offline", "--json").json
     deployment = next(e for e in events if e["kind"] == "deployment")
@@ -375,8 +375,8 @@ def test_audit_csv_cannot_carry_a_formula_and_until_includes_its_day(served: Pat
 def test_a_forged_ledger_record_cannot_suppress_a_deployment(served: Path, cli: Cli) -> None:
     set_aliases(served, production=1)
     commit = commit_all(served, "Promote v1")
-    forged = ledger.Record("9999-01-01T00:00:00Z", "deployment", "fraud", "production", None, 1, commit,
-                           environment="production", outcome="succeeded")
+    forged = ledger.LedgerRecord("9999-01-01T00:00:00Z", "deployment", "fraud", "production", None, 1, commit,
+                                 environment="production", outcome="succeeded")
     ledger.append(served, commit, [forged])  # written by anyone who may push notes
     report = deploy(cli, served)
     assert [d["outcome"] for d in report["deployments"]] == ["succeeded"]  # the target said otherwise

@@ -85,8 +85,8 @@ def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpSink]:
 PY = sys.executable
 
 
-def command(root: Path, code: str, *, timeout: float = 30.0, grace: float = 5.0) -> command_mod.CommandTarget:
-    return command_mod.CommandTarget([PY, "-c", code], timeout, root, grace=grace)
+def command(root: Path, code: str, *, timeout: float = 30.0, grace: float = 5.0) -> command_mod.Command:
+    return command_mod.Command([PY, "-c", code], timeout, root, grace=grace)
 
 
 def test_command_gets_the_model_in_its_environment(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,7 +163,7 @@ def test_command_output_is_capped(root: Path) -> None:
 
 
 def test_command_missing_program_is_an_outcome(root: Path) -> None:
-    target = command_mod.CommandTarget(["modelreg-test-no-such-program", "--now"], 10, root)
+    target = command_mod.Command(["modelreg-test-no-such-program", "--now"], 10, root)
     outcome = target.activate(activation(root))
     assert not outcome.ok
     assert outcome.message.startswith("modelreg-test-no-such-program: no such program")
@@ -171,10 +171,10 @@ def test_command_missing_program_is_an_outcome(root: Path) -> None:
 
 def test_command_not_executable(root: Path) -> None:
     (root / "deploy.sh").write_text("#!/bin/sh\nexit 0\n")
-    outcome = command_mod.CommandTarget(["./deploy.sh"], 10, root).activate(activation(root))
+    outcome = command_mod.Command(["./deploy.sh"], 10, root).activate(activation(root))
     assert not outcome.ok and "not executable" in outcome.message
     (root / "deploy.sh").chmod(0o755)  # relative programs are found in the registry's root
-    assert command_mod.CommandTarget(["./deploy.sh"], 10, root).activate(activation(root)).ok
+    assert command_mod.Command(["./deploy.sh"], 10, root).activate(activation(root)).ok
 
 
 def test_command_does_not_run_without_verified_bytes(root: Path) -> None:
@@ -187,15 +187,15 @@ def test_command_does_not_run_without_verified_bytes(root: Path) -> None:
 def test_command_config_through_the_table(root: Path) -> None:
     config = models.CommandTarget.model_validate({"type": "command", "run": ["deploy", "--fast"]})
     target = build(config, root)
-    assert isinstance(target, command_mod.CommandTarget)
+    assert isinstance(target, command_mod.Command)
     assert target.timeout == 600 and target.name == "command deploy --fast"
 
 
 # -- webhook ---------------------------------------------------------------------------------------
 
 def webhook(url: str, *, secret_env: str | None = "MODELREG_TEST_HOOK_SECRET", retries: int = 3,
-            timeout: float = 5.0) -> webhook_mod.WebhookTarget:
-    return webhook_mod.WebhookTarget(url, secret_env=secret_env, retries=retries, timeout=timeout,
+            timeout: float = 5.0) -> webhook_mod.Webhook:
+    return webhook_mod.Webhook(url, secret_env=secret_env, retries=retries, timeout=timeout,
                                      base_delay=0.01)
 
 
@@ -347,9 +347,9 @@ def test_webhook_follows_a_redirect_on_the_same_host(root: Path, sink: HttpSink,
 DVC_CONFIG = "[core]\n    remote = store\n['remote \"store\"']\n    url = s3://acme-models/registry\n"
 
 
-def kserve(root: Path, **config: Any) -> kserve_mod.KServeTarget:
+def kserve(root: Path, **config: Any) -> kserve_mod.KServe:
     target = build(models.KServeTarget.model_validate({"type": "kserve", "path": "gitops", **config}), root)
-    assert isinstance(target, kserve_mod.KServeTarget)
+    assert isinstance(target, kserve_mod.KServe)
     return target
 
 
@@ -591,7 +591,7 @@ def test_notify_failures_are_returned_not_raised(sink: HttpSink, monkeypatch: py
 
 def test_a_command_never_gets_the_jobs_token_and_its_output_keeps_no_secret(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelreg.deploy.targets.command import CommandTarget as Command
+    from modelreg.deploy.targets.command import Command as Command
 
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_pushes-to-the-registry")
     monkeypatch.setenv("DEPLOY_HOOK_SECRET", "hook-secret-value")

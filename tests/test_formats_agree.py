@@ -173,7 +173,7 @@ def at_run_time(name: str, doc: Any) -> tuple[Any, str]:
 def differences(model: Any, record: Any, where: str = "") -> list[str]:
     """Every place where the record does not expose what the pydantic instance does."""
     if isinstance(model, pydantic.BaseModel):
-        if not isinstance(record, records.Record):
+        if not isinstance(record, records.FormatRecord):
             return [f"{where}: {type(model).__name__} but {record!r}"]
         fields = set(type(model).model_fields)
         exposed = {records._attribute(k) for k in record._fields}

@@ -86,7 +86,7 @@ def test_a_field_of_the_wrong_type_skips_its_line_and_only_it(repo: tuple[Path, 
     before = good(commit, "2026-12-01T09:00:00.000000Z", message="before")
     hostile = good(commit, "2026-12-01T10:00:00.000000Z", **{field: value})
     after = good(commit, "2026-12-01T11:00:00.000000Z", message="after")
-    assert ledger.Record.parse(json.dumps(hostile)) is None
+    assert ledger.LedgerRecord.parse(json.dumps(hostile)) is None
     write_note(root, commit, [json.dumps(before), json.dumps(hostile), json.dumps(after)])
     assert [r.message for r in ledger.read(root)] == ["before", "after"]
 
@@ -104,6 +104,6 @@ def test_a_line_that_is_not_a_record_object_is_skipped(repo: tuple[Path, str], l
 def test_a_line_over_the_limit_is_not_parsed(repo: tuple[Path, str]) -> None:
     root, commit = repo
     padded = json.dumps(good(commit, message="x" * ledger.MAX_LINE))
-    assert ledger.Record.parse(padded) is None
+    assert ledger.LedgerRecord.parse(padded) is None
     write_note(root, commit, [padded, json.dumps(good(commit, message="kept"))])
     assert [r.message for r in ledger.read(root)] == ["kept"]

@@ -217,8 +217,8 @@ def test_records_have_a_readable_repr(fraud: Path) -> None:
     assert repr(reg.resolve("fraud-detector@champion")) == \
         "<ModelVersion models:/fraud-detector/3 aliases=['champion', 'production'] stage=Production>"
     rows = {(r.section, r.key): r for r in reg.diff("fraud-detector", 3, 4)[2]}
-    assert repr(rows[("params", "max_depth")]) == "<Row params.max_depth: 8 -> 9 (+1)>"
-    assert repr(rows[("tags", "team")]) == "<Row tags.team: 'fraud' -> 'fraud'>"
+    assert repr(rows[("params", "max_depth")]) == "<FieldDiff params.max_depth: 8 -> 9 (+1)>"
+    assert repr(rows[("tags", "team")]) == "<FieldDiff tags.team: 'fraud' -> 'fraud'>"
     assert repr(reg.list()[0]) == ("<ModelSummary fraud-detector latest=4 versions=4 aliases={"
                                    "'production': 3, 'staging': 4, 'champion': 3, 'challenger': 4}>")
     from modelreg.read.resolve import parse

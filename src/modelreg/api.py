@@ -30,9 +30,9 @@ from modelreg.read.resolve import resolve
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from modelreg.approvals.rules import Report as ApprovalReport
+    from modelreg.approvals.rules import ApprovalReport
     from modelreg.cards import Card
-    from modelreg.checks import Report as CheckReport
+    from modelreg.checks import CheckReport
     from modelreg.deploy.run import Deployment
     from modelreg.deploy.status import Status
     from modelreg.edges.hashing import Progress

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from modelreg.approvals.rules import Report, Requirement, evaluate, split_team, teams_needed
+from modelreg.approvals.rules import ApprovalReport, Requirement, evaluate, split_team, teams_needed
 from modelreg.errors import InputError
 from modelreg.formats import desired, documents, names
 from modelreg.formats.models import Approvals, Policy
@@ -38,14 +38,14 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Found:
+class RequiredApprovals:
     """The gated moves of HEAD against its base, and HEAD's commit."""
 
     requirements: tuple[Requirement, ...]
     head: str
 
 
-def requirements(root: str, base_ref: str | None = None) -> Found:
+def requirements(root: str, base_ref: str | None = None) -> RequiredApprovals:
     """The approval requirements of the alias moves HEAD makes against its merge base with
     ``base_ref`` (default: origin/main, else main).
 
@@ -53,7 +53,7 @@ def requirements(root: str, base_ref: str | None = None) -> Found:
     does not exist: what cannot be read cannot be shown to need nothing.
     """
     with Change(root, base_ref, head=True) as change:
-        return Found(tuple(_requirements(change)), change.head.commit or "")
+        return RequiredApprovals(tuple(_requirements(change)), change.head.commit or "")
 
 
 def _requirements(ctx: Change) -> list[Requirement]:
@@ -77,7 +77,7 @@ def _requirements(ctx: Change) -> list[Requirement]:
 
 
 def check(root: str, *, pr: int, repo: str | None = None, client: Client | None = None,
-          base_ref: str | None = None) -> Report:
+          base_ref: str | None = None) -> ApprovalReport:
     """The approval report of pull request ``pr`` of ``repo`` (default: $GITHUB_REPOSITORY, else
     origin on github.com), HEAD being its checkout.
 
@@ -96,10 +96,10 @@ def check(root: str, *, pr: int, repo: str | None = None, client: Client | None 
 
 
 def decide(requirements: Sequence[Requirement], *, pr: int, repo: str, client: Client,
-           head: str = "") -> Report:
+           head: str = "") -> ApprovalReport:
     """Fetch what ``requirements`` need from GitHub and decide them; nothing is fetched for none."""
     if not requirements:
-        return Report(author="", head_sha=head, outcomes=())
+        return ApprovalReport(author="", head_sha=head, outcomes=())
     pull = client.pull(repo, pr)
     reviews = client.reviews(repo, pr)
     teams = {handle: client.team_members(*split_team(handle)) for handle in teams_needed(requirements)}

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 
-from modelreg.approvals.rules import Outcome, Received, Report
+from modelreg.approvals.rules import ApprovalReport, Received, RequirementOutcome
 
 # A handle in a job summary or PR comment would notify its owner; in a code span it does not.
 _HANDLE = re.compile(r"(?<![\w`])@[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
 
 
-def text(report: Report) -> str:
+def text(report: ApprovalReport) -> str:
     lines = []
     for outcome in report.outcomes:
         lines.append(_line(outcome))
@@ -20,7 +20,7 @@ def text(report: Report) -> str:
     return "\n".join(lines)
 
 
-def summary(report: Report) -> str:
+def summary(report: ApprovalReport) -> str:
     head = f"head {report.head_sha[:7]}"
     if not report.outcomes:
         return f"✓ no alias move in this pull request needs approval ({head})"
@@ -32,7 +32,7 @@ def summary(report: Report) -> str:
     return f"✓ {total} approval requirement{plural} met ({head})"
 
 
-def markdown(report: Report) -> str:
+def markdown(report: ApprovalReport) -> str:
     out = [f"## modelreg approvals: {'passed' if report.passed else 'failed'}", "",
            _md(summary(report)), ""]
     if report.outcomes:
@@ -52,7 +52,7 @@ def markdown(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def github_annotations(report: Report) -> list[str]:
+def github_annotations(report: ApprovalReport) -> list[str]:
     """A GitHub workflow command per unmet requirement: an error on the pull request's checks."""
     return [annotation(_line(o) + "".join(f"; {note}" for note in o.decision.notes))
             for o in report.outcomes if not o.ok]
@@ -70,7 +70,7 @@ def failure_markdown(message: str) -> str:
             f"✗ the approvals could not be checked, so the check fails: {_md(message)}\n")
 
 
-def _line(outcome: Outcome) -> str:
+def _line(outcome: RequirementOutcome) -> str:
     r, d = outcome.requirement, outcome.decision
     mark = "✓" if outcome.ok else "✗"
     got = f"{len(d.received)} of {d.required} approvals ({r.rule.describe()})"

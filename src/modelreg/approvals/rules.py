@@ -120,7 +120,7 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RequirementOutcome:
     requirement: Requirement
     decision: Decision
 
@@ -133,12 +133,12 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Report:
+class ApprovalReport:
     """Every requirement of one PR, decided against one list of reviews."""
 
     author: str
     head_sha: str
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[RequirementOutcome, ...]
 
     @property
     def passed(self) -> bool:
@@ -150,12 +150,12 @@ class Report:
 
 
 def evaluate(requirements: Iterable[Requirement], *, author: str, head_sha: str,
-             reviews: Sequence[Review], teams: Mapping[str, Collection[str]]) -> Report:
+             reviews: Sequence[Review], teams: Mapping[str, Collection[str]]) -> ApprovalReport:
     """Decide every requirement against the same reviews: one reviewer may satisfy several."""
-    outcomes = tuple(Outcome(r, decide(r.rule, author=author, head_sha=head_sha, reviews=reviews,
+    outcomes = tuple(RequirementOutcome(r, decide(r.rule, author=author, head_sha=head_sha, reviews=reviews,
                                        teams=teams))
                      for r in requirements)
-    return Report(author, head_sha, outcomes)
+    return ApprovalReport(author, head_sha, outcomes)
 
 
 def decide(rule: Rule, *, author: str, head_sha: str, reviews: Sequence[Review],

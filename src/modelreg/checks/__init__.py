@@ -30,7 +30,7 @@ GATES: dict[str, Gate] = {
 }
 
 
-class Report:
+class CheckReport:
     def __init__(self, ctx: CheckContext, results: dict[str, GateResult]) -> None:
         self.base_ref = ctx.base_ref
         self.base_commit = ctx.base.commit
@@ -72,7 +72,7 @@ class Report:
 
 
 def run_checks(root: str, *, base: str | None = None, options: Options | None = None,
-               only: list[str] | None = None) -> Report:
+               only: list[str] | None = None) -> CheckReport:
     with CheckContext(root, base, options or Options()) as ctx:
         results = {name: gate(ctx) for name, gate in GATES.items() if not only or name in only}
-        return Report(ctx, results)
+        return CheckReport(ctx, results)

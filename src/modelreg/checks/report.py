@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import json
 
-from modelreg.checks import Report
+from modelreg.checks import CheckReport
 from modelreg.checks.results import Comparison, Finding, one_line
 
 
-def text(report: Report) -> str:
+def text(report: CheckReport) -> str:
     lines = [str(f) for f in report.findings]
     lines += [one_line(f"note: {note}") for note in report.notes]
     lines.append(_summary(report))
     return "\n".join(lines)
 
 
-def as_json(report: Report) -> str:
+def as_json(report: CheckReport) -> str:
     return json.dumps(report.to_dict(), indent=2, default=str)
 
 
-def _summary(report: Report) -> str:
+def _summary(report: CheckReport) -> str:
     failed = [name for name, r in report.results.items() if r.findings]
     base = f"base {report.base_ref} at {(report.base_commit or '')[:12]}"
     scope = ", ".join([*(f"{m} v{n}" for m, n in report.new_versions),
@@ -31,7 +31,7 @@ def _summary(report: Report) -> str:
     return f"✓ all {len(report.results)} gates passed ({scope}; {base})"
 
 
-def markdown(report: Report) -> str:
+def markdown(report: CheckReport) -> str:
     out = [f"## modelreg check: {'passed' if report.passed else 'failed'}", "", _summary(report), "",
            "| gate | result | findings |", "| --- | --- | --- |"]
     for name, result in report.results.items():
@@ -76,7 +76,7 @@ def _escape(text: str) -> str:
     return one_line(text).replace("|", "\\|").replace("`", "'")
 
 
-def github_annotations(report: Report) -> list[str]:
+def github_annotations(report: CheckReport) -> list[str]:
     """GitHub workflow commands that put each finding on the PR's diff."""
     out = []
     for f in report.findings:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from modelreg.errors import InputError
-from modelreg.policies.evaluate import Row
+from modelreg.policies.evaluate import MetricComparison
 
-__all__ = ["Comparison", "Finding", "GateResult", "Row", "one_line"]
+__all__ = ["Comparison", "Finding", "GateResult", "MetricComparison", "one_line"]
 
 
 class Finding:
@@ -48,7 +48,7 @@ class Comparison:
     """A candidate version against the version an alias points at on the base."""
 
     def __init__(self, model: str, version: int, policy: str | None, against: str,
-                 current: int | None, rows: list[Row]) -> None:
+                 current: int | None, rows: list[MetricComparison]) -> None:
         self.model = model
         self.version = version
         self.policy = policy

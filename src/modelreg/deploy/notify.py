@@ -19,7 +19,7 @@ an environment: the same keys plus ``environment``, ``outcome``, ``message``,
   well when ``secret_env`` is set.
 
 A notification that fails never fails a deployment: :func:`notify` returns
-every delivery's :class:`Outcome`, failures included, for the record, and raises
+every delivery's :class:`TargetOutcome`, failures included, for the record, and raises
 nothing.
 """
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from modelreg.deploy.targets import Outcome
+from modelreg.deploy.targets import TargetOutcome
 from modelreg.deploy.targets.webhook import BASE_DELAY, deliver, display_url
 from modelreg.formats import models
 
@@ -40,8 +40,8 @@ _ICONS = {"succeeded": ":white_check_mark:", "failed": ":x:", "refused": ":no_en
 
 
 def notify(notifications: list[models.Notification], event: Mapping[str, Any], *,
-           base_delay: float = BASE_DELAY) -> list[Outcome]:
-    """Deliver ``event`` to every notification; one Outcome each, in order."""
+           base_delay: float = BASE_DELAY) -> list[TargetOutcome]:
+    """Deliver ``event`` to every notification; one TargetOutcome each, in order."""
     outcomes = []
     name = str(event.get("event") or "modelreg.event")
     for notification in notifications:
@@ -52,7 +52,7 @@ def notify(notifications: list[models.Notification], event: Mapping[str, Any], *
                               secret_env=notification.secret_env, retries=RETRIES, timeout=TIMEOUT,
                               base_delay=base_delay)
         except Exception as exc:  # a bug here must still not fail a deployment already live
-            outcome = Outcome(False, target, f"internal error: {type(exc).__name__}: {exc}")
+            outcome = TargetOutcome(False, target, f"internal error: {type(exc).__name__}: {exc}")
         outcomes.append(outcome)
     return outcomes
 

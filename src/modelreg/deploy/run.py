@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.deploy import plan
-from modelreg.deploy.targets import Activation, Outcome, Target, build
+from modelreg.deploy.targets import Activation, Target, TargetOutcome, build
 from modelreg.edges import git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
@@ -42,7 +42,7 @@ class StepResult:
     outcome: str  # succeeded | failed | refused | unchanged | planned
     message: str
     sha256: str | None = None
-    targets: list[Outcome] = field(default_factory=list)
+    targets: list[TargetOutcome] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"environment": self.step.environment, "model": self.step.model, "alias": self.step.alias,
@@ -196,7 +196,7 @@ def _on(root: Path, commit: str, tip: str) -> bool:
     return commit == tip or git.is_ancestor(root, commit, tip)
 
 
-def _start(root: Path, commit: str, before: str | None, history: list[ledger.Record]) -> str | None:
+def _start(root: Path, commit: str, before: str | None, history: list[ledger.LedgerRecord]) -> str | None:
     """Where the moves to record begin: the newest first-parent ancestor the ledger knows, else
     ``before`` (when this clone has it), else the first parent."""
     known = {r.commit for r in history}
@@ -218,7 +218,7 @@ def _range(root: Path, start: str | None, commit: str) -> list[str]:
     return git.run(root, "rev-list", "--first-parent", "--reverse", "--max-count=1000", spec).split()
 
 
-def _behind(snapshot: Revision, config: models.RegistryConfig, history: list[ledger.Record],
+def _behind(snapshot: Revision, config: models.RegistryConfig, history: list[ledger.LedgerRecord],
             only: str | None) -> list[plan.Step]:
     """Aliases whose desired version is not what the ledger last deployed (or never deployed)."""
     steps = []
@@ -265,12 +265,13 @@ def _merge(moved: list[plan.Step], behind: list[plan.Step]) -> list[plan.Step]:
     return moved + [s for s in behind if (s.environment, s.model, s.alias) not in seen]
 
 
-def _last(history: list[ledger.Record], environment: str, model: str, alias: str) -> ledger.Record | None:
+def _last(history: list[ledger.LedgerRecord], environment: str, model: str,
+          alias: str) -> ledger.LedgerRecord | None:
     return next((r for r in reversed(history) if r.kind == "deployment" and r.outcome == "succeeded"
                  and (r.environment, r.model, r.alias) == (environment, model, alias)), None)
 
 
-def _catalog_for(snapshots: Snapshots, history: list[ledger.Record], step: plan.Step) -> Catalog | None:
+def _catalog_for(snapshots: Snapshots, history: list[ledger.LedgerRecord], step: plan.Step) -> Catalog | None:
     """Where the version to switch back to is read: the commit that deployed it."""
     last = _last(history, step.environment, step.model, step.alias)
     if last is None or step.before is None:
@@ -284,7 +285,7 @@ def _first_parent(root: Path, commit: str) -> str | None:
 
 
 def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str,
-         history: list[ledger.Record], catalog: Catalog, previous_catalog: Catalog | None,
+         history: list[ledger.LedgerRecord], catalog: Catalog, previous_catalog: Catalog | None,
          dry_run: bool, *, force: bool = False) -> StepResult:
     last = _last(history, step.environment, step.model, step.alias)
     env = config.environments[step.environment]
@@ -299,10 +300,10 @@ def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str
     sha = str(mv.artifact.get("sha256", ""))
     if dry_run:
         return StepResult(step, "planned", f"would deploy v{step.after} ({sha[:12]})", sha)
-    with _Fetcher(root, mv) as fetcher:
+    with _VersionFetch(root, mv) as fetcher:
         act = _activation(root, step, mv, commit, fetcher, reinstall=force)
         done: list[Target] = []
-        outcomes: list[Outcome] = []
+        outcomes: list[TargetOutcome] = []
         for target in targets:
             outcome = _activate(target, act)
             outcomes.append(outcome)
@@ -323,15 +324,15 @@ def _serving(targets: list[Target], step: plan.Step) -> bool:
     return True
 
 
-def _activate(target: Target, act: Activation) -> Outcome:
+def _activate(target: Target, act: Activation) -> TargetOutcome:
     try:
         return target.activate(act)
     except ModelregError as exc:  # the bytes could not be had, or did not match
-        return Outcome(False, target.name, str(exc))
+        return TargetOutcome(False, target.name, str(exc))
 
 
 def _switch_back(root: Path, done: list[Target], step: plan.Step, previous_catalog: Catalog | None,
-                 commit: str) -> list[Outcome]:
+                 commit: str) -> list[TargetOutcome]:
     """Put the version before back on the targets already switched: one version per environment.
     With no version before (a first deployment), the targets that can stop serving it do."""
     if not done:
@@ -341,9 +342,9 @@ def _switch_back(root: Path, done: list[Target], step: plan.Step, previous_catal
     try:
         mv = previous_catalog.version(step.model, step.before)
     except ModelregError as exc:
-        return [Outcome(False, t.name, f"could not switch back to v{step.before}: {exc}") for t in done]
+        return [TargetOutcome(False, t.name, f"could not switch back to v{step.before}: {exc}") for t in done]
     back = plan.Step(step.environment, step.model, step.alias, step.after, step.before)
-    with _Fetcher(root, mv) as fetcher:
+    with _VersionFetch(root, mv) as fetcher:
         act = _activation(root, back, mv, commit, fetcher)
         outcomes = []
         for target in done:
@@ -353,7 +354,7 @@ def _switch_back(root: Path, done: list[Target], step: plan.Step, previous_catal
     return outcomes
 
 
-class _Fetcher:
+class _VersionFetch:
     """The artifact of one version, fetched at most once per deployment for targets that want a path."""
 
     def __init__(self, root: Path, mv: ModelVersion) -> None:
@@ -362,7 +363,7 @@ class _Fetcher:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._path: Path | None = None
 
-    def __enter__(self) -> _Fetcher:
+    def __enter__(self) -> _VersionFetch:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -381,7 +382,7 @@ class _Fetcher:
         return self._path
 
 
-def _activation(root: Path, step: plan.Step, mv: ModelVersion, commit: str, fetcher: _Fetcher, *,
+def _activation(root: Path, step: plan.Step, mv: ModelVersion, commit: str, fetcher: _VersionFetch, *,
                 reinstall: bool = False) -> Activation:
     pointer = mv.pointer
     return Activation(environment=step.environment, model=step.model, alias=step.alias, version=step.after,
@@ -392,7 +393,7 @@ def _activation(root: Path, step: plan.Step, mv: ModelVersion, commit: str, fetc
 
 
 def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move]],
-             history: list[ledger.Record]) -> list[ledger.Record]:
+             history: list[ledger.LedgerRecord]) -> list[ledger.LedgerRecord]:
     """A record per alias move, on the commit that made it with that commit's pull request and
     approvers, and a record per deployment attempt, on the deployed commit."""
     from modelreg.read.history import approvals
@@ -407,8 +408,8 @@ def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move
         return [asdict(a) for a in found] if found is not None else None
 
     stamp = ledger.now()
-    records = [ledger.Record(stamp, "move", m.model, m.alias, m.before, m.after, c, pr=approved[c].pr,
-                             approvers=approvers(c), actor=actor, message=m.describe())
+    records = [ledger.LedgerRecord(stamp, "move", m.model, m.alias, m.before, m.after, c, pr=approved[c].pr,
+                                   approvers=approvers(c), actor=actor, message=m.describe())
                for c, m in moves if m.kind == "alias" and (c, m.model, m.alias, m.after) not in known]
     # A deployment is credited to the pull request that moved its alias (the tip's, for a catch-up).
     mover = {(m.model, m.alias): c for c, m in moves if m.kind == "alias"}
@@ -416,15 +417,15 @@ def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move
         if r.outcome in ("unchanged", "planned"):
             continue
         source = mover.get((r.step.model, r.step.alias), report.commit)
-        records.append(ledger.Record(stamp, "deployment", r.step.model, r.step.alias, r.step.before,
-                                     r.step.after, report.commit, environment=r.step.environment,
-                                     outcome=r.outcome, sha256=r.sha256, pr=approved[source].pr,
-                                     approvers=approvers(source), actor=actor, message=r.message,
-                                     targets=[t.to_dict() for t in r.targets]))
+        records.append(ledger.LedgerRecord(stamp, "deployment", r.step.model, r.step.alias, r.step.before,
+                                           r.step.after, report.commit, environment=r.step.environment,
+                                           outcome=r.outcome, sha256=r.sha256, pr=approved[source].pr,
+                                           approvers=approvers(source), actor=actor, message=r.message,
+                                           targets=[t.to_dict() for t in r.targets]))
     return records
 
 
-def _notify(config: models.RegistryConfig, records: list[ledger.Record]) -> None:
+def _notify(config: models.RegistryConfig, records: list[ledger.LedgerRecord]) -> None:
     if not config.notify or not records:
         return
     from modelreg.deploy import notify  # type: ignore[attr-defined,unused-ignore]

@@ -34,7 +34,7 @@ class TargetState:
 
 
 @dataclass
-class Row:
+class AliasStatus:
     """One model's alias in one environment: wanted, recorded, served."""
 
     environment: str
@@ -42,7 +42,7 @@ class Row:
     alias: str
     desired: int | None
     sha256: str | None
-    recorded: ledger.Record | None
+    recorded: ledger.LedgerRecord | None
     targets: list[TargetState] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
 
@@ -65,7 +65,7 @@ class Row:
 @dataclass
 class Status:
     commit: str
-    rows: list[Row]
+    rows: list[AliasStatus]
 
     @property
     def ok(self) -> bool:
@@ -112,7 +112,7 @@ def _status(root: Path, snapshot: Revision, *, only: str | None, verify: bool) -
                          and (r.environment, r.model, r.alias) == (name, model, env.alias)), None)
             if wanted is None and last is None:
                 continue
-            row = Row(name, model, env.alias, wanted, sha, last)
+            row = AliasStatus(name, model, env.alias, wanted, sha, last)
             for target in targets:
                 serving = target.serving(model, env.alias, verify=verify)
                 row.targets.append(_target_state(target.name, serving))
@@ -127,7 +127,7 @@ def _target_state(name: str, serving: Serving | None) -> TargetState:
     return TargetState(name, serving.version, serving.sha256, serving.verified, serving.drift)
 
 
-def _drift(root: Path, row: Row, tip: str) -> list[str]:
+def _drift(root: Path, row: AliasStatus, tip: str) -> list[str]:
     out = []
     if row.desired is None:
         out.append(f"{row.alias} is no longer set on main, but was deployed")

@@ -193,7 +193,7 @@ def fetch(root: Path, pointer: Pointer, progress: Progress = no_progress, *,
     """
     atomic.sweep(root)
     with _repo(root) as repo:
-        fetcher = _Fetcher(root, repo, progress)
+        fetcher = _ObjectFetcher(root, repo, progress)
         top = fetcher.ensure(pointer.md5, "", None if pointer.is_dir else sha256)
         if not pointer.is_dir:
             return Fetched({"": top}, fetcher.verified)
@@ -209,7 +209,7 @@ def fetch(root: Path, pointer: Pointer, progress: Progress = no_progress, *,
         return Fetched(objects, fetcher.verified)
 
 
-class _Fetcher:
+class _ObjectFetcher:
     def __init__(self, root: Path, repo: Any, progress: Progress) -> None:
         self.root = root
         self.repo = repo

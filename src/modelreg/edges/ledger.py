@@ -31,7 +31,7 @@ _IDENTITY = ("-c", "user.name=modelreg", "-c", "user.email=modelreg@localhost")
 
 
 @dataclass
-class Record:
+class LedgerRecord:
     """One line of the ledger."""
 
     time: str
@@ -57,7 +57,7 @@ class Record:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=True)
 
     @classmethod
-    def parse(cls, line: str) -> Record | None:
+    def parse(cls, line: str) -> LedgerRecord | None:
         """A record, or None for a line that is not one: the ledger is read, never trusted to be
         well formed (anyone who may push can write notes), so every field's type is checked."""
         if len(line) > MAX_LINE:
@@ -112,7 +112,7 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def append(root: Path, commit: str, records: list[Record]) -> None:
+def append(root: Path, commit: str, records: list[LedgerRecord]) -> None:
     """Add ``records`` to the note of ``commit`` (creating it), keeping every line already there."""
     if not records:
         return
@@ -123,17 +123,17 @@ def append(root: Path, commit: str, records: list[Record]) -> None:
             input=text.encode("utf-8"))
 
 
-def read(root: Path) -> list[Record]:
+def read(root: Path) -> list[LedgerRecord]:
     """Every record of every note, oldest first (a move recorded by several jobs, once)."""
     listing = git.run(root, "notes", f"--ref={REF}", "list", check=False)
     pairs = [line.split() for line in listing.splitlines() if len(line.split()) == 2]
-    records: list[Record] = []
+    records: list[LedgerRecord] = []
     reader = git.BlobReader(root)
     try:
         for blob, _commit in pairs:
             data = reader.read(blob) or b""
             for line in data.decode("utf-8", "replace").splitlines():
-                record = Record.parse(line) if line.strip() else None
+                record = LedgerRecord.parse(line) if line.strip() else None
                 if record is not None:
                     records.append(record)
     finally:

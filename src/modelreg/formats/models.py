@@ -5,7 +5,7 @@ source of truth) and the JSON Schemas generated from them, which ship in the
 package. Importing pydantic and building those models would cost more than a
 whole ``modelreg check``, so at run time a document is validated by
 ``formats/shape.py`` against the shipped schema and read through a
-:class:`~modelreg.formats.records.Record` built from it. For mypy each name
+:class:`~modelreg.formats.records.FormatRecord` built from it. For mypy each name
 below *is* the pydantic class (``models.Policy``, ``models.RegistryConfig()``),
 so callers are typed as if pydantic ran; ``tests/test_formats_agree.py`` proves
 both paths accept, refuse and expose the same.
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
         Rejection,
         Run,
         SliceBounds,
-        Target,
         VersionManifest,
         WebhookTarget,
         _Strict,
@@ -87,7 +86,7 @@ __all__ = [
     "CardRules", "CardSection", "CheckSettings", "CodeLineage", "CommandTarget", "Dataset",
     "DirectoryTarget", "Environment", "Framework", "KServeTarget", "Lineage", "ModelManifest",
     "Notification", "Policy", "PromotionRule", "RegistryConfig", "Regression", "Rejection", "Run",
-    "SliceBounds", "Target", "VersionManifest", "WebhookTarget", "json_schema_text",
+    "SliceBounds", "VersionManifest", "WebhookTarget", "json_schema_text",
     "load_config", "validate",
 ]
 

@@ -18,7 +18,7 @@ from typing import Any
 from modelreg.formats import shape
 
 
-class Record:
+class FormatRecord:
     """One object of a file format, validated: its fields as read-only attributes."""
 
     __slots__ = ("_fields", "_kind")
@@ -39,7 +39,7 @@ class Record:
         raise AttributeError(f"{self._kind} is read-only")
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Record):
+        if not isinstance(other, FormatRecord):
             return NotImplemented
         return self._kind == other._kind and self._fields == other._fields
 
@@ -47,9 +47,9 @@ class Record:
         # as a frozen pydantic model: hashable when every field is
         return hash((self._kind, *self._fields.values()))
 
-    def __reduce__(self) -> tuple[type[Record], tuple[str, dict[str, Any]]]:
+    def __reduce__(self) -> tuple[type[FormatRecord], tuple[str, dict[str, Any]]]:
         # copy, deepcopy and pickle rebuild through __init__ (__setattr__ refuses)
-        return Record, (self._kind, self._fields)
+        return FormatRecord, (self._kind, self._fields)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{_attribute(k)}={v!r}" for k, v in self._fields.items())
@@ -64,7 +64,7 @@ class Kind:
     """A record type at run time: what ``models.Policy`` is without pydantic.
 
     Called with fields (``CheckSettings(verify_sha256=True)``) or given a parsed document
-    (``model_validate``), it validates against the shipped schema and returns a :class:`Record`.
+    (``model_validate``), it validates against the shipped schema and returns a :class:`FormatRecord`.
     """
 
     def __init__(self, schema: str, name: str) -> None:
@@ -82,32 +82,32 @@ class Kind:
         definition = self.definition
         return root, root if definition is None else root["$defs"][definition]
 
-    def __call__(self, **fields: Any) -> Record:
+    def __call__(self, **fields: Any) -> FormatRecord:
         return self.model_validate({_key(k): _dump(v, True) for k, v in fields.items()})
 
-    def model_validate(self, data: Any, *, by_alias: bool = True) -> Record:
+    def model_validate(self, data: Any, *, by_alias: bool = True) -> FormatRecord:
         # by_alias: pydantic's signature; a file's keys are the aliases ("from") either way
         shape.check(self.schema, data, self.__name__, definition=self.definition)
         return self.build(data)
 
-    def model_construct(self, **fields: Any) -> Record:
+    def model_construct(self, **fields: Any) -> FormatRecord:
         """A record of these fields as they are, unvalidated, the others at their defaults
         (pydantic's ``model_construct``: for tests of what a later guard refuses on its own)."""
         root, node = self._schema()
         given = {_key(k): v for k, v in fields.items()}
         values = {key: given[key] if key in given else _build(root, sub, sub["default"])
                   for key, sub in node["properties"].items() if key in given or "default" in sub}
-        return Record(self.__name__, values)
+        return FormatRecord(self.__name__, values)
 
-    def build(self, data: Any) -> Record:
+    def build(self, data: Any) -> FormatRecord:
         """The record of a document that already passed ``shape.check`` against this kind."""
         root, node = self._schema()
-        record: Record = _build(root, node, data)
+        record: FormatRecord = _build(root, node, data)
         return record
 
     def __instancecheck__(self, instance: Any) -> bool:
         # isinstance(record, models.Policy) holds, as it would for the pydantic instance
-        return isinstance(instance, Record) and instance._kind == self.__name__
+        return isinstance(instance, FormatRecord) and instance._kind == self.__name__
 
     def __repr__(self) -> str:
         return f"<record kind {self.__name__}>"
@@ -123,7 +123,7 @@ def _attribute(key: str) -> str:
 
 
 def _dump(value: Any, by_alias: bool) -> Any:
-    if isinstance(value, Record):
+    if isinstance(value, FormatRecord):
         return value.model_dump(by_alias=by_alias)
     if isinstance(value, list):
         return [_dump(v, by_alias) for v in value]
@@ -150,7 +150,7 @@ def _build(root: dict[str, Any], node: dict[str, Any], value: Any) -> Any:
                 fields[key] = _build(root, sub, value[key])
             elif "default" in sub:
                 fields[key] = _build(root, sub, sub["default"])
-        return Record(node.get("title", "Record"), fields)
+        return FormatRecord(node.get("title", "FormatRecord"), fields)
     if isinstance(value, list):
         items = node.get("items", {})
         return [_build(root, items, v) for v in value]

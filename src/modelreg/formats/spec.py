@@ -296,7 +296,7 @@ class KServeTarget(_Strict):
               "{md5}, {sha256} are filled in (default: the object in the DVC remote)")
 
 
-Target = Annotated[DirectoryTarget | CommandTarget | WebhookTarget | KServeTarget,
+AnyTarget = Annotated[DirectoryTarget | CommandTarget | WebhookTarget | KServeTarget,
                    Field(discriminator="type")]
 
 
@@ -304,7 +304,7 @@ class Environment(_Strict):
     """Where an alias is served: the targets a merge that moves it deploys to."""
 
     alias: AliasName
-    targets: Annotated[list[Target], Field(min_length=1)]
+    targets: Annotated[list[AnyTarget], Field(min_length=1)]
     models: list[ModelName] = Field(default=[], description="only these models (default: every model)")
 
 

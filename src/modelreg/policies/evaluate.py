@@ -99,7 +99,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.field}: {self.message}; {self.fix}"
 
 
-class Row:
+class MetricComparison:
     """One metric of a candidate against the version it would replace."""
 
     def __init__(self, metric: str, current: float | None, candidate: float | None, rule: str,
@@ -145,7 +145,7 @@ class _Evaluation:
 
 def evaluate(policy: models.Policy, policy_name: str, doc: dict[str, Any], path: str,
              baselines: Baselines, *, against: str, text: bytes | None = None,
-             card: bytes | InputError | None = None) -> tuple[list[Problem], list[Row]]:
+             card: bytes | InputError | None = None) -> tuple[list[Problem], list[MetricComparison]]:
     """Check one manifest against one policy: (problems, rows of candidate vs ``against``'s version).
 
     ``card`` is the content of the card the manifest names (None when absent or not read, an
@@ -163,13 +163,14 @@ def evaluate(policy: models.Policy, policy_name: str, doc: dict[str, Any], path:
 
 
 def metric_table(policy: models.Policy, policy_name: str, doc: dict[str, Any], path: str,
-                 baselines: Baselines, *, against: str) -> list[Row]:
+                 baselines: Baselines, *, against: str) -> list[MetricComparison]:
     """Only the table of :func:`evaluate` (the metric rules it shows): what a promotion of a version
     already judged at registration reports."""
     return _metric_rules(_Evaluation(policy_name, doc, path, None), policy, baselines, against)
 
 
-def _metric_rules(ev: _Evaluation, policy: models.Policy, baselines: Baselines, against: str) -> list[Row]:
+def _metric_rules(ev: _Evaluation, policy: models.Policy, baselines: Baselines,
+                  against: str) -> list[MetricComparison]:
     doc = ev.doc
     metrics = _mapping(doc.get("metrics"))
     rules: dict[str, list[str]] = {}
@@ -199,8 +200,8 @@ def _metric_rules(ev: _Evaluation, policy: models.Policy, baselines: Baselines, 
     for metric in names_:
         candidate, _ = _number(metrics.get(metric, _MISSING))
         current, _ = _number(current_metrics.get(metric, _MISSING)) if current_metrics else (None, None)
-        rows.append(Row(metric, current, candidate, "; ".join(rules.get(metric, [])) or "-",
-                        verdicts.get(metric)))
+        rows.append(MetricComparison(metric, current, candidate, "; ".join(rules.get(metric, [])) or "-",
+                                     verdicts.get(metric)))
     return rows
 
 

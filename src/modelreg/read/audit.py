@@ -84,7 +84,7 @@ def trail(root: Path, *, since: datetime | None = None, until: datetime | None =
     return sorted((e for e in entries if _within(e.time, since, until)), key=lambda e: e.time)
 
 
-def _model_entries(root: Path, name: str, recorded: list[ledger.Record], blobs: git.BlobReader, *,
+def _model_entries(root: Path, name: str, recorded: list[ledger.LedgerRecord], blobs: git.BlobReader, *,
                    offline: bool) -> list[Entry]:
     """A model's history, oldest first, its approvers completed by what the deploy job recorded."""
     events = history(str(root), name, blobs=blobs) if git.head_commit(root) else []
@@ -107,7 +107,7 @@ def _from_event(model: str, event: Event) -> Entry:
                  event.commit, event.pr, approvers, event.author, None, detail)
 
 
-def _from_record(record: ledger.Record) -> Entry:
+def _from_record(record: ledger.LedgerRecord) -> Entry:
     approvers = [str(a.get("login")) for a in record.approvers] if record.approvers is not None else None
     return Entry(_utc(record.time), record.model, "deployment", record.alias, record.before, record.after,
                  record.environment, record.outcome, record.commit, record.pr, approvers, record.actor,

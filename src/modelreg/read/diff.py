@@ -9,7 +9,7 @@ from modelreg.read.catalog import ModelVersion, finite_number
 SECTIONS = ("metrics", "slices", "params", "tags", "lineage", "artifact", "framework")
 
 
-class Row:
+class FieldDiff:
     """One field of two versions side by side."""
 
     def __init__(self, section: str, key: str, a: Any, b: Any) -> None:
@@ -20,7 +20,7 @@ class Row:
 
     def __repr__(self) -> str:
         delta = f" ({self.delta:+.6g})" if self.delta is not None else ""
-        return f"<Row {self.section}.{self.key}: {self.a!r} -> {self.b!r}{delta}>"
+        return f"<FieldDiff {self.section}.{self.key}: {self.a!r} -> {self.b!r}{delta}>"
 
     @property
     def changed(self) -> bool:
@@ -42,7 +42,7 @@ class Compared(NamedTuple):
 
     a: ModelVersion
     b: ModelVersion
-    rows: list[Row]
+    rows: list[FieldDiff]
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a.uri, "b": self.b.uri, "rows": [r.to_dict() for r in self.rows]}
@@ -63,10 +63,10 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def diff(a: ModelVersion, b: ModelVersion) -> list[Row]:
-    rows: list[Row] = []
+def diff(a: ModelVersion, b: ModelVersion) -> list[FieldDiff]:
+    rows: list[FieldDiff] = []
     for section in SECTIONS:
         left, right = flatten(a.data.get(section) or {}), flatten(b.data.get(section) or {})
-        rows.extend(Row(section, key, left.get(key), right.get(key))
+        rows.extend(FieldDiff(section, key, left.get(key), right.get(key))
                     for key in sorted(set(left) | set(right)))
     return rows

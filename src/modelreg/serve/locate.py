@@ -29,7 +29,7 @@ from modelreg.read.resolve import Reference, parse
 
 
 @dataclass(frozen=True)
-class Found:
+class Servable:
     """The version to serve and where its bytes are (``path`` None: in the DVC remote)."""
 
     mv: ModelVersion
@@ -39,7 +39,7 @@ class Found:
     notes: tuple[str, ...] = ()
 
 
-def find(reg: Registry, uri: str, *, env: str | None = None) -> Found:
+def find(reg: Registry, uri: str, *, env: str | None = None) -> Servable:
     """The version ``uri`` serves, preferring what a ``directory`` target has deployed."""
     ref = parse(uri)
     roots = _directory_roots(reg, ref, env)
@@ -55,21 +55,21 @@ def find(reg: Registry, uri: str, *, env: str | None = None) -> Found:
                 f"{where} serves {ref.alias} = v{version}, but the registry says "
                 f"{f'v{wanted}' if wanted is not None else 'no version'}: serving what is deployed "
                 "(`modelreg status` shows the drift, `modelreg deploy` or `reconcile` moves it)",)
-            return Found(mv, _artifact_in(link.parent / str(version), mv), where, notes)
+            return Servable(mv, _artifact_in(link.parent / str(version), mv), where, notes)
     mv = reg.resolve(uri)
     if ref.alias is None:
         for root, where in roots:
             version_dir = root / ref.model / str(mv.version)
             if (version_dir / directory.RECORD).is_file():
-                return Found(mv, _artifact_in(version_dir, mv), where)
+                return Servable(mv, _artifact_in(version_dir, mv), where)
     notes = ()
     if roots and ref.alias is not None:
         notes = (f"no directory target of an environment serving {ref.alias} holds it: "
                  f"fetched v{mv.version} from the DVC remote",)
-    return Found(mv, None, "the DVC remote", notes)
+    return Servable(mv, None, "the DVC remote", notes)
 
 
-def read_verified(reg: Registry, found: Found) -> bytes:
+def read_verified(reg: Registry, found: Servable) -> bytes:
     """The artifact's bytes, whose sha256 matched the manifest; :class:`IntegrityError` otherwise."""
     mv = found.mv
     expected = str(mv.artifact.get("sha256", ""))

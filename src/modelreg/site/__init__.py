@@ -40,7 +40,7 @@ from modelreg.site.data import (
 )
 
 if TYPE_CHECKING:
-    from modelreg.edges.ledger import Record
+    from modelreg.edges.ledger import LedgerRecord
     from modelreg.read.catalog import ModelVersion
 
 DEFAULT_TITLE = "Model registry"
@@ -146,7 +146,7 @@ def _jobs(reg: Registry, models: list[str]) -> int:
     return min(os.cpu_count() or 1, MAX_JOBS) if count >= PARALLEL_FROM else 1
 
 
-def _render(job: _Job, models: list[str], records: dict[str, list[Record]],
+def _render(job: _Job, models: list[str], records: dict[str, list[LedgerRecord]],
             reg: Registry | None = None) -> list[_Rendered]:
     """Write the pages of ``models`` and return their index rows (in a worker: its own snapshot)."""
     from modelreg.read.history import history
@@ -179,7 +179,7 @@ def _write(out: Path, rel: str, text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _ledger(reg: Registry) -> dict[str, list[Record]]:
+def _ledger(reg: Registry) -> dict[str, list[LedgerRecord]]:
     """The ledger's records by model, read once; with ``--at``, only those about commits the
     revision contains."""
     return ledger_by_model(reg.top, reg.commit)

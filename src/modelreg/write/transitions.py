@@ -27,7 +27,7 @@ from modelreg.formats.names import MODEL_HEADER
 from modelreg.read.history import Event
 
 if TYPE_CHECKING:
-    from modelreg.checks import Report
+    from modelreg.checks import CheckReport
 
 # --- the edits, pure --------------------------------------------------------------------------
 
@@ -127,7 +127,7 @@ class Applied:
     compare_url: str | None = None
     notes: list[str] = field(default_factory=list)
     #: the gates' report on the change (what a pull request's body shows); not part of the JSON
-    report: Report | None = field(default=None, repr=False, compare=False)
+    report: CheckReport | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"changes": [m.to_dict() for m in self.moves], "files": self.files, "written": self.written,
@@ -194,7 +194,7 @@ def _render(doc: dict[str, Any], state: DesiredState) -> str:
 _REFUSING = ("schema", "promotion")
 
 
-def _check(tree: WorkTree, texts: dict[str, str], base: str | None, *, all_gates: bool) -> Report:
+def _check(tree: WorkTree, texts: dict[str, str], base: str | None, *, all_gates: bool) -> CheckReport:
     from modelreg.checks import run_checks
     from modelreg.checks.context import Options
 

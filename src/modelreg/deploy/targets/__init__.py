@@ -2,7 +2,7 @@
 
 A target receives an :class:`Activation` (the model, version, alias, hashes,
 the commit, and a way to get the artifact's verified bytes) and returns an
-:class:`Outcome`. Adding a target is adding a module and a line in
+:class:`TargetOutcome`. Adding a target is adding a module and a line in
 :data:`TARGETS`.
 """
 
@@ -51,7 +51,7 @@ class Serving:
 
 
 @dataclass
-class Outcome:
+class TargetOutcome:
     ok: bool
     target: str
     message: str = ""
@@ -65,7 +65,7 @@ class Target(Protocol):
     #: a short name for records and messages, e.g. "directory /srv/models"
     name: str
 
-    def activate(self, act: Activation) -> Outcome:
+    def activate(self, act: Activation) -> TargetOutcome:
         """Make ``act`` live; on failure the previous version keeps serving."""
 
     def serving(self, model: str, alias: str, *, verify: bool = False) -> Serving | None:

@@ -21,7 +21,7 @@ is concerned. The outcome keeps the exit code and the last
 :data:`OUTPUT_TAIL` bytes of stdout and of stderr: output is read as it comes
 and only the tail is kept, so a chatty program cannot exhaust memory.
 
-A command cannot say what it serves, so :meth:`CommandTarget.serving` answers None.
+A command cannot say what it serves, so :meth:`Command.serving` answers None.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from modelreg.deploy.targets import Activation, Outcome, Serving
+from modelreg.deploy.targets import Activation, Serving, TargetOutcome
 from modelreg.errors import ModelregError
 from modelreg.formats import models
 from modelreg.formats.durations import seconds
@@ -70,7 +70,7 @@ class _Tail:
         return f"…{text}" if self.total > len(self._buffer) else text
 
 
-class CommandTarget:
+class Command:
     def __init__(self, run: list[str], timeout: float, root: Path, *, grace: float = GRACE_SECONDS,
                  output_tail: int = OUTPUT_TAIL) -> None:
         self.run = list(run)
@@ -96,11 +96,11 @@ class CommandTarget:
             "MODELREG_COMMIT": act.commit,
         }
 
-    def activate(self, act: Activation) -> Outcome:
+    def activate(self, act: Activation) -> TargetOutcome:
         try:
             artifact = act.local_path()
         except (ModelregError, OSError) as exc:
-            return Outcome(False, self.name, f"the artifact could not be fetched: {exc}")
+            return TargetOutcome(False, self.name, f"the artifact could not be fetched: {exc}")
         program = self.run[0]
         started = time.monotonic()
         try:
@@ -108,15 +108,16 @@ class CommandTarget:
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, start_new_session=True)
         except FileNotFoundError:
-            return Outcome(False, self.name, f"{program}: no such program (run from {self.root})",
-                           detail={"command": self.run, "exit_code": None})
+            return TargetOutcome(False, self.name, f"{program}: no such program (run from {self.root})",
+                                 detail={"command": self.run, "exit_code": None})
         except PermissionError:
-            return Outcome(False, self.name, f"{program}: not executable; `chmod +x` it or run it through "
-                           "its interpreter (e.g. run: [sh, script.sh])",
-                           detail={"command": self.run, "exit_code": None})
+            return TargetOutcome(False, self.name,
+                                 f"{program}: not executable; `chmod +x` it or run it through "
+                                 "its interpreter (e.g. run: [sh, script.sh])",
+                                 detail={"command": self.run, "exit_code": None})
         except OSError as exc:
-            return Outcome(False, self.name, f"{program}: cannot be started: {exc.strerror}",
-                           detail={"command": self.run, "exit_code": None})
+            return TargetOutcome(False, self.name, f"{program}: cannot be started: {exc.strerror}",
+                                 detail={"command": self.run, "exit_code": None})
         stdout, stderr = _Tail(self.output_tail), _Tail(self.output_tail)
         with proc:
             timed_out = self._communicate(proc, stdout, stderr, started + self.timeout)
@@ -129,7 +130,8 @@ class CommandTarget:
                   "seconds": round(time.monotonic() - started, 3),
                   "stdout": scrub(stdout.text()), "stderr": scrub(stderr.text())}
         ok = code == 0 and not timed_out
-        return Outcome(ok, self.name, scrub(_message(code, timed_out, self.timeout, stderr, stdout)), detail)
+        message = scrub(_message(code, timed_out, self.timeout, stderr, stdout))
+        return TargetOutcome(ok, self.name, message, detail)
 
     def serving(self, model: str, alias: str, *, verify: bool = False) -> Serving | None:
         return None  # a command cannot tell
@@ -211,5 +213,5 @@ def _last_line(tail: _Tail) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def make(config: models.CommandTarget, root: Path) -> CommandTarget:
-    return CommandTarget(config.run, float(seconds(config.timeout)), root)
+def make(config: models.CommandTarget, root: Path) -> Command:
+    return Command(config.run, float(seconds(config.timeout)), root)

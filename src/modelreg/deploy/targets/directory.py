@@ -26,20 +26,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from modelreg.deploy.targets import Activation, Outcome, Serving
+from modelreg.deploy.targets import Activation, Serving, TargetOutcome
 from modelreg.edges import atomic
 from modelreg.edges.hashing import digest, listing_sha256, walk_files
 
 RECORD = "deployment.json"
 
 
-class DirectoryTarget:
+class Directory:
     def __init__(self, root: Path, keep: int) -> None:
         self.root = root
         self.keep = keep
         self.name = f"directory {root}"
 
-    def activate(self, act: Activation) -> Outcome:
+    def activate(self, act: Activation) -> TargetOutcome:
         model_dir = self.root / act.model
         final = model_dir / str(act.version)
         try:
@@ -49,19 +49,19 @@ class DirectoryTarget:
                 _point(model_dir / act.alias, str(act.version))
                 removed = self._prune(model_dir)
         except OSError as exc:
-            return Outcome(False, self.name, f"{exc.strerror or exc}: {exc.filename or final}")
-        return Outcome(True, self.name, f"{act.alias} -> {final}",
-                       {"path": str(final), "pointer": str(model_dir / act.alias), "pruned": removed})
+            return TargetOutcome(False, self.name, f"{exc.strerror or exc}: {exc.filename or final}")
+        return TargetOutcome(True, self.name, f"{act.alias} -> {final}",
+                             {"path": str(final), "pointer": str(model_dir / act.alias), "pruned": removed})
 
-    def withdraw(self, model: str, alias: str) -> Outcome:
+    def withdraw(self, model: str, alias: str) -> TargetOutcome:
         """Stop serving ``alias`` (a first deployment that failed elsewhere): remove its link."""
         link = self.root / model / alias
         try:
             with _model_lock(link.parent):
                 link.unlink(missing_ok=True)
         except OSError as exc:
-            return Outcome(False, self.name, f"could not remove {link}: {exc.strerror or exc}")
-        return Outcome(True, self.name, f"removed {link}: nothing serves {alias} here")
+            return TargetOutcome(False, self.name, f"could not remove {link}: {exc.strerror or exc}")
+        return TargetOutcome(True, self.name, f"removed {link}: nothing serves {alias} here")
 
     def serving(self, model: str, alias: str, *, verify: bool = False) -> Serving | None:
         link = self.root / model / alias
@@ -123,9 +123,9 @@ class DirectoryTarget:
         return removed
 
 
-def make(config: Any, root: Path) -> DirectoryTarget:
+def make(config: Any, root: Path) -> Directory:
     path = Path(os.path.expanduser(config.path))
-    return DirectoryTarget(path if path.is_absolute() else root / path, config.keep)
+    return Directory(path if path.is_absolute() else root / path, config.keep)
 
 
 def _point(link: Path, version: str) -> None:

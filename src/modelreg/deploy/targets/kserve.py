@@ -8,7 +8,7 @@ one KServe ``InferenceService`` (``serving.kserve.io/v1beta1``) per model per
 environment. modelreg writes the file (atomically); a GitOps controller (Argo
 CD, Flux) watching the directory applies it, and KServe rolls the predictor to
 the new ``storageUri``. What the cluster then serves is the controller's
-business: :meth:`KServeTarget.serving` reports what the manifest asks for
+business: :meth:`KServe.serving` reports what the manifest asks for
 (``verified=False``).
 
 The manifest:
@@ -53,7 +53,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from modelreg.deploy.targets import Activation, Outcome, Serving
+from modelreg.deploy.targets import Activation, Serving, TargetOutcome
 from modelreg.edges.atomic import write_atomic
 from modelreg.edges.snapshot import WorkTree
 from modelreg.errors import ModelregError
@@ -256,7 +256,7 @@ def fill(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(one, template)
 
 
-class KServeTarget:
+class KServe:
     def __init__(self, base: Path, namespace: str, storage_uri: str | None, root: Path) -> None:
         self.base = base
         self.namespace = namespace
@@ -267,18 +267,18 @@ class KServeTarget:
     def path(self, environment: str, model: str) -> Path:
         return manifest_path(self.base, self.namespace, environment, model)
 
-    def activate(self, act: Activation) -> Outcome:
+    def activate(self, act: Activation) -> TargetOutcome:
         artifact = act.manifest.get("artifact")
         fmt = artifact.get("format") if isinstance(artifact, dict) else None
         if not isinstance(fmt, str) or fmt not in FORMATS:
             known = ", ".join(sorted(FORMATS))
             what = (f"artifact.format {fmt!r} has no KServe model format" if fmt
                     else "artifact.format is not set")
-            return Outcome(False, self.name, f"{act.model} v{act.version}: {what}; KServe needs one of "
-                           f"{known}: register a version with `--format NAME`, or deploy this model "
-                           "with another target")
+            return TargetOutcome(False, self.name, f"{act.model} v{act.version}: {what}; KServe needs one of "
+                                 f"{known}: register a version with `--format NAME`, or deploy this model "
+                                 "with another target")
         uri = self._storage_uri(act)
-        if isinstance(uri, Outcome):
+        if isinstance(uri, TargetOutcome):
             return uri
         doc = inference_service(act, namespace=self.namespace, model_format=FORMATS[fmt], storage_uri=uri)
         problems = validate(doc)
@@ -286,7 +286,7 @@ class KServeTarget:
         if not problems:
             problems = self._name_taken(doc["metadata"]["name"], path)
         if problems:
-            return Outcome(False, self.name, "; ".join(problems), {"path": str(path)})
+            return TargetOutcome(False, self.name, "; ".join(problems), {"path": str(path)})
         text = yamlio.dumps(doc, header=HEADER.replace("{model}", act.model))
         try:
             changed = _read(path) != text.encode()
@@ -294,35 +294,37 @@ class KServeTarget:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(path, text)
         except OSError as exc:
-            return Outcome(False, self.name, f"{path}: cannot be written: {exc.strerror or exc}",
-                           {"path": str(path)})
+            return TargetOutcome(False, self.name, f"{path}: cannot be written: {exc.strerror or exc}",
+                                 {"path": str(path)})
         detail = {"path": str(path), "name": doc["metadata"]["name"], "namespace": self.namespace,
                   "storage_uri": uri, "model_format": FORMATS[fmt], "changed": changed}
         verb = "wrote" if changed else "unchanged:"
-        return Outcome(True, self.name, f"{verb} {path}", detail)
+        return TargetOutcome(True, self.name, f"{verb} {path}", detail)
 
-    def _storage_uri(self, act: Activation) -> str | Outcome:
+    def _storage_uri(self, act: Activation) -> str | TargetOutcome:
         if self.storage_uri is not None:
             try:
                 uri = fill(self.storage_uri, {"model": act.model, "version": str(act.version),
                                               "md5": act.md5, "sha256": act.sha256})
             except ValueError as exc:
-                return Outcome(False, self.name, str(exc))
+                return TargetOutcome(False, self.name, str(exc))
             return uri
         if act.md5.endswith(".dir"):
-            return Outcome(False, self.name, f"{act.model} v{act.version} is a directory, which the DVC "
-                           "remote stores as separate objects; set storage_uri to where the cluster reads it")
+            return TargetOutcome(False, self.name,
+                                 f"{act.model} v{act.version} is a directory, which the DVC remote stores "
+                                 "as separate objects; set storage_uri to where the cluster reads it")
         try:
             uri = default_remote(WorkTree(str(self.root))).location(act.md5)
         except ModelregError as exc:
-            return Outcome(False, self.name, f"no storage_uri and no DVC remote to point at: {exc}")
+            return TargetOutcome(False, self.name, f"no storage_uri and no DVC remote to point at: {exc}")
         problem = storage_problem(uri)
         if problem:
-            return Outcome(False, self.name, f"the DVC remote: {problem}")
+            return TargetOutcome(False, self.name, f"the DVC remote: {problem}")
         try:
             act.local_path()  # the cluster reads the remote object: its bytes must be the version's
         except (ModelregError, OSError) as exc:
-            return Outcome(False, self.name, f"the artifact in the DVC remote could not be verified: {exc}")
+            return TargetOutcome(False, self.name,
+                                 f"the artifact in the DVC remote could not be verified: {exc}")
         return uri
 
     def _name_taken(self, name: str, path: Path) -> list[str]:
@@ -381,7 +383,7 @@ def _load(path: Path) -> Any:
         return None
 
 
-def make(config: models.KServeTarget, root: Path) -> KServeTarget:
+def make(config: models.KServeTarget, root: Path) -> KServe:
     base = Path(config.path)
-    return KServeTarget(base if base.is_absolute() else root / base, config.namespace, config.storage_uri,
+    return KServe(base if base.is_absolute() else root / base, config.namespace, config.storage_uri,
                         root)

@@ -52,7 +52,7 @@ from email.message import Message
 from pathlib import Path
 from typing import IO, Any
 
-from modelreg.deploy.targets import Activation, Outcome, Serving
+from modelreg.deploy.targets import Activation, Serving, TargetOutcome
 from modelreg.formats import models
 from modelreg.formats.durations import seconds
 
@@ -133,19 +133,19 @@ def display_url(url: str) -> str:
 def deliver(url: str, payload: Mapping[str, Any], *, target: str, event: str | None = None,
             secret_env: str | None = None, retries: int = 3, timeout: float = 10.0,
             base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY,
-            sleep: Callable[[float], None] = time.sleep) -> Outcome:
+            sleep: Callable[[float], None] = time.sleep) -> TargetOutcome:
     """POST ``payload`` as JSON, signed when ``secret_env`` is set, retrying as the module describes.
 
     ``event`` names it in ``X-Modelreg-Event`` (default: the payload's ``event``).
     Never raises for what the network or the receiver does: every failure is an
-    ``Outcome(ok=False)`` whose ``detail`` lists the attempts.
+    ``TargetOutcome(ok=False)`` whose ``detail`` lists the attempts.
     """
     secret: str | None = None
     if secret_env:
         secret = os.environ.get(secret_env)
         if not secret:
-            return Outcome(False, target, f"the environment variable {secret_env} (the signing secret) "
-                           "is not set; set it in the deploy job's environment, e.g. from a CI secret")
+            return TargetOutcome(False, target, f"the environment variable {secret_env} (the signing secret) "
+                                 "is not set; set it in the deploy job's environment, e.g. from a CI secret")
     body = json.dumps(dict(payload), separators=(",", ":"), default=str).encode()
     event = event or str(payload.get("event", EVENT))
     delivery = str(uuid.uuid4())
@@ -163,7 +163,7 @@ def deliver(url: str, payload: Mapping[str, Any], *, target: str, event: str | N
         result = _post(url, body, headers, timeout)
         attempts.append({k: _scrub(v, secret) for k, v in result.record().items()})
         if result.ok:
-            return Outcome(True, target, f"delivered (HTTP {result.status})", detail)
+            return TargetOutcome(True, target, f"delivered (HTTP {result.status})", detail)
         if not result.retry or attempt == retries:
             break
         delay = min(max_delay, base_delay * 2 ** attempt)
@@ -175,7 +175,7 @@ def deliver(url: str, payload: Mapping[str, Any], *, target: str, event: str | N
     gave_up = f" after {len(attempts)} attempts" if len(attempts) > 1 else ""
     refused = not result.retry and result.status is not None
     hint = "; the receiver refused it, so it was not retried" if refused else ""
-    return Outcome(False, target, f"not delivered{gave_up}: {why}{hint}", detail)
+    return TargetOutcome(False, target, f"not delivered{gave_up}: {why}{hint}", detail)
 
 
 class _Result:
@@ -279,7 +279,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class WebhookTarget:
+class Webhook:
     def __init__(self, url: str, *, secret_env: str | None, retries: int, timeout: float,
                  base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY) -> None:
         self.url = url
@@ -290,7 +290,7 @@ class WebhookTarget:
         self.max_delay = max_delay
         self.name = f"webhook {display_url(url)}"
 
-    def activate(self, act: Activation) -> Outcome:
+    def activate(self, act: Activation) -> TargetOutcome:
         return deliver(self.url, event_for(act), target=self.name, secret_env=self.secret_env,
                        retries=self.retries, timeout=self.timeout, base_delay=self.base_delay,
                        max_delay=self.max_delay)
@@ -299,6 +299,6 @@ class WebhookTarget:
         return None  # a webhook cannot tell
 
 
-def make(config: models.WebhookTarget, root: Path) -> WebhookTarget:
-    return WebhookTarget(config.url, secret_env=config.secret_env, retries=config.retries,
+def make(config: models.WebhookTarget, root: Path) -> Webhook:
+    return Webhook(config.url, secret_env=config.secret_env, retries=config.retries,
                          timeout=float(seconds(config.timeout)))
