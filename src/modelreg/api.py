@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from modelreg.read.history import Event
     from modelreg.read.resolve import Located
     from modelreg.write.register import Registered, Registration
-    from modelreg.write.transitions import Applied, Edit
+    from modelreg.write.transitions import Applied, Edit, Planned
 
 ENV_ROOT = "MODELREG_REGISTRY"
 
@@ -263,13 +263,23 @@ class Registry:
                     dry_run: bool = False) -> Applied:
         """Several ``(model, version, alias)`` promotions in one commit: one review, one merge,
         one deployment (``modelreg promote a 3 --to production b 7 --to production``)."""
+        from modelreg.read.resolve import parse
+
         self._work_tree("promote in")
-        edits: dict[str, Edit] = {}
-        for model, version, alias in promotions:
-            found = self.resolve(f"models:/{model}/{version}" if version is not None else model)
-            edits[found.model] = _then(edits.get(found.model), found.version, alias.lower())
-        return self._publish("promote", edits, branch=branch, commit=commit, push=push, open_pr=open_pr,
-                             message=message, base=base, dry_run=dry_run)
+        wanted = [(parse(f"models:/{model}/{version}" if version is not None else model), alias.lower())
+                  for model, version, alias in promotions]
+
+        def plan(catalog: Catalog) -> dict[str, Edit]:
+            # resolved under the registry's lock, from the files the change is checked against
+            edits: dict[str, Edit] = {}
+            for ref, alias in wanted:
+                found = resolve(catalog, ref)
+                edits[found.model] = _then(edits.get(found.model), found.version, alias)
+            return edits
+
+        return self._publish("promote", plan, models=sorted({ref.model for ref, _ in wanted}), branch=branch,
+                             commit=commit, push=push, open_pr=open_pr, message=message, base=base,
+                             dry_run=dry_run)
 
     def rollback(self, model: str, *, alias: str, to: int | None = None, branch: str | None = None,
                  commit: bool = False, push: bool = False, open_pr: bool = False, message: str | None = None,
@@ -326,7 +336,7 @@ class Registry:
                              branch=branch, commit=commit, push=push, open_pr=open_pr, message=message,
                              base=base, dry_run=dry_run)
 
-    def _publish(self, verb: str, edits: dict[str, Edit], **options: Any) -> Applied:
+    def _publish(self, verb: str, edits: dict[str, Edit] | Planned, **options: Any) -> Applied:
         from modelreg.write.publish import publish
 
         try:

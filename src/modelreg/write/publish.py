@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from modelreg.edges import git
 from modelreg.errors import GitError, NotFoundError
-from modelreg.write.transitions import Applied, Edit, apply
+from modelreg.write.transitions import Applied, Edit, Planned, apply
 
 
-def publish(root: Path, verb: str, edits: dict[str, Edit], *, branch: str | None = None,
+def publish(root: Path, verb: str, edits: dict[str, Edit] | Planned, *, models: Sequence[str] = (),
+            branch: str | None = None,
             commit: bool = False, push: bool = False, open_pr: bool = False, message: str | None = None,
             base: str | None = None, dry_run: bool = False) -> Applied:
     """Apply ``edits`` (see :func:`apply`); with ``push`` or ``open_pr``, on a branch (named for
     the change when ``branch`` is None) that is pushed to origin, and with ``open_pr`` proposed
     as a pull request (or, without ``gh``, with the URL that opens one in ``compare_url``)."""
     if (push or open_pr) and not branch:
-        branch = branch_name(verb, edits)
+        branch = branch_name(verb, list(models) if callable(edits) else list(edits))
     applied = apply(root, edits, verb=verb, base=base, branch=branch, commit=commit, message=message,
                     dry_run=dry_run, all_gates=open_pr)
     if not (applied.written and applied.branch and (push or open_pr)):
@@ -42,9 +44,10 @@ def publish(root: Path, verb: str, edits: dict[str, Edit], *, branch: str | None
     return applied
 
 
-def branch_name(verb: str, edits: dict[str, Edit]) -> str:
-    first = sorted(edits)[0]
-    more = f"-and-{len(edits) - 1}-more" if len(edits) > 1 else ""
+def branch_name(verb: str, models: Sequence[str]) -> str:
+    """``modelreg/promote-fraud``, ``modelreg/promote-churn-and-2-more``: the models a change edits."""
+    first = sorted(models)[0]
+    more = f"-and-{len(models) - 1}-more" if len(models) > 1 else ""
     return f"modelreg/{verb.split()[0]}-{first}{more}"
 
 

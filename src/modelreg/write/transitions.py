@@ -24,6 +24,7 @@ from modelreg.errors import ConflictError, GateError, InputError, NotFoundError
 from modelreg.formats import desired, documents, names, yamlio
 from modelreg.formats.desired import DesiredState, Move, Rejection
 from modelreg.formats.names import MODEL_HEADER
+from modelreg.read.catalog import Catalog
 from modelreg.read.history import Event
 
 if TYPE_CHECKING:
@@ -146,13 +147,17 @@ def current(tree: Snapshot, model: str) -> tuple[DesiredState, dict[str, Any]]:
 
 
 Edit = Callable[[DesiredState], DesiredState]
+#: edits computed from the registry as read under the lock: a promotion resolves its version
+#: there, so the files it reads are parsed once, and what it resolves cannot change before it writes
+Planned = Callable[[Catalog], dict[str, Edit]]
 
 
-def apply(root: Path, edits: dict[str, Edit], *, verb: str, base: str | None = None,
+def apply(root: Path, edits: dict[str, Edit] | Planned, *, verb: str, base: str | None = None,
           branch: str | None = None, commit: bool = False, message: str | None = None,
           dry_run: bool = False, all_gates: bool = False) -> Applied:
-    """Apply ``edits`` (model → function of its desired state) to the state read under the
-    registry's lock, check the result with CI's gates, then write (and commit) it, or nothing.
+    """Apply ``edits`` (model → function of its desired state, or a function of the registry's
+    catalog that makes them) to the state read under the registry's lock, check the result
+    with CI's gates, then write (and commit) it, or nothing.
 
     Only the schema and promotion gates can refuse the change; ``all_gates`` runs the others
     too, in the same pass, for a report to show (a pull request's body).
@@ -161,6 +166,8 @@ def apply(root: Path, edits: dict[str, Edit], *, verb: str, base: str | None = N
     """
     with lock.held(root, verb):
         tree = WorkTree(str(root))  # read under the lock, and shared with the gates' check
+        if callable(edits):
+            edits = edits(Catalog(tree))
         before = {model: current(tree, model) for model in edits}
         changes = {model: edit(before[model][0]) for model, edit in edits.items()}
         moved = [m for model, state in changes.items() for m in desired.moves(before[model][0], state)]
