@@ -199,11 +199,14 @@ class Registry:
     def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> builtins.list[Event]:
         """Every change to the model, newest first, with who approved each pull request when
         GitHub can be asked (see ``history.with_approvers``)."""
+        from modelreg.edges import git
         from modelreg.read.history import history, with_approvers, with_ledger
 
         self.catalog.model(name)
-        events = with_approvers(self.top, history(self.top, name, self.commit), repo=repo, offline=offline)
-        return with_ledger(self.top, name, events, self.commit)
+        with git.BlobReader(self.top) as blobs:  # one cat-file for the model's revisions and the ledger
+            events = history(self.top, name, self.commit, blobs=blobs)
+            events = with_approvers(self.top, events, repo=repo, offline=offline)
+            return with_ledger(self.top, name, events, self.commit, blobs=blobs)
 
     def diff(self, name: str, a: str | int, b: str | int) -> Compared:
         """Compare two versions of ``name``; ``a`` and ``b`` are numbers (3, "3", "v3"), aliases

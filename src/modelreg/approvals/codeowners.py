@@ -31,7 +31,7 @@ from modelreg.read.catalog import Catalog
 if TYPE_CHECKING:
     from pathlib import Path
 
-PATH = ".github/CODEOWNERS"
+PATH = names.CODEOWNERS_FILE
 
 #: what the admins own besides ``*``, sorted (none overlaps a model's directory)
 ADMIN_PATHS = ("/.dvc/", "/.github/", f"/{names.CONFIG_FILE}", f"/{names.POLICY_DIR}/",

@@ -44,7 +44,7 @@ class CheckContext(Change):
         head, base = _config(self.head).check, _config(self.base).check
         limits = [limit for limit in (head.verify_max_size, base.verify_max_size) if limit is not None]
         return CheckSettings(verify_sha256=head.verify_sha256 or base.verify_sha256,
-                                    verify_max_size=max(limits) if len(limits) == 2 else None)
+                             verify_max_size=max(limits) if len(limits) == 2 else None)
 
     def policy_for(self, model: str, version_tags: dict[str, str]) -> Selected:
         return select.for_head(self, model, version_tags)

@@ -15,7 +15,7 @@ from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Comparison, Finding, GateResult
 from modelreg.errors import InputError
 from modelreg.formats import documents, models, names
-from modelreg.policies.evaluate import Problem, baseline_version, baselines, evaluate
+from modelreg.policies.evaluate import baseline_version, baselines, evaluate
 from modelreg.policies.select import tags_of
 
 GATE = "policy"
@@ -68,6 +68,5 @@ def _card_bytes(ctx: CheckContext, model: str, number: int, doc: dict[str, Any],
         return exc
 
 
-def _finding(problem: Problem) -> Finding:
-    return Finding(GATE, problem.message, file=problem.file, line=problem.line, field=problem.field,
-                   fix=problem.fix)
+def _finding(problem: InputError) -> Finding:
+    return Finding.from_error(GATE, problem)

@@ -159,7 +159,8 @@ def _deploy(snapshots: Snapshots, commit: str, *, before: str | None, only: str 
     tip = main_tip(root)
     if push_ledger and not dry_run:
         ledger.fetch(root)
-    history = [r for r in ledger.read(root) if _on(root, r.commit, tip or commit)]
+    # only records of commits on main: one a force push removed says nothing about main
+    history = ledger.read(root, reachable_from=tip or commit, blobs=snapshots.blobs)
     start = _start(root, commit, before, history)
     commits = _range(root, start, commit)
     moves = [(c, m) for c in commits for m in moves_between(snapshots, _first_parent(root, c), c)]
@@ -189,11 +190,6 @@ def _deploy(snapshots: Snapshots, commit: str, *, before: str | None, only: str 
             ledger.push(root)
         _notify(config, records)
     return report
-
-
-def _on(root: Path, commit: str, tip: str) -> bool:
-    """Whether a recorded commit is on main: one a force push removed says nothing about main."""
-    return commit == tip or git.is_ancestor(root, commit, tip)
 
 
 def _start(root: Path, commit: str, before: str | None, history: list[ledger.LedgerRecord]) -> str | None:

@@ -13,6 +13,7 @@ Each line starts with its time, so sorted lines are in time order.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -123,21 +124,25 @@ def append(root: Path, commit: str, records: list[LedgerRecord]) -> None:
             input=text.encode("utf-8"))
 
 
-def read(root: Path) -> list[LedgerRecord]:
-    """Every record of every note, oldest first (a move recorded by several jobs, once)."""
+def read(root: Path, *, reachable_from: str | None = None,
+         blobs: git.BlobReader | None = None) -> list[LedgerRecord]:
+    """Every record of every note, oldest first (a move recorded by several jobs, once).
+
+    ``reachable_from``: only the records about commits that revision contains (one ``git
+    rev-list``, not a question per record). ``blobs``: a ``git cat-file`` reader to share."""
     listing = git.run(root, "notes", f"--ref={REF}", "list", check=False)
     pairs = [line.split() for line in listing.splitlines() if len(line.split()) == 2]
     records: list[LedgerRecord] = []
-    reader = git.BlobReader(root)
-    try:
+    with contextlib.nullcontext(blobs) if blobs is not None else git.BlobReader(root) as reader:
         for blob, _commit in pairs:
             data = reader.read(blob) or b""
             for line in data.decode("utf-8", "replace").splitlines():
                 record = LedgerRecord.parse(line) if line.strip() else None
                 if record is not None:
                     records.append(record)
-    finally:
-        reader.close()
+    if reachable_from is not None and records:  # by the commit a record names, not the note's
+        reachable = set(git.run(root, "rev-list", reachable_from).split())
+        records = [r for r in records if r.commit in reachable]
     # Every environment's job records the alias moves of a push: the same move, once.
     seen: set[tuple[Any, ...]] = set()
     unique = []

@@ -30,6 +30,7 @@ VERSION_FILE = "version.yaml"
 CONFIG_FILE = "modelreg.yaml"
 POLICY_DIR = "policies"
 SCHEMA_DIR = "schemas"
+CODEOWNERS_FILE = ".github/CODEOWNERS"
 
 #: first lines that point editors at the JSON Schemas (yaml-language-server)
 VERSION_HEADER = "# yaml-language-server: $schema=../../../schemas/version.schema.json"

@@ -84,21 +84,6 @@ def _number(value: Any) -> tuple[float | None, str | None]:
     return float(value), None
 
 
-class Problem:
-    """One rule of a policy a manifest breaks: where, what, and the fix."""
-
-    def __init__(self, message: str, *, file: str | None, line: int | None = None,
-                 field: str | None = None, fix: str | None = None) -> None:
-        self.message = message
-        self.file = file
-        self.line = line
-        self.field = field
-        self.fix = fix
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}; {self.fix}"
-
-
 class MetricComparison:
     """One metric of a candidate against the version it would replace."""
 
@@ -126,11 +111,11 @@ class _Evaluation:
         self.doc = doc
         self.path = path
         self.text = text
-        self.problems: list[Problem] = []
+        self.problems: list[InputError] = []
         self._lines: dict[tuple[str | int, ...], int] | None = None
 
     def fail(self, field: str, message: str, fix: str) -> None:
-        self.problems.append(Problem(message, file=self.path, line=self.line(field), field=field,
+        self.problems.append(InputError(message, file=self.path, line=self.line(field), field=field,
                                      fix=f"{fix} (policy {self.policy_name})"))
 
     def line(self, field: str) -> int | None:
@@ -145,7 +130,7 @@ class _Evaluation:
 
 def evaluate(policy: models.Policy, policy_name: str, doc: dict[str, Any], path: str,
              baselines: Baselines, *, against: str, text: bytes | None = None,
-             card: bytes | InputError | None = None) -> tuple[list[Problem], list[MetricComparison]]:
+             card: bytes | InputError | None = None) -> tuple[list[InputError], list[MetricComparison]]:
     """Check one manifest against one policy: (problems, rows of candidate vs ``against``'s version).
 
     ``card`` is the content of the card the manifest names (None when absent or not read, an
@@ -230,9 +215,9 @@ def _card_rules(ev: _Evaluation, policy: models.Policy, card: bytes | InputError
                 "by its text, and register the version with --card card.md")
         return
     if isinstance(card, InputError):
-        ev.problems.append(Problem(card.detail, file=card.file or ev.path, line=card.line,
-                                   field=card.field if card.file else "card",
-                                   fix=f"{card.fix} (policy {ev.policy_name})"))
+        ev.problems.append(InputError(card.detail, file=card.file or ev.path, line=card.line,
+                                      field=card.field if card.file else "card",
+                                      fix=f"{card.fix} (policy {ev.policy_name})"))
         return
     source = f"{ev.path.rsplit('/', 1)[0]}/{name}"
     if card is None:
@@ -242,14 +227,14 @@ def _card_rules(ev: _Evaluation, policy: models.Policy, card: bytes | InputError
     try:
         registered = cards.parse(card, source)
     except InputError as exc:
-        ev.problems.append(Problem(exc.detail, file=exc.file, line=exc.line, field=exc.field,
-                                   fix=f"{exc.fix} (policy {ev.policy_name})"))
+        ev.problems.append(InputError(exc.detail, file=exc.file, line=exc.line, field=exc.field,
+                                      fix=f"{exc.fix} (policy {ev.policy_name})"))
         return
     missing = cards.missing_sections(registered, required)
     if missing:
         named = ", ".join(f"{cards.SECTIONS[key]} ({key})" for key in missing)
         wanted = ", ".join(f"'## {cards.SECTIONS[key]}'" for key in missing)
-        ev.problems.append(Problem(
+        ev.problems.append(InputError(
             f"the model card lacks the required section{'s' if len(missing) > 1 else ''} {named}",
             file=source, line=next((registered.lines[k] for k in missing if k in registered.lines), None),
             fix=f"add {wanted} with text under each (a heading with nothing or only a placeholder under "

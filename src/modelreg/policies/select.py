@@ -72,9 +72,7 @@ def select(policies: dict[str, models.Policy], default: str, model: str, model_d
                              file=names.model_file(model), field="policy",
                              fix=f"add policies/{named}.yaml, or name one of: {', '.join(sorted(policies))}")
         return Selected(named, policies[named])
-    model_tags = model_doc.get("tags")
-    tags = {**version_tags, **({str(k): str(v) for k, v in model_tags.items()}
-                               if isinstance(model_tags, dict) else {})}
+    tags = {**version_tags, **tags_of(model_doc)}
     for name in sorted(policies):
         rule = policies[name].applies_to
         if not rule.models and not rule.tags:

@@ -1,9 +1,9 @@
 """The read path: models and versions as records, read from a Snapshot.
 
-This module deliberately avoids pydantic (its import alone costs more than a
-whole ``modelreg resolve``). Files are parsed by the strict YAML loader and
-the few fields a read uses are type-checked here; full schema validation
-belongs to writes and to ``modelreg check``.
+Every file is read through the snapshot's one reader (``formats/documents.py``:
+strict YAML, checked against its shipped JSON Schema, so a read refuses what
+``modelreg check`` refuses), or taken from the parse memo (``edges/memo.py``)
+when its exact bytes were read before; nothing here imports pydantic or DVC.
 """
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ from modelreg.formats import documents, names
 from modelreg.formats.desired import DesiredState
 from modelreg.read.catalog import Catalog
 
-#: the paths a registry's gates look at (the last is ``write/codeowners.PATH``)
+#: the paths a registry's gates look at
 WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR, ".modelreg",
-           ".github/CODEOWNERS")
+           names.CODEOWNERS_FILE)
 
 
 class Change:

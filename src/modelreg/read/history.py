@@ -241,14 +241,16 @@ def _ask_github(root: str, numbers: list[int], repo: str | None
     return found, None
 
 
-def with_ledger(root: str, model: str, events: list[Event], at: str | None = None) -> list[Event]:
+def with_ledger(root: str, model: str, events: list[Event], at: str | None = None, *,
+                blobs: git.BlobReader | None = None) -> list[Event]:
     """``events`` merged with the deployment ledger (git notes, see ``formats/ledger.py``): each
     deployment attempt becomes an event, and a move whose approvers are unknown gets those the
     deploy job recorded. Newest first. ``at``: only what was recorded for commits it contains."""
-    return merge_ledger(events, ledger_by_model(root, at).get(model, []))
+    return merge_ledger(events, ledger_by_model(root, at, blobs=blobs).get(model, []))
 
 
-def ledger_by_model(root: str, at: str | None = None) -> dict[str, list[Any]]:
+def ledger_by_model(root: str, at: str | None = None, *,
+                    blobs: git.BlobReader | None = None) -> dict[str, list[Any]]:
     """The ledger's records by model, read once; with ``at``, only those about commits it contains
     (one ``git rev-list``, not a question per record). History, the audit trail and the site
     merge these into history with :func:`merge_ledger`."""
@@ -256,11 +258,8 @@ def ledger_by_model(root: str, at: str | None = None) -> dict[str, list[Any]]:
 
     from modelreg.edges import ledger
 
-    records = ledger.read(Path(root))
-    if at is not None and records:
-        reachable = set(git.run(root, "rev-list", git.resolve_revision(root, at)).split())
-        records = [r for r in records if r.commit in reachable]
-    return by_model(records)
+    return by_model(ledger.read(Path(root), reachable_from=git.resolve_revision(root, at) if at else None,
+                                blobs=blobs))
 
 
 def by_model(records: list[Any]) -> dict[str, list[Any]]:
