@@ -189,12 +189,18 @@ class Registry:
         their PR and approvers, and deployments. ``since`` and ``until`` are ISO 8601 dates or
         times (UTC unless a zone is given; a date as ``until`` includes that day); ``github`` asks
         GitHub's API for approvers the ledger does not hold."""
-        from modelreg.read.audit import parse_time, trail
+        from modelreg.deploy.status import lost_records
+        from modelreg.read.audit import Entry, parse_time, trail
 
         self._work_tree("audit")
-        return trail(self.root, since=parse_time(since, "--since") if since else None,
-                     until=parse_time(until, "--until", end_of_day=True) if until else None,
-                     model=model, offline=not github)
+        entries = trail(self.root, since=parse_time(since, "--since") if since else None,
+                        until=parse_time(until, "--until", end_of_day=True) if until else None,
+                        model=model, offline=not github)
+        # what the targets that can tell show and the ledger does not have: a finding of now, listed
+        # after the period's events whatever the period
+        return entries + [Entry(x.time, x.model, "ledger-lost", x.alias, None, x.version, x.environment, None,
+                                x.commit, None, None, None, None, x.describe())
+                          for x in lost_records(self.root, model=model)]
 
     def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> builtins.list[Event]:
         """Every change to the model, newest first, with who approved each pull request when
@@ -382,29 +388,36 @@ class Registry:
         return check(self.top, pr=pr, repo=repo, base_ref=base)
 
     def deploy(self, *, after: str | None = None, before: str | None = None, env: str | None = None,
-               dry_run: bool = False, push_ledger: bool = False) -> Deployment:
-        """Deploy the aliases that moved up to ``after`` (default: HEAD), as ``modelreg deploy``."""
+               dry_run: bool = False, push_ledger: bool = False, offline: bool = False) -> Deployment:
+        """Deploy the aliases that moved up to ``after`` (default: HEAD), as ``modelreg deploy``:
+        ``origin``'s main is fetched first, unless ``offline``."""
         from modelreg.deploy.run import deploy
 
         self._work_tree("deploy from")
         return deploy(self.root, after=after, before=before, only=env, dry_run=dry_run,
-                      push_ledger=push_ledger)
+                      push_ledger=push_ledger, offline=offline)
 
-    def status(self, *, env: str | None = None, verify: bool = False) -> Status:
-        """Desired state on main against the ledger and what the targets serve, as
-        ``modelreg status``; ``ok`` is False when anything drifted."""
+    def status(self, *, env: str | None = None, fast: bool = False, verify: bool = False) -> Status:
+        """Desired state on main against what the targets serve and the ledger, as ``modelreg
+        status``: every deployed byte hashed (``verify``, the default), or with ``fast`` only the
+        files whose size, mtime or ctime changed. ``ok`` only when every row is live (bytes hashed
+        now); ``drifted`` when anything drifted."""
         from modelreg.deploy.status import status
 
         self._work_tree("read the status of")
-        return status(self.root, only=env, verify=verify)
+        if fast and verify:
+            raise InputError("fast and verify exclude each other", field="status",
+                             fix="verify (the default) hashes every file; fast hashes only changed ones")
+        return status(self.root, only=env, fast=fast)
 
-    def reconcile(self, *, env: str | None = None, verify: bool = False, dry_run: bool = False,
-                  push_ledger: bool = False) -> Deployment:
-        """Redeploy what :meth:`status` finds drifted, as ``modelreg reconcile``."""
+    def reconcile(self, *, env: str | None = None, dry_run: bool = False, push_ledger: bool = False,
+                  offline: bool = False, verify: bool = True) -> Deployment:
+        """Redeploy what :meth:`status` finds drifted, as ``modelreg reconcile``. Every deployed
+        byte is hashed (``verify`` is always so, and kept for callers that pass it)."""
         from modelreg.deploy.run import reconcile
 
         self._work_tree("reconcile")
-        return reconcile(self.root, only=env, verify=verify, dry_run=dry_run, push_ledger=push_ledger)
+        return reconcile(self.root, only=env, dry_run=dry_run, push_ledger=push_ledger, offline=offline)
 
     def _work_tree(self, verb: str) -> None:
         if self.at:

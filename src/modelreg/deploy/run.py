@@ -3,9 +3,13 @@
 For the aliases that moved between two commits and the environments that serve
 them (``plan.py``), in this order:
 
-1. Guards. The commit must be the tip of main: a late run of an older merge
-   never deploys (and the ledger is read only for commits on main, so no newer
-   deployment can be on record). A step already deployed is a no-op that says so.
+1. Guards. Main is the remote's: ``origin``'s main is fetched first (``--offline``
+   trusts it as last fetched, and says so). The commit must be its tip: a late
+   run of an older merge, or a clone behind the remote, never deploys (and the
+   ledger is read only for commits on main). A target that records a deployment
+   from a newer commit (or one this clone cannot place, when it could not fetch)
+   is not moved back. A step already deployed is a no-op that says so, only when
+   every target that can show its bytes hashes them to the manifest's sha256 now.
 2. Bytes. The artifact is fetched through DVC and verified by sha256 before any
    target sees it (a swapped remote object is refused and left as evidence).
 3. Activation on each target in the order ``modelreg.yaml`` lists them. If one
@@ -51,6 +55,29 @@ class StepResult:
                 "targets": [t.to_dict() for t in self.targets]}
 
 
+@dataclass(frozen=True)
+class Main:
+    """Main's tip as this run knows it, and how fresh that is."""
+
+    #: the branch read: ``origin/main`` (the remote's), or ``main`` in a clone without ``origin``
+    ref: str
+    commit: str | None
+    #: read from the remote in this run
+    fetched: bool
+    #: how fresh, in words
+    note: str
+    #: the clone has an ``origin`` (without one, its own main is the only main there is)
+    remote: bool = True
+
+    @property
+    def current(self) -> bool:
+        """Main as it is now: fetched in this run, or the clone's own when there is no remote."""
+        return self.fetched or not self.remote
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "commit": self.commit, "fetched": self.fetched, "note": self.note}
+
+
 @dataclass
 class Deployment:
     """What ``deploy`` did for one push."""
@@ -61,14 +88,21 @@ class Deployment:
     results: list[StepResult]
     dry_run: bool = False
     refused: str | None = None
+    main: Main | None = None
+    #: refused as a late run: ``--after`` named a commit main has since moved past (its newer
+    #: merge's own run deploys; not a failure), unlike a clone behind the remote (exit code 1)
+    superseded: bool = False
 
     @property
     def ok(self) -> bool:
-        return all(r.outcome != "failed" for r in self.results)
+        return all(r.outcome != "failed" for r in self.results) and not any(
+            r.outcome == "refused" for r in self.results if r.step is not None and self.refused is None)
 
     def to_dict(self) -> dict[str, Any]:
         return {"commit": self.commit, "before": self.before, "dry_run": self.dry_run, "ok": self.ok,
-                "refused": self.refused, "moves": [m.to_dict() for m in self.moves],
+                "refused": self.refused, "superseded": self.superseded,
+                "main": self.main.to_dict() if self.main else None,
+                "moves": [m.to_dict() for m in self.moves],
                 "deployments": [r.to_dict() for r in self.results]}
 
 
@@ -130,9 +164,34 @@ def main_tip(root: Path) -> str | None:
     return None
 
 
+def remote_main(root: Path, *, offline: bool = False) -> Main:
+    """Main's tip, fetched from ``origin`` first: a stale clone must not decide what is newest.
+
+    ``offline`` trusts ``origin/main`` as last fetched (the answer says so); a clone without an
+    ``origin`` has no other main than its own. A remote that cannot be reached is a ServiceError
+    (exit code 4)."""
+    from modelreg.read.change import find_base
+
+    has_remote = git.remote_url(root) is not None
+    if has_remote and not offline:
+        git.fetch_branch(root, "main")
+    try:
+        ref, tip = find_base(str(root), None)
+    except NotFoundError:
+        ref, tip = "main", None
+    short = tip[:12] if tip else "nowhere"
+    if not has_remote:
+        note = f"no origin remote: this clone's {ref} ({short}) is the only main there is"
+    elif offline:
+        note = f"not fetched (--offline): {ref} as last fetched, at {short}"
+    else:
+        note = f"fetched from origin: {ref} is at {short}"
+    return Main(ref, tip, has_remote and not offline and ref.startswith("origin/"), note, has_remote)
+
+
 def deploy(root: Path, *, after: str | None = None, before: str | None = None, only: str | None = None,
-           dry_run: bool = False, push_ledger: bool = False,
-           redeploy: list[plan.Step] | None = None) -> Deployment:
+           dry_run: bool = False, push_ledger: bool = False, offline: bool = False,
+           redeploy: list[plan.Step] | None = None, main: Main | None = None) -> Deployment:
     """Make each environment serve what ``after`` (default: HEAD) asks for, and record it.
 
     What is deployed is not only what the last push moved: every alias an environment
@@ -140,23 +199,40 @@ def deploy(root: Path, *, after: str | None = None, before: str | None = None, o
     so a run that never happened (a queued run replaced by a newer one, a failed push of
     the ledger) is caught up by the next. The moves recorded are every first-parent commit's
     since the last commit the ledger knows (else since ``before``), each with its own pull
-    request. ``redeploy`` replaces the plan (``reconcile``).
+    request. ``redeploy`` replaces the plan (``reconcile``). Main is ``origin``'s, fetched first
+    (see :func:`remote_main`; ``main`` when the caller fetched it already).
     """
     commit = git.resolve_revision(root, after or "HEAD")
     with Snapshots(root) as snapshots:
-        return _deploy(snapshots, commit, before=before, only=only, dry_run=dry_run,
-                       push_ledger=push_ledger, redeploy=redeploy)
+        config = models.load_config(snapshots.at(commit))
+        if only is not None and only not in config.environments:
+            known = ", ".join(sorted(config.environments)) or "none"
+            raise NotFoundError(f"no environment {only!r} in {names.CONFIG_FILE} (environments: {known})",
+                                fix="name one of them, or add it under environments:")
+        main = main or remote_main(root, offline=offline)
+        return _deploy(snapshots, commit, config, main, before=before, only=only, dry_run=dry_run,
+                       push_ledger=push_ledger, redeploy=redeploy, named=after is not None)
 
 
-def _deploy(snapshots: Snapshots, commit: str, *, before: str | None, only: str | None, dry_run: bool,
-            push_ledger: bool, redeploy: list[plan.Step] | None) -> Deployment:
+def _refusal(root: Path, commit: str, main: Main) -> tuple[str, bool] | None:
+    """Why ``commit`` may not deploy (None: it is main's tip), and whether it is an older commit
+    of main (a late run, superseded by the newer merge's own)."""
+    tip = main.commit
+    if tip is None or tip == commit:
+        return None
+    if git.is_ancestor(root, commit, tip):
+        return (f"{commit[:12]} is not the tip of main: {main.ref} is at {tip[:12]}, you are deploying "
+                f"{commit[:12]}, which is older: refusing, so an older commit never overwrites a newer "
+                "one; run `git pull` (in CI: the newer merge's own run deploys)"), True
+    return (f"{commit[:12]} is not the tip of main: {main.ref} is at {tip[:12]} and does not contain "
+            f"{commit[:12]}: refusing; deploy from main once it is merged and pushed (`git pull`)"), False
+
+
+def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, main: Main, *,
+            before: str | None, only: str | None, dry_run: bool, push_ledger: bool,
+            redeploy: list[plan.Step] | None, named: bool) -> Deployment:
     root = snapshots.root
-    config = models.load_config(snapshots.at(commit))
-    if only is not None and only not in config.environments:
-        known = ", ".join(sorted(config.environments)) or "none"
-        raise NotFoundError(f"no environment {only!r} in {names.CONFIG_FILE} (environments: {known})",
-                            fix="name one of them, or add it under environments:")
-    tip = main_tip(root)
+    tip = main.commit
     if push_ledger and not dry_run:
         ledger.fetch(root)
     # only records of commits on main: one a force push removed says nothing about main
@@ -164,7 +240,7 @@ def _deploy(snapshots: Snapshots, commit: str, *, before: str | None, only: str 
     start = _start(root, commit, before, history)
     commits = _range(root, start, commit)
     moves = [(c, m) for c in commits for m in moves_between(snapshots, _first_parent(root, c), c)]
-    report = Deployment(commit, start, [m for _, m in moves], [], dry_run=dry_run)
+    report = Deployment(commit, start, [m for _, m in moves], [], dry_run=dry_run, main=main)
     if redeploy is not None:
         steps = redeploy
     else:
@@ -172,15 +248,16 @@ def _deploy(snapshots: Snapshots, commit: str, *, before: str | None, only: str 
         steps = _merge(moved, _behind(snapshots.at(commit), config, history, only))
     moves += _made(snapshots, commit, [s for s in steps if s not in moved] if redeploy is None else steps,
                    moves)
-    if tip is not None and tip != commit:
-        report.refused = (f"{commit[:12]} is not the tip of main ({tip[:12]}): a newer merge's own run "
-                          "deploys; an older commit never overwrites it")
+    refusal = _refusal(root, commit, main)
+    if refusal is not None:
+        report.refused, older = refusal
+        report.superseded = older and named  # --after: this push's run, which a newer one replaced
         report.results = [StepResult(s, "refused", report.refused) for s in steps]
         return report
     catalog = Catalog(snapshots.at(commit))
     for step in steps:
         previous = _catalog_for(snapshots, history, step)
-        report.results.append(_one(root, config, step, commit, history, catalog, previous, dry_run,
+        report.results.append(_one(root, config, step, commit, main, history, catalog, previous, dry_run,
                                    force=redeploy is not None))
     if not dry_run:
         records = _records(root, report, moves, history)
@@ -280,20 +357,25 @@ def _first_parent(root: Path, commit: str) -> str | None:
     return out or None
 
 
-def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str,
+def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str, main: Main,
          history: list[ledger.LedgerRecord], catalog: Catalog, previous_catalog: Catalog | None,
          dry_run: bool, *, force: bool = False) -> StepResult:
     last = _last(history, step.environment, step.model, step.alias)
     env = config.environments[step.environment]
     targets = [build(t, root) for t in env.targets]
-    if last is not None and last.after == step.after and not force and _serving(targets, step):
-        return StepResult(step, "unchanged", f"v{step.after} already deployed (from {last.commit[:12]}); "
-                          "nothing to do", last.sha256)
     try:
         mv = catalog.version(step.model, step.after)
     except ModelregError as exc:
         return StepResult(step, "failed", str(exc))
     sha = str(mv.artifact.get("sha256", ""))
+    newer = _newer(root, targets, step, commit, main)
+    if newer is not None:
+        return StepResult(step, "refused", newer, sha)
+    if last is not None and last.after == step.after and not force:
+        unchanged = _already(targets, step, sha)
+        if unchanged is not None:
+            return StepResult(step, "unchanged", f"v{step.after} already deployed (from {last.commit[:12]}): "
+                              f"{unchanged}; nothing to do", sha)
     if dry_run:
         return StepResult(step, "planned", f"would deploy v{step.after} ({sha[:12]})", sha)
     with _VersionFetch(root, mv) as fetcher:
@@ -307,17 +389,63 @@ def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str
                 outcomes += _switch_back(root, done, step, previous_catalog, commit)
                 return StepResult(step, "failed", f"{target.name}: {outcome.message}", sha, outcomes)
             done.append(target)
-    return StepResult(step, "succeeded", f"v{step.after} is live on {len(targets)} target(s)", sha, outcomes)
+    return StepResult(step, "succeeded", _succeeded(step.after, outcomes), sha, outcomes)
 
 
-def _serving(targets: list[Target], step: plan.Step) -> bool:
-    """Whether every target that can tell says it serves the step's version. The ledger alone is
-    not trusted for "already deployed": anyone who may push can write a note."""
+def _succeeded(version: int, outcomes: list[TargetOutcome]) -> str:
+    """"Live" only when every target's bytes were verified in this run; else what was checked."""
+    if all(o.verified for o in outcomes):
+        return f"v{version} is live on {len(outcomes)} target(s), sha256 verified on each"
+    said = [f"{o.target}: {'sha256 verified' if o.verified else 'accepted, its bytes not verifiable'}"
+            for o in outcomes]
+    return f"v{version} deployed ({'; '.join(said)})"
+
+
+def _already(targets: list[Target], step: plan.Step, sha256: str) -> str | None:
+    """Whether the step is deployed already, in words (None: it is not; deploy it).
+
+    The ledger said so; that is not the proof: every target that can show its bytes must serve
+    the step's version and hash them, now, to the manifest's sha256 (a rewritten record on the
+    target agrees with any bytes). A target that can only name the version (a manifest) must name
+    it and its sha256; one that cannot tell at all (command, webhook) is taken on the ledger's
+    word, and the answer says so."""
+    said = []
     for target in targets:
-        serving = target.serving(step.model, step.alias)
-        if serving is not None and (serving.version != step.after or serving.drift):
-            return False
-    return True
+        serving = target.serving(step.model, step.alias, verify=True)
+        if serving is None:
+            said.append(f"{target.name}: cannot show what it serves (the ledger's word only)")
+            continue
+        if serving.version != step.after or serving.drift or serving.sha256 != sha256:
+            return None
+        said.append(f"{target.name}: sha256 verified now" if serving.verified else
+                    f"{target.name}: names v{step.after} and its sha256, bytes not verifiable")
+    return "; ".join(said) or "no target"
+
+
+def _newer(root: Path, targets: list[Target], step: plan.Step, commit: str, main: Main) -> str | None:
+    """Why a target that records which commit deployed the alias must not be moved back (None: it
+    may). Newer is, per git, a descendant of ``commit``. When main is current (fetched in this
+    run, or a clone without a remote), only one on main counts: a recorded commit main no longer
+    holds (a force push) says nothing, main is the truth. When it is not, a descendant counts,
+    and so does a commit this clone cannot place: for all it knows, it is newer."""
+    for target in targets:
+        recorded = getattr(target, "recorded_commit", None)
+        found = recorded(step.model, step.alias) if recorded is not None else None
+        if found is None or found == commit:
+            continue
+        where = f"{target.name} serves {step.model} {step.alias} as deployed from {found[:12]}"
+        if not git.has_commit(root, found):
+            if main.current:
+                continue
+            return (f"{where}, a commit this clone does not have ({main.note}): it may be newer than "
+                    f"{commit[:12]}; refusing to move it back; fetch (`git pull`), then deploy")
+        if not git.is_ancestor(root, commit, found):
+            continue
+        if main.current and main.commit is not None and not git.is_ancestor(root, found, main.commit):
+            continue
+        return (f"{where}, which is newer than {commit[:12]} (a descendant of it): refusing to move it "
+                "back; run `git pull`, then deploy")
+    return None
 
 
 def _activate(target: Target, act: Activation) -> TargetOutcome:
@@ -430,15 +558,17 @@ def _notify(config: models.RegistryConfig, records: list[ledger.LedgerRecord]) -
         notify.notify(config.notify, {"event": f"modelreg.{record.kind}", **record.to_dict()})
 
 
-def reconcile(root: Path, *, only: str | None = None, verify: bool = False, dry_run: bool = False,
-              push_ledger: bool = False) -> Deployment:
-    """Redeploy, from the tip of main, every alias ``status`` finds drifted; a report with no
+def reconcile(root: Path, *, only: str | None = None, dry_run: bool = False, push_ledger: bool = False,
+              offline: bool = False) -> Deployment:
+    """Redeploy, from the tip of main (fetched first, see :func:`remote_main`), every alias
+    ``status`` finds drifted, every target's bytes hashed (never the fast path); a report with no
     deployments when nothing drifted."""
     from modelreg.deploy.status import status
 
-    found = status(root, only=only, verify=verify)
+    main = remote_main(root, offline=offline)
+    found = status(root, only=only, fast=False)
     steps = found.steps()
     if not steps:
-        return Deployment(found.commit, None, [], [], dry_run=dry_run)
+        return Deployment(found.commit, None, [], [], dry_run=dry_run, main=main)
     return deploy(root, after=found.commit, only=only, dry_run=dry_run, push_ledger=push_ledger,
-                  redeploy=steps)
+                  redeploy=steps, main=main)

@@ -1,8 +1,13 @@
-"""``modelreg status``: desired state on main against what the ledger and the targets say is served.
+"""``modelreg status``: desired state on main against what the targets serve, and the ledger.
 
-Fast on many models: a ``directory`` target compares each file's size and
-mtime with what it recorded at deployment and re-hashes only what changed
-(``verify=True`` re-hashes everything).
+A row is ``live`` only when every target serves main's version and the bytes of
+every target that can show them (``directory``) hash, in this run, to the sha256
+in the version's manifest. What was not checked is said in words (``unverified``):
+a target that cannot show its bytes (``command``, ``webhook``: the ledger's word;
+``kserve``: the manifest it wrote), or, with ``fast``, files not re-hashed because
+their size, mtime and ctime are what the target recorded at deployment. The ledger
+judges only targets that cannot tell what they serve: where the targets show main's
+version with verified bytes, an earlier failed deployment is no drift.
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ from typing import Any
 
 from modelreg.deploy.plan import Step
 from modelreg.deploy.run import main_tip
-from modelreg.deploy.targets import Serving, build
+from modelreg.deploy.targets import Serving, Target, build
 from modelreg.edges import git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import ModelregError, NotFoundError
-from modelreg.formats.models import load_config
+from modelreg.formats.models import RegistryConfig, load_config
 from modelreg.read.catalog import Catalog
+
+#: what a target that cannot tell what it serves is taken on
+LEDGER_ONLY = "cannot show what it serves: the ledger's word only, bytes not verifiable"
 
 
 @dataclass
@@ -26,8 +34,13 @@ class TargetState:
     target: str
     version: int | None
     sha256: str | None
+    #: the bytes were hashed in this run (``sha256`` is that hash)
     verified: bool
     problem: str | None = None
+    #: what was not checked, in words (None when the bytes were hashed)
+    unverified: str | None = None
+    #: the commit the target records deploying, where it records one
+    commit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -47,8 +60,20 @@ class AliasStatus:
     drift: list[str] = field(default_factory=list)
 
     @property
+    def unverified(self) -> list[str]:
+        return [f"{t.target}: {t.unverified}" for t in self.targets if t.unverified]
+
+    @property
+    def state(self) -> str:
+        """``drift``; ``live`` (main's version, its bytes hashed now on every target); else
+        ``unverified`` (nothing drifted as far as was checked, and the rest is said in words)."""
+        if self.drift:
+            return "drift"
+        return "unverified" if self.unverified or not self.targets else "live"
+
+    @property
     def ok(self) -> bool:
-        return not self.drift
+        return self.state == "live"
 
     @property
     def served(self) -> int | None:
@@ -57,36 +82,69 @@ class AliasStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return {"environment": self.environment, "model": self.model, "alias": self.alias,
-                "desired": self.desired, "sha256": self.sha256, "ok": self.ok, "drift": self.drift,
+                "desired": self.desired, "sha256": self.sha256, "state": self.state, "ok": self.ok,
+                "drift": self.drift, "unverified": self.unverified,
                 "recorded": self.recorded.to_dict() if self.recorded else None,
                 "targets": [t.to_dict() for t in self.targets]}
+
+
+@dataclass(frozen=True)
+class Lost:
+    """A deployment a target shows (its alias record, which its link agrees with) that the
+    ledger does not have: the ledger lost records, or never got them (a failed push)."""
+
+    environment: str
+    target: str
+    model: str
+    alias: str
+    version: int
+    commit: str
+    time: str
+
+    def describe(self) -> str:
+        return (f"the ledger lost a record: {self.target} serves {self.model} {self.alias} v{self.version}, "
+                f"deployed from {self.commit[:12]} at {self.time or 'an unrecorded time'}, and the ledger "
+                "has no such deployment")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
 
 
 @dataclass
 class Status:
     commit: str
     rows: list[AliasStatus]
+    #: True when files were hashed only where their size, mtime or ctime changed
+    fast: bool = False
+    lost: list[Lost] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """Every row live: main's version served, its bytes hashed now."""
         return all(r.ok for r in self.rows)
 
+    @property
+    def drifted(self) -> bool:
+        return any(r.drift for r in self.rows)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"commit": self.commit, "ok": self.ok, "rows": [r.to_dict() for r in self.rows]}
+        return {"commit": self.commit, "ok": self.ok, "drift": self.drifted, "fast": self.fast,
+                "rows": [r.to_dict() for r in self.rows], "ledger_lost": [x.to_dict() for x in self.lost]}
 
     def steps(self) -> list[Step]:
         """What ``reconcile`` redeploys: every drifted row whose desired version exists."""
         return [Step(r.environment, r.model, r.alias, r.served, r.desired) for r in self.rows
-                if not r.ok and r.desired is not None]
+                if r.drift and r.desired is not None]
 
 
-def status(root: Path, *, only: str | None = None, verify: bool = False) -> Status:
+def status(root: Path, *, only: str | None = None, fast: bool = False) -> Status:
+    """What main asks for against what is served; every deployed byte hashed, unless ``fast``."""
     commit = main_tip(root) or git.resolve_revision(root, "HEAD")
     with Revision(str(root), commit, resolved=True) as snapshot:
-        return _status(root, snapshot, only=only, verify=verify)
+        return _status(root, snapshot, only=only, fast=fast)
 
 
-def _status(root: Path, snapshot: Revision, *, only: str | None, verify: bool) -> Status:
+def _status(root: Path, snapshot: Revision, *, only: str | None, fast: bool) -> Status:
     commit = str(snapshot.commit)
     config = load_config(snapshot)
     if only is not None and only not in config.environments:
@@ -108,23 +166,31 @@ def _status(root: Path, snapshot: Revision, *, only: str | None, verify: bool) -
                     if wanted is not None else None
             except ModelregError:
                 continue  # not a model at this commit (or a broken one: the gate reported it)
-            last = next((r for r in reversed(records) if r.kind == "deployment"
-                         and (r.environment, r.model, r.alias) == (name, model, env.alias)), None)
-            if wanted is None and last is None:
-                continue
+            last = _last_success(records, name, model, env.alias)
             row = AliasStatus(name, model, env.alias, wanted, sha, last)
-            for target in targets:
-                serving = target.serving(model, env.alias, verify=verify)
-                row.targets.append(_target_state(target.name, serving))
+            row.targets = [_target_state(target.name, target.serving(model, env.alias, verify=not fast))
+                           for target in targets]
+            if wanted is None and last is None and all(t.version is None for t in row.targets):
+                continue
             row.drift = _drift(root, row, commit)
             rows.append(row)
-    return Status(commit, rows)
+    return Status(commit, rows, fast=fast, lost=_lost(config, root, records, catalog.model_names(), only))
+
+
+def _last_success(records: list[ledger.LedgerRecord], environment: str, model: str,
+                  alias: str) -> ledger.LedgerRecord | None:
+    """The ledger's last successful deployment: what a target that cannot tell was last told (a
+    failed one switched them back to the version before)."""
+    return next((r for r in reversed(records) if r.kind == "deployment" and r.outcome == "succeeded"
+                 and (r.environment, r.model, r.alias) == (environment, model, alias)), None)
 
 
 def _target_state(name: str, serving: Serving | None) -> TargetState:
     if serving is None:
-        return TargetState(name, None, None, False, None)
-    return TargetState(name, serving.version, serving.sha256, serving.verified, serving.drift)
+        return TargetState(name, None, None, False, None, LEDGER_ONLY)
+    unverified = None if serving.verified else (serving.unverified or "bytes not verifiable")
+    return TargetState(name, serving.version, serving.sha256, serving.verified, serving.drift, unverified,
+                       serving.commit)
 
 
 def _drift(root: Path, row: AliasStatus, tip: str) -> list[str]:
@@ -132,22 +198,79 @@ def _drift(root: Path, row: AliasStatus, tip: str) -> list[str]:
     if row.desired is None:
         out.append(f"{row.alias} is no longer set on main, but was deployed")
         return out
-    if row.recorded is None:
-        out.append("never deployed")
-    elif row.recorded.outcome == "failed":
-        out.append(f"the last deployment failed ({row.recorded.message})")
-    elif row.recorded.commit and not git.is_ancestor(root, row.recorded.commit, tip):
-        out.append(f"the ledger's deployment from {row.recorded.commit[:12]} is not on main: a target is "
-                   "ahead of main")
-    elif row.recorded.after != row.desired:
-        out.append(f"the last deployment was v{row.recorded.after}, main says v{row.desired}")
     for target in row.targets:
         if target.problem:
             out.append(f"{target.target}: {target.problem}")
-        elif target.version is None and target.sha256 is None and target.problem is None:
-            continue  # a target that cannot tell (command, webhook)
+        elif target.unverified == LEDGER_ONLY:
+            continue  # judged by the ledger, below
         elif target.version != row.desired:
-            out.append(f"{target.target} serves v{target.version}, main says v{row.desired}")
-        elif target.sha256 is not None and row.sha256 is not None and target.sha256 != row.sha256:
-            out.append(f"{target.target} serves other bytes than v{row.desired}'s sha256")
+            out.append(f"{target.target} serves v{target.version}, main says v{row.desired}"
+                       + _off_main(root, target.commit, tip))
+        elif target.sha256 != row.sha256:
+            out.append(f"{target.target} serves other bytes than v{row.desired}'s sha256 ({row.sha256}): "
+                       f"{'hashed now' if target.verified else 'its record says'} {target.sha256}")
+    if any(t.unverified == LEDGER_ONLY for t in row.targets):
+        out += _ledger_drift(root, row, tip)
     return out
+
+
+def _ledger_drift(root: Path, row: AliasStatus, tip: str) -> list[str]:
+    """For targets that cannot tell what they serve, the ledger's last successful deployment."""
+    if row.recorded is None:
+        return ["never deployed (no successful deployment in the ledger)"]
+    if row.recorded.commit and not git.is_ancestor(root, row.recorded.commit, tip):
+        return [f"the ledger's deployment from {row.recorded.commit[:12]} is not on main: a target is "
+                "ahead of main"]
+    if row.recorded.after != row.desired:
+        return [f"the last deployment was v{row.recorded.after}, main says v{row.desired}"]
+    return []
+
+
+def _off_main(root: Path, commit: str | None, tip: str) -> str:
+    if commit is None or (git.has_commit(root, commit) and git.is_ancestor(root, commit, tip)):
+        return ""
+    return f" (deployed from {commit[:12]}, which is not on main: a target ahead of main)"
+
+
+def _lost(config: RegistryConfig, root: Path, records: list[ledger.LedgerRecord], model_names: list[str],
+          only: str | None) -> list[Lost]:
+    """Deployments the targets that can tell show, which the ledger does not have."""
+    known = set()
+    for r in records:
+        if r.kind != "deployment":
+            continue
+        if r.outcome == "succeeded":
+            known.add((r.model, r.alias, r.after, r.commit))
+        elif r.before is not None:  # a failure switched the targets back to the version before
+            known.add((r.model, r.alias, r.before, r.commit))
+    lost = []
+    for name in sorted(config.environments):
+        if only is not None and name != only:
+            continue
+        env = config.environments[name]
+        for target in [build(t, root) for t in env.targets]:
+            for model in env.models or model_names:
+                for shown in _shown(target, model):
+                    key = (model, shown.get("alias"), shown.get("version"), shown.get("commit"))
+                    if shown.get("alias") == env.alias and key not in known:
+                        lost.append(Lost(name, target.name, model, env.alias, int(shown["version"]),
+                                         str(shown.get("commit")), str(shown.get("time") or "")))
+    return lost
+
+
+def _shown(target: Target, model: str) -> list[dict[str, Any]]:
+    deployments = getattr(target, "deployments", None)
+    if deployments is None:
+        return []
+    return [d for d in deployments(model) if isinstance(d.get("version"), int)
+            and isinstance(d.get("commit"), str)]
+
+
+def lost_records(root: Path, *, model: str | None = None) -> list[Lost]:
+    """Deployments the targets show that the ledger does not have (``audit`` lists them), from
+    main's ``modelreg.yaml``."""
+    commit = main_tip(root) or git.resolve_revision(root, "HEAD")
+    with Revision(str(root), commit, resolved=True) as snapshot:
+        config = load_config(snapshot)
+        names = [model] if model else Catalog(snapshot).model_names()
+    return _lost(config, root, ledger.read(root), names, None)

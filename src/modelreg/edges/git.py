@@ -7,7 +7,7 @@ import re
 import subprocess
 from collections.abc import Callable, Sequence
 
-from modelreg.errors import GitError, InputError, NotFoundError
+from modelreg.errors import GitError, InputError, NotFoundError, ServiceError
 
 #: a path as str or os.PathLike (pathlib stays off the read path: it costs 5 ms to import)
 StrPath = str | os.PathLike[str]
@@ -127,6 +127,30 @@ def is_dirty(root: StrPath) -> bool:
 def remote_url(root: StrPath, name: str = "origin") -> str | None:
     out = run(root, "remote", "get-url", name, check=False).strip()
     return out or None
+
+
+def fetch_branch(root: StrPath, branch: str = "main", remote: str = "origin") -> None:
+    """Bring ``remote``'s ``branch`` to ``refs/remotes/REMOTE/BRANCH`` (what the remote says now).
+
+    ServiceError (exit code 4) when the remote cannot be reached; NotFoundError when it answered
+    without that branch."""
+    proc = _spawn(root, ["fetch", "--quiet", "--no-tags", remote,
+                         f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"], None)
+    if proc.returncode == 0:
+        return
+    stderr = proc.stderr.decode("utf-8", "replace").strip()
+    if "couldn't find remote ref" in stderr:
+        raise NotFoundError(f"{remote} has no branch {branch}",
+                            fix=f"push it (`git push {remote} {branch}`), then deploy")
+    last = stderr.splitlines()[-1] if stderr else f"exit code {proc.returncode}"
+    raise ServiceError(f"could not fetch {branch} from {remote} ({remote_url(root, remote)}): {last}",
+                       fix="check the network and your access to it, or pass --offline to trust "
+                           f"{remote}/{branch} as last fetched")
+
+
+def has_commit(root: StrPath, commit: str) -> bool:
+    """Whether this clone has ``commit`` (a full id)."""
+    return _status(root, "cat-file", "-e", f"{commit}^{{commit}}")[0] == 0
 
 
 def user_name(root: StrPath) -> str | None:

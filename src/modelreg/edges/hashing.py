@@ -98,3 +98,37 @@ def total_size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p, _ in walk_files(path))
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of one regular file, read in 1 MiB blocks (hashlib releases the GIL while it
+    hashes, so threads hashing several files run in parallel)."""
+    sha = hashlib.sha256()
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0, opener=_open_no_link) as reader:
+        while count := reader.readinto(view):
+            sha.update(view[:count])
+    return sha.hexdigest()
+
+
+def artifact_sha256(artifact: Path, *, threads: int = 1) -> str:
+    """The sha256 an artifact's manifest records: a file's own, or a directory's listing's (see
+    the module's docstring), its files hashed on up to ``threads`` threads."""
+    if artifact.is_symlink() or not artifact.is_dir():
+        return sha256_file(artifact)
+    files = list(walk_files(artifact))
+    if threads > 1 and len(files) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(threads, len(files))) as pool:
+            shas = list(pool.map(sha256_file, [path for path, _ in files]))
+    else:
+        shas = [sha256_file(path) for path, _ in files]
+    return listing_sha256([FileDigest(rel, "", sha, 0) for (_, rel), sha in zip(files, shas, strict=True)])
+
+
+def _open_no_link(path: str, flags: int) -> int:
+    """A regular file that is not a symbolic link: the bytes verified are the ones in place, not
+    those of wherever a link points today (``OSError`` ELOOP for a link)."""
+    return _open_regular(path, flags | getattr(os, "O_NOFOLLOW", 0))

@@ -36,14 +36,17 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
         emit_json([e.to_dict() for e in entries])
     elif as_csv:
         click.echo(to_csv(entries), nl=False)
-    elif not entries:
+    elif not [e for e in entries if e.event != "ledger-lost"]:
         click.echo("Nothing in that period.")
     else:
         click.echo(table(["time", "model", "event", "change", "env", "outcome", "pr", "approvers"], [
             (e.time.replace("T", " ").rstrip("Z"), e.model, e.event,
              f"{e.alias + ': ' if e.alias else ''}{_v(e.before)} -> {_v(e.after)}", e.environment,
              e.outcome, f"#{e.pr}" if e.pr else None, _approvers(e))
-            for e in entries]))
+            for e in entries if e.event != "ledger-lost"]))
+    if not as_json and not as_csv:
+        for lost in (e for e in entries if e.event == "ledger-lost"):
+            click.echo(f"{lost.environment}: {lost.detail}", err=True)
 
 
 def _v(version: int | None) -> str:

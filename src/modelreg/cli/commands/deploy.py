@@ -14,18 +14,25 @@ from modelreg.cli.common import emit_json, registry
 @click.option("--dry-run", is_flag=True, help="Print the plan; fetch, activate and record nothing.")
 @click.option("--push-ledger", is_flag=True,
               help="Fetch the ledger from origin first and push it after (what the deploy workflow does).")
+@click.option("--offline", is_flag=True,
+              help="Do not fetch origin's main first: trust origin/main as last fetched (said so).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def command(after: str | None, before: str | None, only: str | None, dry_run: bool, push_ledger: bool,
-            as_json: bool) -> None:
+            offline: bool, as_json: bool) -> None:
     """Deploy the aliases that moved between two commits to the environments that serve them.
 
     For each alias a push moved, and each environment in modelreg.yaml that
     serves that alias: fetch the artifact through DVC, verify its sha256,
     activate it on every target (all or none: a target that fails switches the
     others back), and record the attempt in the ledger (git notes,
-    refs/notes/modelreg). The commit must be the tip of main, and never older
-    than what the ledger says is deployed; running it again is a no-op.
-    Exit code 1 when a deployment failed (the previous version keeps serving).
+    refs/notes/modelreg). Main is origin's, fetched first: the commit must be
+    its tip, and a target that records a newer deployment is not moved back.
+    Running it again is a no-op once every target that can show its bytes
+    hashes them to the manifest's sha256. Exit code 1 when a deployment failed
+    (the previous version keeps serving) or was refused (a clone behind origin:
+    run `git pull`); 0 for a late run of an older merge named with --after
+    (the newer merge's run deploys); 4 when origin cannot be reached (or pass
+    --offline).
 
     \b
     Examples:
@@ -33,7 +40,8 @@ def command(after: str | None, before: str | None, only: str | None, dry_run: bo
       modelreg deploy --before "$BEFORE" --after "$AFTER" --push-ledger   # in the deploy workflow
       modelreg deploy --env staging
     """
-    report = registry().deploy(after=after, before=before, env=only, dry_run=dry_run, push_ledger=push_ledger)
+    report = registry().deploy(after=after, before=before, env=only, dry_run=dry_run, push_ledger=push_ledger,
+                               offline=offline)
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -48,7 +56,8 @@ def _print(report: object) -> None:
     assert isinstance(report, Deployment)
     moved = [m for m in report.moves if m.kind == "alias"]
     click.echo(f"{report.commit[:12]}: {len(moved)} alias move(s)"
-               + (f" since {report.before[:12]}" if report.before else ""))
+               + (f" since {report.before[:12]}" if report.before else "")
+               + (f"; main: {report.main.note}" if report.main else ""))
     if report.refused:
         click.echo(f"Nothing deployed: {report.refused}.")
         return
@@ -61,7 +70,9 @@ def _print(report: object) -> None:
             result.outcome]
         click.echo(f"{mark} {result.step.describe()}: {result.message}")
         for target in result.targets:
-            click.echo(f"    {'ok' if target.ok else 'FAILED'}  {target.target}: {target.message}")
-    if not report.ok:
+            said = "FAILED" if not target.ok else "verified" if target.verified else \
+                "accepted (bytes not verifiable)"
+            click.echo(f"    {said}  {target.target}: {target.message}")
+    if any(r.outcome == "failed" for r in report.results):
         click.echo("The previous version keeps serving where a deployment failed; fix the cause and run "
                    "`modelreg deploy` again (or `modelreg reconcile`).", err=True)

@@ -44,10 +44,15 @@ class Serving:
     """What a target says it serves for a model and alias."""
 
     version: int | None
+    #: the sha256 of the bytes hashed now (``verified``), else what the target's own record says
     sha256: str | None
     #: True when the bytes were hashed now; False when the target's own record was trusted
     verified: bool = False
     drift: str | None = None
+    #: the commit the target records deploying (a newer one is never moved back by an older run)
+    commit: str | None = None
+    #: what was checked, in words, when the bytes were not hashed now (the fast path, a manifest)
+    unverified: str | None = None
 
 
 @dataclass
@@ -56,9 +61,12 @@ class TargetOutcome:
     target: str
     message: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    #: the bytes now in place on the target hashed to the manifest's sha256 in this run
+    verified: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "target": self.target, "message": self.message, "detail": self.detail}
+        return {"ok": self.ok, "target": self.target, "message": self.message, "detail": self.detail,
+                "verified": self.verified}
 
 
 class Target(Protocol):
@@ -69,7 +77,8 @@ class Target(Protocol):
         """Make ``act`` live; on failure the previous version keeps serving."""
 
     def serving(self, model: str, alias: str, *, verify: bool = False) -> Serving | None:
-        """What this target serves for ``model``/``alias`` (None: it cannot tell)."""
+        """What this target serves for ``model``/``alias`` (None: it cannot tell); ``verify``
+        hashes the bytes, where the target can show them."""
 
 
 def build(config: Any, root: Path) -> Target:

@@ -5,6 +5,7 @@
     ROOT/MODEL/VERSION/<artifact>          the artifact, as registered (a file or a directory)
     ROOT/MODEL/VERSION/deployment.json     model, version, sha256, commit, size and mtime of each file
     ROOT/MODEL/ALIAS -> VERSION            one symbolic link per alias: what serves
+    ROOT/MODEL/.modelreg-ALIAS.json        the alias's last deployment: version, commit, environment, time
     ROOT/MODEL/.modelreg-lock              held while a deployment changes the model's directory
 
 Numbered version directories are what Triton, TF Serving and KServe's model
@@ -14,6 +15,13 @@ replaced with one ``rename``, so a server following the link sees the old
 version or the new one, never half of either, whatever the size. The last
 ``keep`` versions stay, and every version an alias points at, so a rollback
 is a link switch away.
+
+What the target records (``deployment.json``, the alias's record) can make a check
+faster and tells which commit deployed what, but it is never the proof of what
+serves: anyone who can write the bytes can write those files too. ``serving``
+with ``verify`` hashes the bytes and returns that hash, which the caller compares
+with the manifest's; without it, only files whose size, mtime or ctime changed are
+hashed, and the answer says so in words.
 """
 
 from __future__ import annotations
@@ -23,14 +31,20 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from modelreg.deploy.targets import Activation, Serving, TargetOutcome
 from modelreg.edges import atomic
-from modelreg.edges.hashing import digest, listing_sha256, walk_files
+from modelreg.edges.hashing import artifact_sha256, walk_files
+from modelreg.errors import ModelregError
 
 RECORD = "deployment.json"
+#: files hashed at once when a version is verified (hashlib releases the GIL)
+HASH_THREADS = 4
+#: what the fast path says it skipped
+NOT_REHASHED = "not re-hashed: size and mtime unchanged since deployment"
 
 
 class Directory:
@@ -44,14 +58,18 @@ class Directory:
         final = model_dir / str(act.version)
         try:
             with _model_lock(model_dir):  # two environments may share a root: one writer per model
-                if act.reinstall or not self._holds(final, act.sha256):
-                    self._install(act, final)
+                kept = not act.reinstall and self._holds(final, act.sha256)
+                if not kept:
+                    self._install(act, final)  # verified by sha256 as the bytes are written
                 _point(model_dir / act.alias, str(act.version))
+                _write_alias_record(model_dir, act)
                 removed = self._prune(model_dir)
         except OSError as exc:
             return TargetOutcome(False, self.name, f"{exc.strerror or exc}: {exc.filename or final}")
-        return TargetOutcome(True, self.name, f"{act.alias} -> {final}",
-                             {"path": str(final), "pointer": str(model_dir / act.alias), "pruned": removed})
+        how = "kept version re-hashed: sha256 matches" if kept else "sha256 verified as written"
+        return TargetOutcome(True, self.name, f"{act.alias} -> {final} ({how})",
+                             {"path": str(final), "pointer": str(model_dir / act.alias), "pruned": removed},
+                             verified=True)
 
     def withdraw(self, model: str, alias: str) -> TargetOutcome:
         """Stop serving ``alias`` (a first deployment that failed elsewhere): remove its link."""
@@ -59,11 +77,15 @@ class Directory:
         try:
             with _model_lock(link.parent):
                 link.unlink(missing_ok=True)
+                _alias_record_path(link.parent, alias).unlink(missing_ok=True)
         except OSError as exc:
             return TargetOutcome(False, self.name, f"could not remove {link}: {exc.strerror or exc}")
         return TargetOutcome(True, self.name, f"removed {link}: nothing serves {alias} here")
 
     def serving(self, model: str, alias: str, *, verify: bool = False) -> Serving | None:
+        """What the alias's link points at, with the sha256 of those bytes hashed now (``verify``);
+        without it, the files whose size, mtime or ctime changed since deployment are hashed and
+        the others are not (``unverified`` says so)."""
         link = self.root / model / alias
         try:
             version = int(os.readlink(link))
@@ -71,24 +93,66 @@ class Directory:
             if not link.is_symlink() and not link.exists():
                 return Serving(None, None, drift=f"nothing serves {alias} here ({link} does not exist)")
             return Serving(None, None, drift=f"{link} is not a link to a version")
-        record = _record(link.parent / str(version))
+        commit = _alias_commit(link.parent, alias, version)
+        version_dir = link.parent / str(version)
+        record = _record(version_dir)
         if record is None:
-            return Serving(version, None, drift=f"{link.parent / str(version)} has no {RECORD}")
-        sha = record.get("sha256")
-        changed = _changed_files(link.parent / str(version), record)
+            return Serving(version, None, drift=f"{version_dir} has no {RECORD}", commit=commit)
+        artifact = version_dir / str(record.get("artifact", ""))
+        stray = _stray(version_dir, record)
+        if stray:
+            return Serving(version, None, verified=True, commit=commit,
+                           drift=f"{version_dir} holds {stray}, which this target did not deploy there")
+        changed = _changed_files(version_dir, record)
         if verify or changed:
-            actual = _sha256(link.parent / str(version) / str(record.get("artifact", "")))
-            if actual != sha:
-                what = ", ".join(changed) if changed else "the bytes"
-                return Serving(version, actual, verified=True,
-                               drift=f"{what} changed on the target: sha256 {actual}, deployed {sha}")
-            return Serving(version, sha, verified=True)
-        return Serving(version, sha if isinstance(sha, str) else None)
+            actual = _sha256(artifact)
+            if actual is None:
+                return Serving(version, None, verified=True, commit=commit,
+                               drift=f"{artifact} cannot be read as the artifact deployed (missing, a link, "
+                                     "or not a regular file)")
+            # the caller compares the hash with the manifest's; the record's is only a hint of what
+            # changed (a rewritten record would agree with any bytes)
+            drift = None if actual == record.get("sha256") else \
+                f"{', '.join(changed) if changed else 'the bytes'} changed on the target: sha256 {actual}"
+            return Serving(version, actual, verified=True, drift=drift, commit=commit)
+        sha = record.get("sha256")
+        return Serving(version, sha if isinstance(sha, str) else None, commit=commit, unverified=NOT_REHASHED)
+
+    def recorded_commit(self, model: str, alias: str) -> str | None:
+        """The commit the alias's record names as having deployed what its link points at (None:
+        no such record). A hint for refusing to move a newer deployment back, never a proof."""
+        link = self.root / model / alias
+        try:
+            version = int(os.readlink(link))
+        except (OSError, ValueError):
+            return None
+        return _alias_commit(link.parent, alias, version)
+
+    def deployments(self, model: str) -> list[dict[str, Any]]:
+        """The deployments this target shows for ``model``: each alias's record that its link agrees
+        with (model, alias, version, commit, environment, time)."""
+        model_dir = self.root / model
+        found = []
+        for path in sorted(model_dir.glob(f"{atomic.PREFIX}*.json")) if model_dir.is_dir() else []:
+            alias = path.name[len(atomic.PREFIX):-len(".json")]
+            record = _alias_record(model_dir, alias)
+            if record is None:
+                continue
+            try:
+                linked = int(os.readlink(model_dir / alias))
+            except (OSError, ValueError):
+                continue
+            if record.get("version") == linked and record.get("model") == model:
+                found.append(record)
+        return found
 
     def _holds(self, final: Path, sha256: str) -> bool:
-        """The version is there already, as deployed and unchanged since (a redeploy, another alias)."""
+        """The version is there already with the manifest's bytes, hashed now (a rollback to a kept
+        version, another alias): its record alone is no proof."""
         record = _record(final)
-        return record is not None and record.get("sha256") == sha256 and not _changed_files(final, record)
+        if record is None or record.get("sha256") != sha256 or _stray(final, record):
+            return False
+        return _sha256(final / str(record.get("artifact", ""))) == sha256
 
     def _install(self, act: Activation, final: Path) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +209,55 @@ def _record(version_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _stray(version_dir: Path, record: dict[str, Any]) -> str | None:
+    """What a version's directory holds besides its record and the one artifact the record names
+    (a server reads the whole directory; a record pointing at a copy of the right bytes beside
+    other ones proves nothing), in words; None when nothing."""
+    name = record.get("artifact")
+    try:
+        entries = sorted(e for e in os.listdir(version_dir)
+                         if e != RECORD and not e.startswith(atomic.PREFIX))
+    except OSError:
+        return "nothing readable"
+    if isinstance(name, str) and not name.startswith(atomic.PREFIX) and entries == [name]:
+        return None
+    others = [e for e in entries if e != name]
+    return ", ".join(others) if others else f"no {name}"
+
+
+def _alias_record_path(model_dir: Path, alias: str) -> Path:
+    return model_dir / f"{atomic.PREFIX}{alias}.json"
+
+
+def _write_alias_record(model_dir: Path, act: Activation) -> None:
+    """What the alias now serves and which commit deployed it: an older run reads the commit and
+    never moves the alias back (``run.py``), and ``status`` finds deployments the ledger lost."""
+    atomic.write_atomic(_alias_record_path(model_dir, act.alias), json.dumps({
+        "model": act.model, "alias": act.alias, "version": act.version, "commit": act.commit,
+        "environment": act.environment, "sha256": act.sha256,
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }, indent=2) + "\n")
+
+
+def _alias_record(model_dir: Path, alias: str) -> dict[str, Any] | None:
+    try:
+        with open(_alias_record_path(model_dir, alias), "rb") as file:
+            data = json.loads(file.read(64 * 1024))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _alias_commit(model_dir: Path, alias: str, version: int) -> str | None:
+    """The commit the alias's record names, when the record is about the version the link shows."""
+    record = _alias_record(model_dir, alias)
+    if record is None or record.get("version") != version:
+        return None
+    commit = record.get("commit")
+    return commit if isinstance(commit, str) and len(commit) == 40 and \
+        all(c in "0123456789abcdef" for c in commit) else None
+
+
 def _files(artifact: Path) -> list[tuple[Path, str]]:
     return list(walk_files(artifact)) if artifact.is_dir() else [(artifact, "")]
 
@@ -186,10 +299,8 @@ def _changed_files(version_dir: Path, record: dict[str, Any]) -> list[str]:
 
 
 def _sha256(artifact: Path) -> str | None:
+    """The artifact's sha256, hashed now; None when it is missing, a link, or not regular files."""
     try:
-        if artifact.is_dir():
-            return listing_sha256([digest(p, rel) for p, rel in walk_files(artifact)])
-        return digest(artifact, artifact.name).sha256
-    except OSError:
+        return artifact_sha256(artifact, threads=HASH_THREADS)
+    except (OSError, ModelregError):
         return None
-
