@@ -95,8 +95,10 @@ class Deployment:
 
     @property
     def ok(self) -> bool:
-        return all(r.outcome != "failed" for r in self.results) and not any(
-            r.outcome == "refused" for r in self.results if r.step is not None and self.refused is None)
+        """Nothing failed and nothing was refused, but a late run that a newer one supersedes."""
+        if self.refused is not None:
+            return self.superseded
+        return all(r.outcome not in ("failed", "refused") for r in self.results)
 
     def to_dict(self) -> dict[str, Any]:
         return {"commit": self.commit, "before": self.before, "dry_run": self.dry_run, "ok": self.ok,
