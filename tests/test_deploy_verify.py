@@ -200,12 +200,27 @@ def test_a_command_outcome_in_json_is_not_verified(served: Path, cli: Cli) -> No
 def test_status_judges_by_main_and_the_target_not_a_failed_record(served: Path, cli: Cli) -> None:
     deployed_v1(served, cli)
     commit = git(served, "rev-parse", "HEAD").strip()
-    failed = ledger.LedgerRecord(ledger.now(), "deployment", "fraud", "production", 1, 1, commit,
+    git(served, "update-ref", "-d", "refs/notes/modelreg")  # the success is gone from the ledger...
+    failed = ledger.LedgerRecord(ledger.now(), "deployment", "fraud", "production", 1, 2, commit,
                                  environment="production", outcome="failed", message="a target failed")
-    ledger.append(served, commit, [failed])  # a later attempt failed; the target still serves v1
+    ledger.append(served, commit, [failed])  # ...and a failed attempt is all it says
     result = cli("-C", str(served), "status", "--json")
-    assert result.code == 0 and result.json["ok"] is True
+    assert result.code == 0 and result.json["ok"] is True  # main says v1; the target serves it, hashed
     assert result.json["rows"][0]["state"] == "live"
+
+
+def test_a_target_that_cannot_tell_is_judged_by_the_last_success(served: Path, cli: Cli) -> None:
+    set_config(served, environments={"production": {"alias": "production", "targets": [
+        {"type": "command", "run": ["true"]}]}})
+    set_aliases(served, production=1)
+    commit = commit_all(served, "Promote v1 through a command")
+    deploy(cli, served)
+    failed = ledger.LedgerRecord(ledger.now(), "deployment", "fraud", "production", 1, 2, commit,
+                                 environment="production", outcome="failed", message="v2 failed")
+    ledger.append(served, commit, [failed])  # a v2 attempt failed and told the command v1 again
+    result = cli("-C", str(served), "status", "--json")
+    assert result.code == 0 and result.json["drift"] is False
+    assert result.json["rows"][0]["state"] == "unverified"
 
 
 # -- 4. "tip of main" means main on the remote -----------------------------------------------------
