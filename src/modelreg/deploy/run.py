@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.deploy import plan
-from modelreg.deploy.targets import Activation, Target, TargetOutcome, build
+from modelreg.deploy.targets import Activation, Serving, Target, TargetOutcome, build
 from modelreg.edges import git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
@@ -38,6 +38,8 @@ from modelreg.formats import desired, documents, models, names
 from modelreg.read.catalog import Catalog, ModelVersion
 
 _NO_COMMIT = "0" * 40
+#: targets whose bytes are hashed at once when a re-run checks what is deployed already
+VERIFY_THREADS = 4
 
 
 @dataclass
@@ -257,10 +259,11 @@ def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, ma
         report.results = [StepResult(s, "refused", report.refused) for s in steps]
         return report
     catalog = Catalog(snapshots.at(commit))
+    seen = {} if redeploy is not None else _hashed(root, config, steps, history)
     for step in steps:
         previous = _catalog_for(snapshots, history, step)
         report.results.append(_one(root, config, step, commit, main, history, catalog, previous, dry_run,
-                                   force=redeploy is not None))
+                                   force=redeploy is not None, seen=seen.get(step)))
     if not dry_run:
         records = _records(root, report, moves, history)
         for where in dict.fromkeys(r.commit for r in records):
@@ -359,9 +362,29 @@ def _first_parent(root: Path, commit: str) -> str | None:
     return out or None
 
 
+def _hashed(root: Path, config: models.RegistryConfig, steps: list[plan.Step],
+            history: list[ledger.LedgerRecord]) -> dict[plan.Step, list[Serving | None]]:
+    """What each target serves, its bytes hashed now, for the steps the ledger says are deployed
+    (the candidate no-ops), several targets at once: hashlib releases the GIL, so reading and
+    hashing overlap across files and cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(step, build(t, root)) for step in steps
+            if (last := _last(history, step.environment, step.model, step.alias)) is not None
+            and last.after == step.after for t in config.environments[step.environment].targets]
+    if not jobs:
+        return {}
+    with ThreadPoolExecutor(VERIFY_THREADS) as pool:
+        found = list(pool.map(lambda job: job[1].serving(job[0].model, job[0].alias, verify=True), jobs))
+    out: dict[plan.Step, list[Serving | None]] = {}
+    for (step, _), serving in zip(jobs, found, strict=True):
+        out.setdefault(step, []).append(serving)
+    return out
+
+
 def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str, main: Main,
          history: list[ledger.LedgerRecord], catalog: Catalog, previous_catalog: Catalog | None,
-         dry_run: bool, *, force: bool = False) -> StepResult:
+         dry_run: bool, *, force: bool = False, seen: list[Serving | None] | None = None) -> StepResult:
     last = _last(history, step.environment, step.model, step.alias)
     env = config.environments[step.environment]
     targets = [build(t, root) for t in env.targets]
@@ -374,7 +397,7 @@ def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str
     if newer is not None:
         return StepResult(step, "refused", newer, sha)
     if last is not None and last.after == step.after and not force:
-        unchanged = _already(targets, step, sha)
+        unchanged = _already(targets, step, sha, seen)
         if unchanged is not None:
             return StepResult(step, "unchanged", f"v{step.after} already deployed (from {last.commit[:12]}): "
                               f"{unchanged}; nothing to do", sha)
@@ -403,17 +426,19 @@ def _succeeded(version: int, outcomes: list[TargetOutcome]) -> str:
     return f"v{version} deployed ({'; '.join(said)})"
 
 
-def _already(targets: list[Target], step: plan.Step, sha256: str) -> str | None:
+def _already(targets: list[Target], step: plan.Step, sha256: str,
+             seen: list[Serving | None] | None = None) -> str | None:
     """Whether the step is deployed already, in words (None: it is not; deploy it).
 
     The ledger said so; that is not the proof: every target that can show its bytes must serve
     the step's version and hash them, now, to the manifest's sha256 (a rewritten record on the
     target agrees with any bytes). A target that can only name the version (a manifest) must name
     it and its sha256; one that cannot tell at all (command, webhook) is taken on the ledger's
-    word, and the answer says so."""
+    word, and the answer says so. ``seen``: each target's answer, hashed in this run already."""
     said = []
-    for target in targets:
-        serving = target.serving(step.model, step.alias, verify=True)
+    if seen is None or len(seen) != len(targets):
+        seen = [target.serving(step.model, step.alias, verify=True) for target in targets]
+    for target, serving in zip(targets, seen, strict=True):
         if serving is None:
             said.append(f"{target.name}: cannot show what it serves (the ledger's word only)")
             continue

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.deploy.plan import Step
-from modelreg.deploy.run import main_tip
+from modelreg.deploy.run import VERIFY_THREADS, main_tip
 from modelreg.deploy.targets import Serving, Target, build
 from modelreg.edges import git, ledger
 from modelreg.edges.snapshot import Revision
@@ -152,7 +152,7 @@ def _status(root: Path, snapshot: Revision, *, only: str | None, fast: bool) -> 
                             fix=f"name one of: {', '.join(sorted(config.environments)) or 'none'}")
     catalog = Catalog(snapshot)
     records = ledger.read(root)
-    rows = []
+    rows: list[tuple[AliasStatus, list[Target]]] = []
     for name in sorted(config.environments):
         if only is not None and name != only:
             continue
@@ -166,15 +166,28 @@ def _status(root: Path, snapshot: Revision, *, only: str | None, fast: bool) -> 
                     if wanted is not None else None
             except ModelregError:
                 continue  # not a model at this commit (or a broken one: the gate reported it)
-            last = _last_success(records, name, model, env.alias)
-            row = AliasStatus(name, model, env.alias, wanted, sha, last)
-            row.targets = [_target_state(target.name, target.serving(model, env.alias, verify=not fast))
-                           for target in targets]
-            if wanted is None and last is None and all(t.version is None for t in row.targets):
-                continue
-            row.drift = _drift(root, row, commit)
-            rows.append(row)
-    return Status(commit, rows, fast=fast, lost=_lost(config, root, records, catalog.model_names(), only))
+            rows.append((AliasStatus(name, model, env.alias, wanted, sha,
+                                     _last_success(records, name, model, env.alias)), targets))
+    _ask(rows, verify=not fast)
+    kept = []
+    for row, _ in rows:
+        if row.desired is None and row.recorded is None and all(t.version is None for t in row.targets):
+            continue
+        row.drift = _drift(root, row, commit)
+        kept.append(row)
+    return Status(commit, kept, fast=fast, lost=_lost(config, root, records, catalog.model_names(), only))
+
+
+def _ask(rows: list[tuple[AliasStatus, list[Target]]], *, verify: bool) -> None:
+    """Each row's targets, asked what they serve (hashing, with ``verify``), several at once:
+    hashlib releases the GIL, so reading and hashing overlap across files and cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(row, target) for row, targets in rows for target in targets]
+    with ThreadPoolExecutor(VERIFY_THREADS) as pool:
+        found = list(pool.map(lambda job: job[1].serving(job[0].model, job[0].alias, verify=verify), jobs))
+    for (row, target), serving in zip(jobs, found, strict=True):
+        row.targets.append(_target_state(target.name, serving))
 
 
 def _last_success(records: list[ledger.LedgerRecord], environment: str, model: str,
