@@ -356,3 +356,15 @@ def test_artifact_sha256_matches_the_registered_listing(tmp_path: Path) -> None:
         (folder / f"part{index}" / "weights.bin").write_bytes(os.urandom(3000 + index))
     expected = listing_sha256([digest(p, rel) for p, rel in walk_files(folder)])
     assert artifact_sha256(folder, threads=4) == artifact_sha256(folder) == expected
+
+
+def test_the_reconcile_workflow_runs_the_hashing_path(served: Path, cli: Cli) -> None:
+    from modelreg.formats import models
+    from modelreg.write import workflows
+
+    config = models.RegistryConfig.model_validate(yaml.safe_load((served / "modelreg.yaml").read_text()))
+    job = yaml.safe_load(workflows.files(config)[workflows.RECONCILE_PATH])["jobs"]["reconcile-production"]
+    runs = [step["run"] for step in job["steps"] if "reconcile" in step.get("run", "")]
+    assert runs == ["modelreg reconcile --env production --push-ledger"]
+    # reconcile has no fast path to choose: it always hashes (test_reconcile_hashes_... above)
+    assert cli("reconcile", "--fast").code == 2
