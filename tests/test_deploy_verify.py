@@ -368,3 +368,22 @@ def test_the_reconcile_workflow_runs_the_hashing_path(served: Path, cli: Cli) ->
     assert runs == ["modelreg reconcile --env production --push-ledger"]
     # reconcile has no fast path to choose: it always hashes (test_reconcile_hashes_... above)
     assert cli("reconcile", "--fast").code == 2
+
+
+def test_the_deploy_jobs_checkout_deploys_and_a_late_run_exits_0(served: Path, tmp_path: Path,
+                                                                 cli: Cli) -> None:
+    origin = _with_origin(served, tmp_path)
+    set_aliases(served, production=1)
+    first = commit_all(served, "Promote v1 (#1)")
+    set_aliases(served, production=2)
+    second = commit_all(served, "Promote v2 (#2)")
+    git(served, "push", "-q", "origin", "main")
+    job = _clone(origin, tmp_path / "job")  # what actions/checkout leaves: the pushed commit, detached
+    git(job, "checkout", "-q", "--detach", second)
+    report = deploy(cli, job, "--before", first, "--after", second, "--push-ledger")
+    assert [(d["after"], d["outcome"]) for d in report["deployments"]] == [(2, "succeeded")]
+    late = _clone(origin, tmp_path / "late")  # the older merge's run, queued behind
+    git(late, "checkout", "-q", "--detach", first)
+    result = deploy(cli, late, "--before", f"{first}~1", "--after", first, "--push-ledger")
+    assert result["superseded"] is True and "is not the tip of main" in result["refused"]
+    assert os.readlink(srv(served) / "fraud" / "production") == "2"

@@ -178,7 +178,13 @@ def remote_main(root: Path, *, offline: bool = False) -> Main:
 
     has_remote = git.remote_url(root) is not None
     if has_remote and not offline:
-        git.fetch_branch(root, "main")
+        try:
+            git.fetch_branch(root, "main")
+        except NotFoundError as missing:  # a registry whose main branch is still called master
+            try:
+                git.fetch_branch(root, "master")
+            except NotFoundError:
+                raise missing from None
     try:
         ref, tip = find_base(str(root), None)
     except NotFoundError:
