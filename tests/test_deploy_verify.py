@@ -387,3 +387,17 @@ def test_the_deploy_jobs_checkout_deploys_and_a_late_run_exits_0(served: Path, t
     result = deploy(cli, late, "--before", f"{first}~1", "--after", first, "--push-ledger")
     assert result["superseded"] is True and "is not the tip of main" in result["refused"]
     assert os.readlink(srv(served) / "fraud" / "production") == "2"
+
+
+def test_a_version_directory_swapped_for_a_link_is_not_live(served: Path, cli: Cli, tmp_path: Path) -> None:
+    import shutil
+
+    version_dir = deployed_v1(served, cli)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(version_dir, elsewhere)  # the right bytes and record, outside the target
+    shutil.rmtree(version_dir)
+    version_dir.symlink_to(elsewhere)
+    result = cli("-C", str(served), "status")
+    assert result.code == 1 and "is a symbolic link, not a version this target wrote" in result.out
+    assert deploy(cli, served)["deployments"][0]["outcome"] == "succeeded"
+    assert not version_dir.is_symlink() and served_bytes(served, 1) == _manifest_sha(served, 1)

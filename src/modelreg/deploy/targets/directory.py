@@ -95,6 +95,9 @@ class Directory:
             return Serving(None, None, drift=f"{link} is not a link to a version")
         commit = _alias_commit(link.parent, alias, version)
         version_dir = link.parent / str(version)
+        if version_dir.is_symlink():  # what it points at today is not what this target wrote
+            return Serving(version, None, verified=True, commit=commit,
+                           drift=f"{version_dir} is a symbolic link, not a version this target wrote")
         record = _record(version_dir)
         if record is None:
             return Serving(version, None, drift=f"{version_dir} has no {RECORD}", commit=commit)
@@ -149,7 +152,7 @@ class Directory:
     def _holds(self, final: Path, sha256: str) -> bool:
         """The version is there already with the manifest's bytes, hashed now (a rollback to a kept
         version, another alias): its record alone is no proof."""
-        record = _record(final)
+        record = None if final.is_symlink() else _record(final)
         if record is None or record.get("sha256") != sha256 or _stray(final, record):
             return False
         return _sha256(final / str(record.get("artifact", ""))) == sha256
