@@ -282,7 +282,9 @@ def _shown(target: Target, model: str) -> list[dict[str, Any]]:
 def lost_records(root: Path, *, model: str | None = None) -> list[Lost]:
     """Deployments the targets show that the ledger does not have (``audit`` lists them), from
     main's ``modelreg.yaml``."""
-    commit = main_tip(root) or git.resolve_revision(root, "HEAD")
+    commit = main_tip(root) or git.head_commit(root)
+    if commit is None:
+        return []  # no commit yet: nothing was deployed from this registry
     with Revision(str(root), commit, resolved=True) as snapshot:
         config = load_config(snapshot)
         names = [model] if model else Catalog(snapshot).model_names()
