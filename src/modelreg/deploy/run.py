@@ -77,7 +77,8 @@ class Main:
         return self.fetched or not self.remote
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ref": self.ref, "commit": self.commit, "fetched": self.fetched, "note": self.note}
+        return {"ref": self.ref, "commit": self.commit, "fetched": self.fetched, "remote": self.remote,
+                "note": self.note}
 
 
 @dataclass
@@ -424,7 +425,8 @@ def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str
 
 
 def _succeeded(version: int, outcomes: list[TargetOutcome]) -> str:
-    """"Live" only when every target's bytes were verified in this run; else what was checked."""
+    """The words of a success: "live" only when every target's bytes were verified in this run,
+    else what each target did."""
     if all(o.verified for o in outcomes):
         return f"v{version} is live on {len(outcomes)} target(s), sha256 verified on each"
     said = [f"{o.target}: {'sha256 verified' if o.verified else 'accepted, its bytes not verifiable'}"
