@@ -401,3 +401,20 @@ def test_a_version_directory_swapped_for_a_link_is_not_live(served: Path, cli: C
     assert result.code == 1 and "is a symbolic link, not a version this target wrote" in result.out
     assert deploy(cli, served)["deployments"][0]["outcome"] == "succeeded"
     assert not version_dir.is_symlink() and served_bytes(served, 1) == _manifest_sha(served, 1)
+
+
+def test_a_kserve_manifest_is_never_live(served: Path, cli: Cli) -> None:
+    set_config(served, environments={"production": {"alias": "production", "targets": [
+        {"type": "kserve", "path": str(served.parent / "gitops"), "namespace": "ml",
+         "storage_uri": "s3://serving/{model}/v{version}"}]}})
+    set_aliases(served, production=1)
+    commit_all(served, "Promote v1 to KServe")
+    result = deploy(cli, served)["deployments"][0]
+    assert result["outcome"] == "succeeded" and "live" not in result["message"]
+    assert result["targets"][0]["verified"] is False
+    again = deploy(cli, served)["deployments"][0]
+    assert again["outcome"] == "unchanged" and "bytes not verifiable" in again["message"]
+    status = cli("-C", str(served), "status", "--json")
+    row = status.json["rows"][0]
+    assert status.code == 0 and (row["state"], row["ok"]) == ("unverified", False)
+    assert "bytes not verifiable" in row["unverified"][0]
