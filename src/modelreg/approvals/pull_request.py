@@ -61,10 +61,12 @@ def requirements(root: str, base_ref: str | None = None) -> RequiredApprovals:
     does not exist: what cannot be read cannot be shown to need nothing.
     """
     with Change(root, base_ref, head=True) as change:
-        return RequiredApprovals(tuple(_requirements(change)), change.head.commit or "")
+        return RequiredApprovals(tuple(requirements_of(change)), change.head.commit or "")
 
 
-def _requirements(ctx: Change) -> list[Requirement]:
+def requirements_of(ctx: Change) -> list[Requirement]:
+    """The approval requirements of the alias moves of a change (a pull request's, or a merged one:
+    ``merged.py``)."""
     found: list[Requirement] = []
     for model in ctx.changed_models:
         before, after = documents.desired(ctx.base, model), documents.desired(ctx.head, model)

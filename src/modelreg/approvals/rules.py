@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from modelreg.edges import github
+from modelreg.read.history import NotCounted
 
 if TYPE_CHECKING:
     from modelreg.edges.github import Access, Review
@@ -111,19 +112,6 @@ class Received:
 
     def to_dict(self) -> dict[str, Any]:
         return {"login": self.login, "at": self.at, "via": self.via, "commit_id": self.commit_id}
-
-
-@dataclass(frozen=True)
-class NotCounted:
-    """An approval that did not count, and why (one of the reasons above)."""
-
-    login: str
-    at: str | None
-    commit_id: str | None
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"login": self.login, "at": self.at, "commit_id": self.commit_id, "reason": self.reason}
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ def _approvers(entry: object) -> str | None:
     from modelreg.read.audit import Entry
 
     assert isinstance(entry, Entry)
+    others = f" (not counted: {', '.join(entry.not_counted)})" if entry.not_counted else ""
     if entry.approvers:
-        return ",".join(entry.approvers)
+        return ",".join(entry.approvers) + others
+    if entry.not_counted:
+        return "nobody" + others
     return "unknown" if entry.event in ("alias", "deployment") else None
