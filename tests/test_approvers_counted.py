@@ -158,3 +158,19 @@ def test_a_ledger_record_from_before_counting_still_reads(merged: Path, cli: Cli
     assert parsed is not None and parsed.not_counted is None
     bad = old.line().replace('"pr":10', '"pr":10,"not_counted":[{"login":"x"}]')
     assert ledger.LedgerRecord.parse(bad) is None  # a not-counted approval without its reason
+
+
+def test_a_merge_that_weakened_its_own_rule_is_counted_under_both(merged: Path, cli: Cli, workdir: Path,
+                                                                   stub: GitHubStub) -> None:
+    register(cli, merged, workdir, "fraud", seed=2)
+    commit_all(merged, "Register fraud v2")
+    weaker = POLICY.replace("{count: 1}", "{count: 1, allow_author: true}")
+    (merged / "policies/default.yaml").write_text(weaker)
+    set_aliases(merged, "fraud", {"production": 2})
+    commit_all(merged, "Promote fraud v2, and let authors approve (#11)")
+    stub.add_pull(REPO, 11, author="alice", head_sha=HEAD)
+    stub.add_review(REPO, 11, "alice", "APPROVED", commit_id=HEAD)
+    events = cli.ok("-C", str(merged), "history", "fraud", "--json").json
+    move = next(e for e in events if e["pr"] == 11)
+    assert move["approvers"] == []  # main's rule, in force before the merge, never counted the author
+    assert pairs(move["not_counted"]) == {("alice", "author")}

@@ -32,7 +32,7 @@ from modelreg.errors import InputError, ModelregError
 from modelreg.read.history import NO_PR, Approver, Event, NotCounted, pr_number
 
 if TYPE_CHECKING:
-    from modelreg.approvals.rules import Requirement
+    from modelreg.approvals.rules import ApprovalReport, Requirement
     from modelreg.edges.github import Access, Client, PullRequest, Review
 
 #: where the token is read from (github.TOKEN_ENV: github.py is imported only when it is set)
@@ -85,12 +85,17 @@ class Lookup:
         if self.note is not None:
             return Counted(pr, None, None, self.note)
         try:
+            client, where = self._github()  # a malformed --repo raises: it is the caller's mistake
+        except _Offline as exc:
+            self.note = str(exc)
+            return Counted(pr, None, None, self.note)
+        try:
             requirements = self._rules(commit, move)
         except InputError as exc:  # the policy of that commit does not read: who counted is unknown
             return Counted(pr, None, None,
                            f"unknown: the approval rules at {commit[:10]} do not read ({exc})")
         try:
-            return self._count(pr, requirements)
+            return self._count(client, where, pr, requirements)
         except ModelregError as exc:  # history is a read: GitHub down is a note, not a failure
             self.note = f"unknown: GitHub's API could not be asked ({exc})"
             return Counted(pr, None, None, self.note)
@@ -134,15 +139,10 @@ class Lookup:
         assert self._where is not None
         return self._client, self._where
 
-    def _count(self, pr: int, requirements: list[Requirement]) -> Counted:
+    def _count(self, client: Client, where: str, pr: int, requirements: list[Requirement]) -> Counted:
         from modelreg.approvals.rules import evaluate, split_team, teams_needed, to_verify
         from modelreg.edges import github
 
-        try:
-            client, where = self._github()
-        except _Offline as exc:
-            self.note = str(exc)
-            return Counted(pr, None, None, self.note)
         if pr not in self._pulls:
             reviews = client.reviews(where, pr)
             self._pulls[pr] = (client.pull(where, pr), reviews)
@@ -157,17 +157,33 @@ class Lookup:
                 self._access[login] = client.permission(where, login)
         report = evaluate(requirements, author=pull.author, head_sha=pull.head_sha, reviews=reviews,
                           teams=teams, access=self._access)
-        counted: dict[str, Approver] = {}
-        for outcome in report.outcomes:
-            for r in outcome.decision.received:
+        return _split(pr, report)
+
+
+def _split(pr: int, report: ApprovalReport) -> Counted:
+    """The approvals that counted for a move, and the others with why. A move has one rule, or two
+    when its merge changed the policy (both had to be met): an approval counts when a rule counted
+    it and no rule refused it for what it is (the author's, stale, a bot's...); one rule's ``from``
+    not naming the reviewer refuses nothing, another rule may name them."""
+    from modelreg.approvals.rules import NOT_IN_FROM
+
+    refused: dict[str, NotCounted] = {}
+    others: dict[tuple[str, str | None], NotCounted] = {}
+    for outcome in report.outcomes:
+        for n in outcome.decision.not_counted:
+            if n.reason != NOT_IN_FROM:
+                refused.setdefault(n.login.lower(), n)
+                others[(n.login.lower(), n.at)] = n
+            else:
+                others.setdefault((n.login.lower(), n.at), n)
+    counted: dict[str, Approver] = {}
+    for outcome in report.outcomes:
+        for r in outcome.decision.received:
+            if r.login.lower() not in refused:
                 counted.setdefault(r.login.lower(), Approver(r.login, r.at, r.commit_id))
-        others: dict[tuple[str, str | None], NotCounted] = {}
-        for outcome in report.outcomes:  # an approval that counted for one rule counted
-            for n in outcome.decision.not_counted:
-                if n.login.lower() not in counted:
-                    others.setdefault((n.login.lower(), n.at), n)
-        return Counted(pr, tuple(sorted(counted.values(), key=lambda a: a.at or "")),
-                       tuple(sorted(others.values(), key=lambda n: n.at or "")))
+    shown = [n for (login, _), n in others.items() if login not in counted]
+    return Counted(pr, tuple(sorted(counted.values(), key=lambda a: a.at or "")),
+                   tuple(sorted(shown, key=lambda n: n.at or "")))
 
 
 class _Offline(Exception):
