@@ -57,6 +57,6 @@ def _approvers(entry: object) -> str | None:
     others = f" (not counted: {', '.join(entry.not_counted)})" if entry.not_counted else ""
     if entry.approvers:
         return ",".join(entry.approvers) + others
-    if entry.not_counted:
+    if entry.approvers is not None and entry.not_counted is not None:  # counted: nobody's approval did
         return "nobody" + others
     return "unknown" if entry.event in ("alias", "deployment") else None
