@@ -174,3 +174,11 @@ def test_a_merge_that_weakened_its_own_rule_is_counted_under_both(merged: Path, 
     move = next(e for e in events if e["pr"] == 11)
     assert move["approvers"] == []  # main's rule, in force before the merge, never counted the author
     assert pairs(move["not_counted"]) == {("alice", "author")}
+
+
+def test_a_deploy_job_that_cannot_ask_github_records_approvers_unknown(merged: Path, cli: Cli,
+                                                                       stub: GitHubStub) -> None:
+    stub.fail(f"/repos/{REPO}/collaborators/bob/permission", 403, body={"message": "Forbidden"})
+    cli.ok("-C", str(merged), "deploy")  # a deployment never fails for GitHub
+    for record in ledger.read(merged):
+        assert (record.pr, record.approvers, record.not_counted) == (7, None, None), record
