@@ -99,13 +99,15 @@ class GitHubStub:
         return pull
 
     def add_review(self, repo: str, number: int, user: str | None, state: str, *,
-                   commit_id: str | None, submitted_at: str | None = None) -> dict[str, Any]:
+                   commit_id: str | None, submitted_at: str | None = None,
+                   user_type: str | None = None) -> dict[str, Any]:
         """A review by ``user`` (None: a deleted account, as GitHub shows it, ``user: null``; "ghost":
-        the placeholder it shows elsewhere), of the type :meth:`set_user` gave the account."""
+        the placeholder it shows elsewhere), of ``user_type``, else the type :meth:`set_user` gave
+        the account (an app's account, "Bot", when its login ends ``[bot]``)."""
         reviews = self.reviews.setdefault((repo, number), [])
         review = {
             "id": 1000 + len(reviews),
-            "user": None if user is None else {"login": user, "type": self.type_of(user)},
+            "user": None if user is None else {"login": user, "type": user_type or self.type_of(user)},
             "body": "", "state": state, "commit_id": commit_id,
             "submitted_at": submitted_at or f"2026-11-20T10:{len(reviews) % 60:02d}:00Z",
             "html_url": f"https://github.com/{repo}/pull/{number}#pullrequestreview-{1000 + len(reviews)}",

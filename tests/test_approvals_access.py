@@ -226,6 +226,9 @@ def test_a_reviewer_whose_permission_was_not_looked_up_never_counts() -> None:
                       reviews=[Review("bob", "APPROVED", HEAD, None)])
     assert decision.received == ()
     assert [(n.login, n.reason) for n in decision.not_counted] == [("bob", UNVERIFIED)]
+    unasked = decide(Rule(count=1), author="alice", head_sha=HEAD, teams={},
+                     reviews=[Review("bob", "APPROVED", HEAD, None)])  # no permissions given at all
+    assert unasked.received == () and not unasked.ok
 
 
 def test_each_approval_that_does_not_count_says_why() -> None:

@@ -168,7 +168,7 @@ class ApprovalReport:
 
 def evaluate(requirements: Iterable[Requirement], *, author: str, head_sha: str,
              reviews: Sequence[Review], teams: Mapping[str, Collection[str]],
-             access: Mapping[str, Access | None]) -> ApprovalReport:
+             access: Mapping[str, Access | None] | None = None) -> ApprovalReport:
     """Decide every requirement against the same reviews: one reviewer may satisfy several."""
     outcomes = tuple(RequirementOutcome(r, decide(r.rule, author=author, head_sha=head_sha, reviews=reviews,
                                                   teams=teams, access=access))
@@ -177,14 +177,16 @@ def evaluate(requirements: Iterable[Requirement], *, author: str, head_sha: str,
 
 
 def decide(rule: Rule, *, author: str, head_sha: str, reviews: Sequence[Review],
-           teams: Mapping[str, Collection[str]], access: Mapping[str, Access | None]) -> Decision:
+           teams: Mapping[str, Collection[str]],
+           access: Mapping[str, Access | None] | None = None) -> Decision:
     """Which reviews count toward ``rule``, and a note for each that does not.
 
     ``reviews`` are in GitHub's order (oldest first); ``teams`` maps team handles
     (``@org/team``) to their members' logins; ``access`` maps the logins :func:`to_verify`
     lists (lower case) to their permission on the repository, None for an account that no
-    longer exists. A reviewer it does not hold is not counted.
+    longer exists. A reviewer it does not hold (all of them without ``access``) is not counted.
     """
+    access = access if access is not None else {}
     members = {_norm(handle): {login.lower() for login in logins} for handle, logins in teams.items()}
     notes: list[str] = []
     for handle in rule.from_:
