@@ -182,3 +182,9 @@ def test_a_deploy_job_that_cannot_ask_github_records_approvers_unknown(merged: P
     cli.ok("-C", str(merged), "deploy")  # a deployment never fails for GitHub
     for record in ledger.read(merged):
         assert (record.pr, record.approvers, record.not_counted) == (7, None, None), record
+
+
+def test_a_malformed_repo_is_an_error_not_a_note(merged: Path, cli: Cli, stub: GitHubStub) -> None:
+    result = cli.fails("-C", str(merged), "history", "fraud", "--repo", "not/a/repo")
+    assert "'not/a/repo' is not a GitHub repository name" in result.err
+    assert stub.requests == []
