@@ -275,6 +275,8 @@ def main() -> None:
         history = demo.modelreg("history", "cancer", "--offline").stdout
         show(history)
         expect("bob" in history, "history names who approved each promotion (recorded by the deploy job)")
+        expect("not counted: alice (author)" in history,
+               "and lists apart the approval that did not count: alice's own, as the author")
         status = demo.modelreg("status", check=False)
         show(status.stdout)
         expect(status.returncode == 0, "status: what main asks for is what production serves")

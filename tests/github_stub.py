@@ -7,7 +7,12 @@ subprocess (a workflow under act) can call it while the test thread waits:
         gh.add_pull("acme/registry", 7, author="alice", head_sha=HEAD)
         gh.add_review("acme/registry", 7, "bob", "APPROVED", commit_id=HEAD)
         gh.add_team("acme", "model-risk", ["bob", "carol"])
+        gh.set_user("carol", "read")             # carol may read the repository, not write
+        gh.delete_user("dave")                   # dave's account is gone (a 404)
         env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": "t0ken"}
+
+A person the test has not described has write access (what most tests' reviewers need);
+a login ending ``[bot]`` is an app's account (``type: Bot``) with no permission record (a 404).
 
 Lists are paged with ``Link: <...>; rel="next"`` (``page_size`` forces several pages),
 every request is recorded (``requests``), and ``fail(path, ...)`` makes a path answer a
@@ -51,6 +56,11 @@ class Failure:
 _PULL = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)$")
 _REVIEWS = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews$")
 _MEMBERS = re.compile(r"^/orgs/([^/]+)/teams/([^/]+)/members$")
+_PERMISSION = re.compile(r"^/repos/([^/]+/[^/]+)/collaborators/([^/]+)/permission$")
+#: GitHub's base role (``permission``) for each role (``role_name``): maintain reads as write, triage
+#: as read
+_BASE_ROLE = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read",
+              "none": "none"}
 
 
 class GitHubStub:
@@ -63,6 +73,8 @@ class GitHubStub:
         self.pulls: dict[tuple[str, int], dict[str, Any]] = {}
         self.reviews: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.teams: dict[tuple[str, str], list[str]] = {}
+        #: login (lower case) → the account: its login, type, role and permission; or how it is gone
+        self.users: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, Failure] = {}
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -87,10 +99,15 @@ class GitHubStub:
         return pull
 
     def add_review(self, repo: str, number: int, user: str | None, state: str, *,
-                   commit_id: str | None, submitted_at: str | None = None) -> dict[str, Any]:
+                   commit_id: str | None, submitted_at: str | None = None,
+                   user_type: str | None = None) -> dict[str, Any]:
+        """A review by ``user`` (None: a deleted account, as GitHub shows it, ``user: null``; "ghost":
+        the placeholder it shows elsewhere), of ``user_type``, else the type :meth:`set_user` gave
+        the account (an app's account, "Bot", when its login ends ``[bot]``)."""
         reviews = self.reviews.setdefault((repo, number), [])
         review = {
-            "id": 1000 + len(reviews), "user": None if user is None else {"login": user, "type": "User"},
+            "id": 1000 + len(reviews),
+            "user": None if user is None else {"login": user, "type": user_type or self.type_of(user)},
             "body": "", "state": state, "commit_id": commit_id,
             "submitted_at": submitted_at or f"2026-11-20T10:{len(reviews) % 60:02d}:00Z",
             "html_url": f"https://github.com/{repo}/pull/{number}#pullrequestreview-{1000 + len(reviews)}",
@@ -100,6 +117,22 @@ class GitHubStub:
 
     def add_team(self, org: str, slug: str, members: list[str]) -> None:
         self.teams[(org, slug)] = list(members)
+
+    def set_user(self, login: str, role: str = "write", *, permission: str | None = None,
+                 type: str = "User") -> None:
+        """The account ``login``: its ``role_name`` (admin, maintain, write, triage, read, none, or a
+        custom role, then with ``permission``, its base role) and ``type`` (User, Bot)."""
+        self.users[login.lower()] = {"login": login, "type": type, "role_name": role,
+                                     "permission": permission or _BASE_ROLE[role]}
+
+    def delete_user(self, login: str, *, answer: str = "404") -> None:
+        """``login``'s account no longer exists: the permission call answers 404 (``answer="404"``),
+        or 200 with ``user: null`` ("null"), or with the ``ghost`` placeholder ("ghost")."""
+        self.users[login.lower()] = {"login": login, "deleted": answer}
+
+    def type_of(self, login: str) -> str:
+        user = self.users.get(login.lower(), {})
+        return str(user.get("type") or ("Bot" if login.lower().endswith("[bot]") else "User"))
 
     def fail(self, path: str, status: int = 500, *, headers: dict[str, str] | None = None,
              body: str | bytes | dict[str, Any] = '{"message": "Server Error"}', delay: float = 0.0,
@@ -183,7 +216,31 @@ class GitHubStub:
             if members is None:
                 return _not_found()
             return self._page(request, [{"login": login, "type": "User"} for login in members])
+        if m := _PERMISSION.match(path):
+            return self._permission(urllib.parse.unquote(m[2]))
         return _not_found()
+
+    def _permission(self, login: str) -> tuple[int, dict[str, str], Any]:
+        """GitHub's answer for ``login``'s permission: an account the test did not describe has write
+        access, an app's account (``[bot]``) and a deleted one have none to give (404)."""
+        user = self.users.get(login.lower())
+        if user is None:
+            if login.lower().endswith("[bot]"):
+                return _not_found()
+            user = {"login": login, "type": "User", "role_name": "write", "permission": "write"}
+        gone = user.get("deleted")
+        if gone == "404":
+            return _not_found()
+        if gone is not None:
+            account = None if gone == "null" else {"login": "ghost", "type": "User"}
+            return 200, {}, {"permission": "none", "role_name": "none", "user": account}
+        base = user["permission"]
+        account = {"login": user["login"], "type": user["type"], "role_name": user["role_name"],
+                   "permissions": {"admin": base == "admin",
+                                   "maintain": user["role_name"] in ("admin", "maintain"),
+                                   "push": base in ("admin", "write"), "triage": base != "none",
+                                   "pull": base != "none"}}
+        return 200, {}, {"permission": user["permission"], "role_name": user["role_name"], "user": account}
 
     def _page(self, request: Recorded, items: list[Any]) -> tuple[int, dict[str, str], Any]:
         per_page = min(int(request.query.get("per_page", "30")), self.page_size)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import pytest
 
 from modelreg.approvals import render
@@ -14,7 +16,7 @@ from modelreg.approvals.rules import (
     split_team,
     teams_needed,
 )
-from modelreg.edges.github import Review, approvers
+from modelreg.edges.github import Access, Review, approvers
 from modelreg.formats.models import Approvals
 
 HEAD = "a1" * 20
@@ -23,13 +25,30 @@ AUTHOR = "alice"
 TEAMS = {"@acme/model-risk": {"bob", "Carol"}, "@acme/fraud-ml": {"dave", "alice"}}
 
 
+class Everyone(Mapping[str, "Access | None"]):
+    """Every login has write access: what these tests decide is about reviews, not permissions
+    (those are in test_approvals_access.py)."""
+
+    def __getitem__(self, login: str) -> Access:
+        return Access(login, "write", "write", "User")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+WRITERS = Everyone()
+
+
 def review(user: str | None, state: str = "APPROVED", commit: str = HEAD, at: str = "") -> Review:
     return Review(user=user, state=state, commit_id=commit, submitted_at=at or None)
 
 
 def run(rule: Rule, *reviews: Review) -> tuple[list[str], list[str]]:
     """(logins whose approval counts, notes)."""
-    decision = decide(rule, author=AUTHOR, head_sha=HEAD, reviews=list(reviews), teams=TEAMS)
+    decision = decide(rule, author=AUTHOR, head_sha=HEAD, access=WRITERS, reviews=list(reviews), teams=TEAMS)
     return [r.login for r in decision.received], list(decision.notes)
 
 
@@ -37,7 +56,7 @@ RISK = Rule(count=1, from_=("@acme/model-risk",))
 
 
 def test_an_approval_from_a_team_member_counts() -> None:
-    decision = decide(RISK, author=AUTHOR, head_sha=HEAD, teams=TEAMS,
+    decision = decide(RISK, author=AUTHOR, head_sha=HEAD, access=WRITERS, teams=TEAMS,
                       reviews=[review("bob", at="2026-11-20T10:00:00Z")])
     assert decision.ok and decision.missing == 0
     [received] = decision.received
@@ -58,6 +77,7 @@ def test_users_in_from_with_or_without_at() -> None:
 
 def test_the_first_handle_that_admits_a_reviewer_is_named() -> None:
     decision = decide(Rule(count=1, from_=("@Bob", "@acme/model-risk")), author=AUTHOR, head_sha=HEAD,
+                      access=WRITERS,
                       reviews=[review("bob")], teams=TEAMS)
     assert decision.received[0].via == "@Bob"
 
@@ -84,7 +104,8 @@ def test_an_empty_from_admits_any_reviewer_but_the_author() -> None:
     assert received == ["zed"]
     assert notes == ["@alice is the PR's author: an author's own approval does not count "
                      "(allow_author is false)"]
-    decision = decide(Rule(count=1), author=AUTHOR, head_sha=HEAD, reviews=[review("zed")], teams={})
+    decision = decide(Rule(count=1), author=AUTHOR, head_sha=HEAD, access=WRITERS, reviews=[review("zed")],
+                      teams={})
     assert decision.received[0].via == ANY_REVIEWER
 
 
@@ -148,6 +169,7 @@ def test_a_deleted_account_does_not_count() -> None:
 
 def test_one_reviewer_counts_once() -> None:
     decision = decide(Rule(count=2, from_=("@acme/model-risk",)), author=AUTHOR, head_sha=HEAD,
+                      access=WRITERS,
                       reviews=[review("bob"), review("bob"), review("BOB")], teams=TEAMS)
     assert [r.login for r in decision.received] == ["BOB"]
     assert (decision.ok, decision.missing) == (False, 1)
@@ -155,14 +177,15 @@ def test_one_reviewer_counts_once() -> None:
 
 def test_count_above_one() -> None:
     rule = Rule(count=2, from_=("@acme/model-risk",))
-    one = decide(rule, author=AUTHOR, head_sha=HEAD, reviews=[review("bob")], teams=TEAMS)
+    one = decide(rule, author=AUTHOR, head_sha=HEAD, access=WRITERS, reviews=[review("bob")], teams=TEAMS)
     assert (one.ok, one.required, one.missing) == (False, 2, 1)
-    two = decide(rule, author=AUTHOR, head_sha=HEAD, reviews=[review("bob"), review("carol")], teams=TEAMS)
+    two = decide(rule, author=AUTHOR, head_sha=HEAD, access=WRITERS, reviews=[review("bob"), review("carol")],
+                 teams=TEAMS)
     assert (two.ok, two.missing) == (True, 0)
 
 
 def test_count_zero_needs_nobody() -> None:
-    assert decide(Rule(count=0), author=AUTHOR, head_sha=HEAD, reviews=[], teams={}).ok
+    assert decide(Rule(count=0), author=AUTHOR, head_sha=HEAD, access=WRITERS, reviews=[], teams={}).ok
 
 
 def test_a_team_whose_members_were_not_fetched_admits_nobody() -> None:
@@ -190,7 +213,7 @@ def requirement(model: str, alias: str, count: int, *handles: str, **flags: bool
 def test_two_rules_on_one_pull_request_and_a_reviewer_satisfying_both() -> None:
     production = requirement("fraud-detector", "production", 2, "@acme/model-risk")
     staging = requirement("churn", "staging", 1, "@acme/fraud-ml", "@bob")
-    report = evaluate([production, staging], author=AUTHOR, head_sha=HEAD, teams=TEAMS,
+    report = evaluate([production, staging], author=AUTHOR, head_sha=HEAD, access=WRITERS, teams=TEAMS,
                       reviews=[review("bob"), review("carol")])
     assert report.passed
     assert [[r.login for r in o.decision.received] for o in report.outcomes] == [["bob", "carol"], ["bob"]]
@@ -200,7 +223,7 @@ def test_two_rules_on_one_pull_request_and_a_reviewer_satisfying_both() -> None:
 def test_the_report_fails_when_one_rule_is_short() -> None:
     production = requirement("fraud-detector", "production", 2, "@acme/model-risk")
     staging = requirement("churn", "staging", 1)
-    report = evaluate([production, staging], author=AUTHOR, head_sha=HEAD, teams=TEAMS,
+    report = evaluate([production, staging], author=AUTHOR, head_sha=HEAD, access=WRITERS, teams=TEAMS,
                       reviews=[review("bob", at="2026-11-20T10:00:00Z"), review("alice")])
     assert not report.passed
     assert [o.ok for o in report.outcomes] == [False, True]
@@ -217,7 +240,7 @@ def test_the_report_fails_when_one_rule_is_short() -> None:
 
 
 def test_no_requirement_passes() -> None:
-    report = evaluate([], author=AUTHOR, head_sha=HEAD, reviews=[], teams={})
+    report = evaluate([], author=AUTHOR, head_sha=HEAD, access=WRITERS, reviews=[], teams={})
     assert report.passed
     assert render.text(report) == (
         "✓ no alias move in this pull request needs approval (head a1a1a1a)")
@@ -226,7 +249,7 @@ def test_no_requirement_passes() -> None:
 def test_text_and_markdown_renderings() -> None:
     production = requirement("fraud-detector", "production", 2, "@acme/model-risk")
     new_alias = Requirement("churn", "champion", None, 2, "default", 1, [])
-    report = evaluate([production, new_alias], author=AUTHOR, head_sha=HEAD, teams=TEAMS,
+    report = evaluate([production, new_alias], author=AUTHOR, head_sha=HEAD, access=WRITERS, teams=TEAMS,
                       reviews=[review("bob", at="2026-11-20T10:00:00Z"), review("eve", commit=OLD)])
     assert render.text(report).splitlines() == [
         "✗ fraud-detector production v3 → v4 (policy high-risk): 1 of 2 approvals (2 from @acme/model-risk): "
@@ -249,7 +272,7 @@ def test_text_and_markdown_renderings() -> None:
 
 def test_markdown_keeps_hostile_text_in_its_cell() -> None:
     odd = Requirement("m", "production", 1, 2, "p|x", 1, [])
-    md = render.markdown(evaluate([odd], author=AUTHOR, head_sha=HEAD, teams={},
+    md = render.markdown(evaluate([odd], author=AUTHOR, head_sha=HEAD, access=WRITERS, teams={},
                                             reviews=[review("bo`b\n| x")]))
     assert "| p\\|x |" in md
     assert "'b \\| x via any reviewer | 0 |" in md
@@ -294,7 +317,7 @@ def test_approvers_are_the_reviewers_whose_latest_decision_approves() -> None:
 def test_each_unmet_requirement_is_one_annotation() -> None:
     production = requirement("fraud-detector", "production", 2, "@acme/model-risk")
     staging = requirement("churn", "staging", 1)
-    report = evaluate([production, staging], author=AUTHOR, head_sha=HEAD, teams=TEAMS,
+    report = evaluate([production, staging], author=AUTHOR, head_sha=HEAD, access=WRITERS, teams=TEAMS,
                       reviews=[review("bob"), review("eve\n::add-mask::x 100%")])
     [line] = render.github_annotations(report)
     assert line.startswith("::error title=modelreg approvals::✗ fraud-detector production v3 → v4")

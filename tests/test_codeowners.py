@@ -128,6 +128,16 @@ def test_a_named_policy_brings_its_approvers(registry: Path) -> None:
     assert render(registry).endswith("/registry/ads/ @acme/ads @acme/qa @ACME/Risk @carol\n")
 
 
+def test_a_bot_a_policy_names_owns_no_code(registry: Path) -> None:
+    build_file_tree(registry, {
+        "policies/reviewed.yaml": "schema_version: 1\npromotion:\n"
+                                  "  staging: {approvals: {from: ['@retrain-bot[bot]', '@acme/qa']}}\n",
+        "registry/ads/model.yaml": model_yaml("ads", "owners: ['@acme/ads']", "policy: reviewed"),
+    })
+    # an app's account cannot own code: GitHub would flag the line
+    assert render(registry).endswith("/registry/ads/ @acme/ads @acme/qa\n")
+
+
 def test_init_writes_the_file(registry: Path) -> None:
     assert (registry / ".github/CODEOWNERS").read_text() == render(registry)
     assert "* " not in render(registry)  # no admins yet: no default owner

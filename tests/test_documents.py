@@ -120,7 +120,8 @@ def test_revisions_can_share_one_cat_file(repo: Path) -> None:
 
 def test_history_says_who_approved_each_commit_without_events(repo: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelreg.read.history import NO_PR, approvals
+    from modelreg.approvals.merged import approvals
+    from modelreg.read.history import NO_PR
 
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     with_pr = git(repo, "rev-parse", "HEAD").strip()

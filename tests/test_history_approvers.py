@@ -64,8 +64,11 @@ def test_approvers_come_from_the_pull_requests_reviews(repo: Path, cli: Cli, stu
     assert by_pr[12]["approvers_note"] is None
     assert by_pr[15]["approvers"] == [] and by_pr[15]["approvers_note"] is None  # merged without approval
     assert by_pr[None]["approvers"] is None and by_pr[None]["approvers_note"] == NO_PR
-    # Once per pull request, however many events it made.
-    assert stub.paths() == ["/repos/acme/registry/pulls/15/reviews", "/repos/acme/registry/pulls/12/reviews"]
+    # Once per pull request, however many events it made; the author and head commit decide too, and
+    # bob's permission (the policy's production rule admits anyone with write access but the author)
+    assert stub.paths() == ["/repos/acme/registry/pulls/15/reviews", "/repos/acme/registry/pulls/15",
+                            "/repos/acme/registry/pulls/12/reviews", "/repos/acme/registry/pulls/12",
+                            "/repos/acme/registry/collaborators/bob/permission"]
 
     text = cli.ok("-C", str(repo), "history", "fraud", "--repo", REPO).out
     lines = text.splitlines()

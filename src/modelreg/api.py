@@ -189,13 +189,14 @@ class Registry:
         their PR and approvers, and deployments. ``since`` and ``until`` are ISO 8601 dates or
         times (UTC unless a zone is given; a date as ``until`` includes that day); ``github`` asks
         GitHub's API for approvers the ledger does not hold."""
+        from modelreg.approvals.merged import with_counted
         from modelreg.deploy.status import lost_records
         from modelreg.read.audit import Entry, parse_time, trail
 
         self._work_tree("audit")
         entries = trail(self.root, since=parse_time(since, "--since") if since else None,
                         until=parse_time(until, "--until", end_of_day=True) if until else None,
-                        model=model, offline=not github)
+                        model=model, approvers=with_counted if github else None)
         # what the targets that can tell show and the ledger does not have: a finding of now, listed
         # after the period's events whatever the period
         return entries + [Entry(x.time, x.model, "ledger-lost", x.alias, None, x.version, x.environment, None,
@@ -203,15 +204,17 @@ class Registry:
                           for x in lost_records(self.root, model=model)]
 
     def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> builtins.list[Event]:
-        """Every change to the model, newest first, with who approved each pull request when
-        GitHub can be asked (see ``history.with_approvers``)."""
+        """Every change to the model, newest first, with whose approval of each pull request
+        counted under the policy of the change, and whose did not, when GitHub can be asked (see
+        ``approvals.merged``); else those the deploy job counted (the ledger)."""
+        from modelreg.approvals.merged import with_counted
         from modelreg.edges import git
-        from modelreg.read.history import history, with_approvers, with_ledger
+        from modelreg.read.history import history, with_ledger
 
         self.catalog.model(name)
         with git.BlobReader(self.top) as blobs:  # one cat-file for the model's revisions and the ledger
             events = history(self.top, name, self.commit, blobs=blobs)
-            events = with_approvers(self.top, events, repo=repo, offline=offline)
+            events = with_counted(self.top, name, events, repo=repo, offline=offline, blobs=blobs)
             return with_ledger(self.top, name, events, self.commit, blobs=blobs)
 
     def diff(self, name: str, a: str | int, b: str | int) -> Compared:

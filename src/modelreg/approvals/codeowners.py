@@ -94,7 +94,9 @@ def build(snapshot: Snapshot) -> Codeowners:
             if errors:  # any policy might be the one that governs this model
                 raise errors[0]
         policy = select(loaded, config.default_policy, model, manifest.data, {}).policy
-        approvers = [o for rule in policy.promotion.values() for o in rule.approvals.from_]
+        # an app's account cannot own code: GitHub would flag the line as an unknown owner
+        approvers = [o for rule in policy.promotion.values() for o in rule.approvals.from_
+                     if not o.endswith("[bot]")]
         owners_of[model] = _unique([*manifest.owners, *approvers])
     return Codeowners(admins=_unique(config.admins), models=owners_of)
 

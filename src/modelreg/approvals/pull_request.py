@@ -26,7 +26,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from modelreg.approvals.rules import ApprovalReport, Requirement, evaluate, split_team, teams_needed
+from modelreg.approvals.rules import (
+    ApprovalReport,
+    Requirement,
+    evaluate,
+    split_team,
+    teams_needed,
+    to_verify,
+)
+from modelreg.edges import github
 from modelreg.errors import InputError
 from modelreg.formats import desired, documents, names
 from modelreg.formats.models import Approvals, Policy
@@ -34,7 +42,7 @@ from modelreg.policies.select import governing, tags_of
 from modelreg.read.change import Change
 
 if TYPE_CHECKING:
-    from modelreg.edges.github import Client
+    from modelreg.edges.github import Access, Client
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,12 @@ def requirements(root: str, base_ref: str | None = None) -> RequiredApprovals:
     does not exist: what cannot be read cannot be shown to need nothing.
     """
     with Change(root, base_ref, head=True) as change:
-        return RequiredApprovals(tuple(_requirements(change)), change.head.commit or "")
+        return RequiredApprovals(tuple(requirements_of(change)), change.head.commit or "")
 
 
-def _requirements(ctx: Change) -> list[Requirement]:
+def requirements_of(ctx: Change) -> list[Requirement]:
+    """The approval requirements of the alias moves of a change (a pull request's, or a merged one:
+    ``merged.py``)."""
     found: list[Requirement] = []
     for model in ctx.changed_models:
         before, after = documents.desired(ctx.base, model), documents.desired(ctx.head, model)
@@ -85,8 +95,6 @@ def check(root: str, *, pr: int, repo: str | None = None, client: Client | None 
     the checkout: under Actions HEAD is a merge commit. Raises ServiceError on any
     failure of GitHub's API: a failure is never read as "no reviews".
     """
-    from modelreg.edges import github
-
     found = requirements(root, base_ref)
     where = github.find_repo(root, repo) if found.requirements else ""
     if where is None:
@@ -96,15 +104,23 @@ def check(root: str, *, pr: int, repo: str | None = None, client: Client | None 
 
 
 def decide(requirements: Sequence[Requirement], *, pr: int, repo: str, client: Client,
-           head: str = "") -> ApprovalReport:
-    """Fetch what ``requirements`` need from GitHub and decide them; nothing is fetched for none."""
+           head: str = "", access: dict[str, Access | None] | None = None) -> ApprovalReport:
+    """Fetch what ``requirements`` need from GitHub and decide them; nothing is fetched for none.
+
+    ``access``: the permissions already looked up in this run (login in lower case → its
+    access, None for no such account), completed here: one request per person per run."""
     if not requirements:
         return ApprovalReport(author="", head_sha=head, outcomes=())
     pull = client.pull(repo, pr)
     reviews = client.reviews(repo, pr)
     teams = {handle: client.team_members(*split_team(handle)) for handle in teams_needed(requirements)}
+    known = access if access is not None else {}
+    for login in to_verify(requirements, author=pull.author, head_sha=pull.head_sha, reviews=reviews,
+                           teams=teams):
+        if login not in known and github.LOGIN.fullmatch(login):
+            known[login] = client.permission(repo, login)  # a failure raises: never counted unchecked
     return evaluate(requirements, author=pull.author, head_sha=pull.head_sha, reviews=reviews,
-                    teams=teams)
+                    teams=teams, access=known)
 
 
 def _gated(policy: Policy, alias: str) -> Approvals | None:

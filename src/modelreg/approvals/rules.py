@@ -9,7 +9,12 @@ The semantics are GitHub's own, so the check agrees with what reviewers see on t
 - a DISMISSED review counts for nothing, and CHANGES_REQUESTED after APPROVED cancels it;
 - with ``dismiss_stale`` only an approval of the PR's head commit counts;
 - the author's own approval counts only with ``allow_author``;
-- logins and handles compare case-insensitively; an empty ``from`` admits any reviewer.
+- logins and handles compare case-insensitively;
+- an empty ``from`` admits any person with write access to the repository (GitHub's own rule for
+  required reviews: admin, maintain or write), never an app's account (a bot) nor a deleted one;
+  naming an account or a team in ``from`` admits it whatever its permission or type. The caller
+  looks the permissions up (:func:`to_verify` says whose); a reviewer whose permission is not
+  given is never counted: what was not checked does not count.
 
 Every review that does not count gets a note saying why, so a failed check tells the
 reviewers what to do next.
@@ -22,14 +27,24 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from modelreg.edges import github
+from modelreg.read.history import NotCounted
 
 if TYPE_CHECKING:
-    from modelreg.edges.github import Review
+    from modelreg.edges.github import Access, Review
     from modelreg.formats.models import Approvals
 
 #: what ``via`` says when an empty ``from`` admitted the reviewer
 ANY_REVIEWER = "any reviewer"
-#: review states that are not a decision: GitHub skips them when it picks a reviewer's latest review
+
+# Why an approval did not count, in a word or three: what history, the audit, the site and the
+# ledger show beside the approvals that did (the reports' notes say it in full, with the fix).
+AUTHOR = "author"
+STALE = "approved an older commit"
+DELETED = "account deleted"
+BOT = "bot"
+NO_WRITE = "no write access"
+UNVERIFIED = "access not verified"
+NOT_IN_FROM = "not in required team"
 
 
 @dataclass(frozen=True)
@@ -104,6 +119,8 @@ class Decision:
     required: int
     received: tuple[Received, ...]
     notes: tuple[str, ...]
+    #: the approvals that did not count (reviews that did not approve are not approvals: only notes)
+    not_counted: tuple[NotCounted, ...] = ()
 
     @property
     def missing(self) -> int:
@@ -150,21 +167,26 @@ class ApprovalReport:
 
 
 def evaluate(requirements: Iterable[Requirement], *, author: str, head_sha: str,
-             reviews: Sequence[Review], teams: Mapping[str, Collection[str]]) -> ApprovalReport:
+             reviews: Sequence[Review], teams: Mapping[str, Collection[str]],
+             access: Mapping[str, Access | None] | None = None) -> ApprovalReport:
     """Decide every requirement against the same reviews: one reviewer may satisfy several."""
     outcomes = tuple(RequirementOutcome(r, decide(r.rule, author=author, head_sha=head_sha, reviews=reviews,
-                                       teams=teams))
+                                                  teams=teams, access=access))
                      for r in requirements)
     return ApprovalReport(author, head_sha, outcomes)
 
 
 def decide(rule: Rule, *, author: str, head_sha: str, reviews: Sequence[Review],
-           teams: Mapping[str, Collection[str]]) -> Decision:
+           teams: Mapping[str, Collection[str]],
+           access: Mapping[str, Access | None] | None = None) -> Decision:
     """Which reviews count toward ``rule``, and a note for each that does not.
 
     ``reviews`` are in GitHub's order (oldest first); ``teams`` maps team handles
-    (``@org/team``) to their members' logins.
+    (``@org/team``) to their members' logins; ``access`` maps the logins :func:`to_verify`
+    lists (lower case) to their permission on the repository, None for an account that no
+    longer exists. A reviewer it does not hold (all of them without ``access``) is not counted.
     """
+    access = access if access is not None else {}
     members = {_norm(handle): {login.lower() for login in logins} for handle, logins in teams.items()}
     notes: list[str] = []
     for handle in rule.from_:
@@ -173,40 +195,94 @@ def decide(rule: Rule, *, author: str, head_sha: str, reviews: Sequence[Review],
         elif _is_email(handle):
             notes.append(f"{handle} is an e-mail address; reviews carry GitHub logins, so it admits nobody")
     latest, approved_before, deleted = github.latest_decisions(reviews)
+    not_counted = [NotCounted(r.user or github.GHOST, r.submitted_at, r.commit_id, DELETED)
+                   for r in reviews if r.state == "APPROVED" and github.is_deleted(r.user)]
     if deleted:
         notes.append("a review by a deleted account does not count")
     received = []
     for login, review in latest.items():
-        why_not = _why_not(rule, review, author=author, head_sha=head_sha,
-                           approved_before=login in approved_before)
-        via = None if why_not else _admitted_by(rule, login, members)
-        if via is None and not why_not:
-            why_not = f"@{review.user} approved but is not in {', '.join(rule.from_)}"
+        reason, why_not = _why_not(rule, review, author=author, head_sha=head_sha,
+                                   approved_before=login in approved_before)
+        via = None
+        if not why_not:
+            via = _admitted_by(rule, login, members)
+            if via is None:
+                reason = NOT_IN_FROM
+                why_not = f"@{review.user} approved but is not in {', '.join(rule.from_)}"
+            elif via == ANY_REVIEWER:
+                reason, why_not = _why_not_anyone(review, access)
+        if reason:
+            not_counted.append(NotCounted(str(review.user), review.submitted_at, review.commit_id, reason))
         if why_not:
             notes.append(why_not)
         elif via is not None:
             received.append(Received(str(review.user), review.submitted_at, via, review.commit_id))
-    return Decision(rule.count, tuple(received), tuple(notes))
+    return Decision(rule.count, tuple(received), tuple(notes), tuple(not_counted))
 
 
-def _why_not(rule: Rule, review: Review, *, author: str, head_sha: str, approved_before: bool) -> str:
-    """Why this deciding review does not count, or "" when it may."""
+def _why_not(rule: Rule, review: Review, *, author: str, head_sha: str,
+             approved_before: bool) -> tuple[str, str]:
+    """(reason, note) when this deciding review does not count; ("", "") when it may. The reason
+    is empty for a review that is no approval (it is not listed among the approvals)."""
     who, at = f"@{review.user}", f" ({review.submitted_at})" if review.submitted_at else ""
     if review.state == "DISMISSED":
-        return f"{who}'s review was dismissed{at}: it counts for nothing; ask for a new review"
+        return "", f"{who}'s review was dismissed{at}: it counts for nothing; ask for a new review"
     if review.state == "CHANGES_REQUESTED":
         if approved_before:
-            return f"{who} approved, then requested changes{at}: the approval no longer counts"
-        return f"{who} requests changes{at}"
+            return "", f"{who} approved, then requested changes{at}: the approval no longer counts"
+        return "", f"{who} requests changes{at}"
     if review.state != "APPROVED":
-        return f"{who}'s review is {review.state}, not an approval"
+        return "", f"{who}'s review is {review.state}, not an approval"
     if str(review.user).lower() == author.lower() and not rule.allow_author:
-        return f"{who} is the PR's author: an author's own approval does not count (allow_author is false)"
+        return AUTHOR, (f"{who} is the PR's author: an author's own approval does not count "
+                        "(allow_author is false)")
     if rule.dismiss_stale and (review.commit_id or "").lower() != head_sha.lower():
         old = (review.commit_id or "an unknown commit")[:7]
-        return (f"{who} approved {old}, not the head commit {head_sha[:7]}: a stale approval does "
-                "not count (dismiss_stale is true); approve again")
-    return ""
+        return STALE, (f"{who} approved {old}, not the head commit {head_sha[:7]}: a stale approval does "
+                       "not count (dismiss_stale is true); approve again")
+    return "", ""
+
+
+def _why_not_anyone(review: Review, access: Mapping[str, Access | None]) -> tuple[str, str]:
+    """(reason, note) when an approval that no handle of ``from`` names does not count: GitHub's
+    own rule, a person's with write access; ("", "") when it counts."""
+    login = str(review.user)
+    who = f"@{login}"
+    named = "name it in the rule's `from` to count it"
+    if github.is_bot(login, review.user_type):
+        return BOT, f"{who} is an app's account (a bot), not a person: it does not count; {named}"
+    key = login.lower()
+    if key not in access:
+        return UNVERIFIED, (f"{who}'s permission on the repository was not checked: the approval "
+                            "does not count")
+    found = access[key]
+    if found is None:
+        return DELETED, f"{who}'s account no longer exists (GitHub knows no such user): it does not count"
+    if found.user_type == "Bot":
+        return BOT, f"{who} is an app's account (a bot), not a person: it does not count; {named}"
+    if not found.can_write:
+        role = found.role_name or found.permission
+        return NO_WRITE, (f"{who} has {role} access to the repository, not write: only an approval by "
+                          f"someone with write access counts (GitHub's rule); grant write access or {named}")
+    return "", ""
+
+
+def to_verify(requirements: Iterable[Requirement], *, author: str, head_sha: str,
+              reviews: Sequence[Review], teams: Mapping[str, Collection[str]]) -> list[str]:
+    """The logins (lower case, sorted) whose permission decides whether their approval counts:
+    those an empty ``from`` would admit, once each. Nobody else needs a request."""
+    members = {_norm(handle): {login.lower() for login in logins} for handle, logins in teams.items()}
+    latest, approved_before, _ = github.latest_decisions(reviews)
+    found: set[str] = set()
+    for requirement in requirements:
+        rule = requirement.rule
+        for login, review in latest.items():
+            _, why_not = _why_not(rule, review, author=author, head_sha=head_sha,
+                                  approved_before=login in approved_before)
+            if not why_not and _admitted_by(rule, login, members) == ANY_REVIEWER \
+                    and not github.is_bot(login, review.user_type):
+                found.add(login)
+    return sorted(found)
 
 
 def _admitted_by(rule: Rule, login: str, members: Mapping[str, set[str]]) -> str | None:

@@ -554,32 +554,48 @@ def _activation(root: Path, step: plan.Step, mv: ModelVersion, commit: str, fetc
 def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move]],
              history: list[ledger.LedgerRecord]) -> list[ledger.LedgerRecord]:
     """A record per alias move, on the commit that made it with that commit's pull request and
-    approvers, and a record per deployment attempt, on the deployed commit."""
-    from modelreg.read.history import approvals
+    the approvals that counted under the move's policy (and apart, those that did not), and a
+    record per deployment attempt, on the deployed commit."""
+    from modelreg.approvals.merged import Counted, Lookup
+    from modelreg.read.history import pr_number
 
     actor = os.environ.get("GITHUB_ACTOR") or git.user_name(root) or getpass.getuser()
     known = {(r.commit, r.model, r.alias, r.after) for r in history if r.kind == "move"}
     made = list(dict.fromkeys([c for c, _ in moves] + [report.commit]))
-    approved = approvals(str(root), made)
+    subjects = git.subjects(root, made)
+    lookup = Lookup(str(root))
+    counted: dict[tuple[str, str | None, str | None], Counted] = {}
 
-    def approvers(commit: str) -> list[dict[str, Any]] | None:
-        found = approved[commit].approvers
-        return [asdict(a) for a in found] if found is not None else None
+    def approval(commit: str, model: str | None = None, alias: str | None = None,
+                 version: int | None = None) -> Counted:
+        key = (commit, model, alias)
+        if key not in counted:
+            move = (model, alias, version) if model is not None and alias is not None else None
+            counted[key] = lookup.of(commit, pr_number(subjects.get(commit, "")), move)
+        return counted[key]
+
+    def fields(found: Counted) -> dict[str, Any]:
+        return {"pr": found.pr,
+                "approvers": [asdict(a) for a in found.approvers] if found.approvers is not None else None,
+                "not_counted": ([asdict(n) for n in found.not_counted] if found.not_counted is not None
+                                else None)}
 
     stamp = ledger.now()
-    records = [ledger.LedgerRecord(stamp, "move", m.model, m.alias, m.before, m.after, c, pr=approved[c].pr,
-                                   approvers=approvers(c), actor=actor, message=m.describe())
+    records = [ledger.LedgerRecord(stamp, "move", m.model, m.alias, m.before, m.after, c,
+                                   **fields(approval(c, m.model, m.alias, m.after)), actor=actor,
+                                   message=m.describe())
                for c, m in moves if m.kind == "alias" and (c, m.model, m.alias, m.after) not in known]
     # A deployment is credited to the pull request that moved its alias (the tip's, for a catch-up).
-    mover = {(m.model, m.alias): c for c, m in moves if m.kind == "alias"}
+    mover = {(m.model, m.alias): (c, m.after) for c, m in moves if m.kind == "alias"}
     for r in report.results:
         if r.outcome in ("unchanged", "planned"):
             continue
-        source = mover.get((r.step.model, r.step.alias), report.commit)
+        moved = mover.get((r.step.model, r.step.alias))
+        found = approval(moved[0], r.step.model, r.step.alias, moved[1]) if moved else approval(report.commit)
         records.append(ledger.LedgerRecord(stamp, "deployment", r.step.model, r.step.alias, r.step.before,
                                            r.step.after, report.commit, environment=r.step.environment,
-                                           outcome=r.outcome, sha256=r.sha256, pr=approved[source].pr,
-                                           approvers=approvers(source), actor=actor, message=r.message,
+                                           outcome=r.outcome, sha256=r.sha256, **fields(found),
+                                           actor=actor, message=r.message,
                                            targets=[t.to_dict() for t in r.targets]))
     return records
 

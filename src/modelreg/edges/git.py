@@ -263,6 +263,18 @@ def subjects(root: StrPath, commits: Sequence[str]) -> dict[str, str]:
     return dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
 
 
+def first_parents(root: StrPath, commits: Sequence[str]) -> dict[str, str | None]:
+    """Commit → its first parent (None for a root commit), in one ``git log``."""
+    if not commits:
+        return {}
+    out = run(root, "log", "--no-walk=unsorted", "--format=%H %P", *dict.fromkeys(commits), "--")
+    found: dict[str, str | None] = {}
+    for line in out.splitlines():
+        commit, *parents = line.split()
+        found[commit] = parents[0] if parents else None
+    return found
+
+
 class BlobReader:
     """One long-lived ``git cat-file --batch`` process: many reads, one start-up."""
 

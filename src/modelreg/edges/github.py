@@ -1,4 +1,5 @@
-"""The one module that speaks to GitHub's REST API: pull requests, their reviews, team members.
+"""The one module that speaks to GitHub's REST API: pull requests, their reviews, team members,
+a reviewer's permission on the repository.
 
 Standard library only. ``GITHUB_API_URL`` (default https://api.github.com) and
 ``GITHUB_TOKEN`` come from the environment; the constructor's arguments override them.
@@ -21,7 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from email.message import Message
 from typing import Any
@@ -44,6 +45,8 @@ MAX_BODY = 16 * 1024 * 1024
 # GitHub's own rules, slightly relaxed where old accounts break them; none admits "/", "..", "%".
 _OWNER = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}"
 OWNER_NAME = re.compile(rf"^{_OWNER}$")
+#: a person's login (the form an owner's name has); an app's account adds ``[bot]``
+LOGIN = OWNER_NAME
 REPO_NAME = re.compile(rf"^{_OWNER}/[A-Za-z0-9._-]{{1,100}}$")
 TEAM_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _LINK = re.compile(r'<([^<>]*)>\s*;\s*rel="([^"]*)"')
@@ -65,19 +68,58 @@ class PullRequest:
 
 @dataclass(frozen=True)
 class Review:
-    """One review; ``user`` is None for a review by a deleted account."""
+    """One review; ``user`` is None for a review by a deleted account (GitHub may also show it
+    as the placeholder account ``ghost``: see :func:`is_deleted`)."""
 
     user: str | None
     state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED or PENDING
     commit_id: str | None
     submitted_at: str | None
+    #: the account's ``type``: "User", "Bot" (an app's account), "Organization"; None when not given.
+    #: Not part of a review's identity (who, what, of which commit, when)
+    user_type: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Access:
+    """A person's permission on a repository, as ``GET /repos/{owner}/{repo}/collaborators/{username}/
+    permission`` answers: ``permission`` is the base role (admin, write, read or none: GitHub maps
+    maintain to write and triage to read), ``role_name`` the role itself (maintain, triage, or a
+    custom role's name)."""
+
+    login: str
+    permission: str
+    role_name: str | None
+    user_type: str | None
+
+    @property
+    def can_write(self) -> bool:
+        """Whether GitHub would count this person's approval toward required reviews."""
+        return self.permission in WRITE_PERMISSIONS
+
+
+#: the base roles whose approvals count toward GitHub's required reviews ("maintain" too, should
+#: a server name it rather than map it to "write")
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+#: the login GitHub shows for an account that was deleted
+GHOST = "ghost"
 #: review states that decide nothing (a comment, a pending draft)
 NOT_A_DECISION = frozenset({"COMMENTED", "PENDING"})
+
+
+def is_deleted(login: str | None) -> bool:
+    """Whether a review's author no longer exists: GitHub gives ``user: null``, or the ``ghost``
+    placeholder that stands for every deleted account."""
+    return login is None or login.lower() == GHOST
+
+
+def is_bot(login: str, user_type: str | None) -> bool:
+    """Whether an account is an app's (``type: Bot``, or a login ending ``[bot]``): nobody's review."""
+    return user_type == "Bot" or login.lower().endswith("[bot]")
+
 
 def latest_decisions(reviews: Sequence[Review]) -> tuple[dict[str, Review], set[str], bool]:
     """Each reviewer's deciding review (by lower-case login), who had approved before it, and
@@ -88,9 +130,10 @@ def latest_decisions(reviews: Sequence[Review]) -> tuple[dict[str, Review], set[
     for review in reviews:
         if review.state in NOT_A_DECISION:
             continue
-        if review.user is None:
+        if is_deleted(review.user):
             deleted = True
             continue
+        assert review.user is not None
         login = review.user.lower()
         if login in latest and latest[login].state == "APPROVED":
             approved_before.add(login)
@@ -169,6 +212,33 @@ class Client:
         items = self._get_all(f"/orgs/{_q(org)}/teams/{_q(team_slug)}/members", call)
         return {_text(item, "login", call.what) for item in items}
 
+    def permission(self, repo: str, login: str) -> Access | None:
+        """``login``'s permission on ``repo``; None when the account does not exist (a 404, ``user:
+        null``, or the ``ghost`` placeholder). The pull request was read with the same token, so a
+        404 here is about the person, not the repository."""
+        owner, name = check_repo(repo)
+        if not LOGIN.fullmatch(login):
+            raise InputError(f"{login!r} is not a GitHub login", fix="check the reviews GitHub listed")
+        call = _Call(
+            what=f"the permission of @{login} on {repo}",
+            not_found=f"check the repository name {repo}",
+            forbidden=(f"the token in {self.token_name} needs to read {repo}'s collaborators (fine-grained: "
+                       "Metadata read, which every token that can read the repository has)"),
+        )
+        path = f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/collaborators/{_q(login)}/permission"
+        data, _ = self._request(path, call, missing_ok=True)
+        if data is None:
+            return None
+        user = _field(data, "user", call.what)
+        if user is None or is_deleted(_text(data, "user.login", call.what)):
+            return None
+        if _text(data, "user.login", call.what).lower() != login.lower():
+            raise _shape(call.what, "user.login", f"is not {login}")
+        return Access(login=_text(data, "user.login", call.what),
+                      permission=_text(data, "permission", call.what),
+                      role_name=_optional_text(data, "role_name", call.what),
+                      user_type=_optional_text(user, "type", call.what))
+
     # -- HTTP ----------------------------------------------------------------------------------
 
     def _repo_call(self, what: str, repo: str, not_found: str) -> _Call:
@@ -217,13 +287,16 @@ class Client:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
-    def _request(self, url: str, call: _Call) -> tuple[Any, Message]:
+    def _request(self, url: str, call: _Call, *, missing_ok: bool = False) -> tuple[Any, Message]:
+        """The JSON answer and its headers; with ``missing_ok``, (None, headers) for a 404."""
         request = urllib.request.Request(url, headers=self._headers(), method="GET")
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 body = response.read(MAX_BODY + 1)
                 headers: Message = response.headers
         except urllib.error.HTTPError as exc:
+            if missing_ok and exc.code == 404:
+                return None, exc.headers
             raise self._http_error(exc, call) from exc
         except urllib.error.URLError as exc:
             reason = exc.reason if isinstance(exc.reason, BaseException) else OSError(str(exc.reason))
@@ -435,6 +508,7 @@ def _review(data: Any, what: str) -> Review:
         state=_text(data, "state", what),
         commit_id=_optional_text(data, "commit_id", what),
         submitted_at=_optional_text(data, "submitted_at", what),
+        user_type=None if user is None else _optional_text(user, "type", what),
     )
 
 

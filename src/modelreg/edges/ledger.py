@@ -46,13 +46,20 @@ class LedgerRecord:
     outcome: str = "recorded"  # recorded (a move) | succeeded | failed | refused | unchanged
     sha256: str | None = None
     pr: int | None = None
+    #: the approvals that counted under the move's policy (login, at, commit_id)
     approvers: list[dict[str, Any]] | None = None
     actor: str | None = None
     message: str = ""
     targets: list[dict[str, Any]] = field(default_factory=list)
+    #: the approvals that did not, each with its ``reason``; None in a record written before
+    #: modelreg counted them (its ``approvers`` are then who approved, counted or not)
+    not_counted: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.not_counted is None:
+            del out["not_counted"]  # a record as it was written before the field existed
+        return out
 
     def line(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=True)
@@ -93,6 +100,10 @@ def _approvers(value: Any) -> bool:
         isinstance(a, dict) and isinstance(a.get("login"), str) for a in value))
 
 
+def _not_counted(value: Any) -> bool:
+    return _approvers(value) and (value is None or all(isinstance(a.get("reason"), str) for a in value))
+
+
 def _targets(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(t, dict) for t in value)
 
@@ -103,7 +114,8 @@ _FIELDS = {"time": _text, "kind": lambda v: v in ("move", "deployment"), "model"
            "alias": _text_or_none, "before": _version, "after": _version,
            "commit": lambda v: isinstance(v, str) and bool(_COMMIT.fullmatch(v)),
            "environment": _text_or_none, "outcome": _text, "sha256": _text_or_none, "pr": _version,
-           "approvers": _approvers, "actor": _text_or_none, "message": _text, "targets": _targets}
+           "approvers": _approvers, "actor": _text_or_none, "message": _text, "targets": _targets,
+           "not_counted": _not_counted}
 _REQUIRED = ("time", "kind", "model", "commit")
 #: a longer line is not a record (and is not parsed)
 MAX_LINE = 256 * 1024

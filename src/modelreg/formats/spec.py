@@ -55,6 +55,11 @@ SliceName = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f]{1,128}$")]
 PolicyName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Owner = Annotated[str, StringConstraints(
     pattern=r"^(?:@[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?|[^@\s]+@[^@\s]+)$")]
+#: whose approval counts: an owner, or an app's account by its login (``@renovate[bot]``), which a
+#: rule must name for its approvals to count (docs/approvals.md)
+Reviewer = Annotated[str, StringConstraints(
+    pattern=r"^(?:@[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?|@[A-Za-z0-9][A-Za-z0-9-]*\[bot\]"
+            r"|[^@\s]+@[^@\s]+)$")]
 Md5 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}(?:\.dir)?$")]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 VersionNumber = Annotated[int, Field(ge=1, le=999_999_999)]
@@ -197,8 +202,9 @@ class ArtifactRules(_Strict):
 
 class Approvals(_Strict):
     count: Annotated[int, Field(ge=0)] = 1
-    from_: list[Owner] = Field(default=[], alias="from",
-                               description="users (@alice) and teams (@org/team) whose approval counts")
+    from_: list[Reviewer] = Field(default=[], alias="from",
+                                  description="users (@alice), teams (@org/team) and apps' accounts "
+                                  "(@name[bot]) whose approval counts")
     allow_author: bool = Field(default=False, description="whether the PR's author may approve it")
     dismiss_stale: bool = Field(default=True, description="only approvals of the PR's head commit count")
 

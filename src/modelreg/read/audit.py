@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,10 +21,14 @@ from modelreg.edges import git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError
 from modelreg.formats import names
-from modelreg.read.history import Event, by_model, history, merge_ledger, with_approvers
+from modelreg.read.history import Event, by_model, history, merge_ledger
+
+#: who approved each of a model's events, counted under their policies (``approvals.merged.
+#: with_counted``, a layer above: the audit takes it from its caller)
+Approvers = Callable[[str, str, list[Event]], list[Event]]
 
 COLUMNS = ("time", "model", "event", "alias", "from", "to", "environment", "outcome", "commit", "pr",
-           "approvers", "actor", "sha256", "detail")
+           "approvers", "not_counted", "actor", "sha256", "detail")
 
 
 @dataclass(frozen=True)
@@ -42,12 +47,16 @@ class Entry:
     actor: str | None
     sha256: str | None
     detail: str
+    #: the approvals that did not count under the change's policy, as ``login (why)``; None when
+    #: unknown (``approvers`` are then all who approved, or unknown)
+    not_counted: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"time": self.time, "model": self.model, "event": self.event, "alias": self.alias,
                 "from": self.before, "to": self.after, "environment": self.environment,
                 "outcome": self.outcome, "commit": self.commit, "pr": self.pr, "approvers": self.approvers,
-                "actor": self.actor, "sha256": self.sha256, "detail": self.detail}
+                "not_counted": self.not_counted, "actor": self.actor, "sha256": self.sha256,
+                "detail": self.detail}
 
 
 def parse_time(text: str, option: str, *, end_of_day: bool = False) -> datetime:
@@ -64,8 +73,9 @@ def parse_time(text: str, option: str, *, end_of_day: bool = False) -> datetime:
 
 
 def trail(root: Path, *, since: datetime | None = None, until: datetime | None = None,
-          model: str | None = None, offline: bool = True) -> list[Entry]:
-    """The audit trail of ``model`` (default: every model), oldest first, within the dates given."""
+          model: str | None = None, approvers: Approvers | None = None) -> list[Entry]:
+    """The audit trail of ``model`` (default: every model), oldest first, within the dates given;
+    ``approvers`` asks GitHub whose approvals counted where the ledger does not say."""
     records = ledger.read(root)
     recorded = by_model(records)
     if model is not None:
@@ -78,18 +88,18 @@ def trail(root: Path, *, since: datetime | None = None, until: datetime | None =
     entries: list[Entry] = []
     with git.BlobReader(root) as blobs:  # one cat-file for every model's history
         for name in models:
-            entries += _model_entries(root, name, recorded.get(name, []), blobs, offline=offline)
+            entries += _model_entries(root, name, recorded.get(name, []), blobs, approvers=approvers)
     entries += [_from_record(r) for r in records if r.kind == "deployment"
                 and (model is None or r.model == model)]
     return sorted((e for e in entries if _within(e.time, since, until)), key=lambda e: e.time)
 
 
 def _model_entries(root: Path, name: str, recorded: list[ledger.LedgerRecord], blobs: git.BlobReader, *,
-                   offline: bool) -> list[Entry]:
+                   approvers: Approvers | None) -> list[Entry]:
     """A model's history, oldest first, its approvers completed by what the deploy job recorded."""
     events = history(str(root), name, blobs=blobs) if git.head_commit(root) else []
-    if not offline:
-        events = with_approvers(str(root), events)
+    if approvers is not None:
+        events = approvers(str(root), name, events)
     # approvers the deploy job recorded fill those unknown (the deployments are listed apart, from
     # the records, which say more than an event: the artifact's sha256)
     events = [e for e in merge_ledger(events, recorded) if e.kind != "deployment"]
@@ -103,15 +113,19 @@ def _from_event(model: str, event: Event) -> Entry:
     approvers = [a.login for a in event.approvers] if event.approvers is not None else None
     detail = event.subject if approvers is not None or event.kind != "alias" else \
         f"{event.subject} (approvers unknown: {event.approvers_note or 'not recorded by a deploy job'})"
+    not_counted = [f"{n.login} ({n.reason})" for n in event.not_counted] \
+        if event.not_counted is not None else None
     return Entry(_utc(event.date), model, event.kind, event.alias, event.previous, event.version, None, None,
-                 event.commit, event.pr, approvers, event.author, None, detail)
+                 event.commit, event.pr, approvers, event.author, None, detail, not_counted)
 
 
 def _from_record(record: ledger.LedgerRecord) -> Entry:
     approvers = [str(a.get("login")) for a in record.approvers] if record.approvers is not None else None
     return Entry(_utc(record.time), record.model, "deployment", record.alias, record.before, record.after,
                  record.environment, record.outcome, record.commit, record.pr, approvers, record.actor,
-                 record.sha256, record.message)
+                 record.sha256, record.message,
+                 [f"{a.get('login')} ({a.get('reason')})" for a in record.not_counted]
+                 if record.not_counted is not None else None)
 
 
 def _utc(text: str) -> str:

@@ -23,6 +23,8 @@ from modelreg.formats import documents, names
 from modelreg.formats.desired import DesiredState
 from modelreg.read.catalog import Catalog
 
+#: git's empty tree: the base of a root commit, where every file reads as absent
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 #: the paths a registry's gates look at
 WATCHED = (names.CONFIG_FILE, names.POLICY_DIR, names.REGISTRY_DIR, names.SCHEMA_DIR, ".modelreg",
            names.CODEOWNERS_FILE)
@@ -59,6 +61,23 @@ class Change:
             self.changes.update(dict.fromkeys(overlay, "M"))
         self.head_catalog = Catalog(self.head)
         self.base_catalog = Catalog(self.base)
+
+    @classmethod
+    def between(cls, root: str, base: str | None, head: str, *, label: str,
+                blobs: git.BlobReader | None = None) -> Change:
+        """Commit ``head`` against commit ``base`` (None: nothing, for a root commit), ``label``
+        naming the base in messages: a change already merged, as history asks about it (the
+        merge against main before it). ``blobs``: a ``git cat-file`` reader to share."""
+        change = cls.__new__(cls)
+        change.root, change.check_all = root, False
+        base = base or EMPTY_TREE
+        change.base_ref, change._target_commit = label, base
+        change.base = Revision(root, base, resolved=True, blobs=blobs)
+        change.head = Revision(root, head, resolved=True, blobs=blobs)
+        change.changes = git.changes_since(root, base, WATCHED, until=head)
+        change.head_catalog = Catalog(change.head)
+        change.base_catalog = Catalog(change.base)
+        return change
 
     def close(self) -> None:
         """Stop the snapshots' git processes."""

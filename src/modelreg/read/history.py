@@ -4,16 +4,15 @@ The log follows first parents, so on ``main`` a merged pull request is one
 change attributed to its merge (whose subject carries the PR number); each
 ``model.yaml`` change is diffed against the commit before it.
 
-Who approved each change is not in git: :func:`with_approvers` asks GitHub's
-API for the reviews of each event's pull request, when it can (a token in
-GITHUB_TOKEN, a repository known). Otherwise, or when the API fails, each event
-says why its approvers are unknown: history is a read, and never fails because
-GitHub cannot be asked. github.py is imported only when there is a token.
+Who approved each change is not in git: ``approvals/merged.py`` asks GitHub's
+API for the reviews of each event's pull request and counts them under the
+policy of the move (a layer above this one: whose approval counts is the
+approval rules' decision), or says why its approvers are unknown; the ledger
+(:func:`merge_ledger`) holds those the deploy job counted.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -30,18 +29,27 @@ _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 _FORMAT = "%x00%H %cI %P%n%an%n%s"
 
 
-#: where the token is read from (github.TOKEN_ENV: github.py is imported only when it is set)
-_TOKEN_ENV = "GITHUB_TOKEN"
 NO_PR = "no pull request: the commit's subject names none"
 
 
 @dataclass(frozen=True)
 class Approver:
-    """A reviewer whose latest decision on the pull request was to approve it."""
+    """A reviewer whose approval of the pull request counted under the policy of the change."""
 
     login: str
     at: str | None
     commit_id: str | None
+
+
+@dataclass(frozen=True)
+class NotCounted:
+    """An approval that did not count, and why in a few words (``approvals/rules.py`` lists the
+    reasons: author, approved an older commit, account deleted, bot, no write access, ...)."""
+
+    login: str
+    at: str | None
+    commit_id: str | None
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -56,10 +64,13 @@ class Event:
     pr: int | None = None
     alias: str | None = None
     previous: int | None = None  # the version an alias pointed at before ("from")
-    #: who approved the pull request (:func:`with_approvers`); None when unknown, and then
-    #: ``approvers_note`` says why
+    #: whose approval of the pull request counted (``approvals/merged.py``, or the ledger); None
+    #: when unknown, and then ``approvers_note`` says why
     approvers: tuple[Approver, ...] | None = None
     approvers_note: str | None = None
+    #: the approvals that did not count, each with why (None when the approvers are unknown, or
+    #: a ledger record from before they were counted says nothing of them)
+    not_counted: tuple[NotCounted, ...] | None = None
     #: for a deployment (from the ledger): where, and how it went
     environment: str | None = None
     outcome: str | None = None
@@ -68,6 +79,8 @@ class Event:
         out = asdict(self)
         if self.approvers is not None:
             out["approvers"] = [asdict(a) for a in self.approvers]
+        if self.not_counted is not None:
+            out["not_counted"] = [asdict(n) for n in self.not_counted]
         return out
 
 
@@ -164,83 +177,6 @@ def _state_changes(revisions: _Revisions, model: str, commit: str, parent: str |
             for m in moves(before, after)]
 
 
-def with_approvers(root: str, events: list[Event], *, repo: str | None = None,
-                   offline: bool = False) -> list[Event]:
-    """``events`` with who approved the pull request of each, from GitHub's API.
-
-    Asked once per pull request, when GITHUB_TOKEN is set and the repository is known
-    (``repo``, else $GITHUB_REPOSITORY, else ``origin`` on github.com). Otherwise, with
-    ``offline``, or when the API fails, ``approvers`` stays None and ``approvers_note``
-    says why; a first failure stops the lookups, so a GitHub that is down costs one
-    timeout, not one per pull request. Raises only for a malformed ``repo``.
-    """
-    found, note = _lookup(root, [e.pr for e in events if e.pr is not None], repo, offline)
-    out = []
-    for event in events:
-        if event.pr is None:
-            out.append(replace(event, approvers=None, approvers_note=NO_PR))
-        elif event.pr in found:
-            out.append(replace(event, approvers=found[event.pr], approvers_note=None))
-        else:
-            out.append(replace(event, approvers=None, approvers_note=note or "unknown"))
-    return out
-
-
-@dataclass(frozen=True)
-class Approval:
-    """The pull request that made a commit, and who approved it (None: unknown, ``note`` says why)."""
-
-    pr: int | None
-    approvers: tuple[Approver, ...] | None
-    note: str | None = None
-
-
-def approvals(root: str, commits: list[str], *, repo: str | None = None,
-              offline: bool = False) -> dict[str, Approval]:
-    """Commit → the pull request its subject names and who approved it, as :func:`with_approvers`
-    finds them (GitHub asked once per pull request, when it can be). What deploy records."""
-    subjects = git.subjects(root, commits)
-    prs = {c: pr_number(subjects.get(c, "")) for c in commits}
-    found, note = _lookup(root, [n for n in prs.values() if n is not None], repo, offline)
-    return {c: Approval(None, None, NO_PR) if n is None else
-            Approval(n, found[n]) if n in found else Approval(n, None, note or "unknown")
-            for c, n in prs.items()}
-
-
-def _lookup(root: str, prs: list[int], repo: str | None, offline: bool
-            ) -> tuple[dict[int, tuple[Approver, ...]], str | None]:
-    """The approvers of each pull request GitHub could be asked about, and why others are unknown."""
-    numbers = list(dict.fromkeys(prs))
-    if not numbers:
-        return {}, None  # nothing to ask about
-    if offline:
-        return {}, "unknown offline: GitHub was not asked (--offline)"
-    if not os.environ.get(_TOKEN_ENV):
-        return {}, (f"unknown offline: set {_TOKEN_ENV} to a token that can read the repository's pull "
-                    "requests to ask GitHub")
-    return _ask_github(root, numbers, repo)
-
-
-def _ask_github(root: str, numbers: list[int], repo: str | None
-                ) -> tuple[dict[int, tuple[Approver, ...]], str | None]:
-    from modelreg.edges import github
-    from modelreg.errors import ModelregError
-
-    where = github.find_repo(root, repo)
-    if where is None:
-        return {}, ("unknown offline: no GitHub repository known (origin is not on github.com); pass "
-                    f"--repo OWNER/NAME or set {github.REPOSITORY_ENV}")
-    found: dict[int, tuple[Approver, ...]] = {}
-    try:
-        client = github.Client()
-        for number in numbers:
-            found[number] = tuple(Approver(str(r.user), r.submitted_at, r.commit_id)
-                                  for r in github.approvers(client.reviews(where, number)))
-    except ModelregError as exc:  # history is a read: GitHub down is a note, not a failure
-        return found, f"unknown: GitHub's API could not be asked ({exc})"
-    return found, None
-
-
 def with_ledger(root: str, model: str, events: list[Event], at: str | None = None, *,
                 blobs: git.BlobReader | None = None) -> list[Event]:
     """``events`` merged with the deployment ledger (git notes, see ``formats/ledger.py``): each
@@ -281,11 +217,13 @@ def merge_ledger(events: list[Event], records: list[Any]) -> list[Event]:
     for event in events:
         move = recorded.get((event.commit, event.alias)) if event.kind == "alias" else None
         if event.approvers is None and move is not None and move.approvers is not None:
-            event = replace(event, approvers_note=None, approvers=_approvers(move))
+            event = replace(event, approvers_note=None, approvers=_approvers(move),
+                            not_counted=_not_counted(move))
         out.append(event)
     deployments = [Event(kind="deployment", version=r.after, commit=r.commit, author=str(r.actor or ""),
                          date=r.time, subject=r.message, pr=r.pr, alias=r.alias, previous=r.before,
                          environment=r.environment, outcome=r.outcome, approvers=_approvers(r),
+                         not_counted=_not_counted(r),
                          approvers_note=None if r.approvers is not None else "not recorded by the deploy job")
                    for r in records if r.kind == "deployment"]
     return sorted(out + deployments, key=lambda e: _instant(e.date), reverse=True)
@@ -295,6 +233,13 @@ def _approvers(record: Any) -> tuple[Approver, ...] | None:
     if record.approvers is None:
         return None
     return tuple(Approver(str(a.get("login")), a.get("at"), a.get("commit_id")) for a in record.approvers)
+
+
+def _not_counted(record: Any) -> tuple[NotCounted, ...] | None:
+    if record.not_counted is None:
+        return None
+    return tuple(NotCounted(str(a.get("login")), a.get("at"), a.get("commit_id"), str(a.get("reason")))
+                 for a in record.not_counted)
 
 
 def _instant(date: str) -> float:

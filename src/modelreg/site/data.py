@@ -121,8 +121,8 @@ def share_approvers(events: list[Event]) -> list[Event]:
     """Approvals belong to a pull request: a change whose approvers are unknown takes those the
     ledger recorded for another change of the same merge (the deploy job records them with the
     alias moves only; an archive, a rejection or the deployment of that merge had the same review)."""
-    known = {e.commit: e.approvers for e in events if e.approvers is not None}
-    return [replace(e, approvers=known[e.commit], approvers_note=None)
+    known = {e.commit: (e.approvers, e.not_counted) for e in events if e.approvers is not None}
+    return [replace(e, approvers=known[e.commit][0], not_counted=known[e.commit][1], approvers_note=None)
             if e.approvers is None and e.commit in known else e for e in events]
 
 

@@ -345,7 +345,9 @@ def _change(event: Event) -> str:
 
 def _approvers(event: Event) -> str:
     if event.approvers is not None:
-        return e(", ".join(a.login for a in event.approvers)) or '<span class="muted">nobody</span>'
+        counted = e(", ".join(a.login for a in event.approvers)) or '<span class="muted">nobody</span>'
+        others = ", ".join(f"{n.login} ({n.reason})" for n in event.not_counted or ())
+        return counted + (f'<br><span class="muted">not counted: {e(others)}</span>' if others else "")
     if event.pr is None:
         return '<span class="muted">-</span>'
     return '<span class="muted">not recorded</span>'

@@ -57,6 +57,9 @@ def _approvers(entry: object) -> str | None:
     from modelreg.read.audit import Entry
 
     assert isinstance(entry, Entry)
+    others = f" (not counted: {', '.join(entry.not_counted)})" if entry.not_counted else ""
     if entry.approvers:
-        return ",".join(entry.approvers)
+        return ",".join(entry.approvers) + others
+    if entry.approvers is not None and entry.not_counted is not None:  # counted: nobody's approval did
+        return "nobody" + others
     return "unknown" if entry.event in ("alias", "deployment") else None

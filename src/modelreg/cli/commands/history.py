@@ -25,12 +25,13 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
     merge or squash commit message carries one.
 
     Who approved each pull request, and when, comes from GitHub's API
-    (GITHUB_TOKEN; GITHUB_API_URL for GitHub Enterprise): each reviewer whose
-    latest review approves. Without a token or a known repository, or when
-    the API fails, the approvers are those the deploy job recorded in the
-    ledger (git notes, refs/notes/modelreg), or unknown, with the reason; the
-    history itself never fails for it. Deployments and their outcomes come
-    from the ledger.
+    (GITHUB_TOKEN; GITHUB_API_URL for GitHub Enterprise): the approvals that
+    counted under the policy of the change (the approval check's rules), and
+    apart, those that did not, with why (author, no write access, bot, ...).
+    Without a token or a known repository, or when the API fails, the
+    approvers are those the deploy job recorded in the ledger (git notes,
+    refs/notes/modelreg), or unknown, with the reason; the history itself
+    never fails for it. Deployments and their outcomes come from the ledger.
 
     \b
     Examples:
@@ -64,8 +65,10 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
 
 def _approvers(e: Event) -> str:
     if e.approvers is not None:
-        return ", ".join(f"{a.login} {(a.at or '')[:16].replace('T', ' ')}".strip()
-                         for a in e.approvers) or "nobody"
+        counted = ", ".join(f"{a.login} {(a.at or '')[:16].replace('T', ' ')}".strip()
+                            for a in e.approvers) or "nobody"
+        others = ", ".join(f"{n.login} ({n.reason})" for n in e.not_counted or ())
+        return f"{counted}; not counted: {others}" if others else counted
     if not e.pr:
         return "no PR"
     note = e.approvers_note or ""
