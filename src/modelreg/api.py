@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from modelreg.edges.hashing import Progress
     from modelreg.formats.desired import DesiredState
     from modelreg.read.artifacts import Downloaded
-    from modelreg.read.audit import Entry
+    from modelreg.read.audit import Trail
     from modelreg.read.diff import Compared
-    from modelreg.read.history import Event
+    from modelreg.read.history import History
     from modelreg.read.resolve import Located
     from modelreg.write.register import Registered, Registration
     from modelreg.write.transitions import Applied, Edit, Planned
@@ -184,11 +184,12 @@ class Registry:
         return all(have.get(k) == v for k, v in wanted.items())
 
     def audit(self, *, since: str | None = None, until: str | None = None, model: str | None = None,
-              github: bool = False) -> builtins.list[Entry]:
+              github: bool = False) -> Trail:
         """The audit trail, oldest first, as ``modelreg audit``: registrations, alias moves with
-        their PR and approvers, and deployments. ``since`` and ``until`` are ISO 8601 dates or
-        times (UTC unless a zone is given; a date as ``until`` includes that day); ``github`` asks
-        GitHub's API for approvers the ledger does not hold."""
+        their PR and approvers, and deployments, each with its ``source``; ledger records git does
+        not bear out as ``unmatched`` entries; ``warnings`` counts the records left out. ``since``
+        and ``until`` are ISO 8601 dates or times (UTC unless a zone is given; a date as ``until``
+        includes that day); ``github`` asks GitHub's API for approvers the ledger does not hold."""
         from modelreg.read.audit import parse_time, trail
 
         self._work_tree("audit")
@@ -196,9 +197,11 @@ class Registry:
                      until=parse_time(until, "--until", end_of_day=True) if until else None,
                      model=model, offline=not github)
 
-    def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> builtins.list[Event]:
+    def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> History:
         """Every change to the model, newest first, with who approved each pull request when
-        GitHub can be asked (see ``history.with_approvers``)."""
+        GitHub can be asked (see ``history.with_approvers``) and the deployments the ledger
+        recorded, each with its ``source``; ledger records git does not bear out are in
+        ``unmatched``, and ``warnings`` counts the records left out."""
         from modelreg.edges import git
         from modelreg.read.history import history, with_approvers, with_ledger
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from modelreg.cli.common import emit_json, read_options, registry
+from modelreg.cli.common import emit_json, read_options, registry, warn
 
 
 @click.command("site")
@@ -40,6 +40,7 @@ def command(output: str, at: str | None, as_json: bool, repo: str | None, title:
     from modelreg.site import build
 
     built = build(registry(at), output, repo=repo, title=title, jobs=jobs)
+    warn(built.warnings)
     if as_json:
         emit_json(built.to_dict())
         return

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from modelreg.cli.common import emit_json, registry, table
+from modelreg.cli.common import emit_json, registry, table, warn
 
 
 @click.command("status")
@@ -24,6 +24,7 @@ def command(only: str | None, verify: bool, as_json: bool) -> None:
       modelreg status --env production --verify --json
     """
     result = registry().status(env=only, verify=verify)
+    warn(result.warnings)
     if as_json:
         emit_json(result.to_dict())
     elif not result.rows:
