@@ -11,12 +11,14 @@ from modelreg.cli.common import emit_json, registry, table, warn
               help="Re-hash every deployed file (default: only files whose size or mtime changed).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def command(only: str | None, verify: bool, as_json: bool) -> None:
-    """Desired state on main against what is deployed: drift, failures, targets ahead of main.
+    """Desired state on main against what is deployed: drift and failures.
 
     For every alias an environment serves: the version main asks for, the
     ledger's last deployment, and what each target says it serves (a directory
     target re-hashes files whose size or mtime changed). Exit code 1 when
-    anything drifted; `modelreg reconcile` redeploys it.
+    anything drifted; `modelreg reconcile` redeploys it. Ledger records on
+    commits not on main (a force push removed them, or a branch's note) are
+    ignored and counted in a warning (stderr; `warnings` in --json).
 
     \b
     Examples:
