@@ -75,9 +75,9 @@ def load(root: str, at: str | None = None, *, blobs: git.BlobReader | None = Non
     records name. What was left out is counted in the warnings."""
     from modelreg.read.change import find_base
 
-    if at is None and git.head_commit(root) is None:
+    revision = git.resolve_revision(root, at) if at is not None else git.head_commit(root)
+    if revision is None:
         return ByModel({}, [])  # nothing committed: nothing the ledger can be about
-    revision = git.resolve_revision(root, at or "HEAD")
     try:
         main_name, main = find_base(root, None)
     except NotFoundError:
