@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from modelreg.api import Registry
 from modelreg.edges import ledger
 from tests.helpers import Cli, Scenarios, commit_all, copy_scenario, git, register, set_aliases
 
@@ -215,6 +216,10 @@ def test_records_on_commits_not_on_main_are_ignored_and_counted(repo: Path, cli:
     assert {"event": "warning", "source": "ledger", "detail": OFF_MAIN} in audit.json
     assert [e["to"] for e in audit.json if e["event"] == "deployment"] == [2]
     assert OFF_MAIN in cli.ok("-C", str(repo), "audit", "--csv").err
+    # the Python API returns the same, warnings as data on the result
+    reg = Registry(repo)
+    assert reg.history("fraud", offline=True).warnings == [OFF_MAIN] == reg.audit().warnings
+    assert reg.history("fraud", offline=True).to_json() == result.json and reg.audit().to_json() == audit.json
     assert OFF_MAIN in cli.ok("-C", str(repo), "audit").err
     # the site: in its report, on stderr and on the index page
     site = cli.ok("-C", str(repo), "site", "-o", str(tmp_path / "site"), "--json")
