@@ -188,7 +188,8 @@ def _off_main(repo: Path) -> str:
     git(repo, "switch", "-q", "-c", "feature")
     set_aliases(repo, "fraud", {"production": 3}, description="Scores card payments")
     branch = commit_all(repo, "Promote fraud v3 (#10)")
-    line = json.dumps(record(repo, "(#10)", before=2, after=3, pr=10).to_dict())
+    later = "2026-12-02T10:00:00.000000Z"  # newer than main's: the last deployment, were it believed
+    line = json.dumps(record(repo, "(#10)", before=2, after=3, pr=10, time=later).to_dict())
     git(repo, "notes", f"--ref={ledger.REF}", "add", "-m", line, branch)
     git(repo, "switch", "-q", "main")
     return branch
@@ -229,9 +230,9 @@ def test_records_on_commits_not_on_main_are_ignored_and_counted(repo: Path, cli:
     assert (tmp_path / "site/models/fraud.html").read_text().count("deployed to production") == 1
     # status: the off-main deployment is not the last one recorded
     status = cli("-C", str(repo), "status", "--json")
-    assert status.json["warnings"] == [OFF_MAIN] and OFF_MAIN in status.err
     [row] = [r for r in status.json["rows"] if r["environment"] == "production"]
     assert row["recorded"]["after"] == 2 and row["ok"] is True
+    assert status.json["warnings"] == [OFF_MAIN] and OFF_MAIN in status.err
 
 
 def test_three_records_off_main_are_counted_in_one_warning(repo: Path, cli: Cli) -> None:
