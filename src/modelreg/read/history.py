@@ -42,8 +42,8 @@ GIT, GITHUB, LEDGER = "git", "github", "ledger"
 SOURCES = {GIT: "the git history (the change, its commit, author and time)",
            GITHUB: "GitHub's API, asked now (approvers)",
            LEDGER: "the deploy job's records in git notes (deployments, approvers it read then); "
-                   "anyone who may push can write them, so only records whose whole move git bears out "
-                   "are shown here"}
+                   "anyone who may push can write them, so a record joins only when git bears out its "
+                   "whole move, and any other is listed apart"}
 _FACTS = ("kind", "version", "commit", "author", "date", "subject", "pr", "alias", "previous", "environment",
           "outcome")
 
