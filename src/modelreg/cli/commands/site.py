@@ -30,7 +30,10 @@ def command(output: str, at: str | None, as_json: bool, repo: str | None, title:
 
     History comes from git and the deployment ledger (git notes,
     refs/notes/modelreg: fetch them first in a fresh clone); GitHub is never
-    asked. Pages of models and versions gone since an earlier build are removed.
+    asked. Each history row says where it comes from (git or the ledger); ledger
+    records git does not bear out are listed apart, and records on commits not
+    on main are counted in a warning. Pages of models and versions gone since an
+    earlier build are removed.
 
     \b
     Examples:
