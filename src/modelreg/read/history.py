@@ -25,6 +25,7 @@ from modelreg.errors import InputError
 from modelreg.formats import documents, names
 from modelreg.formats.desired import DesiredState, moves
 from modelreg.read.ledger_match import ByModel, ModelRecords, Unmatched, why_not
+from modelreg.read.ledger_match import load as load_ledger
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 # Each commit starts with NUL, which no name, subject or (quoted) path can hold; the
@@ -309,9 +310,7 @@ def ledger_by_model(root: str, at: str | None = None, *, blobs: git.BlobReader |
     counted in ``warnings``) that ``at`` (default HEAD) contains (one ``git rev-list``, not a
     question per record). History, the audit trail and the site merge these into history with
     :func:`merge_ledger`."""
-    from modelreg.read import ledger_match
-
-    return ledger_match.load(root, at, blobs=blobs)
+    return load_ledger(root, at, blobs=blobs)
 
 
 def merge_ledger(events: list[Event], records: list[Any]) -> History:
