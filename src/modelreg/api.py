@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from modelreg.edges.hashing import Progress
     from modelreg.formats.desired import DesiredState
     from modelreg.read.artifacts import Downloaded
-    from modelreg.read.audit import Entry
+    from modelreg.read.audit import Trail
     from modelreg.read.diff import Compared
-    from modelreg.read.history import Event
+    from modelreg.read.history import History
     from modelreg.read.resolve import Located
     from modelreg.write.register import Registered, Registration
     from modelreg.write.transitions import Applied, Edit, Planned
@@ -184,14 +184,17 @@ class Registry:
         return all(have.get(k) == v for k, v in wanted.items())
 
     def audit(self, *, since: str | None = None, until: str | None = None, model: str | None = None,
-              github: bool = False) -> builtins.list[Entry]:
+              github: bool = False) -> Trail:
         """The audit trail, oldest first, as ``modelreg audit``: registrations, alias moves with
-        their PR and approvers, and deployments. ``since`` and ``until`` are ISO 8601 dates or
-        times (UTC unless a zone is given; a date as ``until`` includes that day); ``github`` asks
-        GitHub's API for approvers the ledger does not hold."""
+        their PR and approvers (those that counted, the others apart), and deployments, each with
+        its ``source``; ledger records git does not bear out as ``unmatched`` entries, deployments
+        the targets show and the ledger lost as ``ledger-lost``; ``warnings`` counts the records
+        left out. ``since`` and ``until`` are ISO 8601 dates or times (UTC unless a zone is given;
+        a date as ``until`` includes that day); ``github`` asks GitHub's API whose approvals counted
+        where the ledger does not hold them."""
         from modelreg.approvals.merged import with_counted
         from modelreg.deploy.status import lost_records
-        from modelreg.read.audit import Entry, parse_time, trail
+        from modelreg.read.audit import Entry, Trail, parse_time, trail
 
         self._work_tree("audit")
         entries = trail(self.root, since=parse_time(since, "--since") if since else None,
@@ -199,14 +202,17 @@ class Registry:
                         model=model, approvers=with_counted if github else None)
         # what the targets that can tell show and the ledger does not have: a finding of now, listed
         # after the period's events whatever the period
-        return entries + [Entry(x.time, x.model, "ledger-lost", x.alias, None, x.version, x.environment, None,
-                                x.commit, None, None, None, None, x.describe())
-                          for x in lost_records(self.root, model=model)]
+        lost = [Entry(x.time, x.model, "ledger-lost", x.alias, None, x.version, x.environment, None,
+                      x.commit, None, None, None, None, x.describe(), source="target")
+                for x in lost_records(self.root, model=model)]
+        return Trail(entries + lost, entries.warnings)
 
-    def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> builtins.list[Event]:
+    def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> History:
         """Every change to the model, newest first, with whose approval of each pull request
         counted under the policy of the change, and whose did not, when GitHub can be asked (see
-        ``approvals.merged``); else those the deploy job counted (the ledger)."""
+        ``approvals.merged``), else those the deploy job counted (the ledger); and the deployments
+        the ledger recorded, each with its ``source``. Ledger records git does not bear out are in
+        ``unmatched``, and ``warnings`` counts the records left out."""
         from modelreg.approvals.merged import with_counted
         from modelreg.edges import git
         from modelreg.read.history import history, with_ledger

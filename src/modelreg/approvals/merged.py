@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from modelreg.edges import git
 from modelreg.errors import InputError, ModelregError
-from modelreg.read.history import NO_PR, Approver, Event, NotCounted, pr_number
+from modelreg.read.history import GITHUB, NO_PR, Approver, Event, NotCounted, pr_number
 
 if TYPE_CHECKING:
     from modelreg.approvals.rules import ApprovalReport, Requirement
@@ -200,7 +200,8 @@ def with_counted(root: str, model: str, events: list[Event], *, repo: str | None
         move = (model, str(event.alias), event.version) if event.kind == "alias" else None
         found = lookup.of(event.commit, event.pr, move)
         out.append(replace(event, approvers=found.approvers, not_counted=found.not_counted,
-                           approvers_note=found.note))
+                           approvers_note=found.note,
+                           approvers_source=GITHUB if found.approvers is not None else None))
     return out
 
 

@@ -109,3 +109,9 @@ def _cell(value: Any) -> str:
     if isinstance(value, dict):
         return ",".join(f"{k}={v}" for k, v in value.items()) or "-"
     return str(value)
+
+
+def warn(warnings: Sequence[str]) -> None:
+    """The core's warnings (data on its result), one line each on stderr: --json output stays JSON."""
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)

@@ -25,6 +25,7 @@ from typing import Any
 
 from modelreg.edges import git
 from modelreg.errors import GitError
+from modelreg.formats import names
 
 REF = "refs/notes/modelreg"
 _INCOMING = "refs/notes/modelreg-incoming"
@@ -136,24 +137,81 @@ def append(root: Path, commit: str, records: list[LedgerRecord]) -> None:
             input=text.encode("utf-8"))
 
 
+@dataclass
+class Loaded:
+    """What :func:`load` kept, and how many records it left out, by why: the readers turn the
+    counts into warnings (a ledger anyone who may push can write is never silently trimmed)."""
+
+    records: list[LedgerRecord]
+    #: lines that are not well-formed records
+    malformed: int = 0
+    #: records whose model, alias, environment or target name breaks the name rules
+    bad_names: int = 0
+    #: records about commits not reachable from ``main`` (when :func:`load` was given one)
+    off_main: int = 0
+
+    def warnings(self, main: str = "main") -> list[str]:
+        """One line per kind of record left out, with its count; none when nothing was."""
+        out = []
+        if self.off_main:
+            out.append(f"{_count(self.off_main, 'ledger record')} on commits not on {main} "
+                       f"{_were(self.off_main)} ignored")
+        if self.bad_names:
+            out.append(f"{_count(self.bad_names, 'ledger record')} whose model, alias, environment or "
+                       f"target name breaks the name rules {_were(self.bad_names)} dropped")
+        if self.malformed:
+            verb = "is" if self.malformed == 1 else "are"
+            out.append(f"{_count(self.malformed, 'ledger line')} that {verb} not a well-formed record "
+                       f"{_were(self.malformed)} skipped")
+        return out
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _were(number: int) -> str:
+    return "was" if number == 1 else "were"
+
+
 def read(root: Path, *, reachable_from: str | None = None,
          blobs: git.BlobReader | None = None) -> list[LedgerRecord]:
     """Every record of every note, oldest first (a move recorded by several jobs, once).
 
     ``reachable_from``: only the records about commits that revision contains (one ``git
     rev-list``, not a question per record). ``blobs``: a ``git cat-file`` reader to share."""
+    return load(root, reachable_from=reachable_from, blobs=blobs).records
+
+
+def load(root: Path, *, reachable_from: str | None = None, main: str | None = None,
+         blobs: git.BlobReader | None = None) -> Loaded:
+    """:func:`read`, with what was left out counted. ``reachable_from`` bounds what is read (a
+    record about a later commit than the revision read is not left out: it is not asked about);
+    ``main``: records about commits it does not contain are left out and counted (``off_main``)."""
     listing = git.run(root, "notes", f"--ref={REF}", "list", check=False)
     pairs = [line.split() for line in listing.splitlines() if len(line.split()) == 2]
     records: list[LedgerRecord] = []
+    loaded = Loaded(records)
     with contextlib.nullcontext(blobs) if blobs is not None else git.BlobReader(root) as reader:
         for blob, _commit in pairs:
             data = reader.read(blob) or b""
             for line in data.decode("utf-8", "replace").splitlines():
                 record = LedgerRecord.parse(line) if line.strip() else None
-                if record is not None:
+                if record is None:
+                    loaded.malformed += bool(line.strip())
+                elif not names_ok(record):
+                    loaded.bad_names += 1
+                else:
                     records.append(record)
-    if reachable_from is not None and records:  # by the commit a record names, not the note's
-        reachable = set(git.run(root, "rev-list", reachable_from).split())
+    # by the commit a record names, not the note's; one ``git rev-list`` per revision, not a
+    # question per record. Off main first: a record about a branch is counted whatever is read.
+    on_main = _commits(root, main) if main is not None and records else None
+    if on_main is not None:
+        kept = [r for r in records if r.commit in on_main]
+        loaded.off_main, records = len(records) - len(kept), kept
+    if reachable_from is not None and records:
+        same = reachable_from == main and on_main is not None
+        reachable = on_main if same and on_main is not None else _commits(root, reachable_from)
         records = [r for r in records if r.commit in reachable]
     # Every environment's job records the alias moves of a push: the same move, once.
     seen: set[tuple[Any, ...]] = set()
@@ -165,7 +223,27 @@ def read(root: Path, *, reachable_from: str | None = None,
                 continue
             seen.add(key)
         unique.append(record)
-    return unique
+    loaded.records = unique
+    return loaded
+
+
+def _commits(root: Path, revision: str) -> set[str]:
+    return set(git.run(root, "rev-list", revision).split())
+
+
+def names_ok(record: LedgerRecord) -> bool:
+    """Whether every name a record holds passes the rules the registry's own files obey
+    (``formats/names.py``): a name that no model, alias, environment or target may have
+    says the record was not written by modelreg, and it is not shown."""
+    if len(record.model) > names.MODEL_NAME_MAX or not names.MODEL_NAME.fullmatch(record.model):
+        return False
+    if record.alias is not None and (not names.ALIAS_NAME.fullmatch(record.alias)
+                                     or record.alias in names.RESERVED_ALIASES):
+        return False
+    if record.environment is not None and not names.ALIAS_NAME.fullmatch(record.environment):
+        return False
+    return all(names.TARGET_NAME.fullmatch(t["target"]) if isinstance(t.get("target"), str)
+               else "target" not in t for t in record.targets)
 
 
 def fetch(root: Path, remote: str = "origin") -> bool:

@@ -20,6 +20,9 @@ KEY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/=+-]{0,127}$")
 #: one pip requirement or URL as the workflows install it (see workflows.py: it must not be able
 #: to end the YAML string it is written into, nor form a ${{ }} expression)
 REQUIREMENT = re.compile(r"^[A-Za-z][A-Za-z0-9 ._~:/@+=<>!,\[\]#%?&*-]{0,999}$")
+#: a deploy target as the ledger names it: its type, then where it points (a path, a URL, a
+#: command line), printable (a control character would rewrite the terminal that shows it)
+TARGET_NAME = re.compile(r"^(?:directory|command|webhook|kserve) [^\x00-\x1f\x7f-\x9f]{1,4096}$")
 
 #: alias names with a meaning of their own in URIs
 RESERVED_ALIASES = frozenset({"latest"})

@@ -14,6 +14,7 @@ approval rules' decision), or says why its approvers are unknown; the ledger
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -22,6 +23,8 @@ from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError
 from modelreg.formats import documents, names
 from modelreg.formats.desired import DesiredState, moves
+from modelreg.read.ledger_match import ByModel, ModelRecords, Unmatched, why_not
+from modelreg.read.ledger_match import load as load_ledger
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 # Each commit starts with NUL, which no name, subject or (quoted) path can hold; the
@@ -30,6 +33,17 @@ _FORMAT = "%x00%H %cI %P%n%an%n%s"
 
 
 NO_PR = "no pull request: the commit's subject names none"
+
+
+#: the sources a fact can come from, and what each means (the legend text and HTML show)
+GIT, GITHUB, LEDGER = "git", "github", "ledger"
+SOURCES = {GIT: "the git history (the change, its commit, author and time)",
+           GITHUB: "GitHub's API, asked now (approvers)",
+           LEDGER: "the deploy job's records in git notes (deployments, approvers it read then); "
+                   "anyone who may push can write them, so a record joins only when git bears out its "
+                   "whole move, and any other is listed apart"}
+_FACTS = ("kind", "version", "commit", "author", "date", "subject", "pr", "alias", "previous", "environment",
+          "outcome")
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,12 @@ class Event:
     #: for a deployment (from the ledger): where, and how it went
     environment: str | None = None
     outcome: str | None = None
+    #: where the event comes from: ``git`` (a change and its commit), ``ledger`` (a deployment the
+    #: deploy job recorded, its whole move borne out by git: ``read/ledger_match.py``)
+    source: str = GIT
+    #: where ``approvers`` come from: ``github`` (GitHub's API, asked now) or ``ledger`` (what the
+    #: deploy job read from it then); None while they are unknown
+    approvers_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -81,7 +101,38 @@ class Event:
             out["approvers"] = [asdict(a) for a in self.approvers]
         if self.not_counted is not None:
             out["not_counted"] = [asdict(n) for n in self.not_counted]
+        del out["approvers_source"]
+        out["sources"] = self.sources()
         return out
+
+    def sources(self) -> dict[str, str]:
+        """Field → where its value comes from, for every field that has one."""
+        facts = {name: self.source for name in _FACTS if getattr(self, name) is not None}
+        if self.approvers is not None and self.approvers_source is not None:
+            facts["approvers"] = self.approvers_source
+        return facts
+
+    def marker(self) -> str:
+        """The sources in short, as text and HTML show them: ``git``, ``git+github``, ``ledger``."""
+        extra = self.approvers_source if self.approvers is not None and self.approvers_source else None
+        return self.source if extra in (None, self.source) else f"{self.source}+{extra}"
+
+
+class History(list[Event]):
+    """A model's events, newest first; with the ledger records git does not bear out (kept apart,
+    with why) and the warnings of reading the ledger (records left out, counted)."""
+
+    def __init__(self, events: Iterable[Event] = (), unmatched: Iterable[Unmatched] = (),
+                 warnings: Iterable[str] = ()) -> None:
+        super().__init__(events)
+        self.unmatched = list(unmatched)
+        self.warnings = list(warnings)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """What ``history --json`` prints: the events, then each unmatched record
+        (``"kind": "unmatched"``), then each warning (``"kind": "warning"``)."""
+        return ([e.to_dict() for e in self] + [u.to_dict() for u in self.unmatched]
+                + [{"kind": "warning", "source": LEDGER, "message": w} for w in self.warnings])
 
 
 def history(root: str, model: str, at: str | None = None, *,
@@ -178,55 +229,60 @@ def _state_changes(revisions: _Revisions, model: str, commit: str, parent: str |
 
 
 def with_ledger(root: str, model: str, events: list[Event], at: str | None = None, *,
-                blobs: git.BlobReader | None = None) -> list[Event]:
-    """``events`` merged with the deployment ledger (git notes, see ``formats/ledger.py``): each
-    deployment attempt becomes an event, and a move whose approvers are unknown gets those the
-    deploy job recorded. Newest first. ``at``: only what was recorded for commits it contains."""
-    return merge_ledger(events, ledger_by_model(root, at, blobs=blobs).get(model, []))
+                blobs: git.BlobReader | None = None) -> History:
+    """``events`` merged with the deployment ledger (git notes, see ``edges/ledger.py``) as
+    :func:`merge_ledger` does, with the warnings of reading it. Newest first. ``at``: only what
+    was recorded for commits it contains."""
+    found = ledger_by_model(root, at, blobs=blobs)
+    merged = merge_ledger(events, found.get(model, ModelRecords()))
+    merged.warnings = list(found.warnings)
+    return merged
 
 
-def ledger_by_model(root: str, at: str | None = None, *,
-                    blobs: git.BlobReader | None = None) -> dict[str, list[Any]]:
-    """The ledger's records by model, read once; with ``at``, only those about commits it contains
-    (one ``git rev-list``, not a question per record). History, the audit trail and the site
-    merge these into history with :func:`merge_ledger`."""
-    from pathlib import Path
-
-    from modelreg.edges import ledger
-
-    return by_model(ledger.read(Path(root), reachable_from=git.resolve_revision(root, at) if at else None,
-                                blobs=blobs))
+def ledger_by_model(root: str, at: str | None = None, *, blobs: git.BlobReader | None = None) -> ByModel:
+    """The ledger's records by model, read once: only those about commits on main (the others are
+    counted in ``warnings``) that ``at`` (default HEAD) contains (one ``git rev-list``, not a
+    question per record). History, the audit trail and the site merge these into history with
+    :func:`merge_ledger`."""
+    return load_ledger(root, at, blobs=blobs)
 
 
-def by_model(records: list[Any]) -> dict[str, list[Any]]:
-    """Ledger records grouped by model, each model's in the ledger's order."""
-    out: dict[str, list[Any]] = {}
-    for record in records:
-        out.setdefault(record.model, []).append(record)
-    return out
-
-
-def merge_ledger(events: list[Event], records: list[Any]) -> list[Event]:
+def merge_ledger(events: list[Event], records: list[Any]) -> History:
     """The one merge of history with the ledger: ``records`` (one model's, already limited to the
     revision read: :func:`ledger_by_model`) merged into ``events``. History, the audit trail and
-    the site call it."""
+    the site call it.
+
+    A record joins only when git bears out its whole move (``ledger_match.why_not``): a move
+    record's approvers then fill those unknown, a deployment record becomes an event. Any other
+    is kept apart in ``unmatched``, with why."""
     if not records:
-        return events
-    recorded = {(r.commit, r.alias): r for r in records if r.kind == "move" and r.approvers is not None}
+        return History(events)
+    moved = {(e.commit, e.alias): (e.previous, e.version, e.pr) for e in events
+             if e.kind == "alias" and e.source == GIT}
+    environments = records.environments if isinstance(records, ModelRecords) else {}
+    attached, unmatched = [], []
+    for record in records:
+        why = why_not(record, moved, environments)
+        if why is None:
+            attached.append(record)
+        else:
+            unmatched.append(Unmatched(record, why))
+    recorded = {(r.commit, r.alias): r for r in attached if r.kind == "move" and r.approvers is not None}
     out = []
     for event in events:
         move = recorded.get((event.commit, event.alias)) if event.kind == "alias" else None
         if event.approvers is None and move is not None and move.approvers is not None:
             event = replace(event, approvers_note=None, approvers=_approvers(move),
-                            not_counted=_not_counted(move))
+                            not_counted=_not_counted(move), approvers_source=LEDGER)
         out.append(event)
     deployments = [Event(kind="deployment", version=r.after, commit=r.commit, author=str(r.actor or ""),
                          date=r.time, subject=r.message, pr=r.pr, alias=r.alias, previous=r.before,
                          environment=r.environment, outcome=r.outcome, approvers=_approvers(r),
                          not_counted=_not_counted(r),
-                         approvers_note=None if r.approvers is not None else "not recorded by the deploy job")
-                   for r in records if r.kind == "deployment"]
-    return sorted(out + deployments, key=lambda e: _instant(e.date), reverse=True)
+                         approvers_note=None if r.approvers is not None else "not recorded by the deploy job",
+                         source=LEDGER, approvers_source=LEDGER if r.approvers is not None else None)
+                   for r in attached if r.kind == "deployment"]
+    return History(sorted(out + deployments, key=lambda e: _instant(e.date), reverse=True), unmatched)
 
 
 def _approvers(record: Any) -> tuple[Approver, ...] | None:

@@ -30,6 +30,7 @@ from modelreg.edges.atomic import write_atomic
 from modelreg.errors import ConflictError
 from modelreg.formats import names
 from modelreg.read.history import ledger_by_model, merge_ledger
+from modelreg.read.ledger_match import ByModel, ModelRecords
 from modelreg.site import pages
 from modelreg.site.data import (
     ModelData,
@@ -40,7 +41,6 @@ from modelreg.site.data import (
 )
 
 if TYPE_CHECKING:
-    from modelreg.edges.ledger import LedgerRecord
     from modelreg.read.catalog import ModelVersion
 
 DEFAULT_TITLE = "Model registry"
@@ -67,6 +67,8 @@ class Built:
     largest_bytes: int
     jobs: int
     removed: list[str] = field(default_factory=list)
+    #: ledger records left out (not on main, names the rules refuse), counted
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,13 +116,13 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
                until=until)
     catalog = reg.catalog
     models = [n for n in catalog.model_names() if catalog.snapshot.exists(names.model_file(n))]
-    records = _ledger(reg) if job.history else {}
+    records = _ledger(reg) if job.history else ByModel({}, [])
     jobs = jobs or _jobs(reg, models)
     if jobs > 1 and len(models) > 1:
         shares = [models[i::jobs] for i in range(jobs)]
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
             parts = pool.map(_render, [job] * jobs, shares,
-                             [{m: records.get(m, []) for m in share} for share in shares])
+                             [{m: records.get(m, ModelRecords()) for m in share} for share in shares])
             by_name = {m: r for share, part in zip(shares, parts, strict=True)
                        for m, r in zip(share, part, strict=True)}
         rendered = [by_name[m] for m in models]
@@ -131,12 +133,13 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     # The index last: a build that fails half-way leaves the previous index, which links
     # only to pages that existed before.
     written["index.html"] = _write(target, "index.html",
-                                   pages.index_page(info, [r.row for r in rendered], versions))
+                                   pages.index_page(info, [r.row for r in rendered], versions,
+                                                    notes=records.warnings))
     removed = _remove_stale(target, set(written))
     largest = max(written, key=lambda rel: written[rel])
     return Built(out=str(target), commit=reg.commit, models=len(models), versions=versions,
                  pages=len(written), bytes=sum(written.values()), largest=largest,
-                 largest_bytes=written[largest], jobs=jobs, removed=removed)
+                 largest_bytes=written[largest], jobs=jobs, removed=removed, warnings=list(records.warnings))
 
 
 def _jobs(reg: Registry, models: list[str]) -> int:
@@ -146,7 +149,7 @@ def _jobs(reg: Registry, models: list[str]) -> int:
     return min(os.cpu_count() or 1, MAX_JOBS) if count >= PARALLEL_FROM else 1
 
 
-def _render(job: _Job, models: list[str], records: dict[str, list[LedgerRecord]],
+def _render(job: _Job, models: list[str], records: dict[str, ModelRecords],
             reg: Registry | None = None) -> list[_Rendered]:
     """Write the pages of ``models`` and return their index rows (in a worker: its own snapshot)."""
     from modelreg.read.history import history
@@ -160,9 +163,11 @@ def _render(job: _Job, models: list[str], records: dict[str, list[LedgerRecord]]
         model = reg.catalog.model(name)
         versions = reg.catalog.versions(name)
         events = history(reg.top, name, job.commit) if job.history else []
-        events = share_approvers(merge_ledger(events, records.get(name, [])))
+        merged = merge_ledger(events, records.get(name, ModelRecords()))
+        events = share_approvers(merged)
         data = ModelData(model=model, versions=versions, events=events, production=alias_spans(events),
-                         metrics=headline_metrics(versions), until=job.until)
+                         metrics=headline_metrics(versions), until=job.until,
+                         unmatched=tuple(merged.unmatched))
         page = f"models/{name}.html"
         written = {page: _write(out, page, pages.model_page(job.info, data))}
         for mv in versions:
@@ -179,9 +184,9 @@ def _write(out: Path, rel: str, text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _ledger(reg: Registry) -> dict[str, list[LedgerRecord]]:
-    """The ledger's records by model, read once; with ``--at``, only those about commits the
-    revision contains."""
+def _ledger(reg: Registry) -> ByModel:
+    """The ledger's records by model, read once: those about commits on main that the revision
+    contains (the others counted in its warnings)."""
     return ledger_by_model(reg.top, reg.commit)
 
 

@@ -18,6 +18,7 @@ from modelreg.read.catalog import finite_number
 if TYPE_CHECKING:
     from modelreg.read.catalog import Model, ModelVersion
     from modelreg.read.history import Event
+    from modelreg.read.ledger_match import Unmatched
 
 PRODUCTION = "production"
 
@@ -42,6 +43,8 @@ class ModelData:
     metrics: list[str]
     #: where a span still open ends on the chart: the revision's time (the build's, for the work tree)
     until: datetime | None
+    #: ledger records git does not bear out, shown apart with why (``history.merge_ledger``)
+    unmatched: tuple[Unmatched, ...] = ()
 
     @property
     def name(self) -> str:
@@ -121,8 +124,9 @@ def share_approvers(events: list[Event]) -> list[Event]:
     """Approvals belong to a pull request: a change whose approvers are unknown takes those the
     ledger recorded for another change of the same merge (the deploy job records them with the
     alias moves only; an archive, a rejection or the deployment of that merge had the same review)."""
-    known = {e.commit: (e.approvers, e.not_counted) for e in events if e.approvers is not None}
-    return [replace(e, approvers=known[e.commit][0], not_counted=known[e.commit][1], approvers_note=None)
+    known = {e.commit: e for e in events if e.approvers is not None}
+    return [replace(e, approvers=known[e.commit].approvers, not_counted=known[e.commit].not_counted,
+                    approvers_note=None, approvers_source=known[e.commit].approvers_source)
             if e.approvers is None and e.commit in known else e for e in events]
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg.formats import names
 from modelreg.read.catalog import finite_number
+from modelreg.read.history import SOURCES
 from modelreg.site import chart
 from modelreg.site.data import PRODUCTION, ModelData, day, minute
 
@@ -234,12 +235,15 @@ def index_row(data: ModelData) -> tuple[str, ...]:
             str(len(data.versions)))
 
 
-def index_page(info: Info, rows: Sequence[tuple[str, ...]], versions: int) -> str:
-    """The index: ``rows`` from :func:`index_row`, by model name; ``versions`` in all."""
+def index_page(info: Info, rows: Sequence[tuple[str, ...]], versions: int, *,
+               notes: Sequence[str] = ()) -> str:
+    """The index: ``rows`` from :func:`index_row`, by model name; ``versions`` in all; ``notes``:
+    the warnings of reading the ledger (records left out, counted)."""
     table = _table(["model", "description", "owners", "aliases", "tags", "status", "versions"], rows, [6],
                    text=[1, 3, 4, 5])
     body = (f"<h1>{e(info.title)}</h1><p class=lead>{len(rows)} models, {versions} versions.</p>"
-            + (table if rows else "<p>No models registered yet.</p>"))
+            + (table if rows else "<p>No models registered yet.</p>")
+            + "".join(f"<p class=muted>Deployment ledger: {e(note)}.</p>" for note in notes))
     return _page(info, info.title, [], body, "")
 
 
@@ -298,6 +302,8 @@ def model_page(info: Info, data: ModelData) -> str:
     parts.append("<h2>History</h2>")
     parts.append(_events(info, data.events, f"{name}/") if data.events else
                  "<p class=muted>No committed history yet.</p>")
+    if data.unmatched:
+        parts.append(_unmatched(info, data))
     return _page(info, f"{model.name} · {info.title}", [(model.name, None)], "".join(parts), "../")
 
 
@@ -324,11 +330,31 @@ def _events(info: Info, events: list[Event], prefix: str) -> str:
         version = (f'<a href="{prefix}v{event.version}.html">v{event.version}</a>'
                    if event.version is not None else '<span class="muted">-</span>')
         rows.append((e(minute(event.date)), _change(event), version, info.pr(event.pr), _approvers(event),
-                     e(event.author), info.commit_link(event.commit)))
+                     e(event.author), info.commit_link(event.commit), e(event.marker().replace("+", " + "))))
     more = (f"<p class=muted>{len(events) - MAX_EVENTS} older changes are not listed here: "
             "<code>modelreg history</code> shows them all.</p>" if len(events) > MAX_EVENTS else "")
-    return _table(["date", "change", "version", "pull request", "approved by", "by", "commit"], rows,
-                  text=[4]) + more
+    shown = sorted({part for ev in events[:MAX_EVENTS] for part in ev.marker().split("+")},
+                   key=list(SOURCES).index)
+    legend = "; ".join(f"<b>{e(source)}</b>: {e(SOURCES[source])}" for source in shown)
+    return (_table(["date", "change", "version", "pull request", "approved by", "by", "commit", "source"],
+                   rows, text=[4]) + more + f"<p class=legend>Source: {legend}.</p>")
+
+
+def _unmatched(info: Info, data: ModelData) -> str:
+    """Ledger records git does not bear out: listed apart, with why, so a forged or stale record
+    is seen for what it is and never read as a deployment or an approval."""
+    rows = []
+    for item in data.unmatched[:MAX_EVENTS]:
+        r = item.record
+        before = f"v{r.before}" if r.before is not None else "(none)"
+        after = f"v{r.after}" if r.after is not None else "(none)"
+        what = f"deployment to {r.environment}" if r.kind == "deployment" else "move"
+        rows.append((e(minute(r.time)), f"{e(what)}: {e(r.alias)} {e(before)} → {e(after)}",
+                     info.commit_link(r.commit), e(item.why)))
+    return ("<h2>Unmatched ledger records</h2><p class=muted>Records in the deployment ledger (git notes, "
+            "which anyone who may push can write) whose move git does not bear out. They are not part of "
+            "the history above.</p>" + _table(["recorded", "claims", "commit", "why not attached"], rows,
+                                              text=[1, 3]))
 
 
 def _change(event: Event) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from modelreg.cli.common import emit_json, registry, table
+from modelreg.cli.common import emit_json, registry, table, warn
 
 
 @click.command("audit")
@@ -22,6 +22,15 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
     ledger (git notes, refs/notes/modelreg; fetch them first with
     `git fetch origin refs/notes/modelreg:refs/notes/modelreg`).
 
+    Every entry says where it comes from (the SOURCE column; in JSON
+    `source` and `sources` per field; in CSV `source` and `approvers_source`):
+    git (the change, its commit, author and time), github (approvers from
+    GitHub's API) or ledger (deployments, approvers the deploy job recorded).
+    A ledger record joins only when git bears out its whole move; any other
+    is an `unmatched` entry saying why. Records on commits not on main, or
+    with names the name rules refuse, are left out and counted in a warning
+    (stderr; in --json, an item whose event is "warning").
+
     \b
     Examples:
       modelreg audit --since 2026-10-01 --csv > audit.csv
@@ -32,18 +41,28 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
     if as_json and as_csv:
         raise click.UsageError("--json and --csv are exclusive")
     entries = registry().audit(since=since, until=until, model=model, github=github)
+    warn(entries.warnings)
     if as_json:
-        emit_json([e.to_dict() for e in entries])
+        emit_json(entries.to_json())
     elif as_csv:
         click.echo(to_csv(entries), nl=False)
     elif not [e for e in entries if e.event != "ledger-lost"]:
         click.echo("Nothing in that period.")
     else:
-        click.echo(table(["time", "model", "event", "change", "env", "outcome", "pr", "approvers"], [
+        headers = ["time", "model", "event", "change", "env", "outcome", "pr", "approvers", "source"]
+        click.echo(table(headers, [
             (e.time.replace("T", " ").rstrip("Z"), e.model, e.event,
              f"{e.alias + ': ' if e.alias else ''}{_v(e.before)} -> {_v(e.after)}", e.environment,
-             e.outcome, f"#{e.pr}" if e.pr else None, _approvers(e))
+             e.outcome, f"#{e.pr}" if e.pr else None, _approvers(e), e.marker())
             for e in entries if e.event != "ledger-lost"]))
+        from modelreg.read.history import SOURCES
+
+        shown = sorted({part for e in entries if e.event != "ledger-lost" for part in e.marker().split("+")},
+                       key=list(SOURCES).index)
+        click.echo("source: " + "; ".join(f"{s}: {SOURCES[s]}" for s in shown))
+        for entry in entries:
+            if entry.event == "unmatched":
+                click.echo(f"{entry.time} {entry.model}: {entry.detail}")
     if not as_json and not as_csv:
         for lost in (e for e in entries if e.event == "ledger-lost"):
             click.echo(f"{lost.environment}: {lost.detail}", err=True)

@@ -4,7 +4,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from modelreg.cli.common import emit_json, read_options, registry, table
+from modelreg.cli.common import emit_json, read_options, registry, table, warn
+from modelreg.read.history import SOURCES
 
 if TYPE_CHECKING:
     from modelreg.read.history import Event
@@ -33,6 +34,15 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
     refs/notes/modelreg), or unknown, with the reason; the history itself
     never fails for it. Deployments and their outcomes come from the ledger.
 
+    Each row says where it comes from: git (the change, its commit, author
+    and time), github (approvers from GitHub's API) or ledger (deployments,
+    approvers the deploy job recorded). A ledger record joins only when git
+    bears out its whole move (model, alias, from and to, commit, pull request,
+    an environment that serves the alias there); any other is listed apart
+    with why. Records on commits not on main, or with names no model, alias,
+    environment or target may have, are left out and counted in a warning
+    (stderr; in --json, an item of kind "warning").
+
     \b
     Examples:
       modelreg history fraud-detector
@@ -41,10 +51,11 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
       modelreg history fraud-detector --offline
     """
     events = registry(at).history(model, repo=repo, offline=offline)
+    warn(events.warnings)
     if as_json:
-        emit_json([e.to_dict() for e in events])
+        emit_json(events.to_json())
         return
-    if not events:
+    if not events and not events.unmatched:
         click.echo(f"No committed history for {model} yet.")
         return
     rows = []
@@ -55,9 +66,17 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
             what = f"deployed {_v(e.version)} to {e.environment}: {e.outcome}"
         else:
             what = f"{e.kind} {_v(e.version)}"
-        rows.append((e.date[:19].replace("T", " "), what, e.commit[:10], e.author,
+        rows.append((e.date[:19].replace("T", " "), f"{what} [{e.marker()}]", e.commit[:10], e.author,
                      f"#{e.pr}" if e.pr else "-", _approvers(e)))
-    click.echo(table(["date", "change", "commit", "author", "pr", "approved by"], rows))
+    if rows:
+        click.echo(table(["date", "change", "commit", "author", "pr", "approved by"], rows))
+        shown = sorted({part for e in events for part in e.marker().split("+")}, key=list(SOURCES).index)
+        click.echo("[source]: " + "; ".join(f"{s}: {SOURCES[s]}" for s in shown))
+    if events.unmatched:
+        click.echo(f"Unmatched ledger records (not attached: git does not bear out their move): "
+                   f"{len(events.unmatched)}")
+        for unmatched in events.unmatched:
+            click.echo(f"  {unmatched.describe()}")
     notes = dict.fromkeys(e.approvers_note for e in events if e.pr and e.approvers_note)
     for note in notes:
         click.echo(f"approved by: {note}")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from modelreg.cli.common import emit_json, read_options, registry
+from modelreg.cli.common import emit_json, read_options, registry, warn
 
 
 @click.command("site")
@@ -30,7 +30,10 @@ def command(output: str, at: str | None, as_json: bool, repo: str | None, title:
 
     History comes from git and the deployment ledger (git notes,
     refs/notes/modelreg: fetch them first in a fresh clone); GitHub is never
-    asked. Pages of models and versions gone since an earlier build are removed.
+    asked. Each history row says where it comes from (git or the ledger); ledger
+    records git does not bear out are listed apart, and records on commits not
+    on main are counted in a warning. Pages of models and versions gone since an
+    earlier build are removed.
 
     \b
     Examples:
@@ -40,6 +43,7 @@ def command(output: str, at: str | None, as_json: bool, repo: str | None, title:
     from modelreg.site import build
 
     built = build(registry(at), output, repo=repo, title=title, jobs=jobs)
+    warn(built.warnings)
     if as_json:
         emit_json(built.to_dict())
         return

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from modelreg.cli.common import emit_json, registry, table
+from modelreg.cli.common import emit_json, registry, table, warn
 
 
 @click.command("status")
@@ -12,7 +12,7 @@ from modelreg.cli.common import emit_json, registry, table
               "deployment; the output names what it did not re-hash.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def command(only: str | None, verify: bool, fast: bool, as_json: bool) -> None:
-    """Desired state on main against what is deployed: drift, failures, targets ahead of main.
+    """Desired state on main against what is deployed: drift, failures, lost ledger records.
 
     For every alias an environment serves: the version main asks for, what
     each target serves, and the ledger's last deployment. A row is live only
@@ -20,8 +20,10 @@ def command(only: str | None, verify: bool, fast: bool, as_json: bool) -> None:
     can show them (directory) hash now to the manifest's sha256; otherwise it
     says what was not checked (a command or webhook target cannot show its
     bytes; --fast skips files whose size and mtime are unchanged). Deployments
-    a directory target shows that the ledger does not have are listed. Exit
-    code 1 when anything drifted; `modelreg reconcile` redeploys it.
+    a directory target shows that the ledger does not have are listed. Ledger
+    records on commits not on main (a force push removed them, or a branch's
+    note) are ignored and counted in a warning (stderr; `warnings` in --json).
+    Exit code 1 when anything drifted; `modelreg reconcile` redeploys it.
 
     \b
     Examples:
@@ -31,6 +33,7 @@ def command(only: str | None, verify: bool, fast: bool, as_json: bool) -> None:
     if fast and verify:
         raise click.UsageError("--fast and --verify are exclusive (--verify is the default)")
     result = registry().status(env=only, fast=fast)
+    warn(result.warnings)
     if as_json:
         emit_json(result.to_dict())
     elif not result.rows:
