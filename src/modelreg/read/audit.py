@@ -67,7 +67,8 @@ class Entry:
         return {"time": self.time, "model": self.model, "event": self.event, "alias": self.alias,
                 "from": self.before, "to": self.after, "environment": self.environment,
                 "outcome": self.outcome, "commit": self.commit, "pr": self.pr, "approvers": self.approvers,
-                "not_counted": self.not_counted, "actor": self.actor, "sha256": self.sha256, "detail": self.detail, "source": self.source,
+                "not_counted": self.not_counted, "actor": self.actor, "sha256": self.sha256,
+                "detail": self.detail, "source": self.source,
                 "approvers_source": self.approvers_source, "sources": self.sources()}
 
     def sources(self) -> dict[str, str]:
@@ -131,7 +132,8 @@ def trail(root: Path, *, since: datetime | None = None, until: datetime | None =
         if model is None:  # records about a model no longer in the registry: shown, apart if git says so
             models += sorted(set(recorded) - set(models))
         for name in models:
-            entries += _model_entries(root, name, recorded.get(name, ModelRecords()), blobs, approvers=approvers)
+            entries += _model_entries(root, name, recorded.get(name, ModelRecords()), blobs,
+                                      approvers=approvers)
     return Trail(sorted((e for e in entries if _within(e.time, since, until)), key=lambda e: e.time),
                  list(recorded.warnings))
 
@@ -173,7 +175,8 @@ def _from_record(record: ledger.LedgerRecord) -> Entry:
                  record.environment, record.outcome, record.commit, record.pr, approvers, record.actor,
                  record.sha256, record.message,
                  [f"{a.get('login')} ({a.get('reason')})" for a in record.not_counted]
-                 if record.not_counted is not None else None, LEDGER, LEDGER if approvers is not None else None)
+                 if record.not_counted is not None else None,
+                 LEDGER, LEDGER if approvers is not None else None)
 
 
 def _from_unmatched(unmatched: Unmatched) -> Entry:
