@@ -101,6 +101,16 @@ class Change:
         return out
 
     @cached_property
+    def candidates(self) -> frozenset[tuple[str, int]]:
+        """Versions new in the change (on the head, not on the base), with ``check_all`` too: the
+        ones a regression rule judges. A version released before was judged when it was new, so
+        ``--all`` does not hold it against a better version promoted since."""
+        if not self.check_all:
+            return frozenset(self.new_versions)
+        return frozenset((model, n) for model, n in self.new_versions
+                         if n not in self.versions(self.base, model))
+
+    @cached_property
     def changed_models(self) -> list[str]:
         """Models whose model.yaml changed (every model with --all)."""
         if self.check_all:
