@@ -56,7 +56,8 @@ class Change:
             work_tree = tree or WorkTree(root)
             self.head = Overlay(work_tree, overlay) if overlay else work_tree
             self.changes = git.changes_since(root, base, WATCHED)
-            self.changes.update(dict.fromkeys(overlay, "M"))
+            # a file the base lacks is added: immutability must not take a new version for an edit
+            self.changes.update({path: "M" if self.base.read(path) is not None else "A" for path in overlay})
         self.head_catalog = Catalog(self.head)
         self.base_catalog = Catalog(self.base)
 
