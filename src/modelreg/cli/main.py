@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from modelreg import __version__
+from modelreg.formats.text import UNPRINTABLE
 
 COMMANDS = {
     "init": "Create a registry in a directory (or make an existing repository one).",
@@ -129,9 +130,7 @@ def cli(ctx: click.Context, registry: str | None) -> None:
 
 # Text from registry files (descriptions, reasons, tags) reaches the terminal: escape sequences
 # in it could retitle the window, hide lines or reverse text. JSON output escapes them itself.
-_UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0))}
-_UNPRINTABLE.update({c: f"\\u{c:04x}" for c in (0x061c, 0x200e, 0x200f, *range(0x202a, 0x202f),
-                                                   *range(0x2066, 0x206a))})
+_UNPRINTABLE = UNPRINTABLE
 
 
 class _Printable:

@@ -25,7 +25,7 @@ from modelreg.edges.hashing import Progress, no_progress
 from modelreg.edges.snapshot import WorkTree
 from modelreg.edges.undo import Undo
 from modelreg.errors import ConflictError, InputError
-from modelreg.formats import documents, models, names, yamlio
+from modelreg.formats import documents, models, names, text, yamlio
 from modelreg.formats.names import MODEL_HEADER, VERSION_HEADER
 from modelreg.write import inputs, lineage
 
@@ -89,6 +89,9 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
     """Register ``reg`` in the registry at ``root``, holding the registry's lock (see ``lock.py``)
     from choosing the version number until the commit."""
     names.check_model_name(reg.model)
+    text.check_text(reg.description, "--description")
+    for key, value in reg.tags.items():
+        text.check_text(value, f"--tag {key}")
     artifact = _check_artifact(reg.artifact)
     card_bytes = _read_card(reg.card)
     card = reg.card.name if reg.card is not None else None
