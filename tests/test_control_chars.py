@@ -104,3 +104,13 @@ def test_a_card_file_is_escaped_in_html(registry: Path, workdir: Path, tmp_path:
     page = out.read_text()
     assert "\\x1b[31mred" in page and "\\u202eevil" in page and "co\\x1bde" in page
     assert "\x1b" not in page and "\u202e" not in page
+
+
+def test_register_refuses_them_anywhere_in_the_manifest(two: Path, workdir: Path, cli: Cli) -> None:
+    params = workdir / "params.json"
+    params.write_text('{"kernel": "rbf\\u001b[2J"}')
+    err = cli.fails("-C", str(two), "register", "fraud", "-a", str(workdir / "fraud-1" / "model.pkl"),
+                    "--params", str(params)).err
+    assert err.startswith("error: the new version.yaml: params.kernel: holds the control character "
+                          "\\x1b"), err
+    assert not (two / "registry/fraud/v3").exists()
