@@ -354,3 +354,10 @@ def test_a_tag_that_looks_like_a_date_is_still_a_tag(populated: Path, cli: Cli) 
     git(populated, "tag", "2026.11.06", "release-1")
     at = cli.ok("-C", str(populated), "resolve", "fraud-detector/latest", "--at", "2026.11.06", "--json")
     assert at.json["version"] == 2
+
+
+def test_a_revision_that_is_not_there_names_the_option(populated: Path, cli: Cli) -> None:
+    assert cli.fails("-C", str(populated), "list", "--at", "no-such-branch").err.startswith(
+        "error: --at: unknown revision 'no-such-branch'")
+    assert cli.fails("-C", str(populated), "history", "fraud-detector", "--at", "1999-01-01").err.startswith(
+        "error: --at: no commit on HEAD at or before 1999-01-01")

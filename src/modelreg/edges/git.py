@@ -65,19 +65,20 @@ def init(root: StrPath) -> None:
 def resolve_revision(root: StrPath, rev: str, *, option: str | None = None) -> str:
     """Commit id for a commit, branch, tag, or a date (the last commit on HEAD at or before it: a
     date in the future is the latest commit). ``option`` names where a person gave ``rev``."""
+    where = f"{option}: " if option else ""
     if _DATE.match(rev):
         # a date to come means the latest commit (and git cannot read every one: 2999 is no date)
         since = ["HEAD"] if _check_date(rev) else ["--first-parent", f"--before={rev}", "HEAD"]
         commit = run(root, "rev-list", "-1", *since, check=False).strip()
         if not commit:
-            raise NotFoundError(f"no commit on HEAD at or before {rev}",
+            raise NotFoundError(f"{where}no commit on HEAD at or before {rev}",
                                 fix="pick a later date, or a commit or tag")
         return commit
     code, out = _status(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     if code != 0:
         if _DATE_LIKE.match(rev.strip()):  # not a ref either: a date in a form modelreg does not read
             raise InputError(f"{rev!r} is not a date modelreg reads", field=option, fix=DATE_FORMS)
-        raise NotFoundError(f"unknown revision {rev!r}",
+        raise NotFoundError(f"{where}unknown revision {rev!r}",
                             fix="give a commit, branch, tag, or a date such as 2026-11-01")
     return out.strip()
 
