@@ -702,3 +702,24 @@ def test_a_deploy_target_loads_no_gate() -> None:
             "print(sorted(m for m in sys.modules if m.startswith('modelreg.checks')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# --all: the regression rule judges candidates, not every version released before ------------------
+
+def test_all_does_not_hold_an_old_version_against_a_better_production(main_branch: Path, workdir: Path,
+                                                                      cli: Cli) -> None:
+    git(main_branch, "switch", "-q", "main")
+    register(cli, main_branch, workdir, "fraud", "-m", "better", metrics={**GOOD, "roc_auc": 0.99}, seed=2)
+    commit_all(main_branch, "Register fraud v2", date=hours_ago(20))
+    set_aliases(main_branch, "fraud", {"staging": 2, "production": 2}, archived=[1])
+    commit_all(main_branch, "Promote v2, archive v1", date=hours_ago(10))
+    report = cli.ok("-C", str(main_branch), "check", "--all", "--format", "json").json
+    assert report["passed"] is True, report
+    assert report["new_versions"] == ["models:/fraud/1", "models:/fraud/2"]
+    # a real candidate worse than production still fails, with --all and without
+    git(main_branch, "switch", "-q", "-c", "worse")
+    register(cli, main_branch, workdir, "fraud", "-m", "worse", metrics=GOOD, seed=3)
+    for args in (["--all"], []):
+        out = check(cli, main_branch, *args)
+        assert "metrics.roc_auc: 0.95 is 0.04 below production v2 (0.99)" in out, out
+        assert "fraud/v1" not in out and "fraud/v2/" not in out, out

@@ -45,6 +45,38 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
     assert "--artifact" in cli.fails("register", "m", code=2).err
 
 
+def _once_options(name: str) -> list[tuple[str, bool]]:
+    """(the option's first spelling, whether it is a flag) for each option of a command that takes
+    one value: declared neither multiple nor count."""
+    import click
+
+    from modelreg.cli.main import cli as group
+
+    command = group.get_command(click.Context(group), name)
+    assert command is not None
+    return [(p.opts[0], p.is_flag) for p in command.params if isinstance(p, click.Option)
+            and not p.multiple and not p.count and p.name != "help"]
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_option_given_twice_is_refused_on_every_command(cli: Cli, name: str) -> None:
+    options = _once_options(name)
+    assert options, name
+    for option, flag in options:
+        twice = [option, option] if flag else [option, "1", option, "2"]
+        err = cli.fails(name, *twice, code=EXIT_USAGE).err
+        spelled = err.strip().splitlines()
+        assert len(spelled) == 1 and spelled[0].startswith("Error: ") and \
+            "was given more than once; give it once" in spelled[0] and option in spelled[0], (name, err)
+
+
+def test_repeated_options_of_the_group_and_multiple_options(cli: Cli, registry: Path) -> None:
+    assert "--registry/-C was given more than once" in cli.fails("-C", str(registry), "-C", str(registry),
+                                                                  "list", code=EXIT_USAGE).err
+    cli.ok("-C", str(registry), "list", "--tag", "a=b", "--tag", "c=d")  # multiple=True: repeatable
+    assert cli.fails("-C", str(registry), "list", "--json", "--json", code=EXIT_USAGE).out == ""
+
+
 def test_each_exit_code_means_one_thing() -> None:
     assert (EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_SERVICE) == (1, 2, 3, 4)
     assert ModelregError.exit_code == EXIT_FAILED

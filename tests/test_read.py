@@ -318,3 +318,46 @@ def test_terminal_escapes_in_registry_text_are_shown_escaped(populated: Path, cl
     assert "\x1b" not in out and "\u202e" not in out
     data = cli.ok("-C", str(populated), "show", "fraud-detector", "--json").json
     assert data["description"] == "evil\x1b]0;pwned\x07\u202eend"  # JSON keeps the value, escaped
+
+
+#: every command with --at, with the arguments it needs (the output paths under {out})
+AT_COMMANDS = [["list"], ["show", "fraud-detector"], ["resolve", "fraud-detector/latest"],
+               ["history", "fraud-detector", "--offline"], ["diff", "fraud-detector", "2", "3"],
+               ["search", "--where", "metrics.roc_auc>0"], ["card", "fraud-detector/2"],
+               ["get", "fraud-detector/2", "-o", "{out}/model.pkl"], ["site", "-o", "{out}/site"]]
+
+
+@pytest.mark.parametrize("command", AT_COMMANDS, ids=lambda c: c[0])
+def test_at_a_date_in_the_future_is_the_latest_commit(populated: Path, tmp_path: Path, cli: Cli,
+                                                      command: list[str]) -> None:
+    args = [a.replace("{out}", str(tmp_path / "future")) for a in command]
+    future = cli.ok("-C", str(populated), *args, "--at", "2999-01-01T00:00Z").out
+    now = [a.replace("{out}", str(tmp_path / "head")) for a in command]
+    assert future.replace(str(tmp_path / "future"), "") == \
+        cli.ok("-C", str(populated), *now, "--at", "HEAD").out.replace(str(tmp_path / "head"), "")
+
+
+@pytest.mark.parametrize("command", AT_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("at", ["2026/11/01", "01.11.2026", "2026-11-1", "yesterday", "2 weeks ago",
+                                "2026-11-01x"])
+def test_at_a_date_modelreg_does_not_read_says_so(populated: Path, tmp_path: Path, cli: Cli,
+                                                  command: list[str], at: str) -> None:
+    args = [a.replace("{out}", str(tmp_path / "out")) for a in command]
+    err = cli.fails("-C", str(populated), *args, "--at", at).err
+    assert err == (f"error: --at: {at!r} is not a date modelreg reads; write a date as YYYY-MM-DD "
+                   "(e.g. 2026-11-01) or YYYY-MM-DDTHH:MM[:SS] with an optional zone (Z, +01:00), or give "
+                   "a commit, branch or tag\n")
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_tag_that_looks_like_a_date_is_still_a_tag(populated: Path, cli: Cli) -> None:
+    git(populated, "tag", "2026.11.06", "release-1")
+    at = cli.ok("-C", str(populated), "resolve", "fraud-detector/latest", "--at", "2026.11.06", "--json")
+    assert at.json["version"] == 2
+
+
+def test_a_revision_that_is_not_there_names_the_option(populated: Path, cli: Cli) -> None:
+    assert cli.fails("-C", str(populated), "list", "--at", "no-such-branch").err.startswith(
+        "error: --at: unknown revision 'no-such-branch'")
+    assert cli.fails("-C", str(populated), "history", "fraud-detector", "--at", "1999-01-01").err.startswith(
+        "error: --at: no commit on HEAD at or before 1999-01-01")

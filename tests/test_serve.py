@@ -358,6 +358,17 @@ def test_pickle_with_trust_is_fetched_verified_and_served(scene: Scenario) -> No
     assert reply.doc["model_version"] == "2" and reply.doc["parameters"]["sha256"] == scene.sha256(2)
 
 
+def test_a_remote_that_cannot_be_reached_is_named_before_serving(scene: Scenario, cli: Cli) -> None:
+    from tests.test_remote_errors import closed_port, point_remote_at
+
+    shutil.rmtree(scene.root / ".dvc" / "cache", ignore_errors=True)
+    port = closed_port()
+    point_remote_at(scene.root, f"http://127.0.0.1:{port}/store")
+    err = cli.fails("-C", str(scene.root), "serve", "iris/2", "--trust-pickle", "--port", "0", code=4).err
+    assert f"the default remote is 'storage' (http://127.0.0.1:{port}/store); nothing answered" in err
+    assert "has no object" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_onnx_is_served_as_onnxruntime_answers(scene: Scenario) -> None:
     import onnxruntime
 

@@ -11,7 +11,7 @@ import yaml
 from modelreg.formats.desired import DesiredState
 from modelreg.read.history import Event
 from modelreg.write import transitions
-from tests.helpers import Cli, Scenarios, commit_all, copy_scenario, git, register, snapshot_tree
+from tests.helpers import Cli, Scenarios, commit_all, copy_scenario, git, register, set_aliases, snapshot_tree
 
 POLICY = """\
 schema_version: 1
@@ -271,3 +271,31 @@ def test_a_failed_push_says_where_the_commit_is(three: Path, cli: Cli) -> None:
     assert "on branch modelreg/promote-fraud (you are on it), but the push failed" in err
     assert "git push -u origin modelreg/promote-fraud" in err
     assert git(three, "branch", "--show-current").strip() == "modelreg/promote-fraud"
+
+
+# alias names: what a person types is matched ignoring case, everywhere (docs/format.md) ------------
+
+def test_an_alias_typed_in_any_case_is_the_lower_case_alias_on_every_path(three: Path, cli: Cli) -> None:
+    from modelreg import Registry
+
+    promote(cli, three, "fraud", "3", "--to", "Challenger", "--commit")
+    Registry(three).promote("fraud", 1, to="SHADOW", commit=True)
+    assert model_yaml(three)["aliases"] == {"challenger": 3, "shadow": 1}
+    listed = cli.ok("-C", str(three), "list", "--alias", "Challenger", "--json").json
+    assert [m["name"] for m in listed] == ["fraud"]
+    assert cli.ok("-C", str(three), "resolve", "fraud@CHALLENGER", "--json").json["version"] == 3
+    out = cli.ok("-C", str(three), "demote", "fraud", "--alias", "Shadow", "--commit").out
+    assert out.splitlines()[0] == "fraud shadow: v1 → (none)"
+    assert model_yaml(three)["aliases"] == {"challenger": 3}
+
+
+def test_an_alias_in_a_file_must_be_lower_case_and_the_gate_says_which(three: Path, cli: Cli) -> None:
+    set_aliases(three, "fraud", {"Production": 1})
+    err = cli.fails("-C", str(three), "check").out
+    assert "aliases.Production: 'Production' is not allowed as a name here; did you mean 'production'? " \
+           "alias names in files are lower case" in err
+    policy = three / "policies/default.yaml"
+    set_aliases(three, "fraud", {})
+    policy.write_text(policy.read_text() + "regression:\n  - {metric: roc_auc, against: Staging}\n")
+    out = cli.fails("-C", str(three), "check").out
+    assert "regression.0.against: 'Staging' is not allowed here; did you mean 'staging'?" in out

@@ -159,6 +159,7 @@ class Registry:
              alias: str | None = None) -> builtins.list[ModelSummary]:
         """Models with aliases and latest version; ``tags`` match model or latest-version tags."""
         out = []
+        alias = names.alias_input(alias) if alias else None
         for name in self.models():
             model = self._model_or_none(name)
             if model is None:
@@ -284,8 +285,8 @@ class Registry:
         from modelreg.read.resolve import parse
 
         self._work_tree("promote in")
-        wanted = [(parse(f"models:/{model}/{version}" if version is not None else model), alias.lower())
-                  for model, version, alias in promotions]
+        wanted = [(parse(f"models:/{model}/{version}" if version is not None else model),
+                   names.alias_input(alias)) for model, version, alias in promotions]
 
         def plan(catalog: Catalog) -> dict[str, Edit]:
             # resolved under the registry's lock, from the files the change is checked against
@@ -308,7 +309,7 @@ class Registry:
         from modelreg.write import transitions
 
         self._work_tree("roll back in")
-        alias = alias.lower()
+        alias = names.alias_input(alias)
         events = history(self.top, model)
 
         def back(state: DesiredState) -> DesiredState:
@@ -325,7 +326,8 @@ class Registry:
         from modelreg.write import transitions
 
         self._work_tree("demote in")
-        return self._publish(f"demote {model}", {model: lambda s: transitions.demote(s, alias.lower())},
+        alias = names.alias_input(alias)
+        return self._publish(f"demote {model}", {model: lambda s: transitions.demote(s, alias)},
                              branch=branch, commit=commit, push=push, open_pr=open_pr, message=message,
                              base=base, dry_run=dry_run)
 

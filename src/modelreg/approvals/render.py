@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from modelreg.approvals.rules import ApprovalReport, Received, RequirementOutcome
+from modelreg.formats.text import escaped
 
 # A handle in a job summary or PR comment would notify its owner; in a code span it does not.
 _HANDLE = re.compile(r"(?<![\w`])@[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
@@ -95,5 +96,5 @@ def _one_line(value: str) -> str:
 
 
 def _md(value: str) -> str:
-    value = _one_line(value).replace("`", "'").replace("|", "\\|")
+    value = escaped(_one_line(value)).replace("`", "'").replace("|", "\\|")
     return _HANDLE.sub(lambda m: f"`{m.group(0)}`", value)

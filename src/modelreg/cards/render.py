@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg.cards import Card, Cell, Section, Table
 from modelreg.errors import InputError
+from modelreg.formats.text import escaped
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -113,12 +114,19 @@ def _md_table(table: Table) -> list[str]:
 
 
 def _md_inline(text: str) -> str:
-    """Text from the manifest inside Markdown: one line, no table break, no HTML."""
-    text = " ".join(text.split())
+    """Text from the manifest inside Markdown: one line, no table break, no HTML, control
+    characters escaped (formats/text.py)."""
+    text = escaped(" ".join(text.split()))
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # HTML ---------------------------------------------------------------------------------------------
+
+
+def _html(value: str, quote: bool = True) -> str:
+    """The one escape of card text into HTML: markup and control characters (formats/text.py)."""
+    return html.escape(escaped(value), quote)
+
 
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
           "line-height:1.5}table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ccc;"
@@ -128,7 +136,7 @@ _STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem aut
 
 
 def html_page(card: Card) -> str:
-    esc = html.escape
+    esc = _html
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
            "style-src 'unsafe-inline'\">",
@@ -154,7 +162,7 @@ def html_page(card: Card) -> str:
 
 
 def _html_table(table: Table, caption: str | None = None) -> str:
-    esc = html.escape
+    esc = _html
     head = "".join(f"<th>{esc(h)}</th>" for h in table.headers)
     rows = "".join("<tr>" + "".join(
         f'<td class="n">{esc(value_text(c))}</td>' if isinstance(c, (int, float)) and not isinstance(c, bool)
@@ -208,7 +216,7 @@ def prose_html(text: str) -> str:
         opening = _FENCE.match(line)
         if code is not None:
             if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
-                writer.out.append(f"<pre><code>{html.escape(chr(10).join(code))}</code></pre>")
+                writer.out.append(f"<pre><code>{_html(chr(10).join(code))}</code></pre>")
                 code = None
             else:
                 code.append(line)
@@ -219,7 +227,7 @@ def prose_html(text: str) -> str:
             writer.line(line)
     writer.flush()
     if code is not None:  # an unclosed fence runs to the end, as in CommonMark
-        writer.out.append(f"<pre><code>{html.escape(chr(10).join(code))}</code></pre>")
+        writer.out.append(f"<pre><code>{_html(chr(10).join(code))}</code></pre>")
     return "\n".join(writer.out)
 
 
@@ -228,14 +236,14 @@ def inline_html(text: str) -> str:
     out: list[str] = []
     for index, part in enumerate(re.split(r"(`[^`\n]+`)", text)):
         if index % 2:
-            out.append(f"<code>{html.escape(part[1:-1])}</code>")
+            out.append(f"<code>{_html(part[1:-1])}</code>")
             continue
         last = 0
         for link in _LINK.finditer(part):
             out.append(_emphasis(part[last:link.start()]))
             label, url = link.group(1), link.group(2)
             if _SAFE_URL.match(url):
-                out.append(f'<a href="{html.escape(url, quote=True)}" rel="nofollow noopener noreferrer">'
+                out.append(f'<a href="{_html(url)}" rel="nofollow noopener noreferrer">'
                            f"{_emphasis(label)}</a>")
             else:  # javascript:, data: and relative links are shown, never followed
                 out.append(_emphasis(f"{label} ({url})" if url else label))
@@ -245,7 +253,7 @@ def inline_html(text: str) -> str:
 
 
 def _emphasis(text: str) -> str:
-    text = html.escape(text)  # after this, the only tags are the ones added below
+    text = _html(text)  # after this, the only tags are the ones added below
     text = re.sub(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", r"<strong>\1</strong>", text)
     return re.sub(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])", r"<em>\1</em>", text)
 

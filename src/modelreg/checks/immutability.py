@@ -43,7 +43,8 @@ def run(ctx: CheckContext) -> GateResult:
 
 def _schema_version(ctx: CheckContext, path: str) -> list[Finding]:
     before, after = ctx.document(ctx.base, path), ctx.document(ctx.head, path)
-    if before is None or after is None or before.get("schema_version") == after.get("schema_version"):
+    # a file without schema_version is version 1 (its default), as its schema says
+    if before is None or after is None or before.get("schema_version", 1) == after.get("schema_version", 1):
         return []
     return [Finding(GATE, f"schema_version changed from {before.get('schema_version')} to "
                     f"{after.get('schema_version')}", file=path, field="schema_version",

@@ -4,6 +4,11 @@ The policy is the one ``model.yaml`` names, else the first whose
 ``applies_to`` matches, else the registry's default (``policies/select.py``);
 what it asks is decided by ``policies/evaluate.py``. This gate only reads
 what the evaluation needs and turns its problems into findings.
+
+With ``--all`` every version is held to the policy's rules, but the regression
+rule judges only candidates (versions new on the head): a version released
+before was compared when it was new, and a better one promoted since must not
+fail it forever.
 """
 
 from __future__ import annotations
@@ -43,14 +48,17 @@ def run(ctx: CheckContext) -> GateResult:
         except InputError as exc:
             result.findings.append(Finding.from_error(GATE, exc))
             continue
+        # --all reads every version, but only a candidate is held against what an alias serves now
+        candidate = (model, number) in ctx.candidates
         for index, selected in enumerate(selections):  # the policy now, and the one before if it differs
             against = selected.policy.regression[0].against if selected.policy.regression else "production"
-            problems, rows = evaluate(selected.policy, selected.name, doc, path, baselines(ctx.base, model),
+            problems, rows = evaluate(selected.policy, selected.name, doc, path,
+                                      baselines(ctx.base, model) if candidate else {},
                                       against=against, text=documents.raw(ctx.head, path),
                                       card=_card_bytes(ctx, model, number, doc, selected.policy))
             seen = {str(f) for f in result.findings}
             result.findings.extend(f for f in map(_finding, problems) if str(f) not in seen)
-            if index == 0:
+            if index == 0 and candidate:
                 current = baseline_version(ctx.base, model, against)
                 result.comparisons.append(Comparison(model, number, selected.name, against, current, rows))
     return result

@@ -6,6 +6,7 @@ import json
 
 from modelreg.checks import CheckReport
 from modelreg.checks.results import Comparison, Finding, one_line
+from modelreg.formats.text import escaped
 
 
 def text(report: CheckReport) -> str:
@@ -73,7 +74,7 @@ def _num(value: float | None) -> str:
 
 
 def _escape(text: str) -> str:
-    return one_line(text).replace("|", "\\|").replace("`", "'")
+    return escaped(one_line(text)).replace("|", "\\|").replace("`", "'")
 
 
 def github_annotations(report: CheckReport) -> list[str]:

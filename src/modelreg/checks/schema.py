@@ -20,7 +20,7 @@ from modelreg.approvals import codeowners
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError
-from modelreg.formats import documents, models, names, pointers, schema_files
+from modelreg.formats import documents, models, names, pointers, schema_files, text
 
 GATE = "schema"
 
@@ -84,6 +84,12 @@ def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any
     except InputError as exc:
         return [Finding.from_error(GATE, exc)]
     findings = _against_json_schema(ctx, path, kind, doc, validators)
+    if (hostile := text.first_unprintable(doc)) is not None:
+        field, value = hostile
+        bad = next(ch for ch in value if ord(ch) in text.UNPRINTABLE)
+        findings.append(Finding(GATE, f"holds the control character {text.UNPRINTABLE[ord(bad)]}", file=path,
+                                field=field, fix="write plain text: newlines and tabs are the only control "
+                                "characters allowed"))
     parts = path.split("/")
     if kind == "model" and doc["name"] != parts[1]:
         findings.append(Finding(GATE, f"names the model {doc['name']!r} but lives in {parts[1]}/",

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from modelreg import __version__
+from modelreg.formats.text import UNPRINTABLE
 
 COMMANDS = {
     "init": "Create a registry in a directory (or make an existing repository one).",
@@ -48,6 +49,39 @@ COMMANDS = {
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_SERVICE = 0, 1, 2, 3, 4
 
 
+class RepeatedOption(click.ClickException):
+    """An option given twice: click would keep the last value silently (exit code 2, one line)."""
+
+    exit_code = EXIT_USAGE
+
+
+def refuse_repeats(command: click.Command, ctx: click.Context, args: list[str]) -> None:
+    """Refuse an option given more than once (``--to a --to b``, ``--verify --no-verify``), unless
+    it is declared ``multiple=True`` or ``count=True``: one value per option, as written."""
+    if ctx.resilient_parsing:  # a shell asking for completions: nothing is run
+        return
+    try:
+        _, _, order = command.make_parser(ctx).parse_args(args=list(args))
+    except click.UsageError:
+        return  # the real parse reports it
+    seen: set[str | None] = set()
+    for param in order:
+        if not isinstance(param, click.Option) or param.multiple or param.count:
+            continue
+        if param.name in seen:
+            spelled = "/".join([*param.opts, *param.secondary_opts])
+            raise RepeatedOption(f"{spelled} was given more than once; give it once")
+        seen.add(param.name)
+
+
+class _OnceCommand(click.Command):
+    """Every subcommand: its options given twice are refused (see :func:`refuse_repeats`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        refuse_repeats(self, ctx, args)
+        return super().parse_args(ctx, args)
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -57,7 +91,15 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(f"modelreg.cli.commands.{name.replace('-', '_')}")
         command: click.Command = module.command
+        if type(command) is click.Command:
+            # One place for every command (no command file declares a class): a plain click
+            # command becomes the same command with repeated options refused.
+            command.__class__ = _OnceCommand
         return command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        refuse_repeats(self, ctx, args)  # the group's own options (-C twice); it stops at the command
+        return super().parse_args(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help from the table above, so `modelreg --help` imports no subcommand.
@@ -88,9 +130,7 @@ def cli(ctx: click.Context, registry: str | None) -> None:
 
 # Text from registry files (descriptions, reasons, tags) reaches the terminal: escape sequences
 # in it could retitle the window, hide lines or reverse text. JSON output escapes them itself.
-_UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0))}
-_UNPRINTABLE.update({c: f"\\u{c:04x}" for c in (0x061c, 0x200e, 0x200f, *range(0x202a, 0x202f),
-                                                   *range(0x2066, 0x206a))})
+_UNPRINTABLE = UNPRINTABLE
 
 
 class _Printable:

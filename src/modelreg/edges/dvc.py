@@ -64,11 +64,13 @@ class _Reasons(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.reasons: list[str] = []
+        self.causes: list[BaseException] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         exc = record.exc_info[1] if record.exc_info else None
         if exc is not None:
             self.reasons.append(f"{type(exc).__name__}: {exc}")
+            self.causes.append(exc)
 
 
 @contextmanager
@@ -280,11 +282,77 @@ def _stream(fs: Any, source: str, dest: Path, relpath: str, progress: Progress, 
 
 
 _REACH_FIX = "check the remote in .dvc/config is reachable (`dvc remote list`, credentials, network)"
+#: the user and password of a URL (``https://user:secret@host``), never shown
+_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
+#: settings of a remote that hold credentials (DVC's names across its file systems)
+_SECRET_SETTINGS = re.compile(r"password|secret|token|key|credential|passphrase|sas|connection_string|"
+                              r"session", re.IGNORECASE)
 
 
 def _remote_name(repo: Any) -> str:
     """The default remote's name, for messages (a config without one fails before any transfer)."""
     return str(repo.config["core"].get("remote") or "")
+
+
+def _remote_settings(repo: Any) -> dict[str, Any]:
+    try:
+        return dict(repo.config["remote"].get(_remote_name(repo)) or {})
+    except (KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _scrub(text: str, repo: Any) -> str:
+    """``text`` without the remote's credentials: a URL's user and password, and the value of any
+    setting that holds a secret (DVC and its libraries may echo them in an error)."""
+    text = _USERINFO.sub("***@", text)
+    for key, value in _remote_settings(repo).items():
+        if _SECRET_SETTINGS.search(str(key)) and isinstance(value, str) and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
+
+
+def _where(repo: Any) -> str:
+    """``'storage' (s3://bucket/path)``: the default remote's name and URL, without credentials."""
+    url = _remote_settings(repo).get("url")
+    return f"{_remote_name(repo)!r} ({_scrub(str(url), repo)})" if url else repr(_remote_name(repo))
+
+
+def _reach_fix(repo: Any, what: str = "") -> str:
+    """What to check, for the remote this repository uses (``dvc remote list`` shows it)."""
+    return (f"{_REACH_FIX}: the default remote is {_where(repo)}"
+            + (f"; {what}" if what else ""))
+
+
+def _failure(cause: BaseException) -> str:
+    """What a transfer's exception says about the remote, in words: refused credentials, failed,
+    unreachable; '' when it says nothing we can name. aiohttp's types are matched by name."""
+    status = getattr(cause, "status", None)
+    kinds = {k.__name__ for k in type(cause).__mro__}
+    if isinstance(status, int) and status in (401, 403, 407):
+        return f"it refused the credentials (HTTP {status}): check the user, password or token it is given"
+    if isinstance(status, int) and status >= 500:
+        return f"it failed (HTTP {status}): the server is down or broken; try again when it is back"
+    if kinds & {"ClientConnectionError", "ConnectionError", "TimeoutError", "gaierror"}:
+        return "nothing answered at that address: check the host, the port and the network"
+    if "PermissionError" in kinds:
+        return "it refused access (permission denied): check who may read and write it"
+    return ""
+
+
+def _cause_words(exc: BaseException, repo: Any) -> str:
+    """:func:`_failure` of the first exception in ``exc``'s chain that says something; for a local
+    folder that is not there, that (a transfer to it cannot make it: a missing mount, a typo)."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and all(cause is not c for c in chain):
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if words := next((w for w in map(_failure, chain) if w), ""):
+        return words
+    local = "://" not in str(_remote_settings(repo).get("url", "://"))
+    if local and any(isinstance(c, FileNotFoundError) for c in chain):
+        return "that folder does not exist and cannot be made: check the path, or the disk it is on"
+    return ""
 
 
 @contextmanager
@@ -297,8 +365,9 @@ def _remote_failures(action: str, repo: Any) -> Iterator[None]:
     except (ModelregError, ConfigError):
         raise  # ours, or a configuration error that _repo reports as such
     except Exception as exc:  # DVC surfaces network and auth failures as many types
-        raise RemoteError(f"{action} failed (DVC remote {_remote_name(repo)!r}): "
-                          f"{type(exc).__name__}: {exc}", fix=_REACH_FIX) from exc
+        raise RemoteError(_scrub(f"{action} failed (DVC remote {_remote_name(repo)!r}): "
+                                 f"{type(exc).__name__}: {exc}", repo),
+                          fix=_reach_fix(repo, _cause_words(exc, repo))) from exc
 
 
 def _check_reached(repo: Any, missing: FileNotFoundError) -> None:
@@ -315,8 +384,9 @@ def _check_reached(repo: Any, missing: FileNotFoundError) -> None:
         status = getattr(cause, "status", None)
         connection = any(k.__name__ == "ClientConnectionError" for k in type(cause).__mro__)
         if connection or (isinstance(status, int) and status not in (404, 410)):
-            raise RemoteError(f"the DVC remote {_remote_name(repo)!r} did not answer: "
-                              f"{type(cause).__name__}: {cause}", fix=_REACH_FIX) from missing
+            raise RemoteError(_scrub(f"the DVC remote {_remote_name(repo)!r} did not answer: "
+                                     f"{type(cause).__name__}: {cause}", repo),
+                              fix=_reach_fix(repo, _failure(cause))) from missing
         cause = cause.__cause__ or cause.__context__
 
 
@@ -366,9 +436,11 @@ def _push(repo: Any, oids: list[str]) -> None:
     failed = {h.value for h in result.failed}
     if failed:
         why = f": {reasons.reasons[0]}" if reasons.reasons else ""
-        raise RemoteError(f"DVC could not push {', '.join(sorted(failed))} to the remote "
-                          f"{_remote_name(repo)!r}{why}",
-                          fix="check the remote is reachable and writable, then run the command again")
+        words = next((w for w in (_cause_words(c, repo) for c in reasons.causes) if w), "")
+        raise RemoteError(_scrub(f"DVC could not push {', '.join(sorted(failed))} to the remote "
+                                 f"{_remote_name(repo)!r}{why}", repo),
+                          fix="check the remote is reachable and writable, then run the command again: "
+                          f"the default remote is {_where(repo)}" + (f"; {words}" if words else ""))
 
 
 def evict(path: Path) -> None:

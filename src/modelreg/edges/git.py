@@ -13,6 +13,13 @@ from modelreg.errors import GitError, InputError, NotFoundError, ServiceError
 StrPath = str | os.PathLike[str]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
+#: what a person means as a date but modelreg does not read as one: other separators or orders
+#: (2026/11/01, 01.11.2026, 2026-11-1), a compact date, or git's own relative words
+_DATE_LIKE = re.compile(r"^(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[T ,].*)?|\d{8}T.*|"
+                        r"(?:yesterday|today|tomorrow|now|noon|midnight|last\b.*|next\b.*|.*\bago)|"
+                        r"\d{4}-\d{2}-\d{2}.+)$", re.IGNORECASE)
+DATE_FORMS = ("write a date as YYYY-MM-DD (e.g. 2026-11-01) or YYYY-MM-DDTHH:MM[:SS] with an optional "
+              "zone (Z, +01:00), or give a commit, branch or tag")
 
 
 def run(root: StrPath, *args: str, check: bool = True, input: bytes | None = None) -> str:
@@ -55,42 +62,51 @@ def init(root: StrPath) -> None:
     run(root, "init", "--quiet", "--initial-branch=main")  # what GitHub and the workflows expect
 
 
-def resolve_revision(root: StrPath, rev: str) -> str:
-    """Commit id for a commit, branch, tag, or a date (the last commit on HEAD before it)."""
+def resolve_revision(root: StrPath, rev: str, *, option: str | None = None) -> str:
+    """Commit id for a commit, branch, tag, or a date (the last commit on HEAD at or before it: a
+    date in the future is the latest commit). ``option`` names where a person gave ``rev``."""
+    where = f"{option}: " if option else ""
     if _DATE.match(rev):
-        _check_date(rev)
-        commit = run(root, "rev-list", "-1", "--first-parent", f"--before={rev}", "HEAD",
-                     check=False).strip()
+        # a date to come means the latest commit (and git cannot read every one: 2999 is no date)
+        since = ["HEAD"] if _check_date(rev) else ["--first-parent", f"--before={rev}", "HEAD"]
+        commit = run(root, "rev-list", "-1", *since, check=False).strip()
         if not commit:
-            raise NotFoundError(f"no commit on HEAD at or before {rev}",
+            raise NotFoundError(f"{where}no commit on HEAD at or before {rev}",
                                 fix="pick a later date, or a commit or tag")
         return commit
     code, out = _status(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     if code != 0:
-        raise NotFoundError(f"unknown revision {rev!r}",
+        if _DATE_LIKE.match(rev.strip()):  # not a ref either: a date in a form modelreg does not read
+            raise InputError(f"{rev!r} is not a date modelreg reads", field=option, fix=DATE_FORMS)
+        raise NotFoundError(f"{where}unknown revision {rev!r}",
                             fix="give a commit, branch, tag, or a date such as 2026-11-01")
     return out.strip()
 
 
-def _check_date(rev: str) -> None:
-    """Refuse a date that does not exist: git would read ``2026-13-45`` as some other date."""
+def _check_date(rev: str) -> bool:
+    """Refuse a date that does not exist: git would read ``2026-13-45`` as some other date.
+    Whether it is in the future (a date without a zone is local time, as git reads it)."""
     from datetime import date, datetime
 
     try:
-        date.fromisoformat(rev[:10])
+        day = date.fromisoformat(rev[:10])
     except ValueError:
-        year, month, day = (int(part) for part in rev[:10].split("-"))
+        year, month, number = (int(part) for part in rev[:10].split("-"))
         reason = f"there is no month {month}" if not 1 <= month <= 12 else \
-            f"{year}-{month:02d} has no day {day}"
+            f"{year}-{month:02d} has no day {number}"
         raise InputError(f"{rev!r} is not a valid date: {reason}",
                          fix="write a date as YYYY-MM-DD (e.g. 2026-11-01), or give a commit, branch or tag"
                          ) from None
     zone = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", rev[10:].replace("Z", "+00:00"))
     try:
-        datetime.fromisoformat(rev[:10] + zone.replace(" ", "T", 1))
+        moment = datetime.fromisoformat(rev[:10] + zone.replace(" ", "T", 1)) if zone else None
     except ValueError:
         raise InputError(f"{rev!r} is not a valid date and time", fix="write YYYY-MM-DDTHH:MM[:SS] "
                          "with an optional zone (Z, +01:00), e.g. 2026-11-01T09:30") from None
+    if moment is None:
+        return day > date.today()
+    now = datetime.now(moment.tzinfo) if moment.tzinfo else datetime.now()
+    return moment > now
 
 
 def is_ancestor(root: StrPath, ancestor: str, descendant: str) -> bool:

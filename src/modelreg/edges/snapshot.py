@@ -245,5 +245,7 @@ class Overlay(_Closing):
 
 def open_snapshot(root: str, at: str | None) -> Snapshot:
     if at:
-        return Revision(root, at)
+        from modelreg.edges import git  # only reads of the past pay for subprocess
+
+        return Revision(root, git.resolve_revision(root, at, option="--at"), resolved=True)
     return WorkTree(root)

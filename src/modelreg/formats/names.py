@@ -62,6 +62,14 @@ def check_alias_name(name: str) -> str:
     return name
 
 
+def alias_input(name: str) -> str:
+    """An alias or stage name as a person typed it (a CLI option, a URI, an argument of the Python
+    API): matched ignoring case, as MLflow's ``models:/m/Production`` is, so ``Production`` is the
+    alias ``production``. Files store names in lower case only; the gate refuses any other spelling
+    there (docs/format.md, "Alias names and case")."""
+    return check_alias_name(name.strip().lower())
+
+
 def check_file_name(name: str, *, what: str = "artifact") -> str:
     if not FILE_NAME.fullmatch(name) or name.endswith(".dvc") or name in (VERSION_FILE,):
         raise InputError(

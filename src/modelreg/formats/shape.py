@@ -35,6 +35,17 @@ _patterns: dict[str, re.Pattern[str]] = {}
 DATE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"
              r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$")
 
+#: the same, as the calendar allows it: months 01-12, the days of each month (29 February in leap
+#: years only), hours 00-23, minutes and seconds 00-59, zones within ±23:59, year 0001 on. A regular
+#: expression can say all of that, so the schema says it and an editor refuses what the gate does.
+#: ``(?![\s\S])`` ends the text in ECMA and Python alike (Python's ``$`` passes a final newline).
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+_LEAP = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_DAY = (rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+        rf"|02-(?:0[1-9]|1[0-9]|2[0-8]))|{_LEAP}-02-29)")
+CALENDAR_DATE_TIME = (rf"^{_DAY}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{{1,9}})?)?"
+                      r"(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])(?![\s\S])$")
+
 _TYPES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
           "object": "a mapping", "array": "a list", "null": "null"}
 
@@ -181,7 +192,8 @@ def _scalar(node: dict[str, Any], value: Any, actual: str, path: tuple[str | int
             raise _Mismatch(path, f"{value!r} {problem}",
                             "write an ISO 8601 date and time with a zone, e.g. 2026-11-20T10:02:11Z")
         if "pattern" in node and not pattern(node["pattern"]).search(value):
-            raise _Mismatch(path, f"{value!r} is not allowed here", "see docs/format.md for this field")
+            raise _Mismatch(path, f"{value!r} is not allowed here", _case_fix(node["pattern"], value)
+                            or "see docs/format.md for this field")
         if len(value) < node.get("minLength", 0):
             raise _Mismatch(path, "is empty", "write a value")
         if "maxLength" in node and len(value) > node["maxLength"]:
@@ -215,9 +227,10 @@ def _object(root: dict[str, Any], node: dict[str, Any], value: dict[str, Any],
         extra = node.get("additionalProperties", True)
         if extra is False:
             if patterns:
+                rule = next(iter(patterns))
                 raise _Mismatch((*path, key), f"{key!r} is not allowed as a name here",
-                                _NAME_RULES.get(next(iter(patterns)), "see docs/format.md for the names "
-                                                "allowed here"))
+                                _case_fix(rule, key) or _NAME_RULES.get(rule, "see docs/format.md for the "
+                                                                        "names allowed here"))
             raise _Mismatch((*path, key), "unknown field (a typo?)", "see docs/format.md for the fields")
         if isinstance(extra, dict):
             _walk(root, extra, item, (*path, key))
@@ -277,6 +290,14 @@ def _date_time(text: str) -> str | None:
         dt.datetime.fromisoformat(text)
     except ValueError:
         return "is not a date and time of the calendar"  # month 13, 25 o'clock, 30 February, year 0
+    return None
+
+
+def _case_fix(rule: str, text: str) -> str | None:
+    """"did you mean production?" for an alias written in another case: files hold names in lower
+    case only, while a person's input (``--to Production``) is matched ignoring case."""
+    if rule == names.ALIAS_NAME.pattern and text != text.lower() and pattern(rule).search(text.lower()):
+        return f"did you mean {text.lower()!r}? alias names in files are lower case"
     return None
 
 

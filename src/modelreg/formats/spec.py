@@ -72,10 +72,10 @@ def _text_only(value: Any) -> Any:
     return value
 
 
-# ISO 8601 text with a time zone: not a bare date, not a number of seconds. The pattern is in
-# the schema too, so an editor and the run-time validator refuse what this refuses.
+# ISO 8601 text with a time zone: not a bare date, not a number of seconds, a date and time of the
+# calendar. The schema says so with a pattern, so an editor refuses what this refuses.
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_text_only), Strict(False),
-                      Field(json_schema_extra={"pattern": shape.DATE_TIME})]
+                      Field(json_schema_extra={"pattern": shape.CALENDAR_DATE_TIME})]
 Duration = Annotated[str, StringConstraints(pattern=r"^\d+[smhdw]$")]
 Scalar = str | int | Number | bool | None
 

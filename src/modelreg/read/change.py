@@ -58,7 +58,8 @@ class Change:
             work_tree = tree or WorkTree(root)
             self.head = Overlay(work_tree, overlay) if overlay else work_tree
             self.changes = git.changes_since(root, base, WATCHED)
-            self.changes.update(dict.fromkeys(overlay, "M"))
+            # a file the base lacks is added: immutability must not take a new version for an edit
+            self.changes.update({path: "M" if self.base.read(path) is not None else "A" for path in overlay})
         self.head_catalog = Catalog(self.head)
         self.base_catalog = Catalog(self.base)
 
@@ -118,6 +119,16 @@ class Change:
             base = set() if self.check_all else set(self.versions(self.base, model))
             out.extend((model, n) for n in sorted(head - base))
         return out
+
+    @cached_property
+    def candidates(self) -> frozenset[tuple[str, int]]:
+        """Versions new in the change (on the head, not on the base), with ``check_all`` too: the
+        ones a regression rule judges. A version released before was judged when it was new, so
+        ``--all`` does not hold it against a better version promoted since."""
+        if not self.check_all:
+            return frozenset(self.new_versions)
+        return frozenset((model, n) for model, n in self.new_versions
+                         if n not in self.versions(self.base, model))
 
     @cached_property
     def changed_models(self) -> list[str]:

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from modelreg.errors import InputError, NotFoundError
-from modelreg.formats.names import check_alias_name, check_model_name
+from modelreg.formats.names import alias_input, check_model_name
 from modelreg.formats.pointers import Remote, default_remote
 from modelreg.read.catalog import Catalog, ModelVersion
 
@@ -55,7 +55,7 @@ def parse(uri: str) -> Reference:
                          fix="use models:/NAME/VERSION, models:/NAME@ALIAS or models:/NAME/latest")
     model = check_model_name(match.group("model"))
     if match.group("alias"):
-        return Reference(model, alias=check_alias_name(match.group("alias").lower()))
+        return Reference(model, alias=alias_input(match.group("alias")))
     ref = match.group("ref")
     if ref is None:
         raise InputError(f"{uri!r} names a model but not a version",
@@ -68,7 +68,7 @@ def parse(uri: str) -> Reference:
     if ref.lower() == "latest":
         return Reference(model, latest=True)
     # MLflow stage URIs (models:/m/Production) read as the alias of that name.
-    return Reference(model, alias=check_alias_name(ref.lower()))
+    return Reference(model, alias=alias_input(ref))
 
 
 def resolve(catalog: Catalog, uri: str | Reference) -> ModelVersion:

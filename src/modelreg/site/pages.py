@@ -18,6 +18,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from modelreg.formats import names
+from modelreg.formats.text import escaped
 from modelreg.read.catalog import finite_number
 from modelreg.read.history import SOURCES
 from modelreg.site import chart
@@ -127,7 +128,7 @@ def e(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.6g}"
-    return escape(str(value), quote=True)
+    return escape(escaped(str(value)), quote=True)  # control characters shown, never sent raw
 
 
 def _page(info: Info, title: str, crumbs: Sequence[tuple[str, str | None]], body: str, root: str) -> str:

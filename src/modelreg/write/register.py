@@ -25,7 +25,7 @@ from modelreg.edges.hashing import Progress, no_progress
 from modelreg.edges.snapshot import WorkTree
 from modelreg.edges.undo import Undo
 from modelreg.errors import ConflictError, InputError
-from modelreg.formats import documents, models, names, yamlio
+from modelreg.formats import documents, models, names, text, yamlio
 from modelreg.formats.names import MODEL_HEADER, VERSION_HEADER
 from modelreg.write import inputs, lineage
 
@@ -89,6 +89,9 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
     """Register ``reg`` in the registry at ``root``, holding the registry's lock (see ``lock.py``)
     from choosing the version number until the commit."""
     names.check_model_name(reg.model)
+    text.check_text(reg.description, "--description")  # the options by name; the rest of the
+    for key, value in reg.tags.items():                   # manifest's text below, before any hashing
+        text.check_text(value, f"--tag {key}")
     artifact = _check_artifact(reg.artifact)
     card_bytes = _read_card(reg.card)
     card = reg.card.name if reg.card is not None else None
@@ -120,6 +123,9 @@ def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, by
     placeholder = {"path": artifact.name, "md5": "0" * 32, "sha256": "0" * 64, "size": 0}
     draft = _manifest(reg, number, created_by, placeholder, card_name, provenance)
     models.validate(models.VersionManifest, draft, "the new version.yaml")
+    for doc, source in ((draft, "the new version.yaml"), (model_doc, "the new model.yaml")):
+        if (hostile := text.first_unprintable(doc)) is not None:  # what the schema gate refuses
+            text.check_text(hostile[1], f"{source}: {hostile[0]}")
 
     staged = dvc.stage(root, artifact, artifact.name, progress)
     art: dict[str, Any] = {

@@ -24,6 +24,7 @@ from modelreg.errors import ConflictError, GateError, InputError, NotFoundError
 from modelreg.formats import desired, documents, names, yamlio
 from modelreg.formats.desired import DesiredState, Move, Rejection
 from modelreg.formats.names import MODEL_HEADER
+from modelreg.formats.text import check_text
 from modelreg.read.catalog import Catalog
 from modelreg.read.history import Event
 
@@ -56,6 +57,7 @@ def archive(state: DesiredState, version: int) -> DesiredState:
 
 def reject(state: DesiredState, version: int, reason: str, by: str | None) -> DesiredState:
     _not_serving(state, version, "rejected")
+    check_text(reason, "--reason")
     if not reason.strip():
         raise InputError("a rejection needs a reason", field="--reason",
                          fix='say why, e.g. --reason "failed the bias review"')
@@ -164,6 +166,8 @@ def apply(root: Path, edits: dict[str, Edit] | Planned, *, verb: str, base: str 
     Reading under the lock is what keeps a concurrent change: an edit computed from a state
     read earlier would silently undo it.
     """
+    if message is not None:
+        check_text(message, "--message")  # it becomes the commit message
     with lock.held(root, verb):
         tree = WorkTree(str(root))  # read under the lock, and shared with the gates' check
         if callable(edits):
