@@ -160,9 +160,7 @@ class Registry:
         """Models with aliases and latest version; ``tags`` match model or latest-version tags."""
         out = []
         for name in self.models():
-            model = self._model_or_none(name)
-            if model is None:
-                continue
+            model = self.catalog.model(name)
             if alias and alias not in model.aliases:
                 continue
             if tags and not self._has_tags(model, tags):
@@ -170,12 +168,6 @@ class Registry:
             out.append(ModelSummary(model, model.latest, self.catalog))
         self.catalog.save_memos()
         return out
-
-    def _model_or_none(self, name: str) -> Model | None:
-        """A model, or None for a directory under registry/ that has no model.yaml."""
-        if not self.catalog.snapshot.exists(names.model_file(name)):
-            return None
-        return self.catalog.model(name)
 
     def _has_tags(self, model: Model, wanted: dict[str, str]) -> bool:
         have = dict(model.tags)
@@ -221,7 +213,7 @@ class Registry:
         from modelreg.read.search import parse, search
 
         conditions = [parse(w) for w in where]
-        models = [model] if model else [m for m in self.models() if self._model_or_none(m)]
+        models = [model] if model else self.models()
         return search((mv for m in models for mv in self.catalog.versions(m)), conditions)
 
     # writes and transfers ---------------------------------------------------

@@ -102,6 +102,10 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     2,000 versions or more; one otherwise). ``now``: where the work tree's charts end.
     """
     target = Path(out).resolve()
+    catalog = reg.catalog
+    models = catalog.model_names()
+    for name in models:  # a tree the format does not allow is refused before a page is written
+        catalog.model(name)
     _prepare(target)
     # The history shown is HEAD's when the work tree is read: the footer names that commit.
     commit = reg.commit or git.head_commit(reg.top)
@@ -112,8 +116,6 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     until = parse_time(committed or "") if reg.commit else (now or datetime.now(timezone.utc))
     job = _Job(top=reg.top, commit=reg.commit, history=commit is not None, out=str(target), info=info,
                until=until)
-    catalog = reg.catalog
-    models = [n for n in catalog.model_names() if catalog.snapshot.exists(names.model_file(n))]
     records = _ledger(reg) if job.history else {}
     jobs = jobs or _jobs(reg, models)
     if jobs > 1 and len(models) > 1:

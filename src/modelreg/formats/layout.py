@@ -1,0 +1,196 @@
+"""What a registry's tree may hold: the one rule, for the schema gate and for every read.
+
+::
+
+    registry/                .gitkeep, and one directory per model, named by the model-name rules
+    registry/<model>/        model.yaml, and v<N>/ directories
+    registry/<model>/v<N>/   version.yaml, the DVC pointer of the artifact it names (<artifact>.dvc),
+                             the card it names, and .gitignore (register writes it, as DVC would)
+
+Regular files (executable or not) and real directories only: a symbolic link, a git
+submodule, a FIFO or a device is refused wherever it is, and so is an empty directory
+(git cannot hold one; a work tree can). In a work tree, and only there, a version
+directory may also hold its artifact, checked out beside its pointer (``dvc pull``,
+``dvc checkout``, in any form DVC links it): ``.gitignore`` keeps it out of git; and a
+model directory the scratch directory of a registration under way (:data:`SCRATCH`).
+
+The rules are pure: a snapshot lists the entries (``Snapshot.entries``, with their kinds,
+from git's modes for a revision or the index, from the file system for a work tree) and
+these functions return the problems, each an InputError naming the path and the fix. The
+schema gate reports them all; a read raises the first (:func:`check`), so every command
+that meets such a tree fails with the same line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from modelreg.errors import InputError
+from modelreg.formats import names
+
+FILE = "file"
+DIRECTORY = "directory"
+LINK = "symbolic link"
+SUBMODULE = "git submodule"
+SPECIAL = "special file"
+
+#: git's modes (as ``ls-tree``, ``ls-files`` and tree objects write them) → kind
+_GIT_KINDS = {"100644": FILE, "100755": FILE, "120000": LINK, "160000": SUBMODULE,
+              "040000": DIRECTORY, "40000": DIRECTORY}
+
+GITKEEP = ".gitkeep"
+GITIGNORE = ".gitignore"
+POINTER_SUFFIX = ".dvc"
+
+_ROOT_FIX = f"{names.REGISTRY_DIR}/ holds one directory per model (and {GITKEEP}) only: move or remove it"
+_MODEL_FIX = "registry/<model>/ holds model.yaml and v<N>/ directories only"
+_VERSION_FIX = ("registry/<model>/v<N>/ holds version.yaml, the .dvc pointer and the card version.yaml "
+                "names, and .gitignore only: remove it (`git rm` it if it is committed)")
+
+#: the directory ``register`` builds a version in, beside its final place, and renames into it
+SCRATCH = re.compile(r"^\.v[1-9][0-9]{0,8}\.[A-Za-z0-9_]+\.tmp$")
+
+#: a manifest of a version, asked for by number (None: none could be read)
+Manifests = Callable[[int], Mapping[str, Any] | None]
+
+
+def git_kind(mode: str) -> str:
+    return _GIT_KINDS.get(mode, SPECIAL)
+
+
+def check(problems: list[InputError]) -> None:
+    """Raise the first problem (in path order): what a read does with them."""
+    if problems:
+        raise min(problems, key=lambda p: p.file or "")
+
+
+def registry_problems(entries: Mapping[str, str]) -> list[InputError]:
+    """The entries directly under ``registry/`` (``Snapshot.entries(REGISTRY_DIR, 1)``)."""
+    out = []
+    for name, kind in sorted(entries.items()):
+        if not name:
+            continue
+        path = f"{names.REGISTRY_DIR}/{name}"
+        if kind in (LINK, SUBMODULE, SPECIAL):
+            out.append(_wrong_kind(path, kind))
+        elif name == GITKEEP and kind == FILE:
+            continue
+        elif kind != DIRECTORY:
+            out.append(InputError("is not part of a registry's layout", file=path, fix=_ROOT_FIX))
+        elif len(name) > names.MODEL_NAME_MAX or not names.MODEL_NAME.fullmatch(name):
+            out.append(InputError(f"{name!r} is not a valid model name", file=path,
+                                  fix="rename the directory to lower-case letters, digits, '-', '_' and "
+                                  f"'.' (at most {names.MODEL_NAME_MAX}), or remove it"))
+    return out
+
+
+def model_problems(model: str, entries: Mapping[str, str], *, work_tree: bool,
+                   manifest: Manifests | None = None, every_version: bool = False) -> list[InputError]:
+    """The tree of ``registry/<model>/`` (``Snapshot.entries(model_dir, 2)``: "" is the directory
+    itself, then paths relative to it, two levels deep).
+
+    Whether a file in a version directory is its card (or a pointer version.yaml names) only the
+    manifest says: ``manifest(n)`` is asked for each version whose directory holds anything more
+    than ``version.yaml``, ``.gitignore`` and one pointer (for every version with
+    ``every_version``), so a tree that holds only what a version always has costs no read.
+    """
+    top = names.model_dir(model)
+    own = entries.get("")
+    if own is None:
+        return []
+    if own != DIRECTORY:
+        return [_wrong_kind(top, own)]
+    out = []
+    if names.MODEL_FILE not in entries:
+        out.append(InputError(f"holds no {names.MODEL_FILE}", file=top,
+                              fix=f"remove the directory, or register a version of {model!r} "
+                              "(`modelreg register` writes model.yaml)"))
+    by_version: dict[int, dict[str, str]] = {}
+    for rel, kind in sorted(entries.items()):
+        head, _, rest = rel.partition("/")
+        number = names.parse_version_dir(head)
+        if rest and number is not None and entries.get(head) == DIRECTORY:
+            by_version[number][rest] = kind
+        elif rel and not rest:
+            if number is not None and kind == DIRECTORY:
+                by_version[number] = {}
+            elif (problem := _model_entry(f"{top}/{rel}", rel, kind, work_tree)) is not None:
+                out.append(problem)
+    for number, files in sorted(by_version.items()):
+        wanted = manifest is not None and (every_version or needs_manifest(files, work_tree))
+        doc = manifest(number) if manifest is not None and wanted else None
+        out.extend(version_problems(model, number, files, doc, work_tree=work_tree))
+    return out
+
+
+def _model_entry(path: str, name: str, kind: str, work_tree: bool) -> InputError | None:
+    """What is wrong with an entry of a model's directory that is not a version directory."""
+    if name == names.MODEL_FILE:
+        return None if kind == FILE else _wrong_kind(path, kind)
+    if work_tree and kind == DIRECTORY and SCRATCH.fullmatch(name):
+        return None  # a registration under way (never committed: a revision has no exception)
+    if kind in (LINK, SUBMODULE, SPECIAL):
+        return _wrong_kind(path, kind)
+    return InputError("is not part of a registry's layout", file=path, fix=_MODEL_FIX)
+
+
+def needs_manifest(files: Mapping[str, str], work_tree: bool) -> bool:
+    """Whether a version directory holds more than version.yaml, .gitignore and one pointer (and, in
+    a work tree, the artifact checked out beside it): only the manifest can say what the rest is."""
+    pointers = [f for f in files if f.endswith(POINTER_SUFFIX)]
+    usual = {names.VERSION_FILE, GITIGNORE, *pointers[:1]}
+    if work_tree:
+        usual.update(p[:-len(POINTER_SUFFIX)] for p in pointers[:1])
+    return len(pointers) > 1 or any(f not in usual for f in files)
+
+
+def version_problems(model: str, number: int, files: Mapping[str, str], manifest: Mapping[str, Any] | None,
+                     *, work_tree: bool) -> list[InputError]:
+    """The entries of ``registry/<model>/v<N>/`` (name → kind; a directory's contents are not
+    looked at: a version holds none); with its ``manifest``, which names the pointer and card."""
+    top = names.version_dir(model, number)
+    if names.VERSION_FILE not in files:
+        return [InputError(f"exists but holds no {names.VERSION_FILE}", file=top,
+                           fix="it is left over (a download into it, an interrupted registration); "
+                           "remove it")]
+    pointers = [f for f in files if f.endswith(POINTER_SUFFIX)]
+    checked_out = {f[:-len(POINTER_SUFFIX)] for f in pointers} if work_tree else set()
+    named = None if manifest is None else _named(manifest)
+    out = []
+    for name, kind in sorted(files.items()):
+        path = f"{top}/{name}"
+        if name in checked_out and (named is None or name == named[0]):
+            continue  # the artifact DVC checked out beside its pointer, kept out of git by .gitignore
+        if kind != FILE:
+            out.append(_wrong_kind(path, kind) if kind != DIRECTORY else
+                       InputError("is a directory inside a version", file=path, fix=_VERSION_FIX))
+        elif named is not None and name not in (names.VERSION_FILE, GITIGNORE, *named[1:]):
+            what = ("is a DVC pointer version.yaml does not name" if name.endswith(POINTER_SUFFIX)
+                    else "is not named by version.yaml")
+            out.append(InputError(what, file=path, fix=_VERSION_FIX))
+    return out
+
+
+def _named(manifest: Mapping[str, Any]) -> tuple[str | None, ...]:
+    """The artifact's name, its pointer's name and the card's name a manifest gives."""
+    artifact = manifest.get("artifact")
+    path = artifact.get("path") if isinstance(artifact, dict) else None
+    card = manifest.get("card")
+    return (path if isinstance(path, str) else None,
+            f"{path}{POINTER_SUFFIX}" if isinstance(path, str) else None,
+            card if isinstance(card, str) else None)
+
+
+def _wrong_kind(path: str, kind: str) -> InputError:
+    if kind == LINK:
+        return InputError("is a symbolic link", file=path,
+                          fix="a registry holds regular files and directories only: put the file itself "
+                          "in its place, or remove it (`git rm` the link)")
+    if kind == SUBMODULE:
+        return InputError("is a git submodule", file=path,
+                          fix=f"a registry holds no submodules: `git rm {path}` and commit")
+    if kind == DIRECTORY:
+        return InputError("is a directory where a file belongs", file=path, fix="replace it with the file")
+    return InputError(f"is a {kind}, not a regular file", file=path, fix="remove it")
