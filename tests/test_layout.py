@@ -265,3 +265,73 @@ def test_entries_agree_across_work_tree_index_and_revision(tree: Path) -> None:
     assert work["v2/link"] == layout.LINK and work["v2/deep"] == layout.DIRECTORY
     assert work["v2/fifo"] == layout.SPECIAL and "v2/deep/er" not in work
     assert WorkTree(str(tree)).entries("registry/fraud/v2/link", 1) == {"": layout.LINK}
+
+
+# Configuration that would make modelreg write into the registry itself ---------------------------
+
+def _set_targets(root: Path, *targets: dict[str, object]) -> None:
+    import yaml
+
+    path = root / "modelreg.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["environments"] = {"production": {"alias": "production", "targets": list(targets)}}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+@pytest.mark.parametrize("where", ["serving", "registry/fraud", ".git/hooks", "./x/../registry",
+                                   "{root}/deployed", "{outside}/../registry/srv", "{link}/srv", "~"])
+def test_a_deploy_target_inside_the_repository_is_refused_by_the_gate(tree: Path, cli: Cli, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       where: str) -> None:
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "link").symlink_to(tree)  # a link outside that leads back into the repository
+    monkeypatch.setenv("HOME", str(tree / "registry"))  # `~` as directory.py expands it
+    path = where.format(root=tree, outside=tmp_path / "outside", link=tmp_path / "link")
+    _set_targets(tree, {"type": "webhook", "url": "https://example.com/hook"},
+                 {"type": "directory", "path": path})
+    out = check(cli, tree)
+    line = (tree / "modelreg.yaml").read_text().splitlines().index("    - type: directory") + 2
+    assert (f"modelreg.yaml:{line}: [schema] environments.production.targets.1.path: {path!r} is inside the "
+            "registry") in out, out
+    assert "a deployment would write into the registry itself; give a directory outside the repository" in out
+
+
+def test_a_kserve_path_inside_the_repository_is_refused_and_outside_passes(tree: Path, cli: Cli,
+                                                                          tmp_path: Path) -> None:
+    _set_targets(tree, {"type": "kserve", "path": "gitops", "namespace": "ml"})
+    assert "environments.production.targets.0.path: 'gitops' is inside the registry" in check(cli, tree)
+    _set_targets(tree, {"type": "kserve", "path": "../gitops", "namespace": "ml"},
+                 {"type": "directory", "path": str(tmp_path / "srv")})
+    check(cli, tree, code=0)
+
+
+def test_deploy_refuses_a_target_inside_the_repository_before_writing(tree: Path, cli: Cli) -> None:
+    git(tree, "switch", "-q", "main")
+    _set_targets(tree, {"type": "directory", "path": "serving"})
+    commit_all(tree, "a target inside the repository, merged past the gate")
+    notes = git(tree, "notes", "--ref", "modelreg", "list")
+    result = cli.fails("-C", str(tree), "deploy")
+    assert re.match(r"error: modelreg.yaml:\d+: environments.production.targets.0.path: 'serving' is inside "
+                    "the registry", result.err), result.err
+    assert not (tree / "serving").exists()
+    assert git(tree, "notes", "--ref", "modelreg", "list") == notes  # nothing recorded either
+    assert git(tree, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("out", ["registry/site", "registry", ".git/site", "{link}/registry/x"])
+def test_site_refuses_an_output_inside_the_models_tree_or_git(tree: Path, cli: Cli, tmp_path: Path,
+                                                               out: str) -> None:
+    (tmp_path / "link").symlink_to(tree)
+    out = out.format(link=tmp_path / "link")
+    before = sorted(str(p) for p in tree.rglob("*"))
+    err = cli.fails("-C", str(tree), "site", "-o", str(tree / out) if not out.startswith("/") else out).err
+    assert "--output: " in err and "is inside the registry's" in err and "write it outside registry/" in err
+    assert sorted(str(p) for p in tree.rglob("*")) == before
+    cli.ok("-C", str(tree), "site", "-o", str(tree / "_site"))  # beside the models, as the Pages job does
+
+
+def test_card_refuses_an_output_inside_the_models_tree(tree: Path, cli: Cli) -> None:
+    err = cli.fails("-C", str(tree), "card", "fraud/1", "--format", "hf", "-o",
+                    str(tree / "registry/fraud/v1/README.md")).err
+    assert err.startswith("error: --output: ") and "is inside the registry's registry/" in err, err
+    assert not (tree / "registry/fraud/v1/README.md").exists()

@@ -19,7 +19,7 @@ from typing import Any
 from modelreg.approvals import codeowners
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
-from modelreg.edges import git
+from modelreg.edges import confine, git
 from modelreg.errors import InputError
 from modelreg.formats import documents, layout, models, names, pointers, schema_files
 
@@ -111,7 +111,10 @@ def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any
         data = documents.raw(ctx.head, path) or b""
         doc = documents.parsed(ctx.head, path)
         if kind == "config":  # the typed readers' own validation: the record is built once
-            models.load_config(ctx.head)
+            config = models.load_config(ctx.head)
+            written = confine.config_problems(ctx.root, config, data)
+            if written:
+                return [Finding.from_error(GATE, problem) for problem in written]
         elif kind == "policy":
             documents.policy_file(ctx.head, path)
         else:  # manifests: the full validation only the check runs (readers check the shape)

@@ -27,7 +27,7 @@ from typing import Any
 
 from modelreg.deploy import plan
 from modelreg.deploy.targets import Activation, Target, TargetOutcome, build
-from modelreg.edges import git, ledger
+from modelreg.edges import confine, git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
 from modelreg.formats import desired, documents, models, names
@@ -152,6 +152,11 @@ def _deploy(snapshots: Snapshots, commit: str, *, before: str | None, only: str 
             push_ledger: bool, redeploy: list[plan.Step] | None) -> Deployment:
     root = snapshots.root
     config = models.load_config(snapshots.at(commit))
+    # a target inside the repository would write into the registry itself: refused before any write
+    raw_config = documents.raw(snapshots.at(commit), names.CONFIG_FILE)
+    inside = confine.config_problems(str(root), config, raw_config)
+    if inside:
+        raise inside[0]
     if only is not None and only not in config.environments:
         known = ", ".join(sorted(config.environments)) or "none"
         raise NotFoundError(f"no environment {only!r} in {names.CONFIG_FILE} (environments: {known})",

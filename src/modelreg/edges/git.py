@@ -51,6 +51,16 @@ def toplevel(path: StrPath) -> str | None:
     return out.strip() if code == 0 else None
 
 
+def repository_dirs(root: StrPath) -> tuple[str | None, str | None]:
+    """The top of the work tree and the (common) git directory of the repository holding ``root``,
+    both resolved; (None, None) outside a repository."""
+    code, out = _status(root, "rev-parse", "--show-toplevel", "--git-common-dir")
+    lines = out.splitlines()
+    if code != 0 or len(lines) != 2:
+        return None, None
+    return os.path.realpath(lines[0]), os.path.realpath(os.path.join(root, lines[1]))
+
+
 def init(root: StrPath) -> None:
     run(root, "init", "--quiet", "--initial-branch=main")  # what GitHub and the workflows expect
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelreg.api import Registry
-from modelreg.edges import git
+from modelreg.edges import confine, git
 from modelreg.edges.atomic import write_atomic
 from modelreg.errors import ConflictError
 from modelreg.formats import names
@@ -101,6 +101,7 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     ``jobs``: processes to render with (default: one per CPU, up to 8, for registries of
     2,000 versions or more; one otherwise). ``now``: where the work tree's charts end.
     """
+    confine.check_output(reg.top, str(out), "--output")
     target = Path(out).resolve()
     catalog = reg.catalog
     models = catalog.model_names()
