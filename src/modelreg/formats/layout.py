@@ -68,6 +68,9 @@ def check(problems: list[InputError]) -> None:
 
 def registry_problems(entries: Mapping[str, str]) -> list[InputError]:
     """The entries directly under ``registry/`` (``Snapshot.entries(REGISTRY_DIR, 1)``)."""
+    own = entries.get("")
+    if own not in (None, DIRECTORY):
+        return [_wrong_kind(names.REGISTRY_DIR, own)]
     out = []
     for name, kind in sorted(entries.items()):
         if not name:
@@ -193,4 +196,4 @@ def _wrong_kind(path: str, kind: str) -> InputError:
                           fix=f"a registry holds no submodules: `git rm {path}` and commit")
     if kind == DIRECTORY:
         return InputError("is a directory where a file belongs", file=path, fix="replace it with the file")
-    return InputError(f"is a {kind}, not a regular file", file=path, fix="remove it")
+    return InputError("is not a regular file", file=path, fix=f"it is a {kind}: remove it")
