@@ -91,8 +91,8 @@ def _layout(ctx: CheckContext) -> list[InputError]:
     for model in sorted(models):
         if any(p.file == names.model_dir(model) for p in problems):
             continue  # its name or kind is reported already
-        problems += layout.model_problems(model, ctx.head.entries(names.model_dir(model), 2),
-                                          work_tree=ctx.head.work_tree, every_version=True,
+        tree = layout.ModelTree(ctx.head.entries(names.model_dir(model), 2))
+        problems += layout.model_problems(model, tree, work_tree=ctx.head.work_tree, every_version=True,
                                           manifest=_manifests(ctx, model))
     return problems
 

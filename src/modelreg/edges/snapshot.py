@@ -335,14 +335,12 @@ def _walk(directory: str, prefix: str, depth: int, out: dict[str, str]) -> None:
     subdirs = []
     with os.scandir(directory) as found:
         for entry in found:
-            if entry.is_symlink():
-                kind = layout.LINK
+            if entry.is_file(follow_symlinks=False):  # the common case first: one test
+                kind = layout.FILE
             elif entry.is_dir(follow_symlinks=False):
                 kind = layout.DIRECTORY
-            elif entry.is_file(follow_symlinks=False):
-                kind = layout.FILE
             else:
-                kind = layout.SPECIAL
+                kind = layout.LINK if entry.is_symlink() else layout.SPECIAL
             out[prefix + entry.name] = kind
             if kind == layout.DIRECTORY and depth > 1:
                 subdirs.append(entry)

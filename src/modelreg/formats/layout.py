@@ -89,10 +89,36 @@ def registry_problems(entries: Mapping[str, str]) -> list[InputError]:
     return out
 
 
-def model_problems(model: str, entries: Mapping[str, str], *, work_tree: bool,
+class ModelTree:
+    """A model directory's entries (``Snapshot.entries(model_dir, 2)``: "" is the directory itself,
+    then paths relative to it, two levels deep), split once: the directory's own entries, and the
+    entries of each version directory by number."""
+
+    def __init__(self, entries: Mapping[str, str]) -> None:
+        self.kind = entries.get("")
+        self.top: dict[str, str] = {}
+        below: dict[str, dict[str, str]] = {}
+        for rel, kind in entries.items():
+            head, slash, rest = rel.partition("/")
+            if slash:
+                below.setdefault(head, {})[rest] = kind
+            elif rel:
+                self.top[rel] = kind
+        #: version number → its directory's entries (name → kind)
+        self.versions: dict[int, dict[str, str]] = {}
+        #: the other entries of the model's directory (model.yaml, and what should not be there)
+        self.others: dict[str, str] = {}
+        for name, kind in self.top.items():
+            number = names.parse_version_dir(name) if kind == DIRECTORY else None
+            if number is not None:
+                self.versions[number] = below.get(name, {})
+            else:
+                self.others[name] = kind
+
+
+def model_problems(model: str, tree: ModelTree, *, work_tree: bool,
                    manifest: Manifests | None = None, every_version: bool = False) -> list[InputError]:
-    """The tree of ``registry/<model>/`` (``Snapshot.entries(model_dir, 2)``: "" is the directory
-    itself, then paths relative to it, two levels deep).
+    """What is wrong with the tree of ``registry/<model>/``.
 
     Whether a file in a version directory is its card (or a pointer version.yaml names) only the
     manifest says: ``manifest(n)`` is asked for each version whose directory holds anything more
@@ -100,32 +126,25 @@ def model_problems(model: str, entries: Mapping[str, str], *, work_tree: bool,
     ``every_version``), so a tree that holds only what a version always has costs no read.
     """
     top = names.model_dir(model)
-    own = entries.get("")
-    if own is None:
+    if tree.kind is None:
         return []
-    if own != DIRECTORY:
-        return [_wrong_kind(top, own)]
+    if tree.kind != DIRECTORY:
+        return [_wrong_kind(top, tree.kind)]
     out = []
-    if names.MODEL_FILE not in entries:
+    if names.MODEL_FILE not in tree.top:
         out.append(InputError(f"holds no {names.MODEL_FILE}", file=top,
                               fix=f"remove the directory, or register a version of {model!r} "
                               "(`modelreg register` writes model.yaml)"))
-    by_version: dict[int, dict[str, str]] = {}
-    for rel, kind in sorted(entries.items()):
-        head, _, rest = rel.partition("/")
-        number = names.parse_version_dir(head)
-        if rest and number is not None and entries.get(head) == DIRECTORY:
-            by_version[number][rest] = kind
-        elif rel and not rest:
-            if number is not None and kind == DIRECTORY:
-                by_version[number] = {}
-            elif (problem := _model_entry(f"{top}/{rel}", rel, kind, work_tree)) is not None:
-                out.append(problem)
-    for number, files in sorted(by_version.items()):
-        wanted = manifest is not None and (every_version or needs_manifest(files, work_tree))
-        doc = manifest(number) if manifest is not None and wanted else None
+    for name, kind in tree.others.items():
+        problem = _model_entry(f"{top}/{name}", name, kind, work_tree)
+        if problem is not None:
+            out.append(problem)
+    for number, files in tree.versions.items():
+        if not every_version and _usual(files, work_tree):
+            continue  # what every version holds: nothing to ask its manifest
+        doc = manifest(number) if manifest is not None else None
         out.extend(version_problems(model, number, files, doc, work_tree=work_tree))
-    return out
+    return sorted(out, key=lambda p: p.file or "")
 
 
 def _model_entry(path: str, name: str, kind: str, work_tree: bool) -> InputError | None:
@@ -139,14 +158,19 @@ def _model_entry(path: str, name: str, kind: str, work_tree: bool) -> InputError
     return InputError("is not part of a registry's layout", file=path, fix=_MODEL_FIX)
 
 
-def needs_manifest(files: Mapping[str, str], work_tree: bool) -> bool:
-    """Whether a version directory holds more than version.yaml, .gitignore and one pointer (and, in
-    a work tree, the artifact checked out beside it): only the manifest can say what the rest is."""
-    pointers = [f for f in files if f.endswith(POINTER_SUFFIX)]
-    usual = {names.VERSION_FILE, GITIGNORE, *pointers[:1]}
-    if work_tree:
-        usual.update(p[:-len(POINTER_SUFFIX)] for p in pointers[:1])
-    return len(pointers) > 1 or any(f not in usual for f in files)
+def _usual(files: Mapping[str, str], work_tree: bool) -> bool:
+    """Whether a version directory holds version.yaml, one pointer and perhaps .gitignore, all
+    regular files (and, in a work tree, perhaps the artifact checked out beside its pointer): what
+    every version holds, and nothing that only its manifest could explain."""
+    pointer = None
+    for name, kind in files.items():
+        if name.endswith(POINTER_SUFFIX) and pointer is None and kind == FILE:
+            pointer = name
+        elif not ((name == names.VERSION_FILE or name == GITIGNORE) and kind == FILE):
+            artifact = work_tree and f"{name}{POINTER_SUFFIX}" in files
+            if not artifact:
+                return False
+    return pointer is not None and names.VERSION_FILE in files
 
 
 def version_problems(model: str, number: int, files: Mapping[str, str], manifest: Mapping[str, Any] | None,

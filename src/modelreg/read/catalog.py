@@ -193,8 +193,9 @@ class Catalog:
         self._models: dict[str, Model] = {}
         self._memos: dict[str, Memo] = {}
         self._root: dict[str, str] | None = None
+        self._root_checked = False
         #: each model's tree as its read listed it (``Snapshot.entries``), for its versions' checks
-        self._entries: dict[str, dict[str, str]] = {}
+        self._trees: dict[str, layout.ModelTree] = {}
 
     def _load(self, model: str, path: str, kind: str | None) -> dict[str, Any] | None:
         """A file of ``model``, parsed strictly and checked against the schema of its ``kind``
@@ -228,7 +229,7 @@ class Catalog:
         listing: it reports every such entry)."""
         entries = self._registry_entries()
         if check:
-            layout.check(layout.registry_problems(entries))
+            self._check_registry()
         return sorted(n for n, kind in entries.items() if kind == layout.DIRECTORY and n
                       and names.MODEL_NAME.fullmatch(n) and len(n) <= names.MODEL_NAME_MAX)
 
@@ -237,6 +238,11 @@ class Catalog:
             self._root = self.snapshot.entries(names.REGISTRY_DIR, 1)
         return self._root
 
+    def _check_registry(self) -> None:
+        if not self._root_checked:
+            layout.check(layout.registry_problems(self._registry_entries()))
+            self._root_checked = True
+
     def model(self, name: str) -> Model:
         """A model as its files say. Raises NotFoundError when there is none, and InputError (file,
         line, field, fix) for a file that breaks its format or a tree that holds what the format
@@ -244,21 +250,18 @@ class Catalog:
         each version directory are checked from the listings the read makes anyway."""
         names.check_model_name(name)
         if name not in self._models:
-            layout.check(layout.registry_problems(self._registry_entries()))
-            entries = self.snapshot.entries(names.model_dir(name), 2)
-            if not entries:
+            self._check_registry()
+            tree = layout.ModelTree(self.snapshot.entries(names.model_dir(name), 2))
+            if tree.kind is None:
                 raise self._unknown_model(name)
             layout.check(layout.model_problems(
-                name, entries, work_tree=self.snapshot.work_tree,
+                name, tree, work_tree=self.snapshot.work_tree,
                 manifest=lambda n: self._load(name, names.version_file(name, n), "version")))
             data = self._load(name, names.model_file(name), "model")
             if data is None:
                 raise self._unknown_model(name)
-            versions = sorted(v for rel, kind in entries.items()
-                              if "/" not in rel and kind == layout.DIRECTORY
-                              and (v := names.parse_version_dir(rel)) is not None)
-            self._models[name] = Model(name=name, data=data, versions=tuple(versions))
-            self._entries[name] = entries
+            self._models[name] = Model(name=name, data=data, versions=tuple(sorted(tree.versions)))
+            self._trees[name] = tree
         return self._models[name]
 
     def _unknown_model(self, name: str) -> NotFoundError:
@@ -292,10 +295,8 @@ class Catalog:
             raise InputError(f"says {data.get('model')}/v{recorded}, but lives in {name}/v{number}",
                              file=source, field="version",
                              fix="a manifest must match its directory")
-        prefix = f"v{number}/"
-        layout.check(layout.version_problems(
-            name, number, {rel[len(prefix):]: kind for rel, kind in self._entries[name].items()
-                           if rel.startswith(prefix)}, data, work_tree=self.snapshot.work_tree))
+        layout.check(layout.version_problems(name, number, self._trees[name].versions[number], data,
+                                             work_tree=self.snapshot.work_tree))
         pointer = self._pointer(name, number, data) if with_pointer else None
         return ModelVersion(
             model=name, version=number, data=data, root=self.snapshot.root,

@@ -226,8 +226,8 @@ def _check_tree(root: Path, model: str) -> None:
             return documents.mapping(tree, names.version_file(model, number))
         except InputError:
             return None  # its own error is the schema gate's to report; the tree is checked here
-    layout.check(layout.model_problems(model, tree.entries(names.model_dir(model), 2), work_tree=True,
-                                       manifest=manifest, every_version=True))
+    layout.check(layout.model_problems(model, layout.ModelTree(tree.entries(names.model_dir(model), 2)),
+                                       work_tree=True, manifest=manifest, every_version=True))
 
 
 def _next_version(root: Path, model: str) -> int:
