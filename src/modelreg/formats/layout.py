@@ -114,6 +114,17 @@ class ModelTree:
                 self.versions[number] = below.get(name, {})
             else:
                 self.others[name] = kind
+        self._usual: dict[tuple[int, bool], str | None] = {}
+
+    def usual(self, number: int, work_tree: bool) -> str | None:
+        """The pointer of version ``number`` when its directory holds what every version holds:
+        version.yaml, one pointer and perhaps .gitignore, all regular files (and, in a work tree,
+        perhaps the artifact checked out beside its pointer); None when it holds anything else,
+        which only its manifest can explain."""
+        key = (number, work_tree)
+        if key not in self._usual:
+            self._usual[key] = _usual(self.versions[number], work_tree)
+        return self._usual[key]
 
 
 def model_problems(model: str, tree: ModelTree, *, work_tree: bool,
@@ -140,7 +151,7 @@ def model_problems(model: str, tree: ModelTree, *, work_tree: bool,
         if problem is not None:
             out.append(problem)
     for number, files in tree.versions.items():
-        if not every_version and _usual(files, work_tree):
+        if not every_version and tree.usual(number, work_tree) is not None:
             continue  # what every version holds: nothing to ask its manifest
         doc = manifest(number) if manifest is not None else None
         out.extend(version_problems(model, number, files, doc, work_tree=work_tree))
@@ -158,10 +169,8 @@ def _model_entry(path: str, name: str, kind: str, work_tree: bool) -> InputError
     return InputError("is not part of a registry's layout", file=path, fix=_MODEL_FIX)
 
 
-def _usual(files: Mapping[str, str], work_tree: bool) -> bool:
-    """Whether a version directory holds version.yaml, one pointer and perhaps .gitignore, all
-    regular files (and, in a work tree, perhaps the artifact checked out beside its pointer): what
-    every version holds, and nothing that only its manifest could explain."""
+def _usual(files: Mapping[str, str], work_tree: bool) -> str | None:
+    """See :meth:`ModelTree.usual`."""
     pointer = None
     for name, kind in files.items():
         if name.endswith(POINTER_SUFFIX) and pointer is None and kind == FILE:
@@ -169,8 +178,17 @@ def _usual(files: Mapping[str, str], work_tree: bool) -> bool:
         elif not ((name == names.VERSION_FILE or name == GITIGNORE) and kind == FILE):
             artifact = work_tree and f"{name}{POINTER_SUFFIX}" in files
             if not artifact:
-                return False
-    return pointer is not None and names.VERSION_FILE in files
+                return None
+    return pointer if names.VERSION_FILE in files else None
+
+
+def read_problems(model: str, number: int, tree: ModelTree, manifest: Mapping[str, Any], *,
+                  work_tree: bool) -> list[InputError]:
+    """:func:`version_problems` of a version a read has the manifest of: at once when its directory
+    holds what every version holds, with the pointer the manifest names."""
+    if tree.usual(number, work_tree) == _named(manifest)[1]:
+        return []
+    return version_problems(model, number, tree.versions[number], manifest, work_tree=work_tree)
 
 
 def version_problems(model: str, number: int, files: Mapping[str, str], manifest: Mapping[str, Any] | None,

@@ -295,8 +295,8 @@ class Catalog:
             raise InputError(f"says {data.get('model')}/v{recorded}, but lives in {name}/v{number}",
                              file=source, field="version",
                              fix="a manifest must match its directory")
-        layout.check(layout.version_problems(name, number, self._trees[name].versions[number], data,
-                                             work_tree=self.snapshot.work_tree))
+        layout.check(layout.read_problems(name, number, self._trees[name], data,
+                                          work_tree=self.snapshot.work_tree))
         pointer = self._pointer(name, number, data) if with_pointer else None
         return ModelVersion(
             model=name, version=number, data=data, root=self.snapshot.root,
