@@ -353,11 +353,13 @@ def _collapsed(found: dict[str, str], depth: int) -> dict[str, str]:
     directories they imply are entries too, and what lies deeper is its directory at ``depth``."""
     out = {"": layout.DIRECTORY}
     for rel, kind in found.items():
-        parts = rel.split("/")
-        for level in range(1, min(len(parts), depth + 1)):
-            out["/".join(parts[:level])] = layout.DIRECTORY
-        if len(parts) <= depth:
-            out[rel] = kind
+        end = -1
+        for _ in range(depth):  # each directory on the way, down to ``depth``
+            end = rel.find("/", end + 1)
+            if end < 0:
+                out[rel] = kind
+                break
+            out[rel[:end]] = layout.DIRECTORY
     return out
 
 
