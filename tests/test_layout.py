@@ -335,3 +335,22 @@ def test_card_refuses_an_output_inside_the_models_tree(tree: Path, cli: Cli) -> 
                     str(tree / "registry/fraud/v1/README.md")).err
     assert err.startswith("error: --output: ") and "is inside the registry's registry/" in err, err
     assert not (tree / "registry/fraud/v1/README.md").exists()
+
+
+def test_a_read_checks_the_pointer_its_manifest_names(tree: Path, cli: Cli) -> None:
+    """One pointer under another name: the model's listing looks usual; the version's read says."""
+    v2 = tree / "registry/fraud/v2"
+    (v2 / "model.pkl.dvc").rename(v2 / "other.pkl.dvc")
+    for args in (["resolve", "fraud/2"], ["show", "fraud"], ["get", "fraud/2", "-o", str(tree.parent / "x")]):
+        err = cli.fails("-C", str(tree), *args).err
+        assert err.startswith("error: registry/fraud/v2/other.pkl.dvc: is a DVC pointer version.yaml "
+                              "does not name;"), (args, err)
+    assert cli.ok("-C", str(tree), "resolve", "fraud/1", "--json").json["version"] == 1  # v1 is fine
+    assert "registry/fraud/v2/other.pkl.dvc: [schema] is a DVC pointer" in check(cli, tree)
+
+
+def test_the_registry_directory_itself_may_not_be_a_link(tree: Path, cli: Cli, tmp_path: Path) -> None:
+    shutil.move(str(tree / "registry"), tmp_path / "elsewhere")
+    (tree / "registry").symlink_to(tmp_path / "elsewhere")
+    err = cli.fails("-C", str(tree), "list").err
+    assert err.startswith("error: registry: is a symbolic link; a registry holds regular files"), err
