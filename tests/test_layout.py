@@ -354,3 +354,18 @@ def test_the_registry_directory_itself_may_not_be_a_link(tree: Path, cli: Cli, t
     (tree / "registry").symlink_to(tmp_path / "elsewhere")
     err = cli.fails("-C", str(tree), "list").err
     assert err.startswith("error: registry: is a symbolic link; a registry holds regular files"), err
+
+
+def test_a_registration_under_way_is_no_stray_in_the_work_tree_only(tree: Path, cli: Cli) -> None:
+    import tempfile
+
+    from modelreg.formats.layout import SCRATCH
+
+    # the directory register builds a version in, named as register names it
+    scratch = Path(tempfile.mkdtemp(dir=tree / "registry/fraud", prefix=".v3.", suffix=".tmp"))
+    assert SCRATCH.fullmatch(scratch.name)
+    (scratch / "version.yaml").write_text("half written\n")
+    assert [v["version"] for v in cli.ok("-C", str(tree), "show", "fraud", "--json").json["versions"]] == [1, 2]
+    git(tree, "add", "-A")  # committed by mistake: no longer a registration under way
+    assert f"registry/fraud/{scratch.name}: [schema] is not part of a registry's layout" in check(
+        cli, tree, "--staged")
