@@ -365,7 +365,8 @@ def test_a_registration_under_way_is_no_stray_in_the_work_tree_only(tree: Path, 
     scratch = Path(tempfile.mkdtemp(dir=tree / "registry/fraud", prefix=".v3.", suffix=".tmp"))
     assert SCRATCH.fullmatch(scratch.name)
     (scratch / "version.yaml").write_text("half written\n")
-    assert [v["version"] for v in cli.ok("-C", str(tree), "show", "fraud", "--json").json["versions"]] == [1, 2]
+    shown = cli.ok("-C", str(tree), "show", "fraud", "--json").json
+    assert [v["version"] for v in shown["versions"]] == [1, 2]
     git(tree, "add", "-A")  # committed by mistake: no longer a registration under way
     assert f"registry/fraud/{scratch.name}: [schema] is not part of a registry's layout" in check(
         cli, tree, "--staged")
