@@ -88,12 +88,24 @@ def _layout(ctx: CheckContext) -> list[InputError]:
     if ctx.head.work_tree:
         models.update(path.split("/")[1] for path in git.untracked_directories(ctx.root, [names.REGISTRY_DIR])
                       if path.count("/") >= 2)
+    changed = {tuple(p.split("/")[1:3]) for p in ctx.changes if p.startswith(f"{names.REGISTRY_DIR}/")}
     for model in sorted(models):
         if any(p.file == names.model_dir(model) for p in problems):
             continue  # its name or kind is reported already
         tree = layout.ModelTree(ctx.head.entries(names.model_dir(model), 2))
-        problems += layout.model_problems(model, tree, work_tree=ctx.head.work_tree, every_version=True,
-                                          manifest=_manifests(ctx, model))
+        manifest = _manifests(ctx, model)
+        found = layout.model_problems(model, tree, work_tree=ctx.head.work_tree, manifest=manifest)
+        # A version the change adds or alters is held to the pointer its manifest names; the
+        # others were, when they were added (immutability keeps them as they were).
+        for number in sorted(tree.versions):
+            where = names.version_dir(model, number)
+            if not (ctx.check_all or (model, f"v{number}") in changed) or any(
+                    p.file == where or (p.file or "").startswith(f"{where}/") for p in found):
+                continue
+            doc = manifest(number)
+            if doc is not None:
+                found += layout.read_problems(model, number, tree, doc, work_tree=ctx.head.work_tree)
+        problems += found
     return problems
 
 

@@ -128,13 +128,14 @@ class ModelTree:
 
 
 def model_problems(model: str, tree: ModelTree, *, work_tree: bool,
-                   manifest: Manifests | None = None, every_version: bool = False) -> list[InputError]:
+                   manifest: Manifests | None = None) -> list[InputError]:
     """What is wrong with the tree of ``registry/<model>/``.
 
     Whether a file in a version directory is its card (or a pointer version.yaml names) only the
     manifest says: ``manifest(n)`` is asked for each version whose directory holds anything more
-    than ``version.yaml``, ``.gitignore`` and one pointer (for every version with
-    ``every_version``), so a tree that holds only what a version always has costs no read.
+    than ``version.yaml``, ``.gitignore`` and one pointer, so a tree that holds only what a version
+    always has costs no read; whether that one pointer is the one the manifest names is
+    :func:`read_problems`' to say, when the version is read.
     """
     top = names.model_dir(model)
     if tree.kind is None:
@@ -151,7 +152,7 @@ def model_problems(model: str, tree: ModelTree, *, work_tree: bool,
         if problem is not None:
             out.append(problem)
     for number, files in tree.versions.items():
-        if not every_version and tree.usual(number, work_tree) is not None:
+        if tree.usual(number, work_tree) is not None:
             continue  # what every version holds: nothing to ask its manifest
         doc = manifest(number) if manifest is not None else None
         out.extend(version_problems(model, number, files, doc, work_tree=work_tree))

@@ -227,7 +227,7 @@ def _check_tree(root: Path, model: str) -> None:
         except InputError:
             return None  # its own error is the schema gate's to report; the tree is checked here
     layout.check(layout.model_problems(model, layout.ModelTree(tree.entries(names.model_dir(model), 2)),
-                                       work_tree=True, manifest=manifest, every_version=True))
+                                       work_tree=True, manifest=manifest))
 
 
 def _next_version(root: Path, model: str) -> int:
