@@ -370,3 +370,19 @@ def test_a_registration_under_way_is_no_stray_in_the_work_tree_only(tree: Path, 
     git(tree, "add", "-A")  # committed by mistake: no longer a registration under way
     assert f"registry/fraud/{scratch.name}: [schema] is not part of a registry's layout" in check(
         cli, tree, "--staged")
+
+
+def test_an_unreadable_version_directory_is_one_line(tree: Path, cli: Cli) -> None:
+    from modelreg.edges.snapshot import _walk
+    from modelreg.errors import InputError
+
+    with pytest.raises(InputError, match=re.escape("registry/fraud/v9: cannot be listed: No such file")):
+        _walk(str(tree / "registry/fraud/v9"), "", 1, {}, "registry/fraud/v9")  # gone while listed
+    if os.geteuid() == 0:
+        return  # root reads any directory
+    (tree / "registry/fraud/v2").chmod(0o000)
+    try:
+        err = cli.fails("-C", str(tree), "show", "fraud").err
+    finally:
+        (tree / "registry/fraud/v2").chmod(0o755)
+    assert err.startswith("error: registry/fraud/v2: cannot be listed: Permission denied"), err

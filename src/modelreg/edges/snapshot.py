@@ -152,7 +152,7 @@ class WorkTree(_Closing):
             return {}
         out = {"": own}
         if own == layout.DIRECTORY:
-            _walk(full, "", depth, out)
+            _walk(full, "", depth, out, path)
         return out
 
 
@@ -330,10 +330,16 @@ def _kind(mode: int) -> str:
     return layout.LINK if stat.S_ISLNK(mode) else layout.SPECIAL
 
 
-def _walk(directory: str, prefix: str, depth: int, out: dict[str, str]) -> None:
-    """The file system's entries below ``directory`` into ``out``; never through a link."""
+def _walk(directory: str, prefix: str, depth: int, out: dict[str, str], where: str) -> None:
+    """The file system's entries below ``directory`` (``where`` in the repository) into ``out``;
+    never through a link."""
     subdirs = []
-    with os.scandir(directory) as found:
+    try:
+        found = os.scandir(directory)
+    except OSError as exc:
+        raise InputError(f"cannot be listed: {exc.strerror}", file=f"{where}/{prefix}".rstrip("/"),
+                         fix="make it readable, or remove it") from None
+    with found:
         for entry in found:
             if entry.is_file(follow_symlinks=False):  # the common case first: one test
                 kind = layout.FILE
@@ -345,7 +351,7 @@ def _walk(directory: str, prefix: str, depth: int, out: dict[str, str]) -> None:
             if kind == layout.DIRECTORY and depth > 1:
                 subdirs.append(entry)
     for entry in subdirs:
-        _walk(entry.path, f"{prefix}{entry.name}/", depth - 1, out)
+        _walk(entry.path, f"{prefix}{entry.name}/", depth - 1, out, where)
 
 
 def _collapsed(found: dict[str, str], depth: int) -> dict[str, str]:
