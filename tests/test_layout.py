@@ -181,6 +181,10 @@ def _readers(root: Path, out: Path, workdir: Path) -> dict[str, list[str]]:
         "site": ["site", "-o", str(out / "site")], "history": ["history", "fraud", "--offline"],
         "serve": ["serve", "fraud/1", "--port", "0"],
         "register": ["register", "fraud", "-a", str(workdir / "fraud-1/model.pkl")],
+        "promote": ["promote", "fraud", "1", "--to", "staging"], "archive": ["archive", "fraud", "1"],
+        "reject": ["reject", "fraud", "1", "--reason", "bias"],
+        "demote": ["demote", "fraud", "--alias", "production"],
+        "rollback": ["rollback", "fraud", "--alias", "production", "--to", "1"],
     }
 
 
