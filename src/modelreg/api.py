@@ -161,9 +161,7 @@ class Registry:
         out = []
         alias = names.alias_input(alias) if alias else None
         for name in self.models():
-            model = self._model_or_none(name)
-            if model is None:
-                continue
+            model = self.catalog.model(name)
             if alias and alias not in model.aliases:
                 continue
             if tags and not self._has_tags(model, tags):
@@ -171,12 +169,6 @@ class Registry:
             out.append(ModelSummary(model, model.latest, self.catalog))
         self.catalog.save_memos()
         return out
-
-    def _model_or_none(self, name: str) -> Model | None:
-        """A model, or None for a directory under registry/ that has no model.yaml."""
-        if not self.catalog.snapshot.exists(names.model_file(name)):
-            return None
-        return self.catalog.model(name)
 
     def _has_tags(self, model: Model, wanted: dict[str, str]) -> bool:
         have = dict(model.tags)
@@ -237,7 +229,7 @@ class Registry:
         from modelreg.read.search import parse, search
 
         conditions = [parse(w) for w in where]
-        models = [model] if model else [m for m in self.models() if self._model_or_none(m)]
+        models = [model] if model else self.models()
         return search((mv for m in models for mv in self.catalog.versions(m)), conditions)
 
     # writes and transfers ---------------------------------------------------

@@ -19,8 +19,9 @@ from typing import Any
 from modelreg.approvals import codeowners
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
+from modelreg.edges import confine, git
 from modelreg.errors import InputError
-from modelreg.formats import documents, models, names, pointers, schema_files, text
+from modelreg.formats import documents, layout, models, names, pointers, schema_files, text
 
 GATE = "schema"
 
@@ -52,10 +53,13 @@ def kind_of(path: str) -> str | None:
 
 
 def run(ctx: CheckContext) -> GateResult:
-    findings: list[Finding] = []
+    findings = [Finding.from_error(GATE, problem) for problem in _layout(ctx)]
+    misplaced = tuple(f"{f.file}/" for f in findings)
     validators: dict[str, Any] = {}
     for path in ctx.files():
         kind = kind_of(path)
+        if any(f.file == path for f in findings) or path.startswith(misplaced):
+            continue  # what is not where the layout allows is reported once, as that
         if kind is None:
             findings.append(Finding(GATE, "is not part of a registry's layout", file=path,
                                     fix="registry/<model>/ holds model.yaml and v<N>/ directories only"))
@@ -71,12 +75,58 @@ def run(ctx: CheckContext) -> GateResult:
     return GateResult(findings)
 
 
+def _layout(ctx: CheckContext) -> list[InputError]:
+    """What the registry's tree holds beyond its format (``formats/layout.py``): the top of
+    ``registry/``, and the tree of each model the change touches (every model with ``--all``),
+    each version against the manifest that names its files. In a work tree, empty directories
+    too: git lists none, so they are looked for."""
+    top = ctx.head.entries(names.REGISTRY_DIR, 1)
+    problems = layout.registry_problems(top)
+    models = set(ctx.models)
+    if ctx.check_all:
+        models.update(name for name, kind in top.items() if kind == layout.DIRECTORY and name)
+    if ctx.head.work_tree:
+        models.update(path.split("/")[1] for path in git.untracked_directories(ctx.root, [names.REGISTRY_DIR])
+                      if path.count("/") >= 2)
+    changed = {tuple(p.split("/")[1:3]) for p in ctx.changes if p.startswith(f"{names.REGISTRY_DIR}/")}
+    for model in sorted(models):
+        if any(p.file == names.model_dir(model) for p in problems):
+            continue  # its name or kind is reported already
+        tree = layout.ModelTree(ctx.head.entries(names.model_dir(model), 2))
+        manifest = _manifests(ctx, model)
+        found = layout.model_problems(model, tree, work_tree=ctx.head.work_tree, manifest=manifest)
+        # A version the change adds or alters is held to the pointer its manifest names; the
+        # others were, when they were added (immutability keeps them as they were).
+        for number in sorted(tree.versions):
+            where = names.version_dir(model, number)
+            if not (ctx.check_all or (model, f"v{number}") in changed) or any(
+                    p.file == where or (p.file or "").startswith(f"{where}/") for p in found):
+                continue
+            doc = manifest(number)
+            if doc is not None:
+                found += layout.read_problems(model, number, tree, doc, work_tree=ctx.head.work_tree)
+        problems += found
+    return problems
+
+
+def _manifests(ctx: CheckContext, model: str) -> layout.Manifests:
+    def manifest(number: int) -> dict[str, Any] | None:
+        try:
+            return documents.mapping(ctx.head, names.version_file(model, number))
+        except InputError:
+            return None  # reported by the file's own validation
+    return manifest
+
+
 def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any]) -> list[Finding]:
     try:
         data = documents.raw(ctx.head, path) or b""
         doc = documents.parsed(ctx.head, path)
         if kind == "config":  # the typed readers' own validation: the record is built once
-            models.load_config(ctx.head)
+            config = models.load_config(ctx.head)
+            written = confine.config_problems(ctx.root, config, data)
+            if written:
+                return [Finding.from_error(GATE, problem) for problem in written]
         elif kind == "policy":
             documents.policy_file(ctx.head, path)
         else:  # manifests: the full validation only the check runs (readers check the shape)

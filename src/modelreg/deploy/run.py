@@ -31,7 +31,7 @@ from typing import Any
 
 from modelreg.deploy import plan
 from modelreg.deploy.targets import Activation, Serving, Target, TargetOutcome, build
-from modelreg.edges import git, ledger
+from modelreg.edges import confine, git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
 from modelreg.formats import desired, documents, models, names
@@ -216,6 +216,11 @@ def deploy(root: Path, *, after: str | None = None, before: str | None = None, o
     commit = git.resolve_revision(root, after or "HEAD")
     with Snapshots(root) as snapshots:
         config = models.load_config(snapshots.at(commit))
+        # a target inside the repository would write into the registry itself: refused before any write
+        raw_config = documents.raw(snapshots.at(commit), names.CONFIG_FILE)
+        inside = confine.config_problems(str(root), config, raw_config)
+        if inside:
+            raise inside[0]
         if only is not None and only not in config.environments:
             known = ", ".join(sorted(config.environments)) or "none"
             raise NotFoundError(f"no environment {only!r} in {names.CONFIG_FILE} (environments: {known})",

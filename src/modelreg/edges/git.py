@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from modelreg.errors import GitError, InputError, NotFoundError, ServiceError
 
@@ -56,6 +56,16 @@ def _env() -> dict[str, str]:
 def toplevel(path: StrPath) -> str | None:
     code, out = _status(path, "rev-parse", "--show-toplevel")
     return out.strip() if code == 0 else None
+
+
+def repository_dirs(root: StrPath) -> tuple[str | None, str | None]:
+    """The top of the work tree and the (common) git directory of the repository holding ``root``,
+    both resolved; (None, None) outside a repository."""
+    code, out = _status(root, "rev-parse", "--show-toplevel", "--git-common-dir")
+    lines = out.splitlines()
+    if code != 0 or len(lines) != 2:
+        return None, None
+    return os.path.realpath(lines[0]), os.path.realpath(os.path.join(root, lines[1]))
 
 
 def init(root: StrPath) -> None:
@@ -182,9 +192,25 @@ def ls_tree(root: StrPath, commit: str, directory: str) -> list[str]:
 
 def ls_blobs(root: StrPath, commit: str, directory: str) -> dict[str, str]:
     """Every file below ``directory`` at ``commit``, as path → blob id."""
-    out = run(root, "ls-tree", "-r", "-z", commit, "--", f"{directory.rstrip('/')}/")
-    # "<mode> blob <id>\t<path>"
-    return _blob_ids(out, lambda fields: fields[2] if fields[1] == "blob" else None)
+    return {path: blob for path, (_, blob) in ls_entries(root, commit, directory, recursive=True).items()
+            if blob is not None}
+
+
+def ls_entries(root: StrPath, commit: str, directory: str, *,
+               recursive: bool) -> dict[str, tuple[str, str | None]]:
+    """The entries below ``directory`` at ``commit`` (every file and submodule with ``recursive``,
+    else the names directly inside it), as path → (git mode, blob id; None for a tree or a
+    submodule). The mode tells a file (100644, 100755) from a symbolic link (120000), a
+    submodule (160000) and a directory (040000)."""
+    recurse = ["-r"] if recursive else []
+    out = run(root, "ls-tree", *recurse, "-z", commit, "--", f"{directory.rstrip('/')}/")
+    entries: dict[str, tuple[str, str | None]] = {}
+    for record in out.split("\0"):
+        meta, _, path = record.partition("\t")
+        fields = meta.split()  # "<mode> <type> <id>"
+        if len(fields) == 3 and path:
+            entries[path] = (fields[0], fields[2] if fields[1] == "blob" else None)
+    return entries
 
 
 def merge_base(root: StrPath, a: str, b: str) -> str | None:
@@ -211,6 +237,13 @@ def changes_since(root: StrPath, commit: str, paths: Sequence[str], *,
     return changes
 
 
+def untracked_directories(root: StrPath, paths: Sequence[str]) -> list[str]:
+    """Directories of the work tree below ``paths`` that git holds nothing of and does not ignore,
+    empty ones included (which no diff lists), each with a trailing ``/``."""
+    out = run(root, "ls-files", "--others", "--directory", "--exclude-standard", "-z", "--", *paths)
+    return [path for path in out.split("\0") if path.endswith("/")]
+
+
 def first_ref(root: StrPath, candidates: Sequence[str]) -> tuple[str, str] | None:
     """The first of ``candidates`` (short names such as origin/main, main, v1.0 or a commit) that
     exists, with the commit it points at; one git call for branch names."""
@@ -234,22 +267,17 @@ def branch_exists(root: StrPath, branch: str) -> bool:
     return bool(run(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip())
 
 
-def ls_index(root: StrPath, directory: str) -> dict[str, str]:
-    """Every staged file below ``directory``, as path → blob id."""
+def ls_index(root: StrPath, directory: str) -> dict[str, tuple[str, str]]:
+    """Every staged entry below ``directory`` (files, links, submodules), as path → (git mode,
+    object id)."""
     out = run(root, "ls-files", "--stage", "-z", "--", f"{directory.rstrip('/')}/")
-    # "<mode> <id> <stage>\t<path>"; stage 0 is the merged, staged file
-    return _blob_ids(out, lambda fields: fields[1] if fields[2] == "0" else None)
-
-
-def _blob_ids(out: str, pick: Callable[[list[str]], str | None]) -> dict[str, str]:
-    blobs = {}
+    entries = {}
     for record in out.split("\0"):
         meta, _, path = record.partition("\t")
-        fields = meta.split()
-        blob = pick(fields) if len(fields) == 3 else None
-        if blob:
-            blobs[path] = blob
-    return blobs
+        fields = meta.split()  # "<mode> <id> <stage>"; stage 0 is the merged, staged entry
+        if len(fields) == 3 and fields[2] == "0" and path:
+            entries[path] = (fields[0], fields[1])
+    return entries
 
 
 def switch_new_branch(root: StrPath, branch: str) -> None:
@@ -300,6 +328,29 @@ class BlobReader:
 
     def read(self, spec: str) -> bytes | None:
         """Contents of ``REV:path`` (or a blob id), or None when it does not exist."""
+        found = self._object(spec)
+        return found[2] if found is not None and found[1] == "blob" else None
+
+    def read_tree(self, spec: str) -> dict[str, str] | None:
+        """The entries of the directory ``REV:path`` as name → git mode (``40000`` a directory,
+        ``120000`` a symbolic link, ``160000`` a submodule), or None when it is no directory.
+        Read through the running ``cat-file``: listing a directory starts no process."""
+        found = self._object(spec)
+        if found is None or found[1] != "tree":
+            return None
+        oid, _, data = found
+        width = len(oid) // 2  # a tree entry is "<mode> <name>\0" and the raw object id
+        entries: dict[str, str] = {}
+        at = 0
+        while at < len(data):
+            space = data.index(b" ", at)
+            nul = data.index(b"\0", space)
+            entries[data[space + 1:nul].decode("utf-8", "surrogateescape")] = data[at:space].decode()
+            at = nul + 1 + width
+        return entries
+
+    def _object(self, spec: str) -> tuple[str, str, bytes] | None:
+        """(object id, type, contents) of ``spec``, or None when it does not exist."""
         if "\n" in spec:
             return None
         proc = self._start()
@@ -309,9 +360,8 @@ class BlobReader:
         header = proc.stdout.readline().decode()
         if header.endswith((" missing\n", " ambiguous\n")):
             return None
-        _, kind, size = header.rsplit(" ", 2)
-        data = proc.stdout.read(int(size.strip()) + 1)[:-1]
-        return data if kind == "blob" else None
+        oid, kind, size = header.rsplit(" ", 2)
+        return oid, kind, proc.stdout.read(int(size.strip()) + 1)[:-1]
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:

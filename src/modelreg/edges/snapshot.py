@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 from modelreg.edges.memo import blob_id
 from modelreg.errors import InputError
+from modelreg.formats import layout
 from modelreg.formats.names import inside
 
 #: the strict YAML loader's cap (yamlio.MAX_BYTES; yamlio itself is not imported on warm reads)
@@ -43,6 +44,16 @@ class Snapshot(Protocol):
 
     def listdir(self, path: str) -> list[str]:
         """Names directly inside a repository-relative directory (empty when missing)."""
+
+    def entries(self, path: str, depth: int) -> dict[str, str]:
+        """What a repository-relative directory holds, ``depth`` levels deep: "" → the kind of
+        ``path`` itself, then each path below it (relative to it) → its kind (``formats/layout.py``:
+        a file, a directory, a symbolic link, a submodule, a special file); what lies deeper is
+        seen as its directory at ``depth``. Empty when ``path`` does not exist."""
+
+    @property
+    def work_tree(self) -> bool:
+        """Whether files git ignores can be here (a work tree), not only what git holds."""
 
     def blob_id(self, path: str) -> str | None:
         """The git blob id of a file's content (what memoised parses are keyed by), or None."""
@@ -100,8 +111,12 @@ class WorkTree(_Closing):
         except OSError as exc:
             raise InputError(f"cannot be read: {exc.strerror}", file=path,
                              fix="registry files are regular files, not symbolic links") from None
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):  # opened as a directory (Linux allows it): no file of that name
+            os.close(fd)
+            return None
         with os.fdopen(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            if not stat.S_ISREG(mode):
                 raise InputError("is not a regular file", file=path, fix="replace it with a regular file")
             # O_NOFOLLOW guards the last name only: a linked directory (registry/m -> /elsewhere)
             # must not lead a read out of the repository either.
@@ -118,12 +133,27 @@ class WorkTree(_Closing):
         except (FileNotFoundError, NotADirectoryError):
             return []
 
+    work_tree = True
+
     def blob_id(self, path: str) -> str | None:
         data = self.read(path)
         return blob_id(data) if data is not None else None
 
     def exists(self, path: str) -> bool:
         return inside(path) and os.path.isfile(os.path.join(self.root, path))
+
+    def entries(self, path: str, depth: int) -> dict[str, str]:
+        if not inside(path):
+            return {}
+        full = os.path.join(self.root, path)
+        try:
+            own = _kind(os.lstat(full).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        out = {"": own}
+        if own == layout.DIRECTORY:
+            _walk(full, "", depth, out, path)
+        return out
 
 
 class Revision(_Closing):
@@ -145,7 +175,7 @@ class Revision(_Closing):
         self._owns_blobs = blobs is None
         self._blobs = blobs if blobs is not None else git.BlobReader(root)
         self._dirs: dict[str, list[str]] = {}
-        self._trees: dict[str, dict[str, str]] = {}
+        self._trees: dict[str, dict[str, tuple[str, str | None]]] = {}
 
     def read(self, path: str) -> bytes | None:
         if not inside(path):
@@ -167,19 +197,43 @@ class Revision(_Closing):
                 self._dirs[path] = sorted(self._git.ls_tree(self.root, self.rev, path))
         return self._dirs[path]
 
+    work_tree = False
+
     def blob_id(self, path: str) -> str | None:
         if not inside(path) or path.count("/") < 2:
             data = self.read(path)
             return blob_id(data) if data is not None else None
-        return self._tree("/".join(path.split("/")[:2])).get(path)
+        return self._tree("/".join(path.split("/")[:2])).get(path, ("", None))[1]
 
     def exists(self, path: str) -> bool:
         return self.blob_id(path) is not None
 
-    def _tree(self, directory: str) -> dict[str, str]:
-        """One ``git ls-tree -r`` per model directory gives every blob id below it."""
+    def entries(self, path: str, depth: int) -> dict[str, str]:
+        """A model directory (``registry/<model>``) from the listing its reads use already; any other
+        directory, one level deep, from its tree object, read through the running ``cat-file``."""
+        path = path.rstrip("/")
+        if not inside(path) or not path:
+            return {}
+        if path.count("/") == 1 and depth > 1:
+            prefix = path + "/"
+            found = {p[len(prefix):]: layout.git_kind(mode) for p, (mode, _) in self._tree(path).items()}
+            return _collapsed(found, depth) if found else self._own(path)
+        tree = self._blobs.read_tree(f"{self.rev}:{path}")
+        if tree is None:
+            return self._own(path)
+        return {"": layout.DIRECTORY, **{name: layout.git_kind(mode) for name, mode in tree.items()}}
+
+    def _own(self, path: str) -> dict[str, str]:
+        """A path that is no directory with files below it: what its parent's tree says it is."""
+        parent, _, name = path.rpartition("/")
+        tree = self._blobs.read_tree(f"{self.rev}:{parent}")
+        mode = tree.get(name) if tree is not None else None
+        return {"": layout.git_kind(mode)} if mode is not None else {}
+
+    def _tree(self, directory: str) -> dict[str, tuple[str, str | None]]:
+        """One ``git ls-tree -r`` per model directory gives every entry below it: blob ids, modes."""
         if directory not in self._trees:
-            self._trees[directory] = self._git.ls_blobs(self.root, self.rev, directory)
+            self._trees[directory] = self._git.ls_entries(self.root, self.rev, directory, recursive=True)
         return self._trees[directory]
 
 
@@ -200,12 +254,27 @@ class Index(Revision):
         return self._dirs[path]
 
     def blob_id(self, path: str) -> str | None:
-        return self._staged(path.split("/")[0]).get(path) if inside(path) else None
+        if not inside(path):
+            return None
+        mode, oid = self._staged(path.split("/")[0]).get(path, ("", None))
+        return oid if layout.git_kind(mode) in (layout.FILE, layout.LINK) else None
 
-    def _staged(self, top: str) -> dict[str, str]:
+    def entries(self, path: str, depth: int) -> dict[str, str]:
+        path = path.rstrip("/")
+        if not inside(path) or not path:
+            return {}
+        staged = self._staged(path)
+        if path in staged:
+            return {"": layout.git_kind(staged[path][0])}
+        prefix = path + "/"
+        found = {p[len(prefix):]: layout.git_kind(mode) for p, (mode, _) in staged.items()
+                 if p.startswith(prefix)}
+        return _collapsed(found, depth) if found else {}
+
+    def _staged(self, top: str) -> dict[str, tuple[str, str | None]]:
         top = top.split("/")[0]
         if top not in self._trees:
-            self._trees[top] = self._git.ls_index(self.root, top)
+            self._trees[top] = dict(self._git.ls_index(self.root, top))
         return self._trees[top]
 
 
@@ -236,11 +305,68 @@ class Overlay(_Closing):
         extra = {p[len(prefix):].split("/")[0] for p in self._files if p.startswith(prefix)}
         return sorted(set(self._under.listdir(path)) | extra)
 
+    @property
+    def work_tree(self) -> bool:
+        return self._under.work_tree
+
+    def entries(self, path: str, depth: int) -> dict[str, str]:
+        prefix = path.rstrip("/") + "/"
+        added = {p[len(prefix):]: layout.FILE for p in self._files if p.startswith(prefix)}
+        under = self._under.entries(path, depth)
+        return {**under, **_collapsed(added, depth)} if added else under
+
     def blob_id(self, path: str) -> str | None:
         return blob_id(self._files[path]) if path in self._files else self._under.blob_id(path)
 
     def exists(self, path: str) -> bool:
         return path in self._files or self._under.exists(path)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return layout.DIRECTORY
+    if stat.S_ISREG(mode):
+        return layout.FILE
+    return layout.LINK if stat.S_ISLNK(mode) else layout.SPECIAL
+
+
+def _walk(directory: str, prefix: str, depth: int, out: dict[str, str], where: str) -> None:
+    """The file system's entries below ``directory`` (``where`` in the repository) into ``out``;
+    never through a link."""
+    subdirs = []
+    try:
+        found = os.scandir(directory)
+    except OSError as exc:
+        raise InputError(f"cannot be listed: {exc.strerror}", file=f"{where}/{prefix}".rstrip("/"),
+                         fix="make it readable, or remove it") from None
+    with found:
+        for entry in found:
+            if entry.is_file(follow_symlinks=False):  # the common case first: one test
+                kind = layout.FILE
+            elif entry.is_dir(follow_symlinks=False):
+                kind = layout.DIRECTORY
+            else:
+                kind = layout.LINK if entry.is_symlink() else layout.SPECIAL
+            out[prefix + entry.name] = kind
+            if kind == layout.DIRECTORY and depth > 1:
+                subdirs.append(entry)
+    for entry in subdirs:
+        _walk(entry.path, f"{prefix}{entry.name}/", depth - 1, out, where)
+
+
+def _collapsed(found: dict[str, str], depth: int) -> dict[str, str]:
+    """Paths below a directory, as git lists them (files only), seen ``depth`` levels deep: the
+    directories they imply are entries too, and what lies deeper is its directory at ``depth``."""
+    out = {"": layout.DIRECTORY}
+    for rel, kind in found.items():
+        end = -1
+        for _ in range(depth):  # each directory on the way, down to ``depth``
+            end = rel.find("/", end + 1)
+            if end < 0:
+                out[rel] = kind
+                break
+            out[rel[:end]] = layout.DIRECTORY
+    return out
 
 
 def open_snapshot(root: str, at: str | None) -> Snapshot:

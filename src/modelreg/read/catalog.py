@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from modelreg.edges.memo import Memo
 from modelreg.edges.snapshot import Snapshot
 from modelreg.errors import InputError, NotFoundError
-from modelreg.formats import documents, names
+from modelreg.formats import documents, layout, names
 from modelreg.formats.documents import ModelFile
 from modelreg.formats.pointers import Pointer, pointer_from
 
@@ -192,6 +192,10 @@ class Catalog:
         self.snapshot = snapshot
         self._models: dict[str, Model] = {}
         self._memos: dict[str, Memo] = {}
+        self._root: dict[str, str] | None = None
+        self._root_checked = False
+        #: each model's tree as its read listed it (``Snapshot.entries``), for its versions' checks
+        self._trees: dict[str, layout.ModelTree] = {}
 
     def _load(self, model: str, path: str, kind: str | None) -> dict[str, Any] | None:
         """A file of ``model``, parsed strictly and checked against the schema of its ``kind``
@@ -219,22 +223,45 @@ class Catalog:
         for memo in self._memos.values():
             memo.save()
 
-    def model_names(self) -> list[str]:
-        return [n for n in self.snapshot.listdir(names.REGISTRY_DIR)
-                if names.MODEL_NAME.fullmatch(n) and len(n) <= names.MODEL_NAME_MAX]
+    def model_names(self, *, check: bool = True) -> list[str]:
+        """The models under ``registry/``. Raises InputError for anything else there (a file, a
+        link, a directory no model could be named), unless ``check`` is False (the gate's own
+        listing: it reports every such entry)."""
+        entries = self._registry_entries()
+        if check:
+            self._check_registry()
+        return sorted(n for n, kind in entries.items() if kind == layout.DIRECTORY and n
+                      and names.MODEL_NAME.fullmatch(n) and len(n) <= names.MODEL_NAME_MAX)
+
+    def _registry_entries(self) -> dict[str, str]:
+        if self._root is None:
+            self._root = self.snapshot.entries(names.REGISTRY_DIR, 1)
+        return self._root
+
+    def _check_registry(self) -> None:
+        if not self._root_checked:
+            layout.check(layout.registry_problems(self._registry_entries()))
+            self._root_checked = True
 
     def model(self, name: str) -> Model:
+        """A model as its files say. Raises NotFoundError when there is none, and InputError (file,
+        line, field, fix) for a file that breaks its format or a tree that holds what the format
+        does not allow (``formats/layout.py``): the top of ``registry/``, the model's directory and
+        each version directory are checked from the listings the read makes anyway."""
         names.check_model_name(name)
         if name not in self._models:
+            self._check_registry()
+            tree = layout.ModelTree(self.snapshot.entries(names.model_dir(name), 2))
+            if tree.kind is None:
+                raise self._unknown_model(name)
+            layout.check(layout.model_problems(
+                name, tree, work_tree=self.snapshot.work_tree,
+                manifest=lambda n: self._load(name, names.version_file(name, n), "version")))
             data = self._load(name, names.model_file(name), "model")
             if data is None:
                 raise self._unknown_model(name)
-            # A v<N> directory without its version.yaml (a download left in it, an
-            # interrupted checkout) is not a version.
-            versions = sorted(
-                v for v in map(names.parse_version_dir, self.snapshot.listdir(names.model_dir(name)))
-                if v and self.snapshot.exists(names.version_file(name, v)))
-            self._models[name] = Model(name=name, data=data, versions=tuple(versions))
+            self._models[name] = Model(name=name, data=data, versions=tuple(sorted(tree.versions)))
+            self._trees[name] = tree
         return self._models[name]
 
     def _unknown_model(self, name: str) -> NotFoundError:
@@ -268,6 +295,8 @@ class Catalog:
             raise InputError(f"says {data.get('model')}/v{recorded}, but lives in {name}/v{number}",
                              file=source, field="version",
                              fix="a manifest must match its directory")
+        layout.check(layout.read_problems(name, number, self._trees[name], data,
+                                          work_tree=self.snapshot.work_tree))
         pointer = self._pointer(name, number, data) if with_pointer else None
         return ModelVersion(
             model=name, version=number, data=data, root=self.snapshot.root,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelreg.api import Registry
-from modelreg.edges import git
+from modelreg.edges import confine, git
 from modelreg.edges.atomic import write_atomic
 from modelreg.errors import ConflictError
 from modelreg.formats import names
@@ -103,7 +103,12 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     ``jobs``: processes to render with (default: one per CPU, up to 8, for registries of
     2,000 versions or more; one otherwise). ``now``: where the work tree's charts end.
     """
+    confine.check_output(reg.top, str(out), "--output")
     target = Path(out).resolve()
+    catalog = reg.catalog
+    models = catalog.model_names()
+    for name in models:  # a tree the format does not allow is refused before a page is written
+        catalog.model(name)
     _prepare(target)
     # The history shown is HEAD's when the work tree is read: the footer names that commit.
     commit = reg.commit or git.head_commit(reg.top)
@@ -114,8 +119,6 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     until = parse_time(committed or "") if reg.commit else (now or datetime.now(timezone.utc))
     job = _Job(top=reg.top, commit=reg.commit, history=commit is not None, out=str(target), info=info,
                until=until)
-    catalog = reg.catalog
-    models = [n for n in catalog.model_names() if catalog.snapshot.exists(names.model_file(n))]
     records = _ledger(reg) if job.history else ByModel({}, [])
     jobs = jobs or _jobs(reg, models)
     if jobs > 1 and len(models) > 1:

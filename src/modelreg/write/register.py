@@ -25,7 +25,7 @@ from modelreg.edges.hashing import Progress, no_progress
 from modelreg.edges.snapshot import WorkTree
 from modelreg.edges.undo import Undo
 from modelreg.errors import ConflictError, InputError
-from modelreg.formats import documents, models, names, text, yamlio
+from modelreg.formats import documents, layout, models, names, text, yamlio
 from modelreg.formats.names import MODEL_HEADER, VERSION_HEADER
 from modelreg.write import inputs, lineage
 
@@ -105,6 +105,7 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
 
 def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, bytes] | None, *,
               branch: str | None, commit: bool, progress: Progress) -> Registered:
+    _check_tree(root, reg.model)
     model_path = root / names.model_file(reg.model)
     model_doc = None if model_path.exists() else _new_model(reg)
     warnings = _near_duplicates(root, reg.model) if model_doc is not None else ()
@@ -220,15 +221,26 @@ def _check_unchanged_model(root: Path, reg: Registration) -> None:
                             f"by editing {source} in a pull request")
 
 
-def _next_version(root: Path, model: str) -> int:
+def _check_tree(root: Path, model: str) -> None:
+    """No version is added to a tree the gate would refuse (``formats/layout.py``): the top of
+    ``registry/`` and the model's directory hold only what the format allows. Raises InputError."""
     tree = WorkTree(str(root))
-    dirs = {n for n in map(names.parse_version_dir, tree.listdir(names.model_dir(model))) if n}
-    number = max((n for n in dirs if tree.exists(names.version_file(model, n))), default=0) + 1
-    if number in dirs:
-        raise ConflictError(f"{names.version_dir(model, number)} exists but holds no version.yaml",
-                            fix="it is left over (a download into it, an interrupted registration); "
-                            "remove it and run again")
-    return number
+    layout.check(layout.registry_problems(tree.entries(names.REGISTRY_DIR, 1)))
+
+    def manifest(number: int) -> dict[str, Any] | None:
+        try:
+            return documents.mapping(tree, names.version_file(model, number))
+        except InputError:
+            return None  # its own error is the schema gate's to report; the tree is checked here
+    layout.check(layout.model_problems(model, layout.ModelTree(tree.entries(names.model_dir(model), 2)),
+                                       work_tree=True, manifest=manifest))
+
+
+def _next_version(root: Path, model: str) -> int:
+    """One past the highest version (each v<N> holds its version.yaml: ``_check_tree``)."""
+    tree = WorkTree(str(root))
+    return max((n for n in map(names.parse_version_dir, tree.listdir(names.model_dir(model))) if n),
+               default=0) + 1
 
 
 def _guess_format(path: Path) -> str | None:
@@ -274,6 +286,7 @@ def _write_version(root: Path, model: str, number: int, manifest: dict[str, Any]
                    pointer: str, artifact_name: str, card: tuple[str, bytes] | None) -> list[str]:
     final = root / names.version_dir(model, number)
     final.parent.mkdir(parents=True, exist_ok=True)
+    # named as layout.SCRATCH says, so that a read meanwhile sees a registration under way
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".v{number}.", suffix=".tmp"))
     try:
         (tmp / names.VERSION_FILE).write_text(yamlio.dumps(manifest, VERSION_HEADER), "utf-8")

@@ -170,8 +170,11 @@ def apply(root: Path, edits: dict[str, Edit] | Planned, *, verb: str, base: str 
         check_text(message, "--message")  # it becomes the commit message
     with lock.held(root, verb):
         tree = WorkTree(str(root))  # read under the lock, and shared with the gates' check
+        catalog = Catalog(tree)
         if callable(edits):
-            edits = edits(Catalog(tree))
+            edits = edits(catalog)
+        for model in edits:  # a tree the format does not allow is refused as every read refuses it
+            catalog.model(model)
         before = {model: current(tree, model) for model in edits}
         changes = {model: edit(before[model][0]) for model, edit in edits.items()}
         moved = [m for model, state in changes.items() for m in desired.moves(before[model][0], state)]

@@ -7,6 +7,7 @@ import click
 
 from modelreg.cards.render import FORMATS, render, save
 from modelreg.cli.common import read_options, registry
+from modelreg.edges.confine import check_output
 
 
 @click.command("card")
@@ -36,7 +37,10 @@ def command(target: str, fmt: str, output: Path | None, at: str | None, as_json:
       modelreg card fraud-detector@staging --format hf -o README.md
       modelreg card fraud-detector/3 --at v2026.11 --json
     """
-    card = registry(at).card(target)
+    reg = registry(at)
+    if output is not None:  # before anything is read: never into registry/ or .git
+        check_output(reg.top, str(output), "--output")
+    card = reg.card(target)
     text = json.dumps(card.to_dict(), indent=2) + "\n" if as_json else render(card, fmt)
     if output is None:
         click.echo(text, nl=False)
