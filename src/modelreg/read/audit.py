@@ -25,6 +25,7 @@ from modelreg.edges import git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError
 from modelreg.formats import names
+from modelreg.read.catalog import Catalog
 from modelreg.read.history import GIT, LEDGER, Event, history, ledger_by_model, merge_ledger
 from modelreg.read.ledger_match import ModelRecords, Unmatched
 
@@ -125,7 +126,7 @@ def trail(root: Path, *, since: datetime | None = None, until: datetime | None =
         models = [model]
     else:
         with Revision(str(root), "HEAD") as head:
-            models = sorted(n for n in head.listdir(names.REGISTRY_DIR) if names.MODEL_NAME.fullmatch(n))
+            models = Catalog(head).model_names()  # a tree the format does not allow is refused
     entries: list[Entry] = []
     with git.BlobReader(root) as blobs:  # one cat-file for every model's history and the ledger
         recorded = ledger_by_model(str(root), blobs=blobs)
