@@ -150,9 +150,10 @@ class OutDir:
             folder = folder.parent
         return True
 
-    def foreign(self, under: str) -> list[str]:
-        """Files below ``under`` the manifest does not list (what a replacement would destroy)."""
-        listed = self.written()
+    def foreign(self, under: str, listed: set[str] | None = None) -> list[str]:
+        """Files (and links) below ``under`` that ``listed`` (default: the manifest) does not name:
+        what replacing ``under`` would destroy."""
+        listed = self.written() if listed is None else listed
         top = self.root / under
         out = []
         if top.is_symlink() or not top.is_dir():
