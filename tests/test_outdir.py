@@ -126,3 +126,21 @@ def test_a_manifest_that_is_a_link_or_damaged_deletes_nothing(tmp_path: Path) ->
     (tmp_path / "out" / MANIFEST).unlink()
     (tmp_path / "out" / MANIFEST).write_text("{not json")
     assert out.prune(set()) == [] and (tmp_path / "out" / "page.html").exists()
+
+
+def test_kserve_never_writes_through_a_link_in_its_directory(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from modelreg.deploy.targets.kserve import KServe
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "gitops" / "ml").mkdir(parents=True)
+    (tmp_path / "gitops" / "ml" / "prod").symlink_to(elsewhere)
+    act = replace(activation(tmp_path, 1), manifest={"artifact": {"format": "sklearn"}})
+    target = KServe(tmp_path / "gitops", "ml", "s3://bucket/{model}/{version}", tmp_path)
+    outcome = target.activate(act)
+    assert not outcome.ok and "is a symbolic link" in outcome.message
+    assert list(elsewhere.iterdir()) == []
+    (tmp_path / "gitops" / "ml" / "prod").unlink()
+    assert target.activate(act).ok
