@@ -7,6 +7,7 @@ GitHub client must each give up at their deadline with one line naming the URL.
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 from pathlib import Path
@@ -113,3 +114,12 @@ def test_a_github_call_ends_at_its_total_across_pages() -> None:
         with pytest.raises(ServiceError, match="did not answer within"):
             Client(server.url, TOKEN, timeout=5.0, total=1.0).reviews("acme/registry", 7)
         assert time.monotonic() - start < 1.8
+
+
+def test_a_webhooks_url_path_never_reaches_the_record() -> None:
+    # a chat service's webhook URL is its secret; a receiver may echo it in an error
+    with HttpSink() as sink:
+        sink.answer(404, body="no route for POST /services/T0/B0/SECRETPATH42")
+        outcome = deliver(f"{sink.url}/services/T0/B0/SECRETPATH42", {"event": "x"}, target="t", retries=0)
+    assert not outcome.ok and "SECRETPATH42" not in json.dumps(outcome.to_dict())
+    assert outcome.detail["attempts"][0]["response"] == "no route for POST ***"

@@ -77,6 +77,8 @@ class Tree:
     def stop(self, grace: float) -> int:
         """SIGTERM every member, then SIGKILL what is left after ``grace`` seconds, sweeping until
         none is left; return how many processes were signalled."""
+        if not _PROC.is_dir():
+            return self._stop_group(grace)
         members = self.members()
         if not members:
             self._reap()
@@ -106,6 +108,25 @@ class Tree:
             self._reap()
         self._reap()
         return len(signalled)
+
+    def _stop_group(self, grace: float) -> int:
+        """Without /proc: the leader's process group, as far as signals to it reach."""
+        if self.leader is None:
+            return 0
+        try:
+            os.killpg(self.leader, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            return 0
+        ends = time.monotonic() + grace
+        while time.monotonic() < ends:
+            try:
+                os.killpg(self.leader, 0)
+            except (ProcessLookupError, PermissionError):
+                return 1
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.leader, signal.SIGKILL)
+        return 1
 
     def _reap(self) -> None:
         """Collect the exit status of the run's processes re-parented to this one (no zombies)."""

@@ -161,7 +161,11 @@ def deliver(url: str, payload: Mapping[str, Any], *, target: str, event: str | N
         total = timeout * (retries + 1) + sum(min(max_delay, base_delay * 2 ** n) for n in range(retries))
     ends = time.monotonic() + total
     # a receiver may echo what it got, or more: nothing secret of this job reaches a record
-    scrub = Scrubber(secret_values(names=[secret_env] if secret_env else []))
+    # (the URL too: the path of a chat service's webhook is its secret, and urllib's errors repeat it)
+    parts = urllib.parse.urlsplit(url)
+    where = parts.path + (f"?{parts.query}" if parts.query else "")
+    scrub = Scrubber([*secret_values(names=[secret_env] if secret_env else []), url,
+                      *([where] if len(where) > 1 else [])])
     body = json.dumps(dict(payload), separators=(",", ":"), default=str).encode()
     event = event or str(payload.get("event", EVENT))
     delivery = str(uuid.uuid4())
