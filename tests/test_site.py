@@ -406,6 +406,15 @@ def test_a_rebuild_deletes_only_pages_it_wrote(catalog: Path, cli: Cli, tmp_path
     assert (out / "models/notes.html").exists() and (out / "models/churn/extra.html").exists()
 
 
+def test_a_catalog_built_before_the_manifest_is_still_pruned(catalog: Path, cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    site(cli, catalog, out)
+    (out / MANIFEST).unlink()
+    (out / "models/notes.html").write_text("<p>a user's page</p>")
+    report = site(cli, catalog, out, "--at", "2026-11-13")
+    assert "models/churn.html" in report["removed"] and (out / "models/notes.html").exists()
+
+
 def test_a_link_planted_in_the_catalog_is_never_written_through(catalog: Path, cli: Cli,
                                                                 tmp_path: Path) -> None:
     out, elsewhere, victim = tmp_path / "site", tmp_path / "elsewhere", tmp_path / "victim.txt"

@@ -225,4 +225,18 @@ def _is_catalog(index: Path) -> bool:
 def _remove_stale(out: Path, written: set[str]) -> list[str]:
     """Pages an earlier build wrote (the catalog's manifest lists them) for models or versions that
     are gone; a file modelreg did not write stays."""
-    return OutDir(out).prune(written)
+    owned = OutDir(out)
+    if not owned.written() and _is_catalog(out / "index.html"):
+        owned.record(_legacy_pages(out))  # a catalog built before the manifest: its pages say so
+    return owned.prune(written)
+
+
+def _legacy_pages(out: Path) -> set[str]:
+    """The pages under models/ that carry this command's generator tag (regular files, no links)."""
+    found = set()
+    for path in (out / "models").rglob("*.html") if (out / "models").is_dir() else []:
+        rel = path.relative_to(out)
+        if not any((out / Path(*rel.parts[:n])).is_symlink() for n in range(1, len(rel.parts) + 1)) \
+                and _is_catalog(path):
+            found.add(rel.as_posix())
+    return found
