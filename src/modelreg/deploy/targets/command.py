@@ -84,10 +84,12 @@ class _Tail:
 
     def text(self) -> str:
         text = self._buffer.decode("utf-8", "replace")
-        if self.total <= len(self._buffer):
+        if self.total <= self.cap:
             return self.scrub(text)
-        shown = self.scrub.cut(text).encode()[-self.cap:].decode("utf-8", "ignore")
-        return f"…{shown}"
+        # masked first, then cut: a cut never leaves part of a secret unmasked
+        whole = self.total <= len(self._buffer)  # else the buffer begins mid-stream
+        masked = self.scrub(text) if whole else self.scrub.cut(text)
+        return "…" + masked.encode()[-self.cap:].decode("utf-8", "ignore")
 
 
 class Command:
