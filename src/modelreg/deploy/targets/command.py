@@ -16,7 +16,8 @@ the job's environment), and the model:
 ``MODELREG_COMMIT``         the registry commit being deployed
 ==========================  ==================================================
 
-Nothing else of the job's environment reaches it: not its GitHub token (which
+(and ``_MODELREG_RUN_ID``, the mark by which its processes are found when it
+ends). Nothing else of the job's environment reaches it: not its GitHub token (which
 can push to the registry), not cloud credentials, unless ``env`` or
 ``secret_env`` names them.
 
