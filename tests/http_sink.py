@@ -15,6 +15,7 @@ used in order (a 500 twice, then the default)::
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,3 +134,67 @@ def _handler_for(sink: HttpSink) -> Callable[..., BaseHTTPRequestHandler]:
             pass  # the requests are recorded instead
 
     return Handler
+
+
+class Trickle:
+    """A server on 127.0.0.1 that answers every connection a byte at a time, every ``interval``.
+
+    ``headers=True`` (the default) sends a whole status line and headers first, then a body of
+    ``length`` bytes a byte at a time (a receiver that never trips a per-read timeout);
+    ``headers=False`` trickles the status line itself. Each connection has its own thread;
+    ``connections`` counts them.
+    """
+
+    def __init__(self, *, interval: float = 0.5, length: int = 30, headers: bool = True,
+                 status: int = 200) -> None:
+        self.interval = interval
+        self.length = length
+        self.headers = headers
+        self.status = status
+        self.connections = 0
+        self._stopping = threading.Event()
+        self._server = socket.socket()
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(8)
+        self._server.settimeout(0.05)  # accept() polls, so that stopping is noticed
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, name="trickle", daemon=True)
+
+    def __enter__(self) -> Trickle:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        self._server.close()
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        head = (f"HTTP/1.1 {self.status} OK\r\nContent-Type: text/plain\r\n"
+                f"Content-Length: {self.length}\r\n\r\n").encode()
+        with conn:
+            try:
+                conn.settimeout(5)
+                conn.recv(65536)
+                if self.headers:
+                    conn.sendall(head)
+                    trickled = b"x" * self.length
+                else:
+                    trickled = head
+                for byte in trickled:
+                    if self._stopping.wait(self.interval):
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return  # the client hung up: what the test wants

@@ -292,6 +292,18 @@ def test_output_file_is_written_atomically(repo: Path, tmp_path: Path, cli: Cli)
     assert "nowhere does not exist" in err
 
 
+
+def test_a_link_at_the_output_is_replaced_not_written_through(repo: Path, tmp_path: Path, cli: Cli) -> None:
+    out, victim = tmp_path / "out", tmp_path / "victim.md"
+    out.mkdir()
+    victim.write_text("keep me")
+    (out / "notes.txt").write_text("a user's file")
+    (out / "card.md").symlink_to(victim)
+    cli.ok("-C", str(repo), "card", "fraud/1", "-o", str(out / "card.md"))
+    assert victim.read_text() == "keep me"
+    assert not (out / "card.md").is_symlink() and (out / "card.md").read_text().startswith("#")
+    assert sorted(os.listdir(out)) == ["card.md", "notes.txt"]
+
 def test_a_card_named_but_absent_is_an_error(repo: Path, cli: Cli) -> None:
     (repo / "registry/fraud/v1/card.md").unlink()
     err = cli.fails("-C", str(repo), "card", "fraud/1").err

@@ -93,7 +93,8 @@ def test_command_gets_the_model_in_its_environment(root: Path, monkeypatch: pyte
     monkeypatch.setenv("INHERITED_BY_THE_COMMAND", "yes")
     code = ("import json, os; print(json.dumps({'cwd': os.getcwd(), 'env': {k: v for k, v in "
             "os.environ.items() if k.startswith('MODELREG_') or k == 'INHERITED_BY_THE_COMMAND'}}))")
-    config = models.CommandTarget.model_validate({"type": "command", "run": [PY, "-c", code]})
+    config = models.CommandTarget.model_validate({"type": "command", "run": [PY, "-c", code],
+                                                  "env": ["INHERITED_BY_THE_COMMAND"]})
     target = command_mod.make(config, root)
     outcome = target.activate(activation(root))
     assert outcome.ok, outcome.message
@@ -600,7 +601,8 @@ def test_a_command_never_gets_the_jobs_token_and_its_output_keeps_no_secret(
     script.chmod(0o755)
     artifact_file = tmp_path / "model.bin"
     artifact_file.write_bytes(b"m")
-    outcome = Command([str(script)], 10.0, tmp_path).activate(_scrub_activation(artifact_file, tmp_path))
+    outcome = Command([str(script)], 10.0, tmp_path, secret_env=["DEPLOY_HOOK_SECRET"]).activate(
+        _scrub_activation(artifact_file, tmp_path))
     recorded = json.dumps(outcome.to_dict())
     assert "token=[]" in recorded  # not passed on
     assert "hook-secret-value" not in recorded and "secret=[***]" in recorded

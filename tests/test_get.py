@@ -64,6 +64,23 @@ def test_existing_output_needs_force(one_version: Path, tmp_path: Path, cli: Cli
     assert out.stat().st_size == 50_000
 
 
+def test_force_replaces_a_link_never_writes_through_it(one_version: Path, tmp_path: Path, cli: Cli) -> None:
+    out, victim = tmp_path / "out", tmp_path / "victim.txt"
+    out.mkdir()
+    victim.write_text("keep me")
+    (out / "notes.txt").write_text("a user's file")
+    (out / "model.pkl").symlink_to(victim)
+    result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", f"{out}/")
+    assert "already exists" in result.err and (out / "model.pkl").is_symlink()
+    cli.ok("-C", str(one_version), "get", "fraud-detector/1", "-o", f"{out}/", "--force")
+    assert victim.read_text() == "keep me" and (out / "notes.txt").read_text() == "a user's file"
+    assert not (out / "model.pkl").is_symlink() and (out / "model.pkl").stat().st_size == 50_000
+    (out / "model.pkl").unlink()
+    (out / "model.pkl").symlink_to(tmp_path / "not-yet")  # a dangling link is someone's too
+    result = cli.fails("-C", str(one_version), "get", "fraud-detector/1", "-o", f"{out}/")
+    assert "already exists" in result.err and not (tmp_path / "not-yet").exists()
+
+
 def test_swapped_remote_object_is_caught_and_nothing_written(one_version: Path, tmp_path: Path,
                                                              cli: Cli) -> None:
     md5 = cli.ok("-C", str(one_version), "resolve", "fraud-detector/1", "--json").json["artifact"]["md5"]
@@ -273,6 +290,25 @@ def test_directory_artifact_round_trip(registry: Path, workdir: Path, tmp_path: 
         p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()))
     sha = cli.ok("-C", str(registry), "resolve", "tf-model/1", "--json").json["artifact"]["sha256"]
     assert hashlib.sha256(listing.encode()).hexdigest() == sha
+
+
+def test_force_never_deletes_a_users_file_in_a_directory_artifact(registry: Path, workdir: Path,
+                                                                   tmp_path: Path, cli: Cli) -> None:
+    folder = workdir / "saved"
+    artifact(folder / "saved_model.pb", size=2000, seed=1)
+    artifact(folder / "variables" / "variables.index", size=64, seed=3)
+    cli.ok("-C", str(registry), "register", "tf-model", "-a", str(folder), "--owner", "@a/b")
+    downloads = f"{tmp_path / 'downloads'}/"
+    cli.ok("-C", str(registry), "get", "tf-model/1", "-o", downloads)
+    out = tmp_path / "downloads" / "saved"
+    (out / "variables" / "variables.index").write_bytes(b"damaged")  # the artifact's own: replaced
+    cli.ok("-C", str(registry), "get", "tf-model/1", "-o", downloads, "--force")
+    index = "variables/variables.index"
+    assert (out / index).read_bytes() == (folder / index).read_bytes()
+    (out / "variables" / "notes.txt").write_text("a user's file")
+    result = cli.fails("-C", str(registry), "get", "tf-model/1", "-o", downloads, "--force")
+    assert "holds files that are not part of the artifact (saved/variables/notes.txt)" in result.err
+    assert (out / "variables" / "notes.txt").read_text() == "a user's file"
 
 
 def test_get_from_a_clone(one_version: Path, tmp_path: Path, cli: Cli) -> None:

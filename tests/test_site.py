@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 from modelreg.edges import ledger
+from modelreg.edges.outdir import MANIFEST
 from modelreg.site import pages
 from modelreg.site.data import alias_spans, headline_metrics
 from modelreg.write import site_workflow
@@ -205,7 +206,7 @@ def site(cli: Cli, root: Path, out: Path, *args: str) -> dict[str, object]:
 
 
 def html_files(out: Path) -> list[str]:
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 
 def html_files_of_catalog() -> list[str]:
@@ -390,6 +391,53 @@ def test_it_refuses_a_directory_it_did_not_write(catalog: Path, cli: Cli, tmp_pa
     result = cli.fails("-C", str(catalog), "site", "-o", str(out))
     assert "is not empty and holds no catalog that modelreg wrote" in result.err
     assert (out / "index.html").read_text() == "<h1>Our docs</h1>" and html_files(out) == ["index.html"]
+
+
+def test_a_rebuild_deletes_only_pages_it_wrote(catalog: Path, cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    site(cli, catalog, out)
+    (out / "CNAME").write_text("models.example.com\n")
+    (out / "models/notes.html").write_text("<p>ours, not modelreg's</p>")
+    (out / "models/churn/extra.html").write_text("<p>a user's page beside churn's</p>")
+    report = site(cli, catalog, out, "--at", "2026-11-13")
+    assert "models/churn.html" in report["removed"] and "models/churn/v1.html" in report["removed"]
+    assert not {"CNAME", "models/notes.html", "models/churn/extra.html"} & set(report["removed"])
+    assert (out / "CNAME").read_text() == "models.example.com\n"
+    assert (out / "models/notes.html").exists() and (out / "models/churn/extra.html").exists()
+
+
+def test_a_catalog_built_before_the_manifest_is_still_pruned(catalog: Path, cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    site(cli, catalog, out)
+    (out / MANIFEST).unlink()
+    (out / "models/notes.html").write_text("<p>a user's page</p>")
+    report = site(cli, catalog, out, "--at", "2026-11-13")
+    assert "models/churn.html" in report["removed"] and (out / "models/notes.html").exists()
+
+
+def test_a_link_planted_in_the_catalog_is_never_written_through(catalog: Path, cli: Cli,
+                                                                tmp_path: Path) -> None:
+    out, elsewhere, victim = tmp_path / "site", tmp_path / "elsewhere", tmp_path / "victim.txt"
+    site(cli, catalog, out)
+    elsewhere.mkdir()
+    victim.write_text("keep me")
+    (out / "models/churn.html").unlink()
+    (out / "models/churn.html").symlink_to(victim)  # a page replaced by a link: replaced again
+    site(cli, catalog, out)
+    assert victim.read_text() == "keep me" and not (out / "models/churn.html").is_symlink()
+    shutil.rmtree(out / "models/churn")
+    (out / "models/churn").symlink_to(elsewhere)  # a directory of pages replaced by a link: refused
+    result = cli.fails("-C", str(catalog), "site", "-o", str(out))
+    assert f"{out / 'models/churn'} is a symbolic link" in result.err and "remove the link" in result.err
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_the_output_directory_may_itself_be_a_link(catalog: Path, cli: Cli, tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    site(cli, catalog, tmp_path / "link")
+    assert html_files(real) == html_files_of_catalog()
 
 
 def test_pages_stay_small_on_a_long_history(own_catalog: Path, cli: Cli, tmp_path: Path,

@@ -43,8 +43,12 @@ _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`\x00-\x1f]+$")
 
 
 def save(text: str, output: Path, fmt: str) -> None:
-    """Write a card to ``output``, atomically; refused when it is a directory or has none."""
-    from modelreg.edges.atomic import write_atomic  # the write path only
+    """Write a card to ``output``, atomically; refused when it is a directory or has none.
+
+    A link at ``output`` is replaced by the card, never written through
+    (:mod:`modelreg.edges.outdir`); nothing else in its directory is touched.
+    """
+    from modelreg.edges.outdir import OutDir  # the write path only
 
     if output.is_dir():
         suffix = {"markdown": "md", "html": "html"}.get(fmt, "md")
@@ -53,7 +57,7 @@ def save(text: str, output: Path, fmt: str) -> None:
     if not output.parent.is_dir():
         raise InputError(f"{output.parent} does not exist", field="--output",
                          fix="create the directory first, or write elsewhere")
-    write_atomic(output, text)
+    OutDir(output.parent).write_text(output.name, text)
 
 
 def render(card: Card, fmt: str) -> str:

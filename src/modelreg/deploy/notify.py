@@ -18,9 +18,10 @@ an environment: the same keys plus ``environment``, ``outcome``, ``message``,
   incoming-webhook format (Mattermost and Rocket.Chat read it too); signed as
   well when ``secret_env`` is set.
 
-A notification that fails never fails a deployment: :func:`notify` returns
-every delivery's :class:`TargetOutcome`, failures included, for the record, and raises
-nothing.
+Each delivery ends within :data:`TIMEOUT` per attempt and :data:`TOTAL` in all,
+however slowly the receiver answers. A notification that fails never fails a
+deployment: :func:`notify` returns every delivery's :class:`TargetOutcome`,
+failures included, for the record, and raises nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from modelreg.formats import models
 #: fewer and shorter than a target's: a dead chat service must not hold up the deploy job
 RETRIES = 2
 TIMEOUT = 10.0
+#: every attempt and wait of one notification together
+TOTAL = 30.0
 _ICONS = {"succeeded": ":white_check_mark:", "failed": ":x:", "refused": ":no_entry:",
           "unchanged": ":heavy_minus_sign:"}
 
@@ -50,7 +53,7 @@ def notify(notifications: list[models.Notification], event: Mapping[str, Any], *
         try:
             outcome = deliver(notification.url, payload, target=target, event=name,
                               secret_env=notification.secret_env, retries=RETRIES, timeout=TIMEOUT,
-                              base_delay=base_delay)
+                              total=TOTAL, base_delay=base_delay)
         except Exception as exc:  # a bug here must still not fail a deployment already live
             outcome = TargetOutcome(False, target, f"internal error: {type(exc).__name__}: {exc}")
         outcomes.append(outcome)

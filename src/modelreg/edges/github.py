@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,17 +29,24 @@ from email.message import Message
 from typing import Any
 
 from modelreg import __version__
+from modelreg.edges import deadline
+from modelreg.edges.secrets import Scrubber
 from modelreg.errors import InputError, ServiceError
 
 API_URL_ENV = "GITHUB_API_URL"
 TOKEN_ENV = "GITHUB_TOKEN"
 REPOSITORY_ENV = "GITHUB_REPOSITORY"
 DEFAULT_API_URL = "https://api.github.com"
+#: one request, as a whole: however slowly GitHub (or whatever answers) sends
 DEFAULT_TIMEOUT = 10.0
+#: one call, every page of it together
+DEFAULT_TOTAL = 60.0
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
 #: a bound on every page loop: 100 pages of 100 is far beyond any real PR or team
 MAX_PAGES = 100
+#: `gh pr create` (it may prompt, or wait on the network): stopped after this long
+GH_TIMEOUT = 120.0
 #: a bound on one answer's size, so a hostile server cannot fill the memory
 MAX_BODY = 16 * 1024 * 1024
 
@@ -165,16 +173,18 @@ class Client:
 
     def __init__(self, api_url: str | None = None, token: str | None = None, *,
                  timeout: float = DEFAULT_TIMEOUT, max_pages: int = MAX_PAGES,
-                 token_name: str = TOKEN_ENV) -> None:
+                 token_name: str = TOKEN_ENV, total: float = DEFAULT_TOTAL) -> None:
         """``token_name`` names where the token came from, for messages about it."""
         self.api_url = _check_api_url(api_url if api_url is not None
                                       else os.environ.get(API_URL_ENV) or DEFAULT_API_URL)
         self._token = token if token is not None else os.environ.get(TOKEN_ENV, "")
         self.token_name = token_name
         self.timeout = timeout
+        self.total = total
         self.max_pages = max_pages
         self._origin = _origin(self.api_url)
-        self._opener = urllib.request.build_opener(_SameOriginRedirects(self._origin))
+        self._opener = deadline.opener(_SameOriginRedirects(self._origin))
+        self._scrubber = Scrubber([self._token] if self._token else [])
 
     # -- the endpoints -------------------------------------------------------------------------
 
@@ -226,7 +236,7 @@ class Client:
                        "Metadata read, which every token that can read the repository has)"),
         )
         path = f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/collaborators/{_q(login)}/permission"
-        data, _ = self._request(path, call, missing_ok=True)
+        data, _ = self._request(path, call, time.monotonic() + self.total, missing_ok=True)
         if data is None:
             return None
         user = _field(data, "user", call.what)
@@ -250,16 +260,17 @@ class Client:
         )
 
     def _get_one(self, path: str, call: _Call) -> Any:
-        data, _ = self._request(self.api_url + path, call)
+        data, _ = self._request(self.api_url + path, call, time.monotonic() + self.total)
         return data
 
     def _get_all(self, path: str, call: _Call) -> list[Any]:
         """Every item of a paginated list, following ``Link: rel="next"`` on GITHUB_API_URL only."""
         url: str | None = f"{self.api_url}{path}?per_page={PER_PAGE}"
         items: list[Any] = []
+        ends = time.monotonic() + self.total
         for _ in range(self.max_pages):
             assert url is not None
-            data, headers = self._request(url, call)
+            data, headers = self._request(url, call, ends)
             if not isinstance(data, list):
                 raise self._error(f"unexpected answer from GitHub's API for {call.what}: "
                                   f"expected a list, got {type(data).__name__}")
@@ -287,23 +298,28 @@ class Client:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
-    def _request(self, url: str, call: _Call, *, missing_ok: bool = False) -> tuple[Any, Message]:
-        """The JSON answer and its headers; with ``missing_ok``, (None, headers) for a 404."""
+    def _request(self, url: str, call: _Call, ends: float, *,
+                 missing_ok: bool = False) -> tuple[Any, Message]:
+        """One GET, over within ``timeout`` (and by ``ends``, the call's end) whatever the server does:
+        the JSON answer and its headers; with ``missing_ok``, (None, headers) for a 404."""
         request = urllib.request.Request(url, headers=self._headers(), method="GET")
+        left = ends - time.monotonic()
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                body = response.read(MAX_BODY + 1)
-                headers: Message = response.headers
+            answer = deadline.request(self._opener, request, deadline=min(self.timeout, left),
+                                      max_bytes=MAX_BODY)
+            body, headers, truncated = answer.body, answer.headers, answer.truncated
         except urllib.error.HTTPError as exc:
             if missing_ok and exc.code == 404:
                 return None, exc.headers
             raise self._http_error(exc, call) from exc
+        except deadline.DeadlineExceeded as exc:
+            raise self._unreachable(exc, call, all_pages=left < self.timeout) from exc
         except urllib.error.URLError as exc:
             reason = exc.reason if isinstance(exc.reason, BaseException) else OSError(str(exc.reason))
             raise self._unreachable(reason, call) from exc
         except (OSError, http.client.HTTPException) as exc:  # a read that timed out, a dropped connection
             raise self._unreachable(exc, call) from exc
-        if len(body) > MAX_BODY:
+        if truncated:
             raise self._error(f"GitHub's API answered {call.what} with more than {MAX_BODY} bytes; "
                               "refused", fix=f"check {API_URL_ENV}")
         try:
@@ -346,9 +362,10 @@ class Client:
                                "retry the job")
         return self._error(f"GitHub's API answered {call.what} with {status}")
 
-    def _unreachable(self, reason: BaseException, call: _Call) -> ServiceError:
+    def _unreachable(self, reason: BaseException, call: _Call, *, all_pages: bool = False) -> ServiceError:
         if isinstance(reason, TimeoutError):
-            return self._error(f"GitHub's API at {self.api_url} did not answer within {self.timeout:g} s "
+            within = f"{self.total:g} s for all pages" if all_pages else f"{self.timeout:g} s"
+            return self._error(f"GitHub's API at {self.api_url} did not answer within {within} "
                                f"({call.what})", fix="retry; if it keeps happening, check "
                                f"{API_URL_ENV} or GitHub's status (https://www.githubstatus.com)")
         if isinstance(reason, ConnectionRefusedError):
@@ -364,8 +381,9 @@ class Client:
         return ServiceError(" ".join(message.splitlines()), fix=fix)
 
     def _scrub(self, text: str) -> str:
-        """Text from the server, without the token: a hostile or buggy server may echo it back."""
-        return text.replace(self._token, "***") if self._token else text
+        """Text from the server, without the token (in any common encoding): a hostile or buggy
+        server may echo it back."""
+        return self._scrubber(text)
 
 
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
@@ -562,9 +580,14 @@ def open_pull_request(root: str, *, base: str, head: str, title: str, body: str)
     gh = shutil.which("gh")
     if gh is None:
         return None
-    proc = subprocess.run([gh, "pr", "create", "--base", base, "--head", head, "--title", title,
-                           "--body-file", "-"], cwd=root, input=body, capture_output=True, text=True,
-                          check=False)
+    try:
+        proc = subprocess.run([gh, "pr", "create", "--base", base, "--head", head, "--title", title,
+                               "--body-file", "-"], cwd=root, input=body, capture_output=True, text=True,
+                              check=False, timeout=GH_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise ServiceError(f"`gh pr create` did not finish within {GH_TIMEOUT:g} s",
+                           fix="the branch is pushed; open the pull request by hand, or check "
+                           "`gh auth status` and the network") from None
     if proc.returncode != 0:
         raise ServiceError(f"`gh pr create` failed with exit code {proc.returncode}: "
                            f"{' '.join(proc.stderr.split())[:500]}",

@@ -278,6 +278,10 @@ class CommandTarget(_Strict):
     run: Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)] = Field(
         description="the program and its arguments (no shell)")
     timeout: Duration = "10m"
+    env: list[EnvVar] = Field(default=[], description="variables of the job's environment passed to the "
+                              "command (it gets only PATH, HOME, LANG, LC_ALL, MODELREG_* and these)")
+    secret_env: list[EnvVar] = Field(default=[], description="variables passed to the command that hold "
+                                     "secrets: their values are masked in the output recorded")
 
 
 class WebhookTarget(_Strict):

@@ -1,5 +1,10 @@
 """Getting an artifact out of the registry: fetch through DVC, verify, write atomically.
 
+Nothing at the destination is replaced without ``--force``, and then only the
+artifact itself: a link there is removed, never written through, and a
+directory holding files that are not the artifact's is left alone
+(:mod:`modelreg.edges.outdir`).
+
 Bytes are checked against the manifest's sha256 while they are copied out of
 the cache, because DVC does not re-hash what it downloads from a cloud remote
 and a swapped remote object would otherwise pass. Nothing appears at the destination
@@ -15,6 +20,7 @@ from typing import Any
 
 from modelreg.edges import atomic, dvc
 from modelreg.edges.hashing import Progress, digest, listing_sha256, no_progress, walk_files
+from modelreg.edges.outdir import OutDir
 from modelreg.errors import ConflictError, IntegrityError, NotFoundError, RemoteError
 from modelreg.formats.pointers import Pointer
 from modelreg.read.catalog import ModelVersion
@@ -55,7 +61,7 @@ def download(mv: ModelVersion, dest: str | os.PathLike[str], *, force: bool = Fa
         raise NotFoundError(f"{mv.source} has no DVC pointer beside it",
                             fix="the version is incomplete; register it again")
     target = target_path(mv, dest)
-    if target.exists() and not force:
+    if os.path.lexists(target) and not force:  # a link too: what is there is not modelreg's to replace
         raise ConflictError(f"{target} already exists", fix="remove it, or pass --force")
     expected = str(mv.artifact.get("sha256", ""))
     # A damaged local cache copy is evicted and fetched again, once; bytes that came from the
@@ -67,7 +73,8 @@ def download(mv: ModelVersion, dest: str | os.PathLike[str], *, force: bool = Fa
             actual = _copy_out(downloaded[0], staged, pointer.is_dir,
                                progress if not downloaded[1] else no_progress)
             if actual == expected:
-                if target.exists():
+                if os.path.lexists(target):
+                    _refuse_foreign(target, staged)
                     _remove(target)
                 os.replace(staged, target)
                 return target
@@ -123,6 +130,20 @@ def _copy_out(fetched: dvc.Fetched, staged: Path, is_dir: bool, progress: Progre
         else:
             files.append(digest(obj, rel, copy_to=out, progress=progress))
     return listing_sha256(files) if is_dir else files[0].sha256
+
+
+def _refuse_foreign(target: Path, staged: Path) -> None:
+    """``--force`` replaces the artifact, never a file the artifact does not have: a directory
+    at ``target`` is replaced only when every file in it is one the new copy writes again."""
+    if target.is_symlink() or not target.is_dir():
+        return  # the one path the user named, with --force; a link is removed, not followed
+    ours = {f"{target.name}/{rel}" for _, rel in walk_files(staged)} if staged.is_dir() else set()
+    foreign = OutDir(target.parent).foreign(target.name, ours)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ConflictError(f"{target} holds files that are not part of the artifact ({shown}); "
+                            "--force does not delete them",
+                            fix="move them elsewhere, or choose another output")
 
 
 def _remove(path: Path) -> None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg.api import Registry
 from modelreg.edges import confine, git
-from modelreg.edges.atomic import write_atomic
+from modelreg.edges.outdir import OutDir
 from modelreg.errors import ConflictError
 from modelreg.formats import names
 from modelreg.read.history import ledger_by_model, merge_ledger
@@ -98,7 +98,9 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     """Render the catalog of ``reg`` (at its revision: ``Registry(".", at="v1.0")``) into ``out``.
 
     ``out`` must be new, empty, or a catalog an earlier build wrote; pages of models
-    and versions that no longer exist are removed from it. ``repo`` (OWNER/NAME; default
+    and versions that no longer exist are removed from it, and nothing else: the pages
+    written are listed in ``out/.modelreg-written.json`` (:mod:`modelreg.edges.outdir`), and no
+    link inside ``out`` is written through. ``repo`` (OWNER/NAME; default
     $GITHUB_REPOSITORY, else ``origin`` on github.com) turns PR numbers and commits into links.
     ``jobs``: processes to render with (default: one per CPU, up to 8, for registries of
     2,000 versions or more; one otherwise). ``now``: where the work tree's charts end.
@@ -181,10 +183,7 @@ def _render(job: _Job, models: list[str], records: dict[str, ModelRecords],
 
 
 def _write(out: Path, rel: str, text: str) -> int:
-    path = out / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text)
-    return len(text.encode("utf-8"))
+    return OutDir(out).write_text(rel, text)  # never through a link planted in the catalog
 
 
 def _ledger(reg: Registry) -> ByModel:
@@ -216,7 +215,8 @@ def _web(root: str, repo: str | None) -> str | None:
 def _prepare(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ConflictError(f"{out} is a file", fix="give a directory to write the catalog into")
-    if out.is_dir() and any(out.iterdir()) and not _is_catalog(out / "index.html"):
+    if out.is_dir() and any(out.iterdir()) and not _is_catalog(out / "index.html") \
+            and not OutDir(out).written():
         raise ConflictError(f"{out} is not empty and holds no catalog that modelreg wrote",
                             fix="give a new or empty directory, or one an earlier `modelreg site` wrote")
     out.mkdir(parents=True, exist_ok=True)
@@ -231,15 +231,20 @@ def _is_catalog(index: Path) -> bool:
 
 
 def _remove_stale(out: Path, written: set[str]) -> list[str]:
-    """Pages an earlier build wrote for models or versions that are gone (only ``.html`` under models/)."""
-    removed = []
-    folder = out / "models"
-    for path in sorted(folder.rglob("*.html"), reverse=True):
-        rel = path.relative_to(out).as_posix()
-        if rel not in written and path.is_file() and not path.is_symlink():
-            path.unlink()
-            removed.append(rel)
-    for path in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
-        if not any(path.iterdir()):
-            path.rmdir()
-    return sorted(removed)
+    """Pages an earlier build wrote (the catalog's manifest lists them) for models or versions that
+    are gone; a file modelreg did not write stays."""
+    owned = OutDir(out)
+    if not owned.written() and _is_catalog(out / "index.html"):
+        owned.record(_legacy_pages(out))  # a catalog built before the manifest: its pages say so
+    return owned.prune(written)
+
+
+def _legacy_pages(out: Path) -> set[str]:
+    """The pages under models/ that carry this command's generator tag (regular files, no links)."""
+    found = set()
+    for path in (out / "models").rglob("*.html") if (out / "models").is_dir() else []:
+        rel = path.relative_to(out)
+        if not any((out / Path(*rel.parts[:n])).is_symlink() for n in range(1, len(rel.parts) + 1)) \
+                and _is_catalog(path):
+            found.add(rel.as_posix())
+    return found

@@ -1,7 +1,9 @@
 """Target ``command``: run a program of the registry's choosing; its exit code decides.
 
-``run`` is an argument list (no shell), started in the registry's root with the
-model in the environment, added to what modelreg inherited:
+``run`` is an argument list (no shell), started in the registry's root, in a
+new session, with a minimal environment: ``PATH``, ``HOME``, ``LANG`` and
+``LC_ALL`` (when set), the variables ``env`` and ``secret_env`` name (taken from
+the job's environment), and the model:
 
 ==========================  ==================================================
 ``MODELREG_ENVIRONMENT``    the environment being deployed (``prod``)
@@ -14,37 +16,50 @@ model in the environment, added to what modelreg inherited:
 ``MODELREG_COMMIT``         the registry commit being deployed
 ==========================  ==================================================
 
+(and ``_MODELREG_RUN_ID``, the mark by which its processes are found when it
+ends). Nothing else of the job's environment reaches it: not its GitHub token (which
+can push to the registry), not cloud credentials, unless ``env`` or
+``secret_env`` names them.
+
 Exit code 0 is success; anything else, a program that cannot be started, or a
-run longer than ``timeout`` (the whole process group is then terminated, then
-killed) is a failure, and the previous version keeps serving as far as modelreg
-is concerned. The outcome keeps the exit code and the last
-:data:`OUTPUT_TAIL` bytes of stdout and of stderr: output is read as it comes
-and only the tail is kept, so a chatty program cannot exhaust memory.
+run longer than ``timeout`` is a failure, and the previous version keeps
+serving as far as modelreg is concerned. When the run ends (at the timeout, or
+when the program exits) every process it started is stopped, those that left
+its session or were re-parented by a double fork included
+(:mod:`modelreg.edges.processes`): SIGTERM, then SIGKILL after
+:data:`GRACE_SECONDS`. A deploy step leaves nothing running on the runner.
+
+The outcome keeps the exit code and the last :data:`OUTPUT_TAIL` bytes of
+stdout and of stderr: output is read as it comes and only the tail is kept,
+so a chatty program cannot exhaust memory. Before it is kept, the value of
+every secret of the job (each secret-looking environment variable, and those
+``secret_env`` names) is masked in it, as it is and in its common encodings
+(:mod:`modelreg.edges.secrets`).
 
 A command cannot say what it serves, so :meth:`Command.serving` answers None.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import selectors
 import shlex
-import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
 from modelreg.deploy.targets import Activation, Serving, TargetOutcome
+from modelreg.edges import processes
+from modelreg.edges.secrets import Scrubber, secret_values
 from modelreg.errors import ModelregError
 from modelreg.formats import models
 from modelreg.formats.durations import seconds
 
 #: bytes of stdout and of stderr kept for the record
 OUTPUT_TAIL = 2048
-#: after SIGTERM at the timeout, how long the process group has before SIGKILL
+#: after SIGTERM at the timeout, how long the run's processes have before SIGKILL
 GRACE_SECONDS = 5.0
 _CHUNK = 65536
 #: the longest command line shown in a target's name
@@ -52,28 +67,39 @@ _NAME_MAX = 80
 
 
 class _Tail:
-    """The last ``cap`` bytes of a stream, and how many bytes it carried in all."""
+    """The last ``cap`` bytes of a stream, masked of the job's secrets, and how many bytes it carried."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, scrub: Scrubber) -> None:
         self.cap = cap
+        self.scrub = scrub
         self.total = 0
         self._buffer = bytearray()
+        # more than is shown: a secret cut by the start of the tail is recognised there and dropped
+        self._keep = cap + scrub.margin
 
     def add(self, data: bytes) -> None:
         self.total += len(data)
         self._buffer += data
-        if len(self._buffer) > self.cap:
-            del self._buffer[:-self.cap]
+        if len(self._buffer) > self._keep:
+            del self._buffer[:-self._keep]
 
     def text(self) -> str:
         text = self._buffer.decode("utf-8", "replace")
-        return f"…{text}" if self.total > len(self._buffer) else text
+        if self.total <= self.cap:
+            return self.scrub(text)
+        # masked first, then cut: a cut never leaves part of a secret unmasked
+        whole = self.total <= len(self._buffer)  # else the buffer begins mid-stream
+        masked = self.scrub(text) if whole else self.scrub.cut(text)
+        return "…" + masked.encode()[-self.cap:].decode("utf-8", "ignore")
 
 
 class Command:
     def __init__(self, run: list[str], timeout: float, root: Path, *, grace: float = GRACE_SECONDS,
-                 output_tail: int = OUTPUT_TAIL) -> None:
+                 output_tail: int = OUTPUT_TAIL, env: Sequence[str] = (),
+                 secret_env: Sequence[str] = ()) -> None:
         self.run = list(run)
+        self.env = list(env)
+        self.secret_env = list(secret_env)
         self.timeout = timeout
         self.root = root
         self.grace = grace
@@ -82,10 +108,10 @@ class Command:
         self.name = f"command {line if len(line) <= _NAME_MAX else line[:_NAME_MAX - 1] + '…'}"
 
     def environment(self, act: Activation, artifact: Path) -> dict[str, str]:
-        """The inherited environment, less the job's GitHub tokens (they can push to the registry),
-        with the model's MODELREG_* variables added."""
+        """The minimal environment (see the module), with the model's MODELREG_* variables."""
+        passed = (*_BASE_ENV, *self.env, *self.secret_env)
         return {
-            **{k: v for k, v in os.environ.items() if k not in _WITHHELD},
+            **{name: os.environ[name] for name in passed if name in os.environ},
             "MODELREG_ENVIRONMENT": act.environment,
             "MODELREG_MODEL": act.model,
             "MODELREG_VERSION": str(act.version),
@@ -102,11 +128,22 @@ class Command:
         except (ModelregError, OSError) as exc:
             return TargetOutcome(False, self.name, f"the artifact could not be fetched: {exc}")
         program = self.run[0]
+        scrub = Scrubber(secret_values(names=self.secret_env))
+        tree = processes.Tree()
         started = time.monotonic()
         try:
-            proc = subprocess.Popen(self.run, cwd=self.root, env=self.environment(act, artifact),
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True)
+            with tree.watching():
+                proc = subprocess.Popen(self.run, cwd=self.root,
+                                        env={**self.environment(act, artifact), **tree.env()},
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, start_new_session=True)
+                tree.leader = proc.pid
+                stdout, stderr = _Tail(self.output_tail, scrub), _Tail(self.output_tail, scrub)
+                with proc:
+                    timed_out = self._communicate(proc, stdout, stderr, started + self.timeout)
+                    # nothing it started outlives it, whether it timed out or not
+                    stopped = tree.stop(self.grace if timed_out else min(self.grace, 1.0))
+                    code = proc.wait()
         except FileNotFoundError:
             return TargetOutcome(False, self.name, f"{program}: no such program (run from {self.root})",
                                  detail={"command": self.run, "exit_code": None})
@@ -118,20 +155,15 @@ class Command:
         except OSError as exc:
             return TargetOutcome(False, self.name, f"{program}: cannot be started: {exc.strerror}",
                                  detail={"command": self.run, "exit_code": None})
-        stdout, stderr = _Tail(self.output_tail), _Tail(self.output_tail)
-        with proc:
-            timed_out = self._communicate(proc, stdout, stderr, started + self.timeout)
-            if timed_out:
-                self._stop(proc)
-            code = proc.wait()
         # What a command prints goes into the ledger and notifications: no secret of this
-        # environment may go with it.
+        # job may go with it (the tails are masked before anything is cut from them).
+        out, err = stdout.text(), stderr.text()
         detail = {"command": self.run, "exit_code": code, "timed_out": timed_out,
-                  "seconds": round(time.monotonic() - started, 3),
-                  "stdout": scrub(stdout.text()), "stderr": scrub(stderr.text())}
+                  "seconds": round(time.monotonic() - started, 3), "stdout": out, "stderr": err}
+        if stopped and not timed_out:
+            detail["stopped_after_exit"] = stopped
         ok = code == 0 and not timed_out
-        message = scrub(_message(code, timed_out, self.timeout, stderr, stdout))
-        return TargetOutcome(ok, self.name, message, detail)
+        return TargetOutcome(ok, self.name, _message(code, timed_out, self.timeout, err, out), detail)
 
     def serving(self, model: str, alias: str, *, verify: bool = False) -> Serving | None:
         return None  # a command cannot tell
@@ -169,36 +201,12 @@ class Command:
             return True
         return False
 
-    def _stop(self, proc: subprocess.Popen[bytes]) -> None:
-        """SIGTERM to the process group, then SIGKILL after the grace period."""
-        for sig, wait in ((signal.SIGTERM, self.grace), (signal.SIGKILL, None)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=wait)
-                # the leader is gone: its group may not be, and nothing may outlive a timeout
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+
+#: what every command gets from the job's environment (besides what its configuration names)
+_BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL")
 
 
-#: not passed to commands: a deploy job's token can push to the registry
-_WITHHELD = frozenset({"GITHUB_TOKEN", "MODELREG_REVIEW_TOKEN", "ACTIONS_RUNTIME_TOKEN",
-                       "ACTIONS_ID_TOKEN_REQUEST_TOKEN"})
-_SECRET_NAME = re.compile(r"(?:TOKEN|SECRET|PASSWORD|PASSWD|_KEY|CREDENTIALS?)$", re.IGNORECASE)
-
-
-def scrub(text: str) -> str:
-    """``text`` with the value of every secret-looking environment variable replaced by ``***``."""
-    for name, value in os.environ.items():
-        if len(value) >= 6 and (_SECRET_NAME.search(name) or name in _WITHHELD):
-            text = text.replace(value, "***")
-    return text
-
-
-def _message(code: int, timed_out: bool, timeout: float, stderr: _Tail, stdout: _Tail) -> str:
+def _message(code: int, timed_out: bool, timeout: float, stderr: str, stdout: str) -> str:
     if timed_out:
         return f"timed out after {timeout:g}s; its process group was stopped"
     if code == 0:
@@ -208,10 +216,11 @@ def _message(code: int, timed_out: bool, timeout: float, stderr: _Tail, stdout: 
     return f"{what}: {last}" if last else what
 
 
-def _last_line(tail: _Tail) -> str:
-    lines = [line.strip() for line in tail.text().splitlines() if line.strip()]
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:300] if lines else ""
 
 
 def make(config: models.CommandTarget, root: Path) -> Command:
-    return Command(config.run, float(seconds(config.timeout)), root)
+    return Command(config.run, float(seconds(config.timeout)), root, env=config.env,
+                   secret_env=config.secret_env)

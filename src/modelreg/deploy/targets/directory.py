@@ -9,7 +9,11 @@
     ROOT/MODEL/.modelreg-lock              held while a deployment changes the model's directory
 
 Numbered version directories are what Triton, TF Serving and KServe's model
-repositories expect. A version is copied into a scratch directory beside its
+repositories expect. ``ROOT/MODEL/.modelreg-written.json`` lists the files
+modelreg installed (:mod:`modelreg.edges.outdir`): pruning deletes those and
+nothing else, a version directory holding a file someone else put there is
+never replaced, and no link inside ``ROOT`` is written through (``ROOT`` itself
+may be a link). A version is copied into a scratch directory beside its
 final place, verified by sha256, and renamed into place; the alias link is then
 replaced with one ``rename``, so a server following the link sees the old
 version or the new one, never half of either, whatever the size. The last
@@ -38,7 +42,8 @@ from typing import Any
 from modelreg.deploy.targets import Activation, Serving, TargetOutcome
 from modelreg.edges import atomic
 from modelreg.edges.hashing import artifact_sha256, walk_files
-from modelreg.errors import ModelregError
+from modelreg.edges.outdir import OutDir
+from modelreg.errors import ConflictError, ModelregError
 
 RECORD = "deployment.json"
 #: files hashed at once when a version is verified (hashlib releases the GIL)
@@ -66,6 +71,8 @@ class Directory:
                 removed = self._prune(model_dir)
         except OSError as exc:
             return TargetOutcome(False, self.name, f"{exc.strerror or exc}: {exc.filename or final}")
+        except ConflictError as exc:  # a link planted in the root, a user's file in the way
+            return TargetOutcome(False, self.name, str(exc))
         how = "kept version re-hashed: sha256 matches" if kept else "sha256 verified as written"
         return TargetOutcome(True, self.name, f"{act.alias} -> {final} ({how})",
                              {"path": str(final), "pointer": str(model_dir / act.alias), "pruned": removed},
@@ -158,7 +165,12 @@ class Directory:
         return _sha256(final / str(record.get("artifact", ""))) == sha256
 
     def _install(self, act: Activation, final: Path) -> None:
-        final.parent.mkdir(parents=True, exist_ok=True)
+        out = OutDir(final.parent)
+        version = final.name
+        in_the_way = out.foreign(version, _adopted(final.parent, out.written()))
+        if in_the_way:
+            raise ConflictError(f"{final} holds files modelreg did not write ({', '.join(in_the_way[:3])}); "
+                                "it is not replaced", fix=f"move them out of {final.parent}")
         with atomic.scratch_dir(act.registry, final) as stage:
             artifact = act.fetch_to(stage / act.artifact_name)
             files = {rel: _stat(path) for path, rel in _files(artifact)}
@@ -167,26 +179,33 @@ class Directory:
                 "artifact": act.artifact_name, "commit": act.commit, "uri": act.uri, "files": files,
             }, indent=2) + "\n", "utf-8")
             os.chmod(stage, 0o755)
-            if final.exists():  # a damaged or different copy: set it aside, then remove it
+            if os.path.lexists(final):  # a damaged or different copy of ours: set it aside, then remove it
                 aside = final.with_name(f"{atomic.PREFIX}{final.name}.old")
                 shutil.rmtree(aside, ignore_errors=True)
                 os.replace(final, aside)
-                shutil.rmtree(aside, ignore_errors=True)
+                _delete(aside)
             os.replace(stage, final)
+        listed = {rel for rel in out.written() if not rel.startswith(f"{version}/")}
+        out.record(listed | {f"{version}/{RECORD}"}
+                   | {"/".join(p for p in (version, act.artifact_name, rel) if p) for rel in files})
 
     def _prune(self, model_dir: Path) -> list[int]:
+        """Versions beyond the newest ``keep`` that no alias serves: their files modelreg wrote are
+        deleted (the manifest lists them), nothing else."""
+        out = OutDir(model_dir)
+        listed = _adopted(model_dir, out.written())
         serving = set()
-        versions = []
         for entry in model_dir.iterdir():
             if entry.is_symlink():
                 with contextlib.suppress(ValueError, OSError):
                     serving.add(int(os.readlink(entry)))
-            elif entry.is_dir() and entry.name.isdigit():
-                versions.append(int(entry.name))
+        versions = {int(rel.split("/", 1)[0]) for rel in listed if rel.split("/", 1)[0].isdigit()}
         kept = set(sorted(versions)[-self.keep:]) | serving
         removed = sorted(v for v in versions if v not in kept)
-        for version in removed:
-            shutil.rmtree(model_dir / str(version), ignore_errors=True)
+        gone = {rel for rel in listed if rel.split("/", 1)[0] in {str(v) for v in removed}}
+        for rel in sorted(gone, reverse=True):
+            out.remove(rel)
+        out.record(listed - gone)
         return removed
 
 
@@ -275,13 +294,42 @@ def _stat(path: Path) -> list[int]:
 def _model_lock(model_dir: Path) -> Iterator[None]:
     import fcntl
 
-    model_dir.mkdir(parents=True, exist_ok=True)
-    with open(model_dir / f"{atomic.PREFIX}lock", "a", encoding="utf-8") as file:
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock = OutDir(model_dir.parent).path(f"{model_dir.name}/{atomic.PREFIX}lock")  # no link on the way
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "a", encoding="utf-8") as file:
         fcntl.flock(file.fileno(), fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+def _adopted(model_dir: Path, listed: set[str]) -> set[str]:
+    """The manifest's files, and those of versions an earlier modelreg installed before it kept one
+    (their deployment.json lists them)."""
+    have = {rel.split("/", 1)[0] for rel in listed}
+    adopted = set(listed)
+    with contextlib.suppress(OSError):
+        for entry in model_dir.iterdir():
+            if not entry.name.isdigit() or entry.name in have or entry.is_symlink() or not entry.is_dir():
+                continue
+            record = _record(entry)
+            files = record.get("files") if record else None
+            artifact = str(record.get("artifact", "")) if record else ""
+            if not isinstance(files, dict) or not artifact or "/" in artifact:
+                continue
+            adopted.add(f"{entry.name}/{RECORD}")
+            adopted |= {"/".join(p for p in (entry.name, artifact, str(rel)) if p) for rel in files
+                        if ".." not in str(rel).split("/")}
+    return adopted
+
+
+def _delete(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _changed_files(version_dir: Path, record: dict[str, Any]) -> list[str]:

@@ -55,8 +55,9 @@ from typing import Any
 
 from modelreg.deploy.targets import Activation, Serving, TargetOutcome
 from modelreg.edges.atomic import write_atomic
+from modelreg.edges.outdir import OutDir
 from modelreg.edges.snapshot import WorkTree
-from modelreg.errors import ModelregError
+from modelreg.errors import ConflictError, ModelregError
 from modelreg.formats import models, yamlio
 from modelreg.formats.pointers import default_remote
 
@@ -290,12 +291,14 @@ class KServe:
         text = yamlio.dumps(doc, header=HEADER.replace("{model}", act.model))
         try:
             changed = _read(path) != text.encode()
-            if changed:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(path, text)
+            if changed:  # no link inside the GitOps directory is written through
+                self.base.mkdir(parents=True, exist_ok=True)
+                write_atomic(OutDir(self.base).path(path.relative_to(self.base).as_posix()), text)
         except OSError as exc:
             return TargetOutcome(False, self.name, f"{path}: cannot be written: {exc.strerror or exc}",
                                  {"path": str(path)})
+        except ConflictError as exc:
+            return TargetOutcome(False, self.name, str(exc), {"path": str(path)})
         detail = {"path": str(path), "name": doc["metadata"]["name"], "namespace": self.namespace,
                   "storage_uri": uri, "model_format": FORMATS[fmt], "changed": changed}
         verb = "wrote" if changed else "unchanged:"

@@ -22,9 +22,15 @@ Headers:
   lines in its own language) and refuses stale timestamps, so a recorded request
   cannot be replayed later.
 
-The secret is read at delivery time and appears in no message, record or log.
+The secret is read at delivery time and appears in no message, record or log;
+what a receiver answers is kept (its first :data:`RESPONSE_TAIL` bytes) only
+after every secret of the job is masked in it, in its common encodings
+(:mod:`modelreg.edges.secrets`).
 
-Delivery: up to ``retries`` more attempts after the first, with exponential
+Delivery: each attempt ends within ``timeout`` as a whole (connecting, sending,
+the answer's headers and body: a receiver that trickles its answer a byte at a
+time is cut off there, see :mod:`modelreg.edges.deadline`), and all attempts
+and waits together within ``total``. Up to ``retries`` more attempts after the first, with exponential
 backoff (``base_delay`` doubling, capped at ``max_delay``; a ``Retry-After``
 answer is honoured within the cap), on connection errors, timeouts, 5xx and
 429; never on another 4xx. Redirects are followed only to the same scheme,
@@ -53,6 +59,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from modelreg.deploy.targets import Activation, Serving, TargetOutcome
+from modelreg.edges import deadline
+from modelreg.edges.secrets import Scrubber, secret_values
 from modelreg.formats import models
 from modelreg.formats.durations import seconds
 
@@ -132,10 +140,13 @@ def display_url(url: str) -> str:
 
 def deliver(url: str, payload: Mapping[str, Any], *, target: str, event: str | None = None,
             secret_env: str | None = None, retries: int = 3, timeout: float = 10.0,
-            base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY,
+            base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY, total: float | None = None,
             sleep: Callable[[float], None] = time.sleep) -> TargetOutcome:
     """POST ``payload`` as JSON, signed when ``secret_env`` is set, retrying as the module describes.
 
+    ``timeout`` bounds each attempt as a whole (connecting, sending, the answer's headers
+    and body), however slowly the receiver sends; ``total`` bounds every attempt and wait
+    together (default: what ``retries`` attempts of ``timeout`` and their backoff add up to).
     ``event`` names it in ``X-Modelreg-Event`` (default: the payload's ``event``).
     Never raises for what the network or the receiver does: every failure is an
     ``TargetOutcome(ok=False)`` whose ``detail`` lists the attempts.
@@ -146,6 +157,15 @@ def deliver(url: str, payload: Mapping[str, Any], *, target: str, event: str | N
         if not secret:
             return TargetOutcome(False, target, f"the environment variable {secret_env} (the signing secret) "
                                  "is not set; set it in the deploy job's environment, e.g. from a CI secret")
+    if total is None:
+        total = timeout * (retries + 1) + sum(min(max_delay, base_delay * 2 ** n) for n in range(retries))
+    ends = time.monotonic() + total
+    # a receiver may echo what it got, or more: nothing secret of this job reaches a record
+    # (the URL too: the path of a chat service's webhook is its secret, and urllib's errors repeat it)
+    parts = urllib.parse.urlsplit(url)
+    where = parts.path + (f"?{parts.query}" if parts.query else "")
+    scrub = Scrubber([*secret_values(names=[secret_env] if secret_env else []), url,
+                      *([where] if len(where) > 1 else [])])
     body = json.dumps(dict(payload), separators=(",", ":"), default=str).encode()
     event = event or str(payload.get("event", EVENT))
     delivery = str(uuid.uuid4())
@@ -160,8 +180,8 @@ def deliver(url: str, payload: Mapping[str, Any], *, target: str, event: str | N
             stamp = str(int(time.time()))
             headers["X-Modelreg-Timestamp"] = stamp
             headers["X-Modelreg-Signature"] = sign(secret, stamp, body)
-        result = _post(url, body, headers, timeout)
-        attempts.append({k: _scrub(v, secret) for k, v in result.record().items()})
+        result = _post(url, body, headers, min(timeout, ends - time.monotonic()))
+        attempts.append({k: scrub(v) if isinstance(v, str) else v for k, v in result.record().items()})
         if result.ok:
             return TargetOutcome(True, target, f"delivered (HTTP {result.status})", detail)
         if not result.retry or attempt == retries:
@@ -169,19 +189,26 @@ def deliver(url: str, payload: Mapping[str, Any], *, target: str, event: str | N
         delay = min(max_delay, base_delay * 2 ** attempt)
         if result.retry_after is not None:
             delay = min(max_delay, max(delay, result.retry_after))
+        if time.monotonic() + delay >= ends:
+            detail["gave_up"] = f"the {total:g}s for all attempts would pass before the next one"
+            break
         sleep(delay)
     last = attempts[-1]
     why = last.get("error") or f"HTTP {last.get('status')}"
     gave_up = f" after {len(attempts)} attempts" if len(attempts) > 1 else ""
     refused = not result.retry and result.status is not None
     hint = "; the receiver refused it, so it was not retried" if refused else ""
+    if result.timed_out:
+        hint = (f" from {display_url(url)} (the whole request, however slowly it sends; "
+                f"{total:g}s for all attempts); make the receiver answer sooner, or raise `timeout`")
     return TargetOutcome(False, target, f"not delivered{gave_up}: {why}{hint}", detail)
 
 
 class _Result:
     def __init__(self, *, status: int | None = None, error: str | None = None, response: str = "",
-                 retry: bool = False, retry_after: float | None = None) -> None:
+                 retry: bool = False, retry_after: float | None = None, timed_out: bool = False) -> None:
         self.status = status
+        self.timed_out = timed_out
         self.error = error
         self.response = response
         self.retry = retry
@@ -222,57 +249,50 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
-_OPENER = urllib.request.build_opener(_SameOrigin)
+_OPENER = deadline.opener(_SameOrigin())
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> _Result:
+    """One attempt, over within ``timeout`` seconds whatever the receiver does."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    no_answer = _Result(error=f"no answer within {round(max(timeout, 0), 1):g}s", retry=True, timed_out=True)
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return _Result(status=response.status, response=_read_tail(response))
+        answer = deadline.request(_OPENER, request, deadline=timeout, max_bytes=RESPONSE_TAIL)
+        return _Result(status=answer.status, response=_text(answer.body, answer.truncated))
     except urllib.error.HTTPError as exc:
         with exc:
             status = exc.code
-            text = _read_tail(exc)
+            data = exc.read()
             retry_after = _retry_after(exc.headers.get("Retry-After"))
-        return _Result(status=status, response=text, retry=status >= 500 or status == 429,
-                       retry_after=retry_after)
+        return _Result(status=status, response=_text(data, len(data) >= RESPONSE_TAIL),
+                       retry=status >= 500 or status == 429, retry_after=retry_after)
+    except deadline.DeadlineExceeded:
+        return no_answer
     except RedirectRefused as exc:
         return _Result(error=str(exc.reason))
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, TimeoutError):
-            return _Result(error=f"no answer within {timeout:g}s", retry=True)
+            return no_answer
         text = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
         return _Result(error=f"cannot connect: {text}", retry=True)
     except TimeoutError:
-        return _Result(error=f"no answer within {timeout:g}s", retry=True)
+        return no_answer
     except (http.client.HTTPException, ConnectionError) as exc:
         return _Result(error=f"connection failed: {type(exc).__name__} {exc}".strip(), retry=True)
     except (ValueError, OSError) as exc:  # a malformed URL, an unknown scheme, a local I/O error
         return _Result(error=f"cannot send: {exc}")
 
 
-def _read_tail(response: IO[bytes]) -> str:
-    try:
-        data = response.read(RESPONSE_TAIL + 1)
-    except (OSError, http.client.HTTPException):
-        return ""
+def _text(data: bytes, truncated: bool) -> str:
     text = data[:RESPONSE_TAIL].decode("utf-8", "replace").strip()
-    return text + ("…" if len(data) > RESPONSE_TAIL else "")
+    return text + ("…" if truncated else "")
 
 
 def _retry_after(value: str | None) -> float | None:
     if value and value.strip().isdigit():
         return float(value.strip())
     return None  # an HTTP date is rare here; the backoff stands
-
-
-def _scrub(value: Any, secret: str | None) -> Any:
-    # a receiver could echo what it got; the secret itself must never reach a record
-    if secret and isinstance(value, str) and secret in value:
-        return value.replace(secret, "***")
-    return value
 
 
 def _now() -> str:
