@@ -76,8 +76,8 @@ VALID: dict[str, list[dict[str, Any]]] = {
                  {"type": "directory", "path": "/srv/models", "keep": 5},
                  {"type": "command", "run": ["deploy", "--fast"], "timeout": "5m"},
                  {"type": "webhook", "url": "https://example.com/h", "secret_env": "HOOK", "retries": 0},
-                 {"type": "kserve", "path": "gitops", "namespace": "ml", "storage_uri": "s3://b/{model}"}]},
-             "staging": {"alias": "staging", "targets": [{"type": "directory", "path": "d"}]}},
+                 {"type": "kserve", "path": "../gitops", "namespace": "ml", "storage_uri": "s3://b/{model}"}]},
+             "staging": {"alias": "staging", "targets": [{"type": "directory", "path": "/srv/staging"}]}},
          "notify": [{"type": "slack", "url": "https://hooks.slack.com/x"},
                     {"type": "webhook", "url": "http://127.0.0.1:1/x", "secret_env": "S"}]},
     ],
@@ -323,6 +323,8 @@ GATE_ONLY = {
     "an alias points at a live version": re.compile(r"\[promotion\] .*points at v\d+, which (?:is archived|"
                                                     r"was rejected)"),
     "a version meets its policy": re.compile(r"\[policy\] "),
+    "a target's path is outside the repository (the file system decides)": re.compile(
+        r"\[schema\] \S+\.path: .* is inside the registry"),
 }
 
 
