@@ -159,7 +159,13 @@ def test_a_record_pointing_at_a_copy_of_the_right_bytes_is_drift(served: Path, c
     (version_dir / "deployment.json").write_text(json.dumps(record))
     result = cli("-C", str(served), "status")
     assert result.code == 1 and "which this target did not deploy there" in result.out
-    assert deploy(cli, served)["deployments"][0]["outcome"] == "succeeded"  # not "unchanged"
+    # never "unchanged"; and a file modelreg did not write is neither deleted nor served as ours
+    refused = cli("-C", str(served), "deploy")
+    assert refused.code == 1 and "holds files modelreg did not write (1/original.pkl)" in refused.out
+    assert (version_dir / "original.pkl").read_bytes() == original
+    (version_dir / "original.pkl").unlink()  # as the message says: move it out
+    assert deploy(cli, served)["deployments"][0]["outcome"] == "succeeded"
+    assert served_bytes(served, 1) == _manifest_sha(served, 1)
 
 
 def test_a_swapped_in_symlink_is_not_the_bytes_deployed(served: Path, cli: Cli, tmp_path: Path) -> None:
@@ -399,6 +405,11 @@ def test_a_version_directory_swapped_for_a_link_is_not_live(served: Path, cli: C
     version_dir.symlink_to(elsewhere)
     result = cli("-C", str(served), "status")
     assert result.code == 1 and "is a symbolic link, not a version this target wrote" in result.out
+    # the link is not modelreg's: neither followed nor replaced, until its owner takes it away
+    refused = cli("-C", str(served), "deploy")
+    assert refused.code == 1 and "holds files modelreg did not write (1)" in refused.out
+    assert version_dir.is_symlink() and (elsewhere / "model.pkl").exists()
+    version_dir.unlink()
     assert deploy(cli, served)["deployments"][0]["outcome"] == "succeeded"
     assert not version_dir.is_symlink() and served_bytes(served, 1) == _manifest_sha(served, 1)
 
@@ -418,3 +429,29 @@ def test_a_kserve_manifest_is_never_live(served: Path, cli: Cli) -> None:
     row = status.json["rows"][0]
     assert status.code == 0 and (row["state"], row["ok"]) == ("unverified", False)
     assert "bytes not verifiable" in row["unverified"][0]
+
+
+def test_an_origin_that_never_answers_is_given_up_on_in_time(served: Path, tmp_path: Path, cli: Cli,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """git has no deadline of its own: a remote that accepts the connection and then trickles
+    would hold `deploy` (and the ledger's fetch and push) forever."""
+    import time
+
+    from tests.http_sink import Trickle
+
+    _with_origin(served, tmp_path)
+    set_aliases(served, production=1)
+    commit_all(served, "Promote v1")
+    git(served, "push", "-q", "origin", "main")
+    monkeypatch.setenv("MODELREG_GIT_TIMEOUT", "2")
+    with Trickle(interval=1.0, headers=False) as server:
+        git(served, "remote", "set-url", "origin", f"{server.url}/registry.git")
+        start = time.monotonic()
+        result = cli("-C", str(served), "deploy")
+        took = time.monotonic() - start
+    assert result.code == 4 and "`git fetch` got no complete answer from the remote within 2 s" in result.err
+    assert "MODELREG_GIT_TIMEOUT" in result.err and took < 20
+    assert not srv(served).exists()
+    monkeypatch.setenv("MODELREG_GIT_TIMEOUT", "soon")
+    bad = cli("-C", str(served), "deploy")
+    assert bad.code == 1 and "MODELREG_GIT_TIMEOUT='soon' is not a number of seconds" in bad.err

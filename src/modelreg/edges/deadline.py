@@ -98,6 +98,8 @@ def _shutdown(sock: socket.socket) -> None:
 
 
 _current = threading.local()
+#: seconds left at which a failed socket operation counts as the deadline's doing
+_CLIPPED = 0.1
 
 
 def _watchdog() -> _Watchdog | None:
@@ -198,7 +200,9 @@ def request(director: urllib.request.OpenerDirector, req: urllib.request.Request
                 raise urllib.error.HTTPError(exc.url, exc.code, exc.msg, exc.headers,
                                              io.BytesIO(data[:max_bytes])) from None
         except (OSError, http.client.HTTPException, urllib.error.URLError) as exc:
-            if dog.expired:
+            # a socket operation's own timeout is clipped to the time left, so it may fire a hair
+            # before the watchdog marks the deadline passed: that is the deadline too
+            if dog.expired or dog.remaining() <= _CLIPPED:
                 raise DeadlineExceeded(deadline) from exc
             raise
         if dog.expired:  # the shutdown ended the body early: what was read is not the answer

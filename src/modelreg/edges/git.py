@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -39,8 +40,54 @@ def _status(root: StrPath, *args: str) -> tuple[int, str]:
 
 def _spawn(root: StrPath, args: Sequence[str], input: bytes | None) -> subprocess.CompletedProcess[bytes]:
     """The one place a git command is started (but ``cat-file --batch``, see BlobReader)."""
+    if args and args[0] in _NETWORK:
+        return _spawn_bounded(root, args, input)
     return subprocess.run(["git", *args], cwd=root, input=input, capture_output=True, check=False,
                           env=_env())
+
+
+#: git commands that talk to a remote, and how long one may take in all ($MODELREG_GIT_TIMEOUT
+#: seconds): a remote that accepts the connection and then sends nothing would hold git forever
+_NETWORK = frozenset({"fetch", "push", "ls-remote", "pull", "clone"})
+TIMEOUT_ENV = "MODELREG_GIT_TIMEOUT"
+DEFAULT_TIMEOUT = 300.0
+
+
+def _spawn_bounded(root: StrPath, args: Sequence[str], input: bytes | None
+                   ) -> subprocess.CompletedProcess[bytes]:
+    """A git command that talks to a remote, stopped with everything it started (ssh, the remote
+    helpers) when its time is up: ServiceError (exit code 4), naming the remote's command."""
+    import signal
+
+    limit = _timeout()
+    proc = subprocess.Popen(["git", *args], cwd=root, stdin=subprocess.PIPE if input is not None else
+                            subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
+                            start_new_session=True)  # its own process group: ssh and helpers go with it
+    try:
+        out, err = proc.communicate(input, timeout=limit)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):  # it ended between the timeout and the kill
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise ServiceError(f"`git {args[0]}` got no complete answer from the remote within {limit:g} s; "
+                           "stopped", fix=f"check the network and the remote (`git remote -v`); "
+                           f"{TIMEOUT_ENV}=SECONDS sets the limit (default {DEFAULT_TIMEOUT:g})") from None
+    return subprocess.CompletedProcess(["git", *args], proc.returncode, out, err)
+
+
+def _timeout() -> float:
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise InputError(f"{TIMEOUT_ENV}={text!r} is not a number of seconds",
+                         fix=f"set it to a positive number such as 120, or unset it "
+                             f"(default {DEFAULT_TIMEOUT:g})")
+    return value
 
 
 def _env() -> dict[str, str]:
