@@ -328,6 +328,10 @@ def test_a_skipped_run_is_caught_up_and_each_move_credited_to_its_pull_request(s
     moves = [(r.model, r.after, r.pr) for r in ledger.read(served) if r.kind == "move"]
     assert moves == [("fraud", 1, 10)]
     assert [r.pr for r in ledger.read(served) if r.kind == "deployment"] == [10]
+    # recorded at #11's commit, which moved nothing: main asked for v1 there, and #10 moved it
+    shown = cli.ok("-C", str(served), "history", "fraud", "--offline", "--json").json
+    assert [(e["version"], e["pr"]) for e in shown if e["kind"] == "deployment"] == [(1, 10)]
+    assert [e for e in shown if e["kind"] == "unmatched"] == []
 
 
 def test_bytes_changed_with_their_mtime_put_back_are_found_and_repaired(served: Path, cli: Cli) -> None:

@@ -121,6 +121,10 @@ def test_reconcile_hashes_and_repairs_a_forged_target(served: Path, cli: Cli, li
     assert [(d["after"], d["outcome"]) for d in report["deployments"]] == [(1, "succeeded")]
     assert served_bytes(served, 1) == _manifest_sha(served, 1)
     assert cli.ok("-C", str(served), "status", "--json").json["ok"] is True
+    # the repair is a deployment main asked for, at a commit that moved nothing: in history, not apart
+    shown = cli.ok("-C", str(served), "history", "fraud", "--offline", "--json").json
+    assert [e["version"] for e in shown if e["kind"] == "deployment"] == [1, 1]
+    assert [e for e in shown if e["kind"] == "unmatched"] == []
 
 
 def test_a_rollback_to_a_kept_forged_version_reinstalls_it(served: Path, cli: Cli) -> None:

@@ -112,7 +112,7 @@ MISMATCHES: list[tuple[str, dict[str, Any], str]] = [
     ("another from-version", {"before": None},
      "it says production (none) -> v2; at {c} git moved it v1 -> v2"),
     ("another alias", {"alias": "staging", "environment": "staging"},
-     "git did not move fraud's staging at {c}"),
+     "git did not move fraud's staging at {c}, where it points at (none), not v2"),
     ("another pull request", {"pr": 99}, "it names pull request #99; the commit {c} names #8"),
     ("an environment of another alias", {"environment": "staging"},
      "environment 'staging' serves 'staging' at {c}, not 'production'"),
@@ -140,19 +140,44 @@ def test_a_deployment_git_does_not_bear_out_is_shown_apart_never_merged(
 
 
 @pytest.mark.parametrize("subject", ["(#9)", "(#6)"], ids=["a later commit", "an earlier commit"])
-def test_a_record_on_a_commit_where_git_moved_nothing_is_not_attached(repo: Path, cli: Cli,
-                                                                     subject: str) -> None:
-    """PR 9 changed fraud but moved no alias (production was v2 there, as the record says); PR 6
-    registered versions. The move and its approvers are PR 8's: a record elsewhere proves nothing."""
+def test_a_move_recorded_on_a_commit_where_git_moved_nothing_is_not_attached(repo: Path, cli: Cli,
+                                                                            subject: str) -> None:
+    """PR 9 changed fraud but moved no alias; PR 6 registered versions. The move and its approvers
+    are PR 8's: a move recorded elsewhere proves nothing."""
     forged_move = record(repo, subject, "move", pr=int(subject[2]), approvers=[{"login": "mallory"}])
-    forged = record(repo, subject, pr=int(subject[2]))
-    write(repo, forged_move, forged)
+    write(repo, forged_move)
+    items = history(cli, repo)
+    assert all(i.get("approvers") is None for i in items if i["kind"] != "unmatched")
+    [apart] = unmatched(items)
+    assert apart["why"] == f"git did not move fraud's production at {forged_move.commit[:12]}"
+
+
+def test_a_deployment_of_what_main_did_not_ask_for_there_is_not_attached(repo: Path, cli: Cli) -> None:
+    """At PR 6's commit production pointed at nothing: a deployment of v2 there proves nothing."""
+    forged = record(repo, "(#6)", pr=6)
+    write(repo, forged)
     items = history(cli, repo)
     assert deployments(items) == []
-    assert all(i.get("approvers") is None for i in items if i["kind"] != "unmatched")
-    said = f"git did not move fraud's production at {forged.commit[:12]}"
-    assert {u["why"] for u in unmatched(items)} == {said}
-    assert len(unmatched(items)) == 2
+    [apart] = unmatched(items)
+    assert apart["why"] == (f"git did not move fraud's production at {forged.commit[:12]}, where it points "
+                            "at (none), not v2")
+
+
+def test_a_catch_up_deployment_joins_when_main_asked_for_its_version_there(repo: Path, cli: Cli) -> None:
+    """A run at PR 9's commit (which moved nothing) deploying what PR 8 moved production to: what a
+    run catching up on a missed one, or reconcile, records. Its to-version and pull request are
+    git's; its from-version is what the targets served."""
+    write(repo, record(repo, "(#9)", before=None))  # credited to PR 8, which moved production to v2
+    write(repo, record(repo, "(#9)", pr=9))  # a reconcile at PR 9's commit credits PR 9
+    items = history(cli, repo)
+    assert [d["version"] for d in deployments(items)] == [2, 2] and unmatched(items) == []
+    write(repo, record(repo, "(#9)", after=1, pr=6))  # main asked for v2 there, not v1
+    write(repo, record(repo, "(#9)", pr=6))  # PR 6 moved nothing, and is not that commit's
+    why = {u["why"] for u in unmatched(history(cli, repo))}
+    commit = commit_of(repo, "(#9)")[:12]
+    assert why == {f"git did not move fraud's production at {commit}, where it points at v2, not v1",
+                   f"it names pull request #6, which did not move production to v2, and the commit {commit} "
+                   "names #9"}
 
 
 @pytest.mark.parametrize(("change", "why"), [({"after": 3}, "it says production v1 -> v3"),
@@ -284,7 +309,7 @@ def test_lines_that_are_not_records_are_counted(repo: Path, cli: Cli) -> None:
 
 
 def test_audit_says_where_each_fact_comes_from_in_every_format(repo: Path, cli: Cli) -> None:
-    write(repo, record(repo, "(#8)", "move"), record(repo, "(#8)"), record(repo, "(#9)"))
+    write(repo, record(repo, "(#8)", "move"), record(repo, "(#8)"), record(repo, "(#9)", after=3))
     entries = cli.ok("-C", str(repo), "audit", "--json").json
     by_event = {(e["event"], e["to"]): e for e in entries}
     move, deployment = by_event[("alias", 2)], by_event[("deployment", 2)]

@@ -262,7 +262,8 @@ def merge_ledger(events: list[Event], records: list[Any]) -> History:
     environments = records.environments if isinstance(records, ModelRecords) else {}
     attached, unmatched = [], []
     for record in records:
-        why = why_not(record, moved, environments)
+        why = why_not(record, moved, environments, *((records.aliases, records.prs)
+                                                     if isinstance(records, ModelRecords) else ()))
         if why is None:
             attached.append(record)
         else:
