@@ -74,14 +74,6 @@ def refuse_repeats(command: click.Command, ctx: click.Context, args: list[str]) 
         seen.add(param.name)
 
 
-class _OnceCommand(click.Command):
-    """Every subcommand: its options given twice are refused (see :func:`refuse_repeats`)."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        refuse_repeats(self, ctx, args)
-        return super().parse_args(ctx, args)
-
-
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -91,11 +83,15 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(f"modelreg.cli.commands.{name.replace('-', '_')}")
         command: click.Command = module.command
-        if type(command) is click.Command:
-            # One place for every command (no command file declares a class): a plain click
-            # command becomes the same command with repeated options refused.
-            command.__class__ = _OnceCommand
         return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        # one place for every subcommand: its options given twice are refused before it parses them
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            refuse_repeats(command, ctx, rest)
+        return name, command, rest
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         refuse_repeats(self, ctx, args)  # the group's own options (-C twice); it stops at the command
