@@ -281,26 +281,9 @@ def test_an_unreachable_origin_fails_unless_offline_and_offline_says_so(served: 
     assert "not fetched (--offline): origin/main as last fetched" in out
 
 
-def test_a_target_recording_a_commit_this_clone_cannot_place_is_not_moved_back(
-        served: Path, tmp_path: Path, cli: Cli) -> None:
-    origin = _with_origin(served, tmp_path)
-    set_aliases(served, production=1)
-    commit_all(served, "Promote v1")
-    git(served, "push", "-q", "origin", "main")
-    stale = _clone(origin, tmp_path / "stale")
-    set_aliases(served, production=2)
-    commit_all(served, "Promote v2")
-    git(served, "push", "-q", "origin", "main")
-    deploy(cli, served)  # the target records v2 from a commit the stale clone has never seen
-    git(stale, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
-    result = cli("-C", str(stale), "deploy", "--offline", "--json")
-    assert result.code == 1
-    step = result.json["deployments"][0]
-    assert step["outcome"] == "refused" and "a commit this clone does not have" in step["message"]
-    assert os.readlink(srv(served) / "fraud" / "production") == "2"
-
-
-def test_a_target_recording_a_newer_commit_is_not_moved_back(served: Path, tmp_path: Path, cli: Cli) -> None:
+def _stale_clone_and_a_newer_deployment(served: Path, tmp_path: Path, cli: Cli) -> tuple[Path, Path, str]:
+    """origin, a clone made while main promoted v1, and the commit promoting v2, deployed (the
+    target records it; the stale clone has never seen it)."""
     origin = _with_origin(served, tmp_path)
     set_aliases(served, production=1)
     commit_all(served, "Promote v1")
@@ -310,6 +293,22 @@ def test_a_target_recording_a_newer_commit_is_not_moved_back(served: Path, tmp_p
     newer = commit_all(served, "Promote v2")
     git(served, "push", "-q", "origin", "main")
     deploy(cli, served)
+    return origin, stale, newer
+
+
+def test_a_target_recording_a_commit_this_clone_cannot_place_is_not_moved_back(
+        served: Path, tmp_path: Path, cli: Cli) -> None:
+    _, stale, _ = _stale_clone_and_a_newer_deployment(served, tmp_path, cli)
+    git(stale, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    result = cli("-C", str(stale), "deploy", "--offline", "--json")
+    assert result.code == 1
+    step = result.json["deployments"][0]
+    assert step["outcome"] == "refused" and "a commit this clone does not have" in step["message"]
+    assert os.readlink(srv(served) / "fraud" / "production") == "2"
+
+
+def test_a_target_recording_a_newer_commit_is_not_moved_back(served: Path, tmp_path: Path, cli: Cli) -> None:
+    origin, stale, newer = _stale_clone_and_a_newer_deployment(served, tmp_path, cli)
     # the clone has the newer commit (on another ref), but its main and origin/main are older
     git(stale, "fetch", "-q", str(origin), "main:refs/heads/elsewhere")  # by path: origin/main stays
     git(stale, "remote", "set-url", "origin", str(tmp_path / "gone.git"))

@@ -124,19 +124,16 @@ def cli(ctx: click.Context, registry: str | None) -> None:
     ctx.obj = registry
 
 
-# Text from registry files (descriptions, reasons, tags) reaches the terminal: escape sequences
-# in it could retitle the window, hide lines or reverse text. JSON output escapes them itself.
-_UNPRINTABLE = UNPRINTABLE
-
-
 class _Printable:
-    """A text stream that writes control and bidirectional-override characters as escapes."""
+    """A text stream that writes control and bidirectional-override characters as escapes: text
+    from registry files (descriptions, reasons, tags) reaches the terminal, and escape sequences
+    in it could retitle the window, hide lines or reverse text. JSON output escapes them itself."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return int(self._stream.write(text.translate(_UNPRINTABLE)))
+        return int(self._stream.write(text.translate(UNPRINTABLE)))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -171,7 +168,7 @@ def _run(argv: list[str] | None) -> Any:
         click.echo("aborted", err=True)
         code = EXIT_FAILED
     except ModelregError as exc:
-        click.echo(f"error: {exc}".translate(_UNPRINTABLE), err=True)
+        click.echo(f"error: {exc}".translate(UNPRINTABLE), err=True)
         code = exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted; nothing was left half-written", err=True)
