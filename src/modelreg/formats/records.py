@@ -156,6 +156,6 @@ def _build(root: dict[str, Any], node: dict[str, Any], value: Any) -> Any:
         return [_build(root, items, v) for v in value]
     if node.get("type") == "number" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)  # pydantic's float field gives 1.0 for 1
-    if node.get("format") == "date-time" and isinstance(value, str):
+    if shape.is_date_time(node) and isinstance(value, str):
         return dt.datetime.fromisoformat(value)
     return value

@@ -6,7 +6,7 @@ something it is not: ``framework: {version: 1.10}`` unquoted is the number 1.1,
 and ``show`` must say so rather than print ``1.1``. This module walks a
 document against the JSON Schema that modelreg ships for its kind (generated
 from the pydantic models in ``formats/spec.py``), using only the keywords those
-schemas contain, ``format: date-time`` included. It is the only validator at run
+schemas contain, the date-and-time pattern included. It is the only validator at run
 time (``models.validate`` is this walk and a record built from the document), so
 ``check``, every write, every read command and the Python API report the same
 first error; ``tests/test_formats_agree.py`` proves it refuses what pydantic
@@ -30,8 +30,10 @@ _SHIPPED = os.path.join(os.path.dirname(__file__), "schemas")
 _schemas: dict[str, dict[str, Any]] = {}
 _patterns: dict[str, re.Pattern[str]] = {}
 
-#: a date and time as ``created_at`` is written: a date, a time to the minute at least, a zone
-#: (``format: date-time`` alone would leave editors free to ignore it; spec.py puts it in the schema)
+#: a date and time as ``created_at`` is written: a date, a time to the minute at least, a zone.
+#: Wider than RFC 3339 (seconds optional, a space for the T, +0100), so the schema marks such a
+#: field with the pattern below, never ``format: date-time``: an editor asserting formats (or
+#: jsonschema with rfc3339-validator installed) would refuse what modelreg accepts.
 DATE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"
              r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$")
 
@@ -45,6 +47,11 @@ _DAY = (rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]
         rf"|02-(?:0[1-9]|1[0-9]|2[0-8]))|{_LEAP}-02-29)")
 CALENDAR_DATE_TIME = (rf"^{_DAY}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{{1,9}})?)?"
                       r"(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])(?![\s\S])$")
+
+def is_date_time(node: dict[str, Any]) -> bool:
+    """Whether a schema node is a date and time (spec.py's ``Timestamp``)."""
+    return node.get("pattern") == CALENDAR_DATE_TIME
+
 
 _TYPES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
           "object": "a mapping", "array": "a list", "null": "null"}
@@ -188,7 +195,7 @@ def _valid(root: dict[str, Any], node: dict[str, Any], value: Any) -> bool:
 
 def _scalar(node: dict[str, Any], value: Any, actual: str, path: tuple[str | int, ...]) -> None:
     if actual == "string":
-        if node.get("format") == "date-time" and (problem := _date_time(value)):
+        if is_date_time(node) and (problem := _date_time(value)):
             raise _Mismatch(path, f"{value!r} {problem}",
                             "write an ISO 8601 date and time with a zone, e.g. 2026-11-20T10:02:11Z")
         if "pattern" in node and not pattern(node["pattern"]).search(value):

@@ -72,10 +72,17 @@ def _text_only(value: Any) -> Any:
     return value
 
 
+def _calendar_pattern(schema: dict[str, Any]) -> None:
+    # pydantic marks an AwareDatetime ``format: date-time`` (RFC 3339: seconds required, no space
+    # before the time), which an editor asserting formats would hold against what modelreg accepts
+    schema.pop("format", None)
+    schema["pattern"] = shape.CALENDAR_DATE_TIME
+
+
 # ISO 8601 text with a time zone: not a bare date, not a number of seconds, a date and time of the
 # calendar. The schema says so with a pattern, so an editor refuses what this refuses.
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_text_only), Strict(False),
-                      Field(json_schema_extra={"pattern": shape.CALENDAR_DATE_TIME})]
+                      Field(json_schema_extra=_calendar_pattern)]
 Duration = Annotated[str, StringConstraints(pattern=r"^\d+[smhdw]$")]
 Scalar = str | int | Number | bool | None
 
