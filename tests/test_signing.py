@@ -8,6 +8,8 @@ import datetime
 import json
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -533,3 +535,30 @@ def test_a_signature_file_the_manifest_does_not_name_is_refused() -> None:
     assert [p.file for p in problems] == ["registry/fraud/v1/model.sig"]
     manifest["signature"] = "model.sig"
     assert layout.version_problems("fraud", 1, files, manifest, work_tree=False) == []
+
+
+def test_reads_of_a_signed_version_never_import_the_signing_libraries(registry: Path, workdir: Path,
+                                                                      cli: Cli, tmp_path: Path) -> None:
+    register(cli, registry, workdir, "fraud", "--sign-key", str(write_key(tmp_path / "k.pem")), "--commit")
+    probe = ("import sys, runpy; sys.argv = ['modelreg', '-C', sys.argv[1]] + sys.argv[2:]\n"
+             "try:\n    runpy.run_module('modelreg', run_name='__main__')\n"
+             "except SystemExit as e:\n    assert not e.code, e.code\n"
+             "print('HEAVY', sorted({m.split('.')[0] for m in sys.modules} & {'model_signing', 'sigstore', "
+             "'OpenSSL', 'cryptography'}))")
+    for args in (["show", "fraud/1"], ["resolve", "fraud/1"], ["list"], ["history", "fraud"]):
+        proc = subprocess.run([sys.executable, "-c", probe, str(registry), *args], capture_output=True,
+                              text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip().splitlines()[-1] == "HEAVY []", (args, proc.stdout)
+
+
+def test_without_the_signing_extra_the_error_names_it(keyed: tuple[Path, Path, Signer],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    artifact, bundle, signer = keyed
+    monkeypatch.setitem(sys.modules, "model_signing", None)  # what an environment without it imports
+    for name in [m for m in sys.modules if m.startswith("model_signing.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(signing.ModelregError, match=r"^signing needs the model-signing package .*; "
+                                                    r"install the signing extra: pip install "
+                                                    r"'modelreg\[sign\]'$"):
+        signing.verify(artifact, bundle, [signer])

@@ -331,7 +331,7 @@ def _authenticate(raw: dict[str, Any], kind: SignerKind, candidates: Sequence[Si
         for number, signer in enumerate(candidates):
             try:
                 payload_type, payload = _verify_one(path, signer, Path(scratch), number)
-            except ServiceError:
+            except ModelregError:  # ours: the library missing, Sigstore unreachable; not a bad signature
                 raise
             except Exception as exc:  # model_signing raises anything from ValueError to KeyError
                 failures.append(_first_line(exc))
