@@ -63,6 +63,8 @@ def command(uri: str, keys: tuple[Path, ...], chains: tuple[Path, ...], identity
     verified = check.verified
     plural = "s" if verified.files != 1 else ""
     click.echo(f"verified: {mv.model} v{mv.version} ({check.bundle})")
-    click.echo(f"  signed by {verified.signed_by}, allowed as {verified.signer.describe()}")
+    allowed = verified.signer.describe()
+    click.echo(f"  signed by {verified.signed_by}" + (" (an allowed signer)" if allowed == verified.signed_by
+                                                      else f", allowed as {allowed}"))
     click.echo(f"  {verified.files} file{plural} hashed in this run (bytes from the {check.source}), "
                f"sha256 {verified.digest[:12]} as version.yaml records")
