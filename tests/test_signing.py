@@ -600,3 +600,16 @@ def test_verify_takes_an_alias_uri_and_a_revision(registry: Path, workdir: Path,
     assert "malformed bundle" in cli.fails("-C", str(registry), "verify", "fraud/1", "--key", pub).err
     assert cli.ok("-C", str(registry), "verify", "fraud/1", "--key", pub, "--at", "HEAD").out.startswith(
         "verified: fraud v1")
+
+
+def test_a_public_key_file_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    key = write_key(tmp_path / "k.pem")
+    with pytest.raises(SignatureError, match=r"k.pem: not a PEM public key"):
+        Signer.from_key_file(key)  # the private key given where the public one belongs
+
+
+def test_a_deeply_nested_bundle_is_malformed_not_a_crash(keyed: tuple[Path, Path, Signer]) -> None:
+    artifact, bundle, signer = keyed
+    bundle.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(SignatureError, match="malformed bundle"):
+        signing.verify(artifact, bundle, [signer])

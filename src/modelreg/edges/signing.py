@@ -113,7 +113,13 @@ class Signer:
 
     @classmethod
     def from_key_file(cls, path: Path) -> Signer:
-        return cls(kind="key", public_key=_read_pem(path, "public key"))
+        """The signer whose public key (PEM) is in ``path``; SignatureError when it holds none."""
+        signer = cls(kind="key", public_key=_read_pem(path, "public key"))
+        try:
+            signer.fingerprint()
+        except SignatureError as exc:
+            raise SignatureError(exc.detail, file=str(path), fix=exc.fix) from None
+        return signer
 
     @classmethod
     def from_chain_files(cls, paths: Sequence[Path]) -> Signer:
@@ -294,7 +300,7 @@ def _read_bundle(bundle: Path) -> bytes:
 def _parse_bundle(data: bytes, bundle: Path) -> dict[str, Any]:
     try:
         parsed = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise SignatureError(f"malformed bundle: not JSON ({_first_line(exc)})", file=str(bundle),
                              fix="restore the bundle written at signing, or sign again") from exc
     if not isinstance(parsed, dict):
