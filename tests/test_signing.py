@@ -437,17 +437,44 @@ def test_verify_refuses_a_wrong_key_a_missing_signer_and_an_unsigned_version(
     assert "fraud v2 is not signed" in err
 
 
-def test_verify_fails_on_bytes_changed_in_the_cache(registry: Path, workdir: Path, cli: Cli,
-                                                     tmp_path: Path) -> None:
-    """The bytes verify reads are re-hashed: an object changed in the local cache fails."""
+def test_verify_fails_on_bytes_changed_in_the_cache_and_the_remote(registry: Path, workdir: Path, cli: Cli,
+                                                                    tmp_path: Path) -> None:
+    """The bytes verify reads are re-hashed: a damaged local copy is evicted and fetched again (as
+    `get` does); bytes changed in the remote too fail."""
     key = write_key(tmp_path / "signing.pem")
+    pub = str(key.with_suffix(".pub"))
     register(cli, registry, workdir, "fraud", "--sign-key", str(key))
     md5 = yaml.safe_load((registry / "registry/fraud/v1/version.yaml").read_text())["artifact"]["md5"]
-    obj = registry / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
-    obj.chmod(0o644)
-    obj.write_bytes(b"tampered")
-    err = cli.fails("-C", str(registry), "verify", "fraud/1", "--key", str(key.with_suffix(".pub"))).err
-    assert "the bytes differ from the signed ones" in err
+    cached = registry / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    remote = registry / ".modelreg/remote/files/md5" / md5[:2] / md5[2:]
+    for obj in (cached, remote):
+        obj.chmod(0o644)
+    cached.write_bytes(b"tampered")
+    data = cli.ok("-C", str(registry), "verify", "fraud/1", "--key", pub, "--json").json
+    assert data["bytes_from"] == "remote"
+    for obj in (cached, remote):
+        obj.write_bytes(b"tampered")
+    err = cli.fails("-C", str(registry), "verify", "fraud/1", "--key", pub).err
+    assert "models:/fraud/1: the artifact in the DVC remote" in err and "; not verified;" in err
+
+
+def test_verify_fails_on_a_file_changed_in_a_cached_directory(registry: Path, workdir: Path, cli: Cli,
+                                                              tmp_path: Path) -> None:
+    """For a directory, a file changed both in the cache and the remote is named."""
+    key = write_key(tmp_path / "signing.pem")
+    art = make_artifact(workdir / "hf")
+    cli.ok("-C", str(registry), "register", "bert", "--artifact", str(art), "--metric", "f1=0.9",
+           "--owner", "@acme/nlp", "--sign-key", str(key))
+    import hashlib
+
+    md5 = hashlib.md5((art / "config.json").read_bytes()).hexdigest()
+    for store in (".dvc/cache", ".modelreg/remote"):
+        obj = registry / store / "files/md5" / md5[:2] / md5[2:]
+        obj.chmod(0o644)
+        obj.write_bytes(b'{"layers": 99}\n')
+    err = cli.fails("-C", str(registry), "verify", "bert/1", "--key", str(key.with_suffix(".pub"))).err
+    assert "models:/bert/1: the file config.json of the artifact in the DVC remote" in err
+    assert err.rstrip().endswith("restore it, or register the version again")
 
 
 def test_verify_fetches_from_the_remote_when_the_cache_lacks_it(registry: Path, workdir: Path, cli: Cli,

@@ -84,6 +84,10 @@ class SignatureError(InputError):
     and the fix."""
 
 
+class BytesDiffer(SignatureError):
+    """The bundle is authentic, but the bytes read are not the ones it signs."""
+
+
 @dataclass(frozen=True)
 class Signer:
     """One allowed signer, as a policy or the command line names it."""
@@ -470,7 +474,7 @@ def _compare(signed: Mapping[str, str], actual: Mapping[str, str], *, is_file: b
     if problems:
         if is_file:
             problems = ["the file's bytes changed"]
-        raise SignatureError(f"the bytes differ from the signed ones ({'; '.join(problems)})",
+        raise BytesDiffer(f"the bytes differ from the signed ones ({'; '.join(problems)})",
                              file=str(where), fix="the artifact was altered after signing: restore it "
                                                       "or register and sign a new version")
 

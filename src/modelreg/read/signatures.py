@@ -1,11 +1,11 @@
 """Verifying a version's signature: its bundle against its artifact's bytes and the allowed signers.
 
 The bytes are the ones ``modelreg get`` would write: the artifact's objects in the local DVC
-cache, fetched from the remote when missing (a download is checked on its way in, as ``get``
-checks it). They are hashed once, in parallel: that one pass proves both the manifest's
-``artifact.sha256`` (the bundle must bind it, :func:`modelreg.edges.signing.verify_files`) and
-every signed file, so nothing is hashed twice. An artifact already in the local cache is found
-without importing DVC.
+cache, fetched from the remote when missing or when the cached copy differs from the signed
+bytes (evicted first, as ``get`` evicts a damaged copy); a download is checked on its way in.
+They are hashed once, in parallel: that one pass proves both the manifest's ``artifact.sha256``
+(the bundle must bind it, :func:`modelreg.edges.signing.verify_files`) and every signed file, so
+nothing is hashed twice. An artifact already in the local cache is found without importing DVC.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from modelreg.edges import dvc, signing
 from modelreg.edges.hashing import Progress, no_progress
 from modelreg.edges.snapshot import MAX_FILE_BYTES, Snapshot
-from modelreg.errors import InputError, NotFoundError
+from modelreg.errors import InputError, IntegrityError, NotFoundError
 from modelreg.formats import names
 from modelreg.read.catalog import ModelVersion
 
@@ -72,13 +72,27 @@ def verify(snapshot: Snapshot, mv: ModelVersion, signers: Sequence[signing.Signe
                             fix="the version is incomplete; register it again")
     root = Path(mv.root)
     expected = str(mv.artifact.get("sha256", ""))
-    fetched = dvc.cached(root, pointer)
-    source = "local cache"
-    if fetched is None:
-        fetched = dvc.fetch(root, pointer, progress, sha256=expected)
-        source = "remote"
-    files = [(obj, rel or signing.SINGLE_FILE) for rel, obj in sorted(fetched.objects.items())]
     artifact = Path(names.version_dir(mv.model, mv.version)) / str(mv.artifact.get("path", ""))
-    verified = signing.verify_files(files, Path(path), signers, is_file=not pointer.is_dir,
+
+    def check(fetched: dvc.Fetched) -> signing.Verified:
+        files = [(obj, rel or signing.SINGLE_FILE) for rel, obj in sorted(fetched.objects.items())]
+        return signing.verify_files(files, Path(path), signers, is_file=not pointer.is_dir,
                                     expected_sha256=expected, where=artifact, bundle_bytes=data)
-    return SignatureCheck(version=mv, bundle=path, verified=verified, source=source)
+
+    cached = dvc.cached(root, pointer)
+    if cached is not None:
+        try:
+            return SignatureCheck(version=mv, bundle=path, verified=check(cached), source="local cache")
+        except signing.BytesDiffer:
+            # as `get` does: a damaged local copy is evicted and fetched again, once; bytes from
+            # the remote that still differ are the answer
+            for obj in cached.objects.values():
+                dvc.evict(obj)
+    try:
+        fetched = dvc.fetch(root, pointer, progress, sha256=expected)
+    except dvc.ObjectMismatch as exc:
+        what = f"the file {exc.relpath} of " if exc.relpath else ""
+        recorded = "whose md5 names other bytes" if exc.relpath else f"but {mv.source} records {expected}"
+        raise IntegrityError(f"{mv.uri}: {what}the artifact in the DVC remote (object {exc.oid}) has sha256 "
+                             f"{exc.actual.sha256}, {recorded}; not verified", fix=exc.fix) from exc
+    return SignatureCheck(version=mv, bundle=path, verified=check(fetched), source="remote")
