@@ -654,3 +654,17 @@ def test_the_python_api_signs_and_verifies(registry: Path, workdir: Path, tmp_pa
     assert done.manifest["signature"] == "model.sig"
     check = Registry(str(registry)).verify("bert/1", [Signer.from_key_file(key.with_suffix(".pub"))])
     assert (check.verified.files, check.to_dict()["verified"]) == (3, True)
+
+
+def test_register_without_the_signing_extra_fails_before_hashing(registry: Path, workdir: Path, cli: Cli,
+                                                                 tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    key = write_key(tmp_path / "k.pem")
+    art = workdir / "model.pkl"
+    art.write_bytes(os.urandom(1000))
+    monkeypatch.setitem(sys.modules, "model_signing", None)  # what an environment without it imports
+    err = cli.fails("-C", str(registry), "register", "fraud", "--artifact", str(art), "--metric", "auc=0.9",
+                    "--owner", "@acme/fraud-ml", "--sign-key", str(key)).err
+    assert "pip install 'modelreg[sign]'" in err
+    assert not (registry / "registry/fraud").exists()
+    assert not list((registry / ".dvc").glob("cache/files/md5/*/*")), "nothing was hashed into the cache"

@@ -536,6 +536,9 @@ def prepare(method: SigningMethod) -> Prepared:
     """Load the key (or find the identity token) of ``method``; raises :class:`SignatureError`.
     The key is checked here with ``cryptography`` (quick to import); ``model_signing``'s signer
     is built by :meth:`Prepared.bundle`."""
+    if importlib.util.find_spec("model_signing") is None:  # found now, not after the hashing
+        raise ModelregError("signing needs the model-signing package (model_signing is missing)",
+                            fix=INSTALL_FIX)
     if method.kind == "key":
         key = _readable(method.private_key, "private key")
         _with_key_errors(lambda: _check_private_key(key, method.password), key)
