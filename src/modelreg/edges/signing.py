@@ -16,7 +16,7 @@ digest (the sha256 over the files' digests in path order); it is not the manifes
 is its one resource's digest, a directory's is :func:`modelreg.edges.hashing.listing_sha256` of the
 resources. :func:`verify` recomputes that digest from the *signed* resources
 (:attr:`Verified.digest`) and, given ``expected_sha256`` (the manifest's), refuses a bundle
-signed for another artifact before hashing a byte.
+signed for another artifact before comparing a byte.
 
 **Nothing is ignored.** ``model_signing`` skips ``.git``, ``.gitattributes``, ``.github``,
 ``.gitignore`` and the signature file by default, and its verifier honours the ``ignore_paths``
@@ -31,9 +31,12 @@ register reuses the sha256 that register computed while copying the bytes into t
 (``digests=``): the bytes signed are the bytes registered, read once.
 
 Names: :class:`Signer` (one allowed signer), :class:`Verified` (what a verification proved),
-:class:`SignatureError`, :func:`verify`, :func:`sign_with_key`, :func:`sign_with_certificate`,
-:func:`sign_keyless`; ``digests=`` on the signers and ``expected_sha256=`` on :func:`verify` are
-the additions to the first draft of this interface.
+:class:`SignatureError` (and :class:`BytesDiffer`, the bytes not the signed ones), :func:`verify`,
+:func:`sign_with_key`, :func:`sign_with_certificate`, :func:`sign_keyless`. Added to the first
+draft of this interface: ``expected_sha256=`` on :func:`verify`; :func:`verify_files` (an artifact
+given as its files, e.g. DVC's cache objects, and a bundle given as bytes); ``digests=`` on the
+signers (:func:`resource_digests` makes them from register's); :class:`SigningMethod` with
+:func:`sign`, and :func:`prepare` (the key checked first) whose :meth:`Prepared.bundle` signs.
 """
 
 from __future__ import annotations
