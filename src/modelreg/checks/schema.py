@@ -22,6 +22,7 @@ from modelreg.checks.results import Finding, GateResult
 from modelreg.edges import confine, git
 from modelreg.errors import InputError
 from modelreg.formats import documents, layout, models, names, pointers, schema_files, text
+from modelreg.policies import signing
 
 GATE = "schema"
 
@@ -128,7 +129,9 @@ def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any
             if written:
                 return [Finding.from_error(GATE, problem) for problem in written]
         elif kind == "policy":
-            documents.policy_file(ctx.head, path)
+            policy = documents.policy_file(ctx.head, path)
+            if policy is not None and (unusable := signing.problems(ctx.head, path, policy)):
+                return [Finding.from_error(GATE, problem) for problem in unusable]
         else:  # manifests: the full validation only the check runs (readers check the shape)
             models.validate(models.SCHEMAS[kind], doc, path, data)
     except InputError as exc:
