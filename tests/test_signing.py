@@ -1,0 +1,394 @@
+"""Signing and verifying artifacts (edges/signing.py) with real keys and a real certificate chain
+(a root CA, an intermediate, a leaf) made by ``cryptography`` here, and the real model_signing."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from modelreg.edges import signing
+from modelreg.edges.hashing import artifact_sha256
+from modelreg.edges.signing import SignatureError, Signer
+
+
+def write_key(path: Path, password: bytes | None = None) -> Path:
+    """A P-256 private key in PEM at ``path``, its public key beside it (``.pub``)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption())
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       encryption))
+    path.with_suffix(".pub").write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return path
+
+
+def _certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: str,
+                 issuer_key: ec.EllipticCurvePrivateKey, *, ca: bool) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+               .public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(days=1))
+               .not_valid_after(now + datetime.timedelta(days=30))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=not ca, content_commitment=False,
+                                            key_encipherment=False, data_encipherment=False,
+                                            key_agreement=False,
+                                            key_cert_sign=ca, crl_sign=ca, encipher_only=False,
+                                            decipher_only=False), critical=True))
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@dataclass(frozen=True)
+class Pki:
+    root: Path
+    intermediate: Path
+    leaf: Path
+    leaf_key: Path
+
+
+def make_pki(directory: Path, name: str = "Example") -> Pki:
+    """A root CA, an intermediate CA it signs, and a leaf signing certificate the intermediate signs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    root_key, mid_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    root = _certificate(f"{name} Root CA", root_key, f"{name} Root CA", root_key, ca=True)
+    mid = _certificate(f"{name} Intermediate CA", mid_key, f"{name} Root CA", root_key, ca=True)
+    leaf = _certificate(f"{name} model signer", leaf_key, f"{name} Intermediate CA", mid_key, ca=False)
+    paths = Pki(directory / "root.pem", directory / "intermediate.pem", directory / "leaf.pem",
+                directory / "leaf-key.pem")
+    for path, cert in ((paths.root, root), (paths.intermediate, mid), (paths.leaf, leaf)):
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths.leaf_key.write_bytes(leaf_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
+def make_artifact(directory: Path) -> Path:
+    (directory / "weights").mkdir(parents=True)
+    (directory / "weights" / "layer0.bin").write_bytes(os.urandom(4096))
+    (directory / "weights" / "layer1.bin").write_bytes(os.urandom(2048))
+    (directory / "config.json").write_text('{"layers": 2}\n', encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def keyed(tmp_path: Path) -> tuple[Path, Path, Signer]:
+    """A directory artifact signed with a key: (artifact, bundle, the key's Signer)."""
+    artifact = make_artifact(tmp_path / "model")
+    key = write_key(tmp_path / "signing.pem")
+    bundle = tmp_path / "model.sig"
+    signing.sign_with_key(artifact, bundle, key)
+    return artifact, bundle, Signer.from_key_file(key.with_suffix(".pub"))
+
+
+def test_key_signature_verifies_and_binds_the_manifest_digest(keyed: tuple[Path, Path, Signer]) -> None:
+    artifact, bundle, signer = keyed
+    verified = signing.verify(artifact, bundle, [signer], expected_sha256=artifact_sha256(artifact))
+    assert verified.signer == signer
+    assert verified.files == 3
+    assert verified.digest == artifact_sha256(artifact)
+    assert verified.signed_by == f"key {signer.fingerprint()}"
+    assert signer.describe().startswith("key sha256:")
+
+
+def test_a_single_file_artifact(tmp_path: Path) -> None:
+    artifact = tmp_path / "model.onnx"
+    artifact.write_bytes(os.urandom(10_000))
+    key = write_key(tmp_path / "k.pem")
+    signing.sign_with_key(artifact, tmp_path / "m.sig", key)
+    verified = signing.verify(artifact, tmp_path / "m.sig", [Signer.from_key_file(key.with_suffix(".pub"))],
+                              expected_sha256=artifact_sha256(artifact))
+    assert (verified.files, verified.digest) == (1, artifact_sha256(artifact))
+    artifact.write_bytes(artifact.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(SignatureError, match="the bytes differ from the signed ones"):
+        signing.verify(artifact, tmp_path / "m.sig", [Signer.from_key_file(key.with_suffix(".pub"))])
+
+
+def test_the_bundle_verifies_with_model_signing_itself(keyed: tuple[Path, Path, Signer],
+                                                       tmp_path: Path) -> None:
+    """The bundle is a standard OpenSSF Model Signing bundle: model_signing's own verifier accepts it."""
+    from model_signing import verifying
+
+    artifact, bundle, _ = keyed
+    verifying.Config().use_elliptic_key_verifier(public_key=tmp_path / "signing.pub").verify(artifact, bundle)
+
+
+def test_certificate_chain_signature(tmp_path: Path) -> None:
+    artifact = make_artifact(tmp_path / "model")
+    pki = make_pki(tmp_path / "pki")
+    bundle = tmp_path / "model.sig"
+    signing.sign_with_certificate(artifact, bundle, pki.leaf_key, pki.leaf, [pki.intermediate, pki.root])
+    trusted = Signer.from_chain_files([pki.root])
+    verified = signing.verify(artifact, bundle, [trusted])
+    assert verified.signer == trusted
+    assert verified.signed_by == "certificate CN=Example model signer"
+    assert trusted.describe() == "certificates issued under CN=Example Root CA"
+    # another organisation's CA is not allowed, nor a key
+    other = make_pki(tmp_path / "other", "Other")
+    with pytest.raises(SignatureError, match="does not verify against any allowed signer"):
+        signing.verify(artifact, bundle, [Signer.from_chain_files([other.root])])
+    key = write_key(tmp_path / "k.pem")
+    with pytest.raises(SignatureError, match=r"signed with a certificate "
+                                             r"\(certificate CN=Example model signer\), "
+                                             r"which is not an allowed signer"):
+        signing.verify(artifact, bundle, [Signer.from_key_file(key.with_suffix(".pub"))])
+
+
+def test_a_certificate_signer_needs_its_chain() -> None:
+    """An empty chain would make model_signing trust every public CA."""
+    with pytest.raises(signing.InputError, match="needs the CA certificates to trust"):
+        Signer(kind="certificate")
+
+
+def test_a_leaf_whose_key_is_not_the_signing_key_is_refused(tmp_path: Path) -> None:
+    artifact = make_artifact(tmp_path / "model")
+    pki = make_pki(tmp_path / "pki")
+    with pytest.raises(SignatureError, match="cannot sign with this key"):
+        signing.sign_with_certificate(artifact, tmp_path / "m.sig", write_key(tmp_path / "k.pem"), pki.leaf,
+                                      [pki.intermediate])
+    assert not (tmp_path / "m.sig").exists()
+
+
+def test_changed_file(keyed: tuple[Path, Path, Signer]) -> None:
+    artifact, bundle, signer = keyed
+    (artifact / "weights" / "layer1.bin").write_bytes(b"tampered")
+    with pytest.raises(SignatureError,
+                       match=r"bytes differ from the signed ones \(changed: weights/layer1.bin\)"):
+        signing.verify(artifact, bundle, [signer])
+
+
+def test_added_file(keyed: tuple[Path, Path, Signer]) -> None:
+    artifact, bundle, signer = keyed
+    (artifact / "extra.py").write_text("import os\n", encoding="utf-8")
+    with pytest.raises(SignatureError, match=r"\(added: extra.py\)"):
+        signing.verify(artifact, bundle, [signer])
+
+
+def test_removed_file(keyed: tuple[Path, Path, Signer]) -> None:
+    artifact, bundle, signer = keyed
+    (artifact / "config.json").unlink()
+    with pytest.raises(SignatureError, match=r"\(removed: config.json\)"):
+        signing.verify(artifact, bundle, [signer])
+
+
+def test_renamed_file(keyed: tuple[Path, Path, Signer]) -> None:
+    artifact, bundle, signer = keyed
+    (artifact / "config.json").rename(artifact / "weights" / "config.json")
+    with pytest.raises(SignatureError, match=r"\(renamed: config.json -> weights/config.json\)"):
+        signing.verify(artifact, bundle, [signer])
+
+
+@pytest.mark.parametrize("name", [".git/config", ".gitattributes", ".github/workflows/x.yml", ".gitignore",
+                                  "model.sig"])
+def test_files_model_signing_ignores_by_default_are_not_ignored(keyed: tuple[Path, Path, Signer],
+                                                                 name: str) -> None:
+    """model_signing skips these names; a file planted under one would pass its verifier. Here it
+    is an added file."""
+    artifact, bundle, signer = keyed
+    (artifact / name).parent.mkdir(parents=True, exist_ok=True)
+    (artifact / name).write_text("* filter=evil\n", encoding="utf-8")
+    with pytest.raises(SignatureError, match=r"\(added: "):
+        signing.verify(artifact, bundle, [signer])
+
+
+def test_a_bundle_that_says_what_to_ignore_is_not_obeyed(tmp_path: Path) -> None:
+    """A bundle made by model_signing's own defaults lists ignore_paths (.git and the like, the
+    signature): we verify it, but hash every file anyway, so a smuggled .gitattributes fails."""
+    from model_signing import signing as ms_signing
+
+    artifact = make_artifact(tmp_path / "model")
+    key = write_key(tmp_path / "k.pem")
+    bundle = tmp_path / "model.sig"
+    ms_signing.Config().use_elliptic_key_signer(private_key=key).sign(artifact, bundle)
+    signer = Signer.from_key_file(key.with_suffix(".pub"))
+    assert signing.verify(artifact, bundle, [signer]).files == 3
+    (artifact / ".gitattributes").write_text("smuggled\n", encoding="utf-8")
+    with pytest.raises(SignatureError, match=r"\(added: .gitattributes\)"):
+        signing.verify(artifact, bundle, [signer])
+
+
+def test_wrong_key(keyed: tuple[Path, Path, Signer], tmp_path: Path) -> None:
+    artifact, bundle, signer = keyed
+    other = Signer.from_key_file(write_key(tmp_path / "other.pem").with_suffix(".pub"))
+    with pytest.raises(SignatureError, match=rf"signed by key {signer.fingerprint()}, "
+                                             rf"which is not an allowed "
+                                             rf"signer \(allowed: key {other.fingerprint()}\)"):
+        signing.verify(artifact, bundle, [other])
+    # the right key among others is found
+    assert signing.verify(artifact, bundle, [other, signer]).signer == signer
+
+
+def test_a_forged_hint_does_not_help(keyed: tuple[Path, Path, Signer], tmp_path: Path) -> None:
+    """The bundle's key fingerprint is a hint: changing it to an allowed key's does not verify."""
+    artifact, bundle, _ = keyed
+    other = Signer.from_key_file(write_key(tmp_path / "other.pem").with_suffix(".pub"))
+    raw = json.loads(bundle.read_text(encoding="utf-8"))
+    raw["verificationMaterial"]["publicKey"]["hint"] = other.fingerprint().removeprefix("sha256:")
+    bundle.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(SignatureError, match="does not verify against any allowed signer"):
+        signing.verify(artifact, bundle, [other])
+
+
+def test_a_payload_rewritten_after_signing_fails(keyed: tuple[Path, Path, Signer]) -> None:
+    """Someone with push rights swaps the signed digests for those of other bytes: the signature
+    no longer matches the payload."""
+    artifact, bundle, signer = keyed
+    raw = json.loads(bundle.read_text(encoding="utf-8"))
+    statement = json.loads(base64.b64decode(raw["dsseEnvelope"]["payload"]))
+    (artifact / "config.json").write_text('{"layers": 3}\n', encoding="utf-8")
+    import hashlib
+
+    for resource in statement["predicate"]["resources"]:
+        if resource["name"] == "config.json":
+            resource["digest"] = hashlib.sha256(b'{"layers": 3}\n').hexdigest()
+    raw["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    bundle.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(SignatureError, match="does not verify against any allowed signer"):
+        signing.verify(artifact, bundle, [signer])
+
+
+@pytest.mark.parametrize(("mangle", "message"), [
+    (lambda text: text[: len(text) // 2], "malformed bundle: not JSON"),
+    (lambda text: "", "malformed bundle: not JSON"),
+    (lambda text: "[1, 2]", "malformed bundle: not a JSON object"),
+    (lambda text: '{"mediaType": "x"}', "malformed bundle: no verificationMaterial"),
+    (lambda text: text.replace('"publicKey"', '"somethingElse"'), "names no key, certificate chain"),
+    (lambda text: json.dumps({**json.loads(text), "dsseEnvelope": {**json.loads(text)["dsseEnvelope"],
+                                                                   "signatures": []}}),
+     "does not verify against any allowed signer"),
+    (lambda text: json.dumps({**json.loads(text), "dsseEnvelope": "x"}),
+     "no verificationMaterial or dsseEnvelope"),
+])
+def test_malformed_or_truncated_bundle(keyed: tuple[Path, Path, Signer], mangle: object,
+                                       message: str) -> None:
+    artifact, bundle, signer = keyed
+    assert callable(mangle)
+    bundle.write_text(mangle(bundle.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(SignatureError, match=message):
+        signing.verify(artifact, bundle, [signer])
+
+
+def test_missing_bundle(keyed: tuple[Path, Path, Signer]) -> None:
+    artifact, bundle, signer = keyed
+    bundle.unlink()
+    with pytest.raises(SignatureError, match="no signature bundle"):
+        signing.verify(artifact, bundle, [signer])
+
+
+def test_a_bundle_signed_for_another_artifact(keyed: tuple[Path, Path, Signer], tmp_path: Path) -> None:
+    _, bundle, signer = keyed
+    other = make_artifact(tmp_path / "other")
+    with pytest.raises(SignatureError, match="signed for another artifact: the bundle binds sha256"):
+        signing.verify(other, bundle, [signer], expected_sha256=artifact_sha256(other))
+    single = tmp_path / "single.bin"
+    single.write_bytes(b"x")
+    with pytest.raises(SignatureError, match="signed for another artifact: the bundle signs a directory"):
+        signing.verify(single, bundle, [signer])
+
+
+def test_links_are_never_followed(keyed: tuple[Path, Path, Signer], tmp_path: Path) -> None:
+    artifact, bundle, signer = keyed
+    secret = tmp_path / "outside.txt"
+    secret.write_text("not part of the artifact\n", encoding="utf-8")
+    (artifact / "link").symlink_to(secret)
+    with pytest.raises(SignatureError, match="is a symbolic link; modelreg never follows a link"):
+        signing.verify(artifact, bundle, [signer])
+    (artifact / "link").unlink()
+    (artifact / "linkdir").symlink_to(tmp_path, target_is_directory=True)
+    with pytest.raises(SignatureError, match="never follows a link"):
+        signing.verify(artifact, bundle, [signer])
+    (artifact / "linkdir").unlink()
+    linked = tmp_path / "linked-model"
+    linked.symlink_to(artifact, target_is_directory=True)
+    with pytest.raises(SignatureError, match="the artifact is a symbolic link"):
+        signing.verify(linked, bundle, [signer])
+    assert signing.verify(artifact, bundle, [signer]).files == 3
+
+
+def test_a_bundle_that_is_a_link_is_refused(keyed: tuple[Path, Path, Signer], tmp_path: Path) -> None:
+    artifact, bundle, signer = keyed
+    bundle.rename(tmp_path / "real.sig")
+    bundle.symlink_to(tmp_path / "real.sig")
+    with pytest.raises(SignatureError, match="cannot read the bundle"):
+        signing.verify(artifact, bundle, [signer])
+
+
+def test_no_signer_given(keyed: tuple[Path, Path, Signer]) -> None:
+    artifact, bundle, _ = keyed
+    with pytest.raises(SignatureError, match="name a signer with --key"):
+        signing.verify(artifact, bundle, [])
+
+
+def test_encrypted_key_needs_its_password(tmp_path: Path) -> None:
+    artifact = make_artifact(tmp_path / "model")
+    key = write_key(tmp_path / "k.pem", password=b"correct horse")
+    bundle = tmp_path / "m.sig"
+    with pytest.raises(SignatureError, match="encrypted and no password was given"):
+        signing.sign_with_key(artifact, bundle, key)
+    with pytest.raises(SignatureError, match="wrong password"):
+        signing.sign_with_key(artifact, bundle, key, b"wrong")
+    assert not bundle.exists()
+    signing.sign_with_key(artifact, bundle, key, b"correct horse")
+    assert signing.verify(artifact, bundle, [Signer.from_key_file(key.with_suffix(".pub"))]).files == 3
+
+
+def test_not_a_key(tmp_path: Path) -> None:
+    artifact = make_artifact(tmp_path / "model")
+    bad = tmp_path / "k.pem"
+    bad.write_text("hello\n", encoding="utf-8")
+    with pytest.raises(SignatureError, match="cannot sign with this key"):
+        signing.sign_with_key(artifact, tmp_path / "m.sig", bad)
+    with pytest.raises(SignatureError, match="no private key file"):
+        signing.sign_with_key(artifact, tmp_path / "m.sig", tmp_path / "missing.pem")
+    assert not (tmp_path / "m.sig").exists()
+
+
+def test_the_bundle_is_never_inside_the_artifact(tmp_path: Path) -> None:
+    artifact = make_artifact(tmp_path / "model")
+    with pytest.raises(SignatureError, match="inside the artifact"):
+        signing.sign_with_key(artifact, artifact / "model.sig", write_key(tmp_path / "k.pem"))
+
+
+def test_digests_given_are_the_ones_signed(tmp_path: Path) -> None:
+    """Signing at register signs the hashes register computed, not a re-read of the files."""
+    artifact = make_artifact(tmp_path / "model")
+    key = write_key(tmp_path / "k.pem")
+    from modelreg.edges.hashing import sha256_file, walk_files
+
+    digests = {rel: sha256_file(path) for path, rel in walk_files(artifact)}
+    (artifact / "config.json").write_text("changed after hashing\n", encoding="utf-8")
+    signing.sign_with_key(artifact, tmp_path / "m.sig", key, digests=digests)
+    with pytest.raises(SignatureError, match=r"changed: config.json"):
+        signing.verify(artifact, tmp_path / "m.sig", [Signer.from_key_file(key.with_suffix(".pub"))])
+
+
+def test_keyless_without_a_token_says_what_it_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keyless signing cannot be exercised here (no Sigstore); without an OIDC token it refuses
+    with the fix, and starts no interactive login."""
+    for name in ("GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                 "SIGSTORE_ID_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    artifact = make_artifact(tmp_path / "model")
+    with pytest.raises(SignatureError, match="id-token: write"):
+        signing.sign_keyless(artifact, tmp_path / "m.sig")
+    assert not (tmp_path / "m.sig").exists()
+
+
+def test_a_sigstore_signer_needs_identity_and_issuer() -> None:
+    with pytest.raises(signing.InputError, match="needs an identity and an issuer"):
+        Signer(kind="sigstore", identity="https://github.com/o/r/.github/workflows/train.yml@refs/heads/main")
+    signer = Signer(kind="sigstore", identity="x@example.com", issuer="https://accounts.example.com")
+    assert signer.describe() == "Sigstore identity x@example.com (issuer https://accounts.example.com)"
