@@ -19,11 +19,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelreg.edges.signing import Signer, SignerKind
 from modelreg.edges.snapshot import Snapshot
-from modelreg.errors import InputError
+from modelreg.errors import InputError, ModelregError
 from modelreg.formats import documents, models, names
 from modelreg.policies import select
 
@@ -41,7 +44,7 @@ MAX_PEM_FILE = 1 << 20
 class Trusted:
     """One allowed signer, its PEM read from the revision of the policy that names it."""
 
-    kind: str  # key, certificate or sigstore
+    kind: SignerKind
     public_key: str | None = None  # PEM
     certificate_chain: tuple[str, ...] = ()  # PEM, one certificate each
     identity: str | None = None
@@ -49,10 +52,9 @@ class Trusted:
     #: where it is written: the policy file and field, and the key file with its revision
     source: str = ""
 
-    def describe(self) -> str:
-        if self.kind == "sigstore":
-            return f"Sigstore identity {self.identity} (issuer {self.issuer})"
-        return f"{'public key' if self.kind == 'key' else 'certificate authority'} of {self.source}"
+    def signer(self) -> Signer:
+        """What ``edges/signing.verify`` takes."""
+        return Signer(self.kind, self.public_key, self.certificate_chain, self.identity, self.issuer)
 
 
 @dataclass(frozen=True)
@@ -237,3 +239,54 @@ def _length(der: bytes, at: int) -> tuple[int, int] | None:
     if count == 0 or count > 4 or at + 2 + count > len(der):
         return None
     return at + 2 + count, int.from_bytes(der[at + 2:at + 2 + count], "big")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a version's bytes carry the signature its policy requires, checked in this call."""
+
+    rule: Rule
+    #: who signed, in words, when the bundle verified in this call
+    signed_by: str | None = None
+    #: why it did not verify (one line with the fix), when the rule requires it
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify_version(snapshot: Snapshot, model: str, number: int, doc: dict[str, Any],
+                   artifact: Path) -> Verdict:
+    """Check ``artifact`` (bytes about to be served, or served) against the bundle and the rule of
+    the policy at ``snapshot`` (deploy: the deployed commit; status and serve: what they read).
+    Only a policy that requires signing is enforced: otherwise the verdict is ok, unchecked."""
+    from modelreg.edges.signing import verify  # model_signing: only where a policy requires it
+
+    try:
+        found = at(snapshot, model, doc)
+    except InputError as exc:
+        return Verdict(NOT_REQUIRED, problem=f"the signing rule cannot be read: {exc}")
+    if not found.required:
+        return Verdict(found)
+    name = doc.get("signature")
+    where = f"{names.version_dir(model, number)}/{name}"
+    try:
+        bundle = snapshot.read(where) if isinstance(name, str) and names.FILE_NAME.fullmatch(name) else None
+    except InputError as exc:
+        return Verdict(found, problem=f"{where}: the bundle cannot be read: {exc.detail}")
+    if bundle is None:
+        return Verdict(found, problem=f"models:/{model}/{number} is not signed ({found.describe()}); "
+                       "register and sign a new version (`modelreg register --sign`)")
+    expected = (doc.get("artifact") or {}).get("sha256")
+    with tempfile.TemporaryDirectory(prefix="modelreg-bundle-") as tmp:
+        copy = Path(tmp) / "bundle.sig"
+        copy.write_bytes(bundle)
+        try:
+            verified = verify(artifact, copy, [t.signer() for t in found.signers],
+                              expected_sha256=str(expected) if expected else None)
+        except ModelregError as exc:  # SignatureError, or the signing extra missing
+            fix = f"; {exc.fix}" if exc.fix else ""
+            detail = exc.detail if isinstance(exc, InputError) else exc.message
+            return Verdict(found, problem=f"{where}: {detail}{fix}")
+    return Verdict(found, signed_by=f"{verified.signer.describe()} ({verified.signed_by})")
