@@ -32,7 +32,7 @@ from modelreg.edges.hashing import (
 )
 from modelreg.errors import InputError, IntegrityError, ModelregError, NotFoundError, RemoteError
 from modelreg.formats import names
-from modelreg.formats.pointers import Pointer
+from modelreg.formats.pointers import Pointer, object_path
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class Staged:
     files: int | None
     #: object ids to push, children before their .dir object
     objects: tuple[str, ...]
+    #: each file's digests, as hashed while copied into the cache (what a signature at register signs)
+    digests: tuple[FileDigest, ...] = ()
 
 
 def _import_repo() -> Any:
@@ -109,7 +111,7 @@ def stage(root: Path, src: Path, name: str, progress: Progress) -> Staged:
         cache = repo.cache.local
         if src.is_file():
             file = _into_cache(root, cache, src, name, progress)
-            return Staged(Pointer(name, file.md5, file.size), file.sha256, None, (file.md5,))
+            return Staged(Pointer(name, file.md5, file.size), file.sha256, None, (file.md5,), (file,))
         files = [_into_cache(root, cache, path, rel, progress) for path, rel in walk_files(src)]
         if not files:
             raise InputError(f"{src} is an empty directory", field="--artifact",
@@ -117,7 +119,7 @@ def stage(root: Path, src: Path, name: str, progress: Progress) -> Staged:
         tree_oid = _write_tree(root, cache, files)
         pointer = Pointer(name, tree_oid, sum(f.size for f in files), nfiles=len(files))
         children = tuple(dict.fromkeys(f.md5 for f in files))
-        return Staged(pointer, listing_sha256(files), len(files), (*children, tree_oid))
+        return Staged(pointer, listing_sha256(files), len(files), (*children, tree_oid), tuple(files))
 
 
 def _into_cache(root: Path, cache: Any, src: Path, relpath: str, progress: Progress) -> FileDigest:
@@ -209,6 +211,35 @@ def fetch(root: Path, pointer: Pointer, progress: Progress = no_progress, *,
         _check_listing(pointer.md5, listing)
         objects = {rel: fetcher.ensure(md5, rel, None) for rel, md5 in sorted(listing.items())}
         return Fetched(objects, fetcher.verified)
+
+
+def cached(root: Path, pointer: Pointer) -> Fetched | None:
+    """The artifact's objects when every one is in the registry's default local cache
+    (``.dvc/cache``), found without importing DVC: a second of start-up that verifying an artifact
+    already here does not need. None when one is missing or a DVC config names a cache (then
+    :func:`fetch`). Nothing is verified here: the caller hashes the objects against the manifest's
+    sha256, whichever cache they came from."""
+    dvc_dir = root / ".dvc"
+    for config in ("config", "config.local"):
+        try:
+            text = (dvc_dir / config).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if re.search(r"^\s*\[\s*['\"]?cache", text, re.MULTILINE):
+            return None
+    cache = dvc_dir / "cache"
+    top = cache / object_path(pointer.md5)
+    if not top.is_file():
+        return None
+    if not pointer.is_dir:
+        return Fetched({"": top}, {})
+    try:
+        listing = {e["relpath"]: e["md5"] for e in json.loads(top.read_bytes())}
+    except (ValueError, KeyError, TypeError, OSError):
+        return None  # fetch evicts it and says so
+    _check_listing(pointer.md5, listing)
+    objects = {rel: cache / object_path(md5) for rel, md5 in sorted(listing.items())}
+    return Fetched(objects, {}) if all(p.is_file() for p in objects.values()) else None
 
 
 class _ObjectFetcher:

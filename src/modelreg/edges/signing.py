@@ -168,11 +168,44 @@ def verify(artifact: Path, bundle: Path, signers: Sequence[Signer], *,
     for another artifact, and bytes that differ from the signed ones (a changed, added, removed or
     renamed file); a link or special file in the artifact is refused, never followed.
     """
+    return verify_files(_artifact_files(artifact), bundle, signers, is_file=not artifact.is_dir(),
+                        expected_sha256=expected_sha256, where=artifact)
+
+
+def verify_files(files: Sequence[tuple[Path, str]], bundle: Path, signers: Sequence[Signer], *,
+                 is_file: bool, expected_sha256: str | None = None, where: Path | None = None) -> Verified:
+    """:func:`verify` of an artifact given as its files: (path to read, resource name), the name
+    ``.`` for an artifact that is one file (e.g. the objects of DVC's cache). ``where`` names the
+    artifact in messages.
+
+    The files are hashed on a thread pool while the bundle is checked on this thread (importing
+    the signing libraries costs about as much as hashing a few hundred megabytes); a bundle that
+    fails is reported first.
+    """
     if not signers:
         raise SignatureError("no allowed signer to verify against", file=str(bundle),
                              fix="name a signer with --key PUB.pem, --certificate-chain CA.pem or "
                                  "--identity/--issuer")
-    files = _artifact_files(artifact)
+    pool = ThreadPoolExecutor(max(1, min(len(files), os.cpu_count() or 1, 32)))
+    futures = [pool.submit(_sha256, path) for path, _ in files]
+    try:
+        signer, signed, signed_by = _check_bundle(bundle, signers)
+        digest = _artifact_digest(signed, is_file=is_file, bundle=bundle)
+        if expected_sha256 is not None and digest != expected_sha256:
+            raise SignatureError(f"signed for another artifact: the bundle binds sha256 {digest}, the "
+                                 f"manifest records {expected_sha256}", file=str(bundle),
+                                 fix="re-sign this version's artifact (modelreg register --sign) or restore "
+                                     "the bundle registered with it")
+        actual = {name: future.result() for (_, name), future in zip(files, futures, strict=True)}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    _compare(signed, actual, is_file=is_file, where=where or bundle)
+    return Verified(signer=signer, files=len(actual), digest=digest, signed_by=signed_by)
+
+
+def _check_bundle(bundle: Path, signers: Sequence[Signer]) -> tuple[Signer, dict[str, str], str]:
+    """The allowed signer the bundle verifies for, the files and digests it signs, and who it says
+    signed."""
     raw = _read_bundle(bundle)
     kind, signed_by = _bundle_signer(raw, bundle)
     candidates = [s for s in signers if s.kind == kind]
@@ -182,17 +215,7 @@ def verify(artifact: Path, bundle: Path, signers: Sequence[Signer], *,
                              f"(allowed: {allowed})", file=str(bundle),
                              fix="verify against the signer that signed it, or re-sign with an allowed one")
     payload, signer = _authenticate(raw, kind, candidates, bundle, signed_by)
-    signed = _signed_digests(payload, bundle)
-    is_file = not artifact.is_dir()
-    digest = _artifact_digest(signed, is_file=is_file, bundle=bundle)
-    if expected_sha256 is not None and digest != expected_sha256:
-        raise SignatureError(f"signed for another artifact: the bundle binds sha256 {digest}, the manifest "
-                             f"records {expected_sha256}", file=str(bundle),
-                             fix="re-sign this version's artifact (modelreg register --sign) or restore "
-                                 "the bundle registered with it")
-    actual = _hash_files(files)
-    _compare(signed, actual, artifact)
-    return Verified(signer=signer, files=len(actual), digest=digest, signed_by=signed_by)
+    return signer, _signed_digests(payload, bundle), signed_by
 
 
 def _artifact_files(artifact: Path) -> list[tuple[Path, str]]:
@@ -411,7 +434,7 @@ def _artifact_digest(signed: Mapping[str, str], *, is_file: bool, bundle: Path) 
     return listing_sha256([FileDigest(name, "", sha, 0) for name, sha in signed.items()])
 
 
-def _compare(signed: Mapping[str, str], actual: Mapping[str, str], artifact: Path) -> None:
+def _compare(signed: Mapping[str, str], actual: Mapping[str, str], *, is_file: bool, where: Path) -> None:
     changed = sorted(name for name in signed.keys() & actual.keys() if signed[name] != actual[name])
     removed = sorted(signed.keys() - actual.keys())
     added = sorted(actual.keys() - signed.keys())
@@ -425,10 +448,10 @@ def _compare(signed: Mapping[str, str], actual: Mapping[str, str], artifact: Pat
     problems = [f"{label}: {_few(names)}" for label, names in
                 (("changed", changed), ("renamed", renamed), ("added", added), ("removed", removed)) if names]
     if problems:
-        if artifact.is_file():
+        if is_file:
             problems = ["the file's bytes changed"]
         raise SignatureError(f"the bytes differ from the signed ones ({'; '.join(problems)})",
-                             file=str(artifact), fix="the artifact was altered after signing: restore it "
+                             file=str(where), fix="the artifact was altered after signing: restore it "
                                                       "or register and sign a new version")
 
 
@@ -440,27 +463,88 @@ def _few(names: list[str]) -> str:
 # --- signing -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SigningMethod:
+    """How to sign, as ``register --sign-key/--sign-certificate/--sign-keyless`` name it."""
+
+    kind: SignerKind
+    #: an EC private key in PEM (P-256, P-384 or P-521): kinds "key" and "certificate"
+    private_key: Path | None = None
+    #: the private key's password, if it is encrypted (never from argv: the CLI reads an env var)
+    password: bytes | None = field(default=None, repr=False)
+    #: the signing certificate of the private key (kind "certificate")
+    certificate: Path | None = None
+    #: intermediate (and root) certificates written into the bundle (kind "certificate")
+    chain: tuple[Path, ...] = ()
+    #: kind "sigstore": an OIDC identity token; None takes the ambient one (GitHub Actions)
+    identity_token: str | None = field(default=None, repr=False)
+
+
+class Prepared:
+    """A signer whose key is loaded (a wrong password or a bad key fails here, before a byte of
+    the artifact is hashed): :meth:`bundle` signs the digests given."""
+
+    def __init__(self, method: SigningMethod, backend: Any) -> None:
+        self.method = method
+        self._backend = backend
+
+    def bundle(self, name: str, digests: Mapping[str, str]) -> str:
+        """The bundle (JSON text) signing the files ``digests`` names (resource name to sha256;
+        ``.`` for an artifact that is one file) of the artifact called ``name``."""
+        signing = _lib("model_signing._signing.signing")
+        try:
+            signature = self._backend.sign(signing.Payload(_manifest(name, digests)))
+        except Exception as exc:  # a signer raises whatever its backend raises
+            error = ServiceError if self.method.kind == "sigstore" else SignatureError
+            raise error(f"signing failed: {_first_line(exc)}",
+                        fix="nothing was written; check the key and try again") from exc
+        return str(signature.bundle.to_json())
+
+
+def prepare(method: SigningMethod) -> Prepared:
+    """Load the key (or find the identity token) of ``method``; raises :class:`SignatureError`."""
+    if method.kind == "key":
+        ec_key = _lib("model_signing._signing.sign_ec_key")
+        key = _readable(method.private_key, "private key")
+        return Prepared(method, _with_key_errors(lambda: ec_key.Signer(key, method.password), key))
+    if method.kind == "certificate":
+        cert = _lib("model_signing._signing.sign_certificate")
+        key = _readable(method.private_key, "private key")
+        leaf = _readable(method.certificate, "certificate")
+        chain = [_readable(c, "certificate chain") for c in method.chain]
+        if method.password is not None:  # model_signing's certificate signer takes no password
+            raise SignatureError("a certificate's private key cannot be encrypted", file=str(key),
+                                 fix="unset MODELREG_SIGN_KEY_PASSWORD and use an unencrypted key file "
+                                     "(kept out of the repository)")
+        return Prepared(method, _with_key_errors(lambda: cert.Signer(key, leaf, chain), key))
+    return Prepared(method, _keyless(method.identity_token))
+
+
+def sign(artifact: Path, bundle: Path, method: SigningMethod, *,
+         digests: Mapping[str, str] | None = None) -> None:
+    """Sign ``artifact`` (a file or a directory) with ``method``, writing ``bundle`` whole or not
+    at all. ``digests`` (resource name to sha256) are the artifact's hashes already computed:
+    given them, the bytes are not read again (see :func:`resource_digests`)."""
+    prepared = prepare(method)
+    _refuse_inside(artifact, bundle)
+    if digests is None:
+        digests = _hash_files(_artifact_files(artifact))
+    atomic.write_atomic(bundle, prepared.bundle(artifact.name, digests))
+
+
 def sign_with_key(artifact: Path, bundle: Path, private_key: Path, password: bytes | None = None, *,
                   digests: Mapping[str, str] | None = None) -> None:
-    """Sign ``artifact`` with an EC private key (PEM; P-256, P-384 or P-521), writing ``bundle``.
-    ``digests`` (resource name to sha256) are the artifact's hashes already computed: given them,
-    the bytes are not read again."""
-    ec_key = _lib("model_signing._signing.sign_ec_key")
-    key_path = _readable(private_key, "private key")
-    signer = _with_key_errors(lambda: ec_key.Signer(key_path, password), private_key)
-    _sign(artifact, bundle, signer, digests)
+    """Sign with an EC private key (PEM; P-256, P-384 or P-521), writing ``bundle``."""
+    sign(artifact, bundle, SigningMethod("key", private_key=private_key, password=password),
+         digests=digests)
 
 
 def sign_with_certificate(artifact: Path, bundle: Path, private_key: Path, certificate: Path,
                           chain: Sequence[Path], *, digests: Mapping[str, str] | None = None) -> None:
     """Sign with a private key and its signing certificate; ``chain`` are the intermediate (and
     root) certificates recorded in the bundle for a verifier to build the path to its trusted CA."""
-    cert = _lib("model_signing._signing.sign_certificate")
-    key_path = _readable(private_key, "private key")
-    cert_path = _readable(certificate, "certificate")
-    chain_paths = [_readable(c, "certificate chain") for c in chain]
-    signer = _with_key_errors(lambda: cert.Signer(key_path, cert_path, chain_paths), private_key)
-    _sign(artifact, bundle, signer, digests)
+    sign(artifact, bundle, SigningMethod("certificate", private_key=private_key, certificate=certificate,
+                                         chain=tuple(chain)), digests=digests)
 
 
 def sign_keyless(artifact: Path, bundle: Path, identity_token: str | None = None, *,
@@ -468,6 +552,18 @@ def sign_keyless(artifact: Path, bundle: Path, identity_token: str | None = None
     """Sign with Sigstore (Fulcio certificate, Rekor transparency log) as the workload identity of
     the job: ``identity_token`` or, in GitHub Actions with ``permissions: id-token: write``, the
     ambient OIDC token. Never starts an interactive login. Needs Sigstore's public services."""
+    sign(artifact, bundle, SigningMethod("sigstore", identity_token=identity_token), digests=digests)
+
+
+def resource_digests(files: Sequence[FileDigest], *, is_file: bool) -> dict[str, str]:
+    """The resource names and sha256 to sign, from the digests register computed while copying
+    the artifact into the cache: the bytes signed are the bytes registered."""
+    if is_file:
+        return {SINGLE_FILE: files[0].sha256}
+    return {f.relpath: f.sha256 for f in files}
+
+
+def _keyless(identity_token: str | None) -> Any:
     sigstore = _lib("model_signing._signing.sign_sigstore")
     token = identity_token
     if not token:
@@ -483,31 +579,14 @@ def sign_keyless(artifact: Path, bundle: Path, identity_token: str | None = None
                              fix="keyless signing runs in GitHub Actions with 'permissions: id-token: "
                                  "write'; elsewhere sign with --sign-key")
     try:
-        signer = sigstore.Signer(identity_token=token, use_ambient_credentials=False)
+        return sigstore.Signer(identity_token=token, use_ambient_credentials=False)
     except Exception as exc:  # the trust root comes from Sigstore's TUF repository
         raise ServiceError(f"cannot reach Sigstore: {_first_line(exc)}",
                            fix="keyless signing needs Sigstore's public services; retry, or sign with "
                                "--sign-key") from exc
-    _sign(artifact, bundle, signer, digests, service=True)
 
 
-def _sign(artifact: Path, bundle: Path, signer: Any, digests: Mapping[str, str] | None, *,
-          service: bool = False) -> None:
-    _refuse_inside(artifact, bundle)
-    if digests is None:
-        digests = _hash_files(_artifact_files(artifact))
-    statement = _manifest(artifact, digests)
-    signing = _lib("model_signing._signing.signing")
-    try:
-        signature = signer.sign(signing.Payload(statement))
-    except Exception as exc:  # a signer raises whatever its backend raises
-        error = ServiceError if service else SignatureError
-        raise error(f"signing failed: {_first_line(exc)}", fix="nothing was written; check the key "
-                                                               "and try again") from exc
-    atomic.write_atomic(bundle, _bundle_json(signature))
-
-
-def _manifest(artifact: Path, digests: Mapping[str, str]) -> Any:
+def _manifest(name: str, digests: Mapping[str, str]) -> Any:
     """model_signing's manifest of the artifact from its files' sha256: ``method: files``,
     ``sha256``, no links, nothing ignored (see the module's docstring)."""
     manifest = _lib("model_signing.manifest")
@@ -516,12 +595,7 @@ def _manifest(artifact: Path, digests: Mapping[str, str]) -> Any:
     # way to state "nothing ignored": the public hashing.Config always adds .git and the like
     items = [manifest.FileManifestItem(path=Path(name), digest=hashing.Digest("sha256", bytes.fromhex(sha)))
              for name, sha in sorted(digests.items())]
-    name = artifact.name or "model"
-    return manifest.Manifest(name, items, serialization)
-
-
-def _bundle_json(signature: Any) -> str:
-    return str(signature.bundle.to_json())
+    return manifest.Manifest(name or "model", items, serialization)
 
 
 def _refuse_inside(artifact: Path, bundle: Path) -> None:
@@ -569,7 +643,9 @@ def _lib(module: str) -> Any:
                             fix=INSTALL_FIX) from exc
 
 
-def _readable(path: Path, what: str) -> Path:
+def _readable(path: Path | None, what: str) -> Path:
+    if path is None:
+        raise SignatureError(f"no {what} given", field="--sign", fix=f"name the {what} file (PEM)")
     if not path.is_file():
         raise SignatureError(f"no {what} file", file=str(path), fix=f"name an existing {what} file (PEM)")
     return path
@@ -640,11 +716,4 @@ def _is_sha256(value: object) -> bool:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-def artifact_digests(files: Sequence[FileDigest], *, is_file: bool) -> dict[str, str]:
-    """The resource names and sha256 to sign, from the digests register computed while copying."""
-    if is_file:
-        return {SINGLE_FILE: files[0].sha256}
-    return {f.relpath: f.sha256 for f in files}
 

@@ -5,7 +5,8 @@
     registry/                .gitkeep, and one directory per model, named by the model-name rules
     registry/<model>/        model.yaml, and v<N>/ directories
     registry/<model>/v<N>/   version.yaml, the DVC pointer of the artifact it names (<artifact>.dvc),
-                             the card it names, and .gitignore (register writes it, as DVC would)
+                             the card and the signature bundle it names, and .gitignore (register
+                             writes it, as DVC would)
 
 Regular files (executable or not) and real directories only: a symbolic link, a git
 submodule, a FIFO or a device is refused wherever it is, and so is an empty directory
@@ -47,7 +48,8 @@ POINTER_SUFFIX = ".dvc"
 _ROOT_FIX = f"{names.REGISTRY_DIR}/ holds one directory per model (and {GITKEEP}) only: move or remove it"
 _MODEL_FIX = "registry/<model>/ holds model.yaml and v<N>/ directories only"
 _VERSION_FIX = ("registry/<model>/v<N>/ holds version.yaml, the .dvc pointer and the card version.yaml "
-                "names, and .gitignore only: remove it (`git rm` it if it is committed)")
+                "names (and the signature bundle it names), and .gitignore only: remove it (`git rm` it "
+                "if it is committed)")
 
 #: the directory ``register`` builds a version in, beside its final place, and renames into it
 SCRATCH = re.compile(r"^\.v[1-9][0-9]{0,8}\.[A-Za-z0-9_]+\.tmp$")
@@ -131,8 +133,8 @@ def model_problems(model: str, tree: ModelTree, *, work_tree: bool,
                    manifest: Manifests | None = None) -> list[InputError]:
     """What is wrong with the tree of ``registry/<model>/``.
 
-    Whether a file in a version directory is its card (or a pointer version.yaml names) only the
-    manifest says: ``manifest(n)`` is asked for each version whose directory holds anything more
+    Whether a file in a version directory is its card or signature bundle (or a pointer version.yaml
+    names) only the manifest says: ``manifest(n)`` is asked for each version whose directory holds anything more
     than ``version.yaml``, ``.gitignore`` and one pointer, so a tree that holds only what a version
     always has costs no read; whether that one pointer is the one the manifest names is
     :func:`read_problems`' to say, when the version is read.
@@ -195,7 +197,8 @@ def read_problems(model: str, number: int, tree: ModelTree, manifest: Mapping[st
 def version_problems(model: str, number: int, files: Mapping[str, str], manifest: Mapping[str, Any] | None,
                      *, work_tree: bool) -> list[InputError]:
     """The entries of ``registry/<model>/v<N>/`` (name → kind; a directory's contents are not
-    looked at: a version holds none); with its ``manifest``, which names the pointer and card."""
+    looked at: a version holds none); with its ``manifest``, which names the pointer, card and
+    signature."""
     top = names.version_dir(model, number)
     if names.VERSION_FILE not in files:
         return [InputError(f"exists but holds no {names.VERSION_FILE}", file=top,
@@ -220,13 +223,16 @@ def version_problems(model: str, number: int, files: Mapping[str, str], manifest
 
 
 def _named(manifest: Mapping[str, Any]) -> tuple[str | None, ...]:
-    """The artifact's name, its pointer's name and the card's name a manifest gives."""
+    """The artifact's name, its pointer's name, and the card's and signature bundle's names a
+    manifest gives."""
     artifact = manifest.get("artifact")
     path = artifact.get("path") if isinstance(artifact, dict) else None
     card = manifest.get("card")
+    signature = manifest.get("signature")
     return (path if isinstance(path, str) else None,
             f"{path}{POINTER_SUFFIX}" if isinstance(path, str) else None,
-            card if isinstance(card, str) else None)
+            card if isinstance(card, str) else None,
+            signature if isinstance(signature, str) else None)
 
 
 def _wrong_kind(path: str, kind: str) -> InputError:

@@ -155,6 +155,9 @@ class VersionManifest(_Strict):
     lineage: Lineage = Lineage()
     tags: dict[Key, str] = {}
     card: FileName | None = None
+    signature: FileName | None = Field(
+        default=None, description="the OpenSSF Model Signing bundle (Sigstore bundle JSON) beside "
+        "version.yaml that signs the artifact's bytes (`modelreg register --sign`, `modelreg verify`)")
 
 
 class Rejection(_Strict):
