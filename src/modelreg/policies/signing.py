@@ -139,13 +139,18 @@ def _before(change: Change, model: str, tags: dict[str, str],
     name = chosen[0].name
     if name in base_policies:
         found.append(select.Selected(f"{name}{label}", base_policies[name]))
-    try:  # what the base's files select for this model (a new model has no base model.yaml)
-        doc = change.document(change.base, names.model_file(model)) or \
-            change.document(change.head, names.model_file(model)) or {}
-        base = select.select(base_policies, select.default_name(change.base), model, doc, tags)
+    # What the base's files select for this model (a new model has no base model.yaml). A new
+    # model naming a policy the base lacks gets what the base would give it without that name:
+    # adding a lax policy in the same pull request must not escape the base's default.
+    doc = change.document(change.base, names.model_file(model)) or \
+        change.document(change.head, names.model_file(model)) or {}
+    for tried in (doc, {k: v for k, v in doc.items() if k != "policy"}):
+        try:
+            base = select.select(base_policies, select.default_name(change.base), model, tried, tags)
+        except InputError:
+            continue
         found.append(select.Selected(f"{base.name}{label}", base.policy))
-    except InputError:
-        pass  # the head names a policy the base lacks: the ones above are what the base has
+        break
     return found
 
 
