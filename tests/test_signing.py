@@ -7,10 +7,14 @@ import base64
 import datetime
 import json
 import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,6 +23,8 @@ from cryptography.x509.oid import NameOID
 from modelreg.edges import signing
 from modelreg.edges.hashing import artifact_sha256
 from modelreg.edges.signing import SignatureError, Signer
+from modelreg.formats import layout
+from tests.helpers import Cli, git, register
 
 
 def write_key(path: Path, password: bytes | None = None) -> Path:
@@ -392,3 +398,167 @@ def test_a_sigstore_signer_needs_identity_and_issuer() -> None:
         Signer(kind="sigstore", identity="https://github.com/o/r/.github/workflows/train.yml@refs/heads/main")
     signer = Signer(kind="sigstore", identity="x@example.com", issuer="https://accounts.example.com")
     assert signer.describe() == "Sigstore identity x@example.com (issuer https://accounts.example.com)"
+
+
+# --- register --sign and modelreg verify, end to end ----------------------------------------------
+
+
+def test_register_signed_then_verify(registry: Path, workdir: Path, cli: Cli, tmp_path: Path) -> None:
+    key = write_key(tmp_path / "signing.pem")
+    register(cli, registry, workdir, "fraud", "--sign-key", str(key), "--commit")
+    version = registry / "registry/fraud/v1"
+    assert (version / "model.sig").is_file()
+    assert "signature: model.sig" in (version / "version.yaml").read_text()
+    assert "model.sig" in git(registry, "ls-files", "registry/fraud/v1")
+    out = cli.ok("-C", str(registry), "verify", "fraud/1", "--key", str(key.with_suffix(".pub"))).out
+    assert out.startswith("verified: fraud v1 (registry/fraud/v1/model.sig)")
+    assert "1 file hashed in this run" in out
+    data = cli.ok("-C", str(registry), "verify", "models:/fraud/1", "--key", str(key.with_suffix(".pub")),
+                  "--json").json
+    assert data["verified"] is True and data["files"] == 1
+    assert data["sha256"] == yaml.safe_load((version / "version.yaml").read_text())["artifact"]["sha256"]
+    assert data["signer"] == {"kind": "key", "fingerprint": Signer.from_key_file(key.with_suffix(".pub"))
+                              .fingerprint()}
+    # a check passes on the signed version: the layout allows the bundle the manifest names
+    cli.ok("-C", str(registry), "check")
+
+
+def test_verify_refuses_a_wrong_key_a_missing_signer_and_an_unsigned_version(
+        registry: Path, workdir: Path, cli: Cli, tmp_path: Path) -> None:
+    key = write_key(tmp_path / "signing.pem")
+    other = write_key(tmp_path / "other.pem")
+    register(cli, registry, workdir, "fraud", "--sign-key", str(key))
+    register(cli, registry, workdir, "fraud", seed=2)
+    err = cli.fails("-C", str(registry), "verify", "fraud/1", "--key", str(other.with_suffix(".pub"))).err
+    assert "which is not an allowed signer" in err
+    err = cli.fails("-C", str(registry), "verify", "fraud/1").err
+    assert "name a signer with --key" in err
+    err = cli.fails("-C", str(registry), "verify", "fraud/2", "--key", str(key.with_suffix(".pub"))).err
+    assert "fraud v2 is not signed" in err
+
+
+def test_verify_fails_on_bytes_changed_in_the_cache(registry: Path, workdir: Path, cli: Cli,
+                                                     tmp_path: Path) -> None:
+    """The bytes verify reads are re-hashed: an object changed in the local cache fails."""
+    key = write_key(tmp_path / "signing.pem")
+    register(cli, registry, workdir, "fraud", "--sign-key", str(key))
+    md5 = yaml.safe_load((registry / "registry/fraud/v1/version.yaml").read_text())["artifact"]["md5"]
+    obj = registry / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(b"tampered")
+    err = cli.fails("-C", str(registry), "verify", "fraud/1", "--key", str(key.with_suffix(".pub"))).err
+    assert "the bytes differ from the signed ones" in err
+
+
+def test_verify_fetches_from_the_remote_when_the_cache_lacks_it(registry: Path, workdir: Path, cli: Cli,
+                                                                  tmp_path: Path) -> None:
+    key = write_key(tmp_path / "signing.pem")
+    art = workdir / "hf"
+    make_artifact(art)
+    cli.ok("-C", str(registry), "register", "bert", "--artifact", str(art), "--metric", "f1=0.9",
+           "--owner", "@acme/nlp", "--sign-key", str(key))
+    shutil.rmtree(registry / ".dvc/cache")
+    pub = str(key.with_suffix(".pub"))
+    data = cli.ok("-C", str(registry), "verify", "bert/1", "--key", pub, "--json").json
+    assert (data["files"], data["bytes_from"]) == (3, "remote")
+    data = cli.ok("-C", str(registry), "verify", "bert/1", "--key", pub, "--json").json
+    assert data["bytes_from"] == "local cache"
+
+
+def test_a_tampered_bundle_or_a_bundle_from_another_version_fails(registry: Path, workdir: Path, cli: Cli,
+                                                                  tmp_path: Path) -> None:
+    key = write_key(tmp_path / "signing.pem")
+    pub = str(key.with_suffix(".pub"))
+    register(cli, registry, workdir, "fraud", "--sign-key", str(key))
+    register(cli, registry, workdir, "fraud", "--sign-key", str(key), seed=2)
+    v1, v2 = registry / "registry/fraud/v1/model.sig", registry / "registry/fraud/v2/model.sig"
+    v2.write_bytes(v1.read_bytes())
+    err = cli.fails("-C", str(registry), "verify", "fraud/2", "--key", pub).err
+    assert "signed for another artifact" in err
+    v2.write_text(v1.read_text()[:100])
+    assert "malformed bundle" in cli.fails("-C", str(registry), "verify", "fraud/2", "--key", pub).err
+    v2.unlink()
+    assert "no signature bundle" in cli.fails("-C", str(registry), "verify", "fraud/2", "--key", pub).err
+
+
+def test_register_with_a_bad_key_or_password_writes_nothing(registry: Path, workdir: Path, cli: Cli,
+                                                            tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    key = write_key(tmp_path / "signing.pem", password=b"s3cret")
+    art = workdir / "model.pkl"
+    art.write_bytes(os.urandom(1000))
+    before = git(registry, "status", "--porcelain")
+    args = ("-C", str(registry), "register", "fraud", "--artifact", str(art), "--metric", "auc=0.9",
+            "--owner", "@acme/fraud-ml", "--sign-key", str(key))
+    assert "encrypted and no password was given" in cli.fails(*args).err
+    monkeypatch.setenv("MODELREG_SIGN_KEY_PASSWORD", "wrong")
+    assert "wrong password" in cli.fails(*args).err
+    assert not (registry / "registry/fraud").exists()
+    assert git(registry, "status", "--porcelain") == before
+    assert not list((registry / ".dvc").glob("cache/files/md5/*/*")), "nothing was hashed into the cache"
+    monkeypatch.setenv("MODELREG_SIGN_KEY_PASSWORD", "s3cret")
+    cli.ok(*args)
+    cli.ok("-C", str(registry), "verify", "fraud/1", "--key", str(key.with_suffix(".pub")))
+
+
+def test_register_signed_with_a_certificate_chain(registry: Path, workdir: Path, cli: Cli,
+                                                  tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    register(cli, registry, workdir, "fraud", "--sign-key", str(pki.leaf_key), "--sign-certificate",
+             str(pki.leaf), "--sign-chain", str(pki.intermediate))
+    out = cli.ok("-C", str(registry), "verify", "fraud/1", "--certificate-chain", str(pki.root)).out
+    assert "signed by certificate CN=Example model signer, allowed as certificates issued under " \
+           "CN=Example Root CA" in out
+    other = make_pki(tmp_path / "other", "Other")
+    cli.fails("-C", str(registry), "verify", "fraud/1", "--certificate-chain", str(other.root))
+
+
+def test_signing_options_that_do_not_go_together(registry: Path, workdir: Path, cli: Cli,
+                                                 tmp_path: Path) -> None:
+    art = workdir / "model.pkl"
+    art.write_bytes(b"x" * 100)
+    base = ("-C", str(registry), "register", "fraud", "--artifact", str(art), "--metric", "auc=0.9",
+            "--owner", "@acme/fraud-ml")
+    key = write_key(tmp_path / "k.pem")
+    assert "needs a method" in cli.fails(*base, "--sign", code=2).err
+    assert "without --sign-key" in cli.fails(*base, "--sign-keyless", "--sign-key", str(key), code=2).err
+    assert "needs the private key" in cli.fails(*base, "--sign-certificate", str(key), code=2).err
+    assert "--identity and --issuer go together" in cli.fails("-C", str(registry), "verify", "fraud/1",
+                                                              "--identity", "x", code=2).err
+
+
+def test_a_signature_file_the_manifest_does_not_name_is_refused() -> None:
+    files = {"version.yaml": layout.FILE, "model.pkl.dvc": layout.FILE, ".gitignore": layout.FILE,
+             "model.sig": layout.FILE}
+    manifest: dict[str, object] = {"artifact": {"path": "model.pkl"}}
+    problems = layout.version_problems("fraud", 1, files, manifest, work_tree=False)
+    assert [p.file for p in problems] == ["registry/fraud/v1/model.sig"]
+    manifest["signature"] = "model.sig"
+    assert layout.version_problems("fraud", 1, files, manifest, work_tree=False) == []
+
+
+def test_reads_of_a_signed_version_never_import_the_signing_libraries(registry: Path, workdir: Path,
+                                                                      cli: Cli, tmp_path: Path) -> None:
+    register(cli, registry, workdir, "fraud", "--sign-key", str(write_key(tmp_path / "k.pem")), "--commit")
+    probe = ("import sys, runpy; sys.argv = ['modelreg', '-C', sys.argv[1]] + sys.argv[2:]\n"
+             "try:\n    runpy.run_module('modelreg', run_name='__main__')\n"
+             "except SystemExit as e:\n    assert not e.code, e.code\n"
+             "print('HEAVY', sorted({m.split('.')[0] for m in sys.modules} & {'model_signing', 'sigstore', "
+             "'OpenSSL', 'cryptography'}))")
+    for args in (["show", "fraud/1"], ["resolve", "fraud/1"], ["list"], ["history", "fraud"]):
+        proc = subprocess.run([sys.executable, "-c", probe, str(registry), *args], capture_output=True,
+                              text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip().splitlines()[-1] == "HEAVY []", (args, proc.stdout)
+
+
+def test_without_the_signing_extra_the_error_names_it(keyed: tuple[Path, Path, Signer],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    artifact, bundle, signer = keyed
+    monkeypatch.setitem(sys.modules, "model_signing", None)  # what an environment without it imports
+    for name in [m for m in sys.modules if m.startswith("model_signing.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(signing.ModelregError, match=r"^signing needs the model-signing package .*; "
+                                                    r"install the signing extra: pip install "
+                                                    r"'modelreg\[sign\]'$"):
+        signing.verify(artifact, bundle, [signer])

@@ -36,12 +36,14 @@ if TYPE_CHECKING:
     from modelreg.deploy.run import Deployment
     from modelreg.deploy.status import Status
     from modelreg.edges.hashing import Progress
+    from modelreg.edges.signing import Signer
     from modelreg.formats.desired import DesiredState
     from modelreg.read.artifacts import Downloaded
     from modelreg.read.audit import Trail
     from modelreg.read.diff import Compared
     from modelreg.read.history import History
     from modelreg.read.resolve import Located
+    from modelreg.read.signatures import SignatureCheck
     from modelreg.write.register import Registered, Registration
     from modelreg.write.transitions import Applied, Edit, Planned
 
@@ -256,6 +258,17 @@ class Registry:
         mv = self.resolve(uri)
         path = download(mv, output, force=force, **({"progress": progress} if progress else {}))
         return Downloaded(mv, path)
+
+    def verify(self, uri: str, signers: Sequence[Signer], *,
+               progress: Progress | None = None) -> SignatureCheck:
+        """Verify the signature bundle of the version ``uri`` names against its artifact's bytes
+        (fetched as ``get`` fetches them, re-hashed now) and the allowed ``signers``, as
+        ``modelreg verify``; raises SignatureError (exit code 1) with what failed."""
+        from modelreg.read import signatures
+
+        mv = self.resolve(uri)
+        return signatures.verify(self.catalog.snapshot, mv, signers,
+                                 **({"progress": progress} if progress else {}))
 
     # changes to desired state: each checked by the gates, written, and (on request) committed,
     # pushed and proposed as a pull request; ``Applied.to_dict()`` is their --json

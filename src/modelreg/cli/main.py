@@ -25,6 +25,7 @@ COMMANDS = {
     "show": "Show a model's versions, or one version whole.",
     "resolve": "Resolve a model URI to a version, its hashes and remote location.",
     "get": "Download a version's artifact, verified by sha256.",
+    "verify": "Verify a version's signature bundle against its artifact's bytes and the allowed signers.",
     "history": "Registrations and alias moves of a model, from the git log.",
     "diff": "Compare two versions: metrics, params, lineage, tags.",
     "card": "Write a version's model card (Markdown, HTML or a Hugging Face README).",

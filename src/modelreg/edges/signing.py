@@ -173,10 +173,12 @@ def verify(artifact: Path, bundle: Path, signers: Sequence[Signer], *,
 
 
 def verify_files(files: Sequence[tuple[Path, str]], bundle: Path, signers: Sequence[Signer], *,
-                 is_file: bool, expected_sha256: str | None = None, where: Path | None = None) -> Verified:
+                 is_file: bool, expected_sha256: str | None = None, where: Path | None = None,
+                 bundle_bytes: bytes | None = None) -> Verified:
     """:func:`verify` of an artifact given as its files: (path to read, resource name), the name
     ``.`` for an artifact that is one file (e.g. the objects of DVC's cache). ``where`` names the
-    artifact in messages.
+    artifact in messages; ``bundle_bytes``, when given, are the bundle's (read from a git
+    revision), and ``bundle`` only names it.
 
     The files are hashed on a thread pool while the bundle is checked on this thread (importing
     the signing libraries costs about as much as hashing a few hundred megabytes); a bundle that
@@ -189,7 +191,7 @@ def verify_files(files: Sequence[tuple[Path, str]], bundle: Path, signers: Seque
     pool = ThreadPoolExecutor(max(1, min(len(files), os.cpu_count() or 1, 32)))
     futures = [pool.submit(_sha256, path) for path, _ in files]
     try:
-        signer, signed, signed_by = _check_bundle(bundle, signers)
+        signer, signed, signed_by = _check_bundle(bundle, signers, bundle_bytes)
         digest = _artifact_digest(signed, is_file=is_file, bundle=bundle)
         if expected_sha256 is not None and digest != expected_sha256:
             raise SignatureError(f"signed for another artifact: the bundle binds sha256 {digest}, the "
@@ -203,10 +205,11 @@ def verify_files(files: Sequence[tuple[Path, str]], bundle: Path, signers: Seque
     return Verified(signer=signer, files=len(actual), digest=digest, signed_by=signed_by)
 
 
-def _check_bundle(bundle: Path, signers: Sequence[Signer]) -> tuple[Signer, dict[str, str], str]:
+def _check_bundle(bundle: Path, signers: Sequence[Signer],
+                  data: bytes | None) -> tuple[Signer, dict[str, str], str]:
     """The allowed signer the bundle verifies for, the files and digests it signs, and who it says
     signed."""
-    raw = _read_bundle(bundle)
+    raw = _parse_bundle(_read_bundle(bundle) if data is None else data, bundle)
     kind, signed_by = _bundle_signer(raw, bundle)
     candidates = [s for s in signers if s.kind == kind]
     if not candidates:
@@ -261,7 +264,7 @@ def _sha256(path: Path) -> str:
         raise SignatureError(exc.detail, file=str(path), fix=exc.fix) from exc
 
 
-def _read_bundle(bundle: Path) -> dict[str, Any]:
+def _read_bundle(bundle: Path) -> bytes:
     try:
         fd = os.open(bundle, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError as exc:
@@ -278,6 +281,10 @@ def _read_bundle(bundle: Path) -> dict[str, Any]:
     if len(data) > BUNDLE_MAX_BYTES:
         raise SignatureError(f"the bundle is larger than {BUNDLE_MAX_BYTES} bytes", file=str(bundle),
                              fix="restore the bundle written at signing")
+    return data
+
+
+def _parse_bundle(data: bytes, bundle: Path) -> dict[str, Any]:
     try:
         parsed = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -324,7 +331,7 @@ def _authenticate(raw: dict[str, Any], kind: SignerKind, candidates: Sequence[Si
         for number, signer in enumerate(candidates):
             try:
                 payload_type, payload = _verify_one(path, signer, Path(scratch), number)
-            except ServiceError:
+            except ModelregError:  # ours: the library missing, Sigstore unreachable; not a bad signature
                 raise
             except Exception as exc:  # model_signing raises anything from ValueError to KeyError
                 failures.append(_first_line(exc))

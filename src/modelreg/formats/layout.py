@@ -133,8 +133,8 @@ def model_problems(model: str, tree: ModelTree, *, work_tree: bool,
                    manifest: Manifests | None = None) -> list[InputError]:
     """What is wrong with the tree of ``registry/<model>/``.
 
-    Whether a file in a version directory is its card or signature bundle (or a pointer version.yaml
-    names) only the manifest says: ``manifest(n)`` is asked for each version whose directory holds anything more
+    Whether a file in a version directory is its card or signature (or a pointer version.yaml names) only the
+    manifest says: ``manifest(n)`` is asked for each version whose directory holds anything more
     than ``version.yaml``, ``.gitignore`` and one pointer, so a tree that holds only what a version
     always has costs no read; whether that one pointer is the one the manifest names is
     :func:`read_problems`' to say, when the version is read.

@@ -30,6 +30,8 @@ RESERVED_ALIASES = frozenset({"latest"})
 REGISTRY_DIR = "registry"
 MODEL_FILE = "model.yaml"
 VERSION_FILE = "version.yaml"
+#: the signature bundle ``register --sign`` writes beside version.yaml (named by its ``signature``)
+SIGNATURE_FILE = "model.sig"
 CONFIG_FILE = "modelreg.yaml"
 POLICY_DIR = "policies"
 SCHEMA_DIR = "schemas"

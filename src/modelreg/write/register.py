@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.approvals import codeowners
-from modelreg.edges import dvc, git, lock
+from modelreg.edges import dvc, git, lock, signing
 from modelreg.edges.atomic import write_atomic
 from modelreg.edges.hashing import Progress, no_progress
 from modelreg.edges.snapshot import WorkTree
@@ -63,6 +63,9 @@ class Registration:
     owners: list[str] = field(default_factory=list)
     policy: str | None = None
     created_by: str | None = None
+    #: sign the artifact's bytes (``--sign-key``, ``--sign-certificate``, ``--sign-keyless``): the
+    #: bundle is written beside version.yaml as ``signature``, committed with it
+    sign: signing.SigningMethod | None = None
 
 
 @dataclass(frozen=True)
@@ -98,13 +101,27 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
     if card == artifact.name:
         raise InputError(f"the card and the artifact are both named {card!r}", field="--card",
                          fix="rename the card, e.g. to card.md")
+    signer = _prepare_signer(reg, artifact, card)
     with lock.held(root, f"register {reg.model}"):
         return _register(root, reg, artifact, (card, card_bytes) if card and card_bytes is not None else None,
-                         branch=branch, commit=commit, progress=progress)
+                         branch=branch, commit=commit, progress=progress, signer=signer)
+
+
+def _prepare_signer(reg: Registration, artifact: Path, card: str | None) -> signing.Prepared | None:
+    """The signer, its key loaded now: a bad key or a wrong password fails before a byte is hashed."""
+    if reg.sign is None:
+        return None
+    for name, what in ((artifact.name, "the artifact"), (card, "the card")):
+        if name == names.SIGNATURE_FILE:
+            raise InputError(f"{what} is named {names.SIGNATURE_FILE}, the name of the signature bundle",
+                             field="--card" if what == "the card" else "--artifact",
+                             fix=f"rename {what}")
+    return signing.prepare(reg.sign)
 
 
 def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, bytes] | None, *,
-              branch: str | None, commit: bool, progress: Progress) -> Registered:
+              branch: str | None, commit: bool, progress: Progress,
+              signer: signing.Prepared | None = None) -> Registered:
     _check_tree(root, reg.model)
     model_path = root / names.model_file(reg.model)
     model_doc = None if model_path.exists() else _new_model(reg)
@@ -120,9 +137,10 @@ def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, by
     created_by = reg.created_by or git.user_name(root) or getpass.getuser()
     provenance = _lineage(reg)
     card_name = card[0] if card else None
+    signature = names.SIGNATURE_FILE if signer is not None else None
     # Validate every input before hashing a byte: a bad metric must not cost a 200 MB push.
     placeholder = {"path": artifact.name, "md5": "0" * 32, "sha256": "0" * 64, "size": 0}
-    draft = _manifest(reg, number, created_by, placeholder, card_name, provenance)
+    draft = _manifest(reg, number, created_by, placeholder, card_name, provenance, signature)
     models.validate(models.VersionManifest, draft, "the new version.yaml")
     for doc, source in ((draft, "the new version.yaml"), (model_doc, "the new model.yaml")):
         if (hostile := text.first_unprintable(doc)) is not None:  # what the schema gate refuses
@@ -141,15 +159,19 @@ def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, by
     fmt = reg.format or _guess_format(artifact)
     if fmt:
         art["format"] = fmt
-    manifest = _manifest(reg, number, created_by, art, card_name, provenance)
+    manifest = _manifest(reg, number, created_by, art, card_name, provenance, signature)
     models.validate(models.VersionManifest, manifest, "the new version.yaml")
+    # Signed before the push: the digests hashed while the bytes were copied into the cache, so
+    # the bytes signed are the bytes registered (no second read that could see other bytes).
+    bundle = None if signer is None else (names.SIGNATURE_FILE, signer.bundle(
+        artifact.name, signing.resource_digests(staged.digests, is_file=not staged.pointer.is_dir)))
     dvc.push(root, staged.objects)
 
     # From here the work tree changes; any failure puts it back as it was.
     with Undo(root, branch) as undo:
         undo.track([names.version_dir(reg.model, number)])
         files = _write_version(root, reg.model, number, manifest, staged.pointer.to_yaml(),
-                               artifact.name, card)
+                               artifact.name, card, bundle)
         if model_doc is not None:
             undo.track([names.model_file(reg.model)])
             write_atomic(model_path, yamlio.dumps(model_doc, MODEL_HEADER))
@@ -263,7 +285,7 @@ def _lineage(reg: Registration) -> dict[str, Any]:
 
 
 def _manifest(reg: Registration, number: int, created_by: str, artifact: dict[str, Any],
-              card: str | None, provenance: dict[str, Any]) -> dict[str, Any]:
+              card: str | None, provenance: dict[str, Any], signature: str | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "schema_version": models.SCHEMA_VERSION,
         "model": reg.model,
@@ -279,11 +301,14 @@ def _manifest(reg: Registration, number: int, created_by: str, artifact: dict[st
                tags=reg.tags)
     if card:
         doc["card"] = card
+    if signature:
+        doc["signature"] = signature
     return doc
 
 
 def _write_version(root: Path, model: str, number: int, manifest: dict[str, Any],
-                   pointer: str, artifact_name: str, card: tuple[str, bytes] | None) -> list[str]:
+                   pointer: str, artifact_name: str, card: tuple[str, bytes] | None,
+                   bundle: tuple[str, str] | None = None) -> list[str]:
     final = root / names.version_dir(model, number)
     final.parent.mkdir(parents=True, exist_ok=True)
     # named as layout.SCRATCH says, so that a read meanwhile sees a registration under way
@@ -297,6 +322,9 @@ def _write_version(root: Path, model: str, number: int, manifest: dict[str, Any]
         if card is not None:
             (tmp / card[0]).write_bytes(card[1])
             written.append(card[0])
+        if bundle is not None:
+            (tmp / bundle[0]).write_text(bundle[1], "utf-8")
+            written.append(bundle[0])
         os.chmod(tmp, 0o755)
         try:
             os.rename(tmp, final)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,7 +12,13 @@ from modelreg.edges.hashing import total_size
 from modelreg.write import inputs, lineage
 from modelreg.write.register import Registration
 
+if TYPE_CHECKING:
+    from modelreg.edges.signing import SigningMethod
+
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: the password of an encrypted --sign-key, read from the environment (never from argv, which
+#: other users can see in the process list)
+PASSWORD_ENV = "MODELREG_SIGN_KEY_PASSWORD"
 
 
 @click.command("register")
@@ -42,11 +50,26 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--branch", metavar="NAME",
               help="Create this branch and commit the version on it, ready for a PR.")
 @click.option("--commit", is_flag=True, help="Commit the version on the current branch.")
+@click.option("--sign", "sign", is_flag=True,
+              help="Sign the artifact (OpenSSF Model Signing): give --sign-key, --sign-certificate "
+              "or --sign-keyless. The bundle is written beside version.yaml as model.sig.")
+@click.option("--sign-key", type=_FILE, metavar="FILE",
+              help=f"EC private key (PEM) to sign with; if encrypted, its password in ${PASSWORD_ENV}.")
+@click.option("--sign-certificate", type=_FILE, metavar="FILE",
+              help="The signing certificate (PEM) of --sign-key: sign with a certificate chain.")
+@click.option("--sign-chain", type=_FILE, multiple=True, metavar="FILE",
+              help="Intermediate CA certificate (PEM) to put in the bundle with --sign-certificate "
+              "(repeatable).")
+@click.option("--sign-keyless", is_flag=True,
+              help="Sign with Sigstore as this GitHub Actions job's identity (needs 'permissions: "
+              "id-token: write' and Sigstore's public services).")
 def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs: tuple[str, ...],
             params_file: Path | None, param_pairs: tuple[str, ...], tag_pairs: tuple[str, ...],
             description: str, framework: str | None, fmt: str | None, datasets: tuple[str, ...],
             run_id: str | None, run_url: str | None, card: Path | None, code_repo: Path | None,
-            owners: tuple[str, ...], policy: str | None, branch: str | None, commit: bool) -> None:
+            owners: tuple[str, ...], policy: str | None, branch: str | None, commit: bool,
+            sign: bool, sign_key: Path | None, sign_certificate: Path | None,
+            sign_chain: tuple[Path, ...], sign_keyless: bool) -> None:
     """Register a new version of MODEL.
 
     Hashes the artifact (md5 for DVC, sha256 for verification), pushes it to
@@ -59,7 +82,10 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
       modelreg register fraud-detector --artifact model.pkl --metrics metrics.json \\
           --param max_depth=6 --tag team=fraud --owner @acme/fraud-ml
       modelreg register bert-intent -a ./hf-model/ --metric f1=0.91 --branch register/bert-v2
+      modelreg register fraud-detector -a model.pkl --metric auc=0.93 --sign-key signing.pem
+      modelreg register fraud-detector -a model.pkl --metric auc=0.93 --sign-keyless   # in Actions
     """
+    method = _signing_method(sign, sign_key, sign_certificate, sign_chain, sign_keyless)
     metrics: dict[str, float] = {}
     slices: dict[str, dict[str, float]] = {}
     if metrics_file:
@@ -79,6 +105,7 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
         tags=inputs.assignments(tag_pairs, "--tag"), description=description, framework=fw,
         format=fmt, datasets=[lineage.dataset(d) for d in datasets], run_id=run_id,
         run_url=run_url, card=card, code_repo=code_repo, owners=list(owners), policy=policy,
+        sign=method,
     )
     reg = registry()
     with progress(f"Hashing {artifact.name}", total_size(artifact)) as advance:
@@ -87,6 +114,9 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
     click.echo(f"Registered {result.model} v{result.version}  "
                f"({art['size']:,} bytes, sha256 {art['sha256'][:12]})")
     click.echo(f"  {result.directory}/")
+    if method is not None:
+        click.echo(f"  signed ({_METHOD_WORDS[method.kind]}): {result.directory}/"
+                   f"{result.manifest['signature']}")
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if result.commit:
@@ -94,3 +124,33 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
         click.echo(f"Committed {result.commit[:12]}{where}. Next: push it and open a pull request.")
     else:
         click.echo(f"Next: git add {' '.join(result.paths)} && git commit, then open a pull request.")
+
+
+_METHOD_WORDS = {"key": "key", "certificate": "certificate", "sigstore": "Sigstore keyless"}
+
+
+def _signing_method(sign: bool, key: Path | None, certificate: Path | None, chain: tuple[Path, ...],
+                    keyless: bool) -> SigningMethod | None:
+    """How to sign, from the options; usage errors (exit code 2) for what does not go together."""
+    if not (sign or key or certificate or chain or keyless):
+        return None
+    from modelreg.edges.signing import SigningMethod
+
+    if keyless and (key or certificate or chain):
+        raise click.UsageError("--sign-keyless signs with Sigstore: give it without --sign-key, "
+                               "--sign-certificate or --sign-chain")
+    if keyless:
+        return SigningMethod("sigstore")
+    if (certificate or chain) and not key:
+        raise click.UsageError("--sign-certificate needs the private key of its certificate: --sign-key FILE")
+    if chain and not certificate:
+        raise click.UsageError("--sign-chain goes with --sign-certificate FILE")
+    if not key:
+        raise click.UsageError("--sign needs a method: --sign-key FILE (with --sign-certificate FILE for a "
+                               "certificate chain) or --sign-keyless")
+    password = os.environ.get(PASSWORD_ENV)
+    secret = password.encode("utf-8") if password else None
+    if certificate:
+        return SigningMethod("certificate", private_key=key, password=secret, certificate=certificate,
+                             chain=chain)
+    return SigningMethod("key", private_key=key, password=secret)
