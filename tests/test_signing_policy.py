@@ -49,11 +49,11 @@ def register_signed(cli: Cli, root: Path, work: Path, seed: int, key: Path | Non
     """Register ``model`` from the artifact of ``seed`` and sign it with ``key`` as ``register --sign``
     does: the bundle beside version.yaml, named by ``signature``. ``signed``: sign these bytes
     instead (a bundle for other bytes). Returns the version's directory."""
-    register(cli, root, work, model, "-m", f"seed {seed}", seed=seed)
+    sign = ("--sign-key", str(key)) if key is not None and signed is None else ()
+    register(cli, root, work, model, "-m", f"seed {seed}", *sign, seed=seed)
     version_dir = max((root / "registry" / model).glob("v*"), key=lambda p: int(p.name[1:]))
-    if key is not None:
-        artifact = signed or work / f"{model}-{seed}" / "model.pkl"
-        sign_with_key(artifact, version_dir / "model.sig", key)
+    if key is not None and signed is not None:
+        sign_with_key(signed, version_dir / "model.sig", key)
         with (version_dir / "version.yaml").open("a") as manifest:
             manifest.write("signature: model.sig\n")
     return version_dir
