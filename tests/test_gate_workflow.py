@@ -197,7 +197,7 @@ def test_workflow_is_hardened(registry: Path) -> None:
                    if s.get("name") == workflows.INSTALL_STEP)
     approval = yaml.safe_load(FILES[workflows.APPROVAL_PATH])["jobs"]["approval"]["steps"]
     assert install == next(s for s in approval if s.get("name") == workflows.INSTALL_STEP)  # tested once
-    assert install["env"]["MODELREG_INSTALL"] == f"modelreg=={__version__}"
+    assert install["env"]["MODELREG_INSTALL"] == f"modelreg[sign]=={__version__}"
     assert '"$MODELREG_INSTALL"' in install["run"]  # one quoted argument, from env:
     assert f" uv=={workflows.UV_VERSION}\n" in install["run"]  # pinned exactly
 
