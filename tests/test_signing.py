@@ -562,3 +562,25 @@ def test_without_the_signing_extra_the_error_names_it(keyed: tuple[Path, Path, S
                                                     r"install the signing extra: pip install "
                                                     r"'modelreg\[sign\]'$"):
         signing.verify(artifact, bundle, [signer])
+
+
+def test_a_key_on_another_curve_is_refused_before_hashing(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256K1())
+    path = tmp_path / "k1.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    with pytest.raises(SignatureError, match="cannot sign with this key: Unsupported key: secp256k1"):
+        signing.prepare(signing.SigningMethod("key", private_key=path))
+
+
+def test_a_card_named_like_the_bundle_is_refused(registry: Path, workdir: Path, cli: Cli,
+                                                 tmp_path: Path) -> None:
+    card = workdir / "model.sig"
+    card.write_text("# card\n", encoding="utf-8")
+    art = workdir / "model.pkl"
+    art.write_bytes(b"x" * 100)
+    err = cli.fails("-C", str(registry), "register", "fraud", "--artifact", str(art), "--metric", "auc=0.9",
+                    "--owner", "@acme/fraud-ml", "--card", str(card), "--sign-key",
+                    str(write_key(tmp_path / "k.pem"))).err
+    assert "the card is named model.sig, the name of the signature bundle" in err
+    assert not (registry / "registry/fraud").exists()

@@ -47,7 +47,8 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,8 @@ PAYLOAD_TYPE = "application/vnd.in-toto+json"
 SINGLE_FILE = "."
 INSTALL_FIX = "install the signing extra: pip install 'modelreg[sign]'"
 
+#: the curves model_signing signs with (those of Sigstore's protobuf specs)
+_CURVES = ("secp256r1", "secp384r1", "secp521r1")
 _KIND_WORDS = {"key": "a key", "certificate": "a certificate", "sigstore": "Sigstore (keyless)"}
 
 
@@ -488,16 +491,41 @@ class SigningMethod:
 
 
 class Prepared:
-    """A signer whose key is loaded (a wrong password or a bad key fails here, before a byte of
-    the artifact is hashed): :meth:`bundle` signs the digests given."""
+    """A signer whose key is loaded (a wrong password or a bad key fails in :func:`prepare`, before
+    a byte of the artifact is hashed): :meth:`bundle` signs the digests given.
 
-    def __init__(self, method: SigningMethod, backend: Any) -> None:
+    ``model_signing`` takes a second to import (it imports Sigstore's client whatever the method);
+    for a key or a certificate it is imported on a thread of its own, meanwhile the caller hashes
+    the artifact (hashlib releases the GIL), and :meth:`bundle` waits for it.
+    """
+
+    def __init__(self, method: SigningMethod, make: Callable[[], Any], *, background: bool) -> None:
         self.method = method
-        self._backend = backend
+        self._make = make
+        self._backend: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._load, name="modelreg-signer", daemon=True)
+            self._thread.start()
+        else:
+            self._load()
+            if self._error is not None:
+                raise self._error
+
+    def _load(self) -> None:
+        try:
+            self._backend = self._make()
+        except BaseException as exc:  # handed to the thread that signs
+            self._error = exc
 
     def bundle(self, name: str, digests: Mapping[str, str]) -> str:
         """The bundle (JSON text) signing the files ``digests`` names (resource name to sha256;
         ``.`` for an artifact that is one file) of the artifact called ``name``."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
         signing = _lib("model_signing._signing.signing")
         try:
             signature = self._backend.sign(signing.Payload(_manifest(name, digests)))
@@ -509,13 +537,18 @@ class Prepared:
 
 
 def prepare(method: SigningMethod) -> Prepared:
-    """Load the key (or find the identity token) of ``method``; raises :class:`SignatureError`."""
+    """Load the key (or find the identity token) of ``method``; raises :class:`SignatureError`.
+    The key is checked here with ``cryptography`` (quick to import); ``model_signing``'s signer
+    is built on a thread (see :class:`Prepared`)."""
     if method.kind == "key":
-        ec_key = _lib("model_signing._signing.sign_ec_key")
         key = _readable(method.private_key, "private key")
-        return Prepared(method, _with_key_errors(lambda: ec_key.Signer(key, method.password), key))
+        _with_key_errors(lambda: _check_private_key(key, method.password), key)
+
+        def make_key() -> Any:
+            ec_key = _lib("model_signing._signing.sign_ec_key")
+            return _with_key_errors(lambda: ec_key.Signer(key, method.password), key)
+        return Prepared(method, make_key, background=True)
     if method.kind == "certificate":
-        cert = _lib("model_signing._signing.sign_certificate")
         key = _readable(method.private_key, "private key")
         leaf = _readable(method.certificate, "certificate")
         chain = [_readable(c, "certificate chain") for c in method.chain]
@@ -523,8 +556,30 @@ def prepare(method: SigningMethod) -> Prepared:
             raise SignatureError("a certificate's private key cannot be encrypted", file=str(key),
                                  fix="unset MODELREG_SIGN_KEY_PASSWORD and use an unencrypted key file "
                                      "(kept out of the repository)")
-        return Prepared(method, _with_key_errors(lambda: cert.Signer(key, leaf, chain), key))
-    return Prepared(method, _keyless(method.identity_token))
+        _with_key_errors(lambda: _check_private_key(key, None, certificate=leaf), key)
+
+        def make_certificate() -> Any:
+            cert = _lib("model_signing._signing.sign_certificate")
+            return _with_key_errors(lambda: cert.Signer(key, leaf, chain), key)
+        return Prepared(method, make_certificate, background=True)
+    return Prepared(method, lambda: _keyless(method.identity_token), background=False)
+
+
+def _check_private_key(path: Path, password: bytes | None, *, certificate: Path | None = None) -> None:
+    """What model_signing's signers check of a key (and of its certificate), raising what they
+    raise, but with ``cryptography`` alone."""
+    serialization = _lib("cryptography.hazmat.primitives.serialization")
+    ec = _lib("cryptography.hazmat.primitives.asymmetric.ec")
+    key = serialization.load_pem_private_key(path.read_bytes(), password)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in _CURVES:
+        curve = getattr(getattr(key, "curve", None), "name", type(key).__name__)
+        raise ValueError(f"Unsupported key: {curve}")
+    if certificate is not None:
+        x509 = _lib("cryptography.x509")
+        leaf = x509.load_pem_x509_certificate(certificate.read_bytes())
+        if leaf.public_key() != key.public_key():
+            raise ValueError("The public key from the certificate does not match the public key paired "
+                             "with the private key")
 
 
 def sign(artifact: Path, bundle: Path, method: SigningMethod, *,
