@@ -335,13 +335,19 @@ def test_deploy_verifies_the_signature_and_says_so(deployable: Path, tmp_path: P
     assert os.readlink(tmp_path / "srv/fraud/production") == "1"
 
 
+@pytest.mark.parametrize("bundle", ["a signer not allowed", "other bytes"])
 def test_deploy_refuses_bytes_whose_signature_does_not_verify(deployable: Path, workdir: Path,
-                                                              tmp_path: Path, cli: Cli) -> None:
-    """A version merged past the gate (an admin's merge) with a bundle by a signer not allowed:
-    refused before any target sees it, and the ledger says why."""
+                                                              tmp_path: Path, cli: Cli, bundle: str) -> None:
+    """A version merged past the gate (an admin's merge) with a bundle by a signer not allowed, or
+    a bundle of other bytes: refused before any target sees it, and the ledger says why."""
     _promote(deployable, 1)
     _deploy(cli, deployable)
-    register_signed(cli, deployable, workdir, 2, workdir / "attacker.pem")
+    if bundle == "other bytes":
+        other = workdir / "other.bin"
+        other.write_bytes(os.urandom(4096))
+        register_signed(cli, deployable, workdir, 2, workdir / "train.pem", signed=other)
+    else:
+        register_signed(cli, deployable, workdir, 2, workdir / "attacker.pem")
     commit_all(deployable, "Register fraud v2")
     _promote(deployable, 2)
     report = _deploy(cli, deployable, code=1)
