@@ -365,6 +365,7 @@ def test_status_checks_the_signature_of_what_is_served(deployable: Path, workdir
     _deploy(cli, deployable)
     row = cli.ok("-C", str(deployable), "status", "--json").json["rows"][0]
     assert row["state"] == "live" and row["targets"][0]["signed_by"].startswith("key sha256:")
+    assert ": signature by key sha256:" in cli.ok("-C", str(deployable), "status").out
     # main now trusts another key only: what production serves no longer verifies
     shutil.copy(workdir / "attacker.pub", deployable / "policies/keys/train.pub")
     commit_all(deployable, "Rotate the key")
