@@ -136,6 +136,20 @@ def test_a_private_key_in_a_policy_is_refused(signed_main: Path, workdir: Path, 
         in out
 
 
+@pytest.mark.parametrize("change", ["garbage", "deleted"])
+def test_breaking_a_key_file_a_policy_names_fails_that_change(signed_main: Path, cli: Cli,
+                                                              change: str) -> None:
+    key = signed_main / "policies/keys/train.pub"
+    if change == "deleted":
+        key.unlink()
+        expected = "names policies/keys/train.pub, which is not in the registry at this revision"
+    else:
+        key.write_text("not a key\n")
+        expected = "holds no PEM block (policies/keys/train.pub)"
+    out = check(cli, signed_main, "--gate", "schema")
+    assert f"policies/default.yaml: [schema] signing.signers.0.public_key: {expected}" in out
+
+
 def test_an_inline_key_and_a_key_file_both_work(signed_main: Path, workdir: Path, cli: Cli) -> None:
     pem = (signed_main / "policies/keys/train.pub").read_text()
     policy = {"schema_version": 1, "signing": {"required": True, "signers": [

@@ -72,8 +72,27 @@ def run(ctx: CheckContext) -> GateResult:
             findings.append(Finding(GATE, "is this machine's local state and must not be committed",
                                     file=path, fix="`git rm -r --cached .modelreg` and commit"))
     findings.extend(_schemas_current(ctx))
+    findings.extend(_key_files(ctx))
     findings.extend(_codeowners_current(ctx, reported={f.file for f in findings}))
     return GateResult(findings)
+
+
+def _key_files(ctx: CheckContext) -> list[Finding]:
+    """A key or certificate file a policy names, changed or deleted while the policy was not: the
+    policy is checked again, so the change that breaks it fails, not every pull request after it."""
+    changed = {path for path in ctx.changes if kind_of(path) == "other"}
+    if not changed:
+        return []
+    from modelreg.policies.select import load_all
+
+    findings = []
+    for name, policy in sorted(load_all(ctx.head)[0].items()):
+        path = f"{names.POLICY_DIR}/{name}.yaml"
+        named = {getattr(s, "public_key", None) for s in policy.signing.signers} | {
+            c for s in policy.signing.signers for c in getattr(s, "certificate_chain", None) or ()}
+        if path not in ctx.changes and named & changed:
+            findings += [Finding.from_error(GATE, p) for p in signing.problems(ctx.head, path, policy)]
+    return findings
 
 
 def _layout(ctx: CheckContext) -> list[InputError]:
