@@ -166,6 +166,32 @@ def test_an_inline_key_and_a_key_file_both_work(signed_main: Path, workdir: Path
 # --- the gate --------------------------------------------------------------------------------------
 
 
+def test_a_certificate_authority_signer(signed_main: Path, workdir: Path, cli: Cli) -> None:
+    """Signed with a certificate the policy's CA issued (through an intermediate): passes; one
+    from another organisation's CA does not."""
+    from tests.test_signing import make_pki
+
+    ours, theirs = make_pki(workdir / "pki"), make_pki(workdir / "other", "Other")
+    shutil.copy(ours.root, signed_main / "policies/keys/acme-root-ca.pem")
+    policy = {"schema_version": 1, "signing": {"required": True, "signers": [
+        {"kind": "certificate", "certificate_chain": ["policies/keys/acme-root-ca.pem"]}]}}
+    (signed_main / "policies/default.yaml").write_text(yaml.safe_dump(policy))
+    commit_all(signed_main, "Trust the CA")
+    git(signed_main, "switch", "-q", "main")
+    git(signed_main, "merge", "-q", "feature")
+    git(signed_main, "switch", "-q", "feature")
+    for seed, pki in ((2, ours), (3, theirs)):
+        register(cli, signed_main, workdir, "fraud", "-m", f"seed {seed}", "--sign-key", str(pki.leaf_key),
+                 "--sign-certificate", str(pki.leaf), "--sign-chain", str(pki.intermediate), seed=seed)
+        out = check(cli, signed_main, code=0 if pki is ours else 1)
+        if pki is ours:
+            assert "verified: fraud v2: signed by certificates issued under CN=Example Root CA" in out
+            commit_all(signed_main, "Register fraud v2")
+        else:
+            assert "registry/fraud/v3/model.sig: [signature] signature: " in out
+            assert "verified: fraud v3" not in out
+
+
 def test_a_signed_version_passes_and_the_report_names_its_signer(signed_main: Path, workdir: Path,
                                                                  cli: Cli) -> None:
     register_signed(cli, signed_main, workdir, 2, workdir / "train.pem")
