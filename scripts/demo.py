@@ -1,4 +1,4 @@
-"""The whole loop, narrated: train, register, gate, approve, merge, deploy, block, roll back.
+"""The whole loop, narrated: train, register signed, gate, approve, merge, deploy, block, roll back.
 
 Run by ``scripts/demo`` (which installs everything first). It builds a registry in a
 temporary directory (or $MODELREG_DEMO_DIR) with a bare ``origin``, a local DVC remote
@@ -63,6 +63,8 @@ class Demo:
         self.root = work / "registry"
         self.stub = stub
         self.pr = 0
+        # the demo signs every version it registers, with a key made for it (kept in its directory)
+        self.key = work / "signing.pem"
         self.installs = self._installs()
         self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
                     "GIT_AUTHOR_NAME": "Alice Example", "GIT_AUTHOR_EMAIL": "alice@example.com",
@@ -164,7 +166,8 @@ class Demo:
         owner = ["--owner", "@acme/oncology-ml"] if first else []
         done = self.modelreg("register", "cancer", "--artifact", str(out / "model.skops"), "--metrics",
                              str(out / "metrics.json"), "--params", str(out / "params.json"), "--framework",
-                             "scikit-learn", "--tag", "team=oncology", "-m", note, *owner, "--branch", branch)
+                             "scikit-learn", "--tag", "team=oncology", "-m", note, *owner, "--sign-key",
+                             str(self.key), "--branch", branch)
         show(done.stdout)
         return int(done.stdout.split()[2].lstrip("v"))
 
@@ -200,6 +203,13 @@ def main() -> None:
         print(f"  {DIM}GitHub's API is played by a local stand-in on {stub.url}: the only stand-in; "
               f"git, DVC and the workflows (under act) are real.{RESET}")
 
+        say("Make a signing key: every version is signed as it is registered (OpenSSF Model Signing)")
+        demo.run("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(demo.key),
+                 cwd=work)
+        demo.run("openssl", "ec", "-in", str(demo.key), "-pubout", "-out", str(work / "signing.pub"),
+                 cwd=work)
+        show(f"private key {demo.key}, public key {work / 'signing.pub'}")
+
         say("Train v1 and register it on a branch: artifact to the DVC remote, manifest to git")
         demo.train_and_register(True, "good", "register/v1", "logistic regression, C=0.05")
         pr = demo.open_pr("register/v1")
@@ -209,6 +219,11 @@ def main() -> None:
                run.stdout + run.stderr)
         demo.merge(pr, "register/v1")
         show("merged: v1 exists as a candidate; nothing serves it yet")
+        verified = demo.modelreg("verify", "cancer/1", "--key", str(work / "signing.pub"), check=False)
+        show(verified.stdout)
+        expect(verified.returncode == 0 and verified.stdout.startswith("verified: cancer v1"),
+               "v1's signature verifies: the signer's key, and every byte re-hashed now",
+               verified.stdout + verified.stderr)
 
         say("Promote v1 to production: one line of model.yaml, its own pull request")
         show(demo.modelreg("promote", "cancer", "1", "--to", "production", "--branch", "promote/v1").stdout)

@@ -24,7 +24,7 @@ from modelreg.edges import signing
 from modelreg.edges.hashing import artifact_sha256
 from modelreg.edges.signing import SignatureError, Signer
 from modelreg.formats import layout
-from tests.helpers import Cli, git, register
+from tests.helpers import Cli, git, register, set_aliases
 
 
 def write_key(path: Path, password: bytes | None = None) -> Path:
@@ -584,3 +584,32 @@ def test_a_card_named_like_the_bundle_is_refused(registry: Path, workdir: Path, 
                     str(write_key(tmp_path / "k.pem"))).err
     assert "the card is named model.sig, the name of the signature bundle" in err
     assert not (registry / "registry/fraud").exists()
+
+
+def test_verify_takes_an_alias_uri_and_a_revision(registry: Path, workdir: Path, cli: Cli,
+                                                  tmp_path: Path) -> None:
+    key = write_key(tmp_path / "signing.pem")
+    pub = str(key.with_suffix(".pub"))
+    register(cli, registry, workdir, "fraud", "--sign-key", str(key), "--commit")
+    set_aliases(registry, "fraud", {"production": 1})
+    git(registry, "commit", "-qam", "promote")
+    assert cli.ok("-C", str(registry), "verify", "models:/fraud@production", "--key", pub,
+                  "--json").json["version"] == 1
+    # --at reads the bundle committed at that revision, not the work tree's
+    (registry / "registry/fraud/v1/model.sig").write_text("{}", encoding="utf-8")
+    assert "malformed bundle" in cli.fails("-C", str(registry), "verify", "fraud/1", "--key", pub).err
+    assert cli.ok("-C", str(registry), "verify", "fraud/1", "--key", pub, "--at", "HEAD").out.startswith(
+        "verified: fraud v1")
+
+
+def test_a_public_key_file_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    key = write_key(tmp_path / "k.pem")
+    with pytest.raises(SignatureError, match=r"k.pem: not a PEM public key"):
+        Signer.from_key_file(key)  # the private key given where the public one belongs
+
+
+def test_a_deeply_nested_bundle_is_malformed_not_a_crash(keyed: tuple[Path, Path, Signer]) -> None:
+    artifact, bundle, signer = keyed
+    bundle.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(SignatureError, match="malformed bundle"):
+        signing.verify(artifact, bundle, [signer])

@@ -100,11 +100,11 @@ def total_size(path: Path) -> int:
     return sum(p.stat().st_size for p, _ in walk_files(path))
 
 
-def sha256_file(path: Path) -> str:
-    """The sha256 of one regular file, read in 1 MiB blocks (hashlib releases the GIL while it
+def sha256_file(path: Path, *, chunk: int = CHUNK) -> str:
+    """The sha256 of one regular file, read in ``chunk`` blocks (hashlib releases the GIL while it
     hashes, so threads hashing several files run in parallel)."""
     sha = hashlib.sha256()
-    buffer = bytearray(CHUNK)
+    buffer = bytearray(chunk)
     view = memoryview(buffer)
     with open(path, "rb", buffering=0, opener=_open_no_link) as reader:
         while count := reader.readinto(view):

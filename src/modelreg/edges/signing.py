@@ -42,12 +42,13 @@ import base64
 import contextlib
 import hashlib
 import importlib
+import importlib.util
 import io
 import json
 import os
 import stat
+import sys
 import tempfile
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -62,6 +63,9 @@ SignerKind = Literal["key", "certificate", "sigstore"]
 
 #: the most of a bundle that is read: a real one is a few kilobytes per hundred files
 BUNDLE_MAX_BYTES = 64 * 1024 * 1024
+#: the block a verification hashes at a time: large, because the signing library is imported on
+#: the main thread meanwhile, and a hashing thread waits for the GIL after every block
+HASH_CHUNK = 16 * 1024 * 1024
 #: the predicate and serialization modelreg signs and accepts
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -109,7 +113,13 @@ class Signer:
 
     @classmethod
     def from_key_file(cls, path: Path) -> Signer:
-        return cls(kind="key", public_key=_read_pem(path, "public key"))
+        """The signer whose public key (PEM) is in ``path``; SignatureError when it holds none."""
+        signer = cls(kind="key", public_key=_read_pem(path, "public key"))
+        try:
+            signer.fingerprint()
+        except SignatureError as exc:
+            raise SignatureError(exc.detail, file=str(path), fix=exc.fix) from None
+        return signer
 
     @classmethod
     def from_chain_files(cls, paths: Sequence[Path]) -> Signer:
@@ -259,7 +269,7 @@ def _hash_files(files: list[tuple[Path, str]]) -> dict[str, str]:
 
 def _sha256(path: Path) -> str:
     try:
-        return sha256_file(path)
+        return sha256_file(path, chunk=HASH_CHUNK)
     except OSError as exc:  # ELOOP: a link swapped in after the listing
         raise SignatureError(f"cannot read: {exc.strerror}; modelreg never follows a link out of an artifact",
                              file=str(path), fix="replace the link with the file it points to") from exc
@@ -290,7 +300,7 @@ def _read_bundle(bundle: Path) -> bytes:
 def _parse_bundle(data: bytes, bundle: Path) -> dict[str, Any]:
     try:
         parsed = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise SignatureError(f"malformed bundle: not JSON ({_first_line(exc)})", file=str(bundle),
                              fix="restore the bundle written at signing, or sign again") from exc
     if not isinstance(parsed, dict):
@@ -491,44 +501,26 @@ class SigningMethod:
 
 
 class Prepared:
-    """A signer whose key is loaded (a wrong password or a bad key fails in :func:`prepare`, before
-    a byte of the artifact is hashed): :meth:`bundle` signs the digests given.
+    """A signer whose key is checked (a wrong password or a bad key fails in :func:`prepare`,
+    before a byte of the artifact is hashed): :meth:`bundle` signs the digests given.
 
-    ``model_signing`` takes a second to import (it imports Sigstore's client whatever the method);
-    for a key or a certificate it is imported on a thread of its own, meanwhile the caller hashes
-    the artifact (hashlib releases the GIL), and :meth:`bundle` waits for it.
+    ``model_signing`` (a second to import: it imports Sigstore's client whatever the method) is
+    imported by :meth:`bundle`, after the hashing. Importing it on a thread during the hashing was
+    measured slower (bench/sign.py): the import holds the GIL for milliseconds at a time, and the
+    thread hashing 1 MiB chunks waits for it after every chunk.
     """
 
-    def __init__(self, method: SigningMethod, make: Callable[[], Any], *, background: bool) -> None:
+    def __init__(self, method: SigningMethod, make: Callable[[], Any]) -> None:
         self.method = method
         self._make = make
-        self._backend: Any = None
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if background:
-            self._thread = threading.Thread(target=self._load, name="modelreg-signer", daemon=True)
-            self._thread.start()
-        else:
-            self._load()
-            if self._error is not None:
-                raise self._error
-
-    def _load(self) -> None:
-        try:
-            self._backend = self._make()
-        except BaseException as exc:  # handed to the thread that signs
-            self._error = exc
 
     def bundle(self, name: str, digests: Mapping[str, str]) -> str:
         """The bundle (JSON text) signing the files ``digests`` names (resource name to sha256;
         ``.`` for an artifact that is one file) of the artifact called ``name``."""
-        if self._thread is not None:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
+        backend = self._make()
         signing = _lib("model_signing._signing.signing")
         try:
-            signature = self._backend.sign(signing.Payload(_manifest(name, digests)))
+            signature = backend.sign(signing.Payload(_manifest(name, digests)))
         except Exception as exc:  # a signer raises whatever its backend raises
             error = ServiceError if self.method.kind == "sigstore" else SignatureError
             raise error(f"signing failed: {_first_line(exc)}",
@@ -539,7 +531,7 @@ class Prepared:
 def prepare(method: SigningMethod) -> Prepared:
     """Load the key (or find the identity token) of ``method``; raises :class:`SignatureError`.
     The key is checked here with ``cryptography`` (quick to import); ``model_signing``'s signer
-    is built on a thread (see :class:`Prepared`)."""
+    is built by :meth:`Prepared.bundle`."""
     if method.kind == "key":
         key = _readable(method.private_key, "private key")
         _with_key_errors(lambda: _check_private_key(key, method.password), key)
@@ -547,7 +539,7 @@ def prepare(method: SigningMethod) -> Prepared:
         def make_key() -> Any:
             ec_key = _lib("model_signing._signing.sign_ec_key")
             return _with_key_errors(lambda: ec_key.Signer(key, method.password), key)
-        return Prepared(method, make_key, background=True)
+        return Prepared(method, make_key)
     if method.kind == "certificate":
         key = _readable(method.private_key, "private key")
         leaf = _readable(method.certificate, "certificate")
@@ -561,8 +553,9 @@ def prepare(method: SigningMethod) -> Prepared:
         def make_certificate() -> Any:
             cert = _lib("model_signing._signing.sign_certificate")
             return _with_key_errors(lambda: cert.Signer(key, leaf, chain), key)
-        return Prepared(method, make_certificate, background=True)
-    return Prepared(method, lambda: _keyless(method.identity_token), background=False)
+        return Prepared(method, make_certificate)
+    signer = _keyless(method.identity_token)  # fails now: no token, or Sigstore unreachable
+    return Prepared(method, lambda: signer)
 
 
 def _check_private_key(path: Path, password: bytes | None, *, certificate: Path | None = None) -> None:
@@ -699,10 +692,27 @@ def _with_key_errors(make: Any, key: Path) -> Any:
 def _lib(module: str) -> Any:
     """A module of the signing libraries, imported on first use; a clear error when missing."""
     try:
+        if module.startswith("model_signing."):
+            _package_without_its_init()
         return importlib.import_module(module)
     except ImportError as exc:
         raise ModelregError(f"signing needs the model-signing package ({exc.name} is missing)",
                             fix=INSTALL_FIX) from exc
+
+
+def _package_without_its_init() -> None:
+    """Register ``model_signing`` as a bare package (its ``__path__``, not its ``__init__``) so
+    that importing the modules used here does not run the package's ``__init__``, which imports
+    its high-level API and with it Sigstore's network client, TUF and the like: half of the
+    library's import time (measured by bench/sign.py), which a key or a certificate never needs.
+    Submodules import as usual; keyless signing imports Sigstore through its own module."""
+    if "model_signing" in sys.modules:
+        return
+    spec = importlib.util.find_spec("model_signing")
+    if spec is None or spec.submodule_search_locations is None:
+        raise ImportError("No module named 'model_signing'", name="model_signing")
+    package = importlib.util.module_from_spec(spec)  # the module, its __init__ not executed
+    sys.modules["model_signing"] = package
 
 
 def _readable(path: Path | None, what: str) -> Path:
