@@ -375,6 +375,32 @@ def test_deploy_verifies_the_signature_and_says_so(deployable: Path, tmp_path: P
     assert os.readlink(tmp_path / "srv/fraud/production") == "1"
 
 
+def test_a_signed_directory_artifact_passes_deploys_and_stays_live(deployable: Path, workdir: Path,
+                                                                   tmp_path: Path, cli: Cli) -> None:
+    model = workdir / "model-dir"
+    (model / "weights").mkdir(parents=True)
+    (model / "config.json").write_text('{"layers": 2}')
+    (model / "weights/w.bin").write_bytes(os.urandom(8192))
+    git(deployable, "switch", "-q", "-c", "dir")
+    cli.ok("-C", str(deployable), "register", "fraud", "--artifact", str(model), "--sign-key",
+           str(workdir / "train.pem"))
+    assert "verified: fraud v2: signed by key sha256:" in check(cli, deployable, code=0)
+    commit_all(deployable, "Register fraud v2, a directory")
+    git(deployable, "switch", "-q", "main")
+    git(deployable, "merge", "-q", "dir")
+    _promote(deployable, 2)
+    [step] = _deploy(cli, deployable)["deployments"]  # type: ignore[misc]
+    assert step["outcome"] == "succeeded" and "signature by key sha256:" in step["message"]
+    assert (tmp_path / "srv/fraud/2/model-dir/weights/w.bin").read_bytes() == \
+        (model / "weights/w.bin").read_bytes()
+    row = cli.ok("-C", str(deployable), "status", "--json").json["rows"][0]
+    assert row["state"] == "live" and row["targets"][0]["signed_by"]
+    # a file added on the target: drift, and the signature does not verify on those bytes either
+    (tmp_path / "srv/fraud/2/model-dir/extra.txt").write_text("planted")
+    row = cli("-C", str(deployable), "status", "--json").json["rows"][0]
+    assert row["state"] == "drift"
+
+
 @pytest.mark.parametrize("bundle", ["a signer not allowed", "other bytes"])
 def test_deploy_refuses_bytes_whose_signature_does_not_verify(deployable: Path, workdir: Path,
                                                               tmp_path: Path, cli: Cli, bundle: str) -> None:
