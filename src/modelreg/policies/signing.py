@@ -97,12 +97,11 @@ def signers(snapshot: Snapshot, path: str, policy: models.Policy) -> tuple[Trust
     return tuple(_trusted(snapshot, path, i, s) for i, s in enumerate(policy.signing.signers))
 
 
-def rule(snapshot: Snapshot, selected: select.Selected, label: str = "") -> Rule:
+def rule(snapshot: Snapshot, selected: select.Selected) -> Rule:
     """The rule of one selected policy, its key files read at ``snapshot``. Raises InputError."""
-    policy = selected.policy
-    path = f"{names.POLICY_DIR}/{selected.name.split(' ')[0]}.yaml"
-    name = f"{selected.name}{label}"
-    return Rule(policy.signing.required, signers(snapshot, path, policy), name)
+    # the file's stem: a policy's name has no space, the base's is shown as "NAME (on main)"
+    path = f"{names.POLICY_DIR}/{selected.name.split(' ', 1)[0]}.yaml"
+    return Rule(selected.policy.signing.required, signers(snapshot, path, selected.policy), selected.name)
 
 
 def at(snapshot: Snapshot, model: str, version_doc: dict[str, Any]) -> Rule:
