@@ -273,6 +273,39 @@ def test_a_required_signature_is_not_passed_when_the_download_is_skipped(
     assert "verified: fraud v2" in check(cli, signed_main, "--verify-artifacts", code=0)
 
 
+def test_a_signature_the_policy_does_not_require_is_still_verified(signed_main: Path, workdir: Path,
+                                                                    cli: Cli) -> None:
+    """Signers listed, signing not required (on main and in the change): a bundle is verified when
+    present (a bad one fails), its absence is fine, and a skipped download is a note."""
+    git(signed_main, "switch", "-q", "main")
+    policy = signed_main / "policies/default.yaml"
+    policy.write_text(POLICY.replace("required: true", "required: false"))
+    commit_all(signed_main, "Signing optional")
+    git(signed_main, "switch", "-q", "feature")
+    git(signed_main, "merge", "-q", "main")
+    register_signed(cli, signed_main, workdir, 2, workdir / "train.pem")
+    assert "verified: fraud v2: signed by key" in check(cli, signed_main, code=0)
+    shutil.rmtree(signed_main / "registry/fraud/v2")
+    register_signed(cli, signed_main, workdir, 2, workdir / "attacker.pem")
+    assert "registry/fraud/v2/model.sig: [signature] signature: " in check(cli, signed_main)
+    shutil.rmtree(signed_main / "registry/fraud/v2")
+    register_signed(cli, signed_main, workdir, 2, None)
+    check(cli, signed_main, code=0)
+    register_signed(cli, signed_main, workdir, 3, workdir / "train.pem")
+    out = check(cli, signed_main, "--gate", "signature", code=0)
+    assert "verified: fraud v3" in out
+    commit_all(signed_main, "Register fraud v2 and v3")
+    config = signed_main / "modelreg.yaml"
+    git(signed_main, "switch", "-q", "main")
+    config.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()),
+                                      "check": {"verify_sha256": False}}))
+    commit_all(signed_main, "Skip downloads")
+    git(signed_main, "switch", "-q", "feature")
+    git(signed_main, "merge", "-q", "main")
+    out = check(cli, signed_main, "--gate", "signature", code=0)
+    assert "note: the signature of fraud v3 was not verified: its bytes are not downloaded" in out
+
+
 def test_offline_says_the_signature_was_not_checked(signed_main: Path, workdir: Path, cli: Cli) -> None:
     register_signed(cli, signed_main, workdir, 2, workdir / "train.pem")
     out = check(cli, signed_main, "--offline", code=0)

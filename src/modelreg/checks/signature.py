@@ -58,7 +58,10 @@ def run(ctx: CheckContext) -> GateResult:
     elif due:
         _, skipped = ctx.to_verify([(m, n, size) for m, n, size, *_ in due])
         for model, number, _, rule, bundle, where in due:
-            if (model, number) in skipped:
+            if (model, number) in skipped and not rule.required:
+                result.notes.append(f"the signature of {model} v{number} was not verified: its bytes are "
+                                    f"not downloaded ({skipped[model, number]})")
+            elif (model, number) in skipped:
                 result.findings.append(Finding(
                     GATE, f"cannot be checked: {rule.describe()}, and the artifact's bytes are not "
                     f"downloaded ({skipped[model, number]})", file=where, field="signature",
