@@ -613,3 +613,17 @@ def test_a_deeply_nested_bundle_is_malformed_not_a_crash(keyed: tuple[Path, Path
     bundle.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     with pytest.raises(SignatureError, match="malformed bundle"):
         signing.verify(artifact, bundle, [signer])
+
+
+def test_the_python_api_signs_and_verifies(registry: Path, workdir: Path, tmp_path: Path) -> None:
+    from modelreg import Registry
+    from modelreg.write.register import Registration
+
+    key = write_key(tmp_path / "signing.pem")
+    art = make_artifact(workdir / "hf")
+    reg = Registry(str(registry))
+    done = reg.register(Registration(model="bert", artifact=art, metrics={"f1": 0.9}, owners=["@acme/nlp"]),
+                        sign=signing.SigningMethod("key", private_key=key))
+    assert done.manifest["signature"] == "model.sig"
+    check = Registry(str(registry)).verify("bert/1", [Signer.from_key_file(key.with_suffix(".pub"))])
+    assert (check.verified.files, check.to_dict()["verified"]) == (3, True)

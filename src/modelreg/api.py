@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from modelreg.deploy.run import Deployment
     from modelreg.deploy.status import Status
     from modelreg.edges.hashing import Progress
-    from modelreg.edges.signing import Signer
+    from modelreg.edges.signing import Signer, SigningMethod
     from modelreg.formats.desired import DesiredState
     from modelreg.read.artifacts import Downloaded
     from modelreg.read.audit import Trail
@@ -236,11 +236,17 @@ class Registry:
 
     # writes and transfers ---------------------------------------------------
 
-    def register(self, registration: Registration, **options: Any) -> Registered:
-        """Register a new version in the work tree (see :func:`modelreg.write.register.register`)."""
+    def register(self, registration: Registration, *, sign: SigningMethod | None = None,
+                 **options: Any) -> Registered:
+        """Register a new version in the work tree (see :func:`modelreg.write.register.register`);
+        ``sign`` (or ``registration.sign``) signs its artifact, as ``register --sign-key``."""
+        import dataclasses
+
         from modelreg.write.register import register
 
         self._work_tree("register into")
+        if sign is not None:
+            registration = dataclasses.replace(registration, sign=sign)
         try:
             return register(self.root, registration, **options)
         finally:
