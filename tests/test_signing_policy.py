@@ -402,6 +402,8 @@ def deployable(signed_main: Path, tmp_path: Path) -> Path:
 
 def test_deploy_verifies_the_signature_and_says_so(deployable: Path, tmp_path: Path, cli: Cli) -> None:
     _promote(deployable, 1)
+    planned = cli.ok("-C", str(deployable), "deploy", "--dry-run").out
+    assert "its signature would be verified first (policy default requires a signature" in planned
     report = _deploy(cli, deployable)
     [step] = report["deployments"]  # type: ignore[misc]
     assert step["outcome"] == "succeeded" and "signature by key sha256:" in step["message"]

@@ -415,7 +415,8 @@ def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str
             return StepResult(step, "unchanged", f"v{step.after} already deployed (from {last.commit[:12]}): "
                               f"{unchanged}; nothing to do", sha)
     if dry_run:
-        return StepResult(step, "planned", f"would deploy v{step.after} ({sha[:12]})", sha)
+        note = _signing_note(catalog, mv)
+        return StepResult(step, "planned", f"would deploy v{step.after} ({sha[:12]}){note}", sha)
     with _VersionFetch(root, mv) as fetcher:
         unsigned = _unsigned(catalog, mv, fetcher)
         if unsigned is not None:
@@ -432,6 +433,17 @@ def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str
             done.append(target)
         signed = f"; signature by {fetcher.signed_by} verified" if fetcher.signed_by else ""
     return StepResult(step, "succeeded", _succeeded(step.after, outcomes) + signed, sha, outcomes)
+
+
+def _signing_note(catalog: Catalog, mv: ModelVersion) -> str:
+    """What a dry run says of the signature it did not check."""
+    from modelreg.policies import signing
+
+    try:
+        rule = signing.at(catalog.snapshot, mv.model, mv.data)
+    except InputError as exc:
+        return f"; its signing rule cannot be read ({exc}): it would be refused"
+    return f"; its signature would be verified first ({rule.describe()})" if rule.required else ""
 
 
 def _unsigned(catalog: Catalog, mv: ModelVersion, fetcher: _VersionFetch) -> str | None:
