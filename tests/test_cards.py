@@ -325,7 +325,7 @@ def check(cli: Cli, root: Path, code: int) -> str:
 
 
 def test_a_card_with_the_required_sections_passes(repo: Path, cli: Cli) -> None:
-    assert "all 6 gates passed" in check(cli, repo, 0)
+    assert "all 7 gates passed" in check(cli, repo, 0)
 
 
 def test_a_card_lacking_required_sections_fails_naming_them(repo: Path, cli: Cli) -> None:
@@ -363,7 +363,7 @@ def test_a_policy_without_card_rules_reads_no_card(repo: Path, cli: Cli) -> None
     git(repo, "switch", "-q", "feature")
     git(repo, "merge", "-q", "--no-edit", "main")
     (repo / "registry/fraud/v1/card.md").write_text("---\nbroken: [\n---\n")
-    assert "all 6 gates passed" in check(cli, repo, 0)
+    assert "all 7 gates passed" in check(cli, repo, 0)
 
 
 def test_a_policy_names_sections_by_key() -> None:

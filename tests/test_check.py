@@ -81,7 +81,7 @@ def check(cli: Cli, root: Path, *args: str, code: int = 1) -> str:
 def test_good_version_passes(main_branch: Path, workdir: Path, cli: Cli) -> None:
     register(cli, main_branch, workdir, "fraud", "-m", "second", metrics={**GOOD, "roc_auc": 0.952}, seed=2)
     out = check(cli, main_branch, code=0)
-    assert "all 6 gates passed (fraud v2; base main at " in out
+    assert "all 7 gates passed (fraud v2; base main at " in out
 
 
 def test_a_one_version_check_imports_neither_pydantic_nor_jsonschema(main_branch: Path, workdir: Path,
@@ -96,12 +96,13 @@ def test_a_one_version_check_imports_neither_pydantic_nor_jsonschema(main_branch
     probe = ("import sys, runpy; sys.argv = ['modelreg', '-C', sys.argv[1], 'check', '--head', '--offline']\n"
              "try:\n    runpy.run_module('modelreg', run_name='__main__')\n"
              "except SystemExit as e:\n    assert not e.code, e.code\n"
-             "heavy = {m.split('.')[0] for m in sys.modules} & {'dvc', 'pydantic', 'jsonschema'}\n"
+             "heavy = {m.split('.')[0] for m in sys.modules} & {'dvc', 'pydantic', 'jsonschema',"
+             " 'model_signing', 'cryptography'}\n"
              "print('HEAVY', sorted(heavy))")
     proc = subprocess.run([sys.executable, "-c", probe, str(main_branch)], capture_output=True, text=True,
                           check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "all 6 gates passed (fraud v2" in proc.stdout
+    assert "all 7 gates passed (fraud v2" in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"
 
 

@@ -93,7 +93,7 @@ def test_good_pull_request_passes(repo: Path, workdir: Path, cli: Cli, tmp_path:
     assert "Success - Main Install modelreg" in run.stdout
     assert f"| modelreg, version {__version__}" in run.stdout
     assert re.search(r"::add-path:: \S+/tmp/modelreg/bin$", run.stdout, re.M), run.stdout
-    assert "all 6 gates passed (fraud v2; base main" in run.stdout
+    assert "all 7 gates passed (fraud v2; base main" in run.stdout
     assert "Job succeeded" in run.stdout
     assert "| fraud | " not in run.stdout and "### fraud v2 vs production (v1)" in run.stdout
 
@@ -105,7 +105,7 @@ def test_merge_group_event(repo: Path, workdir: Path, cli: Cli, tmp_path: Path, 
     payload = {"merge_group": {"base_ref": "refs/heads/main", "head_ref": "gh-readonly-queue/main"}}
     run = act(repo, "merge_group", payload, tmp_path, installs)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "all 6 gates passed" in run.stdout
+    assert "all 7 gates passed" in run.stdout
 
 
 def _schema(repo: Path) -> None:
@@ -197,7 +197,7 @@ def test_workflow_is_hardened(registry: Path) -> None:
                    if s.get("name") == workflows.INSTALL_STEP)
     approval = yaml.safe_load(FILES[workflows.APPROVAL_PATH])["jobs"]["approval"]["steps"]
     assert install == next(s for s in approval if s.get("name") == workflows.INSTALL_STEP)  # tested once
-    assert install["env"]["MODELREG_INSTALL"] == f"modelreg=={__version__}"
+    assert install["env"]["MODELREG_INSTALL"] == f"modelreg[sign]=={__version__}"
     assert '"$MODELREG_INSTALL"' in install["run"]  # one quoted argument, from env:
     assert f" uv=={workflows.UV_VERSION}\n" in install["run"]  # pinned exactly
 

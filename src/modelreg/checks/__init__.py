@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from modelreg.checks import artifact, immutability, numbering, policy, promotion, schema
+from modelreg.checks import artifact, immutability, numbering, policy, promotion, schema, signature
 from modelreg.checks.context import CheckContext, Options
 from modelreg.checks.results import Comparison, Finding, GateResult
 
@@ -25,6 +25,7 @@ GATES: dict[str, Gate] = {
     "immutability": immutability.run,
     "numbering": numbering.run,
     "artifact": artifact.run,
+    "signature": signature.run,
     "policy": policy.run,
     "promotion": promotion.run,
 }
@@ -45,6 +46,10 @@ class CheckReport:
     @property
     def notes(self) -> list[str]:
         return [note for result in self.results.values() for note in result.notes]
+
+    @property
+    def verified(self) -> list[str]:
+        return [line for result in self.results.values() for line in result.verified]
 
     @property
     def comparisons(self) -> list[Comparison]:
@@ -68,6 +73,7 @@ class CheckReport:
                       for name, r in self.results.items()},
             "comparisons": [c.to_dict() for c in self.comparisons],
             "notes": self.notes,
+            "verified": self.verified,
         }
 
 

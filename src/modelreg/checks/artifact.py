@@ -49,24 +49,15 @@ def run(ctx: CheckContext) -> GateResult:
 
 def _to_verify(ctx: CheckContext, versions: list[tuple[str, int, int, str]]) -> tuple[
         list[tuple[str, int]], list[str]]:
-    """The new versions whose artifact is downloaded and hashed, and a note for each that is not.
-
-    Size and md5 in the remote's listing cannot catch a same-size swap; only the bytes can.
-    ``check`` in ``modelreg.yaml`` (the stricter of the base's and the change's) turns this
-    off, or off above a size; --verify-artifacts forces it.
-    """
-    settings = ctx.check_settings
-    if ctx.options.verify_artifacts:
-        return [(m, n) for m, n, _, _ in versions], []
-    if not settings.verify_sha256:
-        return [], [f"sha256 of {', '.join(f'{m} v{n}' for m, n, _, _ in versions)} not verified: "
-                    f"check.verify_sha256 is false in {names.CONFIG_FILE}"]
-    limit = settings.verify_max_size
-    chosen = [(m, n) for m, n, size, _ in versions if limit is None or size <= limit]
-    notes = [f"sha256 of {m} v{n} ({size:,} bytes) not verified: over check.verify_max_size "
-             f"({limit:,} bytes) in {names.CONFIG_FILE}; run `modelreg check --verify-artifacts` to verify it"
-             for m, n, size, _ in versions if limit is not None and size > limit]
-    return chosen, notes
+    """The new versions whose artifact is downloaded and hashed (``CheckContext.to_verify``), and a
+    note for each that is not."""
+    chosen, skipped = ctx.to_verify([(m, n, size) for m, n, size, _ in versions])
+    if skipped and not ctx.check_settings.verify_sha256:
+        return chosen, [f"sha256 of {', '.join(f'{m} v{n}' for m, n in skipped)} not verified: "
+                        f"check.verify_sha256 is false in {names.CONFIG_FILE}"]
+    sizes = {(m, n): size for m, n, size, _ in versions}
+    return chosen, [f"sha256 of {m} v{n} ({sizes[m, n]:,} bytes) not verified: {why}; run "
+                    "`modelreg check --verify-artifacts` to verify it" for (m, n), why in skipped.items()]
 
 
 def _pointer(ctx: CheckContext, model: str, number: int,
@@ -118,20 +109,15 @@ def _in_remote(ctx: CheckContext, expected: dict[str, tuple[str, int, int, str]]
 
 
 def _download(ctx: CheckContext, versions: list[tuple[str, int]]) -> list[Finding]:
-    import tempfile
-
-    from modelreg.read.artifacts import download
-
     findings = []
-    with tempfile.TemporaryDirectory(prefix="modelreg-verify-") as tmp:
-        for model, number in versions:
-            try:
-                mv = ctx.head_catalog.version(model, number)
-            except InputError:
-                continue  # the schema gate reports a manifest that does not read
-            try:
-                download(mv, f"{tmp}/{model}-v{number}/")
-            except ModelregError as exc:
-                findings.append(Finding(GATE, exc.message, file=names.version_file(model, number),
-                                        field="artifact.sha256", fix=exc.fix))
+    for model, number in versions:
+        try:
+            ctx.head_catalog.version(model, number)
+        except InputError:
+            continue  # the schema gate reports a manifest that does not read
+        try:
+            ctx.download(model, number)
+        except ModelregError as exc:
+            findings.append(Finding(GATE, exc.message, file=names.version_file(model, number),
+                                    field="artifact.sha256", fix=exc.fix))
     return findings

@@ -4,10 +4,13 @@ policies that govern it (``policies/select.py``). Computed once and shared by ev
 
 from __future__ import annotations
 
+import tempfile
 from functools import cached_property
+from pathlib import Path
 
 from modelreg.edges.snapshot import Snapshot, WorkTree
-from modelreg.errors import InputError
+from modelreg.errors import InputError, ModelregError
+from modelreg.formats import names
 from modelreg.formats.models import CheckSettings, RegistryConfig, load_config
 from modelreg.policies import select
 from modelreg.policies.select import Selected
@@ -35,6 +38,55 @@ class CheckContext(Change):
         super().__init__(root, base_ref, head=options.head, staged=options.staged, overlay=options.overlay,
                          tree=options.tree, check_all=options.check_all)
         self.options = options
+        self._downloads: dict[tuple[str, int], Path | ModelregError] = {}
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+
+    def download(self, model: str, number: int) -> Path:
+        """A new version's artifact, fetched from the remote and its sha256 checked, once per check:
+        the artifact gate hashes these bytes and the signature gate verifies the very same ones.
+        Deleted when the check ends. Raises what the download raised (every time it is asked)."""
+        key = (model, number)
+        if key not in self._downloads:
+            from modelreg.read.artifacts import download  # DVC: not for checks that fetch nothing
+
+            if self._scratch is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="modelreg-verify-")
+            try:
+                self._downloads[key] = download(self.head_catalog.version(model, number),
+                                                f"{self._scratch.name}/{model}-v{number}/")
+            except ModelregError as exc:
+                self._downloads[key] = exc
+        found = self._downloads[key]
+        if isinstance(found, ModelregError):
+            raise found
+        return found
+
+    def to_verify(self, versions: list[tuple[str, int, int]]) -> tuple[list[tuple[str, int]], dict[
+            tuple[str, int], str]]:
+        """Of (model, version, size), those whose artifact is downloaded and hashed, and why each
+        other one is not.
+
+        Size and md5 in the remote's listing cannot catch a same-size swap; only the bytes can.
+        ``check`` in ``modelreg.yaml`` (the stricter of the base's and the change's) turns this
+        off, or off above a size; --verify-artifacts forces it.
+        """
+        settings = self.check_settings
+        if self.options.verify_artifacts:
+            return [(m, n) for m, n, _ in versions], {}
+        if not settings.verify_sha256:
+            why = f"check.verify_sha256 is false in {names.CONFIG_FILE}"
+            return [], {(m, n): why for m, n, _ in versions}
+        limit = settings.verify_max_size
+        chosen = [(m, n) for m, n, size in versions if limit is None or size <= limit]
+        skipped = {(m, n): f"over check.verify_max_size ({limit:,} bytes) in {names.CONFIG_FILE}"
+                   for m, n, size in versions if limit is not None and size > limit}
+        return chosen, skipped
+
+    def close(self) -> None:
+        super().close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     @cached_property
     def check_settings(self) -> CheckSettings:

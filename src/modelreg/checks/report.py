@@ -11,6 +11,7 @@ from modelreg.formats.text import escaped
 
 def text(report: CheckReport) -> str:
     lines = [str(f) for f in report.findings]
+    lines += [one_line(f"verified: {line}") for line in report.verified]
     lines += [one_line(f"note: {note}") for note in report.notes]
     lines.append(_summary(report))
     return "\n".join(lines)
@@ -40,6 +41,9 @@ def markdown(report: CheckReport) -> str:
     if report.findings:
         out += ["", "### Findings", ""]
         out += [f"- {_md_finding(f)}" for f in report.findings]
+    if report.verified:
+        out += ["", "### Verified", ""]
+        out += [f"- {_escape(line)}" for line in report.verified]
     if report.notes:
         out += ["", "### Not checked", ""]
         out += [f"- {_escape(note)}" for note in report.notes]

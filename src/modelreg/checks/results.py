@@ -67,3 +67,5 @@ class GateResult:
         self.comparisons = comparisons or []
         #: what the gate did not check, and why (shown in every report; never a failure)
         self.notes = notes or []
+        #: what the gate proved in this run beyond passing, for the report (who signed a version)
+        self.verified: list[str] = []

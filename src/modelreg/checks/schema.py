@@ -22,6 +22,7 @@ from modelreg.checks.results import Finding, GateResult
 from modelreg.edges import confine, git
 from modelreg.errors import InputError
 from modelreg.formats import documents, layout, models, names, pointers, schema_files, text
+from modelreg.policies import signing
 
 GATE = "schema"
 
@@ -71,8 +72,27 @@ def run(ctx: CheckContext) -> GateResult:
             findings.append(Finding(GATE, "is this machine's local state and must not be committed",
                                     file=path, fix="`git rm -r --cached .modelreg` and commit"))
     findings.extend(_schemas_current(ctx))
+    findings.extend(_key_files(ctx))
     findings.extend(_codeowners_current(ctx, reported={f.file for f in findings}))
     return GateResult(findings)
+
+
+def _key_files(ctx: CheckContext) -> list[Finding]:
+    """A key or certificate file a policy names, changed or deleted while the policy was not: the
+    policy is checked again, so the change that breaks it fails, not every pull request after it."""
+    changed = {path for path in ctx.changes if kind_of(path) == "other"}
+    if not changed:
+        return []
+    from modelreg.policies.select import load_all
+
+    findings = []
+    for name, policy in sorted(load_all(ctx.head)[0].items()):
+        path = f"{names.POLICY_DIR}/{name}.yaml"
+        named = {getattr(s, "public_key", None) for s in policy.signing.signers} | {
+            c for s in policy.signing.signers for c in getattr(s, "certificate_chain", None) or ()}
+        if path not in ctx.changes and named & changed:
+            findings += [Finding.from_error(GATE, p) for p in signing.problems(ctx.head, path, policy)]
+    return findings
 
 
 def _layout(ctx: CheckContext) -> list[InputError]:
@@ -128,7 +148,9 @@ def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any
             if written:
                 return [Finding.from_error(GATE, problem) for problem in written]
         elif kind == "policy":
-            documents.policy_file(ctx.head, path)
+            policy = documents.policy_file(ctx.head, path)
+            if policy is not None and (unusable := signing.problems(ctx.head, path, policy)):
+                return [Finding.from_error(GATE, problem) for problem in unusable]
         else:  # manifests: the full validation only the check runs (readers check the shape)
             models.validate(models.SCHEMAS[kind], doc, path, data)
     except InputError as exc:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -414,8 +415,12 @@ def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str
             return StepResult(step, "unchanged", f"v{step.after} already deployed (from {last.commit[:12]}): "
                               f"{unchanged}; nothing to do", sha)
     if dry_run:
-        return StepResult(step, "planned", f"would deploy v{step.after} ({sha[:12]})", sha)
+        note = _signing_note(catalog, mv)
+        return StepResult(step, "planned", f"would deploy v{step.after} ({sha[:12]}){note}", sha)
     with _VersionFetch(root, mv) as fetcher:
+        unsigned = _unsigned(catalog, mv, fetcher)
+        if unsigned is not None:
+            return StepResult(step, "refused", unsigned, sha)
         act = _activation(root, step, mv, commit, fetcher, reinstall=force)
         done: list[Target] = []
         outcomes: list[TargetOutcome] = []
@@ -426,7 +431,42 @@ def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str
                 outcomes += _switch_back(root, done, step, previous_catalog, commit)
                 return StepResult(step, "failed", f"{target.name}: {outcome.message}", sha, outcomes)
             done.append(target)
-    return StepResult(step, "succeeded", _succeeded(step.after, outcomes), sha, outcomes)
+        signed = f"; signature by {fetcher.signed_by} verified" if fetcher.signed_by else ""
+    return StepResult(step, "succeeded", _succeeded(step.after, outcomes) + signed, sha, outcomes)
+
+
+def _signing_note(catalog: Catalog, mv: ModelVersion) -> str:
+    """What a dry run says of the signature it did not check."""
+    from modelreg.policies import signing
+
+    try:
+        rule = signing.at(catalog.snapshot, mv.model, mv.data)
+    except InputError as exc:
+        return f"; its signing rule cannot be read ({exc}): it would be refused"
+    return f"; its signature would be verified first ({rule.describe()})" if rule.required else ""
+
+
+def _unsigned(catalog: Catalog, mv: ModelVersion, fetcher: _VersionFetch) -> str | None:
+    """Why the version must not be activated (None: it may): its policy at the deployed commit
+    requires signing, and the bundle does not verify against the bytes fetched for the targets
+    (``fetcher`` hands every target these very bytes, copied)."""
+    from modelreg.policies import signing
+
+    try:
+        rule = signing.at(catalog.snapshot, mv.model, mv.data)
+    except InputError as exc:
+        return f"the signing rule of {mv.uri} cannot be read: {exc}; no target was touched"
+    if not rule.required:
+        return None
+    try:
+        path = fetcher.local_path()
+    except ModelregError as exc:
+        return f"{exc}; no target was touched"
+    verdict = signing.verify_version(catalog.snapshot, mv.model, mv.version, mv.data, path)
+    if not verdict.ok:
+        return f"signature not verified, {verdict.problem}; no target was touched"
+    fetcher.signed_by = verdict.signed_by
+    return None
 
 
 def _succeeded(version: int, outcomes: list[TargetOutcome]) -> str:
@@ -526,6 +566,8 @@ class _VersionFetch:
         self.mv = mv
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._path: Path | None = None
+        #: who signed the bytes, when their signature was verified in this run
+        self.signed_by: str | None = None
 
     def __enter__(self) -> _VersionFetch:
         return self
@@ -535,6 +577,14 @@ class _VersionFetch:
             self._tmp.cleanup()
 
     def fetch_to(self, dest: Path) -> Path:
+        """The artifact at ``dest``: a copy of the bytes fetched (and their signature verified)
+        for this deployment already, else downloaded and sha256-verified now."""
+        if self._path is not None:
+            if self._path.is_dir():
+                shutil.copytree(self._path, dest, symlinks=True, dirs_exist_ok=False)
+            else:
+                shutil.copyfile(self._path, dest)
+            return dest
         from modelreg.read.artifacts import download
 
         return download(self.mv, dest, force=True)

@@ -21,7 +21,7 @@ from modelreg.deploy.run import VERIFY_THREADS, main_tip
 from modelreg.deploy.targets import Serving, Target, build
 from modelreg.edges import git, ledger
 from modelreg.edges.snapshot import Revision
-from modelreg.errors import ModelregError, NotFoundError
+from modelreg.errors import InputError, ModelregError, NotFoundError
 from modelreg.formats.models import RegistryConfig, load_config
 from modelreg.read.catalog import Catalog
 
@@ -41,6 +41,8 @@ class TargetState:
     unverified: str | None = None
     #: the commit the target records deploying, where it records one
     commit: str | None = None
+    #: who signed the bytes served, when their signature was verified in this run
+    signed_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -176,14 +178,56 @@ def _status(root: Path, snapshot: Revision, *, only: str | None, fast: bool, mai
             rows.append((AliasStatus(name, model, env.alias, wanted, sha,
                                      _last_success(records, name, model, env.alias)), targets))
     _ask(rows, verify=not fast)
+    unsigned, unchecked = _signatures(catalog, rows, fast=fast)
     kept = []
     for row, _ in rows:
         if row.desired is None and row.recorded is None and all(t.version is None for t in row.targets):
             continue
-        row.drift = _drift(root, row, commit)
+        row.drift = _drift(root, row, commit) + unsigned.get(id(row), [])
         kept.append(row)
+    skipped = [f"signatures not checked (--fast): {', '.join(unchecked)} require signing"] \
+        if unchecked else []
     return Status(commit, kept, fast=fast, lost=_lost(config, root, records, catalog.model_names(), only),
-                  warnings=loaded.warnings(main))
+                  warnings=loaded.warnings(main) + skipped)
+
+
+def _signatures(catalog: Catalog, rows: list[tuple[AliasStatus, list[Target]]], *,
+                fast: bool) -> tuple[dict[int, list[str]], list[str]]:
+    """Where the policy at this commit requires signing, the bundle checked against the bytes each
+    directory target serves (a row whose signature fails is not live: reconcile redeploys it, and
+    deploy refuses what does not verify), by row; with ``fast``, the versions whose signature was
+    not checked."""
+    from modelreg.policies import signing
+
+    found: dict[int, list[str]] = {}
+    unchecked: list[str] = []
+    for row, targets in rows:
+        if row.desired is None:
+            continue
+        try:
+            mv = catalog.version(row.model, row.desired, with_pointer=False)
+            required = signing.at(catalog.snapshot, row.model, mv.data).required
+        except (ModelregError, InputError) as exc:
+            found.setdefault(id(row), []).append(f"the signing rule cannot be read: {exc}")
+            continue
+        if not required:
+            continue
+        if fast:
+            unchecked.append(mv.uri)
+            continue
+        for target, state in zip(targets, row.targets, strict=True):
+            where = getattr(target, "artifact_path", None)
+            path = where(row.model, row.desired) if where is not None and state.version == row.desired \
+                and state.verified and not state.problem else None
+            if path is None:
+                continue  # not this version's bytes (drift says so), or a target that cannot show them
+            verdict = signing.verify_version(catalog.snapshot, row.model, row.desired, mv.data, path)
+            if verdict.ok:
+                state.signed_by = verdict.signed_by
+            else:
+                found.setdefault(id(row), []).append(
+                    f"{target.name}: signature not verified: {verdict.problem}")
+    return found, unchecked
 
 
 def _ask(rows: list[tuple[AliasStatus, list[Target]]], *, verify: bool) -> None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         Bounds,
         CardRules,
         CardSection,
+        CertificateSigner,
         CheckSettings,
         CodeLineage,
         CommandTarget,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         DirectoryTarget,
         Environment,
         Framework,
+        KeySigner,
         KServeTarget,
         Lineage,
         ModelManifest,
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
         Regression,
         Rejection,
         Run,
+        SigningRules,
+        SigstoreSigner,
         SliceBounds,
         VersionManifest,
         WebhookTarget,
@@ -70,6 +74,10 @@ else:
     Regression = records.Kind("policy", "Regression")
     ArtifactRules = records.Kind("policy", "ArtifactRules")
     CardRules = records.Kind("policy", "CardRules")
+    SigningRules = records.Kind("policy", "SigningRules")
+    KeySigner = records.Kind("policy", "KeySigner")
+    CertificateSigner = records.Kind("policy", "CertificateSigner")
+    SigstoreSigner = records.Kind("policy", "SigstoreSigner")
     Approvals = records.Kind("policy", "Approvals")
     PromotionRule = records.Kind("policy", "PromotionRule")
     RegistryConfig = records.Kind("config", "RegistryConfig")
@@ -83,10 +91,11 @@ else:
 
 __all__ = [
     "SCHEMAS", "SCHEMA_VERSION", "AppliesTo", "Approvals", "Artifact", "ArtifactRules", "Bounds",
-    "CardRules", "CardSection", "CheckSettings", "CodeLineage", "CommandTarget", "Dataset",
-    "DirectoryTarget", "Environment", "Framework", "KServeTarget", "Lineage", "ModelManifest",
-    "Notification", "Policy", "PromotionRule", "RegistryConfig", "Regression", "Rejection", "Run",
-    "SliceBounds", "VersionManifest", "WebhookTarget", "json_schema_text",
+    "CardRules", "CardSection", "CertificateSigner", "CheckSettings", "CodeLineage", "CommandTarget",
+    "Dataset", "DirectoryTarget", "Environment", "Framework", "KServeTarget", "KeySigner", "Lineage",
+    "ModelManifest", "Notification", "Policy", "PromotionRule", "RegistryConfig", "Regression",
+    "Rejection", "Run", "SigningRules", "SigstoreSigner", "SliceBounds", "VersionManifest",
+    "WebhookTarget", "json_schema_text",
     "load_config", "validate",
 ]
 

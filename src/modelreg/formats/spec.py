@@ -237,6 +237,52 @@ class CardRules(_Strict):
         "card fails)")
 
 
+#: a PEM block written in the policy, or the path of a PEM file in the registry (read at the revision of
+#: the policy that names it); ``policies/signing.py`` decodes the block, a key's or a certificate's
+PemOrPath = Annotated[str, StringConstraints(
+    max_length=20000,
+    pattern=r"^(?:-----BEGIN [A-Z0-9 ]+-----\s[A-Za-z0-9+/=\s]+-----END [A-Z0-9 ]+-----\s*"
+            r"|[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*)$")]
+
+
+class KeySigner(_Strict):
+    """A signer known by its public key (``register --sign --sign-key``)."""
+
+    kind: Literal["key"]
+    public_key: PemOrPath = Field(description="the PEM public key itself, or the path of a PEM file in "
+                                  "the registry (e.g. policies/keys/train.pub)")
+
+
+class CertificateSigner(_Strict):
+    """Signers whose certificate chains up to one of these certificate authorities."""
+
+    kind: Literal["certificate"]
+    certificate_chain: Annotated[list[PemOrPath], Field(min_length=1, max_length=16)] = Field(
+        description="the CA certificates (PEM, or paths of PEM files in the registry) a signing "
+        "certificate must chain up to")
+
+
+class SigstoreSigner(_Strict):
+    """A Sigstore keyless signer: the workload identity in the certificate Fulcio issued."""
+
+    kind: Literal["sigstore"]
+    identity: Annotated[str, StringConstraints(pattern=r"^[^\s]{1,1000}$")] = Field(
+        description="the certificate's identity, e.g. a training workflow "
+        "https://github.com/ORG/train/.github/workflows/train.yml@refs/heads/main")
+    issuer: Annotated[str, StringConstraints(pattern=r"^https://[^\s]{1,2000}$")] = Field(
+        description="the OIDC issuer, e.g. https://token.actions.githubusercontent.com")
+
+
+AnySigner = Annotated[KeySigner | CertificateSigner | SigstoreSigner, Field(discriminator="kind")]
+
+
+class SigningRules(_Strict):
+    required: bool = Field(default=False, description="every new version must carry a signature bundle "
+                           "that verifies against its bytes and one of the signers")
+    signers: list[AnySigner] = Field(default=[], description="who may sign: public keys, certificate "
+                                     "authorities, Sigstore identities")
+
+
 class AppliesTo(_Strict):
     models: list[ModelName] = []
     tags: dict[Key, str] = {}
@@ -254,6 +300,7 @@ class Policy(_Strict):
     regression: list[Regression] = []
     artifact: ArtifactRules = ArtifactRules()
     card: CardRules = CardRules()
+    signing: SigningRules = SigningRules()
     promotion: dict[AliasName, PromotionRule] = {}
 
 

@@ -70,7 +70,8 @@ def find(reg: Registry, uri: str, *, env: str | None = None) -> Servable:
 
 
 def read_verified(reg: Registry, found: Servable) -> bytes:
-    """The artifact's bytes, whose sha256 matched the manifest; :class:`IntegrityError` otherwise."""
+    """The artifact's bytes, whose sha256 matched the manifest and, where the version's policy
+    requires signing, whose signature verified; :class:`IntegrityError` otherwise."""
     mv = found.mv
     expected = str(mv.artifact.get("sha256", ""))
     if found.path is not None:
@@ -81,8 +82,34 @@ def read_verified(reg: Registry, found: Servable) -> bytes:
                 f"{found.path}: sha256 {actual}, but {mv.source} records {expected}; refusing to load it",
                 fix="the file was changed after it was deployed: `modelreg status --verify` shows it, "
                 "`modelreg reconcile` puts the registered bytes back")
-        return data
-    return _fetched(reg, mv, expected)
+    else:
+        data = _fetched(reg, mv, expected)
+    _signed(reg, mv, data)
+    return data
+
+
+def _signed(reg: Registry, mv: ModelVersion, data: bytes) -> None:
+    """Refuse bytes whose policy requires signing unless their bundle verifies on these very
+    bytes (a copy of them is what is verified: the file could change after it was read)."""
+    import tempfile
+
+    from modelreg.policies import signing
+
+    snapshot = reg.catalog.snapshot
+    try:
+        required = signing.at(snapshot, mv.model, mv.data).required
+    except InputError as exc:
+        raise IntegrityError(f"{mv.uri}: the signing rule cannot be read: {exc}; refusing to load it",
+                             fix="fix the policy (`modelreg check --all` names the problem)") from exc
+    if not required:
+        return
+    with tempfile.TemporaryDirectory(prefix="modelreg-serve-") as tmp:
+        copy = Path(tmp) / names.check_file_name(str(mv.artifact.get("path", "artifact")))
+        copy.write_bytes(data)
+        verdict = signing.verify_version(snapshot, mv.model, mv.version, mv.data, copy)
+    if not verdict.ok:
+        raise IntegrityError(f"{mv.uri}: signature not verified, {verdict.problem}; refusing to load it",
+                             fix="its policy requires signing: serve a signed version, or restore its bundle")
 
 
 def _fetched(reg: Registry, mv: ModelVersion, expected: str) -> bytes:

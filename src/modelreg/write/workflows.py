@@ -206,9 +206,10 @@ _RECONCILE_JOB = """\
 
 
 def install_requirement(config: RegistryConfig) -> str:
-    """What the workflows install: ``install`` from modelreg.yaml, or this exact modelreg."""
+    """What the workflows install: ``install`` from modelreg.yaml, or this exact modelreg with the
+    ``sign`` extra (the gate, deploy and reconcile verify signatures where a policy requires them)."""
     if config.install is None:
-        return f"modelreg=={__version__}"
+        return f"modelreg[sign]=={__version__}"
     spec = config.install
     bad = next((char for char in spec if not _REQUIREMENT.fullmatch(f"a{char}")), None)
     if bad is not None:

@@ -22,15 +22,17 @@ from modelreg.cli.common import registry
 @click.option("--offline", is_flag=True,
               help="Do not ask the DVC remote whether artifacts are there (for pre-commit hooks).")
 @click.option("--gate", "gates", multiple=True, metavar="NAME",
-              help="Run only this gate (repeatable): schema, immutability, numbering, artifact, policy, "
-              "promotion.")
+              help="Run only this gate (repeatable): schema, immutability, numbering, artifact, "
+              "signature, policy, promotion.")
 def command(base: str | None, check_all: bool, head: bool, staged: bool, fmt: str,
             verify_artifacts: bool, offline: bool, gates: tuple[str, ...]) -> None:
     """Run the registry's gates on what changed since the base branch.
 
     Gates: schema (files valid and in place), immutability (released versions
     untouched), numbering (next free vN), artifact (bytes in the DVC remote,
-    matching the manifest), policy (required fields, thresholds, slices,
+    matching the manifest), signature (where the policy requires signing, the
+    bundle verifies on those bytes against its signers), policy (required
+    fields, thresholds, slices,
     regression against production, artifact rules), promotion (aliases on live
     versions; stage order and soak time from git history).
 

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from modelreg.cli.common import emit_json, registry, table, warn
+
+if TYPE_CHECKING:
+    from modelreg.deploy.status import AliasStatus
 
 
 @click.command("status")
@@ -19,7 +24,9 @@ def command(only: str | None, verify: bool, fast: bool, as_json: bool) -> None:
     when every target serves main's version and the bytes of every target that
     can show them (directory) hash now to the manifest's sha256; otherwise it
     says what was not checked (a command or webhook target cannot show its
-    bytes; --fast skips files whose size and mtime are unchanged). Deployments
+    bytes; --fast skips files whose size and mtime are unchanged). Where the
+    version's policy requires signing, the signature of what a directory target
+    serves is verified too (not with --fast, which says so). Deployments
     a directory target shows that the ledger does not have are listed. Ledger
     records on commits not on main (a force push removed them, or a branch's
     note) are ignored and counted in a warning (stderr; `warnings` in --json).
@@ -43,10 +50,7 @@ def command(only: str | None, verify: bool, fast: bool, as_json: bool) -> None:
                  r.recorded.outcome if r.recorded else "-", _STATES[r.state]) for r in result.rows]
         click.echo(table(["environment", "model", "alias", "main", "served", "last success", "state"], rows))
         for row in result.rows:
-            for problem in row.drift:
-                click.echo(f"{row.environment} {row.model} {row.alias}: {problem}")
-            for skipped in row.unverified:
-                click.echo(f"{row.environment} {row.model} {row.alias}: not verified: {skipped}")
+            _details(row)
         if result.drifted:
             click.echo("Next: `modelreg reconcile` redeploys what drifted.")
     if not as_json:
@@ -54,6 +58,17 @@ def command(only: str | None, verify: bool, fast: bool, as_json: bool) -> None:
             click.echo(f"{lost.environment}: {lost.describe()}", err=True)
     if result.drifted:
         raise click.exceptions.Exit(1)
+
+
+def _details(row: AliasStatus) -> None:
+    where = f"{row.environment} {row.model} {row.alias}"
+    for problem in row.drift:
+        click.echo(f"{where}: {problem}")
+    for skipped in row.unverified:
+        click.echo(f"{where}: not verified: {skipped}")
+    for target in row.targets:
+        if target.signed_by and not row.drift:
+            click.echo(f"{where}: {target.target}: signature by {target.signed_by} verified now")
 
 
 #: "live" only when the bytes were hashed now on every target

@@ -128,6 +128,14 @@ class Directory:
         sha = record.get("sha256")
         return Serving(version, sha if isinstance(sha, str) else None, commit=commit, unverified=NOT_REHASHED)
 
+    def artifact_path(self, model: str, version: int) -> Path | None:
+        """The artifact this target holds for ``model``'s ``version`` (its signature is checked
+        on these bytes), None when it holds no such version."""
+        version_dir = self.root / model / str(version)
+        record = None if version_dir.is_symlink() else _record(version_dir)
+        name = record.get("artifact") if record else None
+        return version_dir / name if isinstance(name, str) and name and "/" not in name else None
+
     def recorded_commit(self, model: str, alias: str) -> str | None:
         """The commit the alias's record names as having deployed what its link points at (None:
         no such record). A hint for refusing to move a newer deployment back, never a proof."""
