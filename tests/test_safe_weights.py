@@ -250,6 +250,22 @@ def test_the_gate_refuses_what_the_base_policy_refuses(feature: Path, workdir: P
     assert f"fraud v1: {name}" in text and dangerous in text and "policy default (on main)" in text
 
 
+def test_a_pull_request_cannot_relax_the_rule_for_an_existing_model(feature: Path, workdir: Path, cli: Cli,
+                                                                   marker: Path) -> None:
+    git(feature, "switch", "-q", "main")
+    assert _register(cli, feature, workdir, "model.skops", _skops()).code == 0
+    commit_all(feature, "Register fraud v1")
+    git(feature, "switch", "-q", "feature")
+    git(feature, "merge", "-q", "main")
+    (feature / "policies" / "lenient.yaml").write_text("schema_version: 1\n")
+    model = feature / "registry/fraud/model.yaml"
+    model.write_text(model.read_text() + "policy: lenient\n")
+    assert _register(cli, feature, workdir, "model.pt", _torch_zip(marker)).code == 0
+    out = cli.fails("-C", str(feature), "check", "--gate", "artifact").out
+    assert "fraud v2: model.pt:archive/data.pkl: the pickle imports builtins.exec" in out
+    assert "policy default (on main)" in out
+
+
 def test_the_gate_refuses_what_the_head_policy_refuses(registry: Path, workdir: Path, cli: Cli,
                                                        marker: Path) -> None:
     git(registry, "switch", "-q", "-c", "feature")
