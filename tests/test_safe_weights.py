@@ -15,6 +15,7 @@ import os
 import pickle
 import sys
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -413,6 +414,21 @@ def test_a_pickle_that_is_also_a_zip_is_judged_as_both(tmp_path: Path, marker: P
         archive.writestr("weights.safetensors", _safetensors())
     found = _inspect(tmp_path, "model.pt", _evil_pickle(marker) + buffer.getvalue())
     assert [f.dangerous for f in found] == [("posix.system",)], found
+
+
+def test_a_compression_bomb_is_not_expanded_past_its_budget(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream (or zip member) that expands past RATIO times its size and MIN_BUDGET is refused
+    unread: the machine that checks it keeps its disk. The budget is lowered to keep the test small."""
+    monkeypatch.setattr(weights, "MIN_BUDGET", 1024 * 1024)
+    zeros = b"\0" * (8 * 1024 * 1024)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", zeros)
+    for name, data in (("model.joblib", zlib.compress(zeros)), ("model.pt", buffer.getvalue())):
+        [found] = _inspect(tmp_path, name, data)
+        assert found.error is not None and "expands beyond" in found.error, found
+        assert judge(Rule("scan", ("p",)), [found])
 
 
 def test_a_keras_lambda_layer_is_code(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ import bz2
 import gzip
 import json
 import lzma
+import os
 import pickletools
-import shutil
 import struct
 import sys
 import tempfile
@@ -34,8 +34,12 @@ from typing import IO, Any, Protocol
 from modelreg.edges.hashing import walk_files
 
 EXTRA = "pip install 'modelreg[scan]'"
-#: a stream expanded beyond this is not inspected (fail closed): a compression bomb must not fill the disk
+#: a compressed stream or zip member is expanded to at most RATIO times its size, and never beyond
+#: MAX_EXPANDED (at least MIN_BUDGET); past that it is not inspected (fail closed): a compression
+#: bomb must not fill the disk of the machine that checks it
 MAX_EXPANDED = 16 * 1024**3
+MIN_BUDGET = 1024**3
+RATIO = 200
 #: how deep archives inside archives (or compressed streams) are followed
 MAX_DEPTH = 4
 
@@ -175,11 +179,14 @@ class _Walker:
                         continue
                     member = f"{label}:{info.filename}"
                     try:
-                        with archive.open(info) as opened, _spooled(opened) as copy:
+                        with archive.open(info) as opened, _spooled(opened, info.compress_size) as copy:
                             if info.filename.rsplit("/", 1)[-1] == "config.json":
                                 found.extend(_keras(copy, member))
                                 copy.seek(0)
                             found.extend(self.stream(copy, member, depth + 1))
+                    except _TooLarge as exc:
+                        found.append(CodeFile(member, "archive member",
+                                              error=f"it expands beyond {exc} bytes"))
                     except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError,
                             zlib.error, lzma.LZMAError) as exc:
                         found.append(CodeFile(member, "archive member", error=f"it does not read ({exc})"))
@@ -191,15 +198,17 @@ class _Walker:
         """Expand into the scratch directory, then judge what came out."""
         self._n += 1
         out = self.scratch / f"expanded-{self._n}"
+        limit = _budget(stream.seek(0, os.SEEK_END))
+        stream.seek(0)
         try:
             reader = _decompressor(stream, codec)
             with open(out, "wb") as sink:
                 written = 0
                 while block := reader.read(1024 * 1024):
                     written += len(block)
-                    if written > MAX_EXPANDED:
+                    if written > limit:
                         return [CodeFile(label, f"{codec}-compressed stream",
-                                         error=f"it expands beyond {MAX_EXPANDED:,} bytes")]
+                                         error=f"it expands beyond {limit:,} bytes")]
                     sink.write(block)
         except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as exc:
             return [CodeFile(label, f"{codec}-compressed stream", error=f"it does not expand ({exc})")]
@@ -348,9 +357,25 @@ class _Zlib:
                 return out
 
 
-def _spooled(member: IO[bytes]) -> IO[bytes]:
-    """An archive member as a seekable file (in memory up to 64 MiB, on disk beyond)."""
+def _budget(compressed: int) -> int:
+    return min(MAX_EXPANDED, max(MIN_BUDGET, RATIO * compressed))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _spooled(member: IO[bytes], compressed: int) -> IO[bytes]:
+    """An archive member as a seekable file (in memory up to 64 MiB, on disk beyond), expanded to at
+    most :func:`_budget` of its compressed size (raises :class:`_TooLarge`)."""
+    limit = _budget(compressed)
     spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115 (the caller closes it)
-    shutil.copyfileobj(member, spool, 1024 * 1024)
+    written = 0
+    while block := member.read(1024 * 1024):
+        written += len(block)
+        if written > limit:
+            spool.close()
+            raise _TooLarge(f"{limit:,}")
+        spool.write(block)
     spool.seek(0)
     return spool
