@@ -202,6 +202,19 @@ def test_a_benign_pickle_passes_scan_and_fails_refuse(registry: Path, workdir: P
     assert _register(cli, registry, workdir, "model.pkl", benign).code == 0
 
 
+def test_refuse_names_a_pickle_the_scanner_cannot_finish_as_a_pickle(registry: Path, workdir: Path,
+                                                                     cli: Cli) -> None:
+    """Under ``refuse`` a joblib file holding arrays is refused for what it is, not for the scan."""
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump(_sklearn(), buffer, compress=3)
+    _policy(registry, "refuse")
+    err = _register(cli, registry, workdir, "model.joblib", buffer.getvalue()).err
+    assert "model.joblib is a zlib-compressed pickle: loading it runs code (it imports " in err, err
+    assert "joblib.numpy_pickle.NumpyArrayWrapper" in err
+
+
 def test_allow_keeps_todays_behaviour(registry: Path, workdir: Path, cli: Cli, marker: Path) -> None:
     """No rule (the default, ``allow``): registered as before, nothing inspected."""
     assert _register(cli, registry, workdir, "model.pkl", _evil_pickle(marker)).code == 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import bz2
+import dataclasses
 import gzip
 import json
 import lzma
@@ -86,10 +87,18 @@ class CodeFile:
     error: str | None = None
     #: whether a scanner read it (False: found by content only)
     scanned: bool = False
+    #: True when it could not be read far enough to tell whether it runs code (``error`` says why)
+    unknown: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "kind": self.kind, "imports": list(self.imports),
-                "dangerous": list(self.dangerous), "error": self.error, "scanned": self.scanned}
+                "dangerous": list(self.dangerous), "error": self.error, "scanned": self.scanned,
+                "unknown": self.unknown}
+
+
+def _unknown(label: str, kind: str, why: str) -> CodeFile:
+    """A file that could not be read far enough to tell whether it runs code."""
+    return CodeFile(label, kind, error=why, unknown=True)
 
 
 class ScannerMissing(Exception):
@@ -145,7 +154,7 @@ class _Walker:
             with open(path, "rb") as stream:
                 return self.stream(stream, label, 0)
         except OSError as exc:
-            return [CodeFile(label, "unreadable file", error=f"it cannot be read ({exc.strerror})")]
+            return [_unknown(label, "unreadable file", f"it cannot be read ({exc.strerror})")]
 
     def stream(self, stream: IO[bytes], label: str, depth: int) -> list[CodeFile]:
         """Every reading of the bytes that a loader could take: a file that is a zip by its end
@@ -153,7 +162,7 @@ class _Walker:
         head = stream.read(8)
         stream.seek(0)
         if depth > MAX_DEPTH:
-            return [CodeFile(label, "nested archive", error=f"it is nested over {MAX_DEPTH} levels deep")]
+            return [_unknown(label, "nested archive", f"it is nested over {MAX_DEPTH} levels deep")]
         found: list[CodeFile] = []
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or _is_zip(stream):
             found.extend(self.archive(stream, label, depth))
@@ -185,13 +194,12 @@ class _Walker:
                                 copy.seek(0)
                             found.extend(self.stream(copy, member, depth + 1))
                     except _TooLarge as exc:
-                        found.append(CodeFile(member, "archive member",
-                                              error=f"it expands beyond {exc} bytes"))
+                        found.append(_unknown(member, "archive member", f"it expands beyond {exc} bytes"))
                     except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError,
                             zlib.error, lzma.LZMAError) as exc:
-                        found.append(CodeFile(member, "archive member", error=f"it does not read ({exc})"))
+                        found.append(_unknown(member, "archive member", f"it does not read ({exc})"))
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            found.append(CodeFile(label, "zip archive", error=f"it does not read as a zip archive ({exc})"))
+            found.append(_unknown(label, "zip archive", f"it does not read as a zip archive ({exc})"))
         return found
 
     def compressed(self, stream: IO[bytes], label: str, codec: str, depth: int) -> list[CodeFile]:
@@ -207,21 +215,20 @@ class _Walker:
                 while block := reader.read(1024 * 1024):
                     written += len(block)
                     if written > limit:
-                        return [CodeFile(label, f"{codec}-compressed stream",
-                                         error=f"it expands beyond {limit:,} bytes")]
+                        return [_unknown(label, f"{codec}-compressed stream",
+                                         f"it expands beyond {limit:,} bytes")]
                     sink.write(block)
         except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as exc:
-            return [CodeFile(label, f"{codec}-compressed stream", error=f"it does not expand ({exc})")]
+            return [_unknown(label, f"{codec}-compressed stream", f"it does not expand ({exc})")]
         except _NoCodec:
-            return [CodeFile(label, f"{codec}-compressed stream",
-                             error=f"modelreg cannot expand {codec}")]
+            return [_unknown(label, f"{codec}-compressed stream", f"modelreg cannot expand {codec}")]
         try:
             with open(out, "rb") as expanded:
                 inner = self.stream(expanded, label, depth + 1)
         finally:
             out.unlink()
-        return [CodeFile(f.file, f"{codec}-compressed {f.kind}", f.imports, f.dangerous, f.error, f.scanned)
-                if f.file == label else f for f in inner]
+        return [dataclasses.replace(f, kind=f"{codec}-compressed {f.kind}") if f.file == label else f
+                for f in inner]
 
     def numpy(self, stream: IO[bytes], label: str) -> list[CodeFile]:
         """An ``.npy`` header (a Python literal, read without numpy); object arrays are pickles."""
@@ -233,7 +240,7 @@ class _Walker:
             header = ast.literal_eval(stream.read(size).decode("latin1" if major < 3 else "utf-8"))
             descr = header["descr"]
         except (IndexError, struct.error, ValueError, SyntaxError, KeyError, TypeError, MemoryError) as exc:
-            return [CodeFile(label, "numpy array", error=f"its .npy header does not read ({exc})")]
+            return [_unknown(label, "numpy array", f"its .npy header does not read ({exc})")]
         if not _has_objects(descr):
             return []
         return [self.pickle(stream, label, "numpy object array")]

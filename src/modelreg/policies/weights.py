@@ -95,20 +95,20 @@ def judge(rule: Rule, files: Iterable[CodeFile]) -> list[Problem]:
     problems = []
     for f in files:
         named = f" ({rule.named()})"
-        if f.error is not None:
-            problems.append(Problem(f.file, f"{f.file}: the {f.kind} could not be inspected: {f.error}",
-                                    f"a file that cannot be inspected is refused; save the model as "
-                                    f"{SAFE_FORMATS}, or as a plain pickle (pickle.dump), which is read to "
-                                    f"its end{named}"))
-        elif f.dangerous:
+        if f.dangerous:
             problems.append(Problem(f.file, f"{f.file}: the {f.kind} imports {', '.join(f.dangerous)}, "
                                     "which runs code when it is loaded",
                                     f"do not load it; rebuild the artifact from code you trust, or export "
                                     f"the model to {SAFE_FORMATS}{named}"))
-        elif rule.mode == "refuse":
+        elif rule.mode == "refuse" and not f.unknown:
             imports = f" (it imports {', '.join(f.imports[:4])}{', ...' if len(f.imports) > 4 else ''})" \
                 if f.imports else ""
             problems.append(Problem(f.file, f"{f.file} is a {f.kind}: loading it runs code{imports}",
                                     f"export the model to {SAFE_FORMATS}, which load without running "
                                     f"code{named}"))
+        elif f.error is not None:
+            problems.append(Problem(f.file, f"{f.file}: the {f.kind} could not be inspected: {f.error}",
+                                    f"a file that cannot be inspected is refused; save the model as "
+                                    f"{SAFE_FORMATS}, or as a plain pickle (pickle.dump), which is read to "
+                                    f"its end{named}"))
     return problems
