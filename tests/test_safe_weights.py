@@ -444,6 +444,15 @@ def test_a_compression_bomb_is_not_expanded_past_its_budget(tmp_path: Path,
         assert judge(Rule("scan", ("p",)), [found])
 
 
+def test_a_configuration_too_deep_to_read_fails_closed(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", "[" * 100_000 + "]" * 100_000)
+    [found] = _inspect(tmp_path, "model.keras", buffer.getvalue())
+    assert found.unknown and found.error == "it nests deeper than can be read"
+    assert judge(Rule("scan", ("p",)), [found])
+
+
 def test_a_keras_lambda_layer_is_code(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -41,6 +41,8 @@ EXTRA = "pip install 'modelreg[scan]'"
 MAX_EXPANDED = 16 * 1024**3
 MIN_BUDGET = 1024**3
 RATIO = 200
+#: the largest Keras configuration or numpy header read (a larger one fails closed)
+_MAX_JSON = 64 * 1024 * 1024
 #: how deep archives inside archives (or compressed streams) are followed
 MAX_DEPTH = 4
 
@@ -237,9 +239,12 @@ class _Walker:
             major = stream.read(1)[0]
             stream.read(1)  # the minor version
             size = struct.unpack("<H" if major == 1 else "<I", stream.read(2 if major == 1 else 4))[0]
+            if size > _MAX_JSON:
+                return [_unknown(label, "numpy array", f"its .npy header is over {_MAX_JSON:,} bytes")]
             header = ast.literal_eval(stream.read(size).decode("latin1" if major < 3 else "utf-8"))
             descr = header["descr"]
-        except (IndexError, struct.error, ValueError, SyntaxError, KeyError, TypeError, MemoryError) as exc:
+        except (IndexError, struct.error, ValueError, SyntaxError, KeyError, TypeError, MemoryError,
+                RecursionError) as exc:
             return [_unknown(label, "numpy array", f"its .npy header does not read ({exc})")]
         if not _has_objects(descr):
             return []
@@ -303,13 +308,17 @@ def _has_objects(descr: Any) -> bool:
 
 def _keras(stream: IO[bytes], label: str) -> list[CodeFile]:
     """A Keras ``config.json`` with a ``Lambda`` layer: its function is marshalled Python bytecode."""
+    data = stream.read(_MAX_JSON + 1)
+    if len(data) > _MAX_JSON:
+        return [_unknown(label, "configuration", f"it is over {_MAX_JSON:,} bytes, more than is read")]
     try:
-        config = json.loads(stream.read(64 * 1024 * 1024))
+        if not _names_lambda(json.loads(data)):
+            return []
     except ValueError:
         return []  # not JSON: not a Keras configuration
-    if _names_lambda(config):
-        return [CodeFile(label, "Keras Lambda layer", ("keras.layers.Lambda",), ("keras.layers.Lambda",))]
-    return []
+    except RecursionError:
+        return [_unknown(label, "configuration", "it nests deeper than can be read")]
+    return [CodeFile(label, "Keras Lambda layer", ("keras.layers.Lambda",), ("keras.layers.Lambda",))]
 
 
 def _names_lambda(node: Any) -> bool:
