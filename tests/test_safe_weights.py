@@ -195,7 +195,7 @@ def test_a_benign_pickle_passes_scan_and_fails_refuse(registry: Path, workdir: P
     benign = pickle.dumps(_sklearn())
     _policy(registry, "refuse")
     err = _register(cli, registry, workdir, "model.pkl", benign).err
-    assert "model.pkl is a pickle: loading it runs code (it imports " in err
+    assert "model.pkl is a pickle, a format that runs code when loaded (it imports " in err
     assert "sklearn.linear_model._logistic.LogisticRegression" in err
     assert "export the model to safetensors, ONNX or skops" in err
     _policy(registry, "scan")
@@ -211,7 +211,8 @@ def test_refuse_names_a_pickle_the_scanner_cannot_finish_as_a_pickle(registry: P
     joblib.dump(_sklearn(), buffer, compress=3)
     _policy(registry, "refuse")
     err = _register(cli, registry, workdir, "model.joblib", buffer.getvalue()).err
-    assert "model.joblib is a zlib-compressed pickle: loading it runs code (it imports " in err, err
+    assert "model.joblib is a zlib-compressed pickle, a format that runs code when loaded (it imports " \
+        in err, err
     assert "joblib.numpy_pickle.NumpyArrayWrapper" in err
 
 
@@ -231,8 +232,8 @@ def test_a_scan_that_cannot_run_fails_closed(registry: Path, workdir: Path, cli:
     err = _register(cli, registry, workdir, "model.pkl", benign).err
     assert "needs picklescan to scan model.pkl" in err and "pip install 'modelreg[scan]'" in err
     _policy(registry, "refuse")
-    assert "model.pkl is a pickle: loading it runs code" in _register(cli, registry, workdir, "model.pkl",
-                                                                      benign).err
+    err = _register(cli, registry, workdir, "model.pkl", benign).err
+    assert "model.pkl is a pickle, a format that runs code when loaded" in err
 
 
 # --- the artifact gate ------------------------------------------------------------------------

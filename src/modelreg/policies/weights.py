@@ -103,7 +103,8 @@ def judge(rule: Rule, files: Iterable[CodeFile]) -> list[Problem]:
         elif rule.mode == "refuse" and not f.unknown:
             imports = f" (it imports {', '.join(f.imports[:4])}{', ...' if len(f.imports) > 4 else ''})" \
                 if f.imports else ""
-            problems.append(Problem(f.file, f"{f.file} is a {f.kind}: loading it runs code{imports}",
+            problems.append(Problem(f.file,
+                                    f"{f.file} is a {f.kind}, a format that runs code when loaded{imports}",
                                     f"export the model to {SAFE_FORMATS}, which load without running "
                                     f"code{named}"))
         elif f.error is not None:
