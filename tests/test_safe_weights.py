@@ -9,6 +9,7 @@ never created: the scan reads opcodes, it never unpickles.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -419,6 +420,22 @@ def test_a_zip_that_does_not_read_fails_closed(tmp_path: Path, marker: Path) -> 
     found = _inspect(tmp_path, "model.pt", bytes(data))
     assert any(f.error and f.file == "model.pt:archive/data.pkl" for f in found), found
     assert judge(Rule("scan", ("p",)), found)
+
+
+def test_a_pickle_in_a_tar_is_found(tmp_path: Path, marker: Path) -> None:
+    """``torch.load`` still reads PyTorch's oldest format: a tar whose ``pickle`` member it unpickles.
+    Compressed as well, to show the two compose."""
+    import tarfile
+
+    payload = _evil_pickle(marker)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("pickle")
+        info.size = len(payload)
+        archive.addfile(info, io.BytesIO(payload))
+    for name, data in (("model.pt", buffer.getvalue()), ("model.tar.gz", gzip.compress(buffer.getvalue()))):
+        [found] = _inspect(tmp_path, name, data)
+        assert found.file == f"{name}:pickle" and found.dangerous == ("posix.system",), found
 
 
 def test_a_pickle_that_is_also_a_zip_is_judged_as_both(tmp_path: Path, marker: Path) -> None:

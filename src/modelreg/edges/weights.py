@@ -25,6 +25,7 @@ import os
 import pickletools
 import struct
 import sys
+import tarfile
 import tempfile
 import zipfile
 import zlib
@@ -162,12 +163,17 @@ class _Walker:
         """Every reading of the bytes that a loader could take: a file that is a zip by its end
         and a pickle by its start (a polyglot) is judged as both."""
         head = stream.read(8)
+        stream.seek(257)
+        tar = stream.read(5) == b"ustar"  # POSIX tar: PyTorch's oldest format, still loaded
         stream.seek(0)
         if depth > MAX_DEPTH:
             return [_unknown(label, "nested archive", f"it is nested over {MAX_DEPTH} levels deep")]
         found: list[CodeFile] = []
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or _is_zip(stream):
             found.extend(self.archive(stream, label, depth))
+            stream.seek(0)
+        if tar:
+            found.extend(self.tar(stream, label, depth))
             stream.seek(0)
         codec = next((codec for magic, codec in _COMPRESSED if head.startswith(magic)), None)
         if codec is None and len(head) >= 2 and head[0] == 0x78 and (head[0] << 8 | head[1]) % 31 == 0:
@@ -202,6 +208,25 @@ class _Walker:
                         found.append(_unknown(member, "archive member", f"it does not read ({exc})"))
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             found.append(_unknown(label, "zip archive", f"it does not read as a zip archive ({exc})"))
+        return found
+
+    def tar(self, stream: IO[bytes], label: str, depth: int) -> list[CodeFile]:
+        found: list[CodeFile] = []
+        try:
+            with tarfile.open(fileobj=stream, mode="r:") as archive:
+                for info in archive:
+                    member = f"{label}:{info.name}"
+                    if not info.isfile():
+                        continue  # links and devices: tarfile's loaders read regular members
+                    opened = archive.extractfile(info)
+                    if opened is None:
+                        continue
+                    with opened, _spooled(opened, info.size) as copy:
+                        found.extend(self.stream(copy, member, depth + 1))
+        except _TooLarge as exc:
+            found.append(_unknown(label, "tar archive", f"a member expands beyond {exc} bytes"))
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            found.append(_unknown(label, "tar archive", f"it does not read as a tar archive ({exc})"))
         return found
 
     def compressed(self, stream: IO[bytes], label: str, codec: str, depth: int) -> list[CodeFile]:
