@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from modelreg.edges import weights
-from modelreg.errors import InputError
+from modelreg.errors import InputError, ModelregError
 from modelreg.policies.weights import Rule, judge
 from tests.helpers import Cli, commit_all, git, metrics_file, snapshot_tree
 
@@ -309,6 +309,16 @@ def test_the_gate_inspects_even_when_sha256_checks_are_off(feature: Path, workdi
     assert "sha256 of fraud v1 not verified" not in out  # it was downloaded, and so verified
 
 
+def test_the_gate_fails_closed_without_its_scanner(feature: Path, workdir: Path, cli: Cli,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _register(cli, feature, workdir, "model.pkl", pickle.dumps({"w": [1.0]})).code == 0
+    monkeypatch.setitem(sys.modules, "picklescan", None)  # as if it were not installed
+    monkeypatch.setitem(sys.modules, "picklescan.scanner", None)
+    out = cli.fails("-C", str(feature), "check", "--gate", "artifact").out
+    assert "fraud v1 cannot be scanned: artifact.code_execution: scan in policy default needs " \
+        "picklescan, which is not installed; pip install 'modelreg[scan]'" in out
+
+
 def test_the_gate_passes_a_clean_artifact_and_says_nothing_was_skipped(feature: Path, workdir: Path,
                                                                        cli: Cli) -> None:
     assert _register(cli, feature, workdir, "model.skops", _skops()).code == 0
@@ -344,6 +354,11 @@ def test_serve_honours_a_policy_that_refuses_code(feature: Path, workdir: Path, 
     # joblib writes numpy arrays inside its pickle stream: no scanner reads past them, so it fails closed
     with pytest.raises(InputError, match="could not be inspected: the scanner stopped before its end"):
         open_model(feature, "models:/fraud/1", trust_pickle=True)
+    with pytest.MonkeyPatch.context() as patch:  # as if picklescan were not installed
+        patch.setitem(sys.modules, "picklescan", None)
+        patch.setitem(sys.modules, "picklescan.scanner", None)
+        with pytest.raises(ModelregError, match=r"needs picklescan to scan the artifact before it is loaded"):
+            open_model(feature, "models:/fraud/1", trust_pickle=True)
     _policy(feature, "allow")
     commit_all(feature, "allow")
     assert open_model(feature, "models:/fraud/1", trust_pickle=True).version == 1

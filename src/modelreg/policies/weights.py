@@ -77,9 +77,10 @@ def governing(change: Change, model: str, tags: dict[str, str]) -> Rule:
             doc.pop("policy", None)  # a policy the change adds judges nothing yet: the base's default does
         try:
             base = select.select(policies, select.default_name(change.base), model, doc, tags)
-            chosen.append((f"{base.name} (on {change.base_ref})", base.policy))
         except InputError:
-            pass  # the base has no default policy either: the head's is what is checked
+            return strictest(chosen)  # the base has no default policy either: the head's is checked
+        if (base.name, base.policy) != chosen[0]:
+            chosen.append((f"{base.name} (on {change.base_ref})", base.policy))
     return strictest(chosen)
 
 
