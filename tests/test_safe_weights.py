@@ -182,6 +182,21 @@ def test_every_file_of_a_directory_is_inspected(registry: Path, workdir: Path, c
     assert "model/sub/tokenizer.bin: the pickle imports posix.system" in err
 
 
+def test_text_that_starts_like_an_opcode_is_not_a_pickle(registry: Path, workdir: Path, cli: Cli) -> None:
+    """A README starting with R (REDUCE), code starting with ``import`` (INST) or ``class`` (GLOBAL):
+    pickle.load fails on them before anything runs, so ``refuse`` does not call them pickles."""
+    _policy(registry, "refuse")
+    folder = workdir / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(_safetensors())
+    (folder / "README.md").write_text("Run it with transformers.\n")
+    (folder / "modeling.py").write_text("import torch\n\n\nclass Model:\n    pass\n")
+    (folder / "tokenizer.py").write_text("class Tokenizer:\n    pass\n")
+    metrics = metrics_file(workdir / "m.json", METRICS)
+    cli.ok("-C", str(registry), "register", "fraud", "--artifact", str(folder), "--metrics", str(metrics),
+           "--owner", "@acme/fraud-ml")
+
+
 @pytest.mark.parametrize(("name", "build"), [("model.skops", _skops), ("model.onnx", _onnx),
                                              ("model.safetensors", _safetensors)])
 def test_safe_formats_pass_refuse(registry: Path, workdir: Path, cli: Cli, name: str,

@@ -23,6 +23,7 @@ import json
 import lzma
 import os
 import pickletools
+import re
 import struct
 import sys
 import tarfile
@@ -51,6 +52,8 @@ MAX_DEPTH = 4
 _CALLS = frozenset({"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "REDUCE", "BUILD",
                     "EXT1", "EXT2", "EXT4"})
 _NUMPY_MAGIC = b"\x93NUMPY"
+#: a module or attribute path that an unpickler's find_class could import
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x5d\x00\x00", "lzma"),
                (b"\x04\x22\x4d\x18", "lz4"))
 
@@ -312,10 +315,34 @@ def _is_zip(stream: IO[bytes]) -> bool:
 
 
 def _is_pickle(stream: IO[bytes]) -> bool:
-    """Whether ``pickle.load`` would take this stream: its opcodes parse up to a STOP, or up to an
-    opcode that fetches or calls code (what runs before a later error has run already)."""
+    """Whether ``pickle.load`` would act on this stream: its opcodes parse, each finds on the stack
+    what it takes (as pickletools' own ``dis`` checks), up to a STOP or up to an opcode that fetches
+    or calls code (what runs before a later error has run already). A text file that happens to
+    start with an opcode's letter (``import ...``, ``README``) is not a pickle: pickle.load fails
+    on it before anything runs."""
+    stack: list[bool] = []  # one entry per object on the unpickler's stack; True for a MARK
+    memo: set[object] = set()  # the keys stored, as pickletools decodes them
     try:
-        for opcode, _, _ in pickletools.genops(stream):
+        for opcode, arg, _ in pickletools.genops(stream):
+            before = opcode.stack_before
+            takes = len(before)
+            if pickletools.markobject in before or (opcode.name == "POP" and stack and stack[-1]):
+                if True not in stack:
+                    return False  # no MARK to pop to: pickle.load stops here
+                while not stack.pop():
+                    pass
+                takes = before.index(pickletools.markobject) if pickletools.markobject in before else 0
+            if len(stack) < takes or True in stack[len(stack) - takes:]:
+                return False  # stack underflow
+            del stack[len(stack) - takes:]
+            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
+                memo.add(len(memo) if opcode.name == "MEMOIZE" else arg)
+            elif opcode.name in ("GET", "BINGET", "LONG_BINGET") and arg not in memo:
+                return False
+            after = opcode.stack_after
+            stack.extend([True] if pickletools.markobject in after else [False] * len(after))
+            if opcode.name in ("GLOBAL", "INST"):
+                return all(_DOTTED.fullmatch(part) for part in str(arg).split(" ", 1))
             if opcode.name in _CALLS or opcode.name == "STOP":
                 return True
     except Exception:  # pickletools raises ValueError and others on bytes that are not a pickle
