@@ -113,14 +113,15 @@ def test_registry_from_environment(registry: Path, cli: Cli, monkeypatch: pytest
 
 
 def test_read_path_imports_neither_dvc_nor_pydantic(registry: Path, workdir: Path, cli: Cli) -> None:
-    """The promise behind the read-path speed target: reads never import DVC or pydantic."""
+    """The promise behind the read-path speed target: reads never import DVC or pydantic (nor the
+    pickle scanner)."""
     register(cli, registry, workdir)
     commit_all(registry, "v1")
     probe = ("import sys, runpy; sys.argv = ['modelreg', '-C', sys.argv[1]] + sys.argv[2:]\n"
              "try:\n    runpy.run_module('modelreg', run_name='__main__')\n"
              "except SystemExit as e:\n    assert not e.code, e.code\n"
              "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'dvc', 'dvc_data', 'pydantic', "
-             "'jsonschema', 'model_signing', 'sigstore', 'OpenSSL'})\nprint('HEAVY', heavy)")
+             "'jsonschema', 'model_signing', 'sigstore', 'OpenSSL', 'picklescan'})\nprint('HEAVY', heavy)")
     for args in (["resolve", "fraud-detector/1"], ["show", "fraud-detector"], ["list"],
                  ["resolve", "fraud-detector/latest", "--at", "HEAD"], ["history", "fraud-detector"],
                  ["search", "-w", "metrics.f1>0"], ["diff", "fraud-detector", "1", "1"]):

@@ -6,6 +6,13 @@ new artifact is downloaded and its sha256 checked, unless ``modelreg.yaml``
 turns that off (``check.verify_sha256``) or off above a size
 (``check.verify_max_size``), which the report says; ``--verify-artifacts``
 forces it. With ``--offline`` the remote is not asked at all (pre-commit hooks).
+
+Where the policy sets ``artifact.code_execution`` (the stricter of the base's and the
+change's policies), the downloaded bytes are also inspected for files that run code when
+loaded (``edges/weights.py``, judged by ``policies/weights.py``). Such a version, and one
+whose policy requires a signature (verified by the signature gate on these same bytes,
+``CheckContext.download``), is downloaded whatever the ``check`` settings say, since only
+its bytes can answer.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.errors import InputError, ModelregError
 from modelreg.formats import documents, names, pointers
+from modelreg.policies import signing, weights
+from modelreg.policies.select import tags_of
 
 GATE = "artifact"
 
@@ -24,6 +33,8 @@ GATE = "artifact"
 def run(ctx: CheckContext) -> GateResult:
     findings: list[Finding] = []
     expected: dict[str, tuple[str, int, int, str]] = {}  # md5 → (model, version, size, pointer path)
+    rules: dict[tuple[str, int], weights.Rule] = {}  # the versions whose bytes are inspected for code
+    signed: set[tuple[str, int]] = set()  # the versions whose signature the signature gate must verify
     for model, number in ctx.new_versions:
         doc = ctx.document(ctx.head, names.version_file(model, number))
         artifact = doc.get("artifact") if doc else None
@@ -35,23 +46,49 @@ def run(ctx: CheckContext) -> GateResult:
         if pointer is not None and not problems:
             expected[pointer.md5] = (model, number, pointer.size,
                                      f"{names.version_dir(model, number)}/{pointer.path}.dvc")
+            rule = _code_rule(ctx, model, doc or {})
+            if rule.inspects:
+                rules[(model, number)] = rule
+            if _signature_required(ctx, model, doc or {}):
+                signed.add((model, number))
     notes: list[str] = []
     if expected and not ctx.options.offline:
         findings.extend(_in_remote(ctx, expected))
         if not findings:
-            chosen, notes = _to_verify(ctx, sorted(expected.values()))
-            findings.extend(_download(ctx, chosen))
+            # the policy's code and signing rules need the bytes, whatever the check settings skip
+            chosen, notes = _to_verify(ctx, sorted(expected.values()), set(rules) | signed)
+            findings.extend(_download(ctx, chosen, rules))
     elif expected:
         notes.append("artifacts were not looked up in the DVC remote (--offline): "
                      "neither their presence nor their sha256 was checked")
+        notes.extend(f"{m} v{n} was not inspected for code that runs when it is loaded (--offline), "
+                     f"which {rule.named()} asks" for (m, n), rule in sorted(rules.items()))
     return GateResult(findings, notes=notes)
 
 
-def _to_verify(ctx: CheckContext, versions: list[tuple[str, int, int, str]]) -> tuple[
-        list[tuple[str, int]], list[str]]:
+def _code_rule(ctx: CheckContext, model: str, doc: dict[str, Any]) -> weights.Rule:
+    """``artifact.code_execution`` of the policies that judge the version, the stricter of the
+    base's and the change's (allow when none reads: the policy gate reports that)."""
+    try:
+        return weights.governing(ctx, model, tags_of(doc))
+    except InputError:
+        return weights.Rule("allow")
+
+
+def _signature_required(ctx: CheckContext, model: str, doc: dict[str, Any]) -> bool:
+    """Whether the policies that judge the version require a signature (the signature gate
+    verifies it on the bytes downloaded here; it reports a rule that does not read)."""
+    try:
+        return signing.for_change(ctx, model, doc).required
+    except InputError:
+        return False
+
+
+def _to_verify(ctx: CheckContext, versions: list[tuple[str, int, int, str]],
+               forced: set[tuple[str, int]]) -> tuple[list[tuple[str, int]], list[str]]:
     """The new versions whose artifact is downloaded and hashed (``CheckContext.to_verify``), and a
     note for each that is not."""
-    chosen, skipped = ctx.to_verify([(m, n, size) for m, n, size, _ in versions])
+    chosen, skipped = ctx.to_verify([(m, n, size) for m, n, size, _ in versions], forced)
     if skipped and not ctx.check_settings.verify_sha256:
         return chosen, [f"sha256 of {', '.join(f'{m} v{n}' for m, n in skipped)} not verified: "
                         f"check.verify_sha256 is false in {names.CONFIG_FILE}"]
@@ -108,7 +145,8 @@ def _in_remote(ctx: CheckContext, expected: dict[str, tuple[str, int, int, str]]
     return findings
 
 
-def _download(ctx: CheckContext, versions: list[tuple[str, int]]) -> list[Finding]:
+def _download(ctx: CheckContext, versions: list[tuple[str, int]],
+              rules: dict[tuple[str, int], weights.Rule]) -> list[Finding]:
     findings = []
     for model, number in versions:
         try:
@@ -116,8 +154,25 @@ def _download(ctx: CheckContext, versions: list[tuple[str, int]]) -> list[Findin
         except InputError:
             continue  # the schema gate reports a manifest that does not read
         try:
-            ctx.download(model, number)
+            path = ctx.download(model, number)
         except ModelregError as exc:
             findings.append(Finding(GATE, exc.message, file=names.version_file(model, number),
                                     field="artifact.sha256", fix=exc.fix))
+            continue
+        if (model, number) in rules:
+            findings.extend(_code(model, number, path, rules[(model, number)]))
     return findings
+
+
+def _code(model: str, number: int, path: Path, rule: weights.Rule) -> list[Finding]:
+    """The files of a downloaded artifact that ``rule`` refuses, each named with its import."""
+    from modelreg.edges import weights as inspection  # picklescan, lazily, only where a policy asks
+
+    where = names.version_file(model, number)
+    try:
+        found = inspection.inspect(path, path.name, scan=rule.scans)
+    except inspection.ScannerMissing:
+        return [Finding(GATE, f"{model} v{number} cannot be scanned: {rule.named()} needs picklescan, "
+                        "which is not installed", file=where, field="artifact", fix=inspection.EXTRA)]
+    return [Finding(GATE, f"{model} v{number}: {p.message}", file=where, field="artifact", fix=p.fix)
+            for p in weights.judge(rule, found)]

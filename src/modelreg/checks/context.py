@@ -5,6 +5,7 @@ policies that govern it (``policies/select.py``). Computed once and shared by ev
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
 
@@ -61,25 +62,28 @@ class CheckContext(Change):
             raise found
         return found
 
-    def to_verify(self, versions: list[tuple[str, int, int]]) -> tuple[list[tuple[str, int]], dict[
-            tuple[str, int], str]]:
+    def to_verify(self, versions: list[tuple[str, int, int]], forced: Collection[tuple[str, int]] = ()
+                  ) -> tuple[list[tuple[str, int]], dict[tuple[str, int], str]]:
         """Of (model, version, size), those whose artifact is downloaded and hashed, and why each
         other one is not.
 
         Size and md5 in the remote's listing cannot catch a same-size swap; only the bytes can.
         ``check`` in ``modelreg.yaml`` (the stricter of the base's and the change's) turns this
-        off, or off above a size; --verify-artifacts forces it.
+        off, or off above a size; --verify-artifacts forces it, and so does a policy rule that
+        only the bytes can answer (``forced``: a required signature, ``artifact.code_execution``).
         """
         settings = self.check_settings
         if self.options.verify_artifacts:
             return [(m, n) for m, n, _ in versions], {}
-        if not settings.verify_sha256:
-            why = f"check.verify_sha256 is false in {names.CONFIG_FILE}"
-            return [], {(m, n): why for m, n, _ in versions}
         limit = settings.verify_max_size
-        chosen = [(m, n) for m, n, size in versions if limit is None or size <= limit]
-        skipped = {(m, n): f"over check.verify_max_size ({limit:,} bytes) in {names.CONFIG_FILE}"
-                   for m, n, size in versions if limit is not None and size > limit}
+        chosen, skipped = [], {}
+        for m, n, size in versions:
+            if (m, n) in forced or (settings.verify_sha256 and (limit is None or size <= limit)):
+                chosen.append((m, n))
+            elif not settings.verify_sha256:
+                skipped[m, n] = f"check.verify_sha256 is false in {names.CONFIG_FILE}"
+            else:
+                skipped[m, n] = f"over check.verify_max_size ({limit:,} bytes) in {names.CONFIG_FILE}"
         return chosen, skipped
 
     def close(self) -> None:

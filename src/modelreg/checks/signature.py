@@ -6,10 +6,10 @@ the signers or the key file the base's policy trusts. The bundle (the
 manifest's ``signature``, beside ``version.yaml``) is verified by
 ``edges/signing.py`` against the bytes the artifact gate downloaded and
 hashed (``CheckContext.download``: one download for both gates), so the
-signature covers the bytes whose sha256 was checked. Where the check settings
-skip that download, a required signature cannot be checked, and the gate
-fails saying why; with ``--offline`` nothing is fetched and the report says
-the signature was not checked.
+signature covers the bytes whose sha256 was checked. A required signature is
+verified whatever the check settings skip (its bytes are downloaded anyway);
+with ``--offline`` nothing is fetched and the report says the signature was
+not checked.
 """
 
 from __future__ import annotations
@@ -56,17 +56,14 @@ def run(ctx: CheckContext) -> GateResult:
         result.notes += [f"the signature of {m} v{n} was not verified (--offline): its bytes were not "
                          "fetched" for m, n, *_ in due]
     elif due:
-        _, skipped = ctx.to_verify([(m, n, size) for m, n, size, *_ in due])
+        # a required signature is verified whatever the check settings skip (the artifact gate
+        # downloads those bytes too); one a policy only lists signers for follows the settings
+        _, skipped = ctx.to_verify([(m, n, size) for m, n, size, *_ in due],
+                                   forced={(m, n) for m, n, _, rule, *_ in due if rule.required})
         for model, number, _, rule, bundle, where in due:
-            if (model, number) in skipped and not rule.required:
+            if (model, number) in skipped:
                 result.notes.append(f"the signature of {model} v{number} was not verified: its bytes are "
                                     f"not downloaded ({skipped[model, number]})")
-            elif (model, number) in skipped:
-                result.findings.append(Finding(
-                    GATE, f"cannot be checked: {rule.describe()}, and the artifact's bytes are not "
-                    f"downloaded ({skipped[model, number]})", file=where, field="signature",
-                    fix="verify it with `modelreg check --verify-artifacts`, or set check.verify_sha256: "
-                    f"true and raise check.verify_max_size in {names.CONFIG_FILE} on the base branch"))
             else:
                 _verify(ctx, model, number, rule, bundle, where, result)
     return result

@@ -208,6 +208,10 @@ class Regression(_Strict):
 class ArtifactRules(_Strict):
     max_size: Annotated[int, Field(ge=0)] | None = None
     formats: list[Key] | None = None
+    code_execution: Literal["allow", "scan", "refuse"] = Field(
+        default="allow", description="files that run code when loaded (pickle, joblib, a pickle in a "
+        "PyTorch zip, numpy object arrays, Keras Lambda layers), found by content: allow them, allow "
+        "them when a scan finds no dangerous import (scan), or refuse them (refuse)")
 
 
 class Approvals(_Strict):

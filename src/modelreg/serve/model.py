@@ -9,7 +9,7 @@ from typing import Any
 from modelreg import __version__
 from modelreg.api import Registry
 from modelreg.read.resolve import parse
-from modelreg.serve import loaders, locate
+from modelreg.serve import loaders, locate, safety
 from modelreg.serve.protocol import Tensor, TensorSpec
 
 
@@ -62,15 +62,21 @@ def open_model(registry: str | os.PathLike[str], uri: str, *, env: str | None = 
     """Find the version ``uri`` serves, verify its bytes, load them.
 
     A format that runs code is refused before a byte of it is read, unless ``trust_pickle``; so is
-    a format whose library is not installed.
+    a format whose library is not installed. The model's policy is honoured too: under
+    ``artifact.code_execution: refuse`` such a format is refused even with ``trust_pickle``, and
+    under ``scan`` the verified bytes are scanned before they are loaded.
     """
     reg = Registry(registry)
     found = locate.find(reg, uri, env=env)
     mv = found.mv
     fmt = loaders.artifact_format(mv.artifact, mv.source)
+    rule = safety.rule_for(reg, mv)
+    safety.check_format(rule, fmt, mv.uri)
     loaders.check_trust(fmt, mv.uri, trust_pickle=trust_pickle)
     loaders.require(fmt)  # before fetching: a missing library is known without the bytes
     data = locate.read_verified(reg, found)
+    if fmt in loaders.RUNS_CODE:
+        safety.check_bytes(rule, data, str(mv.artifact.get("path") or mv.uri), mv.uri)
     loaded = loaders.load(fmt, data, where=f"{mv.uri} ({found.path or mv.artifact.get('path')})",
                           trust_pickle=trust_pickle, trust_types=trust_types)
     return ServedModel(name=mv.model, version=mv.version, sha256=str(mv.artifact.get("sha256")), format=fmt,

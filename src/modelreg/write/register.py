@@ -27,7 +27,7 @@ from modelreg.edges.undo import Undo
 from modelreg.errors import ConflictError, InputError
 from modelreg.formats import documents, layout, models, names, text, yamlio
 from modelreg.formats.names import MODEL_HEADER, VERSION_HEADER
-from modelreg.write import inputs, lineage
+from modelreg.write import inputs, lineage, weights
 
 CARD_MAX_BYTES = 1024 * 1024
 
@@ -145,6 +145,8 @@ def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, by
     for doc, source in ((draft, "the new version.yaml"), (model_doc, "the new model.yaml")):
         if (hostile := text.first_unprintable(doc)) is not None:  # what the schema gate refuses
             text.check_text(hostile[1], f"{source}: {hostile[0]}")
+    # What the artifact runs when loaded, judged by the policy before a byte is staged.
+    weights.check(root, reg.model, model_doc, reg.tags, artifact)
 
     staged = dvc.stage(root, artifact, artifact.name, progress)
     art: dict[str, Any] = {

@@ -76,6 +76,9 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
     the DVC remote, and writes registry/MODEL/vN/ with version.yaml and the
     DVC pointer. The code commit (and whether the tree was dirty) is recorded
     as lineage. Nothing is written if any input is invalid or the push fails.
+    Where the model's policy sets artifact.code_execution (scan or refuse), every
+    file of the artifact is first read for code that runs when it is loaded
+    (pickles, found by content), and a refused one names the file and the import.
 
     \b
     Examples:

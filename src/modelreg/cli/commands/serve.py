@@ -21,7 +21,8 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
               "that serves the alias).")
 @click.option("--trust-pickle", is_flag=True,
               help="Allow a joblib or pickle artifact. Loading one RUNS ANY CODE it contains, as you: "
-              "only for files from people you trust. Its sha256 is checked against the registry first.")
+              "only for files from people you trust. Its sha256 is checked against the registry first. "
+              "A policy's artifact.code_execution outranks it: refuse refuses, scan scans first.")
 @click.option("--trust-type", "trust_types", multiple=True, metavar="TYPE",
               help="A type skops does not trust by default (e.g. sklearn.tree._tree.Tree) that you have "
               "reviewed; repeat for each.")
@@ -46,7 +47,9 @@ def command(uri: str, port: int, host: str, env: str | None, trust_pickle: bool,
     Formats: skops and joblib/pickle (scikit-learn), and ONNX (onnxruntime); they
     need `pip install 'modelreg[serve]'`. skops and ONNX load without running code.
     WARNING: joblib and pickle files run any code they contain when loaded; they
-    are refused unless you pass --trust-pickle.
+    are refused unless you pass --trust-pickle, and always where the model's
+    policy sets artifact.code_execution: refuse (under scan, the verified bytes
+    are scanned before they are loaded).
 
     \b
     Examples:

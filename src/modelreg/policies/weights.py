@@ -1,0 +1,116 @@
+"""The rule ``artifact.code_execution``: whether files that run code when loaded may be registered.
+
+``allow`` (the default) lets them be; ``scan`` lets a pickle through only when picklescan
+read it to its end and found no import that runs code; ``refuse`` lets none through,
+whatever a scan would say. A file that could not be inspected fails closed under both.
+Pure: the files come from ``edges/weights.py``; register, the artifact gate and serve
+turn the problems into their own errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from modelreg.errors import InputError
+from modelreg.formats import names
+from modelreg.policies import select
+
+if TYPE_CHECKING:
+    from modelreg.edges.weights import CodeFile
+    from modelreg.formats import models
+    from modelreg.read.change import Change
+
+MODES = ("allow", "scan", "refuse")
+SAFE_FORMATS = "safetensors, ONNX or skops"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The mode that applies, and the policies that asked for it (for the fix)."""
+
+    mode: str
+    policies: tuple[str, ...] = ()
+
+    @property
+    def inspects(self) -> bool:
+        return self.mode != "allow"
+
+    @property
+    def scans(self) -> bool:
+        return self.mode == "scan"
+
+    def named(self) -> str:
+        return f"artifact.code_execution: {self.mode} in policy {' and '.join(self.policies)}"
+
+
+def mode_of(policy: models.Policy) -> str:
+    return str(policy.artifact.code_execution)
+
+
+def strictest(selected: Iterable[tuple[str, models.Policy]]) -> Rule:
+    """The strictest mode among the policies that judge a change (name, policy): a pull request
+    that relaxes the rule is still judged by the base's."""
+    rule = Rule("allow")
+    for name, policy in selected:
+        mode = mode_of(policy)
+        if MODES.index(mode) > MODES.index(rule.mode):
+            rule = Rule(mode, (name,))
+        elif mode == rule.mode and mode != "allow":
+            rule = Rule(mode, (*rule.policies, name))
+    return rule
+
+
+def governing(change: Change, model: str, tags: dict[str, str]) -> Rule:
+    """The rule that judges a new version of ``model`` in ``change``: the strictest of the policy
+    after the change, the one before it (``select.governing``), and, for a model the change
+    creates, the policy the base would have chosen for it. Without that last one a pull
+    request could add a model and relax the default policy (or add a lenient policy and name
+    it) in one change. Raises InputError when no policy governs it after the change.
+    """
+    chosen = [(s.name, s.policy) for s in select.governing(change, model, tags)]
+    if change.document(change.base, names.model_file(model)) is None:
+        policies, _ = select.load_all(change.base)
+        doc = dict(change.document(change.head, names.model_file(model)) or {})
+        if doc.get("policy") not in policies:
+            doc.pop("policy", None)  # a policy the change adds judges nothing yet: the base's default does
+        try:
+            base = select.select(policies, select.default_name(change.base), model, doc, tags)
+        except InputError:
+            return strictest(chosen)  # the base has no default policy either: the head's is checked
+        if (base.name, base.policy) != chosen[0]:
+            chosen.append((f"{base.name} (on {change.base_ref})", base.policy))
+    return strictest(chosen)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    message: str
+    fix: str
+
+
+def judge(rule: Rule, files: Iterable[CodeFile]) -> list[Problem]:
+    """What ``rule`` refuses among ``files`` (those that run code when loaded)."""
+    problems = []
+    for f in files:
+        named = f" ({rule.named()})"
+        if f.dangerous:
+            problems.append(Problem(f.file, f"{f.file}: the {f.kind} imports {', '.join(f.dangerous)}, "
+                                    "which runs code when it is loaded",
+                                    f"do not load it; rebuild the artifact from code you trust, or export "
+                                    f"the model to {SAFE_FORMATS}{named}"))
+        elif rule.mode == "refuse" and not f.unknown:
+            imports = f" (it imports {', '.join(f.imports[:4])}{', ...' if len(f.imports) > 4 else ''})" \
+                if f.imports else ""
+            problems.append(Problem(f.file,
+                                    f"{f.file} is a {f.kind}, a format that runs code when loaded{imports}",
+                                    f"export the model to {SAFE_FORMATS}, which load without running "
+                                    f"code{named}"))
+        elif f.error is not None:
+            problems.append(Problem(f.file, f"{f.file}: the {f.kind} could not be inspected: {f.error}",
+                                    f"a file that cannot be inspected is refused; save the model as "
+                                    f"{SAFE_FORMATS}, or as a plain pickle (pickle.dump), which is read to "
+                                    f"its end{named}"))
+    return problems

@@ -1,0 +1,54 @@
+"""The model's policy, honoured by serve: ``artifact.code_execution`` (``policies/weights.py``).
+
+``--trust-pickle`` is the user's word that they trust whoever produced a pickle; a policy
+that refuses code execution outranks it, and one that asks for a scan has the very bytes
+about to be loaded scanned first (a version registered before the rule was set is caught here).
+"""
+
+from __future__ import annotations
+
+from modelreg.api import Registry
+from modelreg.errors import InputError, ModelregError
+from modelreg.formats import documents, names
+from modelreg.policies import select
+from modelreg.policies.weights import SAFE_FORMATS, Rule, judge, strictest
+from modelreg.read.catalog import ModelVersion
+from modelreg.serve.loaders import RUNS_CODE
+
+
+def rule_for(reg: Registry, mv: ModelVersion) -> Rule:
+    """The code rule of the policy that governs ``mv``'s model in the registry now."""
+    snapshot = reg.catalog.snapshot
+    policies, _ = select.load_all(snapshot)
+    try:
+        doc = documents.mapping(snapshot, names.model_file(mv.model)) or {}
+        chosen = select.select(policies, select.default_name(snapshot), mv.model, doc,
+                               select.tags_of(mv.data))
+    except InputError:
+        # no policy reads: formats that run code still need --trust-pickle (``loaders.check_trust``)
+        return Rule("allow")
+    return strictest([(chosen.name, chosen.policy)])
+
+
+def check_format(rule: Rule, fmt: str, what: str) -> None:
+    """Refuse, before a byte is read, a format that runs code where the policy refuses it."""
+    if rule.mode == "refuse" and fmt in RUNS_CODE:
+        raise InputError(f"{what} is a {fmt} file, which runs code when loaded, and {rule.named()} "
+                         "refuses that (--trust-pickle does not override a policy)",
+                         fix=f"register the model as {SAFE_FORMATS}")
+
+
+def check_bytes(rule: Rule, data: bytes, name: str, what: str) -> None:
+    """Under ``scan``, the bytes about to be loaded are scanned; any problem refuses them."""
+    if not rule.scans:
+        return
+    from modelreg.edges import weights  # picklescan, only when a policy asks
+
+    try:
+        found = weights.inspect_bytes(data, name, scan=True)
+    except weights.ScannerMissing:
+        raise ModelregError(f"{what}: {rule.named()} needs picklescan to scan the artifact before it is "
+                            "loaded, and it is not installed", fix=weights.EXTRA) from None
+    problems = judge(rule, found)
+    if problems:
+        raise InputError(f"{what}: {problems[0].message}; it was not loaded", fix=problems[0].fix)
