@@ -16,7 +16,14 @@ them (``plan.py``), in this order:
    fails, the targets already switched are switched back to the version before,
    so an environment serves one version, never a mix: all or nothing.
 4. The record: one ledger line per alias move and per deployment attempt, on
-   the commit, pushed to ``origin`` when asked.
+   the commit, pushed to ``origin`` when asked; each signed (an in-toto statement
+   in a DSSE envelope) with the key in ``MODELREG_LEDGER_KEY``, or keyless with
+   Sigstore in GitHub Actions when ``modelreg.yaml`` names a Sigstore identity.
+
+When ``modelreg.yaml`` names ledger signers, a record that is not verified (not
+signed, or forged: ``read/ledger_trust.py``) is never taken as proof of anything:
+not that a step is deployed already, not where the moves to record begin, not
+what a target that cannot tell last received. Each one disregarded is said.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
 from modelreg.formats import desired, documents, models, names
 from modelreg.read.catalog import Catalog, ModelVersion
+from modelreg.read.ledger_trust import Trust
 
 _NO_COMMIT = "0" * 40
 #: targets whose bytes are hashed at once when a re-run checks what is deployed already
@@ -95,6 +103,10 @@ class Deployment:
     #: refused as a late run: ``--after`` named a commit main has since moved past (its newer
     #: merge's own run deploys; not a failure), unlike a clone behind the remote (exit code 1)
     superseded: bool = False
+    #: ledger records not believed (signers are configured, and they are not verified), with why
+    disregarded: list[str] = field(default_factory=list)
+    #: how the records this run wrote were signed, in words (None: it wrote none)
+    signed: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -108,7 +120,8 @@ class Deployment:
                 "refused": self.refused, "superseded": self.superseded,
                 "main": self.main.to_dict() if self.main else None,
                 "moves": [m.to_dict() for m in self.moves],
-                "deployments": [r.to_dict() for r in self.results]}
+                "deployments": [r.to_dict() for r in self.results],
+                "ledger": {"signed": self.signed, "disregarded": self.disregarded}}
 
 
 class Snapshots:
@@ -247,16 +260,22 @@ def _refusal(root: Path, commit: str, main: Main) -> tuple[str, bool] | None:
 def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, main: Main, *,
             before: str | None, only: str | None, dry_run: bool, push_ledger: bool,
             redeploy: list[plan.Step] | None, named: bool) -> Deployment:
+    from modelreg.read.ledger_trust import of_snapshot
+
     root = snapshots.root
     tip = main.commit
+    trust = of_snapshot(snapshots.at(commit), f"{names.CONFIG_FILE} at {commit[:12]}")
+    sealer = None if dry_run else Sealer(trust)  # a key that does not load fails before any target moves
     if push_ledger and not dry_run:
         ledger.fetch(root)
     # only records of commits on main: one a force push removed says nothing about main
     history = ledger.read(root, reachable_from=tip or commit, blobs=snapshots.blobs)
+    history, disregarded = trust.believed(history)
     start = _start(root, commit, before, history)
     commits = _range(root, start, commit)
     moves = [(c, m) for c in commits for m in moves_between(snapshots, _first_parent(root, c), c)]
-    report = Deployment(commit, start, [m for _, m in moves], [], dry_run=dry_run, main=main)
+    report = Deployment(commit, start, [m for _, m in moves], [], dry_run=dry_run, main=main,
+                        disregarded=disregarded)
     if redeploy is not None:
         steps = redeploy
     else:
@@ -276,14 +295,50 @@ def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, ma
         previous = _catalog_for(snapshots, history, step)
         report.results.append(_one(root, config, step, commit, main, history, catalog, previous, dry_run,
                                    force=redeploy is not None, seen=seen.get(step)))
-    if not dry_run:
+    if sealer is not None:
         records = _records(root, report, moves, history)
+        records, report.signed = sealer.seal(records)
         for where in dict.fromkeys(r.commit for r in records):
             ledger.append(root, where, [r for r in records if r.commit == where])
         if push_ledger and records:
             ledger.push(root)
         _notify(config, records)
     return report
+
+
+class Sealer:
+    """How this run signs the records it writes: with the key in ``MODELREG_LEDGER_KEY`` (loaded
+    now, so a bad key fails before any target moves); else keyless with Sigstore, in GitHub
+    Actions, when ``modelreg.yaml`` names a Sigstore identity; else not at all (and says so)."""
+
+    def __init__(self, trust: Trust) -> None:
+        from modelreg.edges import ledger_signing
+
+        self.trust = trust
+        self.key = ledger_signing.signer_from_environment()
+        self.keyless = self.key is None and bool(os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")) and any(
+            s.kind == "sigstore" for s in trust.signers)
+        if self.key is not None:  # loads it: a wrong key or password fails here, before any deployment
+            ledger_signing.sign_with_key(b"{}", *self.key)
+
+    def seal(self, records: list[ledger.LedgerRecord]) -> tuple[list[ledger.LedgerRecord], str | None]:
+        """The records signed, and how, in words."""
+        from modelreg.edges import ledger_signing
+
+        if not records:
+            return records, None
+        if self.key is None and not self.keyless:
+            said = (f"not signed: {ledger_signing.KEY_ENV} is not set")
+            if self.trust.configured:
+                said += (f", and {self.trust.where} names signers: these records will not be believed "
+                         "(a later run redeploys what they record)")
+            return records, said
+        payloads = [record.payload() for record in records]
+        key = self.key
+        sealed = ([ledger_signing.sign_with_key(payload, *key) for payload in payloads] if key is not None
+                  else ledger_signing.sign_keyless(payloads))
+        return ([ledger.seal(record, s.kind, s.envelope) for record, s in zip(records, sealed, strict=True)],
+                f"signed by {sealed[0].signer}")
 
 
 def _start(root: Path, commit: str, before: str | None, history: list[ledger.LedgerRecord]) -> str | None:
@@ -601,8 +656,21 @@ def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move
                                            r.step.after, report.commit, environment=r.step.environment,
                                            outcome=r.outcome, sha256=r.sha256, **fields(found),
                                            actor=actor, message=r.message,
-                                           targets=[t.to_dict() for t in r.targets]))
+                                           targets=[t.to_dict() for t in r.targets],
+                                           checks=_checks(report, r)))
     return records
+
+
+def _checks(report: Deployment, result: StepResult) -> list[dict[str, Any]]:
+    """What this run checked before the step's targets saw the bytes (the deployment record keeps
+    it): main's tip, and each target's bytes by sha256 (or that it could not)."""
+    main = report.main
+    out: list[dict[str, Any]] = [{"check": "main", "ok": report.refused is None,
+                                  "detail": main.note if main is not None else "main not read"}]
+    out += [{"check": f"sha256 on {t.target}", "ok": t.ok and t.verified,
+             "detail": "hashed in this run" if t.verified else "its bytes are not verifiable" if t.ok
+             else t.message} for t in result.targets]
+    return out
 
 
 def _notify(config: models.RegistryConfig, records: list[ledger.LedgerRecord]) -> None:

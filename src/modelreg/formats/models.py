@@ -36,7 +36,10 @@ if TYPE_CHECKING:
         DirectoryTarget,
         Environment,
         Framework,
+        KeyFileSigner,
+        KeySigner,
         KServeTarget,
+        LedgerSettings,
         Lineage,
         ModelManifest,
         Notification,
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
         Regression,
         Rejection,
         Run,
+        SigstoreSigner,
         SliceBounds,
         VersionManifest,
         WebhookTarget,
@@ -80,13 +84,18 @@ else:
     WebhookTarget = records.Kind("config", "WebhookTarget")
     KServeTarget = records.Kind("config", "KServeTarget")
     Notification = records.Kind("config", "Notification")
+    LedgerSettings = records.Kind("config", "LedgerSettings")
+    KeySigner = records.Kind("config", "KeySigner")
+    KeyFileSigner = records.Kind("config", "KeyFileSigner")
+    SigstoreSigner = records.Kind("config", "SigstoreSigner")
 
 __all__ = [
     "SCHEMAS", "SCHEMA_VERSION", "AppliesTo", "Approvals", "Artifact", "ArtifactRules", "Bounds",
     "CardRules", "CardSection", "CheckSettings", "CodeLineage", "CommandTarget", "Dataset",
-    "DirectoryTarget", "Environment", "Framework", "KServeTarget", "Lineage", "ModelManifest",
+    "DirectoryTarget", "Environment", "Framework", "KServeTarget", "KeyFileSigner", "KeySigner",
+    "LedgerSettings", "Lineage", "ModelManifest",
     "Notification", "Policy", "PromotionRule", "RegistryConfig", "Regression", "Rejection", "Run",
-    "SliceBounds", "VersionManifest", "WebhookTarget", "json_schema_text",
+    "SigstoreSigner", "SliceBounds", "VersionManifest", "WebhookTarget", "json_schema_text",
     "load_config", "validate",
 ]
 

@@ -326,6 +326,48 @@ class Notification(_Strict):
     secret_env: EnvVar | None = None
 
 
+PublicKeyPem = Annotated[str, StringConstraints(
+    pattern=r"^\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]{1,8000}-----END PUBLIC KEY-----\s*$")]
+#: a file in the registry: relative, each part a plain name that starts with no dot (so no ``..``)
+RepoPath = Annotated[str, StringConstraints(
+    pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}){0,15}$")]
+
+
+class KeySigner(_Strict):
+    """An EC P-256 public key, in the file itself."""
+
+    type: Literal["key"]
+    public_key: PublicKeyPem = Field(description="the PEM text (`openssl ec -in ledger.pem -pubout`)")
+
+
+class KeyFileSigner(_Strict):
+    """An EC P-256 public key in a file of the registry, read at main's revision."""
+
+    type: Literal["key_file"]
+    path: RepoPath = Field(description="the PEM file, relative to the registry's root")
+
+
+class SigstoreSigner(_Strict):
+    """A Sigstore (keyless) identity: the deploy workflow's, in GitHub Actions."""
+
+    type: Literal["sigstore"]
+    identity: Annotated[str, StringConstraints(pattern=r"^[^\s]{1,1000}$")] = Field(
+        description="the certificate identity, e.g. https://github.com/ORG/REPO/.github/workflows/"
+        "modelreg-deploy.yml@refs/heads/main")
+    issuer: Url = Field(description="the OIDC issuer, e.g. https://token.actions.githubusercontent.com")
+
+
+AnySigner = Annotated[KeySigner | KeyFileSigner | SigstoreSigner, Field(discriminator="type")]
+
+
+class LedgerSettings(_Strict):
+    """Who may sign deployment records (docs/security.md): once signers are named, a record not
+    signed by one of them is never proof that something is deployed."""
+
+    signers: list[AnySigner] = Field(default=[], description="the keys and Sigstore identities "
+                                     "whose signatures on ledger records count")
+
+
 class RegistryConfig(_Strict):
     """``modelreg.yaml`` at the root: marks the registry and holds its settings."""
 
@@ -340,6 +382,7 @@ class RegistryConfig(_Strict):
     environments: dict[EnvName, Environment] = Field(
         default={}, description="where each alias is deployed when a merge moves it")
     notify: list[Notification] = []
+    ledger: LedgerSettings = LedgerSettings()
 
 
 #: schema file stem → (model, path pattern it validates)

@@ -58,6 +58,8 @@ def _print(report: object) -> None:
     click.echo(f"{report.commit[:12]}: {len(moved)} alias move(s)"
                + (f" since {report.before[:12]}" if report.before else "")
                + (f"; main: {report.main.note}" if report.main else ""))
+    for why in report.disregarded:
+        click.echo(f"Disregarded {why}")
     if report.refused:
         click.echo(f"Nothing deployed: {report.refused}.")
         return
@@ -73,6 +75,8 @@ def _print(report: object) -> None:
             said = "FAILED" if not target.ok else "verified" if target.verified else \
                 "accepted (bytes not verifiable)"
             click.echo(f"    {said}  {target.target}: {target.message}")
+    if report.signed:
+        click.echo(f"Ledger records {report.signed}.")
     if any(r.outcome == "failed" for r in report.results):
         click.echo("The previous version keeps serving where a deployment failed; fix the cause and run "
                    "`modelreg deploy` again (or `modelreg reconcile`).", err=True)
