@@ -223,7 +223,20 @@ def _signed_by(key_pem: str, record: ledger.LedgerRecord) -> Doc:
     return out
 
 
-@pytest.mark.parametrize("forgery", ["unsigned", "other key", "moved", "edited", "beside", "time"])
+def _signed_statement(key_pem: str, line: Doc, **changes: Any) -> Doc:
+    """``line``'s statement with ``changes`` at its top level, signed anew with ``key_pem``."""
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import CryptoSigner
+
+    payload = {**statement(line), **changes}
+    private = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    envelope = Envelope(json.dumps(payload).encode(), "application/vnd.in-toto+json", {})
+    envelope.sign(CryptoSigner(private))
+    return {"time": line["time"], "dsse": envelope.to_dict()}
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "other key", "moved", "edited", "beside", "time", "subject",
+                                     "type"])
 def test_a_forged_record_is_marked_everywhere(signed: Path, cli: Cli, keys: dict[str, tuple[str, str]],
                                               tmp_path: Path, forgery: str) -> None:
     first, second = _forge_setup(signed, cli)
@@ -250,14 +263,24 @@ def test_a_forged_record_is_marked_everywhere(signed: Path, cli: Cli, keys: dict
         put_lines(signed, second, [line for line in lines if line != real]
                   + [{**real, "approvers": [{"login": "mallory"}]}])
         expected = ("forged", "beside its signed statement")
-    else:  # the line's time, outside the signature, changed
+    elif forgery == "time":  # the line's time, outside the signature, changed
         put_lines(signed, second, [line for line in lines if line != real]
                   + [{**real, "time": "2099-01-01T00:00:00.000000Z"}])
         expected = ("forged", "is not its statement's")
+    elif forgery == "subject":  # signed by the job's key, but its subject is other bytes than its record's
+        other = [{"name": "models:/fraud/2", "digest": {"sha256": "0" * 64}}, statement(real)["subject"][1]]
+        put_lines(signed, second, [line for line in lines if line != real]
+                  + [_signed_statement(keys["job"][0], real, subject=other)])
+        expected = ("forged", "subject")
+    else:  # signed by the job's key, but not an in-toto Statement v1
+        put_lines(signed, second, [line for line in lines if line != real]
+                  + [_signed_statement(keys["job"][0], real, _type="https://in-toto.io/Statement/v0.1")])
+        expected = ("forged", "not an in-toto Statement v1")
     marks = _forged_history_marks(cli, signed)
     assert any(state == expected[0] and expected[1] in why for state, why in marks), marks
     # the genuine records stay verified
-    assert sum(state == "verified" for state, _ in marks) >= (1 if forgery in ("beside", "time") else 2)
+    replaced = forgery in ("beside", "time", "subject", "type")
+    assert sum(state == "verified" for state, _ in marks) >= (1 if replaced else 2)
     entries = audit(cli, signed, "--verify")
     assert any(e.get("signature") == expected[0] and expected[1] in e.get("signature_detail", "")
                for e in entries), entries
@@ -272,11 +295,47 @@ def test_a_forged_record_is_marked_everywhere(signed: Path, cli: Cli, keys: dict
     assert any("disregarded" in w and expected[0] in w for w in status["warnings"])
 
 
+def test_a_signed_move_is_preferred_to_forged_copies_of_it(signed: Path, cli: Cli,
+                                                           keys: dict[str, tuple[str, str]]) -> None:
+    """Copies of the v1 -> v2 move that name an approver, written earlier than the job's own
+    record (which names none: GitHub was not asked): an unsigned one is dropped for the signed
+    one, and one signed by a key not allowed is listed apart as forged; neither fills the move's
+    approvers."""
+    _, second = _forge_setup(signed, cli)
+    lines = note_lines(signed, second)
+    move = next(line for line in lines if statement(line)["predicate"]["kind"] == "move")
+    record = ledger.LedgerRecord.parse(json.dumps(move))
+    assert record is not None and record.approvers is None
+    copy = ledger.LedgerRecord(**{**record.to_dict(), "time": "2000-01-01T00:00:00.000000Z",
+                                  "approvers": [{"login": "mallory"}]})
+    for forged in (json.loads(copy.line()), _signed_by(keys["forger"][0], copy)):
+        put_lines(signed, second, [forged, *lines])
+        items = history(cli, signed, "--verify")
+        event = next(i for i in items if i["kind"] == "alias" and i["version"] == 2)
+        assert event["approvers"] is None and "mallory" not in json.dumps(event)
+        apart = [(i["signature"], i["record"]["kind"]) for i in items if i["kind"] == "unmatched"]
+        assert apart == ([] if "time" in forged and "dsse" not in forged else [("forged", "move")])
+
+
+def test_a_valid_signature_on_a_move_git_did_not_make_is_not_verified(
+        signed: Path, cli: Cli, keys: dict[str, tuple[str, str]]) -> None:
+    _, second = _forge_setup(signed, cli)
+    real = _deployment_line(signed, second)
+    record = ledger.LedgerRecord.parse(json.dumps(real))
+    assert record is not None
+    claim = ledger.LedgerRecord(**{**record.to_dict(), "after": 3, "time": "2099-01-01T00:00:00.000000Z"})
+    put_lines(signed, second, [*note_lines(signed, second), _signed_by(keys["job"][0], claim)])
+    apart = [i for i in history(cli, signed, "--verify") if i["kind"] == "unmatched"]
+    assert [(i["signature"], "git does not bear out" in i["signature_detail"]) for i in apart] == \
+        [("unverified", True)]
+
+
 def _command_target(signed: Path, tmp_path: Path) -> Path:
     """production served by a command target (it cannot show what it serves), which counts its
     activations in a file."""
     log = tmp_path / "activations.log"
-    script = f"import os; open({str(log)!r}, 'a').write(os.environ['MODELREG_VERSION'] + '\\n')"
+    script = (f"import os; open({str(log)!r}, 'a').write(os.environ['MODELREG_VERSION'] + "
+              "('+key' if 'MODELREG_LEDGER_KEY' in os.environ else '') + '\\n')")
     set_config(signed, environments={"production": {"alias": "production", "targets": [
         {"type": "command", "run": [sys.executable, "-c", script]}]}})
     commit_all(signed, "Serve production by a command")
@@ -438,6 +497,7 @@ def test_the_deploy_workflow_passes_the_key_to_the_deploy_step_only(signed: Path
             assert "MODELREG_LEDGER_KEY" not in holding[0]["run"]
     for path in (workflows.GATE_PATH, workflows.APPROVAL_PATH):
         assert "MODELREG_LEDGER_KEY" not in files[path]
+    assert 'MODELREG_INSTALL: "modelreg[sign]==' in files[workflows.DEPLOY_PATH]  # it signs and verifies
     doc = yaml.safe_load(data)
     doc["ledger"] = {"signers": [{"type": "sigstore", "identity": "https://github.com/acme/reg/.github/"
                                   "workflows/modelreg-deploy.yml@refs/heads/main",

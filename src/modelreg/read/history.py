@@ -292,10 +292,13 @@ def merge_ledger(events: list[Event], records: list[Any], trust: Trust | None = 
                                   verdict.signer)
             unmatched.append(Unmatched(record, why, verdict))
     recorded: dict[tuple[str, str | None], Any] = {}
-    for r in attached:
-        if r.kind == "move" and r.approvers is not None:
+    def rank(record: Any) -> tuple[int, bool]:
+        return RANK[judged(record).state], record.approvers is None
+
+    for r in attached:  # the best judged record of each move tells it (among equals, one with approvers)
+        if r.kind == "move":
             best = recorded.get((r.commit, r.alias))
-            if best is None or RANK[judged(r).state] < RANK[judged(best).state]:
+            if best is None or rank(r) < rank(best):
                 recorded[(r.commit, r.alias)] = r
     chosen = {id(r) for r in recorded.values()}
     unmatched += [Unmatched(r, "another record of a move already recorded, and its signature is forged",

@@ -211,9 +211,10 @@ _RECONCILE_JOB = """\
 
 
 def install_requirement(config: RegistryConfig) -> str:
-    """What the workflows install: ``install`` from modelreg.yaml, or this exact modelreg."""
-    if config.install is None:
-        return f"modelreg=={__version__}"
+    """What the workflows install: ``install`` from modelreg.yaml, or this exact modelreg (with its
+    ``sign`` extra when ``ledger.signers`` names any)."""
+    if config.install is None:  # with ledger signers, the deploy job signs and verifies: the sign extra
+        return f"modelreg{'[sign]' if config.ledger.signers else ''}=={__version__}"
     spec = config.install
     bad = next((char for char in spec if not _REQUIREMENT.fullmatch(f"a{char}")), None)
     if bad is not None:
