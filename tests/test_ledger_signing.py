@@ -11,6 +11,7 @@ after signing."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -175,7 +176,10 @@ def test_the_envelope_verifies_with_the_standard_libraries(signed: Path, cli: Cl
     for line in note_lines(signed, commit):
         envelope = Envelope.from_dict(json.loads(json.dumps(line["dsse"])))
         assert envelope.payload_type == "application/vnd.in-toto+json"
-        envelope.verify([SSlibKey.from_crypto(public)], 1)
+        keyid = line["dsse"]["signatures"][0]["keyid"]  # securesystemslib matches signatures by keyid
+        der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        assert keyid == hashlib.sha256(der).hexdigest()
+        envelope.verify([SSlibKey(keyid, "ecdsa", "ecdsa-sha2-nistp256", {"public": keys["job"][1]})], 1)
         # the signature by hand: ECDSA P-256 SHA-256 over DSSE's PAE, from the envelope's bytes
         from cryptography.hazmat.primitives import hashes
 

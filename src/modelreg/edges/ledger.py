@@ -91,12 +91,16 @@ class LedgerRecord:
         """The in-toto Statement (v1) the deploy job signs: the record is its predicate; its
         subjects are the artifact's sha256 (a deployment's, named by its ``models:/`` URI) and
         the commit the record is about."""
+        return {"_type": STATEMENT_TYPE, "subject": self.subjects(), "predicateType": PREDICATE_TYPE,
+                "predicate": self.to_dict()}
+
+    def subjects(self) -> list[dict[str, Any]]:
+        """The statement's subjects: the artifact's sha256 (a deployment's), then the commit."""
         subjects: list[dict[str, Any]] = []
         if self.sha256 and _SHA256.fullmatch(self.sha256):
             subjects.append({"name": f"models:/{self.model}/{self.after}", "digest": {"sha256": self.sha256}})
         subjects.append({"name": "commit", "digest": {"gitCommit": self.commit}})
-        return {"_type": STATEMENT_TYPE, "subject": subjects, "predicateType": PREDICATE_TYPE,
-                "predicate": self.to_dict()}
+        return subjects
 
     def payload(self) -> bytes:
         return json.dumps(self.statement(), separators=(",", ":"), ensure_ascii=True,
@@ -171,7 +175,7 @@ def _unseal(data: dict[str, Any]) -> LedgerRecord | None:
         problem = f"the line holds {', '.join(extra)} beside its signed statement"
     elif data.get("time") != record.time:
         problem = f"the line's time {data.get('time')!r} is not its statement's {record.time!r}"
-    elif statement.get("subject") != record.statement()["subject"]:
+    elif statement.get("subject") != record.subjects():
         problem = "its statement's subject is not the record's sha256 and commit"
     return replace(record, seal=Seal(kind, data[kind], problem))
 

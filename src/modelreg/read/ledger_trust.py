@@ -50,7 +50,7 @@ class Verdict:
         return self.state if self.signer is None else f"{self.state} ({self.signer})"
 
 
-UNCHECKED_VERDICT = Verdict(UNCHECKED, "signatures not checked (run with --verify)")
+UNCHECKED_VERDICT = Verdict(UNCHECKED, "signatures not checked (history, audit: run with --verify)")
 
 
 class Trust:

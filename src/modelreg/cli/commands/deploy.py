@@ -34,6 +34,15 @@ def command(after: str | None, before: str | None, only: str | None, dry_run: bo
     (the newer merge's run deploys); 4 when origin cannot be reached (or pass
     --offline).
 
+    Each ledger record is signed (an in-toto statement in a DSSE envelope)
+    with the EC P-256 private key in the MODELREG_LEDGER_KEY environment
+    variable (a repository secret; never an argument), or, in GitHub Actions
+    without one, keyless with Sigstore when modelreg.yaml names a Sigstore
+    ledger signer; else the output says the records are unsigned. Once
+    modelreg.yaml names ledger signers, a record that is not verified
+    (unsigned, or forged) is never proof that something is deployed: each
+    one disregarded is printed, with why.
+
     \b
     Examples:
       modelreg deploy --dry-run                      # what HEAD's merge would deploy
