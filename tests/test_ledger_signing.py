@@ -11,7 +11,9 @@ after signing."""
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -148,6 +150,9 @@ def test_a_signed_deployment_end_to_end(signed: Path, cli: Cli, keys: dict[str, 
     assert "[ledger, verified]" in text
     entries = audit(cli, signed, "--verify")
     assert next(e for e in entries if e["event"] == "deployment")["signature"] == "verified"
+    rows = list(csv.DictReader(io.StringIO(cli.ok("-C", str(signed), "audit", "--verify", "--csv").out)))
+    assert [r["signature"] for r in rows if r["event"] == "deployment"] == ["verified"]
+    assert {r["signature"] for r in rows if r["source"] == "git" and not r["approvers_source"]} == {""}
     assert 'class="badge verified">verified<' in site_page(cli, signed, tmp_path)
     # without --verify, the output says the records were not checked
     assert next(i for i in history(cli, signed) if i["kind"] == "deployment")["signature"] == "unchecked"
@@ -332,6 +337,31 @@ def test_a_valid_signature_on_a_move_git_did_not_make_is_not_verified(
     apart = [i for i in history(cli, signed, "--verify") if i["kind"] == "unmatched"]
     assert [(i["signature"], "git does not bear out" in i["signature_detail"]) for i in apart] == \
         [("unverified", True)]
+
+
+def _deployment_of(items: list[Doc], version: int) -> Doc:
+    return next(i for i in items if i["kind"] == "deployment" and i["version"] == version)
+
+
+def test_a_keyless_line_that_does_not_verify_is_forged(signed: Path, cli: Cli) -> None:
+    """A line in the keyless shape (a Sigstore bundle around the envelope) is read from its
+    statement like any other, and judged by the Sigstore identities named: a bundle that is not
+    one is forged, and so is one when no identity may sign. (Signing keylessly needs Fulcio and
+    Rekor: not exercised here.)"""
+    _, second = _forge_setup(signed, cli)
+    real = _deployment_line(signed, second)
+    bundle = {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "verificationMaterial": {},
+              "dsseEnvelope": {**real["dsse"], "signatures": [{"sig": real["dsse"]["signatures"][0]["sig"]}]}}
+    lines = [line for line in note_lines(signed, second) if line != real]
+    put_lines(signed, second, [*lines, {"time": real["time"], "sigstore": bundle}])
+    fact = _deployment_of(history(cli, signed, "--verify"), 2)
+    assert (fact["signature"], "no identity may sign" in fact["signature_detail"]) == ("forged", True)
+    set_config(signed, ledger={"signers": [{"type": "sigstore", "identity": "https://github.com/acme/reg/"
+                                            ".github/workflows/modelreg-deploy.yml@refs/heads/main",
+                                            "issuer": "https://token.actions.githubusercontent.com"}]})
+    commit_all(signed, "Keyless ledger signer")
+    fact = _deployment_of(history(cli, signed, "--verify"), 2)
+    assert (fact["signature"], "bundle is malformed" in fact["signature_detail"]) == ("forged", True)
 
 
 def _command_target(signed: Path, tmp_path: Path) -> Path:
