@@ -402,6 +402,7 @@ def test_deploy_never_takes_an_unsigned_record_as_proof(signed: Path, cli: Cli, 
     else:
         assert [d["outcome"] for d in report["deployments"]] == ["unchanged"], report
         assert log.read_text().split() == ["1"]
+        assert "without a signature check" in report["ledger"]["believed"]
         assert not status["drift"]
 
 
@@ -420,6 +421,8 @@ def test_a_re_run_with_a_forged_record_of_the_current_version_deploys_again(
     assert any("forged" in why and "not allowed" in why for why in report["ledger"]["disregarded"])
     again = deploy(cli, signed)  # its own signed record is believed
     assert again["deployments"][0]["outcome"] == "unchanged"
+    assert "Ledger records believed: only records verified against the signers" in \
+        cli.ok("-C", str(signed), "deploy").out
 
 
 def test_records_deployed_without_a_key_are_said_unsigned_and_not_believed(

@@ -107,6 +107,8 @@ class Deployment:
     disregarded: list[str] = field(default_factory=list)
     #: how the records this run wrote were signed, in words (None: it wrote none)
     signed: str | None = None
+    #: how the ledger's records were checked before being believed, in words
+    believed: str = ""
 
     @property
     def ok(self) -> bool:
@@ -121,7 +123,7 @@ class Deployment:
                 "main": self.main.to_dict() if self.main else None,
                 "moves": [m.to_dict() for m in self.moves],
                 "deployments": [r.to_dict() for r in self.results],
-                "ledger": {"signed": self.signed, "disregarded": self.disregarded}}
+                "ledger": {"signed": self.signed, "believed": self.believed, "disregarded": self.disregarded}}
 
 
 class Snapshots:
@@ -274,8 +276,10 @@ def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, ma
     start = _start(root, commit, before, history)
     commits = _range(root, start, commit)
     moves = [(c, m) for c in commits for m in moves_between(snapshots, _first_parent(root, c), c)]
+    believed = (f"only records verified against the signers {trust.where} names" if trust.configured
+                else f"every record, without a signature check: {trust.where} names no ledger signers")
     report = Deployment(commit, start, [m for _, m in moves], [], dry_run=dry_run, main=main,
-                        disregarded=disregarded)
+                        disregarded=disregarded, believed=believed)
     if redeploy is not None:
         steps = redeploy
     else:

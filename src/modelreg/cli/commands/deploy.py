@@ -84,6 +84,8 @@ def _print(report: object) -> None:
             said = "FAILED" if not target.ok else "verified" if target.verified else \
                 "accepted (bytes not verifiable)"
             click.echo(f"    {said}  {target.target}: {target.message}")
+    if any("the ledger's word" in r.message for r in report.results):
+        click.echo(f"Ledger records believed: {report.believed}.")
     if report.signed:
         click.echo(f"Ledger records {report.signed}.")
     if any(r.outcome == "failed" for r in report.results):
