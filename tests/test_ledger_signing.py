@@ -439,6 +439,17 @@ def test_records_deployed_without_a_key_are_said_unsigned_and_not_believed(
     assert log.read_text().split() == ["1", "1"]
 
 
+def test_a_job_key_modelreg_yaml_does_not_name_is_said(signed: Path, cli: Cli,
+                                                       keys: dict[str, tuple[str, str]],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELREG_LEDGER_KEY", keys["forger"][0])
+    promote(signed, 1, 7)
+    out = cli.ok("-C", str(signed), "deploy").out
+    assert "does not name as a ledger signer: these records will not be believed" in out
+    monkeypatch.setenv("MODELREG_LEDGER_KEY", keys["job"][0])
+    assert "does not name" not in cli.ok("-C", str(signed), "deploy", "--env", "production").out
+
+
 def test_without_signers_every_record_is_unverified(signed: Path, cli: Cli) -> None:
     set_config(signed, ledger={"signers": []})
     commit_all(signed, "No signers")

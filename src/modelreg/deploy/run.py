@@ -322,8 +322,15 @@ class Sealer:
         self.key = ledger_signing.signer_from_environment()
         self.keyless = self.key is None and bool(os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")) and any(
             s.kind == "sigstore" for s in trust.signers)
+        #: why the records this run signs will not be believed, if they will not
+        self.unnamed = ""
         if self.key is not None:  # loads it: a wrong key or password fails here, before any deployment
-            ledger_signing.sign_with_key(b"{}", *self.key)
+            probe = ledger_signing.sign_with_key(b"{}", *self.key)
+            if trust.configured and not any(
+                    s.kind == "key" and ledger_signing.fingerprint(s.public_key or "") in probe.signer
+                    for s in trust.signers):
+                self.unnamed = (f", which {trust.where} does not name as a ledger signer: these records will "
+                                "not be believed (add its public key to ledger.signers)")
 
     def seal(self, records: list[ledger.LedgerRecord]) -> tuple[list[ledger.LedgerRecord], str | None]:
         """The records signed, and how, in words."""
@@ -342,7 +349,7 @@ class Sealer:
         sealed = ([ledger_signing.sign_with_key(payload, *key) for payload in payloads] if key is not None
                   else ledger_signing.sign_keyless(payloads))
         return ([ledger.seal(record, s.kind, s.envelope) for record, s in zip(records, sealed, strict=True)],
-                f"signed by {sealed[0].signer}")
+                f"signed by {sealed[0].signer}{self.unnamed}")
 
 
 def _start(root: Path, commit: str, before: str | None, history: list[ledger.LedgerRecord]) -> str | None:
