@@ -270,7 +270,7 @@ def test_a_forged_record_is_marked_everywhere(signed: Path, cli: Cli, keys: dict
         expected = ("forged", "does not verify")
     elif forgery == "beside":  # a valid envelope carried by a line with other fields beside it
         put_lines(signed, second, [line for line in lines if line != real]
-                  + [{**real, "approvers": [{"login": "mallory"}]}])
+                  + [{**real, "approvers\x1b[2J": [{"login": "mallory"}]}])  # an escape, never sent raw
         expected = ("forged", "beside its signed statement")
     elif forgery == "time":  # the line's time, outside the signature, changed
         put_lines(signed, second, [line for line in lines if line != real]
@@ -294,7 +294,7 @@ def test_a_forged_record_is_marked_everywhere(signed: Path, cli: Cli, keys: dict
     assert any(e.get("signature") == expected[0] and expected[1] in e.get("signature_detail", "")
                for e in entries), entries
     text = cli.ok("-C", str(signed), "audit", "--verify").out
-    assert f"signature {expected[0]}: " in text
+    assert f"signature {expected[0]}: " in text and "\x1b" not in text
     page = site_page(cli, signed, tmp_path)
     assert f'class="badge {expected[0]}">{expected[0]}<' in page
     # never believed by deploy or status: the forged record is disregarded, with why

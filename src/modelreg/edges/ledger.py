@@ -169,12 +169,13 @@ def _unseal(data: dict[str, Any]) -> LedgerRecord | None:
         return None
     problem = None
     extra = sorted(set(data) - {"time", kind})
+    # repr: what a forger wrote is shown with its control characters escaped, and cut short
     if statement.get("_type") != STATEMENT_TYPE:
-        problem = f"its statement's _type is {statement.get('_type')!r}, not an in-toto Statement v1"
+        problem = f"its statement's _type is {repr(statement.get('_type'))[:80]}, not an in-toto Statement v1"
     elif extra:
-        problem = f"the line holds {', '.join(extra)} beside its signed statement"
+        problem = f"the line holds {', '.join(repr(k)[:40] for k in extra[:5])} beside its signed statement"
     elif data.get("time") != record.time:
-        problem = f"the line's time {data.get('time')!r} is not its statement's {record.time!r}"
+        problem = f"the line's time {repr(data.get('time'))[:40]} is not its statement's {record.time[:40]!r}"
     elif statement.get("subject") != record.subjects():
         problem = "its statement's subject is not the record's sha256 and commit"
     return replace(record, seal=Seal(kind, data[kind], problem))

@@ -26,6 +26,7 @@ from modelreg.edges import git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, NotFoundError
 from modelreg.formats import models, names
+from modelreg.formats.text import escaped
 
 if TYPE_CHECKING:
     from modelreg.edges.ledger_signing import LedgerSigner
@@ -112,8 +113,8 @@ def describe(record: ledger.LedgerRecord) -> str:
     what = f"deployment to {record.environment}" if record.kind == "deployment" else "move"
     before = f"v{record.before}" if record.before is not None else "(none)"
     after = f"v{record.after}" if record.after is not None else "(none)"
-    return (f"ledger record of {record.time[:19]} ({what}: {record.model} {record.alias} {before} -> "
-            f"{after}, {record.outcome}, at {record.commit[:12]})")
+    return (f"ledger record of {escaped(record.time[:19])} ({what}: {record.model} {record.alias} {before} "
+            f"-> {after}, {escaped(record.outcome[:40])}, at {record.commit[:12]})")
 
 
 def at_main(root: str | Path) -> Trust:
