@@ -23,6 +23,7 @@ from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError
 from modelreg.formats import documents, names
 from modelreg.formats.desired import DesiredState, moves
+from modelreg.formats.text import escaped
 from modelreg.read.ledger_match import ByModel, ModelRecords, Unmatched, why_not
 from modelreg.read.ledger_match import load as load_ledger
 from modelreg.read.ledger_trust import FORGED, RANK, UNCHECKED_VERDICT, UNVERIFIED, VERIFIED, Trust, Verdict
@@ -123,7 +124,7 @@ class Event:
         what = (f"deployed v{self.version} to {self.environment}" if self.kind == "deployment"
                 else f"{self.alias}: v{self.previous} -> v{self.version}" if self.kind == "alias"
                 else f"{self.kind} v{self.version}")
-        return f"{self.date[:19].replace('T', ' ')} {what} at {self.commit[:10]}"
+        return f"{escaped(self.date[:19].replace('T', ' '))} {escaped(what)} at {self.commit[:10]}"
 
     def marker(self) -> str:
         """The sources in short, as text and HTML show them: ``git``, ``git+github``, ``ledger``."""
