@@ -484,6 +484,14 @@ def test_signers_that_do_not_read_are_refused_naming_the_field(signed: Path, cli
     assert result.code == 1 and message in result.err, result.err
 
 
+def test_the_gate_refuses_a_signer_that_does_not_read(signed: Path, cli: Cli) -> None:
+    set_config(signed, ledger={"signers": [{"type": "key_file", "path": "keys/missing.pub"}]})
+    result = cli("-C", str(signed), "check", "--offline")
+    assert result.code == 1 and "ledger.signers[0].path: names keys/missing.pub" in result.out + result.err
+    set_config(signed, ledger={"signers": [{"type": "key_file", "path": "keys/ledger.pub"}]})
+    assert "ledger.signers" not in cli("-C", str(signed), "check", "--offline").out
+
+
 def test_an_inline_key_and_an_rsa_key(signed: Path, cli: Cli, keys: dict[str, tuple[str, str]]) -> None:
     set_config(signed, ledger={"signers": [{"type": "key", "public_key": keys["job"][1]}]})
     commit_all(signed, "Inline signer")

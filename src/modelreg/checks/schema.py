@@ -127,6 +127,10 @@ def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any
             written = confine.config_problems(ctx.root, config, data)
             if written:
                 return [Finding.from_error(GATE, problem) for problem in written]
+            if config.ledger.signers:  # a key that does not load, a key file not there: on this PR
+                from modelreg.read.ledger_trust import signers
+
+                signers(ctx.head, config)
         elif kind == "policy":
             documents.policy_file(ctx.head, path)
         else:  # manifests: the full validation only the check runs (readers check the shape)

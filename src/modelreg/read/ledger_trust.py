@@ -30,6 +30,7 @@ from modelreg.formats.text import escaped
 
 if TYPE_CHECKING:
     from modelreg.edges.ledger_signing import LedgerSigner
+    from modelreg.edges.snapshot import Snapshot
 
 VERIFIED, UNVERIFIED, FORGED, UNCHECKED = "verified", "unverified", "forged", "unchecked"
 #: most trusted first: where several records tell one fact, the best is the one shown
@@ -132,15 +133,16 @@ def at_main(root: str | Path) -> Trust:
         return of_snapshot(snapshot, f"{names.CONFIG_FILE} at {ref} ({commit[:12]})")
 
 
-def of_snapshot(snapshot: Revision, where: str) -> Trust:
+def of_snapshot(snapshot: Snapshot, where: str) -> Trust:
     """The signers of ``modelreg.yaml`` in ``snapshot``, key files read from the same snapshot."""
     config = models.load_config(snapshot)
     return Trust(signers(snapshot, config), where)
 
 
-def signers(snapshot: Revision, config: models.RegistryConfig) -> list[LedgerSigner]:
+def signers(snapshot: Snapshot, config: models.RegistryConfig) -> list[LedgerSigner]:
     """``ledger.signers`` as signers to verify against; a key that does not load, or a key file
-    not there, is an InputError naming the field and the fix."""
+    not there, is an InputError naming the field and the fix (the schema gate reports it on the
+    pull request that makes it)."""
     entries = list(config.ledger.signers)
     if not entries:
         return []
@@ -157,7 +159,8 @@ def signers(snapshot: Revision, config: models.RegistryConfig) -> list[LedgerSig
             path = str(getattr(entry, "path", ""))
             data = snapshot.read(path)
             if data is None:
-                raise InputError(f"names {path}, which is not in the registry at {snapshot.commit or 'HEAD'}",
+                where = snapshot.commit[:12] if snapshot.commit else "the work tree"
+                raise InputError(f"names {path}, which is not in the registry at {where}",
                                  file=names.CONFIG_FILE, field=f"ledger.signers[{index}].path",
                                  fix="commit the public key there, or give it inline as public_key")
             pem = data.decode("utf-8", "replace")
