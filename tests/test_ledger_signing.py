@@ -450,6 +450,27 @@ def test_a_job_key_modelreg_yaml_does_not_name_is_said(signed: Path, cli: Cli,
     assert "does not name" not in cli.ok("-C", str(signed), "deploy", "--env", "production").out
 
 
+def test_keyless_signing_out_of_reach_keeps_the_records_unsigned_and_says_so(
+        signed: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In Actions without a key, with a Sigstore signer named, the job signs keylessly; when the
+    identity or Sigstore cannot be reached (here: a token endpoint that refuses), the targets have
+    moved already, so the records are written unsigned, and the output says they will not be
+    believed."""
+    monkeypatch.delenv("MODELREG_LEDGER_KEY")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:1/token")
+    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "not-a-token")
+    set_config(signed, ledger={"signers": [{"type": "sigstore", "identity": "https://github.com/acme/reg/"
+                                            ".github/workflows/modelreg-deploy.yml@refs/heads/main",
+                                            "issuer": "https://token.actions.githubusercontent.com"}]})
+    commit = promote(signed, 1, 7)
+    report = deploy(cli, signed)
+    assert report["deployments"][0]["outcome"] == "succeeded"
+    assert report["ledger"]["signed"].startswith("not signed: no GitHub Actions identity")
+    assert "will not be believed" in report["ledger"]["signed"]
+    assert all("dsse" not in line and "sigstore" not in line for line in note_lines(signed, commit))
+
+
 def test_without_signers_every_record_is_unverified(signed: Path, cli: Cli) -> None:
     set_config(signed, ledger={"signers": []})
     commit_all(signed, "No signers")

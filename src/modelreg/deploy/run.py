@@ -346,8 +346,12 @@ class Sealer:
             return records, said
         payloads = [record.payload() for record in records]
         key = self.key
-        sealed = ([ledger_signing.sign_with_key(payload, *key) for payload in payloads] if key is not None
-                  else ledger_signing.sign_keyless(payloads))
+        try:
+            sealed = ([ledger_signing.sign_with_key(payload, *key) for payload in payloads] if key is not None
+                      else ledger_signing.sign_keyless(payloads))
+        except ModelregError as exc:  # Sigstore out of reach: the targets moved, so the records are kept
+            return records, (f"not signed: {exc}; these records will not be believed where "
+                             f"{self.trust.where} names signers")
         return ([ledger.seal(record, s.kind, s.envelope) for record, s in zip(records, sealed, strict=True)],
                 f"signed by {sealed[0].signer}{self.unnamed}")
 
