@@ -37,13 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.deploy import plan
+from modelreg.deploy.sealing import Sealer, believed_how
 from modelreg.deploy.targets import Activation, Serving, Target, TargetOutcome, build
 from modelreg.edges import confine, git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
 from modelreg.formats import desired, documents, models, names
 from modelreg.read.catalog import Catalog, ModelVersion
-from modelreg.read.ledger_trust import Trust
+from modelreg.read.ledger_trust import of_snapshot
 
 _NO_COMMIT = "0" * 40
 #: targets whose bytes are hashed at once when a re-run checks what is deployed already
@@ -262,8 +263,6 @@ def _refusal(root: Path, commit: str, main: Main) -> tuple[str, bool] | None:
 def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, main: Main, *,
             before: str | None, only: str | None, dry_run: bool, push_ledger: bool,
             redeploy: list[plan.Step] | None, named: bool) -> Deployment:
-    from modelreg.read.ledger_trust import of_snapshot
-
     root = snapshots.root
     tip = main.commit
     trust = of_snapshot(snapshots.at(commit), f"{names.CONFIG_FILE} at {commit[:12]}")
@@ -276,10 +275,8 @@ def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, ma
     start = _start(root, commit, before, history)
     commits = _range(root, start, commit)
     moves = [(c, m) for c in commits for m in moves_between(snapshots, _first_parent(root, c), c)]
-    believed = (f"only records verified against the signers {trust.where} names" if trust.configured
-                else f"every record, without a signature check: {trust.where} names no ledger signers")
     report = Deployment(commit, start, [m for _, m in moves], [], dry_run=dry_run, main=main,
-                        disregarded=disregarded, believed=believed)
+                        disregarded=disregarded, believed=believed_how(trust))
     if redeploy is not None:
         steps = redeploy
     else:
@@ -308,52 +305,6 @@ def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, ma
             ledger.push(root)
         _notify(config, records)
     return report
-
-
-class Sealer:
-    """How this run signs the records it writes: with the key in ``MODELREG_LEDGER_KEY`` (loaded
-    now, so a bad key fails before any target moves); else keyless with Sigstore, in GitHub
-    Actions, when ``modelreg.yaml`` names a Sigstore identity; else not at all (and says so)."""
-
-    def __init__(self, trust: Trust) -> None:
-        from modelreg.edges import ledger_signing
-
-        self.trust = trust
-        self.key = ledger_signing.signer_from_environment()
-        self.keyless = self.key is None and bool(os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")) and any(
-            s.kind == "sigstore" for s in trust.signers)
-        #: why the records this run signs will not be believed, if they will not
-        self.unnamed = ""
-        if self.key is not None:  # loads it: a wrong key or password fails here, before any deployment
-            probe = ledger_signing.sign_with_key(b"{}", *self.key)
-            if trust.configured and not any(
-                    s.kind == "key" and ledger_signing.fingerprint(s.public_key or "") in probe.signer
-                    for s in trust.signers):
-                self.unnamed = (f", which {trust.where} does not name as a ledger signer: these records will "
-                                "not be believed (add its public key to ledger.signers)")
-
-    def seal(self, records: list[ledger.LedgerRecord]) -> tuple[list[ledger.LedgerRecord], str | None]:
-        """The records signed, and how, in words."""
-        from modelreg.edges import ledger_signing
-
-        if not records:
-            return records, None
-        if self.key is None and not self.keyless:
-            said = (f"not signed: {ledger_signing.KEY_ENV} is not set")
-            if self.trust.configured:
-                said += (f", and {self.trust.where} names signers: these records will not be believed "
-                         "(a later run redeploys what they record)")
-            return records, said
-        payloads = [record.payload() for record in records]
-        key = self.key
-        try:
-            sealed = ([ledger_signing.sign_with_key(payload, *key) for payload in payloads] if key is not None
-                      else ledger_signing.sign_keyless(payloads))
-        except ModelregError as exc:  # Sigstore out of reach: the targets moved, so the records are kept
-            return records, (f"not signed: {exc}; these records will not be believed where "
-                             f"{self.trust.where} names signers")
-        return ([ledger.seal(record, s.kind, s.envelope) for record, s in zip(records, sealed, strict=True)],
-                f"signed by {sealed[0].signer}{self.unnamed}")
 
 
 def _start(root: Path, commit: str, before: str | None, history: list[ledger.LedgerRecord]) -> str | None:
