@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -25,6 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from modelreg.edges import ledger
 from modelreg.edges.ledger_signing import LedgerSigner, sign_with_key
 from modelreg.read.ledger_trust import Trust
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import report  # bench/ is not a package: its helpers are found by path
 
 
 def main() -> None:
@@ -73,10 +78,9 @@ def main() -> None:
             times[name].append(time.perf_counter() - start)
     print(f"{args.records} records; line: {len(unsigned_lines[0])} bytes unsigned, "
           f"{len(signed_lines[0])} bytes signed")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:>14}: {median * 1000:8.1f} ms  ({median / args.records * 1e6:6.1f} us/record)")
-
+    report("ledger_signing", [{"what": name, "seconds": statistics.median(values),
+                               "us_per_record": round(statistics.median(values) / args.records * 1e6, 1)}
+                              for name, values in times.items()])
 
 if __name__ == "__main__":
     main()
