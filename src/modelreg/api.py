@@ -179,22 +179,26 @@ class Registry:
         return all(have.get(k) == v for k, v in wanted.items())
 
     def audit(self, *, since: str | None = None, until: str | None = None, model: str | None = None,
-              github: bool = False) -> Trail:
+              github: bool = False, verify: bool = False) -> Trail:
         """The audit trail, oldest first, as ``modelreg audit``: registrations, alias moves with
         their PR and approvers (those that counted, the others apart), and deployments, each with
         its ``source``; ledger records git does not bear out as ``unmatched`` entries, deployments
         the targets show and the ledger lost as ``ledger-lost``; ``warnings`` counts the records
         left out. ``since`` and ``until`` are ISO 8601 dates or times (UTC unless a zone is given;
         a date as ``until`` includes that day); ``github`` asks GitHub's API whose approvals counted
-        where the ledger does not hold them."""
+        where the ledger does not hold them; ``verify`` judges each ledger record's signature
+        against the signers ``modelreg.yaml`` on main names (``signature``: verified, unverified or
+        forged; without it, unchecked)."""
         from modelreg.approvals.merged import with_counted
         from modelreg.deploy.status import lost_records
         from modelreg.read.audit import Entry, Trail, parse_time, trail
+        from modelreg.read.ledger_trust import at_main
 
         self._work_tree("audit")
         entries = trail(self.root, since=parse_time(since, "--since") if since else None,
                         until=parse_time(until, "--until", end_of_day=True) if until else None,
-                        model=model, approvers=with_counted if github else None)
+                        model=model, approvers=with_counted if github else None,
+                        trust=at_main(self.root) if verify else None)
         # what the targets that can tell show and the ledger does not have: a finding of now, listed
         # after the period's events whatever the period
         lost = [Entry(x.time, x.model, "ledger-lost", x.alias, None, x.version, x.environment, None,
@@ -202,21 +206,29 @@ class Registry:
                 for x in lost_records(self.root, model=model)]
         return Trail(entries + lost, entries.warnings)
 
-    def history(self, name: str, *, repo: str | None = None, offline: bool = False) -> History:
+    def history(self, name: str, *, repo: str | None = None, offline: bool = False,
+                verify: bool = False) -> History:
         """Every change to the model, newest first, with whose approval of each pull request
         counted under the policy of the change, and whose did not, when GitHub can be asked (see
         ``approvals.merged``), else those the deploy job counted (the ledger); and the deployments
         the ledger recorded, each with its ``source``. Ledger records git does not bear out are in
-        ``unmatched``, and ``warnings`` counts the records left out."""
+        ``unmatched``, and ``warnings`` counts the records left out. ``verify`` judges each ledger
+        record's signature against the signers ``modelreg.yaml`` on main names (each ledger fact's
+        ``signature``: verified, unverified or forged; without it, unchecked)."""
         from modelreg.approvals.merged import with_counted
         from modelreg.edges import git
         from modelreg.read.history import history, with_ledger
 
         self.catalog.model(name)
+        trust = None
+        if verify:
+            from modelreg.read.ledger_trust import at_main
+
+            trust = at_main(self.top)
         with git.BlobReader(self.top) as blobs:  # one cat-file for the model's revisions and the ledger
             events = history(self.top, name, self.commit, blobs=blobs)
             events = with_counted(self.top, name, events, repo=repo, offline=offline, blobs=blobs)
-            return with_ledger(self.top, name, events, self.commit, blobs=blobs)
+            return with_ledger(self.top, name, events, self.commit, blobs=blobs, trust=trust)
 
     def diff(self, name: str, a: str | int, b: str | int) -> Compared:
         """Compare two versions of ``name``; ``a`` and ``b`` are numbers (3, "3", "v3"), aliases

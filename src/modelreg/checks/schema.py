@@ -147,6 +147,10 @@ def _validate(ctx: CheckContext, path: str, kind: str, validators: dict[str, Any
             written = confine.config_problems(ctx.root, config, data)
             if written:
                 return [Finding.from_error(GATE, problem) for problem in written]
+            if config.ledger.signers:  # a key that does not load, a key file not there: on this PR
+                from modelreg.read.ledger_trust import signers
+
+                signers(ctx.head, config)
         elif kind == "policy":
             policy = documents.policy_file(ctx.head, path)
             if policy is not None and (unusable := signing.problems(ctx.head, path, policy)):

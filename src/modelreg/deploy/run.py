@@ -16,7 +16,14 @@ them (``plan.py``), in this order:
    fails, the targets already switched are switched back to the version before,
    so an environment serves one version, never a mix: all or nothing.
 4. The record: one ledger line per alias move and per deployment attempt, on
-   the commit, pushed to ``origin`` when asked.
+   the commit, pushed to ``origin`` when asked; each signed (an in-toto statement
+   in a DSSE envelope) with the key in ``MODELREG_LEDGER_KEY``, or keyless with
+   Sigstore in GitHub Actions when ``modelreg.yaml`` names a Sigstore identity.
+
+When ``modelreg.yaml`` names ledger signers, a record that is not verified (not
+signed, or forged: ``read/ledger_trust.py``) is never taken as proof of anything:
+not that a step is deployed already, not where the moves to record begin, not
+what a target that cannot tell last received. Each one disregarded is said.
 """
 
 from __future__ import annotations
@@ -31,12 +38,14 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.deploy import plan
+from modelreg.deploy.sealing import Sealer, believed_how
 from modelreg.deploy.targets import Activation, Serving, Target, TargetOutcome, build
 from modelreg.edges import confine, git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
 from modelreg.formats import desired, documents, models, names
 from modelreg.read.catalog import Catalog, ModelVersion
+from modelreg.read.ledger_trust import of_snapshot
 
 _NO_COMMIT = "0" * 40
 #: targets whose bytes are hashed at once when a re-run checks what is deployed already
@@ -96,6 +105,12 @@ class Deployment:
     #: refused as a late run: ``--after`` named a commit main has since moved past (its newer
     #: merge's own run deploys; not a failure), unlike a clone behind the remote (exit code 1)
     superseded: bool = False
+    #: ledger records not believed (signers are configured, and they are not verified), with why
+    disregarded: list[str] = field(default_factory=list)
+    #: how the records this run wrote were signed, in words (None: it wrote none)
+    signed: str | None = None
+    #: how the ledger's records were checked before being believed, in words
+    believed: str = ""
 
     @property
     def ok(self) -> bool:
@@ -109,7 +124,8 @@ class Deployment:
                 "refused": self.refused, "superseded": self.superseded,
                 "main": self.main.to_dict() if self.main else None,
                 "moves": [m.to_dict() for m in self.moves],
-                "deployments": [r.to_dict() for r in self.results]}
+                "deployments": [r.to_dict() for r in self.results],
+                "ledger": {"signed": self.signed, "believed": self.believed, "disregarded": self.disregarded}}
 
 
 class Snapshots:
@@ -250,14 +266,18 @@ def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, ma
             redeploy: list[plan.Step] | None, named: bool) -> Deployment:
     root = snapshots.root
     tip = main.commit
+    trust = of_snapshot(snapshots.at(commit), f"{names.CONFIG_FILE} at {commit[:12]}")
+    sealer = None if dry_run else Sealer(trust)  # a key that does not load fails before any target moves
     if push_ledger and not dry_run:
         ledger.fetch(root)
     # only records of commits on main: one a force push removed says nothing about main
     history = ledger.read(root, reachable_from=tip or commit, blobs=snapshots.blobs)
+    history, disregarded = trust.believed(history)
     start = _start(root, commit, before, history)
     commits = _range(root, start, commit)
     moves = [(c, m) for c in commits for m in moves_between(snapshots, _first_parent(root, c), c)]
-    report = Deployment(commit, start, [m for _, m in moves], [], dry_run=dry_run, main=main)
+    report = Deployment(commit, start, [m for _, m in moves], [], dry_run=dry_run, main=main,
+                        disregarded=disregarded, believed=believed_how(trust))
     if redeploy is not None:
         steps = redeploy
     else:
@@ -277,8 +297,9 @@ def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, ma
         previous = _catalog_for(snapshots, history, step)
         report.results.append(_one(root, config, step, commit, main, history, catalog, previous, dry_run,
                                    force=redeploy is not None, seen=seen.get(step)))
-    if not dry_run:
+    if sealer is not None:
         records = _records(root, report, moves, history)
+        records, report.signed = sealer.seal(records)
         for where in dict.fromkeys(r.commit for r in records):
             ledger.append(root, where, [r for r in records if r.commit == where])
         if push_ledger and records:
@@ -651,8 +672,21 @@ def _records(root: Path, report: Deployment, moves: list[tuple[str, desired.Move
                                            r.step.after, report.commit, environment=r.step.environment,
                                            outcome=r.outcome, sha256=r.sha256, **fields(found),
                                            actor=actor, message=r.message,
-                                           targets=[t.to_dict() for t in r.targets]))
+                                           targets=[t.to_dict() for t in r.targets],
+                                           checks=_checks(report, r)))
     return records
+
+
+def _checks(report: Deployment, result: StepResult) -> list[dict[str, Any]]:
+    """What this run checked before the step's targets saw the bytes (the deployment record keeps
+    it): main's tip, and each target's bytes by sha256 (or that it could not)."""
+    main = report.main
+    out: list[dict[str, Any]] = [{"check": "main", "ok": report.refused is None,
+                                  "detail": main.note if main is not None else "main not read"}]
+    out += [{"check": f"sha256 on {t.target}", "ok": t.ok and t.verified,
+             "detail": "hashed in this run" if t.verified else "its bytes are not verifiable" if t.ok
+             else t.message} for t in result.targets]
+    return out
 
 
 def _notify(config: models.RegistryConfig, records: list[ledger.LedgerRecord]) -> None:

@@ -23,7 +23,9 @@ from modelreg.edges import git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
 from modelreg.formats.models import RegistryConfig, load_config
+from modelreg.formats.names import CONFIG_FILE
 from modelreg.read.catalog import Catalog
+from modelreg.read.ledger_trust import of_snapshot
 
 #: what a target that cannot tell what it serves is taken on
 LEDGER_ONLY = "cannot show what it serves: the ledger's word only, bytes not verifiable"
@@ -158,9 +160,10 @@ def _status(root: Path, snapshot: Revision, *, only: str | None, fast: bool, mai
                             fix=f"name one of: {', '.join(sorted(config.environments)) or 'none'}")
     catalog = Catalog(snapshot)
     # only records about commits on main: one a force push removed (or a branch's note) says
-    # nothing about what main deployed; they are counted, not believed
+    # nothing about what main deployed; they are counted, not believed. With signers named, only
+    # verified records are believed; each other is said (``read/ledger_trust.py``).
     loaded = ledger.load(root, main=commit)
-    records = loaded.records
+    records, disregarded = of_snapshot(snapshot, f"{CONFIG_FILE} at {main}").believed(loaded.records)
     rows: list[tuple[AliasStatus, list[Target]]] = []
     for name in sorted(config.environments):
         if only is not None and name != only:
@@ -188,7 +191,7 @@ def _status(root: Path, snapshot: Revision, *, only: str | None, fast: bool, mai
     skipped = [f"signatures not checked (--fast): {', '.join(unchecked)} require signing"] \
         if unchecked else []
     return Status(commit, kept, fast=fast, lost=_lost(config, root, records, catalog.model_names(), only),
-                  warnings=loaded.warnings(main) + skipped)
+                  warnings=loaded.warnings(main) + skipped + [f"disregarded {why}" for why in disregarded])
 
 
 def _signatures(catalog: Catalog, rows: list[tuple[AliasStatus, list[Target]]], *,
@@ -337,4 +340,6 @@ def lost_records(root: Path, *, model: str | None = None) -> list[Lost]:
     with Revision(str(root), commit, resolved=True) as snapshot:
         config = load_config(snapshot)
         names = [model] if model else Catalog(snapshot).model_names()
-    return _lost(config, root, ledger.load(root, main=commit).records, names, None)
+        trust = of_snapshot(snapshot, f"{CONFIG_FILE} at main")
+        records, _ = trust.believed(ledger.load(root, main=commit).records)
+    return _lost(config, root, records, names, None)

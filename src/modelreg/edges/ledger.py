@@ -9,6 +9,15 @@ remote's notes, merges them line by line (git's ``cat_sort_uniq`` strategy:
 each line is a whole record, so a union loses nothing), and tries again.
 
 Each line starts with its time, so sorted lines are in time order.
+
+A record the deploy job signed is one line too: ``{"time": T, "dsse": ENVELOPE}`` (a key) or
+``{"time": T, "sigstore": BUNDLE}`` (keyless), where the envelope's payload is an in-toto
+Statement v1 (:func:`statement`) whose predicate *is* the record: its fields are read from the
+signed payload and nowhere else, so there is nothing beside the signature to disagree with it.
+What can still disagree is checked and kept in the record's :class:`Seal` (``problem``): a key
+beside the envelope, a line time other than the statement's, a subject other than the record's
+sha256 and commit, a line in the note of another commit than the one it names (an envelope
+moved). Whether the signature verifies, and whose it is, is ``read/ledger_trust.py``'s question.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import json
 import random
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,6 +37,10 @@ from modelreg.errors import GitError
 from modelreg.formats import names
 
 REF = "refs/notes/modelreg"
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://modelreg.dev/ledger-record/v1"
+#: the keys a signed line holds beside its time: one of them, the envelope's kind
+SEAL_KINDS = ("dsse", "sigstore")
 _INCOMING = "refs/notes/modelreg-incoming"
 _IDENTITY = ("-c", "user.name=modelreg", "-c", "user.email=modelreg@localhost")
 
@@ -55,26 +68,62 @@ class LedgerRecord:
     #: the approvals that did not, each with its ``reason``; None in a record written before
     #: modelreg counted them (its ``approvers`` are then who approved, counted or not)
     not_counted: list[dict[str, Any]] | None = None
+    #: what the deploy run checked before it activated (deployments): each ``{check, ok, detail}``
+    checks: list[dict[str, Any]] | None = None
+    #: the signature the record was read with (None: an unsigned line); not a field of the record
+    seal: Seal | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        if self.not_counted is None:
-            del out["not_counted"]  # a record as it was written before the field existed
+        del out["seal"]
+        for optional in ("not_counted", "checks"):  # a record as it was written before the field existed
+            if out[optional] is None:
+                del out[optional]
         return out
 
     def line(self) -> str:
+        if self.seal is not None:
+            return json.dumps({"time": self.time, self.seal.kind: self.seal.envelope}, separators=(",", ":"),
+                              ensure_ascii=True)
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=True)
+
+    def statement(self) -> dict[str, Any]:
+        """The in-toto Statement (v1) the deploy job signs: the record is its predicate; its
+        subjects are the artifact's sha256 (a deployment's, named by its ``models:/`` URI) and
+        the commit the record is about."""
+        return {"_type": STATEMENT_TYPE, "subject": self.subjects(), "predicateType": PREDICATE_TYPE,
+                "predicate": self.to_dict()}
+
+    def subjects(self) -> list[dict[str, Any]]:
+        """The statement's subjects: the artifact's sha256 (a deployment's), then the commit."""
+        subjects: list[dict[str, Any]] = []
+        if self.sha256 and _SHA256.fullmatch(self.sha256):
+            subjects.append({"name": f"models:/{self.model}/{self.after}", "digest": {"sha256": self.sha256}})
+        subjects.append({"name": "commit", "digest": {"gitCommit": self.commit}})
+        return subjects
+
+    def payload(self) -> bytes:
+        return json.dumps(self.statement(), separators=(",", ":"), ensure_ascii=True,
+                          sort_keys=True).encode("utf-8")
 
     @classmethod
     def parse(cls, line: str) -> LedgerRecord | None:
         """A record, or None for a line that is not one: the ledger is read, never trusted to be
-        well formed (anyone who may push can write notes), so every field's type is checked."""
+        well formed (anyone who may push can write notes), so every field's type is checked. A
+        signed line is read from its statement (see the module)."""
         if len(line) > MAX_LINE:
             return None
         try:
             data = json.loads(line)
         except (ValueError, RecursionError):
             return None
+        if isinstance(data, dict) and any(kind in data for kind in SEAL_KINDS):
+            return _unseal(data)
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LedgerRecord | None:
+        """The record these fields make, every type checked; None when they do not make one."""
         if not isinstance(data, dict) or not all(_FIELDS[k](data.get(k)) for k in _REQUIRED):
             return None
         # alias, before and after may be absent (None): a missing key must not crash every reader
@@ -82,6 +131,54 @@ class LedgerRecord:
         if not all(_FIELDS[k](v) for k, v in values.items()):
             return None
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The signature a record was read with: the envelope as the line holds it, and what the line
+    says that disagrees with its statement (``problem``; the record is then forged, whatever the
+    signature)."""
+
+    kind: str  # dsse | sigstore
+    envelope: dict[str, Any]
+    problem: str | None = None
+    #: the commit whose note holds the line (set by :func:`load`)
+    note: str | None = None
+
+
+def seal(record: LedgerRecord, kind: str, envelope: dict[str, Any]) -> LedgerRecord:
+    """``record``, to be written as a signed line with this envelope over :meth:`payload`."""
+    return replace(record, seal=Seal(kind, envelope))
+
+
+def _unseal(data: dict[str, Any]) -> LedgerRecord | None:
+    from modelreg.edges.ledger_signing import payload_of  # no crypto: a base64 decode
+
+    kind = next(k for k in SEAL_KINDS if k in data)
+    payload = payload_of(kind, data[kind])
+    if payload is None:
+        return None
+    try:
+        statement = json.loads(payload)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return None
+    if not isinstance(statement, dict) or statement.get("predicateType") != PREDICATE_TYPE:
+        return None
+    record = LedgerRecord.from_dict(statement.get("predicate"))
+    if record is None:
+        return None
+    problem = None
+    extra = sorted(set(data) - {"time", kind})
+    # repr: what a forger wrote is shown with its control characters escaped, and cut short
+    if statement.get("_type") != STATEMENT_TYPE:
+        problem = f"its statement's _type is {repr(statement.get('_type'))[:80]}, not an in-toto Statement v1"
+    elif extra:
+        problem = f"the line holds {', '.join(repr(k)[:40] for k in extra[:5])} beside its signed statement"
+    elif data.get("time") != record.time:
+        problem = f"the line's time {repr(data.get('time'))[:40]} is not its statement's {record.time[:40]!r}"
+    elif statement.get("subject") != record.subjects():
+        problem = "its statement's subject is not the record's sha256 and commit"
+    return replace(record, seal=Seal(kind, data[kind], problem))
 
 
 def _text(value: Any) -> bool:
@@ -109,6 +206,13 @@ def _targets(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(t, dict) for t in value)
 
 
+def _checks(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(
+        isinstance(c, dict) and isinstance(c.get("check"), str) and isinstance(c.get("ok"), bool)
+        for c in value))
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 #: field → the check its value must pass
 _FIELDS = {"time": _text, "kind": lambda v: v in ("move", "deployment"), "model": _text,
@@ -116,7 +220,7 @@ _FIELDS = {"time": _text, "kind": lambda v: v in ("move", "deployment"), "model"
            "commit": lambda v: isinstance(v, str) and bool(_COMMIT.fullmatch(v)),
            "environment": _text_or_none, "outcome": _text, "sha256": _text_or_none, "pr": _version,
            "approvers": _approvers, "actor": _text_or_none, "message": _text, "targets": _targets,
-           "not_counted": _not_counted}
+           "not_counted": _not_counted, "checks": _checks}
 _REQUIRED = ("time", "kind", "model", "commit")
 #: a longer line is not a record (and is not parsed)
 MAX_LINE = 256 * 1024
@@ -193,7 +297,7 @@ def load(root: Path, *, reachable_from: str | None = None, main: str | None = No
     records: list[LedgerRecord] = []
     loaded = Loaded(records)
     with contextlib.nullcontext(blobs) if blobs is not None else git.BlobReader(root) as reader:
-        for blob, _commit in pairs:
+        for blob, note in pairs:
             data = reader.read(blob) or b""
             for line in data.decode("utf-8", "replace").splitlines():
                 record = LedgerRecord.parse(line) if line.strip() else None
@@ -202,7 +306,7 @@ def load(root: Path, *, reachable_from: str | None = None, main: str | None = No
                 elif not names_ok(record):
                     loaded.bad_names += 1
                 else:
-                    records.append(record)
+                    records.append(_noted(record, note))
     # by the commit a record names, not the note's; one ``git rev-list`` per revision, not a
     # question per record. Off main first: a record about a branch is counted whatever is read.
     on_main = _commits(root, main) if main is not None and records else None
@@ -213,18 +317,46 @@ def load(root: Path, *, reachable_from: str | None = None, main: str | None = No
         same = reachable_from == main and on_main is not None
         reachable = on_main if same and on_main is not None else _commits(root, reachable_from)
         records = [r for r in records if r.commit in reachable]
-    # Every environment's job records the alias moves of a push: the same move, once.
-    seen: set[tuple[Any, ...]] = set()
-    unique = []
-    for record in sorted(records, key=lambda r: str(r.time)):
-        key = (record.commit, record.model, record.alias, record.before, record.after)
-        if record.kind == "move":
-            if key in seen:
-                continue
-            seen.add(key)
-        unique.append(record)
-    loaded.records = unique
+    loaded.records = _unique(records)
     return loaded
+
+
+def _noted(record: LedgerRecord, note: str) -> LedgerRecord:
+    """A signed record with the commit of the note that holds it: a statement about another
+    commit was moved there (forged, whatever its signature)."""
+    if record.seal is None:
+        return record
+    problem = record.seal.problem
+    if problem is None and note != record.commit:
+        problem = (f"it sits in the note of {note[:12]}, and its statement is about {record.commit[:12]} "
+                   "(a signed record moved)")
+    return replace(record, seal=replace(record.seal, note=note, problem=problem))
+
+
+def _unique(records: list[LedgerRecord]) -> list[LedgerRecord]:
+    """Oldest first; every environment's job records the alias moves of a push: the same move,
+    once, a signed record kept over an unsigned one (each signed one is judged by its reader);
+    the same signed line twice (a union of notes), once."""
+    kept: dict[tuple[Any, ...], int] = {}
+    lines: set[str] = set()
+    unique: list[LedgerRecord] = []
+    for record in sorted(records, key=lambda r: str(r.time)):
+        if record.seal is not None:
+            line = record.line() + (record.seal.note or "")
+            if line in lines:
+                continue
+            lines.add(line)
+        if record.kind == "move":
+            key = (record.commit, record.model, record.alias, record.before, record.after)
+            where = kept.get(key)
+            if where is not None and unique[where].seal is None:
+                if record.seal is not None:
+                    unique[where] = record
+                continue
+            if where is None:
+                kept[key] = len(unique)
+        unique.append(record)
+    return unique
 
 
 def _commits(root: Path, revision: str) -> set[str]:

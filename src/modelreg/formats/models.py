@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         Framework,
         KeySigner,
         KServeTarget,
+        LedgerSettings,
         Lineage,
         ModelManifest,
         Notification,
@@ -88,11 +89,13 @@ else:
     WebhookTarget = records.Kind("config", "WebhookTarget")
     KServeTarget = records.Kind("config", "KServeTarget")
     Notification = records.Kind("config", "Notification")
+    LedgerSettings = records.Kind("config", "LedgerSettings")
 
 __all__ = [
     "SCHEMAS", "SCHEMA_VERSION", "AppliesTo", "Approvals", "Artifact", "ArtifactRules", "Bounds",
     "CardRules", "CardSection", "CertificateSigner", "CheckSettings", "CodeLineage", "CommandTarget",
-    "Dataset", "DirectoryTarget", "Environment", "Framework", "KServeTarget", "KeySigner", "Lineage",
+    "Dataset", "DirectoryTarget", "Environment", "Framework", "KServeTarget", "KeySigner", "LedgerSettings",
+    "Lineage",
     "ModelManifest", "Notification", "Policy", "PromotionRule", "RegistryConfig", "Regression",
     "Rejection", "Run", "SigningRules", "SigstoreSigner", "SliceBounds", "VersionManifest",
     "WebhookTarget", "json_schema_text",

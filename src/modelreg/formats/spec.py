@@ -387,6 +387,19 @@ class Notification(_Strict):
     secret_env: EnvVar | None = None
 
 
+#: who may sign deployment records: a public key (inline or a file in the registry, read at main's
+#: revision) or the deploy workflow's Sigstore identity; the same shapes as a policy's signers
+LedgerSigner = Annotated[KeySigner | SigstoreSigner, Field(discriminator="kind")]
+
+
+class LedgerSettings(_Strict):
+    """Who may sign deployment records (docs/security.md): once signers are named, a record not
+    signed by one of them is never proof that something is deployed."""
+
+    signers: list[LedgerSigner] = Field(default=[], description="the keys and Sigstore identities "
+                                        "whose signatures on ledger records count")
+
+
 class RegistryConfig(_Strict):
     """``modelreg.yaml`` at the root: marks the registry and holds its settings."""
 
@@ -401,6 +414,7 @@ class RegistryConfig(_Strict):
     environments: dict[EnvName, Environment] = Field(
         default={}, description="where each alias is deployed when a merge moves it")
     notify: list[Notification] = []
+    ledger: LedgerSettings = LedgerSettings()
 
 
 #: schema file stem → (model, path pattern it validates)

@@ -28,13 +28,15 @@ from modelreg.formats import names
 from modelreg.read.catalog import Catalog
 from modelreg.read.history import GIT, LEDGER, Event, history, ledger_by_model, merge_ledger
 from modelreg.read.ledger_match import ModelRecords, Unmatched
+from modelreg.read.ledger_trust import UNCHECKED_VERDICT, Trust, Verdict
 
 #: who approved each of a model's events, counted under their policies (``approvals.merged.
 #: with_counted``, a layer above: the audit takes it from its caller)
 Approvers = Callable[[str, str, list[Event]], list[Event]]
 
 COLUMNS = ("time", "model", "event", "alias", "from", "to", "environment", "outcome", "commit", "pr",
-           "approvers", "not_counted", "actor", "sha256", "detail", "source", "approvers_source")
+           "approvers", "not_counted", "actor", "sha256", "detail", "source", "approvers_source", "signature",
+           "signature_detail")
 #: the fields an entry takes from where the entry comes from (approvers have their own source)
 _FACTS = ("time", "event", "alias", "before", "after", "environment", "outcome", "commit", "pr", "actor",
           "sha256")
@@ -63,9 +65,12 @@ class Entry:
     source: str = GIT
     #: ``github``, ``ledger``, or None while the approvers are unknown
     approvers_source: str | None = None
+    #: the signature of the ledger record its ledger facts come from; None when it has none
+    signature: Verdict | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"time": self.time, "model": self.model, "event": self.event, "alias": self.alias,
+        signature = self.signature.to_dict() if self.signature is not None else {}
+        return {**signature, "time": self.time, "model": self.model, "event": self.event, "alias": self.alias,
                 "from": self.before, "to": self.after, "environment": self.environment,
                 "outcome": self.outcome, "commit": self.commit, "pr": self.pr, "approvers": self.approvers,
                 "not_counted": self.not_counted, "actor": self.actor, "sha256": self.sha256,
@@ -115,9 +120,10 @@ def parse_time(text: str, option: str, *, end_of_day: bool = False) -> datetime:
 
 
 def trail(root: Path, *, since: datetime | None = None, until: datetime | None = None,
-          model: str | None = None, approvers: Approvers | None = None) -> Trail:
+          model: str | None = None, approvers: Approvers | None = None, trust: Trust | None = None) -> Trail:
     """The audit trail of ``model`` (default: every model), oldest first, within the dates given;
-    ``approvers`` asks GitHub whose approvals counted where the ledger does not say."""
+    ``approvers`` asks GitHub whose approvals counted where the ledger does not say; ``trust``
+    judges each ledger record's signature (without it, each says *unchecked*)."""
     if model is not None:
         names.check_model_name(model)
     if git.head_commit(root) is None:
@@ -134,19 +140,19 @@ def trail(root: Path, *, since: datetime | None = None, until: datetime | None =
             models += sorted(set(recorded) - set(models))
         for name in models:
             entries += _model_entries(root, name, recorded.get(name, ModelRecords()), blobs,
-                                      approvers=approvers)
+                                      approvers=approvers, trust=trust)
     return Trail(sorted((e for e in entries if _within(e.time, since, until)), key=lambda e: e.time),
                  list(recorded.warnings))
 
 
 def _model_entries(root: Path, name: str, recorded: ModelRecords, blobs: git.BlobReader, *,
-                   approvers: Approvers | None) -> list[Entry]:
+                   approvers: Approvers | None, trust: Trust | None) -> list[Entry]:
     """A model's history, oldest first, its approvers completed by what the deploy job recorded;
     its deployments, and the records git does not bear out, from the ledger."""
     events = history(str(root), name, blobs=blobs)
     if approvers is not None:
         events = approvers(str(root), name, events)
-    merged = merge_ledger(events, recorded)
+    merged = merge_ledger(events, recorded, trust)
     # approvers the deploy job recorded fill those unknown (the deployments are listed from the
     # records that joined, which say more than an event: the artifact's sha256)
     events = [e for e in merged if e.kind != "deployment"]
@@ -155,7 +161,8 @@ def _model_entries(root: Path, name: str, recorded: ModelRecords, blobs: git.Blo
     commits = list(dict.fromkeys(e.commit for e in events))[::-1]
     out = [_from_event(name, e) for commit in commits for e in events if e.commit == commit]
     apart = [id(u.record) for u in merged.unmatched]
-    out += [_from_record(r) for r in recorded if r.kind == "deployment" and id(r) not in apart]
+    out += [_from_record(r, trust.judge(r) if trust is not None else UNCHECKED_VERDICT)
+            for r in recorded if r.kind == "deployment" and id(r) not in apart]
     return out + [_from_unmatched(u) for u in merged.unmatched]
 
 
@@ -167,17 +174,17 @@ def _from_event(model: str, event: Event) -> Entry:
         if event.not_counted is not None else None
     return Entry(_utc(event.date), model, event.kind, event.alias, event.previous, event.version, None, None,
                  event.commit, event.pr, approvers, event.author, None, detail, not_counted, event.source,
-                 event.approvers_source if approvers is not None else None)
+                 event.approvers_source if approvers is not None else None, event.signature)
 
 
-def _from_record(record: ledger.LedgerRecord) -> Entry:
+def _from_record(record: ledger.LedgerRecord, signature: Verdict) -> Entry:
     approvers = [str(a.get("login")) for a in record.approvers] if record.approvers is not None else None
     return Entry(_utc(record.time), record.model, "deployment", record.alias, record.before, record.after,
                  record.environment, record.outcome, record.commit, record.pr, approvers, record.actor,
                  record.sha256, record.message,
                  [f"{a.get('login')} ({a.get('reason')})" for a in record.not_counted]
                  if record.not_counted is not None else None,
-                 LEDGER, LEDGER if approvers is not None else None)
+                 LEDGER, LEDGER if approvers is not None else None, signature)
 
 
 def _from_unmatched(unmatched: Unmatched) -> Entry:
@@ -187,7 +194,8 @@ def _from_unmatched(unmatched: Unmatched) -> Entry:
     what = f"a deployment to {r.environment}" if r.kind == "deployment" else "a move"
     return Entry(_utc(r.time), r.model, "unmatched", r.alias, r.before, r.after, r.environment, r.outcome,
                  r.commit, r.pr, None, r.actor, r.sha256,
-                 f"unmatched ledger record ({what}), not attached: {unmatched.why}", None, LEDGER, None)
+                 f"unmatched ledger record ({what}), not attached: {unmatched.why}", None, LEDGER, None,
+                 unmatched.verdict)
 
 
 def _utc(text: str) -> str:
@@ -212,7 +220,7 @@ def to_csv(entries: list[Entry]) -> str:
     writer.writerow(COLUMNS)
     for entry in entries:
         row = entry.to_dict()
-        writer.writerow([_cell(row[c]) for c in COLUMNS])
+        writer.writerow([_cell(row.get(c)) for c in COLUMNS])
     return out.getvalue()
 
 

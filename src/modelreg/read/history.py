@@ -23,8 +23,10 @@ from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError
 from modelreg.formats import documents, names
 from modelreg.formats.desired import DesiredState, moves
+from modelreg.formats.text import escaped
 from modelreg.read.ledger_match import ByModel, ModelRecords, Unmatched, why_not
 from modelreg.read.ledger_match import load as load_ledger
+from modelreg.read.ledger_trust import FORGED, RANK, UNCHECKED_VERDICT, UNVERIFIED, VERIFIED, Trust, Verdict
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 # Each commit starts with NUL, which no name, subject or (quoted) path can hold; the
@@ -94,6 +96,9 @@ class Event:
     #: where ``approvers`` come from: ``github`` (GitHub's API, asked now) or ``ledger`` (what the
     #: deploy job read from it then); None while they are unknown
     approvers_source: str | None = None
+    #: the signature of the ledger record this event's ledger facts come from
+    #: (``read/ledger_trust.py``); None when none of its facts is the ledger's
+    signature: Verdict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -101,7 +106,9 @@ class Event:
             out["approvers"] = [asdict(a) for a in self.approvers]
         if self.not_counted is not None:
             out["not_counted"] = [asdict(n) for n in self.not_counted]
-        del out["approvers_source"]
+        del out["approvers_source"], out["signature"]
+        if self.signature is not None:
+            out.update(self.signature.to_dict())
         out["sources"] = self.sources()
         return out
 
@@ -111,6 +118,13 @@ class Event:
         if self.approvers is not None and self.approvers_source is not None:
             facts["approvers"] = self.approvers_source
         return facts
+
+    def describe_short(self) -> str:
+        """The event in a few words (what a line about its signature names)."""
+        what = (f"deployed v{self.version} to {self.environment}" if self.kind == "deployment"
+                else f"{self.alias}: v{self.previous} -> v{self.version}" if self.kind == "alias"
+                else f"{self.kind} v{self.version}")
+        return f"{escaped(self.date[:19].replace('T', ' '))} {escaped(what)} at {self.commit[:10]}"
 
     def marker(self) -> str:
         """The sources in short, as text and HTML show them: ``git``, ``git+github``, ``ledger``."""
@@ -229,12 +243,12 @@ def _state_changes(revisions: _Revisions, model: str, commit: str, parent: str |
 
 
 def with_ledger(root: str, model: str, events: list[Event], at: str | None = None, *,
-                blobs: git.BlobReader | None = None) -> History:
+                blobs: git.BlobReader | None = None, trust: Trust | None = None) -> History:
     """``events`` merged with the deployment ledger (git notes, see ``edges/ledger.py``) as
     :func:`merge_ledger` does, with the warnings of reading it. Newest first. ``at``: only what
-    was recorded for commits it contains."""
+    was recorded for commits it contains; ``trust``: the signers to judge each record by."""
     found = ledger_by_model(root, at, blobs=blobs)
-    merged = merge_ledger(events, found.get(model, ModelRecords()))
+    merged = merge_ledger(events, found.get(model, ModelRecords()), trust)
     merged.warnings = list(found.warnings)
     return merged
 
@@ -247,16 +261,22 @@ def ledger_by_model(root: str, at: str | None = None, *, blobs: git.BlobReader |
     return load_ledger(root, at, blobs=blobs)
 
 
-def merge_ledger(events: list[Event], records: list[Any]) -> History:
+def merge_ledger(events: list[Event], records: list[Any], trust: Trust | None = None) -> History:
     """The one merge of history with the ledger: ``records`` (one model's, already limited to the
     revision read: :func:`ledger_by_model`) merged into ``events``. History, the audit trail and
     the site call it.
 
     A record joins only when git bears out its whole move (``ledger_match.why_not``): a move
     record's approvers then fill those unknown, a deployment record becomes an event. Any other
-    is kept apart in ``unmatched``, with why."""
+    is kept apart in ``unmatched``, with why. Each ledger fact carries its record's signature,
+    judged by ``trust`` (``read/ledger_trust.py``), or *unchecked* without one; where several
+    records tell one move, the best judged is shown and a forged other is listed apart."""
     if not records:
         return History(events)
+
+    def judged(record: Any) -> Verdict:
+        return trust.judge(record) if trust is not None else UNCHECKED_VERDICT
+
     moved = {(e.commit, e.alias): (e.previous, e.version, e.pr) for e in events
              if e.kind == "alias" and e.source == GIT}
     environments = records.environments if isinstance(records, ModelRecords) else {}
@@ -267,21 +287,38 @@ def merge_ledger(events: list[Event], records: list[Any]) -> History:
         if why is None:
             attached.append(record)
         else:
-            unmatched.append(Unmatched(record, why))
-    recorded = {(r.commit, r.alias): r for r in attached if r.kind == "move" and r.approvers is not None}
+            verdict = judged(record)
+            if verdict.state == VERIFIED:  # the deploy job's, but git does not bear it out
+                verdict = Verdict(UNVERIFIED, f"{verdict.why}, but git does not bear out its move",
+                                  verdict.signer)
+            unmatched.append(Unmatched(record, why, verdict))
+    recorded: dict[tuple[str, str | None], Any] = {}
+    def rank(record: Any) -> tuple[int, bool]:
+        return RANK[judged(record).state], record.approvers is None
+
+    for r in attached:  # the best judged record of each move tells it (among equals, one with approvers)
+        if r.kind == "move":
+            best = recorded.get((r.commit, r.alias))
+            if best is None or rank(r) < rank(best):
+                recorded[(r.commit, r.alias)] = r
+    chosen = {id(r) for r in recorded.values()}
+    unmatched += [Unmatched(r, "another record of a move already recorded, and its signature is forged",
+                            judged(r)) for r in attached if r.kind == "move" and id(r) not in chosen
+                  and judged(r).state == FORGED]
     out = []
     for event in events:
         move = recorded.get((event.commit, event.alias)) if event.kind == "alias" else None
         if event.approvers is None and move is not None and move.approvers is not None:
             event = replace(event, approvers_note=None, approvers=_approvers(move),
-                            not_counted=_not_counted(move), approvers_source=LEDGER)
+                            not_counted=_not_counted(move), approvers_source=LEDGER, signature=judged(move))
         out.append(event)
     deployments = [Event(kind="deployment", version=r.after, commit=r.commit, author=str(r.actor or ""),
                          date=r.time, subject=r.message, pr=r.pr, alias=r.alias, previous=r.before,
                          environment=r.environment, outcome=r.outcome, approvers=_approvers(r),
                          not_counted=_not_counted(r),
                          approvers_note=None if r.approvers is not None else "not recorded by the deploy job",
-                         source=LEDGER, approvers_source=LEDGER if r.approvers is not None else None)
+                         source=LEDGER, approvers_source=LEDGER if r.approvers is not None else None,
+                         signature=judged(r))
                    for r in attached if r.kind == "deployment"]
     return History(sorted(out + deployments, key=lambda e: _instant(e.date), reverse=True), unmatched)
 

@@ -27,6 +27,7 @@ from modelreg.edges import git, ledger
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, NotFoundError
 from modelreg.formats import documents, models, names
+from modelreg.read.ledger_trust import UNCHECKED_VERDICT, Verdict
 
 #: environment → (the alias it serves, the models it serves: () for every model)
 Environments = dict[str, tuple[str, tuple[str, ...]]]
@@ -64,15 +65,18 @@ class Unmatched:
 
     record: ledger.LedgerRecord
     why: str
+    #: its signature, judged (``read/ledger_trust.py``)
+    verdict: Verdict = UNCHECKED_VERDICT
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "unmatched", "source": "ledger", "why": self.why, "record": self.record.to_dict()}
+        return {"kind": "unmatched", "source": "ledger", "why": self.why, **self.verdict.to_dict(),
+                "record": self.record.to_dict()}
 
     def describe(self) -> str:
         r = self.record
         what = f"deployment to {r.environment}" if r.kind == "deployment" else "move"
         return (f"{r.time[:19].replace('T', ' ')}  {what}: {r.model} {r.alias}: {_v(r.before)} -> "
-                f"{_v(r.after)} at {r.commit[:10]}: {self.why}")
+                f"{_v(r.after)} at {r.commit[:10]}: {self.why} [signature: {self.verdict.short()}]")
 
 
 def load(root: str, at: str | None = None, *, blobs: git.BlobReader | None = None) -> ByModel:

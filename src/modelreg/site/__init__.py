@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 from modelreg.api import Registry
 from modelreg.edges import confine, git
 from modelreg.edges.outdir import OutDir
-from modelreg.errors import ConflictError
+from modelreg.errors import ConflictError, ModelregError
 from modelreg.formats import names
 from modelreg.read.history import ledger_by_model, merge_ledger
 from modelreg.read.ledger_match import ByModel, ModelRecords
+from modelreg.read.ledger_trust import Trust, at_main
 from modelreg.site import pages
 from modelreg.site.data import (
     ModelData,
@@ -84,6 +85,8 @@ class _Job:
     out: str
     info: pages.Info
     until: datetime | None
+    #: the signers main names, each ledger record judged by them (None: they could not be read)
+    trust: Trust | None = None
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,12 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
                       work_tree=reg.commit is None)
     # A span still open ends on the chart at the revision's time, or now for the work tree.
     until = parse_time(committed or "") if reg.commit else (now or datetime.now(timezone.utc))
+    records = _ledger(reg) if commit is not None else ByModel({}, [])
+    trust, why = _trust(reg) if records else (None, None)
+    if why is not None:
+        records.warnings.append(why)
     job = _Job(top=reg.top, commit=reg.commit, history=commit is not None, out=str(target), info=info,
-               until=until)
-    records = _ledger(reg) if job.history else ByModel({}, [])
+               until=until, trust=trust)
     jobs = jobs or _jobs(reg, models)
     if jobs > 1 and len(models) > 1:
         shares = [models[i::jobs] for i in range(jobs)]
@@ -168,7 +174,7 @@ def _render(job: _Job, models: list[str], records: dict[str, ModelRecords],
         model = reg.catalog.model(name)
         versions = reg.catalog.versions(name)
         events = history(reg.top, name, job.commit) if job.history else []
-        merged = merge_ledger(events, records.get(name, ModelRecords()))
+        merged = merge_ledger(events, records.get(name, ModelRecords()), job.trust)
         events = share_approvers(merged)
         data = ModelData(model=model, versions=versions, events=events, production=alias_spans(events),
                          metrics=headline_metrics(versions), until=job.until,
@@ -190,6 +196,16 @@ def _ledger(reg: Registry) -> ByModel:
     """The ledger's records by model, read once: those about commits on main that the revision
     contains (the others counted in its warnings)."""
     return ledger_by_model(reg.top, reg.commit)
+
+
+def _trust(reg: Registry) -> tuple[Trust | None, str | None]:
+    """The signers ``modelreg.yaml`` on main names, to mark each ledger fact verified, unverified
+    or forged; when they cannot be read (a key that does not load, the signing libraries not
+    installed), no mark at all, and why."""
+    try:
+        return at_main(reg.top), None
+    except ModelregError as exc:
+        return None, f"signatures not checked: {exc}"
 
 
 def _card(reg: Registry, mv: ModelVersion) -> str | None:

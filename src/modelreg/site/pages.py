@@ -27,6 +27,7 @@ from modelreg.site.data import PRODUCTION, ModelData, day, minute
 if TYPE_CHECKING:
     from modelreg.read.catalog import ModelVersion
     from modelreg.read.history import Event
+    from modelreg.read.ledger_trust import Verdict
 
 GENERATOR = "modelreg site"
 #: the most history entries a page lists (the full history: ``modelreg history``)
@@ -331,14 +332,31 @@ def _events(info: Info, events: list[Event], prefix: str) -> str:
         version = (f'<a href="{prefix}v{event.version}.html">v{event.version}</a>'
                    if event.version is not None else '<span class="muted">-</span>')
         rows.append((e(minute(event.date)), _change(event), version, info.pr(event.pr), _approvers(event),
-                     e(event.author), info.commit_link(event.commit), e(event.marker().replace("+", " + "))))
+                     e(event.author), info.commit_link(event.commit), e(event.marker().replace("+", " + ")),
+                     _signature(event.signature)))
     more = (f"<p class=muted>{len(events) - MAX_EVENTS} older changes are not listed here: "
             "<code>modelreg history</code> shows them all.</p>" if len(events) > MAX_EVENTS else "")
     shown = sorted({part for ev in events[:MAX_EVENTS] for part in ev.marker().split("+")},
                    key=list(SOURCES).index)
     legend = "; ".join(f"<b>{e(source)}</b>: {e(SOURCES[source])}" for source in shown)
-    return (_table(["date", "change", "version", "pull request", "approved by", "by", "commit", "source"],
-                   rows, text=[4]) + more + f"<p class=legend>Source: {legend}.</p>")
+    signed = any(ev.signature for ev in events[:MAX_EVENTS])
+    return (_table(["date", "change", "version", "pull request", "approved by", "by", "commit", "source",
+                    "signature"], rows, text=[4]) + more + f"<p class=legend>Source: {legend}.</p>"
+            + (f"<p class=legend>{_SIGNATURES}</p>" if signed else ""))
+
+
+#: what the signature column's words mean
+_SIGNATURES = ("Signature (of the ledger record a fact comes from, checked when this page was built "
+               "against the signers modelreg.yaml on main names): <b>verified</b>, signed by an allowed "
+               "signer and borne out by git; <b>unverified</b>, not signed, or no signers named; "
+               "<b>forged</b>, a signature that does not verify, a signer not allowed, or not what was "
+               "signed; <b>unchecked</b>, the signers could not be read (see the index).")
+
+
+def _signature(verdict: Verdict | None) -> str:
+    if verdict is None:
+        return '<span class="muted">-</span>'
+    return f'<span title="{e(verdict.why)}">{badge(verdict.state, verdict.state)}</span>'
 
 
 def _unmatched(info: Info, data: ModelData) -> str:
@@ -351,11 +369,11 @@ def _unmatched(info: Info, data: ModelData) -> str:
         after = f"v{r.after}" if r.after is not None else "(none)"
         what = f"deployment to {r.environment}" if r.kind == "deployment" else "move"
         rows.append((e(minute(r.time)), f"{e(what)}: {e(r.alias)} {e(before)} → {e(after)}",
-                     info.commit_link(r.commit), e(item.why)))
+                     info.commit_link(r.commit), e(item.why), _signature(item.verdict)))
     return ("<h2>Unmatched ledger records</h2><p class=muted>Records in the deployment ledger (git notes, "
             "which anyone who may push can write) whose move git does not bear out. They are not part of "
-            "the history above.</p>" + _table(["recorded", "claims", "commit", "why not attached"], rows,
-                                              text=[1, 3]))
+            "the history above.</p>"
+            + _table(["recorded", "claims", "commit", "why not attached", "signature"], rows, text=[1, 3]))
 
 
 def _change(event: Event) -> str:

@@ -163,13 +163,15 @@ _DEPLOY_JOB = """\
       cancel-in-progress: false
     permissions:
       contents: write  # the ledger: git notes pushed to refs/notes/modelreg
-      pull-requests: read  # who approved each promotion, recorded with it
+      pull-requests: read  # who approved each promotion, recorded with it{id_token}
     steps:
 {setup}      - name: Deploy
         env:
           BEFORE: ${{{{ github.event.before }}}}
           AFTER: ${{{{ github.sha }}}}
           GITHUB_TOKEN: ${{{{ github.token }}}}
+          # signs each ledger record (docs/security.md); to this step only, never on the command line
+          MODELREG_LEDGER_KEY: ${{{{ secrets.MODELREG_LEDGER_KEY }}}}
         run: modelreg deploy{only} --before "$BEFORE" --after "$AFTER" --push-ledger
 """
 
@@ -198,16 +200,20 @@ _RECONCILE_JOB = """\
       group: modelreg-deploy-{group}
       cancel-in-progress: false
     permissions:
-      contents: write  # the ledger: git notes pushed to refs/notes/modelreg
+      contents: write  # the ledger: git notes pushed to refs/notes/modelreg{id_token}
     steps:
 {setup}      - name: Status, then reconcile what drifted
+        env:
+          # signs each ledger record (docs/security.md); to this step only, never on the command line
+          MODELREG_LEDGER_KEY: ${{{{ secrets.MODELREG_LEDGER_KEY }}}}
         run: modelreg reconcile{only} --push-ledger
 """
 
 
 def install_requirement(config: RegistryConfig) -> str:
     """What the workflows install: ``install`` from modelreg.yaml, or this exact modelreg with the
-    ``sign`` extra (the gate, deploy and reconcile verify signatures where a policy requires them)."""
+    ``sign`` extra (the gate, deploy and reconcile verify artifact signatures where a policy requires
+    them, and the deploy job signs and verifies ledger records where ``ledger.signers`` names any)."""
     if config.install is None:
         return f"modelreg[sign]=={__version__}"
     spec = config.install
@@ -233,15 +239,18 @@ def files(config: RegistryConfig) -> dict[str, str]:
     pushing = _SETUP.format(checkout=CHECKOUT, install_step=INSTALL_STEP, install=install, uv=UV_VERSION,
                             persist="true  # zizmor: ignore[artipacked] the ledger push needs it")
     environments = sorted(config.environments)
+    # keyless ledger signing (a Sigstore signer in modelreg.yaml) needs the job's OIDC token
+    id_token = ("\n      id-token: write  # signs ledger records with Sigstore (keyless)"
+                if any(s.type == "sigstore" for s in config.ledger.signers) else "")
     deploy = [_DEPLOY_JOB.format(job=f"deploy-{name}", title=f"deploy {name}", group=name,
                                  only=f" --env {name}", environment=f"\n    environment: {name}",
-                                 setup=pushing) for name in environments]
+                                 setup=pushing, id_token=id_token) for name in environments]
     reconcile = [_RECONCILE_JOB.format(job=f"reconcile-{name}", title=f"reconcile {name}", group=name,
                                        only=f" --env {name}", environment=f"\n    environment: {name}",
-                                       setup=pushing) for name in environments]
+                                       setup=pushing, id_token=id_token) for name in environments]
     if not environments:  # still record every alias move in the ledger
         deploy = [_DEPLOY_JOB.format(job="record", title="record alias moves", group="main", only="",
-                                     environment="", setup=pushing)]
+                                     environment="", setup=pushing, id_token=id_token)]
     out = {GATE_PATH: _GATE.format(setup=setup), APPROVAL_PATH: _APPROVAL.format(setup=setup),
            DEPLOY_PATH: _DEPLOY.format(jobs="".join(deploy))}
     if reconcile:

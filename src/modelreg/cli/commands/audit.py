@@ -12,10 +12,12 @@ from modelreg.cli.common import emit_json, registry, table, warn
 @click.option("--model", metavar="NAME", help="One model only.")
 @click.option("--github", is_flag=True, help="Ask GitHub's API for approvers the ledger does not hold "
               "(needs GITHUB_TOKEN).")
+@click.option("--verify", is_flag=True, help="Check each ledger record's signature against the signers "
+              "modelreg.yaml on main names (ledger: signers:).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per event), for a spreadsheet.")
-def command(since: str | None, until: str | None, model: str | None, github: bool, as_json: bool,
-            as_csv: bool) -> None:
+def command(since: str | None, until: str | None, model: str | None, github: bool, verify: bool,
+            as_json: bool, as_csv: bool) -> None:
     """Export the audit trail: registrations, promotions with their PR and approvers, deployments.
 
     Merges the first-parent git history of every model with the deployment
@@ -31,16 +33,24 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
     with names the name rules refuse, are left out and counted in a warning
     (stderr; in --json, an item whose event is "warning").
 
+    With --verify, every entry from the ledger carries its record's signature
+    (the SIGNATURE column; in JSON and CSV `signature` and
+    `signature_detail`), checked against the signers modelreg.yaml on main
+    names: verified, unverified (not signed, or no signers named) or forged
+    (does not verify, a signer not allowed, not what was signed). Without
+    it, they say "unchecked".
+
     \b
     Examples:
       modelreg audit --since 2026-10-01 --csv > audit.csv
+      modelreg audit --verify --model fraud-detector
       modelreg audit --model fraud-detector --since 2026-11-01 --until 2026-11-30 --json
     """
     from modelreg.read.audit import to_csv
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv are exclusive")
-    entries = registry().audit(since=since, until=until, model=model, github=github)
+    entries = registry().audit(since=since, until=until, model=model, github=github, verify=verify)
     warn(entries.warnings)
     if as_json:
         emit_json(entries.to_json())
@@ -50,10 +60,11 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
         click.echo("Nothing in that period.")
     else:
         headers = ["time", "model", "event", "change", "env", "outcome", "pr", "approvers", "source"]
-        click.echo(table(headers, [
+        click.echo(table(headers + (["signature"] if verify else []), [
             (e.time.replace("T", " ").rstrip("Z"), e.model, e.event,
              f"{e.alias + ': ' if e.alias else ''}{_v(e.before)} -> {_v(e.after)}", e.environment,
-             e.outcome, f"#{e.pr}" if e.pr else None, _approvers(e), e.marker())
+             e.outcome, f"#{e.pr}" if e.pr else None, _approvers(e), e.marker(),
+             *([e.signature.state if e.signature is not None else None] if verify else []))
             for e in entries if e.event != "ledger-lost"]))
         from modelreg.read.history import SOURCES
 
@@ -63,6 +74,13 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
         for entry in entries:
             if entry.event == "unmatched":
                 click.echo(f"{entry.time} {entry.model}: {entry.detail}")
+        signed = [e for e in entries if e.signature is not None]
+        if signed and not verify:
+            click.echo("signature: ledger records not checked (run with --verify)")
+        for entry in signed if verify else []:
+            if entry.signature is not None and entry.signature.state != "verified":
+                click.echo(f"{entry.time} {entry.model} {entry.event}: signature {entry.signature.state}: "
+                           f"{entry.signature.why}")
     if not as_json and not as_csv:
         for lost in (e for e in entries if e.event == "ledger-lost"):
             click.echo(f"{lost.environment}: {lost.detail}", err=True)

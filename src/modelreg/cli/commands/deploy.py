@@ -34,6 +34,15 @@ def command(after: str | None, before: str | None, only: str | None, dry_run: bo
     (the newer merge's run deploys); 4 when origin cannot be reached (or pass
     --offline).
 
+    Each ledger record is signed (an in-toto statement in a DSSE envelope)
+    with the EC P-256 private key in the MODELREG_LEDGER_KEY environment
+    variable (a repository secret; never an argument), or, in GitHub Actions
+    without one, keyless with Sigstore when modelreg.yaml names a Sigstore
+    ledger signer; else the output says the records are unsigned. Once
+    modelreg.yaml names ledger signers, a record that is not verified
+    (unsigned, or forged) is never proof that something is deployed: each
+    one disregarded is printed, with why.
+
     \b
     Examples:
       modelreg deploy --dry-run                      # what HEAD's merge would deploy
@@ -58,6 +67,8 @@ def _print(report: object) -> None:
     click.echo(f"{report.commit[:12]}: {len(moved)} alias move(s)"
                + (f" since {report.before[:12]}" if report.before else "")
                + (f"; main: {report.main.note}" if report.main else ""))
+    for why in report.disregarded:
+        click.echo(f"Disregarded {why}")
     if report.refused:
         click.echo(f"Nothing deployed: {report.refused}.")
         return
@@ -73,6 +84,10 @@ def _print(report: object) -> None:
             said = "FAILED" if not target.ok else "verified" if target.verified else \
                 "accepted (bytes not verifiable)"
             click.echo(f"    {said}  {target.target}: {target.message}")
+    if any("the ledger's word" in r.message for r in report.results):
+        click.echo(f"Ledger records believed: {report.believed}.")
+    if report.signed:
+        click.echo(f"Ledger records {report.signed}.")
     if any(r.outcome == "failed" for r in report.results):
         click.echo("The previous version keeps serving where a deployment failed; fix the cause and run "
                    "`modelreg deploy` again (or `modelreg reconcile`).", err=True)

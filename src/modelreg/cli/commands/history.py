@@ -9,6 +9,7 @@ from modelreg.read.history import SOURCES
 
 if TYPE_CHECKING:
     from modelreg.read.history import Event
+    from modelreg.read.ledger_trust import Verdict
 
 
 @click.command("history")
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
               help="The GitHub repository of the pull requests (default: $GITHUB_REPOSITORY, else "
               "origin on github.com).")
 @click.option("--offline", is_flag=True, help="Do not ask GitHub who approved each pull request.")
-def command(model: str, at: str | None, as_json: bool, repo: str | None, offline: bool) -> None:
+@click.option("--verify", is_flag=True, help="Check each ledger record's signature against the signers "
+              "modelreg.yaml on main names (ledger: signers:).")
+def command(model: str, at: str | None, as_json: bool, repo: str | None, offline: bool, verify: bool) -> None:
     """Every registration, alias move and deployment of MODEL, newest first.
 
     Reads the first-parent history of the current branch (or of --at REV):
@@ -43,14 +46,24 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
     environment or target may have, are left out and counted in a warning
     (stderr; in --json, an item of kind "warning").
 
+    With --verify, each ledger fact is marked by its record's signature,
+    checked against the signers modelreg.yaml on main names (ledger:
+    signers:): verified (the signature verifies, by an allowed signer, and
+    the statement matches its line and git), unverified (not signed, or no
+    signers named) or forged (a signature that does not verify, a signer not
+    allowed, a statement that disagrees with the line or note it sits on).
+    Without it, ledger facts say their signatures were not checked; in
+    --json, each ledger fact has "signature" and "signature_detail".
+
     \b
     Examples:
       modelreg history fraud-detector
+      modelreg history fraud-detector --verify
       modelreg history fraud-detector --json
       GITHUB_TOKEN=$(gh auth token) modelreg history fraud-detector --repo acme/registry
       modelreg history fraud-detector --offline
     """
-    events = registry(at).history(model, repo=repo, offline=offline)
+    events = registry(at).history(model, repo=repo, offline=offline, verify=verify)
     warn(events.warnings)
     if as_json:
         emit_json(events.to_json())
@@ -66,7 +79,8 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
             what = f"deployed {_v(e.version)} to {e.environment}: {e.outcome}"
         else:
             what = f"{e.kind} {_v(e.version)}"
-        rows.append((e.date[:19].replace("T", " "), f"{what} [{e.marker()}]", e.commit[:10], e.author,
+        signed = f", {e.signature.state}" if e.signature is not None and verify else ""
+        rows.append((e.date[:19].replace("T", " "), f"{what} [{e.marker()}{signed}]", e.commit[:10], e.author,
                      f"#{e.pr}" if e.pr else "-", _approvers(e)))
     if rows:
         click.echo(table(["date", "change", "commit", "author", "pr", "approved by"], rows))
@@ -80,6 +94,23 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
     notes = dict.fromkeys(e.approvers_note for e in events if e.pr and e.approvers_note)
     for note in notes:
         click.echo(f"approved by: {note}")
+    _signatures([(e.describe_short(), e.signature) for e in events if e.signature is not None]
+                + [(u.describe(), u.verdict) for u in events.unmatched], verify)
+
+
+def _signatures(facts: list[tuple[str, Verdict]], verify: bool) -> None:
+    """What the marks of the ledger's facts mean, and why each one not verified is so."""
+    if not facts:
+        return
+    if not verify:
+        click.echo("ledger records: signatures not checked (run with --verify)")
+        return
+    click.echo("ledger signatures: verified (signed by an allowed signer, and git bears it out), "
+               "unverified (not signed, or no signers named), forged (does not verify, or not "
+               "what was signed)")
+    for what, verdict in facts:
+        if verdict.state != "verified":
+            click.echo(f"  {verdict.state}: {what}: {verdict.why}")
 
 
 def _approvers(e: Event) -> str:
