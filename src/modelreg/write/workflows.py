@@ -241,7 +241,7 @@ def files(config: RegistryConfig) -> dict[str, str]:
     environments = sorted(config.environments)
     # keyless ledger signing (a Sigstore signer in modelreg.yaml) needs the job's OIDC token
     id_token = ("\n      id-token: write  # signs ledger records with Sigstore (keyless)"
-                if any(s.type == "sigstore" for s in config.ledger.signers) else "")
+                if any(s.kind == "sigstore" for s in config.ledger.signers) else "")
     deploy = [_DEPLOY_JOB.format(job=f"deploy-{name}", title=f"deploy {name}", group=name,
                                  only=f" --env {name}", environment=f"\n    environment: {name}",
                                  setup=pushing, id_token=id_token) for name in environments]
