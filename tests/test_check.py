@@ -675,6 +675,25 @@ def test_a_version_cannot_tag_itself_into_weaker_rules(main_branch: Path, workdi
     assert ("production", 2, "high-risk (on main)") in [(r.alias, r.count, r.policy) for r in found]
 
 
+@pytest.mark.parametrize("how", ["relax the default", "name a new lax policy"])
+def test_a_new_model_cannot_bring_laxer_rules_in_its_own_pr(main_branch: Path, workdir: Path, cli: Cli,
+                                                            how: str) -> None:
+    """A model the pull request creates is judged by what the base's policies would choose for it
+    too: relaxing the default policy, or adding a lenient policy and naming it, in the same change
+    does not lower the bar (thresholds here; the card, signing and code rules alike)."""
+    if how == "relax the default":
+        (main_branch / "policies/default.yaml").write_text("schema_version: 1\n")
+    else:
+        (main_branch / "policies/lax.yaml").write_text("schema_version: 1\n")
+    register(cli, main_branch, workdir, "churn", "-m", "first", metrics={**GOOD, "roc_auc": 0.5}, seed=3)
+    if how == "name a new lax policy":
+        path = main_branch / "registry/churn/model.yaml"
+        path.write_text(path.read_text() + "policy: lax\n")
+    out = check(cli, main_branch, "--offline", "--gate", "policy")
+    assert "metrics.roc_auc: 0.5 is outside the threshold (>= 0.9)" in out
+    assert "(policy default (on main))" in out
+
+
 def test_gates_are_independent_and_nothing_outside_checks_imports_one() -> None:
     """A gate imports no other gate, and outside ``checks/`` (approvals, deploy targets...) no module
     imports a gate: decisions they share live in ``policies/`` and ``formats/``."""

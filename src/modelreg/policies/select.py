@@ -103,16 +103,22 @@ def governing(change: Change, model: str, version_tags: dict[str, str], *,
 
     A pull request must pass both: otherwise it could relax the rules that judge it, by
     naming another policy in model.yaml, changing the tags an ``applies_to`` matches, the
-    default policy, or the policy file itself, in the same change.
+    default policy, or the policy file itself, in the same change. For a model the change
+    creates, "before" is what the base's policies would choose for it (a policy the change
+    adds judges nothing yet: the base's default does), so adding a model together with a
+    laxer default, or a new lenient policy it names, does not escape the base's rules.
     """
     head = for_head(change, model, version_tags)
     base_doc = change.document(change.base, names.model_file(model))
-    if base_doc is None:
-        return [head]  # a new model: nothing governed it before
     base_policies, _ = load_all(change.base)
+    tags = _base_tags(change, model, alias)
+    if base_doc is None:  # a new model: judged as the base's files would judge it
+        base_doc = dict(change.document(change.head, names.model_file(model)) or {})
+        if base_doc.get("policy") not in base_policies:
+            base_doc.pop("policy", None)
+        tags = version_tags
     try:
-        base = select(base_policies, default_name(change.base), model, base_doc,
-                      _base_tags(change, model, alias))
+        base = select(base_policies, default_name(change.base), model, base_doc, tags)
     except InputError:
         return [head]  # the base's own selection was broken: the head's is what is checked
     same = base.name == head.name and base.policy == head.policy

@@ -118,38 +118,25 @@ def for_change(change: Change, model: str, version_doc: dict[str, Any]) -> Rule:
     """The stricter of the rule before the change and after it (raises InputError).
 
     Before the change means every policy the base would apply: the one that governed the model
-    (``select.governing``), the base's copy of the policy the change selects, and for a new
-    model the one the base's files select for it. The first of those that requires signing
+    (``select.governing``; for a new model, the one the base's files select for it) and the
+    base's copy of the policy the change selects. The first of those that requires signing
     gives the signers, read at the base; when none does, the change's own policy decides.
     """
     tags = select.tags_of(version_doc)
     chosen = select.governing(change, model, tags)
-    for before in _before(change, model, tags, chosen):
+    for before in _before(change, chosen):
         if before.policy.signing.required:
             return rule(change.base, before)
     return rule(change.head, chosen[0])
 
 
-def _before(change: Change, model: str, tags: dict[str, str],
-            chosen: list[select.Selected]) -> list[select.Selected]:
+def _before(change: Change, chosen: list[select.Selected]) -> list[select.Selected]:
     label = f" (on {change.base_ref})"
     found = chosen[1:]
     base_policies, _ = select.load_all(change.base)
     name = chosen[0].name
     if name in base_policies:
         found.append(select.Selected(f"{name}{label}", base_policies[name]))
-    # What the base's files select for this model (a new model has no base model.yaml). A new
-    # model naming a policy the base lacks gets what the base would give it without that name:
-    # adding a lax policy in the same pull request must not escape the base's default.
-    doc = change.document(change.base, names.model_file(model)) or \
-        change.document(change.head, names.model_file(model)) or {}
-    for tried in (doc, {k: v for k, v in doc.items() if k != "policy"}):
-        try:
-            base = select.select(base_policies, select.default_name(change.base), model, tried, tags)
-        except InputError:
-            continue
-        found.append(select.Selected(f"{base.name}{label}", base.policy))
-        break
     return found
 
 

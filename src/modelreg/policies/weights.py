@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from modelreg.errors import InputError
-from modelreg.formats import names
 from modelreg.policies import select
 
 if TYPE_CHECKING:
@@ -64,24 +62,11 @@ def strictest(selected: Iterable[tuple[str, models.Policy]]) -> Rule:
 
 def governing(change: Change, model: str, tags: dict[str, str]) -> Rule:
     """The rule that judges a new version of ``model`` in ``change``: the strictest of the policy
-    after the change, the one before it (``select.governing``), and, for a model the change
-    creates, the policy the base would have chosen for it. Without that last one a pull
-    request could add a model and relax the default policy (or add a lenient policy and name
-    it) in one change. Raises InputError when no policy governs it after the change.
+    after the change and the one before it (``select.governing``: for a model the change
+    creates, the policy the base would have chosen for it). Raises InputError when no policy
+    governs it after the change.
     """
-    chosen = [(s.name, s.policy) for s in select.governing(change, model, tags)]
-    if change.document(change.base, names.model_file(model)) is None:
-        policies, _ = select.load_all(change.base)
-        doc = dict(change.document(change.head, names.model_file(model)) or {})
-        if doc.get("policy") not in policies:
-            doc.pop("policy", None)  # a policy the change adds judges nothing yet: the base's default does
-        try:
-            base = select.select(policies, select.default_name(change.base), model, doc, tags)
-        except InputError:
-            return strictest(chosen)  # the base has no default policy either: the head's is checked
-        if (base.name, base.policy) != chosen[0]:
-            chosen.append((f"{base.name} (on {change.base_ref})", base.policy))
-    return strictest(chosen)
+    return strictest([(s.name, s.policy) for s in select.governing(change, model, tags)])
 
 
 @dataclass(frozen=True)
