@@ -234,7 +234,8 @@ def test_a_version_with_no_card_no_lineage_and_no_metrics(repo: Path, cli: Cli) 
 
 
 def test_control_characters_and_unicode_are_carried_escaped(repo: Path, cli: Cli) -> None:
-    hostile = "red \x1b[31m\x07 bell, \x9b2J C1, \u202e reversed, 詐欺 🕵️, \x7f"
+    hostile = ("red \x1b[31m\x07 bell, \x9b2J C1, \u202e reversed, 詐欺 🕵️, \x7f "
+               "<script>alert(1)</script> &amp;")
     m = manifest(repo)
     m["lineage"]["data"][0]["name"] = f"données {hostile}"
     edit(repo, 1, {"description": hostile, "created_by": "Zoë \x1b]0;owned\x07",
@@ -245,6 +246,7 @@ def test_control_characters_and_unicode_are_carried_escaped(repo: Path, cli: Cli
     card.write_text(card.read_text().replace("decisions.", f"decisions. {hostile}"))
     out = cli.ok("-C", str(repo), "bom", "fraud/1").out
     assert out.isascii() and "\x1b" not in out  # nothing in it can act on a terminal
+    assert not {"<", ">", "&"} & set(out)  # nor be sniffed as HTML: <script> is \u003cscript\u003e
     doc = valid(out)
     model = model_of(doc)
     assert model["description"] == hostile  # as written, nothing lost

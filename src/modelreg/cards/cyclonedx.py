@@ -21,7 +21,7 @@ its content address (for a directory, the md5 of DVC's listing, not of the
 bytes) and MD5 resists no collision; it is kept as a property
 (``modelreg:dvc:md5``). Free text is carried as written: JSON escapes control
 characters, and :func:`dumps` writes ASCII only, so no byte of a BOM can act on
-a terminal.
+a terminal, and escapes ``<``, ``>`` and ``&``, so no tag appears in it.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 FORMATS = ("cyclonedx", "spdx")
 #: the names of the files ``site`` writes beside each version page
 SITE_FILE = "bom.cdx.json"
+#: the characters of HTML markup, as JSON escapes (inside JSON strings: the only place they occur)
+_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 #: the namespace of the serial numbers (a UUID 5 of this URL)
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://modelreg.dev/bom")
 #: card sections → where CycloneDX's model card has a place for them
@@ -88,8 +90,11 @@ class Bom:
 
 
 def dumps(document: dict[str, Any]) -> str:
-    """The BOM as JSON text: ASCII only (every other character escaped), two-space indents."""
-    return json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    """The BOM as JSON text: ASCII only (every other character escaped), two-space indents, and
+    no ``<``, ``>`` or ``&`` (escaped too: a server or browser that sniffs a JSON file as HTML finds
+    no tag in it)."""
+    text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False)
+    return text.translate(_HTML_SAFE) + "\n"
 
 
 def for_version(catalog: Catalog, mv: ModelVersion, events: Iterable[Event] = (), *,
