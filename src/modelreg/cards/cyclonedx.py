@@ -51,6 +51,10 @@ SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 FORMATS = ("cyclonedx", "spdx")
 #: the names of the files ``site`` writes beside each version page
 SITE_FILE = "bom.cdx.json"
+#: where the approvers of a change come from (``read/history.py``), as an annotation says it:
+#: a record, not a proof
+_RECORDED = {"ledger": "the deploy job's ledger (git notes, not signed)",
+             "github": "GitHub's API (asked now)"}
 #: the characters of HTML markup, as JSON escapes (inside JSON strings: the only place they occur)
 _HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 #: the namespace of the serial numbers (a UUID 5 of this URL)
@@ -381,8 +385,9 @@ def _annotations(mv: ModelVersion, ref: str, mine: list[Event]) -> list[dict[str
             out.append({"subjects": [ref], "annotator": {"individual": {"name": approver.login}},
                         "timestamp": when,
                         "text": f"approved pointing the alias {event.alias} at {mv.uri}{pr} (commit "
-                                f"{event.commit}); counted under the policy; recorded by "
-                                f"{event.approvers_source or 'an unknown source'}"})
+                                f"{event.commit}), an approval that counted under the policy as "
+                                f"{_RECORDED.get(str(event.approvers_source), 'an unknown source')} "
+                                "records it"})
     return out
 
 

@@ -186,9 +186,12 @@ def _render(job: _Job, models: list[str], records: dict[str, ModelRecords],
         page = f"models/{name}.html"
         written = {page: _write(out, page, pages.model_page(job.info, data))}
         boms = {}
+        by_version: dict[int | None, list[Event]] = {}  # one pass: a model may have 100,000 of each
+        for event in events:
+            by_version.setdefault(event.version, []).append(event)
         for mv in versions:
             bom = f"models/{name}/v{mv.version}/{cyclonedx.SITE_FILE}"
-            boms[bom] = _write(out, bom, _bom(reg, mv, model.owners, events))
+            boms[bom] = _write(out, bom, _bom(reg, mv, model.owners, by_version.get(mv.version, [])))
             rel = f"models/{name}/v{mv.version}.html"
             written[rel] = _write(out, rel, pages.version_page(job.info, data, mv, _card(reg, mv),
                                                                bom=f"v{mv.version}/{cyclonedx.SITE_FILE}"))
