@@ -81,6 +81,8 @@ class Bom:
     model: str
     version: int
     document: dict[str, Any]
+    #: ``dumps(document, indent=None)``, made once while the serial number was derived
+    compact: str
 
     @property
     def serial_number(self) -> str:
@@ -89,15 +91,17 @@ class Bom:
     def to_dict(self) -> dict[str, Any]:
         return self.document
 
-    def dumps(self) -> str:
-        return dumps(self.document)
+    def dumps(self, *, indent: int | None = 2) -> str:
+        return self.compact if indent is None else dumps(self.document, indent=indent)
 
 
-def dumps(document: dict[str, Any]) -> str:
-    """The BOM as JSON text: ASCII only (every other character escaped), two-space indents, and
-    no ``<``, ``>`` or ``&`` (escaped too: a server or browser that sniffs a JSON file as HTML finds
-    no tag in it)."""
-    text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False)
+def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
+    """The BOM as JSON text: ASCII only (every other character escaped), and no ``<``, ``>`` or
+    ``&`` (escaped too: a server or browser that sniffs a JSON file as HTML finds no tag in it).
+    ``indent=None`` writes it compact, on one line: json's C encoder, several times faster than
+    the indented form (the catalog writes one per version)."""
+    separators = (",", ":") if indent is None else None
+    text = json.dumps(document, indent=indent, separators=separators, ensure_ascii=True, allow_nan=False)
     return text.translate(_HTML_SAFE) + "\n"
 
 
@@ -160,13 +164,17 @@ def build(mv: ModelVersion, registered: RegisteredCard | None, *, owners: Iterab
     annotations = _annotations(mv, ref, mine)
     if annotations:
         document["annotations"] = annotations
-    digest = hashlib.sha256(dumps(document).encode()).hexdigest()
-    document["serialNumber"] = serial_number(mv.model, mv.version, str(sha256), digest)
-    return Bom(mv.model, mv.version, document)
+    compact = dumps(document, indent=None)
+    serial = document["serialNumber"] = serial_number(mv.model, mv.version, str(sha256),
+                                                      hashlib.sha256(compact.encode()).hexdigest())
+    # the first "serialNumber" of the text is the document's own: its key comes before any other text
+    compact = compact.replace('"serialNumber":""', f'"serialNumber":"{serial}"', 1)
+    return Bom(mv.model, mv.version, document, compact)
 
 
 def serial_number(model: str, version: int, sha256: str, content: str) -> str:
-    """``urn:uuid:`` of a UUID 5 over the version, its artifact's sha256 and the document's digest."""
+    """``urn:uuid:`` of a UUID 5 over the version, its artifact's sha256 and ``content``: the
+    SHA-256 of the document (its ``serialNumber`` empty) as ``dumps(document, indent=None)``."""
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{model}/{version}/{sha256}/{content}')}"
 
 

@@ -212,8 +212,8 @@ def _ledger(reg: Registry) -> ByModel:
 
 def _bom(reg: Registry, mv: ModelVersion, owners: list[str], events: list[Event]) -> str:
     """The version's CycloneDX ML-BOM, as ``modelreg bom`` builds it from the same files and history
-    (its approvers those the ledger recorded). A card that does not read is left out of it, and
-    the BOM says why."""
+    (its approvers those the ledger recorded), written compact. A card that does not read is left
+    out of it, and the BOM says why."""
     from modelreg import __version__, cards
     from modelreg.errors import InputError
 
@@ -222,7 +222,7 @@ def _bom(reg: Registry, mv: ModelVersion, owners: list[str], events: list[Event]
     except InputError as exc:
         registered, problem = None, str(exc)
     return cyclonedx.build(mv, registered, owners=owners, events=events, tool_version=__version__,
-                           card_problem=problem).dumps()
+                           card_problem=problem).dumps(indent=None)  # compact: 10,000 of them
 
 
 def _card(reg: Registry, mv: ModelVersion) -> str | None:
