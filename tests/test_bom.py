@@ -407,17 +407,17 @@ def test_the_site_writes_and_links_a_bom_per_version(catalog: Path, cli: Cli, tm
     out = tmp_path / "site"
     report = cli.ok("-C", str(catalog), "site", "-o", str(out), "--json").json
     assert (report["pages"], report["boms"]) == (12, 8)
-    boms = sorted(p.relative_to(out).as_posix() for p in out.rglob("bom.cdx.json"))
-    assert len(boms) == 8 and "models/fraud-detector/v4/bom.cdx.json" in boms
+    boms = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.bom.cdx.json"))
+    assert len(boms) == 8 and "models/fraud-detector/v4.bom.cdx.json" in boms
     for rel in boms:
-        model, version = re.fullmatch(r"models/(.+)/v(\d+)/bom.cdx.json", rel).groups()  # type: ignore[union-attr]
+        model, version = re.fullmatch(r"models/(.+)/v(\d+)\.bom\.cdx\.json", rel).groups()  # type: ignore[union-attr]
         text = (out / rel).read_text()
         # the catalog's BOM is the command's (written compact: one line)
         assert valid(text) == json.loads(cli.ok("-C", str(catalog), "bom", f"{model}/{version}").out), rel
         assert text.count("\n") == 1 and text.isascii() and "<" not in text
         page = (out / f"models/{model}/v{version}.html").read_text()
-        assert f'<a href="v{version}/bom.cdx.json" type="application/vnd.cyclonedx+json">' in page
-    doc = json.loads((out / "models/fraud-detector/v4/bom.cdx.json").read_text())
+        assert f'<a href="v{version}.bom.cdx.json" type="application/vnd.cyclonedx+json">' in page
+    doc = json.loads((out / "models/fraud-detector/v4.bom.cdx.json").read_text())
     approvals = [a for a in doc["annotations"] if a["text"].startswith("approved")]
     # PR 9 moved production, staging and champion to v4 (carol, dave); PR 13 moved production back (bob)
     assert sorted({a["annotator"]["individual"]["name"] for a in approvals}) == ["bob", "carol", "dave"]
@@ -426,9 +426,10 @@ def test_the_site_writes_and_links_a_bom_per_version(catalog: Path, cli: Cli, tm
     assert any("pull request #9" in a["text"] and "alias production" in a["text"] for a in approvals)
     # a rebuild at an older revision removes the BOMs of the versions gone, and lists them apart
     again = cli.ok("-C", str(catalog), "site", "-o", str(out), "--at", "2026-11-13", "--json").json
-    assert "models/fraud-detector/v5/bom.cdx.json" in again["removed_boms"]
+    assert "models/fraud-detector/v5.bom.cdx.json" in again["removed_boms"]
     assert all(r.endswith(".html") for r in again["removed"])
-    assert not (out / "models/fraud-detector/v5").exists()
+    assert not (out / "models/fraud-detector/v5.bom.cdx.json").exists()
+    assert not (out / "models/churn").exists()  # churn is gone, its BOMs with it
 
 
 @pytest.mark.parametrize(("written", "expected"), [

@@ -49,8 +49,9 @@ SPEC_VERSION = "1.6"
 SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 #: what ``modelreg bom --format`` offers; ``spdx`` is refused with the reason (docs/bom.md)
 FORMATS = ("cyclonedx", "spdx")
-#: the names of the files ``site`` writes beside each version page
-SITE_FILE = "bom.cdx.json"
+#: what ``site`` names the BOM it writes beside each version's page, ``models/<model>/v<N>.bom.cdx.json``
+#: (beside it, not in a directory of its own: a directory per version costs as much as the BOM)
+SITE_SUFFIX = ".bom.cdx.json"
 #: where the approvers of a change come from (``read/history.py``), as an annotation says it:
 #: a record, not a proof
 _RECORDED = {"ledger": "the deploy job's ledger (git notes, not signed)",

@@ -71,7 +71,7 @@ class Built:
     removed: list[str] = field(default_factory=list)
     #: ledger records left out (not on main, names the rules refuse), counted
     warnings: list[str] = field(default_factory=list)
-    #: bills of materials written (``models/<model>/v<N>/bom.cdx.json``, one per version; not pages)
+    #: bills of materials written (``models/<model>/v<N>.bom.cdx.json``, one per version; not pages)
     boms: int = 0
     #: those an earlier build wrote for versions that are gone
     removed_boms: list[str] = field(default_factory=list)
@@ -190,11 +190,11 @@ def _render(job: _Job, models: list[str], records: dict[str, ModelRecords],
         for event in events:
             by_version.setdefault(event.version, []).append(event)
         for mv in versions:
-            bom = f"models/{name}/v{mv.version}/{cyclonedx.SITE_FILE}"
+            bom = f"models/{name}/v{mv.version}{cyclonedx.SITE_SUFFIX}"
             boms[bom] = _write(out, bom, _bom(reg, mv, model.owners, by_version.get(mv.version, [])))
             rel = f"models/{name}/v{mv.version}.html"
             written[rel] = _write(out, rel, pages.version_page(job.info, data, mv, _card(reg, mv),
-                                                               bom=f"v{mv.version}/{cyclonedx.SITE_FILE}"))
+                                                               bom=f"v{mv.version}{cyclonedx.SITE_SUFFIX}"))
         rendered.append(_Rendered(row=pages.index_row(data), versions=len(versions), written=written,
                                   boms=boms))
     return rendered

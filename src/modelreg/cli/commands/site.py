@@ -25,7 +25,7 @@ def command(output: str, at: str | None, as_json: bool, repo: str | None, title:
     versions marking which version held production when, its promotions and
     deployments with approvers) and a page per version (card, metrics, slices,
     lineage, hashes, and a link to its bill of materials, a CycloneDX 1.6
-    ML-BOM written beside it as vN/bom.cdx.json, built from the same files as
+    ML-BOM written beside it as vN.bom.cdx.json, built from the same files as
     `modelreg bom`). Pages link to each other by relative paths: publish the
     directory on GitHub Pages (docs/site.md has the workflow), any web server,
     or open index.html from disk.
@@ -53,7 +53,7 @@ def command(output: str, at: str | None, as_json: bool, repo: str | None, title:
                f"{built.versions} versions, {built.bytes / 1024:.0f} KB) to {built.out}")
     click.echo(f"largest page: {built.largest} ({built.largest_bytes / 1024:.0f} KB)")
     click.echo(f"and {built.boms} bill{'s' if built.boms != 1 else ''} of materials "
-               "(models/MODEL/vN/bom.cdx.json, CycloneDX 1.6), each linked from its version's page")
+               "(models/MODEL/vN.bom.cdx.json, CycloneDX 1.6), each linked from its version's page")
     for rel in [*built.removed, *built.removed_boms]:
         click.echo(f"removed {rel} (no longer in the registry)")
     click.echo(f"open {built.out}/index.html")
