@@ -56,8 +56,6 @@ SITE_SUFFIX = ".bom.cdx.json"
 #: a record, not a proof
 _RECORDED = {"ledger": "the deploy job's ledger (git notes, not signed)",
              "github": "GitHub's API (asked now)"}
-#: the characters of HTML markup, as JSON escapes (inside JSON strings: the only place they occur)
-_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 #: the namespace of the serial numbers (a UUID 5 of this URL)
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://modelreg.dev/bom")
 #: card sections → where CycloneDX's model card has a place for them
@@ -103,7 +101,8 @@ def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
     the indented form (the catalog writes one per version)."""
     separators = (",", ":") if indent is None else None
     text = json.dumps(document, indent=indent, separators=separators, ensure_ascii=True, allow_nan=False)
-    return text.translate(_HTML_SAFE) + "\n"
+    # three replaces: several times faster than str.translate on a text that is ASCII already
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
 
 
 def for_version(catalog: Catalog, mv: ModelVersion, events: Iterable[Event] = (), *,
