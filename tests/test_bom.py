@@ -32,6 +32,7 @@ from tests.helpers import (
     git,
     make_code_repo,
     metrics_file,
+    register,
     set_aliases,
 )
 
@@ -450,3 +451,12 @@ def test_the_compact_text_is_the_document(repo: Path) -> None:
     assert made.dumps(indent=None) == cyclonedx.dumps(made.to_dict(), indent=None)
     assert json.loads(made.dumps(indent=None)) == json.loads(made.dumps()) == made.to_dict()
     valid(made.dumps(indent=None))
+
+
+def test_a_version_not_committed_yet(registry: Path, workdir: Path, cli: Cli) -> None:
+    """Right after ``register``, before the commit: no registry commit to name, and still valid."""
+    register(cli, registry, workdir)
+    doc = bom(cli, registry, "fraud-detector/1")
+    assert "modelreg:registered:commit" not in props(model_of(doc))
+    assert "registry commit" not in doc["annotations"][0]["text"]
+    assert props(doc["metadata"])["modelreg:registry:commit"] == ["(the work tree)"]
