@@ -206,7 +206,8 @@ def site(cli: Cli, root: Path, out: Path, *args: str) -> dict[str, object]:
 
 
 def html_files(out: Path) -> list[str]:
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
+    """The pages (not the bills of materials beside them: tests/test_bom.py has those)."""
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html") if p.is_file())
 
 
 def html_files_of_catalog() -> list[str]:

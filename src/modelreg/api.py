@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from modelreg.approvals.rules import ApprovalReport
     from modelreg.cards import Card
+    from modelreg.cards.cyclonedx import Bom
     from modelreg.checks import CheckReport
     from modelreg.deploy.run import Deployment
     from modelreg.deploy.status import Status
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
     from modelreg.write.transitions import Applied, Edit, Planned
 
 ENV_ROOT = "MODELREG_REGISTRY"
+_NO_SPDX = ("SPDX 3 is not written: no validator of SPDX 3.0 JSON-LD is at hand (spdx-tools 0.8.5 models "
+            "a draft of SPDX 3 and ships no validator for it), and modelreg writes no document it cannot "
+            "check (docs/bom.md)")
 
 
 def find_root(start: str | os.PathLike[str] | None = None) -> str:
@@ -149,6 +153,22 @@ class Registry:
         from modelreg import cards
 
         return cards.for_version(self.catalog, self.resolve(target))
+
+    def bom(self, target: str, *, format: str = "cyclonedx") -> Bom:
+        """The bill of materials of the version ``target`` names, as ``modelreg bom``: a CycloneDX
+        1.6 ML-BOM built from the manifest, the registered card, the model's owners and its
+        history (the commit that registered it, whose approvals of the moves of an alias to it
+        counted, as the deploy job's ledger recorded them: GitHub is not asked). ``format`` is
+        ``cyclonedx``; ``spdx`` is refused, with the reason (docs/bom.md)."""
+        from modelreg import __version__
+        from modelreg.cards import cyclonedx
+
+        if format != "cyclonedx":
+            raise InputError(_NO_SPDX if format == "spdx" else f"unknown format {format!r}",
+                             field="--format", fix="use --format cyclonedx")
+        mv = self.resolve(target)
+        events = self.history(mv.model, offline=True)
+        return cyclonedx.for_version(self.catalog, mv, events, tool_version=__version__)
 
     def show(self, target: str) -> ModelDetail | ModelVersion:
         """A model with all its versions (``target`` a model name), or one version (a URI such as

@@ -29,6 +29,7 @@ COMMANDS = {
     "history": "Registrations and alias moves of a model, from the git log.",
     "diff": "Compare two versions: metrics, params, lineage, tags.",
     "card": "Write a version's model card (Markdown, HTML or a Hugging Face README).",
+    "bom": "Write a version's bill of materials: a CycloneDX 1.6 ML-BOM (JSON).",
     "search": "Find versions by metrics, tags, params or stage.",
     "promote": "Point an alias at a version (checked by the gates; one commit, one pull request).",
     "rollback": "Move an alias back to the version it held before, from the git history.",

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelreg.api import Registry
+from modelreg.cards import cyclonedx
 from modelreg.edges import confine, git
 from modelreg.edges.outdir import OutDir
 from modelreg.errors import ConflictError, ModelregError
@@ -43,6 +44,7 @@ from modelreg.site.data import (
 
 if TYPE_CHECKING:
     from modelreg.read.catalog import ModelVersion
+    from modelreg.read.history import Event
 
 DEFAULT_TITLE = "Model registry"
 #: below this many versions one process renders everything (starting workers costs more)
@@ -70,6 +72,10 @@ class Built:
     removed: list[str] = field(default_factory=list)
     #: ledger records left out (not on main, names the rules refuse), counted
     warnings: list[str] = field(default_factory=list)
+    #: bills of materials written (``models/<model>/v<N>.bom.cdx.json``, one per version; not pages)
+    boms: int = 0
+    #: those an earlier build wrote for versions that are gone
+    removed_boms: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,6 +100,7 @@ class _Rendered:
     row: tuple[str, ...]
     versions: int
     written: dict[str, int]  # page → bytes
+    boms: dict[str, int]  # bill of materials → bytes
 
 
 def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None,
@@ -140,17 +147,20 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     else:
         rendered = _render(job, models, records, reg)
     written = {rel: size for r in rendered for rel, size in r.written.items()}
+    boms = {rel for r in rendered for rel in r.boms}
     versions = sum(r.versions for r in rendered)
     # The index last: a build that fails half-way leaves the previous index, which links
     # only to pages that existed before.
     written["index.html"] = _write(target, "index.html",
                                    pages.index_page(info, [r.row for r in rendered], versions,
                                                     notes=records.warnings))
-    removed = _remove_stale(target, set(written))
+    removed = _remove_stale(target, set(written) | boms)
     largest = max(written, key=lambda rel: written[rel])
     return Built(out=str(target), commit=reg.commit, models=len(models), versions=versions,
                  pages=len(written), bytes=sum(written.values()), largest=largest,
-                 largest_bytes=written[largest], jobs=jobs, removed=removed, warnings=list(records.warnings))
+                 largest_bytes=written[largest], jobs=jobs,
+                 removed=[r for r in removed if r.endswith(".html")], warnings=list(records.warnings),
+                 boms=len(boms), removed_boms=[r for r in removed if not r.endswith(".html")])
 
 
 def _jobs(reg: Registry, models: list[str]) -> int:
@@ -181,10 +191,18 @@ def _render(job: _Job, models: list[str], records: dict[str, ModelRecords],
                          unmatched=tuple(merged.unmatched))
         page = f"models/{name}.html"
         written = {page: _write(out, page, pages.model_page(job.info, data))}
+        boms = {}
+        by_version: dict[int | None, list[Event]] = {}  # one pass: a model may have 100,000 of each
+        for event in events:
+            by_version.setdefault(event.version, []).append(event)
         for mv in versions:
+            bom = f"models/{name}/v{mv.version}{cyclonedx.SITE_SUFFIX}"
+            boms[bom] = _write(out, bom, _bom(reg, mv, model.owners, by_version.get(mv.version, [])))
             rel = f"models/{name}/v{mv.version}.html"
-            written[rel] = _write(out, rel, pages.version_page(job.info, data, mv, _card(reg, mv)))
-        rendered.append(_Rendered(row=pages.index_row(data), versions=len(versions), written=written))
+            written[rel] = _write(out, rel, pages.version_page(job.info, data, mv, _card(reg, mv),
+                                                               bom=f"v{mv.version}{cyclonedx.SITE_SUFFIX}"))
+        rendered.append(_Rendered(row=pages.index_row(data), versions=len(versions), written=written,
+                                  boms=boms))
     return rendered
 
 
@@ -206,6 +224,21 @@ def _trust(reg: Registry) -> tuple[Trust | None, str | None]:
         return at_main(reg.top), None
     except ModelregError as exc:
         return None, f"signatures not checked: {exc}"
+
+
+def _bom(reg: Registry, mv: ModelVersion, owners: list[str], events: list[Event]) -> str:
+    """The version's CycloneDX ML-BOM, as ``modelreg bom`` builds it from the same files and history
+    (its approvers those the ledger recorded), written compact. A card that does not read is left
+    out of it, and the BOM says why."""
+    from modelreg import __version__, cards
+    from modelreg.errors import InputError
+
+    try:
+        registered, problem = cards.read_registered(reg.catalog, mv), None
+    except InputError as exc:
+        registered, problem = None, str(exc)
+    return cyclonedx.build(mv, registered, owners=owners, events=events, tool_version=__version__,
+                           card_problem=problem).dumps(indent=None)  # compact: 10,000 of them
 
 
 def _card(reg: Registry, mv: ModelVersion) -> str | None:

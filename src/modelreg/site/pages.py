@@ -400,7 +400,9 @@ def _approvers(event: Event) -> str:
 
 # -- a version ------------------------------------------------------------------------------
 
-def version_page(info: Info, data: ModelData, mv: ModelVersion, card: str | None) -> str:
+def version_page(info: Info, data: ModelData, mv: ModelVersion, card: str | None, *,
+                 bom: str | None = None) -> str:
+    """The page of one version; ``bom`` is the relative path of its bill of materials, linked."""
     model = data.model
     name = escape(model.name)
     badges = stage_badge(mv.stage) + approval_badge(mv.approval)
@@ -420,6 +422,8 @@ def version_page(info: Info, data: ModelData, mv: ModelVersion, card: str | None
         ("by", e(mv.data.get("created_by"))),
         ("framework", e(" ".join(str(framework.get(k)) for k in ("name", "version") if framework.get(k)))),
         ("tags", _tags(mv.tags) if mv.tags else ""),
+        ("bill of materials", f'<a href="{escape(bom)}" type="application/vnd.cyclonedx+json">'
+                              f"{e(bom.rsplit('/', 1)[-1])}</a> (CycloneDX 1.6 ML-BOM, JSON)" if bom else ""),
     ]))
     parts.append(_neighbours(data, mv))
     artifact = mv.artifact

@@ -24,7 +24,9 @@ def command(output: str, at: str | None, as_json: bool, repo: str | None, title:
     versions with stage and approval, a chart of its headline metric across
     versions marking which version held production when, its promotions and
     deployments with approvers) and a page per version (card, metrics, slices,
-    lineage, hashes). Pages link to each other by relative paths: publish the
+    lineage, hashes, and a link to its bill of materials, a CycloneDX 1.6
+    ML-BOM written beside it as vN.bom.cdx.json, built from the same files as
+    `modelreg bom`). Pages link to each other by relative paths: publish the
     directory on GitHub Pages (docs/site.md has the workflow), any web server,
     or open index.html from disk.
 
@@ -50,6 +52,8 @@ def command(output: str, at: str | None, as_json: bool, repo: str | None, title:
     click.echo(f"Wrote {built.pages} page{'s' if built.pages != 1 else ''} ({built.models} models, "
                f"{built.versions} versions, {built.bytes / 1024:.0f} KB) to {built.out}")
     click.echo(f"largest page: {built.largest} ({built.largest_bytes / 1024:.0f} KB)")
-    for rel in built.removed:
+    click.echo(f"and {built.boms} bill{'s' if built.boms != 1 else ''} of materials "
+               "(models/MODEL/vN.bom.cdx.json, CycloneDX 1.6), each linked from its version's page")
+    for rel in [*built.removed, *built.removed_boms]:
         click.echo(f"removed {rel} (no longer in the registry)")
     click.echo(f"open {built.out}/index.html")
