@@ -32,7 +32,8 @@ _ORDERING = (">=", "<=", ">", "<")
 
 #: the top-level fields of version.yaml (the version schema's properties; a test keeps them in step)
 MANIFEST_FIELDS = ("schema_version", "model", "version", "created_at", "created_by", "description",
-                   "artifact", "framework", "metrics", "slices", "params", "lineage", "tags", "card")
+                   "artifact", "framework", "metrics", "slices", "params", "lineage", "tags", "card",
+                   "signature")
 #: fields derived from model.yaml and the path, with the values they can take (None: any)
 DERIVED: dict[str, tuple[str, ...] | None] = {
     "stage": ("None", "Staging", "Production", "Archived"),
