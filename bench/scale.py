@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -58,7 +59,25 @@ def cases(registry: Path, shape: str, versions: int) -> tuple[dict[str, list[str
     }, model
 
 
-def measure(registry: Path, shape: str, versions: int, runs: int) -> dict[str, object]:
+def commit_graph(registry: Path, graph: str) -> None:
+    """Set the registry's commit-graph: ``none`` (as a fresh clone has), ``bloom`` (with changed-path
+    Bloom filters, as ``modelreg init`` and modelreg's own commits leave it), ``keep``."""
+    info = registry / ".git" / "objects" / "info"
+    if graph == "none":
+        (info / "commit-graph").unlink(missing_ok=True)
+        shutil.rmtree(info / "commit-graphs", ignore_errors=True)
+    elif graph == "bloom":
+        chain = info / "commit-graphs" / "commit-graph-chain"
+        layers = [info / "commit-graphs" / f"graph-{h}.graph" for h in chain.read_text().split()] \
+            if chain.exists() else [info / "commit-graph"]
+        if not all(p.exists() and b"BIDX" in p.read_bytes()[:256] for p in layers):
+            subprocess.run(["git", "commit-graph", "write", "--reachable", "--changed-paths",
+                            "--split=replace"],
+                           cwd=registry, check=True)
+
+
+def measure(registry: Path, shape: str, versions: int, runs: int, graph: str) -> dict[str, object]:
+    commit_graph(registry, graph)
     commands, model = cases(registry, shape, versions)
     # one untimed pass fills the memo, as any earlier read of the registry would have
     for cmd in commands.values():
@@ -73,7 +92,7 @@ def measure(registry: Path, shape: str, versions: int, runs: int) -> dict[str, o
         if what in TARGETS:
             row.update(target=TARGETS[what], ok=median / floor <= TARGETS[what])
         rows[what] = row
-    return {"shape": shape, "versions": versions, "model": model, "runs": runs,
+    return {"shape": shape, "versions": versions, "model": model, "runs": runs, "commit_graph": graph,
             "build": build_info(registry), "rows": rows}
 
 
@@ -97,6 +116,8 @@ def main() -> None:
     parser.add_argument("--shapes", default="deep,wide")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "modelreg-scale")
+    parser.add_argument("--graph", choices=("keep", "none", "bloom"), default="keep",
+                        help="the commit-graph to time with (default: as modelreg left it)")
     parser.add_argument("--label", default="", help="suffix of the output files (before, after)")
     args = parser.parse_args()
     ensure_bytecode()
@@ -107,7 +128,7 @@ def main() -> None:
             registry = build(shape, versions, args.cache)
             print(f"{shape} {versions:,}: registry ready in {time.perf_counter() - started:.1f} s "
                   f"(built in {build_info(registry)['build_seconds']} s)", flush=True)
-            result = measure(registry, shape, versions, args.runs)
+            result = measure(registry, shape, versions, args.runs, args.graph)
             results.append(result)
             for what, row in result["rows"].items():  # type: ignore[attr-defined]  # a dict, built above
                 print(f"  {what:<22} {row['ms']:8.1f} ms  {row['ratio']:6.2f}x"
