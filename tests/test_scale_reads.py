@@ -250,3 +250,52 @@ def test_a_damaged_listing_file_is_ignored(listed: Path) -> None:
     path.write_bytes(b"\x00damaged")
     assert _read(listed) == 2
     os.chmod(path, 0o600)
+
+
+# The log kept per model ------------------------------------------------------------------------------
+
+def _fresh_history(cli: Cli, root: Path, *extra: str) -> list[dict[str, object]]:
+    shutil.rmtree(root / ".git/modelreg/logs", ignore_errors=True)
+    return _history(cli, root, *extra)
+
+
+def test_the_kept_log_is_extended_and_never_trusted_off_the_line(grown: Path, workdir: Path,
+                                                                  cli: Cli) -> None:
+    first = _history(cli, grown)
+    assert list((grown / ".git/modelreg/logs").iterdir())
+    assert _history(cli, grown) == first == _fresh_history(cli, grown)
+    # extended by the commits since
+    set_aliases(grown, "fraud-detector", {"production": 3})
+    commit_all(grown, "Promote fraud-detector v3 (#5)")
+    _history(cli, grown)  # kept at the new tip
+    register(cli, grown, workdir, "fraud-detector", "--commit", seed=4)
+    extended = _history(cli, grown)
+    assert extended == _fresh_history(cli, grown)
+    assert extended[0]["kind"] == "registered" and extended[0]["version"] == 4
+    # the tip kept is no longer on the line (history rewritten): read whole
+    _history(cli, grown)
+    git(grown, "reset", "-q", "--hard", "HEAD~2")
+    set_aliases(grown, "fraud-detector", {"production": 1})
+    commit_all(grown, "Roll fraud-detector back to v1 (#6)")
+    rewritten = _history(cli, grown)
+    assert rewritten == _fresh_history(cli, grown)
+    assert [(e["kind"], e["version"]) for e in rewritten[:1]] == [("alias", 1)]
+    assert all(e.get("version") != 4 for e in rewritten)
+    # an older revision, read after a newer one was kept
+    older = git(grown, "rev-parse", "HEAD~1").strip()
+    assert _history(cli, grown, "--at", older) == _fresh_history(cli, grown, "--at", older)
+
+
+def test_a_tip_reached_only_through_a_merge_is_not_taken_for_the_line(grown: Path, workdir: Path,
+                                                                     cli: Cli) -> None:
+    git(grown, "switch", "-q", "-c", "side")
+    register(cli, grown, workdir, "fraud-detector", seed=5)
+    commit_all(grown, "fraud-detector v4 on a side branch")
+    _history(cli, grown)  # kept at the side branch's tip
+    git(grown, "switch", "-q", "main")
+    set_aliases(grown, "fraud-detector", {"production": 1})
+    commit_all(grown, "Roll back on main (#7)")
+    git(grown, "merge", "-q", "--no-ff", "-m", "Merge pull request #8 from side", "side")
+    merged = _history(cli, grown)
+    assert merged == _fresh_history(cli, grown)
+    assert [(e["kind"], e["version"], e["pr"]) for e in merged[:1]] == [("registered", 4, 8)]
