@@ -38,7 +38,8 @@ TARGETS = {"resolve M@production": 2.0, "list": 2.0, "show M": 3.0, "history M":
            "resolve --at DATE": 2.5, "show M --at DATE": 2.5, "list --at DATE": 2.5}
 
 
-def cases(registry: Path, shape: str, versions: int) -> tuple[dict[str, list[str]], str]:
+def cases(registry: Path, shape: str, versions: int,
+          before: Path | None = None) -> tuple[dict[str, list[str]], str]:
     """The commands timed on one registry, and the model ``M`` they read."""
     models, _ = layout(shape, versions)
     model = model_name(min(42, models - 1) if shape == "wide" else 1)
@@ -46,7 +47,7 @@ def cases(registry: Path, shape: str, versions: int) -> tuple[dict[str, list[str
     commits = int(str(build_info(registry)["commits"]))
     date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(EPOCH + STEP * commits // 2))
     py, mr = tool("python"), tool("modelreg")
-    return {
+    reads = {
         "floor": [py, "-c", f"import yaml; yaml.safe_load(open({str(manifest)!r}))"],
         "modelreg --version": [mr, "--version"],
         "resolve M@production": [mr, "resolve", f"models:/{model}@production"],
@@ -56,7 +57,12 @@ def cases(registry: Path, shape: str, versions: int) -> tuple[dict[str, list[str
         "resolve --at DATE": [mr, "resolve", f"models:/{model}@production", "--at", date],
         "show M --at DATE": [mr, "show", model, "--at", date],
         "list --at DATE": [mr, "list", "--at", date],
-    }, model
+    }
+    if before is not None:  # the same reads by the code in BEFORE/src, in the same pass
+        old = ["env", f"PYTHONPATH={before}"]
+        reads.update({f"before: {what}": old + cmd for what, cmd in list(reads.items())
+                      if what in TARGETS})
+    return reads, model
 
 
 def commit_graph(registry: Path, graph: str) -> None:
@@ -76,9 +82,10 @@ def commit_graph(registry: Path, graph: str) -> None:
                            cwd=registry, check=True)
 
 
-def measure(registry: Path, shape: str, versions: int, runs: int, graph: str) -> dict[str, object]:
+def measure(registry: Path, shape: str, versions: int, runs: int, graph: str,
+            before: Path | None = None) -> dict[str, object]:
     commit_graph(registry, graph)
-    commands, model = cases(registry, shape, versions)
+    commands, model = cases(registry, shape, versions, before)
     # one untimed pass fills the memo, as any earlier read of the registry would have
     for cmd in commands.values():
         subprocess.run(cmd, cwd=registry, stdout=subprocess.DEVNULL, check=True)
@@ -89,8 +96,9 @@ def measure(registry: Path, shape: str, versions: int, runs: int, graph: str) ->
         median = statistics.median(values)
         row: dict[str, object] = {"ms": round(median * 1000, 1), "ratio": round(median / floor, 2),
                                   "min_ms": round(min(values) * 1000, 1)}
-        if what in TARGETS:
-            row.update(target=TARGETS[what], ok=median / floor <= TARGETS[what])
+        if what.removeprefix("before: ") in TARGETS:
+            row.update(target=TARGETS[what.removeprefix("before: ")],
+                       ok=median / floor <= TARGETS[what.removeprefix("before: ")])
         rows[what] = row
     return {"shape": shape, "versions": versions, "model": model, "runs": runs, "commit_graph": graph,
             "build": build_info(registry), "rows": rows}
@@ -98,14 +106,19 @@ def measure(registry: Path, shape: str, versions: int, runs: int, graph: str) ->
 
 def markdown(results: list[dict[str, object]]) -> str:
     reads = list(TARGETS)
-    head = "| shape | versions | floor | " + " | ".join(f"`{w}`" for w in reads) + " |"
-    lines = [head, "|" + " --- |" * (3 + len(reads))]
+    head = "| shape | versions | code (commit-graph) | floor | " + " | ".join(f"`{w}`" for w in reads) + " |"
+    lines = [head, "|" + " --- |" * (4 + len(reads))]
     for result in results:
         rows = result["rows"]
         assert isinstance(rows, dict)
-        cells = [f"{rows[w]['ratio']}x ({rows[w]['ms']:.0f} ms)" if w in rows else "" for w in reads]
-        lines.append(f"| {result['shape']} ({result['model']}) | {result['versions']:,} | "
-                     f"{rows['floor']['ms']:.0f} ms | " + " | ".join(cells) + " |")
+        for code in ("before: ", ""):
+            if not any(f"{code}{w}" in rows for w in reads):
+                continue
+            cells = [f"{rows[k]['ratio']}x ({rows[k]['ms']:.0f} ms)" if (k := f"{code}{w}") in rows else ""
+                     for w in reads]
+            lines.append(f"| {result['shape']} ({result['model']}) | {result['versions']:,} | "
+                         f"{code.rstrip(': ') or 'after'} ({result['commit_graph']}) | "
+                         f"{rows['floor']['ms']:.0f} ms | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -118,6 +131,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "modelreg-scale")
     parser.add_argument("--graph", choices=("keep", "none", "bloom"), default="keep",
                         help="the commit-graph to time with (default: as modelreg left it)")
+    parser.add_argument("--before", type=Path,
+                        help="a directory holding older sources (src/modelreg): their reads are timed "
+                             "in the same pass, as `before: ...`")
     parser.add_argument("--label", default="", help="suffix of the output files (before, after)")
     args = parser.parse_args()
     ensure_bytecode()
@@ -128,7 +144,7 @@ def main() -> None:
             registry = build(shape, versions, args.cache)
             print(f"{shape} {versions:,}: registry ready in {time.perf_counter() - started:.1f} s "
                   f"(built in {build_info(registry)['build_seconds']} s)", flush=True)
-            result = measure(registry, shape, versions, args.runs, args.graph)
+            result = measure(registry, shape, versions, args.runs, args.graph, args.before)
             results.append(result)
             for what, row in result["rows"].items():  # type: ignore[attr-defined]  # a dict, built above
                 print(f"  {what:<22} {row['ms']:8.1f} ms  {row['ratio']:6.2f}x"
