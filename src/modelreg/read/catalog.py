@@ -308,7 +308,11 @@ class Catalog:
         return mv
 
     def versions(self, name: str) -> list[ModelVersion]:
-        out = [self._version(name, n, with_pointer=False) for n in self.model(name).versions]
+        model = self.model(name)
+        if name in self._listed_alone:  # every version read: one listing of all, not one each
+            self._trees[name] = layout.ModelTree(self.snapshot.entries(names.model_dir(name), 2))
+            self._listed_alone.discard(name)
+        out = [self._version(name, n, with_pointer=False) for n in model.versions]
         self.save_memos()
         return out
 
