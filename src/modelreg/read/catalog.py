@@ -199,6 +199,8 @@ class Catalog:
         self._trees: dict[str, layout.ModelTree] = {}
         #: models listed one level deep (their tree known whole): a version read lists its directory
         self._listed_alone: set[str] = set()
+        #: whether every model is being read (``model_names`` was asked): ``list``, ``search``, the site
+        self._listing = False
 
     def _load(self, model: str, path: str, kind: str | None) -> dict[str, Any] | None:
         """A file of ``model``, parsed strictly and checked against the schema of its ``kind``
@@ -210,23 +212,27 @@ class Catalog:
         if blob is None:
             return None
         key = memo.key(kind or "pointer", blob)
-        # model.yaml: first from the memo of every model's (what `list` loads), then the model's own
-        memos = [self._memo(memo.MODELS), self._memo(model)] if kind == "model" else \
-            [self._memo(memo.shard(model, names.parse_version_dir(path.split("/")[2])))]
+        # model.yaml is in the model's own memo and in the one of every model's: a listing looks in
+        # that one first (one file, not one a model), any other read in the model's own (a small
+        # file, where the memo of a thousand models' would cost more than the read)
+        if kind == "model":
+            own = [self._memo(memo.MODELS), self._memo(model)]
+            memos = own if self._listing else own[::-1]
+        else:
+            memos = [self._memo(memo.shard(model, names.parse_version_dir(path.split("/")[2])))]
         doc: dict[str, Any] | None = None
-        for found in memos:
+        for at, found in enumerate(memos):
             doc = found.get(key)
             if doc is not None:
-                break
-        if doc is not None:
-            documents.remember(self.snapshot, kind, path, doc)
-        else:
-            doc = documents.checked(self.snapshot, kind, path) if kind is not None else \
-                documents.mapping(self.snapshot, path)
+                for earlier in memos[:at]:  # so that it is found first next time
+                    earlier.put(key, doc)
+                documents.remember(self.snapshot, kind, path, doc)
+                return doc
+        doc = documents.checked(self.snapshot, kind, path) if kind is not None else \
+            documents.mapping(self.snapshot, path)
         if doc is not None:
             for each in memos:
-                if each.get(key) is None:
-                    each.put(key, doc)
+                each.put(key, doc)
         return doc
 
     def _memo(self, name: str) -> Memo:
@@ -245,6 +251,7 @@ class Catalog:
         link, a directory no model could be named), unless ``check`` is False (the gate's own
         listing: it reports every such entry)."""
         entries = self._registry_entries()
+        self._listing = True
         if check:
             self._check_registry()
         return sorted(n for n, kind in entries.items() if kind == layout.DIRECTORY and n
