@@ -28,10 +28,31 @@ except ImportError:  # pragma: no cover - builds without it
     from hashlib import sha1
 
 #: bump when the strict loader's rules or the type check change what a memoised document is; marshal's
-#: format belongs to the Python version, so that is part of the key too
-FORMAT = (2, sys.version_info[:2])
+#: format belongs to the Python version, so that is part of the key too (3: keys name the kind of
+#: file the document was checked as; models' memos split by hundreds of versions)
+FORMAT = (3, sys.version_info[:2])
 #: entries kept beyond those used in this process (older blobs of edited files)
 MAX_UNUSED = 1000
+#: versions a memo file holds: a read of one version loads one file of at most this many, whatever
+#: the model's size (one file of 5,000 manifests took longer to load than the read itself)
+SHARD = 100
+#: the memo of every model's ``model.yaml`` (what ``list`` reads): no model is named with a ``@``
+MODELS = "@models"
+#: the model trees found whole at a revision, by model and tree id (``read/catalog.py``)
+LAYOUT = "@layout"
+
+
+def shard(model: str, version: int | None) -> str:
+    """The memo file of a model's file: ``model.yaml`` and versions 1-99 in ``<model>``, then one
+    per hundred versions (``<model>@1`` for 100-199, ...)."""
+    return model if version is None or version < SHARD else f"{model}@{version // SHARD}"
+
+
+def key(kind: str, blob: str) -> str:
+    """What a document is memoised under: the blob id of its exact bytes and the kind of file it was
+    checked as (the same bytes as a pointer and as a manifest are checked against different
+    rules)."""
+    return f"{kind} {blob}"
 
 
 def blob_id(data: bytes) -> str:
@@ -40,12 +61,13 @@ def blob_id(data: bytes) -> str:
 
 
 class Memo:
-    """The parsed documents of one model's files."""
+    """The parsed documents of one memo file: a model's (``shard``), or :data:`MODELS`."""
 
-    def __init__(self, root: str, model: str) -> None:
+    def __init__(self, root: str, name: str, *, max_unused: int = MAX_UNUSED) -> None:
         git_dir = os.path.join(root, ".git")
-        self.path = (os.path.join(git_dir, "modelreg", "manifests", f"{model}.marshal")
+        self.path = (os.path.join(git_dir, "modelreg", "manifests", f"{name}.marshal")
                      if os.path.isdir(git_dir) else None)
+        self._max_unused = max_unused
         self._entries: dict[str, Any] | None = None
         self._used: set[str] = set()
         self._dirty = False
@@ -68,7 +90,7 @@ class Memo:
         if not self._dirty or self._entries is None or self.path is None:
             return
         entries = self._entries
-        if len(entries) > len(self._used) + MAX_UNUSED:
+        if len(entries) > len(self._used) + self._max_unused:
             entries = {k: v for k, v in entries.items() if k in self._used}
         import tempfile  # only writes pay for it (with shutil, random, bz2, lzma)
 

@@ -61,6 +61,11 @@ class Snapshot(Protocol):
     def exists(self, path: str) -> bool:
         """Whether a repository-relative file exists."""
 
+    def tree_id(self, path: str) -> str | None:
+        """The git tree id of a directory, which names all it holds (what a cache of a verdict on a
+        directory may be keyed by); None where there is none (the work tree, the index, an overlay)
+        or no such directory."""
+
     def cache_for(self, path: str) -> dict[tuple[str, str], Any]:
         """Where what is made of ``path`` is kept: (kind, path) → what the one reader of that kind
         made of the file (or the InputError it raised). Filled and read by ``documents.py`` only."""
@@ -77,6 +82,10 @@ class _Closing:
     """What the snapshots share: their documents cache, and closing as a context manager."""
 
     _documents: dict[tuple[str, str], Any]
+
+    def tree_id(self, path: str) -> str | None:
+        """No tree object names what a work tree, the index or an overlay holds."""
+        return None
 
     def cache_for(self, path: str) -> dict[tuple[str, str], Any]:
         return self._documents
@@ -151,7 +160,9 @@ class WorkTree(_Closing):
         except (FileNotFoundError, NotADirectoryError):
             return {}
         out = {"": own}
-        if own == layout.DIRECTORY:
+        if own == layout.DIRECTORY and depth == 2 and path.count("/") == 1:
+            _walk_model(self.root, full, path, out)
+        elif own == layout.DIRECTORY:
             _walk(full, "", depth, out, path)
         return out
 
@@ -176,11 +187,24 @@ class Revision(_Closing):
         self._blobs = blobs if blobs is not None else git.BlobReader(root)
         self._dirs: dict[str, list[str]] = {}
         self._trees: dict[str, dict[str, tuple[str, str | None]]] = {}
+        self._objects: dict[str, tuple[str, dict[str, tuple[str, str]]] | None] = {}
 
     def read(self, path: str) -> bytes | None:
         if not inside(path):
             return None
         return self._blobs.read(f"{self.rev}:{path}")
+
+    def tree_id(self, path: str) -> str | None:
+        """The id of the tree object of a directory: what it holds, all the way down, in one id."""
+        found = self._object_of(path.rstrip("/"))
+        return found[0] if found is not None else None
+
+    def _object_of(self, directory: str) -> tuple[str, dict[str, tuple[str, str]]] | None:
+        """A directory's tree object (its id, then name → (mode, id)), read through the running
+        ``cat-file``: one round trip, no process, whatever the registry's size."""
+        if directory not in self._objects:
+            self._objects[directory] = self._blobs.read_tree_ids(f"{self.rev}:{directory}")
+        return self._objects[directory]
 
     def close(self) -> None:
         if self._owns_blobs:
@@ -190,9 +214,9 @@ class Revision(_Closing):
         if not inside(path):
             return []
         if path not in self._dirs:
-            if path.count("/") == 1:  # registry/<model>: answered by the model's whole tree
-                prefix = path + "/"
-                self._dirs[path] = sorted({p[len(prefix):].split("/")[0] for p in self._tree(path)})
+            if path.count("/") == 1:  # registry/<model>: its tree object
+                found = self._object_of(path.rstrip("/"))
+                self._dirs[path] = sorted(found[1]) if found is not None else []
             else:
                 self._dirs[path] = sorted(self._git.ls_tree(self.root, self.rev, path))
         return self._dirs[path]
@@ -203,7 +227,14 @@ class Revision(_Closing):
         if not inside(path) or path.count("/") < 2:
             data = self.read(path)
             return blob_id(data) if data is not None else None
-        return self._tree("/".join(path.split("/")[:2])).get(path, ("", None))[1]
+        model = "/".join(path.split("/")[:2])
+        if model in self._trees:  # the model's whole listing is made already
+            return self._trees[model].get(path, ("", None))[1]
+        # else its directory's tree object: a read of one version costs what one version holds
+        parent, _, name = path.rpartition("/")
+        found = self._object_of(parent)
+        mode, oid = found[1].get(name, ("", "")) if found is not None else ("", "")
+        return oid if layout.git_kind(mode) in (layout.FILE, layout.LINK) else None
 
     def exists(self, path: str) -> bool:
         return self.blob_id(path) is not None
@@ -218,10 +249,10 @@ class Revision(_Closing):
             prefix = path + "/"
             found = {p[len(prefix):]: layout.git_kind(mode) for p, (mode, _) in self._tree(path).items()}
             return _collapsed(found, depth) if found else self._own(path)
-        tree = self._blobs.read_tree(f"{self.rev}:{path}")
+        tree = self._object_of(path)
         if tree is None:
             return self._own(path)
-        return {"": layout.DIRECTORY, **{name: layout.git_kind(mode) for name, mode in tree.items()}}
+        return {"": layout.DIRECTORY, **{name: layout.git_kind(mode) for name, (mode, _) in tree[1].items()}}
 
     def _own(self, path: str) -> dict[str, str]:
         """A path that is no directory with files below it: what its parent's tree says it is."""
@@ -243,6 +274,9 @@ class Index(Revision):
     def __init__(self, root: str) -> None:
         super().__init__(root, "", resolved=True)  # blobs are read as ":path"
         self.commit = None
+
+    def tree_id(self, path: str) -> str | None:
+        return None  # the index holds no tree objects of what is staged
 
     def listdir(self, path: str) -> list[str]:
         if not inside(path):
@@ -352,6 +386,37 @@ def _walk(directory: str, prefix: str, depth: int, out: dict[str, str], where: s
                 subdirs.append(entry)
     for entry in subdirs:
         _walk(entry.path, f"{prefix}{entry.name}/", depth - 1, out, where)
+
+
+def _walk_model(root: str, directory: str, where: str, out: dict[str, str]) -> None:
+    """A model directory two levels deep into ``out``, as :func:`_walk` lists it; a version
+    directory whose inode and times are those it had when last listed is taken from that listing
+    (``edges/listings.py``): one ``lstat`` where a ``scandir`` was."""
+    from modelreg.edges.listings import Listings
+
+    listings = Listings(root, where.rsplit("/", 1)[-1])
+    top: dict[str, str] = {}
+    _walk(directory, "", 1, top, where)
+    out.update(top)
+    for name, kind in top.items():
+        if kind != layout.DIRECTORY:
+            continue
+        path = os.path.join(directory, name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns) if st is not None else None
+        known = listings.get(name, stamp) if stamp is not None else None
+        if known is None:
+            below: dict[str, str] = {}
+            _walk(path, "", 1, below, f"{where}/{name}")
+            known = tuple(below.items())
+            if stamp is not None:
+                listings.put(name, stamp, known)
+        for entry, what in known:
+            out[f"{name}/{entry}"] = what
+    listings.save({name for name, kind in top.items() if kind == layout.DIRECTORY})
 
 
 def _collapsed(found: dict[str, str], depth: int) -> dict[str, str]:

@@ -12,6 +12,7 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
+from modelreg.edges import memo
 from modelreg.edges.memo import Memo
 from modelreg.edges.snapshot import Snapshot
 from modelreg.errors import InputError, NotFoundError
@@ -196,6 +197,10 @@ class Catalog:
         self._root_checked = False
         #: each model's tree as its read listed it (``Snapshot.entries``), for its versions' checks
         self._trees: dict[str, layout.ModelTree] = {}
+        #: models listed one level deep (their tree known whole): a version read lists its directory
+        self._listed_alone: set[str] = set()
+        #: whether every model is being read (``model_names`` was asked): ``list``, ``search``, the site
+        self._listing = False
 
     def _load(self, model: str, path: str, kind: str | None) -> dict[str, Any] | None:
         """A file of ``model``, parsed strictly and checked against the schema of its ``kind``
@@ -203,31 +208,50 @@ class Catalog:
 
         A miss is read by ``documents`` (the snapshot's one parse of the file); a hit is handed to
         it, so another reader of this snapshot does not parse the file again."""
-        key = self.snapshot.blob_id(path)
-        if key is None:
+        blob = self.snapshot.blob_id(path)
+        if blob is None:
             return None
-        memo = self._memos.get(model)
-        if memo is None:
-            memo = self._memos[model] = Memo(self.snapshot.root, model)
-        doc: dict[str, Any] | None = memo.get(key)
-        if doc is not None:
-            documents.remember(self.snapshot, kind, path, doc)
-            return doc
+        key = memo.key(kind or "pointer", blob)
+        # model.yaml is in the model's own memo and in the one of every model's: a listing looks in
+        # that one first (one file, not one a model), any other read in the model's own (a small
+        # file, where the memo of a thousand models' would cost more than the read)
+        if kind == "model":
+            own = [self._memo(memo.MODELS), self._memo(model)]
+            memos = own if self._listing else own[::-1]
+        else:
+            memos = [self._memo(memo.shard(model, names.parse_version_dir(path.split("/")[2])))]
+        doc: dict[str, Any] | None = None
+        for at, found in enumerate(memos):
+            doc = found.get(key)
+            if doc is not None:
+                for earlier in memos[:at]:  # so that it is found first next time
+                    earlier.put(key, doc)
+                documents.remember(self.snapshot, kind, path, doc)
+                return doc
         doc = documents.checked(self.snapshot, kind, path) if kind is not None else \
             documents.mapping(self.snapshot, path)
         if doc is not None:
-            memo.put(key, doc)
+            for each in memos:
+                each.put(key, doc)
         return doc
 
+    def _memo(self, name: str) -> Memo:
+        if name not in self._memos:
+            self._memos[name] = Memo(self.snapshot.root, name,
+                                     max_unused=100_000 if name in (memo.MODELS, memo.LAYOUT)
+                                     else memo.MAX_UNUSED)
+        return self._memos[name]
+
     def save_memos(self) -> None:
-        for memo in self._memos.values():
-            memo.save()
+        for each in self._memos.values():
+            each.save()
 
     def model_names(self, *, check: bool = True) -> list[str]:
         """The models under ``registry/``. Raises InputError for anything else there (a file, a
         link, a directory no model could be named), unless ``check`` is False (the gate's own
         listing: it reports every such entry)."""
         entries = self._registry_entries()
+        self._listing = True
         if check:
             self._check_registry()
         return sorted(n for n, kind in entries.items() if kind == layout.DIRECTORY and n
@@ -251,12 +275,24 @@ class Catalog:
         names.check_model_name(name)
         if name not in self._models:
             self._check_registry()
-            tree = layout.ModelTree(self.snapshot.entries(names.model_dir(name), 2))
+            top = names.model_dir(name)
+            # A tree found whole before is whole now: its id names everything below it. Then the
+            # model's own listing (its tree object) is all a read needs, and each version read
+            # lists its own directory (`_version`), whatever the model's size.
+            tree_id = self.snapshot.tree_id(top)
+            verdict = memo.key("layout", f"{name} {tree_id}") if tree_id is not None else None
+            whole = verdict is not None and self._memo(memo.LAYOUT).get(verdict) is not None
+            tree = layout.ModelTree(self.snapshot.entries(top, 1 if whole else 2))
             if tree.kind is None:
                 raise self._unknown_model(name)
-            layout.check(layout.model_problems(
-                name, tree, work_tree=self.snapshot.work_tree,
-                manifest=lambda n: self._load(name, names.version_file(name, n), "version")))
+            if not whole:
+                layout.check(layout.model_problems(
+                    name, tree, work_tree=self.snapshot.work_tree,
+                    manifest=lambda n: self._load(name, names.version_file(name, n), "version")))
+                if verdict is not None:
+                    self._memo(memo.LAYOUT).put(verdict, True)
+            else:
+                self._listed_alone.add(name)
             data = self._load(name, names.model_file(name), "model")
             if data is None:
                 raise self._unknown_model(name)
@@ -279,7 +315,11 @@ class Catalog:
         return mv
 
     def versions(self, name: str) -> list[ModelVersion]:
-        out = [self._version(name, n, with_pointer=False) for n in self.model(name).versions]
+        model = self.model(name)
+        if name in self._listed_alone:  # every version read: one listing of all, not one each
+            self._trees[name] = layout.ModelTree(self.snapshot.entries(names.model_dir(name), 2))
+            self._listed_alone.discard(name)
+        out = [self._version(name, n, with_pointer=False) for n in model.versions]
         self.save_memos()
         return out
 
@@ -295,8 +335,11 @@ class Catalog:
             raise InputError(f"says {data.get('model')}/v{recorded}, but lives in {name}/v{number}",
                              file=source, field="version",
                              fix="a manifest must match its directory")
-        layout.check(layout.read_problems(name, number, self._trees[name], data,
-                                          work_tree=self.snapshot.work_tree))
+        tree = self._trees[name]
+        if name in self._listed_alone and not tree.versions[number]:
+            entries = self.snapshot.entries(names.version_dir(name, number), 1)
+            tree.versions[number] = {k: v for k, v in entries.items() if k}
+        layout.check(layout.read_problems(name, number, tree, data, work_tree=self.snapshot.work_tree))
         pointer = self._pointer(name, number, data) if with_pointer else None
         return ModelVersion(
             model=name, version=number, data=data, root=self.snapshot.root,

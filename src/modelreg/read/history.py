@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from modelreg.edges import git
+from modelreg.edges.logs import first_parent_log
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError
 from modelreg.formats import documents, names
@@ -156,10 +157,11 @@ def history(root: str, model: str, at: str | None = None, *,
     ``blobs``: a ``git cat-file`` reader to share (a command reading several models' histories,
     or revisions of its own, starts one); without it, one is started and stopped here."""
     names.check_model_name(model)
-    start = git.resolve_revision(root, at) if at else "HEAD"
-    if git.head_commit(root) is None:
+    head = git.head_commit(root)
+    if head is None:
         return []
-    out = git.log(root, _FORMAT, [names.model_dir(model) + "/"], "--name-status", start)
+    start = git.resolve_revision(root, at) if at else head
+    out = first_parent_log(root, _FORMAT, names.model_dir(model) + "/", start, ["--name-status"])
     if blobs is None:
         with git.BlobReader(root) as own:
             return _events(root, model, out, own)

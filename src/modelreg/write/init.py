@@ -101,6 +101,9 @@ def init(path: Path, *, remote: str | None = None, policy: str = "default",
         created.append(codeowners.PATH)
     if _ensure_ignored(root / ".gitignore"):
         created.append(".gitignore")
+    # On an existing history, whatever its length: what makes `history` and `--at DATE` flat
+    # (modelreg's own commits then keep it up to date; a new repository gets it with its first).
+    git.write_commit_graph(root)
     return Initialized(root=root, created=tuple(created), remote=remote_url,
                        local_remote=remote_url is not None and remote is None)
 

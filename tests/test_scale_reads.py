@@ -1,0 +1,301 @@
+"""What keeps reads flat at 100,000 versions never changes an answer (issue 17).
+
+The commit-graph (present, stale, missing), the memo split by hundreds of versions and keyed by
+kind, the model trees known whole by their tree id, and the work tree's version listings kept by
+inode and times: each read gives what a read without them gives.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from modelreg.edges import git as mgit
+from tests.helpers import Cli, build_file_tree, commit_all, git, register, set_aliases
+
+
+def _graph_files(root: Path) -> list[Path]:
+    info = root / ".git/objects/info"
+    return [p for p in (info / "commit-graph", info / "commit-graphs") if p.exists()]
+
+
+def _drop_graph(root: Path) -> None:
+    for path in _graph_files(root):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _history(cli: Cli, root: Path, *extra: str) -> list[dict[str, object]]:
+    return cli.ok("-C", str(root), "history", "fraud-detector", "--offline", "--json", *extra).json
+
+
+@pytest.fixture
+def grown(registry: Path, workdir: Path, cli: Cli) -> Path:
+    """fraud-detector v1-v3 registered and committed by modelreg, v2 promoted by hand."""
+    for seed in (1, 2, 3):
+        register(cli, registry, workdir, "fraud-detector", "--commit", seed=seed)
+    set_aliases(registry, "fraud-detector", {"production": 2})
+    commit_all(registry, "Promote fraud-detector v2 (#4)")
+    return registry
+
+
+# The commit-graph ---------------------------------------------------------------------------------
+
+def test_modelregs_commits_write_and_refresh_a_bloom_commit_graph(grown: Path, workdir: Path,
+                                                                  cli: Cli) -> None:
+    assert mgit.has_bloom_graph(grown)  # written whole on a short history by register --commit
+    chain = grown / ".git/objects/info/commit-graphs/commit-graph-chain"
+    before = chain.read_text().split()
+    register(cli, grown, workdir, "fraud-detector", "--commit", seed=4)
+    after = chain.read_text().split()
+    assert after != before and mgit.has_bloom_graph(grown)  # a new layer, or the layers merged
+    head = git(grown, "rev-parse", "HEAD").strip()
+    assert head in git(grown, "log", "-1", "--format=%H")
+
+
+def test_history_and_at_date_are_the_same_with_the_graph_stale_or_missing(grown: Path, cli: Cli) -> None:
+    # stale: commits made by plain git after the graph was written are not in it
+    set_aliases(grown, "fraud-detector", {"production": 3})
+    commit_all(grown, "Promote fraud-detector v3 (#5)")
+    assert mgit.has_bloom_graph(grown)
+    stale = _history(cli, grown)
+    resolved = cli.ok("-C", str(grown), "resolve", "fraud-detector@production", "--json").json["version"]
+    _drop_graph(grown)
+    assert not mgit.has_bloom_graph(grown)
+    assert _history(cli, grown) == stale
+    assert cli.ok("-C", str(grown), "resolve", "fraud-detector@production", "--json").json["version"] \
+        == resolved == 3
+    kinds = [(e["kind"], e.get("version"), e.get("alias")) for e in stale]
+    assert kinds[:2] == [("alias", 3, "production"), ("alias", 2, "production")]
+    assert ("registered", 1, None) in kinds
+    # and written again whole (as `modelreg init` does on an existing history)
+    assert mgit.write_commit_graph(grown) and mgit.has_bloom_graph(grown)
+    assert _history(cli, grown) == stale
+
+
+def test_a_graph_without_bloom_filters_is_not_taken_for_one(grown: Path) -> None:
+    _drop_graph(grown)
+    git(grown, "commit-graph", "write", "--reachable", "--no-changed-paths")
+    assert not mgit.has_bloom_graph(grown)
+    (grown / ".git/objects/info/commit-graph").write_bytes(b"not a graph")
+    assert not mgit.has_bloom_graph(grown)
+
+
+def test_init_writes_the_graph_on_an_existing_history(grown: Path, cli: Cli) -> None:
+    _drop_graph(grown)
+    cli.ok("init", str(grown))
+    assert mgit.has_bloom_graph(grown)
+
+
+def test_at_a_date_before_a_version_it_does_not_exist(registry: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, registry, workdir, "fraud-detector")
+    commit_all(registry, "v1", date="2026-01-10T12:00:00Z")
+    register(cli, registry, workdir, "fraud-detector", seed=2)
+    commit_all(registry, "v2", date="2026-02-10T12:00:00Z")
+    mgit.write_commit_graph(registry)
+    at = ("--at", "2026-01-20")
+    shown = cli.ok("-C", str(registry), "show", "fraud-detector", "--json", *at).json
+    assert [v["version"] for v in shown["versions"]] == [1]
+    assert "has no version 2" in cli.fails("-C", str(registry), "resolve", "fraud-detector/2", *at).err
+    listed = cli.ok("-C", str(registry), "list", "--json", *at).json
+    assert [(m["name"], m["versions"]) for m in listed] == [("fraud-detector", 1)]
+    assert cli.ok("-C", str(registry), "list", "--json").json[0]["versions"] == 2
+
+
+# The memo -----------------------------------------------------------------------------------------
+
+def test_a_change_under_the_same_path_between_two_reads_is_seen_at_each_revision(
+        registry: Path, workdir: Path, cli: Cli) -> None:
+    register(cli, registry, workdir, "fraud-detector", "-m", "first words")
+    first = commit_all(registry, "v1")
+    path = registry / "registry/fraud-detector/v1/version.yaml"
+    path.write_text(path.read_text().replace("first words", "second thoughts"))
+    second = commit_all(registry, "v1 described again")
+    for rev, words in ((first, "first words"), (second, "second thoughts"), (first, "first words")):
+        shown = cli.ok("-C", str(registry), "show", "fraud-detector/1", "--at", rev, "--json").json
+        assert shown["manifest"]["description"] == words
+
+
+def test_versions_past_a_hundred_are_memoised_apart_and_read_back(registry: Path, workdir: Path,
+                                                                  cli: Cli) -> None:
+    register(cli, registry, workdir, "fraud-detector", "-m", "one")
+    model = registry / "registry/fraud-detector"
+    shutil.copytree(model / "v1", model / "v150")
+    text = (model / "v150/version.yaml").read_text()
+    (model / "v150/version.yaml").write_text(text.replace("\nversion: 1\n", "\nversion: 150\n")
+                                             .replace("description: one", "description: late"))
+    commit_all(registry, "v1 and v150")
+    for _ in range(2):  # the second read from the memo
+        assert cli.ok("-C", str(registry), "show", "fraud-detector/150", "--json").json["manifest"][
+            "description"] == "late"
+    memos = sorted(p.name for p in (registry / ".git/modelreg/manifests").iterdir())
+    assert "fraud-detector.marshal" in memos and "fraud-detector@1.marshal" in memos
+    assert "@models.marshal" in memos  # every model.yaml, for `list`
+    listed = cli.ok("-C", str(registry), "list", "--json").json
+    assert listed[0]["versions"] == 2 and listed[0]["latest"] == 150
+
+
+def test_the_same_bytes_are_checked_as_each_kind_they_are_read_as(registry: Path, workdir: Path,
+                                                                   cli: Cli) -> None:
+    """A memoised version.yaml is no answer for a model.yaml of the same bytes."""
+    register(cli, registry, workdir, "fraud-detector")
+    version = (registry / "registry/fraud-detector/v1/version.yaml").read_bytes()
+    cli.ok("-C", str(registry), "show", "fraud-detector/1")  # memoised as a version
+    (registry / "registry/fraud-detector/model.yaml").write_bytes(version)
+    err = cli.fails("-C", str(registry), "show", "fraud-detector").err
+    assert err.startswith("error: registry/fraud-detector/model.yaml"), err
+
+
+# Model trees known whole ---------------------------------------------------------------------------
+
+def test_a_stray_in_a_later_commit_is_refused_after_a_clean_read(registry: Path, workdir: Path,
+                                                                 cli: Cli) -> None:
+    register(cli, registry, workdir, "fraud-detector")
+    register(cli, registry, workdir, "fraud-detector", seed=2)
+    set_aliases(registry, "fraud-detector", {"production": 2})
+    clean = commit_all(registry, "v1 and v2")
+    for _ in range(2):  # the second read knows the model's tree whole by its id
+        assert cli.ok("-C", str(registry), "resolve", "fraud-detector@production", "--at", clean,
+                      "--json").json["version"] == 2
+    assert list((registry / ".git/modelreg/manifests").glob("@layout.marshal"))
+    build_file_tree(registry, {"registry/fraud-detector/v1/notes.txt": "hi"})
+    stray = commit_all(registry, "a stray file")
+    for args in (["resolve", "fraud-detector@production"], ["list"], ["show", "fraud-detector"]):
+        err = cli.fails("-C", str(registry), *args, "--at", stray).err
+        assert err.startswith("error: registry/fraud-detector/v1/notes.txt: is not named by version.yaml"), \
+            (args, err)
+    # the version read is checked too when its model's tree is known whole
+    assert cli.ok("-C", str(registry), "resolve", "fraud-detector/1", "--at", clean, "--json").json[
+        "version"] == 1
+    v2 = registry / "registry/fraud-detector/v2"
+    (registry / "registry/fraud-detector/v1/notes.txt").unlink()
+    (v2 / "model.pkl.dvc").rename(v2 / "other.pkl.dvc")
+    moved = commit_all(registry, "a pointer under another name")
+    for _ in range(2):
+        err = cli.fails("-C", str(registry), "resolve", "fraud-detector/2", "--at", moved).err
+        assert "registry/fraud-detector/v2/other.pkl.dvc: is a DVC pointer version.yaml does not name" in err
+
+
+# Work-tree listings kept by inode and times --------------------------------------------------------
+
+@pytest.fixture
+def listed(registry: Path, workdir: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two versions, their directories listed and kept (no racy window: the test changes them at
+    once, which a clock tick could hide from their times; the rule is tested on its own below)."""
+    from modelreg.edges import listings
+
+    monkeypatch.setattr(listings, "RACY_NS", 0)
+    register(cli, registry, workdir, "fraud-detector")
+    register(cli, registry, workdir, "fraud-detector", seed=2)
+    set_aliases(registry, "fraud-detector", {"production": 2})
+    _read(registry)
+    assert (registry / ".git/modelreg/listings/fraud-detector.marshal").exists()
+    return registry
+
+
+def _read(root: Path) -> int:
+    from modelreg import Registry
+
+    with Registry(root) as reg:
+        return reg.resolve("fraud-detector@production").version
+
+
+@pytest.mark.parametrize("change", ["add", "remove", "link", "chmod-file", "replace"])
+def test_a_version_directory_changed_after_it_was_kept_is_listed_again(listed: Path, change: str) -> None:
+    from modelreg.errors import InputError
+
+    v1 = listed / "registry/fraud-detector/v1"
+    expected = {"add": "v1/notes.txt: is not named by version.yaml",
+                "remove": "v1: exists but holds no version.yaml", "link": "v1/extra: is a symbolic link",
+                "chmod-file": None, "replace": "v1/model.pkl.dvc: is a symbolic link"}[change]
+    if change == "add":
+        (v1 / "notes.txt").write_text("hi")
+    elif change == "remove":
+        (v1 / "version.yaml").unlink()
+    elif change == "link":
+        (v1 / "extra").symlink_to("/etc/passwd")
+    elif change == "chmod-file":
+        (v1 / "version.yaml").chmod(0o600)  # the file's own times: nothing the listing holds
+    else:
+        target = v1 / "model.pkl.dvc"
+        data = target.read_bytes()
+        target.unlink()
+        (listed / "elsewhere.dvc").write_bytes(data)
+        target.symlink_to(listed / "elsewhere.dvc")
+    if expected is None:
+        assert _read(listed) == 2
+        return
+    with pytest.raises(InputError, match=re.escape(expected)):
+        _read(listed)
+
+
+def test_a_directory_changed_in_the_racy_window_is_not_kept(registry: Path) -> None:
+    from modelreg.edges.listings import Listings
+
+    kept = Listings(str(registry), "m")
+    recent = kept.started - 1000  # changed a microsecond before the listing began
+    kept.put("v1", (1, recent, recent), (("version.yaml", "file"),))
+    kept.put("v2", (2, 0, 0), (("version.yaml", "file"),))
+    assert kept.get("v1", (1, recent, recent)) is None
+    assert kept.get("v2", (2, 0, 0)) == (("version.yaml", "file"),)
+    assert kept.get("v2", (3, 0, 0)) is None  # another directory in its place
+    assert kept.get("v2", (2, 0, 1)) is None  # its change time moved (an entry, a chmod)
+
+
+def test_a_damaged_listing_file_is_ignored(listed: Path) -> None:
+    path = listed / ".git/modelreg/listings/fraud-detector.marshal"
+    path.write_bytes(b"\x00damaged")
+    assert _read(listed) == 2
+    os.chmod(path, 0o600)
+
+
+# The log kept per model ------------------------------------------------------------------------------
+
+def _fresh_history(cli: Cli, root: Path, *extra: str) -> list[dict[str, object]]:
+    shutil.rmtree(root / ".git/modelreg/logs", ignore_errors=True)
+    return _history(cli, root, *extra)
+
+
+def test_the_kept_log_is_extended_and_never_trusted_off_the_line(grown: Path, workdir: Path,
+                                                                  cli: Cli) -> None:
+    first = _history(cli, grown)
+    assert list((grown / ".git/modelreg/logs").iterdir())
+    assert _history(cli, grown) == first == _fresh_history(cli, grown)
+    # extended by the commits since
+    set_aliases(grown, "fraud-detector", {"production": 3})
+    commit_all(grown, "Promote fraud-detector v3 (#5)")
+    _history(cli, grown)  # kept at the new tip
+    register(cli, grown, workdir, "fraud-detector", "--commit", seed=4)
+    extended = _history(cli, grown)
+    assert extended == _fresh_history(cli, grown)
+    assert extended[0]["kind"] == "registered" and extended[0]["version"] == 4
+    # the tip kept is no longer on the line (history rewritten): read whole
+    _history(cli, grown)
+    git(grown, "reset", "-q", "--hard", "HEAD~2")
+    set_aliases(grown, "fraud-detector", {"production": 1})
+    commit_all(grown, "Roll fraud-detector back to v1 (#6)")
+    rewritten = _history(cli, grown)
+    assert rewritten == _fresh_history(cli, grown)
+    assert [(e["kind"], e["version"]) for e in rewritten[:1]] == [("alias", 1)]
+    assert all(e.get("version") != 4 for e in rewritten)
+    # an older revision, read after a newer one was kept
+    older = git(grown, "rev-parse", "HEAD~1").strip()
+    assert _history(cli, grown, "--at", older) == _fresh_history(cli, grown, "--at", older)
+
+
+def test_a_tip_reached_only_through_a_merge_is_not_taken_for_the_line(grown: Path, workdir: Path,
+                                                                     cli: Cli) -> None:
+    git(grown, "switch", "-q", "-c", "side")
+    register(cli, grown, workdir, "fraud-detector", seed=5)
+    commit_all(grown, "fraud-detector v4 on a side branch")
+    _history(cli, grown)  # kept at the side branch's tip
+    git(grown, "switch", "-q", "main")
+    set_aliases(grown, "fraud-detector", {"production": 1})
+    commit_all(grown, "Roll back on main (#7)")
+    git(grown, "merge", "-q", "--no-ff", "-m", "Merge pull request #8 from side", "side")
+    merged = _history(cli, grown)
+    assert merged == _fresh_history(cli, grown)
+    assert [(e["kind"], e["version"], e["pr"]) for e in merged[:1]] == [("registered", 4, 8)]
