@@ -520,6 +520,23 @@ def test_the_ledger_merge_is_history_with_ledger(catalog: Path) -> None:
     assert counts[0] > counts[1] > 0  # --at leaves out what was recorded for later commits
 
 
+def test_one_walk_of_the_log_gives_each_models_own_history(catalog: Path) -> None:
+    """The catalog reads every model's history from one ``git log`` of registry/ (not one per
+    model): each model's events are those of its own path-limited log, at HEAD and at --at."""
+    from modelreg.edges import git as git_edge
+    from modelreg.read import history as hist
+
+    models = sorted(p.name for p in (catalog / "registry").iterdir() if (p / "model.yaml").is_file())
+    assert len(models) >= 3
+    for at in (None, git(catalog, "rev-list", "-1", "--before=2026-11-20", "HEAD").strip()):
+        logs = hist.logs_by_model(str(catalog), models, at)
+        with git_edge.BlobReader(str(catalog)) as blobs:
+            for model in models:
+                expected = hist.history(str(catalog), model, at)
+                assert hist.events_from_log(str(catalog), model, logs[model], blobs) == expected, (model, at)
+                assert expected or at  # every model has a history at HEAD
+
+
 def test_several_processes_write_the_same_pages(catalog: Path, tmp_path: Path) -> None:
     from datetime import datetime, timezone
 

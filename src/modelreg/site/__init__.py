@@ -29,7 +29,7 @@ from modelreg.edges import confine, git
 from modelreg.edges.outdir import OutDir
 from modelreg.errors import ConflictError
 from modelreg.formats import names
-from modelreg.read.history import ledger_by_model, merge_ledger
+from modelreg.read.history import events_from_log, ledger_by_model, logs_by_model, merge_ledger
 from modelreg.read.ledger_match import ByModel, ModelRecords
 from modelreg.site import pages
 from modelreg.site.data import (
@@ -122,17 +122,20 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     job = _Job(top=reg.top, commit=reg.commit, history=commit is not None, out=str(target), info=info,
                until=until)
     records = _ledger(reg) if job.history else ByModel({}, [])
+    # every model's history from one walk of the log, not a walk per model
+    logs = logs_by_model(reg.top, models, job.commit) if job.history else {}
     jobs = jobs or _jobs(reg, models)
     if jobs > 1 and len(models) > 1:
         shares = [models[i::jobs] for i in range(jobs)]
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
             parts = pool.map(_render, [job] * jobs, shares,
-                             [{m: records.get(m, ModelRecords()) for m in share} for share in shares])
+                             [{m: records.get(m, ModelRecords()) for m in share} for share in shares],
+                             [{m: logs.get(m, "") for m in share} for share in shares])
             by_name = {m: r for share, part in zip(shares, parts, strict=True)
                        for m, r in zip(share, part, strict=True)}
         rendered = [by_name[m] for m in models]
     else:
-        rendered = _render(job, models, records, reg)
+        rendered = _render(job, models, records, logs, reg)
     written = {rel: size for r in rendered for rel, size in r.written.items()}
     versions = sum(r.versions for r in rendered)
     # The index last: a build that fails half-way leaves the previous index, which links
@@ -154,32 +157,33 @@ def _jobs(reg: Registry, models: list[str]) -> int:
     return min(os.cpu_count() or 1, MAX_JOBS) if count >= PARALLEL_FROM else 1
 
 
-def _render(job: _Job, models: list[str], records: dict[str, ModelRecords],
+def _render(job: _Job, models: list[str], records: dict[str, ModelRecords], logs: dict[str, str],
             reg: Registry | None = None) -> list[_Rendered]:
     """Write the pages of ``models`` and return their index rows (in a worker: its own snapshot)."""
-    from modelreg.read.history import history
-
     if reg is None:  # a worker: its own snapshot, closed when its pages are written
         with Registry(job.top, at=job.commit) as own:
-            return _render(job, models, records, own)
+            return _render(job, models, records, logs, own)
+    with git.BlobReader(job.top) as blobs:  # one `cat-file` for every model's past states
+        return [_render_model(job, reg, name, records, logs, blobs) for name in models]
+
+
+def _render_model(job: _Job, reg: Registry, name: str, records: dict[str, ModelRecords],
+                  logs: dict[str, str], blobs: git.BlobReader) -> _Rendered:
     out = Path(job.out)
-    rendered = []
-    for name in models:
-        model = reg.catalog.model(name)
-        versions = reg.catalog.versions(name)
-        events = history(reg.top, name, job.commit) if job.history else []
-        merged = merge_ledger(events, records.get(name, ModelRecords()))
-        events = share_approvers(merged)
-        data = ModelData(model=model, versions=versions, events=events, production=alias_spans(events),
-                         metrics=headline_metrics(versions), until=job.until,
-                         unmatched=tuple(merged.unmatched))
-        page = f"models/{name}.html"
-        written = {page: _write(out, page, pages.model_page(job.info, data))}
-        for mv in versions:
-            rel = f"models/{name}/v{mv.version}.html"
-            written[rel] = _write(out, rel, pages.version_page(job.info, data, mv, _card(reg, mv)))
-        rendered.append(_Rendered(row=pages.index_row(data), versions=len(versions), written=written))
-    return rendered
+    model = reg.catalog.model(name)
+    versions = reg.catalog.versions(name)
+    events = events_from_log(reg.top, name, logs.get(name, ""), blobs) if job.history else []
+    merged = merge_ledger(events, records.get(name, ModelRecords()))
+    events = share_approvers(merged)
+    data = ModelData(model=model, versions=versions, events=events, production=alias_spans(events),
+                     metrics=headline_metrics(versions), until=job.until,
+                     unmatched=tuple(merged.unmatched))
+    page = f"models/{name}.html"
+    written = {page: _write(out, page, pages.model_page(job.info, data))}
+    for mv in versions:
+        rel = f"models/{name}/v{mv.version}.html"
+        written[rel] = _write(out, rel, pages.version_page(job.info, data, mv, _card(reg, mv)))
+    return _Rendered(row=pages.index_row(data), versions=len(versions), written=written)
 
 
 def _write(out: Path, rel: str, text: str) -> int:
