@@ -30,6 +30,8 @@ _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 # Each commit starts with NUL, which no name, subject or (quoted) path can hold; the
 # safe fields share a line, and the name and subject, which hold no newline, get one each.
 _FORMAT = "%x00%H %cI %P%n%an%n%s"
+#: up to this many models, one walk of the log names their directories
+_FEW_MODELS = 64
 
 
 NO_PR = "no pull request: the commit's subject names none"
@@ -164,7 +166,10 @@ def logs_by_model(root: str, models: Iterable[str], at: str | None = None) -> di
     if git.head_commit(root) is None:
         return dict.fromkeys(wanted, "")
     start = git.resolve_revision(root, at) if at else "HEAD"
-    out = git.log(root, _FORMAT, [names.REGISTRY_DIR + "/"], "--name-status", start)
+    # a few models: their directories (git compares fewer trees); many: all of registry/
+    paths = [names.model_dir(m) + "/" for m in sorted(wanted)] if len(wanted) <= _FEW_MODELS \
+        else [names.REGISTRY_DIR + "/"]
+    out = git.log(root, _FORMAT, paths, "--name-status", start)
     for record in out.split("\0")[1:]:
         touched = set()
         for line in record.split("\n")[3:]:
