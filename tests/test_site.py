@@ -523,9 +523,11 @@ def test_the_ledger_merge_is_history_with_ledger(catalog: Path) -> None:
     assert counts[0] > counts[1] > 0  # --at leaves out what was recorded for later commits
 
 
-def test_one_walk_of_the_log_gives_each_models_own_history(catalog: Path) -> None:
+def test_one_walk_of_the_log_gives_each_models_own_history(catalog: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """The catalog reads every model's history from one ``git log`` of registry/ (not one per
-    model): each model's events are those of its own path-limited log, at HEAD and at --at."""
+    model): each model's events are those of its own path-limited log, at HEAD and at --at; and
+    the walk split between several git processes, each a stretch of history, reads the same."""
     from modelreg.edges import git as git_edge
     from modelreg.read import history as hist
 
@@ -533,6 +535,9 @@ def test_one_walk_of_the_log_gives_each_models_own_history(catalog: Path) -> Non
     assert len(models) >= 3
     for at in (None, git(catalog, "rev-list", "-1", "--before=2026-11-20", "HEAD").strip()):
         logs = hist.logs_by_model(str(catalog), models, at)
+        with monkeypatch.context() as patch:
+            patch.setattr(git_edge, "_STRETCH_MIN", 1)  # stretches of a commit or more, not 2,000
+            assert hist.logs_by_model(str(catalog), models, at, jobs=4) == logs
         with git_edge.BlobReader(str(catalog)) as blobs:
             for model in models:
                 expected = hist.history(str(catalog), model, at)

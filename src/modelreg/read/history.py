@@ -154,11 +154,12 @@ def history(root: str, model: str, at: str | None = None, *,
     return _events(root, model, out, blobs)
 
 
-def logs_by_model(root: str, models: Iterable[str], at: str | None = None) -> dict[str, str]:
+def logs_by_model(root: str, models: Iterable[str], at: str | None = None, *,
+                  jobs: int = 1) -> dict[str, str]:
     """What :func:`history` reads from git for each of ``models``, from one walk of the log of
-    ``registry/`` (a catalog of every model: one walk, not one per model). Each commit goes to
-    every model it touches, as the model's own path-limited log would list it; hand a model's
-    text to :func:`events_from_log`."""
+    ``registry/`` (a catalog of every model: one walk, not one per model; ``jobs`` git processes
+    walk stretches of it at once). Each commit goes to every model it touches, as the model's own
+    path-limited log would list it; hand a model's text to :func:`events_from_log`."""
     wanted = set(models)
     for model in wanted:
         names.check_model_name(model)
@@ -169,7 +170,7 @@ def logs_by_model(root: str, models: Iterable[str], at: str | None = None) -> di
     # a few models: their directories (git compares fewer trees); many: all of registry/
     paths = [names.model_dir(m) + "/" for m in sorted(wanted)] if len(wanted) <= _FEW_MODELS \
         else [names.REGISTRY_DIR + "/"]
-    out = git.log(root, _FORMAT, paths, "--name-status", start)
+    out = git.log_walked_by(jobs, root, _FORMAT, paths, start, "--name-status")
     for record in out.split("\0")[1:]:
         touched = set()
         for line in record.split("\n")[3:]:

@@ -156,7 +156,7 @@ def _plan(reg: Registry, job: _Job, commit: str | None, models: list[str], recor
     touched = state.touched_since(top, previous.commit, commit) \
         if previous is not None and previous.commit and commit else None
     if touched is None:  # the newest commit to touch each model, from one walk of the whole log
-        logs = logs_by_model(top, models, job.commit) if job.history else {}
+        logs = logs_by_model(top, models, job.commit, jobs=_cpus()) if job.history else {}
         last = {m: (state.last_change(logs.get(m, "")) or (None, ""))[0] for m in models}
     else:
         assert previous is not None
@@ -172,7 +172,7 @@ def _plan(reg: Registry, job: _Job, commit: str | None, models: list[str], recor
     render = [m for m in models if not current(m)]
     missing = [m for m in render if m not in logs]
     if missing and job.history:  # only the models to render: their directories, when they are few
-        logs.update(logs_by_model(top, missing, job.commit))
+        logs.update(logs_by_model(top, missing, job.commit, jobs=_cpus()))
     return _Plan(render=render, keys=keys, logs={m: logs.get(m, "") for m in render})
 
 
@@ -192,11 +192,15 @@ def _render_all(reg: Registry, job: _Job, plan: _Plan, records: ByModel,
     return dict(zip(models, _render(job, models, records, plan.logs, plan.keys, reg), strict=True))
 
 
+def _cpus() -> int:
+    return min(os.cpu_count() or 1, MAX_JOBS)
+
+
 def _jobs(reg: Registry, models: list[str]) -> int:
     """Several processes for a large registry: counted from directory names, nothing parsed."""
     snapshot = reg.catalog.snapshot
     count = sum(1 for m in models for d in snapshot.listdir(names.model_dir(m)) if names.parse_version_dir(d))
-    return min(os.cpu_count() or 1, MAX_JOBS) if count >= PARALLEL_FROM else 1
+    return _cpus() if count >= PARALLEL_FROM else 1
 
 
 def _render(job: _Job, models: list[str], records: dict[str, ModelRecords], logs: dict[str, str],
