@@ -118,20 +118,29 @@ def save(out: Path, wanted: dict[str, Any], commit: str | None, models: dict[str
 def present(out: Path, pages: Iterable[str]) -> bool:
     """Whether every one of ``pages`` is a regular file in ``out``, reached through real
     directories (a page a user replaced by a link, or removed, is rendered again)."""
+    top = str(out)
     dirs: dict[str, bool] = {}
     for rel in pages:
-        parts = rel.split("/")
-        for i in range(1, len(parts)):
-            folder = "/".join(parts[:i])
-            if folder not in dirs:
-                try:
-                    dirs[folder] = stat.S_ISDIR(os.lstat(out / folder).st_mode)
-                except OSError:
-                    dirs[folder] = False
-            if not dirs[folder]:
-                return False
+        folder = rel.rpartition("/")[0]
+        if folder not in dirs:
+            dirs[folder] = _real_dirs(top, folder)
+        if not dirs[folder]:
+            return False
         try:
-            if not stat.S_ISREG(os.lstat(out / rel).st_mode):
+            if not stat.S_ISREG(os.lstat(f"{top}/{rel}").st_mode):
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _real_dirs(top: str, folder: str) -> bool:
+    """Whether each directory on the way from ``top`` to ``folder`` is a directory, not a link."""
+    path = top
+    for part in folder.split("/") if folder else []:
+        path = f"{path}/{part}"
+        try:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
                 return False
         except OSError:
             return False
