@@ -13,7 +13,15 @@ as a fresh process:
   by one process per CPU (up to 8).
 
 Targets: under 10 s for the whole catalog, and no page over 300 KB.
+
+With ``--shape wide --versions 100000`` (issue 17): a registry of ``bench/build_registry.py``
+(1,000 models x 100 versions, one commit each; built once under ``--cache``), and two cases,
+each timed once in wall and CPU seconds (the process and its children): the whole catalog
+(target <= 60 s), then, after one commit changing one model (on a branch, removed after), the
+rebuild into the same directory (target <= 5 s; only that model is rendered).
+
 Usage: .venv/bin/python bench/site.py [--models 100] [--versions 100] [--moves 10] [--runs 3]
+       .venv/bin/python bench/site.py --shape wide --versions 100000 [--cache DIR]
 """
 
 from __future__ import annotations
@@ -80,8 +88,13 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=100)
     parser.add_argument("--moves", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--shape", choices=("wide", "deep"), help="a registry of bench/build_registry.py")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "modelreg-scale")
     args = parser.parse_args()
     ensure_bytecode()
+    if args.shape:
+        big(args)
+        return
     with tempfile.TemporaryDirectory(prefix="modelreg-bench-") as tmp:
         root = Path(tmp) / "registry"
         build(root, args.models, args.versions)
@@ -107,6 +120,55 @@ def main() -> None:
               f"median of {args.runs} runs; {os.cpu_count()} CPUs; targets < {TARGET_SECONDS:.0f} s, "
               f"pages < {TARGET_PAGE // 1024} KB")
         report("site", rows)
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of ``cmd`` and its children) of one run."""
+    import resource
+    import time
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def big(args: argparse.Namespace) -> None:
+    from build_registry import build, build_info, layout, model_name
+
+    env = git_env()
+    registry = build(args.shape, args.versions, args.cache)
+    models, _ = layout(args.shape, args.versions)
+    model = model_name(models // 2)
+    mr = tool("modelreg")
+    branch = "bench-site-change"
+    start = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=registry, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="modelreg-bench-") as tmp:
+        out = Path(tmp) / "site"
+        full = timed([mr, "site", "-o", str(out), "--at", "HEAD"], registry)
+        name, size, pages = largest_page(out)
+        subprocess.run(["git", "switch", "-q", "-c", branch], cwd=registry, check=True, env=env)
+        try:
+            path = registry / "registry" / model / "model.yaml"
+            path.write_text(path.read_text().replace("description: synthetic", "description: changed"))
+            subprocess.run(["git", "commit", "-qam", f"Describe {model} (#1)"], cwd=registry, check=True,
+                           env=env)
+            again = timed([mr, "site", "-o", str(out), "--at", "HEAD"], registry)
+        finally:
+            subprocess.run(["git", "switch", "-q", "-f", start], cwd=registry, check=True, env=env)
+            subprocess.run(["git", "branch", "-q", "-D", branch], cwd=registry, check=True, env=env)
+    info = build_info(registry)
+    print(f"registry: {info['shape']} shape, {info['versions']} versions, {info['commits']} commits; "
+          f"{pages} pages; {os.cpu_count()} CPUs")
+    report(f"site-{args.shape}-{args.versions}", [
+        {"what": "the whole catalog (--at HEAD)", "seconds": round(full[0], 2), "cpu": round(full[1], 2),
+         "largest": name, "largest_kb": round(size / 1024, 1), "target": 60.0, "ok": full[0] <= 60.0},
+        {"what": f"rebuild after a commit changing {model}", "seconds": round(again[0], 2),
+         "cpu": round(again[1], 2), "target": 5.0, "ok": again[0] <= 5.0},
+    ])
 
 
 if __name__ == "__main__":

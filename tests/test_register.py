@@ -341,3 +341,57 @@ def test_a_metric_beyond_any_float_is_refused(registry: Path, workdir: Path, cli
                     "--metrics", str(workdir / "big.json"), "--owner", "@a/b").err
     assert "is too large a number" in err
     assert snapshot_tree(registry) == before
+
+
+def _dvc(root: Path, *args: str) -> str:
+    """The real ``dvc`` command line, from the same environment as modelreg."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "dvc"
+    proc = subprocess.run([str(exe), *args], cwd=root, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"dvc {' '.join(args)}: {proc.stdout}{proc.stderr}"
+    return proc.stdout
+
+
+def test_dvc_pull_in_a_fresh_clone_fetches_what_register_pushed(registry: Path, workdir: Path,
+                                                                 cli: Cli, tmp_path: Path) -> None:
+    """register moves bytes through DVC's data layer, not its ``Repo``: DVC itself must find them
+    where it looks. A cache directory of the registry's own choosing (``cache.dir``) and a remote
+    outside the clone; a file and a directory."""
+    remote = tmp_path / "shared-remote"
+    _dvc(registry, "remote", "modify", "storage", "url", str(remote))
+    _dvc(registry, "cache", "dir", "--local", "../elsewhere-cache")
+    commit_all(registry, "A shared remote")
+    art = artifact(workdir / "model.pkl", size=50_000, seed=7)
+    folder = workdir / "bundle"
+    artifact(folder / "weights.bin", size=3000, seed=8)
+    artifact(folder / "sub" / "config.json", size=100, seed=9)
+    cli.ok("-C", str(registry), "register", "m", "--artifact", str(art), "--owner", "@a/b", "--commit")
+    cli.ok("-C", str(registry), "register", "d", "--artifact", str(folder), "--owner", "@a/b", "--commit")
+    cache = Path(_dvc(registry, "cache", "dir").strip())
+    assert cache == tmp_path / "elsewhere-cache"  # relative to where `dvc cache dir` ran
+    md5 = manifest(registry, "m", 1)["artifact"]["md5"]
+    assert (cache / "files" / "md5" / md5[:2] / md5[2:]).read_bytes() == art.read_bytes()
+    assert "in sync" in _dvc(registry, "status", "--cloud")  # DVC sees it all pushed
+
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(registry), str(clone))
+    _dvc(clone, "pull", "-q")
+    assert (clone / "registry/m/v1/model.pkl").read_bytes() == art.read_bytes()
+    assert (clone / "registry/d/v1/bundle/weights.bin").read_bytes() == (folder / "weights.bin").read_bytes()
+    assert (clone / "registry/d/v1/bundle/sub/config.json").read_bytes() == \
+        (folder / "sub" / "config.json").read_bytes()
+
+
+def test_a_registry_without_dvc_is_told_what_to_run(registry: Path, workdir: Path, cli: Cli) -> None:
+    import shutil
+
+    shutil.rmtree(registry / ".dvc")
+    commit_all(registry, "No DVC")
+    before = snapshot_tree(registry)
+    result = cli.fails("-C", str(registry), "register", "m", "--artifact", str(artifact(workdir / "m.pkl")),
+                       "--owner", "@a/b")
+    [line] = result.err.splitlines()
+    assert "has no .dvc directory" in line and "modelreg init" in line, line
+    assert snapshot_tree(registry) == before

@@ -164,7 +164,7 @@ def test_credentials_are_scrubbed_from_whatever_dvc_says(one_version: Path) -> N
 
     point_remote_at(one_version, f"https://bob:{SECRET}@example.invalid/store", auth="basic", user="bob",
                     password="pw-" + SECRET)
-    with dvc._repo(one_version) as repo:
+    with dvc._open(one_version) as repo:
         said = f"GET https://bob:{SECRET}@example.invalid/store failed; password pw-{SECRET}"
         scrubbed = dvc._scrub(said, repo)
         where = dvc._where(repo)

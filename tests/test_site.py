@@ -19,6 +19,7 @@ The Pages workflow is checked for its hardening, by zizmor, and run under act (i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -36,6 +37,7 @@ from modelreg.edges import ledger
 from modelreg.edges.outdir import MANIFEST
 from modelreg.site import pages
 from modelreg.site.data import alias_spans, headline_metrics
+from modelreg.site.state import STATE
 from modelreg.write import site_workflow
 from tests.github_stub import GitHubStub
 from tests.helpers import Cli, artifact, commit_all, git, metrics_file, set_aliases
@@ -521,15 +523,99 @@ def test_the_ledger_merge_is_history_with_ledger(catalog: Path) -> None:
     assert counts[0] > counts[1] > 0  # --at leaves out what was recorded for later commits
 
 
-def test_several_processes_write_the_same_pages(catalog: Path, tmp_path: Path) -> None:
-    from datetime import datetime, timezone
+def test_one_walk_of_the_log_gives_each_models_own_history(catalog: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalog reads every model's history from one ``git log`` of registry/ (not one per
+    model): each model's events are those of its own path-limited log, at HEAD and at --at; and
+    the walk split between several git processes, each a stretch of history, reads the same."""
+    from modelreg.edges import git as git_edge
+    from modelreg.read import history as hist
 
+    models = sorted(p.name for p in (catalog / "registry").iterdir() if (p / "model.yaml").is_file())
+    assert len(models) >= 3
+    for at in (None, git(catalog, "rev-list", "-1", "--before=2026-11-20", "HEAD").strip()):
+        logs = hist.logs_by_model(str(catalog), models, at)
+        with monkeypatch.context() as patch:
+            patch.setattr(git_edge, "_STRETCH_MIN", 1)  # stretches of a commit or more, not 2,000
+            assert hist.logs_by_model(str(catalog), models, at, jobs=4) == logs
+        with git_edge.BlobReader(str(catalog)) as blobs:
+            for model in models:
+                expected = hist.history(str(catalog), model, at)
+                assert hist.events_from_log(str(catalog), model, logs[model], blobs) == expected, (model, at)
+                assert expected or at  # every model has a history at HEAD
+
+
+def same_catalog(one: Path, two: Path) -> None:
+    assert html_files(one) == html_files(two)
+    for rel in html_files(one):
+        assert (one / rel).read_bytes() == (two / rel).read_bytes(), rel
+
+
+def stamps(out: Path) -> dict[str, int]:
+    return {rel: (out / rel).stat().st_mtime_ns for rel in html_files(out)}
+
+
+@pytest.mark.parametrize("at", [("--at", "HEAD"), ()], ids=["revision", "work-tree"])
+def test_a_rebuild_renders_only_the_models_that_changed(own_catalog: Path, cli: Cli, tmp_path: Path,
+                                                         at: tuple[str, ...]) -> None:
+    """The catalog keeps what each model was rendered from (its tree, its last commit, its ledger
+    records): a rebuild writes the pages of the models that changed, and the result is byte for
+    byte what a full build writes."""
+    out = tmp_path / "site"
+    first = site(cli, own_catalog, out, *at)
+    assert first["rendered"] == 3
+    before = stamps(out)
+    again = site(cli, own_catalog, out, *at)
+    assert again["rendered"] == 0 and again["pages"] == first["pages"] and again["bytes"] == first["bytes"]
+    assert {rel: t for rel, t in stamps(out).items() if rel != "index.html"} == \
+        {rel: t for rel, t in before.items() if rel != "index.html"}
+    set_aliases(own_catalog, "churn", {"production": 2})
+    commit_all(own_catalog, "Promote churn v2 (#14)", date="2026-11-28T10:00:00Z")
+    third = site(cli, own_catalog, out, *at)
+    assert third["rendered"] == 1
+    after = stamps(out)
+    assert all(after[rel] == t for rel, t in before.items() if rel.startswith("models/fraud-detector"))
+    assert after["models/churn.html"] != before["models/churn.html"]
+    site(cli, own_catalog, tmp_path / "full", *at)
+    same_catalog(out, tmp_path / "full")
+
+
+def test_what_makes_a_model_render_again(own_catalog: Path, cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    site(cli, own_catalog, out)
+    # a change in the work tree, not committed
+    path = own_catalog / "registry/churn/model.yaml"
+    path.write_text(path.read_text().replace("description: ''", "description: 'Churn, edited'"))
+    assert site(cli, own_catalog, out)["rendered"] == 1
+    assert "Churn, edited" in (out / "models/churn.html").read_text()
+    git(own_catalog, "checkout", "--", "registry/churn/model.yaml")
+    assert site(cli, own_catalog, out)["rendered"] == 1  # and back
+    # a ledger record about a model (here one git does not bear out: listed apart on its page)
+    head = git(own_catalog, "rev-parse", "HEAD").strip()
+    record = json.dumps({"time": "2026-11-27T10:00:00.000000Z", "kind": "deployment",
+                         "model": "legacy-scorer", "alias": "production", "before": None, "after": 1,
+                         "commit": head, "pr": 13, "actor": "bot", "environment": "production",
+                         "outcome": "succeeded"})
+    git(own_catalog, "notes", f"--ref={ledger.REF}", "append", "-m", record, head)
+    assert site(cli, own_catalog, out)["rendered"] == 1
+    # a page the user removed, or replaced by a link
+    (out / "models/churn/v1.html").unlink()
+    assert site(cli, own_catalog, out)["rendered"] == 1 and (out / "models/churn/v1.html").is_file()
+    # other settings, another revision off the first-parent line, a state that does not read
+    assert site(cli, own_catalog, out, "--title", "Models")["rendered"] == 3
+    assert site(cli, own_catalog, out, "--title", "Models", "--full")["rendered"] == 3
+    (out / STATE).write_text("{not json")
+    assert site(cli, own_catalog, out, "--title", "Models")["rendered"] == 3
+    site(cli, own_catalog, tmp_path / "full", "--title", "Models")
+    same_catalog(out, tmp_path / "full")
+
+
+def test_several_processes_write_the_same_pages(catalog: Path, tmp_path: Path) -> None:
     from modelreg.api import Registry
     from modelreg.site import build
 
-    now = datetime(2026, 11, 30, tzinfo=timezone.utc)
-    one = build(Registry(catalog), tmp_path / "one", jobs=1, now=now)
-    two = build(Registry(catalog), tmp_path / "two", jobs=2, now=now)
+    one = build(Registry(catalog), tmp_path / "one", jobs=1)
+    two = build(Registry(catalog), tmp_path / "two", jobs=2)
     assert (one.jobs, two.jobs) == (1, 2)
     assert html_files(tmp_path / "one") == html_files(tmp_path / "two")
     for rel in html_files(tmp_path / "one"):

@@ -48,16 +48,15 @@ class Staged:
     digests: tuple[FileDigest, ...] = ()
 
 
-def _import_repo() -> Any:
-    from dvc.repo import Repo
+def _quiet_logs() -> None:
+    """DVC's import binds log handlers to the streams of that moment. Failures reach the user
+    as our exceptions, which say what DVC would log and more."""
+    import dvc  # noqa: F401  (its import sets up the handlers silenced here)
 
-    # DVC's import binds log handlers to the streams of that moment. Failures
-    # reach the user as our exceptions, which say what DVC would log and more.
     for name in ("dvc", "dvc_data", "dvc_objects"):  # the latter two log a failed transfer
         logger = logging.getLogger(name)
         logger.handlers = [logging.NullHandler()]
         logger.propagate = False
-    return Repo
 
 
 class _Reasons(logging.Handler):
@@ -75,28 +74,96 @@ class _Reasons(logging.Handler):
             self.causes.append(exc)
 
 
+class _Store:
+    """DVC's data layer for one registry, without DVC's ``Repo``: its configuration, its local
+    cache and its default remote, built as ``Repo``'s ``CacheManager`` and ``DataCloud`` build
+    them (``dvc.config``, ``dvc.fs``, ``dvc_data``). ``dvc.repo`` costs ~0.4 s to import and
+    ~0.25 s to open (git through scmrepo, the stage and plot machinery, a state database),
+    none of which moving objects by hash needs. No remote index is kept (DVC keeps one outside
+    the repository to skip asking the remote what it holds): each transfer asks."""
+
+    def __init__(self, root: Path) -> None:
+        from dvc.config import Config
+
+        dvc_dir = root / ".dvc"
+        if not dvc_dir.is_dir():
+            raise InputError(f"{root} has no .dvc directory", file=".dvc",
+                             fix="run `modelreg init` (or `dvc init`) in the registry")
+        self.root = root
+        self.config: Any = Config(str(dvc_dir), local_dvc_dir=str(dvc_dir))
+        self._cache: Any = None
+        self._remote: tuple[str, Any, str, dict[str, Any]] | None = None
+
+    @property
+    def cache(self) -> Any:
+        """The local cache's object database (``dvc cache dir``, ``files/md5`` under it)."""
+        if self._cache is None:
+            from dvc.config_schema import LOCAL_COMMON
+            from dvc.fs import get_cloud_fs
+            from dvc_data.hashfile.db import get_odb
+
+            conf = self.config["cache"]
+            settings: dict[str, Any] = {"name": conf["local"]} if conf.get("local") else \
+                {"url": conf.get("dir") or str(self.root / ".dvc" / "cache"),
+                 **{str(opt): conf[opt] for opt in LOCAL_COMMON if opt in conf}}
+            cls, fs_conf, path = get_cloud_fs(self.config, **settings)
+            fs = cls(**fs_conf)
+            self._cache = get_odb(fs, fs.join(path, "files", "md5"), **fs_conf)  # type: ignore[no-untyped-call]  # dvc_data leaves it unannotated
+        return self._cache
+
+    def remote(self, command: str) -> tuple[str, Any, str]:
+        """The default remote: its name, file system and path."""
+        return self._default_remote(command)[:3]
+
+    def remote_odb(self, command: str) -> Any:
+        """The default remote's object database (``files/md5`` under its path), as DVC's
+        ``DataCloud.get_remote_odb`` makes it."""
+        from dvc.config import RemoteConfigError
+        from dvc_data.hashfile.db import get_odb
+
+        _, fs, path, conf = self._default_remote(command)
+        odb_conf = {k: v for k, v in conf.items() if k != "worktree"}
+        if fs.version_aware or conf.get("worktree"):
+            raise RemoteConfigError(f"'{command}' is unsupported for cloud versioned remotes")
+        return get_odb(fs, fs.join(path, "files", "md5"), hash_name="md5",  # type: ignore[no-untyped-call]  # unannotated
+                       **odb_conf)
+
+    def _default_remote(self, command: str) -> tuple[str, Any, str, dict[str, Any]]:
+        if self._remote is None:
+            from dvc.config import NoRemoteError
+            from dvc.fs import get_cloud_fs
+
+            name = self.config["core"].get("remote")
+            if not name:  # DVC's words
+                raise NoRemoteError(
+                    f"no remote specified in {self.root}. Setup default remote with\n    dvc remote "
+                    f"default <remote name>\nor use:\n    dvc {command} -r <remote name>"
+                    if self.config["remote"] else f"no remote specified in {self.root}. Create a "
+                    "default remote with\n    dvc remote add -d <remote name> <remote url>")
+            cls, conf, path = get_cloud_fs(self.config, name=name)
+            self._remote = (str(name), cls(**conf), path, conf)
+        return self._remote
+
+
 @contextmanager
-def _repo(root: Path) -> Iterator[Any]:
-    repo_class = _import_repo()
+def _open(root: Path) -> Iterator[_Store]:
+    _quiet_logs()
     from dvc.config import ConfigError
 
     fix = "check .dvc/config and .dvc/config.local (`dvc config --list --show-origin`)"
     try:
-        repo = repo_class(str(root))
-    except ConfigError as exc:
-        raise InputError(f"DVC configuration error: {exc}", file=".dvc/config", fix=fix) from None
-    try:
-        yield repo
+        yield _Store(root)
     except ConfigError as exc:  # DVC reads some settings only when they are first used
         raise InputError(f"DVC configuration error: {exc}", file=".dvc/config", fix=fix) from None
-    finally:
-        repo.close()
 
 
 def init(root: Path, remote_url: str, remote_name: str) -> None:
     """``dvc init`` plus a default remote, in an existing git repository."""
+    _quiet_logs()
+    from dvc.repo import Repo
+
     with contextlib.redirect_stdout(io.StringIO()):  # DVC's own "now commit" advice
-        repo = _import_repo().init(str(root))
+        repo = Repo.init(str(root))
     try:
         with repo.config.edit() as conf:
             conf["remote"][remote_name] = {"url": remote_url}
@@ -107,8 +174,8 @@ def init(root: Path, remote_url: str, remote_name: str) -> None:
 
 def stage(root: Path, src: Path, name: str, progress: Progress) -> Staged:
     """Hash ``src`` (a file or a directory) into the DVC cache of the registry at ``root``."""
-    with _repo(root) as repo:
-        cache = repo.cache.local
+    with _open(root) as store:
+        cache = store.cache
         if src.is_file():
             file = _into_cache(root, cache, src, name, progress)
             return Staged(Pointer(name, file.md5, file.size), file.sha256, None, (file.md5,), (file,))
@@ -157,10 +224,10 @@ def push(root: Path, objects: tuple[str, ...]) -> None:
     """Upload cached objects to the default remote; a .dir goes last so it never dangles."""
     children = [o for o in objects if not o.endswith(".dir")]
     trees = [o for o in objects if o.endswith(".dir")]
-    with _repo(root) as repo:
+    with _open(root) as store:
         for batch in (children, trees):
             if batch:
-                _push(repo, batch)
+                _push(store, batch)
 
 
 class ObjectMismatch(IntegrityError):
@@ -196,8 +263,8 @@ def fetch(root: Path, pointer: Pointer, progress: Progress = no_progress, *,
     verify it too, but then delete it from a local remote, destroying the evidence.
     """
     atomic.sweep(root)
-    with _repo(root) as repo:
-        fetcher = _ObjectFetcher(root, repo, progress)
+    with _open(root) as store:
+        fetcher = _ObjectFetcher(root, store, progress)
         top = fetcher.ensure(pointer.md5, "", None if pointer.is_dir else sha256)
         if not pointer.is_dir:
             return Fetched({"": top}, fetcher.verified)
@@ -243,10 +310,10 @@ def cached(root: Path, pointer: Pointer) -> Fetched | None:
 
 
 class _ObjectFetcher:
-    def __init__(self, root: Path, repo: Any, progress: Progress) -> None:
+    def __init__(self, root: Path, repo: _Store, progress: Progress) -> None:
         self.root = root
         self.repo = repo
-        self.cache = repo.cache.local
+        self.cache = repo.cache
         self.progress = progress
         self.verified: dict[Path, FileDigest] = {}
         self._odb: Any = None
@@ -257,7 +324,7 @@ class _ObjectFetcher:
             return final
         with _remote_failures("DVC fetch", self.repo):
             if self._odb is None:
-                self._odb = self.repo.cloud.get_remote_odb(None, "fetch")
+                self._odb = self.repo.remote_odb("fetch")
             odb = self._odb
             with atomic.scratch_file(self.root, Path(self.cache.path)) as tmp:
                 try:
@@ -278,18 +345,18 @@ class _ObjectFetcher:
         return final
 
 
-def _check_local_remote(repo: Any) -> None:
+def _check_local_remote(repo: _Store) -> None:
     """Raise RemoteError when the default remote is a local folder that does not exist here: the
     registry's default remote lives inside the clone that registered the artifact, so another
     clone (or another machine) cannot reach it."""
-    remote = repo.cloud.get_remote(None, "fetch")
-    if remote.fs.protocol != "local" or os.path.isdir(remote.path):
+    name, fs, path = repo.remote("fetch")
+    if fs.protocol != "local" or os.path.isdir(path):
         return
-    raise RemoteError(f"the DVC remote {remote.name!r} is the local folder {remote.path}, which does "
+    raise RemoteError(f"the DVC remote {name!r} is the local folder {path}, which does "
                       "not exist on this machine",
                       fix="the default remote, .modelreg/remote, is a folder inside the clone that "
                       "registered the artifacts, which other clones cannot reach: set a shared remote "
-                      f"(`dvc remote add -d -f {remote.name} s3://BUCKET/PATH`), copy that folder's "
+                      f"(`dvc remote add -d -f {name} s3://BUCKET/PATH`), copy that folder's "
                       "contents into it, and commit .dvc/config")
 
 
@@ -394,7 +461,7 @@ def _remote_failures(action: str, repo: Any) -> Iterator[None]:
     try:
         yield
     except (ModelregError, ConfigError):
-        raise  # ours, or a configuration error that _repo reports as such
+        raise  # ours, or a configuration error that _open reports as such
     except Exception as exc:  # DVC surfaces network and auth failures as many types
         raise RemoteError(_scrub(f"{action} failed (DVC remote {_remote_name(repo)!r}): "
                                  f"{type(exc).__name__}: {exc}", repo),
@@ -424,8 +491,8 @@ def _check_reached(repo: Any, missing: FileNotFoundError) -> None:
 def remote_sizes(root: Path, oids: list[str]) -> dict[str, int | None]:
     """Size of each object in the default remote, or None where the remote lacks it."""
     sizes: dict[str, int | None] = {}
-    with _repo(root) as repo, _remote_failures("querying the DVC remote", repo):
-        odb = repo.cloud.get_remote_odb(None, "check")
+    with _open(root) as repo, _remote_failures("querying the DVC remote", repo):
+        odb = repo.remote_odb("check")
         for oid in oids:
             try:
                 sizes[oid] = int(odb.fs.size(odb.oid_to_path(oid)))
@@ -453,18 +520,21 @@ def _check_listing(oid: str, listing: dict[Any, Any]) -> None:
             raise IntegrityError(f"the directory listing {oid} has {rel!r} inside a file", fix=fix)
 
 
-def _push(repo: Any, oids: list[str]) -> None:
+def _push(repo: _Store, oids: list[str]) -> None:
     from dvc_data.hashfile.hash_info import HashInfo
+    from dvc_data.hashfile.transfer import transfer
 
     reasons = _Reasons()
     logger = logging.getLogger("dvc_data")
     logger.addHandler(reasons)
     try:
         with _remote_failures("DVC push", repo):
-            result = repo.cloud.push([HashInfo("md5", oid) for oid in oids])
+            odb = repo.remote_odb("push")  # what `dvc push` does, without its progress bar
+            result = transfer(repo.cache, odb, [HashInfo("md5", oid) for oid in oids],
+                              cache_odb=repo.cache)
     finally:
         logger.removeHandler(reasons)
-    failed = {h.value for h in result.failed}
+    failed = {str(h.value) for h in result.failed}
     if failed:
         why = f": {reasons.reasons[0]}" if reasons.reasons else ""
         words = next((w for w in (_cause_words(c, repo) for c in reasons.causes) if w), "")

@@ -418,6 +418,26 @@ def log(root: StrPath, fmt: str, paths: Sequence[str], *extra: str) -> str:
                "--", *paths)
 
 
+def log_walked_by(jobs: int, root: StrPath, fmt: str, paths: Sequence[str], start: str, *extra: str) -> str:
+    """:func:`log` from ``start``, the same text, walked by up to ``jobs`` git processes at once,
+    each a stretch of the first-parent chain (a walk of a long history that diffs every commit
+    is bound by the CPU: a registry of 100,000 commits takes some 20 s in one process)."""
+    chain = run(root, "rev-list", "--first-parent", start).split() if jobs > 1 else []
+    if len(chain) < jobs * _STRETCH_MIN:
+        return log(root, fmt, paths, *extra, start)
+    size = -(-len(chain) // jobs)
+    stretches = [[chain[i], *([f"^{chain[i + size]}"] if i + size < len(chain) else [])]
+                 for i in range(0, len(chain), size)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(stretches)) as pool:  # each thread waits on its git
+        return "".join(pool.map(lambda revs: log(root, fmt, paths, *extra, *revs), stretches))
+
+
+#: the fewest commits a process of :func:`log_walked_by` is given
+_STRETCH_MIN = 2000
+
+
 def subjects(root: StrPath, commits: Sequence[str]) -> dict[str, str]:
     """Commit → its subject line, in one ``git log``."""
     if not commits:

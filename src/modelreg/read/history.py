@@ -33,6 +33,8 @@ _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 # Each commit starts with NUL, which no name, subject or (quoted) path can hold; the
 # safe fields share a line, and the name and subject, which hold no newline, get one each.
 _FORMAT = "%x00%H %cI %P%n%an%n%s"
+#: up to this many models, one walk of the log names their directories
+_FEW_MODELS = 64
 
 
 NO_PR = "no pull request: the commit's subject names none"
@@ -166,6 +168,40 @@ def history(root: str, model: str, at: str | None = None, *,
         with git.BlobReader(root) as own:
             return _events(root, model, out, own)
     return _events(root, model, out, blobs)
+
+
+def logs_by_model(root: str, models: Iterable[str], at: str | None = None, *,
+                  jobs: int = 1) -> dict[str, str]:
+    """What :func:`history` reads from git for each of ``models``, from one walk of the log of
+    ``registry/`` (a catalog of every model: one walk, not one per model; ``jobs`` git processes
+    walk stretches of it at once). Each commit goes to every model it touches, as the model's own
+    path-limited log would list it; hand a model's text to :func:`events_from_log`."""
+    wanted = set(models)
+    for model in wanted:
+        names.check_model_name(model)
+    found: dict[str, list[str]] = {m: [] for m in wanted}
+    if git.head_commit(root) is None:
+        return dict.fromkeys(wanted, "")
+    start = git.resolve_revision(root, at) if at else "HEAD"
+    # a few models: their directories (git compares fewer trees); many: all of registry/
+    paths = [names.model_dir(m) + "/" for m in sorted(wanted)] if len(wanted) <= _FEW_MODELS \
+        else [names.REGISTRY_DIR + "/"]
+    out = git.log_walked_by(jobs, root, _FORMAT, paths, start, "--name-status")
+    for record in out.split("\0")[1:]:
+        touched = set()
+        for line in record.split("\n")[3:]:
+            path = line.partition("\t")[2]
+            parts = path.split("/", 2)
+            if len(parts) == 3 and parts[1] in wanted:  # registry/M/... (a file of the model)
+                touched.add(parts[1])
+        for model in touched:
+            found[model].append(record)
+    return {m: "".join("\0" + r for r in records) for m, records in found.items()}
+
+
+def events_from_log(root: str, model: str, log: str, blobs: git.BlobReader) -> list[Event]:
+    """:func:`history`'s events of ``model`` from its log text (:func:`logs_by_model`)."""
+    return _events(root, model, log, blobs)
 
 
 def _events(root: str, model: str, out: str, blobs: git.BlobReader) -> list[Event]:

@@ -3,9 +3,12 @@
 The upper panel plots the headline metric version by version; a version that
 held ``production`` at any time gets a shaded band, the one holding it now a
 darker band and a ring. The strip below is a time line of who held
-``production`` when. Every point and span carries a ``<title>``, which browsers
-show on hover. Colours come from the page's one stylesheet (classes only: the
-Content-Security-Policy allows no ``style`` attributes).
+``production`` when; the holder of now runs to its right edge, "now", so that the
+chart depends on the model's history alone, not on when it is drawn (a catalog
+re-renders only the models that changed: ``site/state.py``). Every point and
+span carries a ``<title>``, which browsers show on hover. Colours come from the
+page's one stylesheet (classes only: the Content-Security-Policy allows no
+``style`` attributes).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ STRIP_HEIGHT = 22
 HEIGHT = STRIP_TOP + STRIP_HEIGHT + 22
 #: at most this many version labels under the x axis
 MAX_LABELS = 14
+#: the share of the time line's width the holder of now takes beyond the last move
+NOW_SHARE = 0.12
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,7 @@ class _Scale:
         return PLOT_TOP + PLOT_HEIGHT * (1 - (value - self.low) / (self.high - self.low))
 
 
-def render(metric: str, points: list[Point], spans: list[Span], until: datetime | None,
-           *, link: str = "v{version}.html") -> str:
+def render(metric: str, points: list[Point], spans: list[Span], *, link: str = "v{version}.html") -> str:
     """The whole ``<svg>`` element; ``points`` oldest version first, ``spans`` oldest first.
 
     ``link`` is each point's page (``{version}`` is replaced). Empty without a value to plot.
@@ -96,7 +100,7 @@ def render(metric: str, points: list[Point], spans: list[Span], until: datetime 
                     for i, p in enumerate(points) if p.value is not None)
     out.append(f'<polyline class="line" points="{path}"/>')
     out += _points(scale, metric, points, current, link)
-    out += _strip(spans, until)
+    out += _strip(spans)
     out.append("</svg>")
     return "".join(out)
 
@@ -152,22 +156,25 @@ def _points(scale: _Scale, metric: str, points: list[Point], current: int | None
     return out
 
 
-def _strip(spans: list[Span], until: datetime | None) -> list[str]:
-    """The time line of production: one segment per holder, left to right."""
+def _strip(spans: list[Span]) -> list[str]:
+    """The time line of production: one segment per holder, left to right, to scale from the first
+    move to the last; a holder of now runs on to the right edge."""
     out = [f'<text class="axis" x="{LEFT - 6}" y="{STRIP_TOP + 15}" text-anchor="end">production</text>']
     if not spans:
         out.append(f'<text class="tick" x="{LEFT + 4}" y="{STRIP_TOP + 15}">never set</text>')
         return out
     start = spans[0].start
-    end = max(until or spans[-1].start, *(s.end or s.start for s in spans))
-    total = (end - start).total_seconds() or 1.0
+    last = max(s.end or s.start for s in spans)
+    current = spans[-1].end is None
     width = WIDTH - LEFT - RIGHT
+    scaled = width * (1 - NOW_SHARE) if current and last > start else width
+    total = (last - start).total_seconds() or 1.0
 
     def x(when: datetime) -> float:
-        return LEFT + width * (when - start).total_seconds() / total
+        return LEFT + scaled * (when - start).total_seconds() / total
 
     for span in spans:
-        left, right = x(span.start), x(span.end or end)
+        left, right = x(span.start), x(span.end) if span.end else WIDTH - RIGHT
         kind = "seg now" if span.end is None else "seg"
         wide = max(right - left, 1.5)
         out.append(f'<rect class="{kind}" x="{left:.1f}" y="{STRIP_TOP}" width="{wide:.1f}" '
@@ -179,7 +186,7 @@ def _strip(spans: list[Span], until: datetime | None) -> list[str]:
                        f'text-anchor="middle">v{span.version}</text>')
     out.append(f'<text class="tick" x="{LEFT}" y="{STRIP_TOP + STRIP_HEIGHT + 14}">{day(start)}</text>')
     out.append(f'<text class="tick" x="{WIDTH - RIGHT}" y="{STRIP_TOP + STRIP_HEIGHT + 14}" '
-               f'text-anchor="end">{day(end)}</text>')
+               f'text-anchor="end">{"now" if current else day(last)}</text>')
     return out
 
 

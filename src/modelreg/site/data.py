@@ -41,8 +41,6 @@ class ModelData:
     production: list[Span]
     #: the metrics the versions table shows, the first one charted
     metrics: list[str]
-    #: where a span still open ends on the chart: the revision's time (the build's, for the work tree)
-    until: datetime | None
     #: ledger records git does not bear out, shown apart with why (``history.merge_ledger``)
     unmatched: tuple[Unmatched, ...] = ()
 

@@ -108,6 +108,8 @@ class Info:
     committed: str | None  # the commit's date
     web: str | None = None  # https://github.com/OWNER/NAME, when known
     work_tree: bool = False  # read from the work tree (``commit`` is HEAD, for the history)
+    #: a model's or a version's page: ``commit`` is the model's last change, not the revision
+    model_pages: bool = False
 
     def pr(self, number: int | None) -> str:
         if number is None:
@@ -136,7 +138,11 @@ def _page(info: Info, title: str, crumbs: Sequence[tuple[str, str | None]], body
     trail = " / ".join(f'<a href="{escape(href)}">{e(text)}</a>' if href else e(text)
                        for text, href in crumbs)
     where = "from the work tree" if info.work_tree else ""
-    if info.commit:
+    if info.commit and info.model_pages:
+        where += ("; " if info.work_tree else "") + (
+            f"at commit {info.commit_link(info.commit)} ({e(minute(info.committed or ''))}), this model's "
+            "last change")
+    elif info.commit:
         where += (" at " if info.work_tree else "at ") + (
             f"commit {info.commit_link(info.commit)} ({e(minute(info.committed or ''))})")
     return (
@@ -285,7 +291,7 @@ def model_page(info: Info, data: ModelData) -> str:
         points = [chart.Point(mv.version, float(mv.metrics[metric]) if finite_number(mv.metrics.get(metric))
                               else None, data.state(mv.version)) for mv in shown]
         link = f"{model.name}/v{{version}}.html"
-        svg = chart.render(metric, points, data.production[-MAX_SPANS:], data.until, link=link)
+        svg = chart.render(metric, points, data.production[-MAX_SPANS:], link=link)
         newest = f" (the newest {len(shown)} of {len(data.versions)})" if older else ""
         parts.append(f"<h2>{e(metric)} across versions{newest}</h2><div class=chartbox>{svg}</div>"
                      '<p class=legend>Shaded: versions that held production; dark green: the one that holds '
