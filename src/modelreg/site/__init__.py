@@ -111,7 +111,6 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     confine.check_output(reg.top, str(out), "--output")
     target = Path(out).resolve()
     models = reg.catalog.model_names()
-    _prepare(target)
     # The history shown is HEAD's when the work tree is read: the index's footer names that commit.
     commit = reg.commit or git.head_commit(reg.top)
     committed = git.run(reg.top, "log", "-1", "--format=%cI", commit).strip() if commit else None
@@ -130,6 +129,7 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     plan = _plan(reg, job, commit, models, records, previous, target)
     for name in plan.render:  # a tree the format does not allow is refused before a page is written
         reg.catalog.model(name)
+    _prepare(target)  # nothing is created before the registry is known to read
     done = _render_all(reg, job, plan, records, jobs)
     kept = {m: previous.models[m] for m in models if m not in done} if previous else {}
     rendered = {**kept, **done}
