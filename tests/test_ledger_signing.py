@@ -105,13 +105,18 @@ def statement(line: Doc) -> Doc:
     return out
 
 
-def history(cli: Cli, root: Path, *args: str) -> list[Doc]:
-    out: list[Doc] = cli.ok("-C", str(root), "history", "fraud", "--offline", "--json", *args).json
+def history(cli: Cli, root: Path, *args: str, code: int = 0) -> list[Doc]:
+    """``history --json``; with --verify the exit code is 1 when a record is forged."""
+    result = cli("-C", str(root), "history", "fraud", "--offline", "--json", *args)
+    assert result.code == code, (result.code, result.err)
+    out: list[Doc] = result.json
     return out
 
 
-def audit(cli: Cli, root: Path, *args: str) -> list[Doc]:
-    out: list[Doc] = cli.ok("-C", str(root), "audit", "--json", *args).json
+def audit(cli: Cli, root: Path, *args: str, code: int = 0) -> list[Doc]:
+    result = cli("-C", str(root), "audit", "--json", *args)
+    assert result.code == code, (result.code, result.err)
+    out: list[Doc] = result.json
     return out
 
 
@@ -210,8 +215,8 @@ def _deployment_line(signed: Path, commit: str) -> Doc:
                 if statement(line)["predicate"]["kind"] == "deployment")
 
 
-def _forged_history_marks(cli: Cli, signed: Path) -> list[tuple[str, str]]:
-    items = history(cli, signed, "--verify")
+def _forged_history_marks(cli: Cli, signed: Path, code: int) -> list[tuple[str, str]]:
+    items = history(cli, signed, "--verify", code=code)
     return sorted((i["signature"], i.get("signature_detail", "")) for i in items
                   if i["kind"] in ("deployment", "unmatched"))
 
@@ -285,15 +290,20 @@ def test_a_forged_record_is_marked_everywhere(signed: Path, cli: Cli, keys: dict
         put_lines(signed, second, [line for line in lines if line != real]
                   + [_signed_statement(keys["job"][0], real, _type="https://in-toto.io/Statement/v0.1")])
         expected = ("forged", "not an in-toto Statement v1")
-    marks = _forged_history_marks(cli, signed)
+    code = 1 if expected[0] == "forged" else 0  # --verify fails on a forged record
+    marks = _forged_history_marks(cli, signed, code)
     assert any(state == expected[0] and expected[1] in why for state, why in marks), marks
     # the genuine records stay verified
     replaced = forgery in ("beside", "time", "subject", "type")
     assert sum(state == "verified" for state, _ in marks) >= (1 if replaced else 2)
-    entries = audit(cli, signed, "--verify")
+    entries = audit(cli, signed, "--verify", code=code)
     assert any(e.get("signature") == expected[0] and expected[1] in e.get("signature_detail", "")
                for e in entries), entries
-    text = cli.ok("-C", str(signed), "audit", "--verify").out
+    result = cli("-C", str(signed), "audit", "--verify")
+    assert result.code == code
+    if expected[0] == "forged":
+        assert "ledger record forged: " in result.err
+    text = result.out
     assert f"signature {expected[0]}: " in text and "\x1b" not in text
     page = site_page(cli, signed, tmp_path)
     assert f'class="badge {expected[0]}">{expected[0]}<' in page
@@ -319,7 +329,7 @@ def test_a_signed_move_is_preferred_to_forged_copies_of_it(signed: Path, cli: Cl
                                   "approvers": [{"login": "mallory"}]})
     for forged in (json.loads(copy.line()), _signed_by(keys["forger"][0], copy)):
         put_lines(signed, second, [forged, *lines])
-        items = history(cli, signed, "--verify")
+        items = history(cli, signed, "--verify", code=1 if "dsse" in forged else 0)
         event = next(i for i in items if i["kind"] == "alias" and i["version"] == 2)
         assert event["approvers"] is None and "mallory" not in json.dumps(event)
         apart = [(i["signature"], i["record"]["kind"]) for i in items if i["kind"] == "unmatched"]
@@ -354,13 +364,13 @@ def test_a_keyless_line_that_does_not_verify_is_forged(signed: Path, cli: Cli) -
               "dsseEnvelope": {**real["dsse"], "signatures": [{"sig": real["dsse"]["signatures"][0]["sig"]}]}}
     lines = [line for line in note_lines(signed, second) if line != real]
     put_lines(signed, second, [*lines, {"time": real["time"], "sigstore": bundle}])
-    fact = _deployment_of(history(cli, signed, "--verify"), 2)
+    fact = _deployment_of(history(cli, signed, "--verify", code=1), 2)
     assert (fact["signature"], "no identity may sign" in fact["signature_detail"]) == ("forged", True)
     set_config(signed, ledger={"signers": [{"kind": "sigstore", "identity": "https://github.com/acme/reg/"
                                             ".github/workflows/modelreg-deploy.yml@refs/heads/main",
                                             "issuer": "https://token.actions.githubusercontent.com"}]})
     commit_all(signed, "Keyless ledger signer")
-    fact = _deployment_of(history(cli, signed, "--verify"), 2)
+    fact = _deployment_of(history(cli, signed, "--verify", code=1), 2)
     assert (fact["signature"], "bundle is malformed" in fact["signature_detail"]) == ("forged", True)
 
 

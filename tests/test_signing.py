@@ -437,6 +437,25 @@ def test_verify_refuses_a_wrong_key_a_missing_signer_and_an_unsigned_version(
     assert "fraud v2 is not signed" in err
 
 
+def test_verify_without_a_signer_takes_the_policys(registry: Path, workdir: Path, cli: Cli,
+                                                  tmp_path: Path) -> None:
+    """No --key: the signers the model's policy lists are the allowed ones, and the output says so;
+    a version signed by another key still fails."""
+    key = write_key(tmp_path / "signing.pem")
+    other = write_key(tmp_path / "other.pem")
+    (registry / "policies/keys").mkdir(parents=True, exist_ok=True)
+    (registry / "policies/keys/train.pub").write_bytes(key.with_suffix(".pub").read_bytes())
+    policy = registry / "policies/default.yaml"
+    policy.write_text(policy.read_text() + "signing:\n  signers:\n    - {kind: key, public_key: "
+                      "policies/keys/train.pub}\n")
+    register(cli, registry, workdir, "fraud", "--sign-key", str(key))
+    register(cli, registry, workdir, "fraud", "--sign-key", str(other), seed=2)
+    out = cli.ok("-C", str(registry), "verify", "fraud/1").out
+    assert out.startswith("verified: fraud v1") and "allowed signers: those of policy default" in out
+    assert cli.ok("-C", str(registry), "verify", "fraud/1", "--json").json["signers_from"] == "policy default"
+    assert "which is not an allowed signer" in cli.fails("-C", str(registry), "verify", "fraud/2").err
+
+
 def test_verify_fails_on_bytes_changed_in_the_cache_and_the_remote(registry: Path, workdir: Path, cli: Cli,
                                                                     tmp_path: Path) -> None:
     """The bytes verify reads are re-hashed: a damaged local copy is evicted and fetched again (as

@@ -300,13 +300,29 @@ class Registry:
     def verify(self, uri: str, signers: Sequence[Signer], *,
                progress: Progress | None = None) -> SignatureCheck:
         """Verify the signature bundle of the version ``uri`` names against its artifact's bytes
-        (fetched as ``get`` fetches them, re-hashed now) and the allowed ``signers``, as
-        ``modelreg verify``; raises SignatureError (exit code 1) with what failed."""
+        (fetched as ``get`` fetches them, re-hashed now) and the allowed ``signers`` (none given:
+        the signers of the model's policy in this registry's files, key files read from them),
+        as ``modelreg verify``; raises SignatureError (exit code 1) with what failed."""
+        from dataclasses import replace
+
+        from modelreg.edges.signing import SignatureError
+        from modelreg.policies import signing
         from modelreg.read import signatures
 
         mv = self.resolve(uri)
-        return signatures.verify(self.catalog.snapshot, mv, signers,
-                                 **({"progress": progress} if progress else {}))
+        source = None
+        if not signers:
+            rule = signing.at(self.catalog.snapshot, mv.model, mv.data)
+            if not rule.signers:
+                raise SignatureError(f"no allowed signer to verify {mv.model} v{mv.version} against: "
+                                     f"{rule.describe()} and lists no signers", file=mv.source,
+                                     field="signature", fix="name a signer with --key PUB.pem, "
+                                     "--certificate-chain CA.pem or --identity/--issuer, or list the "
+                                     "signers in the policy (docs/signing.md)")
+            signers, source = [t.signer() for t in rule.signers], f"policy {rule.policy}"
+        check = signatures.verify(self.catalog.snapshot, mv, signers,
+                                  **({"progress": progress} if progress else {}))
+        return replace(check, signers_from=source)
 
     # changes to desired state: each checked by the gates, written, and (on request) committed,
     # pushed and proposed as a pull request; ``Applied.to_dict()`` is their --json

@@ -25,7 +25,7 @@ from modelreg.formats import names
 from modelreg.policies import signing
 
 GATE = "signature"
-FIX_SIGN = "register it with `modelreg register --sign` (docs/signing.md)"
+FIX_SIGN = "register it signed: `modelreg register ... --sign-key FILE` (docs/signing.md)"
 
 
 def run(ctx: CheckContext) -> GateResult:

@@ -6,11 +6,15 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from modelreg.api import Registry
+from modelreg.errors import IntegrityError
+
+if TYPE_CHECKING:
+    from modelreg.read.ledger_trust import Verdict
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,3 +119,13 @@ def warn(warnings: Sequence[str]) -> None:
     """The core's warnings (data on its result), one line each on stderr: --json output stays JSON."""
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+def forged_records(verdicts: list[Verdict]) -> None:
+    """--verify fails (exit 1) when a ledger record is forged: its facts were shown marked, and are
+    not to be believed."""
+    forged = [v for v in verdicts if v.state == "forged"]
+    if forged:
+        raise IntegrityError(f"{len(forged)} ledger record{'s' if len(forged) > 1 else ''} forged: "
+                             f"{forged[0].why}", fix="do not believe the facts marked forged; see "
+                             "docs/security.md (signed decisions) for who can write the ledger")

@@ -188,7 +188,7 @@ def _status(root: Path, snapshot: Revision, *, only: str | None, fast: bool, mai
             continue
         row.drift = _drift(root, row, commit) + unsigned.get(id(row), [])
         kept.append(row)
-    skipped = [f"signatures not checked (--fast): {', '.join(unchecked)} require signing"] \
+    skipped = [f"signatures not checked (--fast): the policy of {', '.join(unchecked)} requires signing"] \
         if unchecked else []
     return Status(commit, kept, fast=fast, lost=_lost(config, root, records, catalog.model_names(), only),
                   warnings=loaded.warnings(main) + skipped + [f"disregarded {why}" for why in disregarded])

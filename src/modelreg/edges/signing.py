@@ -216,8 +216,8 @@ def verify_files(files: Sequence[tuple[Path, str]], bundle: Path, signers: Seque
         if expected_sha256 is not None and digest != expected_sha256:
             raise SignatureError(f"signed for another artifact: the bundle binds sha256 {digest}, the "
                                  f"manifest records {expected_sha256}", file=str(bundle),
-                                 fix="re-sign this version's artifact (modelreg register --sign) or restore "
-                                     "the bundle registered with it")
+                                 fix="restore the bundle registered with this artifact, or register "
+                                     "the artifact again signed (modelreg register --sign-key FILE)")
         actual = {name: future.result() for (_, name), future in zip(files, futures, strict=True)}
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -289,7 +289,8 @@ def _read_bundle(bundle: Path) -> bytes:
         fd = os.open(bundle, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError as exc:
         raise SignatureError("no signature bundle", file=str(bundle),
-                             fix="sign the version (modelreg register --sign) or verify another") from exc
+                             fix="register the artifact signed (modelreg register --sign-key FILE), "
+                             "or verify another version") from exc
     except OSError as exc:
         raise SignatureError(f"cannot read the bundle: {exc.strerror}", file=str(bundle),
                              fix="a bundle is a regular file, not a link") from exc

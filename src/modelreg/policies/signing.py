@@ -268,7 +268,8 @@ def verify_version(snapshot: Snapshot, model: str, number: int, doc: dict[str, A
         return Verdict(found, problem=f"{where}: the bundle cannot be read: {exc.detail}")
     if bundle is None:
         return Verdict(found, problem=f"models:/{model}/{number} is not signed ({found.describe()}); "
-                       "register and sign a new version (`modelreg register --sign`)")
+                       "register and sign a new version (`modelreg register --sign-key FILE`), then "
+                       "move the alias to it")
     expected = (doc.get("artifact") or {}).get("sha256")
     with tempfile.TemporaryDirectory(prefix="modelreg-bundle-") as tmp:
         copy = Path(tmp) / "bundle.sig"
@@ -280,4 +281,5 @@ def verify_version(snapshot: Snapshot, model: str, number: int, doc: dict[str, A
             fix = f"; {exc.fix}" if exc.fix else ""
             detail = exc.detail if isinstance(exc, InputError) else exc.message
             return Verdict(found, problem=f"{where}: {detail}{fix}")
-    return Verdict(found, signed_by=f"{verified.signer.describe()} ({verified.signed_by})")
+    source = next((t.source for t in found.signers if t.signer() == verified.signer), "")
+    return Verdict(found, signed_by=f"{verified.signed_by} ({source})" if source else verified.signed_by)

@@ -33,10 +33,13 @@ class SignatureCheck:
     verified: signing.Verified
     #: where the bytes came from: "local cache" (DVC's, already there) or "remote" (fetched now)
     source: str
+    #: the policy whose signers were allowed (None: the signers the caller named)
+    signers_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.version.model, "version": self.version.version, "uri": self.version.uri,
-                "bundle": self.bundle, "bytes_from": self.source, **self.verified.to_dict()}
+                "bundle": self.bundle, "bytes_from": self.source, "signers_from": self.signers_from,
+                **self.verified.to_dict()}
 
 
 def bundle_path(mv: ModelVersion) -> str:

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from modelreg.cli.common import emit_json, registry, table, warn
+from modelreg.cli.common import emit_json, forged_records, registry, table, warn
+
+if TYPE_CHECKING:
+    from modelreg.read.audit import Trail
 
 
 @click.command("audit")
@@ -37,8 +42,8 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
     (the SIGNATURE column; in JSON and CSV `signature` and
     `signature_detail`), checked against the signers modelreg.yaml on main
     names: verified, unverified (not signed, or no signers named) or forged
-    (does not verify, a signer not allowed, not what was signed). Without
-    it, they say "unchecked".
+    (does not verify, a signer not allowed, not what was signed), and the
+    exit code is 1 when any is forged. Without it, they say "unchecked".
 
     \b
     Examples:
@@ -59,31 +64,38 @@ def command(since: str | None, until: str | None, model: str | None, github: boo
     elif not [e for e in entries if e.event != "ledger-lost"]:
         click.echo("Nothing in that period.")
     else:
-        headers = ["time", "model", "event", "change", "env", "outcome", "pr", "approvers", "source"]
-        click.echo(table(headers + (["signature"] if verify else []), [
-            (e.time.replace("T", " ").rstrip("Z"), e.model, e.event,
-             f"{e.alias + ': ' if e.alias else ''}{_v(e.before)} -> {_v(e.after)}", e.environment,
-             e.outcome, f"#{e.pr}" if e.pr else None, _approvers(e), e.marker(),
-             *([e.signature.state if e.signature is not None else None] if verify else []))
-            for e in entries if e.event != "ledger-lost"]))
-        from modelreg.read.history import SOURCES
-
-        shown = sorted({part for e in entries if e.event != "ledger-lost" for part in e.marker().split("+")},
-                       key=list(SOURCES).index)
-        click.echo("source: " + "; ".join(f"{s}: {SOURCES[s]}" for s in shown))
-        for entry in entries:
-            if entry.event == "unmatched":
-                click.echo(f"{entry.time} {entry.model}: {entry.detail}")
-        signed = [e for e in entries if e.signature is not None]
-        if signed and not verify:
-            click.echo("signature: ledger records not checked (run with --verify)")
-        for entry in signed if verify else []:
-            if entry.signature is not None and entry.signature.state != "verified":
-                click.echo(f"{entry.time} {entry.model} {entry.event}: signature {entry.signature.state}: "
-                           f"{entry.signature.why}")
+        _show(entries, verify)
     if not as_json and not as_csv:
         for lost in (e for e in entries if e.event == "ledger-lost"):
             click.echo(f"{lost.environment}: {lost.detail}", err=True)
+    if verify:
+        forged_records([e.signature for e in entries if e.signature is not None])
+
+
+def _show(entries: Trail, verify: bool) -> None:
+    """The trail as a table, what its sources mean, and why each record not verified is so."""
+    headers = ["time", "model", "event", "change", "env", "outcome", "pr", "approvers", "source"]
+    click.echo(table(headers + (["signature"] if verify else []), [
+        (e.time.replace("T", " ").rstrip("Z"), e.model, e.event,
+         f"{e.alias + ': ' if e.alias else ''}{_v(e.before)} -> {_v(e.after)}", e.environment,
+         e.outcome, f"#{e.pr}" if e.pr else None, _approvers(e), e.marker(),
+         *([e.signature.state if e.signature is not None else None] if verify else []))
+        for e in entries if e.event != "ledger-lost"]))
+    from modelreg.read.history import SOURCES
+
+    shown = sorted({part for e in entries if e.event != "ledger-lost" for part in e.marker().split("+")},
+                   key=list(SOURCES).index)
+    click.echo("source: " + "; ".join(f"{s}: {SOURCES[s]}" for s in shown))
+    for entry in entries:
+        if entry.event == "unmatched":
+            click.echo(f"{entry.time} {entry.model}: {entry.detail}")
+    signed = [e for e in entries if e.signature is not None]
+    if signed and not verify:
+        click.echo("signature: ledger records not checked (run with --verify)")
+    for entry in signed if verify else []:
+        if entry.signature is not None and entry.signature.state != "verified":
+            click.echo(f"{entry.time} {entry.model} {entry.event}: signature {entry.signature.state}: "
+                       f"{entry.signature.why}")
 
 
 def _v(version: int | None) -> str:

@@ -4,11 +4,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from modelreg.cli.common import emit_json, read_options, registry, table, warn
+from modelreg.cli.common import emit_json, forged_records, read_options, registry, table, warn
 from modelreg.read.history import SOURCES
 
 if TYPE_CHECKING:
-    from modelreg.read.history import Event
+    from modelreg.read.history import Event, History
     from modelreg.read.ledger_trust import Verdict
 
 
@@ -53,7 +53,8 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
     signers named) or forged (a signature that does not verify, a signer not
     allowed, a statement that disagrees with the line or note it sits on).
     Without it, ledger facts say their signatures were not checked; in
-    --json, each ledger fact has "signature" and "signature_detail".
+    --json, each ledger fact has "signature" and "signature_detail". With
+    --verify the exit code is 1 when any record is forged.
 
     \b
     Examples:
@@ -65,9 +66,17 @@ def command(model: str, at: str | None, as_json: bool, repo: str | None, offline
     """
     events = registry(at).history(model, repo=repo, offline=offline, verify=verify)
     warn(events.warnings)
+    verdicts = [e.signature for e in events if e.signature is not None]
+    verdicts += [u.verdict for u in events.unmatched]
     if as_json:
         emit_json(events.to_json())
-        return
+    else:
+        _show(model, events, verify)
+    if verify:
+        forged_records(verdicts)
+
+
+def _show(model: str, events: History, verify: bool) -> None:
     if not events and not events.unmatched:
         click.echo(f"No committed history for {model} yet.")
         return

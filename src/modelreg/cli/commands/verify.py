@@ -66,5 +66,7 @@ def command(uri: str, keys: tuple[Path, ...], chains: tuple[Path, ...], identity
     allowed = verified.signer.describe()
     click.echo(f"  signed by {verified.signed_by}" + (" (an allowed signer)" if allowed == verified.signed_by
                                                       else f", allowed as {allowed}"))
+    if check.signers_from:
+        click.echo(f"  allowed signers: those of {check.signers_from} in this clone's files")
     click.echo(f"  {verified.files} file{plural} hashed in this run (bytes from the {check.source}), "
                f"sha256 {verified.digest[:12]} as version.yaml records")
