@@ -468,6 +468,57 @@ def test_a_pickle_in_a_tar_is_found(tmp_path: Path, marker: Path) -> None:
         assert found.file == f"{name}:pickle" and found.dangerous == ("posix.system",), found
 
 
+def test_a_v7_tar_without_the_ustar_magic_is_opened(tmp_path: Path, marker: Path) -> None:
+    """tarfile (and so torch's legacy loader) reads an old V7 header, which has no ``ustar``."""
+    import tarfile
+
+    payload = _evil_pickle(marker)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        info = tarfile.TarInfo("storages")
+        info.size = len(payload)
+        archive.addfile(info, io.BytesIO(payload))
+    data = bytearray(buffer.getvalue())
+    data[257:265] = b"\0" * 8  # no magic, no version: a V7 header
+    data[148:156] = b" " * 8
+    data[148:155] = f"{sum(data[:512]):06o}\0".encode()
+    with tarfile.open(fileobj=io.BytesIO(bytes(data))) as archive:
+        assert archive.getnames() == ["storages"]
+    [found] = _inspect(tmp_path, "model.pt", bytes(data))
+    assert found.file == "model.pt:storages" and found.dangerous == ("posix.system",), found
+
+
+@pytest.mark.parametrize("literal", [b"I0x1\n0", b"L0o7L\n0"])
+def test_a_pickle_pickletools_cannot_read_but_pickle_can_is_refused(tmp_path: Path, marker: Path,
+                                                                     literal: bytes) -> None:
+    """pickle.load reads INT and LONG with ``int(s, 0)``, pickletools (and so the scanner) only
+    decimals: such a stream is a pickle all the same, and a scan that could not read it fails."""
+    data = literal + _evil_pickle(marker)
+    [found] = _inspect(tmp_path, "model.pkl", data)
+    assert found.kind == "pickle"
+    assert judge(Rule("refuse", ("p",)), [found])
+    [scanned] = weights.inspect_bytes(data, "model.pkl", scan=True)
+    assert "could not read it to its end" in str(scanned.error)
+    assert judge(Rule("scan", ("p",)), [scanned])
+
+
+def test_a_bz2_stream_that_is_also_a_pickle_is_judged_as_both(tmp_path: Path, marker: Path) -> None:
+    """``BZh`` starts a bz2 stream, and is BINBYTES to pickle.load (its length the next four bytes,
+    some 390 MB: a sparse file here): both readings are judged, the pickle's payload found."""
+    import bz2
+    import struct
+
+    empty = bz2.compress(b"")  # a whole bz2 stream of nothing, which bz2 readers stop after
+    length = struct.unpack("<I", empty[1:5])[0]
+    path = tmp_path / "model.pkl"
+    with open(path, "wb") as file:
+        file.write(empty)
+        file.seek(5 + length)  # the bytes BINBYTES takes: the stream, then zeros (a hole)
+        file.write(b"0" + _evil_pickle(marker))  # POP, then the payload
+    found = weights.inspect(path, "model.pkl", scan=True)
+    assert any(f.kind == "pickle" and f.dangerous == ("posix.system",) for f in found), found
+
+
 def test_a_pickle_that_is_also_a_zip_is_judged_as_both(tmp_path: Path, marker: Path) -> None:
     """A polyglot: pickle.load reads its start, a zip reader its end."""
     buffer = io.BytesIO()

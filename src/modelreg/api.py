@@ -166,8 +166,11 @@ class Registry:
         if format != "cyclonedx":
             raise InputError(_NO_SPDX if format == "spdx" else f"unknown format {format!r}",
                              field="--format", fix="use --format cyclonedx")
+        from modelreg.read.ledger_trust import at_main
+
         mv = self.resolve(target)
-        events = self.history(mv.model, offline=True)
+        events = cyclonedx.believed(self.history(mv.model, offline=True, verify=True),
+                                    signers_named=at_main(self.top).configured)
         return cyclonedx.for_version(self.catalog, mv, events, tool_version=__version__)
 
     def show(self, target: str) -> ModelDetail | ModelVersion:

@@ -54,7 +54,7 @@ FORMATS = ("cyclonedx", "spdx")
 SITE_SUFFIX = ".bom.cdx.json"
 #: where the approvers of a change come from (``read/history.py``), as an annotation says it:
 #: a record, not a proof
-_RECORDED = {"ledger": "the deploy job's ledger (git notes, not signed)",
+_RECORDED = {"ledger": "the deploy job's ledger (git notes; its record not signed, or no signers named)",
              "github": "GitHub's API (asked now)"}
 #: the namespace of the serial numbers (a UUID 5 of this URL)
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://modelreg.dev/bom")
@@ -394,9 +394,28 @@ def _annotations(mv: ModelVersion, ref: str, mine: list[Event]) -> list[dict[str
                         "timestamp": when,
                         "text": f"approved pointing the alias {event.alias} at {mv.uri}{pr} (commit "
                                 f"{event.commit}), an approval that counted under the policy as "
-                                f"{_RECORDED.get(str(event.approvers_source), 'an unknown source')} "
-                                "records it"})
+                                f"{_recorded(event)} records it"})
     return out
+
+
+def believed(events: Iterable[Event], *, signers_named: bool) -> list[Event]:
+    """``events`` with the ledger's approvers kept only where its record is believed, as deploy and
+    status believe it: once modelreg.yaml names ledger signers, verified records only; without,
+    unverified ones too; a forged or unchecked record never."""
+    from dataclasses import replace
+
+    from modelreg.read.ledger_trust import UNVERIFIED, VERIFIED
+
+    trusted = {VERIFIED} if signers_named else {VERIFIED, UNVERIFIED}
+    return [e if e.approvers_source != "ledger" or e.signature is None or e.signature.state in trusted
+            else replace(e, approvers=None, not_counted=None) for e in events]
+
+
+def _recorded(event: Event) -> str:
+    if event.approvers_source == "ledger" and event.signature is not None \
+            and event.signature.state == "verified":
+        return "the deploy job's ledger (git notes; its record's signature verified)"
+    return _RECORDED.get(str(event.approvers_source), "an unknown source")
 
 
 def _prop(name: str, value: Any) -> dict[str, str]:

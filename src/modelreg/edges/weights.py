@@ -166,9 +166,8 @@ class _Walker:
         """Every reading of the bytes that a loader could take: a file that is a zip by its end
         and a pickle by its start (a polyglot) is judged as both."""
         head = stream.read(8)
-        stream.seek(257)
-        tar = stream.read(5) == b"ustar"  # POSIX tar: PyTorch's oldest format, still loaded
         stream.seek(0)
+        tar = _is_tar(stream)  # PyTorch's oldest format, still loaded: tarfile reads V7 headers too
         if depth > MAX_DEPTH:
             return [_unknown(label, "nested archive", f"it is nested over {MAX_DEPTH} levels deep")]
         found: list[CodeFile] = []
@@ -183,9 +182,12 @@ class _Walker:
             codec = "zlib"  # a zlib header: joblib's default compression
         if codec is not None:
             found.extend(self.compressed(stream, label, codec, depth))
+            stream.seek(0)
         elif head.startswith(_NUMPY_MAGIC):
             found.extend(self.numpy(stream, label))
-        elif _is_pickle(stream):
+            stream.seek(0)
+        # the raw bytes too: a bz2 stream (``BZh``) is also a pickle's BINBYTES to pickle.load
+        if _is_pickle(stream):
             stream.seek(0)
             found.append(self.pickle(stream, label, "pickle"))
         return found
@@ -296,6 +298,11 @@ class _Walker:
                             if g.safety == SafetyLevel.Dangerous or _runs_code(g.module, g.name)})
         error = ("the scanner stopped before its end, and what follows could be more pickle (joblib "
                  "writes numpy arrays inside its pickle stream)") if result.scan_err else None
+        stream.seek(0)
+        if error is None and not _parses_to_its_end(stream):
+            # the scanner reads with pickletools, which refuses what pickle.load takes (``I0x1``):
+            # a clean report on a stream it could not read is no report
+            error = "the scanner could not read it to its end (pickle.load reads it differently)"
         return CodeFile(label, kind, tuple(imports), tuple(dangerous), error, scanned=True)
 
 
@@ -314,6 +321,48 @@ def _is_zip(stream: IO[bytes]) -> bool:
         stream.seek(0)
 
 
+def _parses_to_its_end(stream: IO[bytes]) -> bool:
+    """Whether pickletools reads the stream, pickle after pickle, to its last byte."""
+    try:
+        while stream.read(1):
+            stream.seek(-1, 1)
+            for _ in pickletools.genops(stream):
+                pass
+    except Exception:  # what pickletools raises on what it cannot read
+        return False
+    return True
+
+
+def _is_tar(stream: IO[bytes]) -> bool:
+    """Whether the stream starts with a tar header ``tarfile`` takes (its checksum right): POSIX,
+    GNU and the old V7 headers alike, whatever the magic says."""
+    try:
+        block = stream.read(tarfile.BLOCKSIZE)
+        if len(block) < tarfile.BLOCKSIZE:
+            return False
+        tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
+        return True
+    except (tarfile.TarError, ValueError, UnicodeError):
+        return False
+    finally:
+        stream.seek(0)
+
+
+def _loads_past_pickletools(stream: IO[bytes], at: int) -> bool:
+    """Whether the opcode at ``at``, which pickletools could not read, is one pickle.load reads:
+    INT and LONG take any literal ``int(s, 0)`` takes (``I0x1``), pickletools only decimals."""
+    stream.seek(at)
+    code, line = stream.read(1), stream.readline()
+    if code not in (b"I", b"L") or not line.endswith(b"\n"):
+        return False
+    text = line[:-1][:-1] if code == b"L" and line[:-1].endswith(b"L") else line[:-1]
+    try:
+        int(text, 0)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_pickle(stream: IO[bytes]) -> bool:
     """Whether ``pickle.load`` would act on this stream: its opcodes parse, each finds on the stack
     what it takes (as pickletools' own ``dis`` checks), up to a STOP or up to an opcode that fetches
@@ -322,8 +371,11 @@ def _is_pickle(stream: IO[bytes]) -> bool:
     on it before anything runs."""
     stack: list[bool] = []  # one entry per object on the unpickler's stack; True for a MARK
     memo: set[object] = set()  # the keys stored, as pickletools decodes them
+    ops = pickletools.genops(stream)
+    at = stream.tell()
     try:
-        for opcode, arg, _ in pickletools.genops(stream):
+        while (step := next(ops, None)) is not None:
+            opcode, arg, _ = step
             before = opcode.stack_before
             takes = len(before)
             if pickletools.markobject in before or (opcode.name == "POP" and stack and stack[-1]):
@@ -345,8 +397,10 @@ def _is_pickle(stream: IO[bytes]) -> bool:
                 return all(_DOTTED.fullmatch(part) for part in str(arg).split(" ", 1))
             if opcode.name in _CALLS or opcode.name == "STOP":
                 return True
+            at = stream.tell()
     except Exception:  # pickletools raises ValueError and others on bytes that are not a pickle
-        return False
+        # ...or on an opcode pickle.load reads more leniently: then it is one, judged as such
+        return _loads_past_pickletools(stream, at)
     return False
 
 

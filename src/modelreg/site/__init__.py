@@ -254,7 +254,8 @@ def _render_model(job: _Job, reg: Registry, name: str, records: dict[str, ModelR
         by_version.setdefault(event.version, []).append(event)
     for mv in versions:
         bom = f"models/{name}/v{mv.version}{cyclonedx.SITE_SUFFIX}"
-        boms[bom] = _write(out, bom, _bom(reg, mv, model.owners, by_version.get(mv.version, [])))
+        boms[bom] = _write(out, bom, _bom(reg, mv, model.owners, cyclonedx.believed(
+            by_version.get(mv.version, []), signers_named=job.trust is not None and job.trust.configured)))
         rel = f"models/{name}/v{mv.version}.html"
         written[rel] = _write(out, rel, pages.version_page(info, data, mv, _card(reg, mv),
                                                            bom=f"v{mv.version}{cyclonedx.SITE_SUFFIX}"))
