@@ -620,3 +620,19 @@ def test_the_keyless_workflow_is_clean_under_zizmor(signed: Path, tmp_path: Path
     proc = subprocess.run([zizmor, "--offline", "--no-progress", str(out)], capture_output=True, text=True,
                           check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_catch_up_over_a_move_and_its_rollback_ends_on_mains_version(signed: Path, cli: Cli,
+                                                                        tmp_path: Path) -> None:
+    """The deploy job of one merge did not run: main moved production v1 -> v2 -> v1. The next run
+    deploys v2, then v1 again: what this run deployed is the last deployment for the steps after
+    it, not the record of v1 read before the run (a target that cannot show what it serves would
+    stay on v2, which main rolled back)."""
+    log = _command_target(signed, tmp_path)
+    promote(signed, 1, 7)
+    deploy(cli, signed)
+    promote(signed, 2, 8)  # its deploy job never ran
+    promote(signed, 1, 9)
+    report = deploy(cli, signed)
+    assert [(r["after"], r["outcome"]) for r in report["deployments"]] == [(2, "succeeded"), (1, "succeeded")]
+    assert log.read_text().split() == ["1", "2", "1"]

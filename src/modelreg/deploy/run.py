@@ -293,10 +293,21 @@ def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, ma
         return report
     catalog = Catalog(snapshots.at(commit))
     seen = {} if redeploy is not None else _hashed(root, config, steps, history)
+    # what this run deployed so far counts as the last deployment for the steps after it: a catch-up
+    # over v1 -> v2 -> v1 deploys v2, then v1 again (the ledger read before the run says v1)
+    so_far = list(history)
+    ran: set[tuple[str, str, str]] = set()
     for step in steps:
-        previous = _catalog_for(snapshots, history, step)
-        report.results.append(_one(root, config, step, commit, main, history, catalog, previous, dry_run,
-                                   force=redeploy is not None, seen=seen.get(step)))
+        where = (step.environment, step.model, step.alias)
+        previous = _catalog_for(snapshots, so_far, step)
+        result = _one(root, config, step, commit, main, so_far, catalog, previous, dry_run,
+                      force=redeploy is not None, seen=None if where in ran else seen.get(step))
+        report.results.append(result)
+        if result.outcome in ("succeeded", "planned"):
+            ran.add(where)
+            so_far.append(ledger.LedgerRecord(time="", kind="deployment", model=step.model, alias=step.alias,
+                                              before=step.before, after=step.after, commit=commit,
+                                              environment=step.environment, outcome="succeeded"))
     if sealer is not None:
         records = _records(root, report, moves, history)
         records, report.signed = sealer.seal(records)
