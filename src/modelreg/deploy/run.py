@@ -298,13 +298,13 @@ def _deploy(snapshots: Snapshots, commit: str, config: models.RegistryConfig, ma
     so_far = list(history)
     ran: set[tuple[str, str, str]] = set()
     for step in steps:
-        where = (step.environment, step.model, step.alias)
+        served = (step.environment, step.model, step.alias)
         previous = _catalog_for(snapshots, so_far, step)
         result = _one(root, config, step, commit, main, so_far, catalog, previous, dry_run,
-                      force=redeploy is not None, seen=None if where in ran else seen.get(step))
+                      force=redeploy is not None, seen=None if served in ran else seen.get(step))
         report.results.append(result)
         if result.outcome in ("succeeded", "planned"):
-            ran.add(where)
+            ran.add(served)
             so_far.append(ledger.LedgerRecord(time="", kind="deployment", model=step.model, alias=step.alias,
                                               before=step.before, after=step.after, commit=commit,
                                               environment=step.environment, outcome="succeeded"))
