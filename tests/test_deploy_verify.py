@@ -458,3 +458,21 @@ def test_an_origin_that_never_answers_is_given_up_on_in_time(served: Path, tmp_p
     monkeypatch.setenv("MODELREG_GIT_TIMEOUT", "soon")
     bad = cli("-C", str(served), "deploy")
     assert bad.code == 1 and "MODELREG_GIT_TIMEOUT='soon' is not a number of seconds" in bad.err
+
+
+def test_a_name_with_a_line_break_is_refused_in_every_listing(tmp_path: Path) -> None:
+    """A directory's sha256 is the sha256 of its listing, a line per file: a file named
+    ``config.json\\n<sha>  weights/w.bin`` would make another set of files list the same. Such a
+    name is refused wherever a listing is made: register, a target's re-hash, a signature's files."""
+    from modelreg.edges.hashing import FileDigest, artifact_sha256, listing_sha256
+    from modelreg.errors import InputError
+
+    model = tmp_path / "model"
+    (model / "weights").mkdir(parents=True)
+    (model / "weights/w.bin").write_bytes(b"w")
+    forged = f"config.json\n{'0' * 64}  weights/w.bin"
+    with pytest.raises(InputError, match="line break"):
+        listing_sha256([FileDigest(forged, "", "1" * 64, 0)])
+    (model / forged.replace("/", "_")).write_bytes(b"{}")
+    with pytest.raises(InputError, match="line break"):
+        artifact_sha256(model)

@@ -86,12 +86,26 @@ def walk_files(root: Path) -> Iterator[tuple[Path, str]]:
             if path.is_symlink():
                 raise InputError(f"{path} is a symbolic link", field="--artifact",
                                  fix="copy the file it points to into the artifact directory")
-            yield path, path.relative_to(root).as_posix()
+            relpath = path.relative_to(root).as_posix()
+            _listable(relpath, str(path))
+            yield path, relpath
 
 
 def listing_sha256(files: list[FileDigest]) -> str:
+    for f in files:
+        _listable(f.relpath, f.relpath)
     lines = "".join(f"{f.sha256}  {f.relpath}\n" for f in sorted(files, key=lambda f: f.relpath))
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def _listable(relpath: str, shown: str) -> None:
+    """A name with a line break would make the listing ambiguous: ``a\n<sha>  b`` reads as two
+    lines, so another set of files could have the same listing sha256. Refused, everywhere a
+    listing is made (register, download, every re-hash of a target, a signature's file list)."""
+    if "\n" in relpath or "\r" in relpath:
+        raise InputError(f"{shown!r} holds a line break in its name, which the artifact's listing "
+                         "cannot tell apart from two files", field="--artifact",
+                         fix="rename the file without line breaks")
 
 
 def total_size(path: Path) -> int:
