@@ -636,3 +636,22 @@ def test_a_catch_up_over_a_move_and_its_rollback_ends_on_mains_version(signed: P
     report = deploy(cli, signed)
     assert [(r["after"], r["outcome"]) for r in report["deployments"]] == [(2, "succeeded"), (1, "succeeded")]
     assert log.read_text().split() == ["1", "2", "1"]
+
+
+def test_the_bom_names_approvers_only_from_records_believed(signed: Path, cli: Cli) -> None:
+    """A move's record replaced by an unsigned copy that names an approver: with ledger signers
+    named, the BOM does not name them (as deploy and status would not believe it); with none
+    named, it does, and says the record is not signed."""
+    _, second = _forge_setup(signed, cli)
+    lines = note_lines(signed, second)
+    move = next(line for line in lines if statement(line)["predicate"]["kind"] == "move")
+    record = ledger.LedgerRecord.parse(json.dumps(move))
+    assert record is not None
+    copy = ledger.LedgerRecord(**{**record.to_dict(), "approvers": [
+        {"login": "mallory", "at": "2026-11-20T10:00:00Z", "commit_id": None}]})
+    put_lines(signed, second, [json.loads(copy.line()), *[line for line in lines if line != move]])
+    assert "mallory" not in cli.ok("-C", str(signed), "bom", "fraud/2").out
+    set_config(signed, ledger={"signers": []})
+    commit_all(signed, "No ledger signers")
+    out = cli.ok("-C", str(signed), "bom", "fraud/2").out
+    assert "mallory" in out and "not signed" in out
