@@ -573,3 +573,21 @@ def test_a_numeric_npy_is_plain_data(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     np.save(buffer, np.arange(10.0))
     assert _inspect(tmp_path, "w.npy", buffer.getvalue()) == []
+
+
+def test_promoting_a_version_the_rule_refuses_fails(registry: Path, workdir: Path, cli: Cli,
+                                                    marker: Path) -> None:
+    """A pickle registered before main's policy set ``refuse`` cannot be promoted afterwards: the
+    artifact gate judges the bytes of the version an alias moves to, not only of new ones."""
+    from tests.helpers import set_aliases
+
+    assert _register(cli, registry, workdir, "model.pkl", _evil_pickle(marker)).code == 0
+    commit_all(registry, "Register fraud v1, before the rule")
+    _policy(registry, "refuse")
+    commit_all(registry, "Refuse code in artifacts")
+    git(registry, "switch", "-q", "-c", "feature")
+    set_aliases(registry, "fraud", {"production": 1})
+    commit_all(registry, "Promote fraud v1")
+    text = cli.fails("-C", str(registry), "check", "--head", "--gate", "artifact").out
+    assert "fraud v1: model.pkl" in text and "refuse" in text
+    assert not marker.exists()

@@ -496,3 +496,22 @@ def test_serve_refuses_a_version_whose_signature_does_not_verify(deployable: Pat
     reg = Registry(deployable)
     with pytest.raises(IntegrityError, match="models:/fraud/1: signature not verified"):
         locate.read_verified(reg, locate.find(reg, "models:/fraud@production"))
+
+
+def test_promoting_a_version_whose_signature_does_not_hold_fails(signed_main: Path, workdir: Path,
+                                                                 cli: Cli) -> None:
+    """A version on main that is not signed (committed past the gate, or before the rule) cannot be
+    promoted: the signature gate judges the version an alias moves to, not only new ones; a signed
+    one promotes."""
+    from tests.helpers import set_aliases
+
+    git(signed_main, "switch", "-q", "main")
+    register_signed(cli, signed_main, workdir, 2, None)
+    register_signed(cli, signed_main, workdir, 3, workdir / "train.pem")
+    commit_all(signed_main, "fraud v2 and v3, past the gate")
+    git(signed_main, "switch", "-q", "feature")
+    git(signed_main, "merge", "-q", "main")
+    set_aliases(signed_main, "fraud", {"production": 2})
+    assert "fraud v2 is not signed" in check(cli, signed_main)
+    set_aliases(signed_main, "fraud", {"production": 3})
+    assert "verified: fraud v3" in check(cli, signed_main, "--gate", "signature", code=0)

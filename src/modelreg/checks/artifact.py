@@ -7,6 +7,10 @@ turns that off (``check.verify_sha256``) or off above a size
 (``check.verify_max_size``), which the report says; ``--verify-artifacts``
 forces it. With ``--offline`` the remote is not asked at all (pre-commit hooks).
 
+A version an alias moves to in the change is judged the same way where its
+policy sets either rule (a version registered before the rule, or past the
+gate, is not promoted unjudged).
+
 Where the policy sets ``artifact.code_execution`` (the stricter of the base's and the
 change's policies), the downloaded bytes are also inspected for files that run code when
 loaded (``edges/weights.py``, judged by ``policies/weights.py``). Such a version, and one
@@ -35,21 +39,25 @@ def run(ctx: CheckContext) -> GateResult:
     expected: dict[str, tuple[str, int, int, str]] = {}  # md5 → (model, version, size, pointer path)
     rules: dict[tuple[str, int], weights.Rule] = {}  # the versions whose bytes are inspected for code
     signed: set[tuple[str, int]] = set()  # the versions whose signature the signature gate must verify
-    for model, number in ctx.new_versions:
+    promoted = set(ctx.promoted_versions)
+    for model, number in [*ctx.new_versions, *ctx.promoted_versions]:
         doc = ctx.document(ctx.head, names.version_file(model, number))
         artifact = doc.get("artifact") if doc else None
         if not isinstance(artifact, dict) or not isinstance(artifact.get("path"), str) \
                 or not names.FILE_NAME.fullmatch(artifact["path"]):
             continue  # the schema gate reports it
+        rule = _code_rule(ctx, model, doc or {})
+        required = _signature_required(ctx, model, doc or {})
+        if (model, number) in promoted and not rule.inspects and not required:
+            continue  # a version an alias moves to: its bytes are judged where a rule needs them
         pointer, problems = _pointer(ctx, model, number, artifact)
         findings.extend(problems)
         if pointer is not None and not problems:
             expected[pointer.md5] = (model, number, pointer.size,
                                      f"{names.version_dir(model, number)}/{pointer.path}.dvc")
-            rule = _code_rule(ctx, model, doc or {})
             if rule.inspects:
                 rules[(model, number)] = rule
-            if _signature_required(ctx, model, doc or {}):
+            if required:
                 signed.add((model, number))
     notes: list[str] = []
     if expected and not ctx.options.offline:

@@ -20,7 +20,7 @@ from modelreg.edges import git
 from modelreg.edges.snapshot import Index, Overlay, Revision, Snapshot, WorkTree
 from modelreg.errors import InputError, NotFoundError
 from modelreg.formats import documents, names
-from modelreg.formats.desired import DesiredState
+from modelreg.formats.desired import DesiredState, moves
 from modelreg.read.catalog import Catalog
 
 #: git's empty tree: the base of a root commit, where every file reads as absent
@@ -131,6 +131,22 @@ class Change:
             return frozenset(self.new_versions)
         return frozenset((model, n) for model, n in self.new_versions
                          if n not in self.versions(self.base, model))
+
+    @cached_property
+    def promoted_versions(self) -> list[tuple[str, int]]:
+        """Versions on the base that an alias moves to in the change (new versions aside): the rules
+        that judge a version's bytes (a required signature, ``artifact.code_execution``) judge them
+        too, so a version registered before its rule, or past the gate, is not promoted unjudged."""
+        new = set(self.new_versions)
+        out: set[tuple[str, int]] = set()
+        for model in self.changed_models:
+            head, base = self.desired(self.head, model), self.desired(self.base, model)
+            if head is None:
+                continue  # the schema gate reports it
+            out.update((model, m.after) for m in moves(base, head)
+                       if m.kind == "alias" and m.after is not None and (model, m.after) not in new
+                       and m.after in self.versions(self.head, model))
+        return sorted(out)
 
     @cached_property
     def changed_models(self) -> list[str]:
