@@ -206,8 +206,8 @@ def test_an_unsigned_version_fails(signed_main: Path, workdir: Path, cli: Cli) -
     register_signed(cli, signed_main, workdir, 2, None)
     out = check(cli, signed_main)
     assert ("registry/fraud/v2/version.yaml: [signature] signature: fraud v2 is not signed: policy default "
-            "(on main) requires a signature by one of 1 signer(s); register it with `modelreg register "
-            "--sign`") in out
+            "(on main) requires a signature by one of 1 signer(s); register it signed: `modelreg register "
+            "... --sign-key FILE` (docs/signing.md)") in out
 
 
 def test_a_bundle_named_but_not_committed_fails(signed_main: Path, workdir: Path, cli: Cli) -> None:
@@ -474,7 +474,8 @@ def test_status_checks_the_signature_of_what_is_served(deployable: Path, workdir
     row = result.json["rows"][0]
     assert row["state"] == "drift" and any("signature not verified" in d for d in row["drift"])
     fast = cli("-C", str(deployable), "status", "--fast", "--json")
-    assert any("signatures not checked (--fast): models:/fraud/1" in w for w in fast.json["warnings"])
+    assert any("signatures not checked (--fast): the policy of models:/fraud/1 requires signing" in w
+               for w in fast.json["warnings"])
     # reconcile redeploys it, and deploy refuses what does not verify
     reconciled = cli("-C", str(deployable), "reconcile", "--json")
     assert reconciled.code == 1 and "signature not verified" in reconciled.out

@@ -360,8 +360,9 @@ def _authenticate(raw: dict[str, Any], kind: SignerKind, candidates: Sequence[Si
             return _statement(payload_type, payload, bundle), signer
     allowed = "; ".join(s.describe() for s in candidates)
     if kind == "key" and all("Key mismatch" in f for f in failures):
-        raise SignatureError(f"signed by {signed_by}, which is not an allowed signer (allowed: {allowed})",
-                             file=str(bundle),
+        # the bundle's key hint is unsigned: a claim, named as one, not who signed
+        raise SignatureError(f"not signed by an allowed signer (allowed: {allowed}); the bundle claims "
+                             f"{signed_by} (an unsigned hint)", file=str(bundle),
                              fix="verify against the key that signed it, or re-sign with an allowed key")
     raise SignatureError(f"the signature does not verify against any allowed signer ({allowed}): "
                          f"{failures[-1] if failures else 'no verifier'}", file=str(bundle),
