@@ -591,3 +591,27 @@ def test_promoting_a_version_the_rule_refuses_fails(registry: Path, workdir: Pat
     text = cli.fails("-C", str(registry), "check", "--head", "--gate", "artifact").out
     assert "fraud v1: model.pkl" in text and "refuse" in text
     assert not marker.exists()
+
+
+def test_deploy_refuses_what_the_rule_refuses(registry: Path, workdir: Path, cli: Cli, marker: Path,
+                                              tmp_path: Path) -> None:
+    """A pickle promoted on main past the gate (the rule set after it was registered): deploy
+    judges the bytes it fetched before any target sees them, and refuses; nothing is served."""
+    from tests.helpers import set_aliases
+
+    assert _register(cli, registry, workdir, "model.pkl", _evil_pickle(marker)).code == 0
+    commit_all(registry, "Register fraud v1, before the rule")
+    _policy(registry, "refuse")
+    config = registry / "modelreg.yaml"
+    doc = yaml.safe_load(config.read_text())
+    doc["environments"] = {"production": {"alias": "production", "targets": [
+        {"type": "directory", "path": str(tmp_path / "srv")}]}}
+    config.write_text(yaml.safe_dump(doc))
+    commit_all(registry, "Refuse code in artifacts; serve production")
+    set_aliases(registry, "fraud", {"production": 1})
+    commit_all(registry, "Promote fraud v1 (past the gate)")
+    result = cli("-C", str(registry), "deploy", "--json")
+    assert result.code == 1, result.out + result.err
+    [step] = result.json["deployments"]
+    assert step["outcome"] == "refused" and "model.pkl" in step["message"], step
+    assert not (tmp_path / "srv" / "fraud").exists() and not marker.exists()

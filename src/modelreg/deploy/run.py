@@ -450,9 +450,9 @@ def _one(root: Path, config: models.RegistryConfig, step: plan.Step, commit: str
         note = _signing_note(catalog, mv)
         return StepResult(step, "planned", f"would deploy v{step.after} ({sha[:12]}){note}", sha)
     with _VersionFetch(root, mv) as fetcher:
-        unsigned = _unsigned(catalog, mv, fetcher)
-        if unsigned is not None:
-            return StepResult(step, "refused", unsigned, sha)
+        refused = _unsigned(catalog, mv, fetcher) or _runs_code(catalog, mv, fetcher)
+        if refused is not None:
+            return StepResult(step, "refused", refused, sha)
         act = _activation(root, step, mv, commit, fetcher, reinstall=force)
         done: list[Target] = []
         outcomes: list[TargetOutcome] = []
@@ -499,6 +499,27 @@ def _unsigned(catalog: Catalog, mv: ModelVersion, fetcher: _VersionFetch) -> str
         return f"signature not verified, {verdict.problem}; no target was touched"
     fetcher.signed_by = verdict.signed_by
     return None
+
+
+def _runs_code(catalog: Catalog, mv: ModelVersion, fetcher: _VersionFetch) -> str | None:
+    """Why the version must not be activated (None: it may): its policy at the deployed commit sets
+    ``artifact.code_execution``, and the bytes fetched for the targets hold what it refuses."""
+    from modelreg.policies import weights
+
+    rule = weights.at(catalog.snapshot, mv.model, mv.data)
+    if not rule.inspects:
+        return None
+    from modelreg.edges import weights as inspection  # picklescan, only where a policy asks
+
+    try:
+        path = fetcher.local_path()
+        found = inspection.inspect(path, path.name, scan=rule.scans)
+    except inspection.ScannerMissing:
+        return f"{rule.named()} needs picklescan, which is not installed; no target was touched"
+    except ModelregError as exc:
+        return f"{exc}; no target was touched"
+    problems = weights.judge(rule, found)
+    return f"{problems[0].message}; no target was touched" if problems else None
 
 
 def _succeeded(version: int, outcomes: list[TargetOutcome]) -> str:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelreg.policies import select
 
 if TYPE_CHECKING:
+    from modelreg.edges.snapshot import Snapshot
     from modelreg.edges.weights import CodeFile
     from modelreg.formats import models
     from modelreg.read.change import Change
@@ -74,6 +75,22 @@ class Problem:
     file: str
     message: str
     fix: str
+
+
+def at(snapshot: Snapshot, model: str, version_doc: dict[str, Any]) -> Rule:
+    """The rule of the policy that governs ``model``'s version at ``snapshot`` (deploy, serve);
+    ``allow`` when no policy reads (the gate reports that)."""
+    from modelreg.errors import InputError
+    from modelreg.formats import documents, names
+
+    policies, _ = select.load_all(snapshot)
+    try:
+        chosen = select.select(policies, select.default_name(snapshot), model,
+                               documents.mapping(snapshot, names.model_file(model)) or {},
+                               select.tags_of(version_doc))
+    except InputError:
+        return Rule("allow")
+    return strictest([(chosen.name, chosen.policy)])
 
 
 def judge(rule: Rule, files: Iterable[CodeFile]) -> list[Problem]:

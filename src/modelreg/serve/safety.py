@@ -9,25 +9,14 @@ from __future__ import annotations
 
 from modelreg.api import Registry
 from modelreg.errors import InputError, ModelregError
-from modelreg.formats import documents, names
-from modelreg.policies import select
-from modelreg.policies.weights import SAFE_FORMATS, Rule, judge, strictest
+from modelreg.policies.weights import SAFE_FORMATS, Rule, at, judge
 from modelreg.read.catalog import ModelVersion
 from modelreg.serve.loaders import RUNS_CODE
 
 
 def rule_for(reg: Registry, mv: ModelVersion) -> Rule:
     """The code rule of the policy that governs ``mv``'s model in the registry now."""
-    snapshot = reg.catalog.snapshot
-    policies, _ = select.load_all(snapshot)
-    try:
-        doc = documents.mapping(snapshot, names.model_file(mv.model)) or {}
-        chosen = select.select(policies, select.default_name(snapshot), mv.model, doc,
-                               select.tags_of(mv.data))
-    except InputError:
-        # no policy reads: formats that run code still need --trust-pickle (``loaders.check_trust``)
-        return Rule("allow")
-    return strictest([(chosen.name, chosen.policy)])
+    return at(reg.catalog.snapshot, mv.model, mv.data)
 
 
 def check_format(rule: Rule, fmt: str, what: str) -> None:
