@@ -14,8 +14,6 @@ not checked.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from modelreg.checks.context import CheckContext
@@ -97,7 +95,7 @@ def _bundle(ctx: CheckContext, model: str, number: int, doc: dict[str, Any],
 
 def _verify(ctx: CheckContext, model: str, number: int, rule: signing.Rule, bundle: bytes, where: str,
             result: GateResult) -> None:
-    from modelreg.edges.signing import SignatureError, verify  # model_signing: only when a version is signed
+    from modelreg.edges.signing import SignatureError  # model_signing: only when a version is signed
 
     try:
         artifact = ctx.download(model, number)
@@ -106,19 +104,14 @@ def _verify(ctx: CheckContext, model: str, number: int, rule: signing.Rule, bund
                                        f"({exc.message})", file=where, field="signature", fix=exc.fix))
         return
     expected = ctx.head_catalog.version(model, number).artifact.get("sha256")
-    with tempfile.TemporaryDirectory(prefix="modelreg-bundle-") as tmp:
-        copy = Path(tmp) / "bundle.sig"
-        copy.write_bytes(bundle)
-        try:
-            verified = verify(artifact, copy, [t.signer() for t in rule.signers],
-                              expected_sha256=str(expected) if expected else None)
-        except SignatureError as exc:
-            result.findings.append(Finding(GATE, exc.detail, file=where, field="signature", fix=exc.fix))
-            return
-        except ModelregError as exc:  # the signing extra is not installed
-            result.findings.append(Finding(GATE, f"cannot be checked: {exc.message}", file=where,
-                                           field="signature", fix=exc.fix))
-            return
-    source = next((t.source for t in rule.signers if t.signer() == verified.signer), "")
+    try:
+        verified, source = signing.check_bundle(rule, artifact, bundle, expected)
+    except SignatureError as exc:
+        result.findings.append(Finding(GATE, exc.detail, file=where, field="signature", fix=exc.fix))
+        return
+    except ModelregError as exc:  # the signing extra is not installed
+        result.findings.append(Finding(GATE, f"cannot be checked: {exc.message}", file=where,
+                                       field="signature", fix=exc.fix))
+        return
     result.verified.append(f"{model} v{number}: signed by {verified.signer.describe()} ({source}), "
                            f"{verified.files} file(s) re-hashed; {rule.describe()}")

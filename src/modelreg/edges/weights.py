@@ -438,7 +438,7 @@ def _names_lambda(node: Any) -> bool:
 
 
 class _NoCodec(Exception):
-    pass
+    """The stream's codec cannot be expanded here (lz4)."""
 
 
 def _decompressor(stream: IO[bytes], codec: str) -> _Reader:
@@ -484,7 +484,7 @@ def _budget(compressed: int) -> int:
 
 
 class _TooLarge(Exception):
-    pass
+    """A member or stream expands beyond its budget (a compression bomb)."""
 
 
 def _spooled(member: IO[bytes], compressed: int) -> IO[bytes]:

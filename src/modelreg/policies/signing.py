@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelreg.edges.signing import Signer, SignerKind
+from modelreg.edges.signing import Signer, SignerKind, Verified
 from modelreg.edges.snapshot import Snapshot
 from modelreg.errors import InputError, ModelregError
 from modelreg.formats import documents, models, names
@@ -252,7 +252,6 @@ def verify_version(snapshot: Snapshot, model: str, number: int, doc: dict[str, A
     """Check ``artifact`` (bytes about to be served, or served) against the bundle and the rule of
     the policy at ``snapshot`` (deploy: the deployed commit; status and serve: what they read).
     Only a policy that requires signing is enforced: otherwise the verdict is ok, unchecked."""
-    from modelreg.edges.signing import verify  # model_signing: only where a policy requires it
 
     try:
         found = at(snapshot, model, doc)
@@ -270,16 +269,24 @@ def verify_version(snapshot: Snapshot, model: str, number: int, doc: dict[str, A
         return Verdict(found, problem=f"models:/{model}/{number} is not signed ({found.describe()}); "
                        "register and sign a new version (`modelreg register --sign-key FILE`), then "
                        "move the alias to it")
-    expected = (doc.get("artifact") or {}).get("sha256")
+    try:
+        verified, source = check_bundle(found, artifact, bundle, (doc.get("artifact") or {}).get("sha256"))
+    except ModelregError as exc:  # SignatureError, or the signing extra missing
+        fix = f"; {exc.fix}" if exc.fix else ""
+        detail = exc.detail if isinstance(exc, InputError) else exc.message
+        return Verdict(found, problem=f"{where}: {detail}{fix}")
+    return Verdict(found, signed_by=f"{verified.signed_by} ({source})" if source else verified.signed_by)
+
+
+def check_bundle(rule: Rule, artifact: Path, bundle: bytes, sha256: object) -> tuple[Verified, str]:
+    """The bundle's bytes (as read from git) verified against ``artifact``'s bytes, re-hashed now,
+    and the rule's signers; with where the signer that matched was named. Raises SignatureError
+    (or the error of the signing extra missing)."""
+    from modelreg.edges.signing import verify  # model_signing: only where a policy requires it
+
     with tempfile.TemporaryDirectory(prefix="modelreg-bundle-") as tmp:
         copy = Path(tmp) / "bundle.sig"
         copy.write_bytes(bundle)
-        try:
-            verified = verify(artifact, copy, [t.signer() for t in found.signers],
-                              expected_sha256=str(expected) if expected else None)
-        except ModelregError as exc:  # SignatureError, or the signing extra missing
-            fix = f"; {exc.fix}" if exc.fix else ""
-            detail = exc.detail if isinstance(exc, InputError) else exc.message
-            return Verdict(found, problem=f"{where}: {detail}{fix}")
-    source = next((t.source for t in found.signers if t.signer() == verified.signer), "")
-    return Verdict(found, signed_by=f"{verified.signed_by} ({source})" if source else verified.signed_by)
+        verified = verify(artifact, copy, [t.signer() for t in rule.signers],
+                          expected_sha256=str(sha256) if sha256 else None)
+    return verified, next((t.source for t in rule.signers if t.signer() == verified.signer), "")
