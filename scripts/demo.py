@@ -102,12 +102,14 @@ class Demo:
         # The wheel has the same version each time: the cache must not answer with a stale build.
         subprocess.run([uv, "cache", "clean", "--quiet", "modelreg"], env=env, check=True,
                        capture_output=True)
-        warm = cache / f"warm-{__version__}"
+        # what the workflows install: the sign extra too (the demo's policy requires signatures)
+        wanted = f"modelreg[sign]=={__version__}"
+        warm = cache / f"warm-{wanted}"
         if not warm.exists():  # the first demo fetches the dependencies once; every later install is offline
             venv = cache / "warm-venv"
             subprocess.run([uv, "venv", "--quiet", str(venv)], env=env, check=True, capture_output=True)
-            subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin/python"),
-                            f"modelreg=={__version__}"], env=env, check=True, capture_output=True)
+            subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin/python"), wanted],
+                           env=env, check=True, capture_output=True)
             warm.touch()
         return {**where, "UV_OFFLINE": "1", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(dist)}
 
