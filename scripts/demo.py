@@ -107,6 +107,7 @@ class Demo:
         warm = cache / f"warm-{wanted}"
         if not warm.exists():  # the first demo fetches the dependencies once; every later install is offline
             venv = cache / "warm-venv"
+            shutil.rmtree(venv, ignore_errors=True)  # one an earlier warm-up left
             subprocess.run([uv, "venv", "--quiet", str(venv)], env=env, check=True, capture_output=True)
             subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin/python"), wanted],
                            env=env, check=True, capture_output=True)
