@@ -516,3 +516,22 @@ def test_promoting_a_version_whose_signature_does_not_hold_fails(signed_main: Pa
     assert "fraud v2 is not signed" in check(cli, signed_main)
     set_aliases(signed_main, "fraud", {"production": 3})
     assert "verified: fraud v3" in check(cli, signed_main, "--gate", "signature", code=0)
+
+
+def test_register_says_when_the_policy_requires_a_signature_it_was_not_given(
+        signed_main: Path, workdir: Path, cli: Cli) -> None:
+    """An unsigned registration under a policy that requires signing is registered (main's policy
+    decides, at the gate), with a warning that names the fix; a signed one gets none."""
+    folder = workdir / "unsigned"
+    folder.mkdir()
+    (folder / "model.pkl").write_bytes(b"\x80\x04K\x07.")
+    (folder / "metrics.json").write_text(json.dumps({"roc_auc": 0.97}))
+    result = cli("-C", str(signed_main), "register", "fraud", "--artifact", str(folder / "model.pkl"),
+                 "--metrics", str(folder / "metrics.json"), "--description", "unsigned")
+    assert result.code == 0, result.err
+    assert "warning: policy default requires a signature by one of 1 signer(s), and this version is not " \
+           "signed: the gate will fail it; register it again with --sign-key FILE" in result.err
+    signed = cli("-C", str(signed_main), "register", "fraud", "--artifact", str(folder / "model.pkl"),
+                 "--metrics", str(folder / "metrics.json"), "--description", "signed",
+                 "--sign-key", str(workdir / "train.pem"))
+    assert signed.code == 0 and "warning" not in signed.err, signed.err

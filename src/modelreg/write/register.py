@@ -107,6 +107,26 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
                          branch=branch, commit=commit, progress=progress, signer=signer)
 
 
+def _unsigned(root: Path, model: str, model_doc: dict[str, Any] | None,
+              manifest: dict[str, Any]) -> tuple[str, ...]:
+    """A word when the policy in the work tree requires a signature and none was asked for: the
+    gate will fail the version (it is registered all the same: the policy on main decides)."""
+    from modelreg.edges.snapshot import Overlay, WorkTree
+    from modelreg.policies import signing as signing_rule
+
+    new = {} if model_doc is None else {
+        names.model_file(model): yamlio.dumps(model_doc, MODEL_HEADER).encode()}  # a model being created
+    try:
+        with Overlay(WorkTree(str(root)), new) as snapshot:
+            rule = signing_rule.at(snapshot, model, manifest)
+    except InputError:
+        return ()  # a policy that does not read: the gate reports it
+    if not rule.required:
+        return ()
+    return (f"{rule.describe()}, and this version is not signed: the gate will fail it; register "
+            "it again with --sign-key FILE (docs/signing.md)",)
+
+
 def _prepare_signer(reg: Registration, artifact: Path, card: str | None) -> signing.Prepared | None:
     """The signer, its key loaded now: a bad key or a wrong password fails before a byte is hashed."""
     if reg.sign is None:
@@ -147,6 +167,8 @@ def _register(root: Path, reg: Registration, artifact: Path, card: tuple[str, by
             text.check_text(hostile[1], f"{source}: {hostile[0]}")
     # What the artifact runs when loaded, judged by the policy before a byte is staged.
     weights.check(root, reg.model, model_doc, reg.tags, artifact)
+    if signer is None:
+        warnings = (*warnings, *_unsigned(root, reg.model, model_doc, draft))
 
     staged = dvc.stage(root, artifact, artifact.name, progress)
     art: dict[str, Any] = {
