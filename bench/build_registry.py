@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import git_env, tool
+from common import VERSION, git_env, tool
 
 SHAPES = ("deep", "wide")
 #: the first commit's time (UTC) and the gap between commits
@@ -46,46 +46,6 @@ STEP = 600
 PROMOTE_EVERY = 10
 MARKER = ".complete"
 
-VERSION = """# yaml-language-server: $schema=../../../schemas/version.schema.json
-schema_version: 1
-model: {model}
-version: {n}
-created_at: '{created}'
-created_by: alice
-description: XGBoost; trained on week {n}
-artifact:
-  path: model.pkl
-  type: file
-  md5: {md5}
-  sha256: {sha}
-  size: {size}
-  format: pickle
-framework:
-  name: xgboost
-  version: 2.0.3
-metrics:
-  roc_auc: {auc}
-  f1: 0.7964
-slices:
-  card_type=visa:
-    roc_auc: 0.9731
-  card_type=master:
-    roc_auc: 0.9708
-params:
-  max_depth: 6
-  eta: 0.1
-lineage:
-  code:
-    repo: https://github.com/acme/fraud
-    commit: {commit}
-    dirty: false
-  data:
-  - name: transactions
-    version: v2024-11
-tags:
-  team: fraud
-  risk: high
-"""
 
 MODEL = """# yaml-language-server: $schema=../../schemas/model.schema.json
 schema_version: 1
@@ -205,8 +165,10 @@ def _stream(shape: str, models: int, per_model: int, bulk: int) -> Iterator[byte
             seed = f"{name}/{n}".encode()
             md5, sha = hashlib.md5(seed).hexdigest(), hashlib.sha256(seed).hexdigest()
             created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
-            version = VERSION.format(model=name, n=n, created=created, md5=md5, sha=sha, size=1000 + n,
-                                     auc=round(0.9 + n / 100000, 5), commit=hashlib.sha1(seed).hexdigest())
+            version = VERSION.format(model=name, n=n, created=created,
+                                     description=f"XGBoost; trained on week {n}", md5=md5, sha=sha,
+                                     size=1000 + n, auc=round(0.9 + n / 100000, 5),
+                                     commit=hashlib.sha1(seed).hexdigest())
             pointer = f"outs:\n- md5: {md5}\n  size: {1000 + n}\n  hash: md5\n  path: model.pkl\n"
             top = f"registry/{name}/v{n}"
             out = [_commit(when, f"Register {name} v{n} (#{tick})", first=tick == 1),

@@ -72,3 +72,47 @@ def report(name: str, rows: list[dict[str, object]]) -> None:
     for row in rows:
         extra = "  ".join(f"{k}={v}" for k, v in row.items() if k not in ("what", "seconds"))
         print(f"{str(row['what']).ljust(width)}  {float(row['seconds']) * 1000:8.1f} ms  {extra}")  # type: ignore[arg-type]
+
+
+#: a version.yaml as `register` writes it, for the benchmarks that build registries by hand
+#: (read_path.py, build_registry.py): valid per the shipped schema
+VERSION = """# yaml-language-server: $schema=../../../schemas/version.schema.json
+schema_version: 1
+model: {model}
+version: {n}
+created_at: '{created}'
+created_by: alice
+description: {description}
+artifact:
+  path: model.pkl
+  type: file
+  md5: {md5}
+  sha256: {sha}
+  size: {size}
+  format: pickle
+framework:
+  name: xgboost
+  version: 2.0.3
+metrics:
+  roc_auc: {auc}
+  f1: 0.7964
+slices:
+  card_type=visa:
+    roc_auc: 0.9731
+  card_type=master:
+    roc_auc: 0.9708
+params:
+  max_depth: 6
+  eta: 0.1
+lineage:
+  code:
+    repo: https://github.com/acme/fraud
+    commit: {commit}
+    dirty: false
+  data:
+  - name: transactions
+    version: v2024-11
+tags:
+  team: fraud
+  risk: high
+"""

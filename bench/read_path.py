@@ -24,48 +24,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ensure_bytecode, git_env, report, run_once, time_commands, tool
-
-VERSION = """# yaml-language-server: $schema=../../../schemas/version.schema.json
-schema_version: 1
-model: {model}
-version: {n}
-created_at: '2026-11-{day:02d}T10:02:11Z'
-created_by: alice
-description: XGBoost; trained on 2024-11 data
-artifact:
-  path: model.pkl
-  type: file
-  md5: {md5}
-  sha256: {sha}
-  size: {size}
-  format: pickle
-framework:
-  name: xgboost
-  version: 2.0.3
-metrics:
-  roc_auc: {auc}
-  f1: 0.7964
-slices:
-  card_type=visa:
-    roc_auc: 0.9731
-  card_type=master:
-    roc_auc: 0.9708
-params:
-  max_depth: 6
-  eta: 0.1
-lineage:
-  code:
-    repo: https://github.com/acme/fraud
-    commit: {commit}
-    dirty: false
-  data:
-  - name: transactions
-    version: v2024-11
-tags:
-  team: fraud
-  risk: high
-"""
+from common import VERSION, ensure_bytecode, git_env, report, run_once, time_commands, tool
 
 
 def build(root: Path, models: int, versions: int) -> None:
@@ -79,7 +38,8 @@ def build(root: Path, models: int, versions: int) -> None:
             seed = f"{name}/{n}".encode()
             md5, sha = hashlib.md5(seed).hexdigest(), hashlib.sha256(seed).hexdigest()
             (vdir / "version.yaml").write_text(VERSION.format(
-                model=name, n=n, day=1 + n % 28, md5=md5, sha=sha, size=1000 + n,
+                model=name, n=n, created=f"2026-11-{1 + n % 28:02d}T10:02:11Z",
+                description="XGBoost; trained on 2024-11 data", md5=md5, sha=sha, size=1000 + n,
                 auc=round(0.9 + n / 10000, 4), commit=hashlib.sha1(seed).hexdigest()))
             (vdir / "model.pkl.dvc").write_text(
                 f"outs:\n- md5: {md5}\n  size: {1000 + n}\n  hash: md5\n  path: model.pkl\n")
