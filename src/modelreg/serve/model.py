@@ -54,7 +54,7 @@ class ServedModel:
 
 def server_metadata() -> dict[str, Any]:
     """The protocol's server metadata (``GET /v2``)."""
-    return {"name": "modelreg", "version": __version__, "extensions": []}
+    return {"name": "modelreg", "version": __version__, "extensions": ["binary_tensor_data"]}
 
 
 def open_model(registry: str | os.PathLike[str], uri: str, *, env: str | None = None,

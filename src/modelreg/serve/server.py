@@ -8,7 +8,10 @@
     GET  /v2/models/NAME[/versions/V]/ready       model readiness
     POST /v2/models/NAME[/versions/V]/infer       a prediction
 
-Every response is JSON; an error is ``{"error": "..."}`` with a 4xx status for what the
+Every response is JSON, or JSON followed by binary tensor data when the request asks for it
+(``Inference-Header-Content-Length`` says where the JSON ends; :mod:`modelreg.serve.binary`);
+a request may be sent the same way, and compressed (gzip, deflate: :mod:`modelreg.serve.encoding`).
+An error is ``{"error": "..."}`` with a 4xx status for what the
 client can fix, and 500 for what it cannot, never a traceback. Every response names the
 version and sha256 served in ``X-Modelreg-Version`` and ``X-Modelreg-Sha256``; an inference
 response also in ``model_version`` and ``parameters.sha256``.
@@ -28,8 +31,9 @@ from urllib.parse import urlsplit
 
 from modelreg import __version__
 from modelreg.errors import ConflictError
+from modelreg.serve import binary, encoding
 from modelreg.serve.model import ServedModel, server_metadata
-from modelreg.serve.protocol import BadRequest, encode, infer_response, parse_infer_request
+from modelreg.serve.protocol import BadRequest, InferRequest, encode, infer_response, parse_infer_request
 
 MAX_BODY = 16 * 1024 * 1024
 _MODEL_PATH = re.compile(r"^/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?"
@@ -81,6 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
     # errors the standard library answers itself (a malformed request line, an unknown method)
     error_content_type = "application/json"
     error_message_format = '{"error": "%(message)s"}'
+    #: the binary data of an inference response, sent after its JSON
+    _tail: bytes | None = None
 
     def version_string(self) -> str:  # the Server header: no Python version for the curious
         return self.server_version
@@ -93,6 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, method: str) -> None:
         headers: dict[str, str] = {}
+        self._tail = None
         try:
             status, doc = self._route(method)
         except BadRequest as exc:
@@ -131,13 +138,35 @@ class _Handler(BaseHTTPRequestHandler):
                              f"v{model.version} ({model.requested})", 404)
         if action == "/infer":
             self._only(method, "POST")
-            request = parse_infer_request(self._body())
+            body = self._body()
+            request = parse_infer_request(body, self._header_length())
+            self._same_model(request)
             outputs = model.infer(request.inputs, request.outputs)
-            return 200, infer_response(model.name, model.version, request.id, outputs, model.sha256)
+            doc, self._tail = infer_response(model.name, model.version, request.id, outputs, model.sha256,
+                                             request.binary)
+            return 200, doc
         self._only(method, "GET")
         if action == "/ready":
             return 200, {"name": model.name, "ready": True}
         return 200, model.metadata()
+
+    def _same_model(self, request: InferRequest) -> None:
+        """The names a client puts in the body (KServe's sends ``model_name``) agree with the URL."""
+        model = self.server.model
+        if request.model_name is not None and request.model_name != model.name:
+            raise BadRequest(f"the body's \"model_name\" is {request.model_name!r}, but this server serves "
+                             f"{model.name!r} (the URL's model)")
+        if request.model_version not in (None, "", str(model.version)):
+            raise BadRequest(f"the body's \"model_version\" is {request.model_version!r}, but this server "
+                             f"serves {model.name} v{model.version}")
+
+    def _header_length(self) -> int | None:
+        text = self.headers.get(binary.HEADER)
+        if text is None:
+            return None
+        if not (text.strip().isascii() and text.strip().isdigit()) or len(text.strip()) > 18:
+            raise BadRequest(f"{binary.HEADER} {text!r} is not a length in bytes")
+        return int(text)
 
     @staticmethod
     def _only(method: str, allowed: str) -> None:
@@ -162,11 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise BadRequest(f"the body did not arrive within {self.timeout} seconds", 408) from exc
         if len(body) != length:
             raise BadRequest("the connection closed before the whole body arrived")
-        # The body is read as JSON whatever its Content-Type says (curl -d says form data); only the
-        # binary tensor extension, which this server does not speak, is told so.
-        if self.headers.get("Inference-Header-Content-Length") is not None:
-            raise BadRequest("the binary tensor extension is not supported: send the tensors as JSON", 415)
-        return body
+        # The body is read as JSON (or JSON and binary data, as Inference-Header-Content-Length says)
+        # whatever its Content-Type says: curl -d says form data, KServe's client octet-stream.
+        return encoding.decode(body, self.headers.get("Content-Encoding"), self.server.max_body)
 
     def _send(self, status: int, doc: dict[str, Any], headers: dict[str, str]) -> None:
         try:
@@ -174,10 +201,21 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:  # NaN or infinity in the model's output: JSON cannot carry it
             status = 500
             body = encode({"error": "the model's output holds NaN or infinity, which JSON cannot carry"})
+        content_type = "application/json"
+        tail = self._tail if status == 200 else None
+        if tail is not None:  # the binary tensor extension: the JSON's length, then the tensors' bytes
+            headers[binary.HEADER] = str(len(body))
+            content_type = "application/octet-stream"
+            body += tail
+        coding = encoding.choose(self.headers.get("Accept-Encoding"))
+        if coding is not None:
+            body = encoding.compress(body, coding)
+            headers["Content-Encoding"] = coding
         model = self.server.model
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Vary", "Accept-Encoding")
         self.send_header("X-Modelreg-Model", model.name)
         self.send_header("X-Modelreg-Version", str(model.version))
         self.send_header("X-Modelreg-Sha256", model.sha256)
