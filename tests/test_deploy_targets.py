@@ -438,6 +438,21 @@ def test_kserve_refuses_an_unknown_format(dvc_root: Path, fmt: str | None) -> No
     assert not (dvc_root / "gitops").exists()
 
 
+def test_kserve_says_what_would_serve_a_skops_model(dvc_root: Path) -> None:
+    """Re-registering the same skops file under another --format would not help: the message says
+    what would."""
+    manifest = {"artifact": {"path": "model.skops", "format": "skops"}}
+    outcome = kserve(dvc_root).activate(activation(dvc_root, manifest=manifest))
+    assert not outcome.ok and "\n" not in outcome.message
+    assert "artifact.format 'skops' has no KServe model format" in outcome.message
+    assert "--format" not in outcome.message
+    for hint in ("KServe's sklearn server loads only joblib or pickle files", "converted to ONNX",
+                 "saved with joblib.dump as model.joblib", "runs any code in the file",
+                 "artifact.code_execution", "`directory` target", "`command` target"):
+        assert hint in outcome.message, hint
+    assert not (dvc_root / "gitops").exists()
+
+
 def test_kserve_formats(dvc_root: Path) -> None:
     for fmt, expected in (("onnx", "onnx"), ("tf-savedmodel", "tensorflow"), ("mlflow", "mlflow")):
         act = activation(dvc_root, model=f"m-{expected}", manifest={"artifact": {"format": fmt}})

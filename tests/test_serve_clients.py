@@ -25,13 +25,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import tritonclient.http as triton
 
 from modelreg.serve import binary, encoding
 from modelreg.serve.protocol import BadRequest, Tensor, infer_response, parse_infer_request
 from tests.test_serve import ROWS, Scenario, scenario
-
-triton = pytest.importorskip("tritonclient.http")
-kserve = pytest.importorskip("kserve")
 
 __all__ = ["scenario"]  # the module-scoped registry of tests/test_serve.py, shared as a fixture
 
@@ -427,3 +425,13 @@ def test_inflating_stops_at_the_limit() -> None:
     assert encoding.decode(b"{}", None, 1) == b"{}"
     assert encoding.choose("br, gzip;q=0.5") == "gzip" and encoding.choose("gzip;q=0, identity") is None
     assert encoding.choose(None) is None
+
+
+def test_modelreg_imports_neither_client() -> None:
+    """The clients are test tools: the server, the protocol and the command never import them."""
+    probe = ("import sys, modelreg.serve.server, modelreg.serve.model, modelreg.serve.encoding, "
+             "modelreg.serve.predictors, modelreg.cli.main\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'kserve', 'tritonclient', 'httpx', "
+             "'geventhttpclient', 'gevent'}))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

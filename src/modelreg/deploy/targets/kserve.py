@@ -257,6 +257,31 @@ def fill(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(one, template)
 
 
+#: what makes a model KServe cannot load servable, where re-registering the same file would not
+_NO_RUNTIME = {
+    "skops": "KServe's sklearn server loads only joblib or pickle files (model.joblib, model.pkl) and no "
+             "KServe runtime reads skops; to serve this model on KServe, register a new version converted to "
+             "ONNX (skl2onnx; loads without running code) or saved with joblib.dump as model.joblib, whose "
+             "loading runs any code in the file (the model's policy must allow it: artifact.code_execution "
+             "refuse rejects it, scan checks it at registration, and KServe loads it unscanned); or keep "
+             "skops and deploy this model with a `directory` target (`modelreg serve` loads skops without "
+             "running code) or a `command` target",
+}
+
+
+def unservable(fmt: object) -> str:
+    """Why a version with ``artifact.format`` ``fmt`` cannot be deployed to KServe, and what would help."""
+    known = ", ".join(sorted(FORMATS))
+    if not isinstance(fmt, str) or not fmt:
+        return (f"artifact.format is not set; KServe needs one of {known}: register a version with "
+                "`--format NAME`, or deploy this model with another target")
+    if fmt in _NO_RUNTIME:
+        return f"artifact.format {fmt!r} has no KServe model format: {_NO_RUNTIME[fmt]}"
+    return (f"artifact.format {fmt!r} has no KServe model format; KServe needs one of {known}: export the "
+            "model to one of them and register a version with `--format NAME`, or deploy this model with a "
+            "`directory` or `command` target")
+
+
 class KServe:
     def __init__(self, base: Path, namespace: str, storage_uri: str | None, root: Path) -> None:
         self.base = base
@@ -272,12 +297,7 @@ class KServe:
         artifact = act.manifest.get("artifact")
         fmt = artifact.get("format") if isinstance(artifact, dict) else None
         if not isinstance(fmt, str) or fmt not in FORMATS:
-            known = ", ".join(sorted(FORMATS))
-            what = (f"artifact.format {fmt!r} has no KServe model format" if fmt
-                    else "artifact.format is not set")
-            return TargetOutcome(False, self.name, f"{act.model} v{act.version}: {what}; KServe needs one of "
-                                 f"{known}: register a version with `--format NAME`, or deploy this model "
-                                 "with another target")
+            return TargetOutcome(False, self.name, f"{act.model} v{act.version}: {unservable(fmt)}")
         uri = self._storage_uri(act)
         if isinstance(uri, TargetOutcome):
             return uri
