@@ -173,6 +173,27 @@ def test_tritonclient_onnx_as_onnxruntime_answers(onnx_server: Served, scenario:
             tc.infer("iris", [wrong])
 
 
+async def _aio_calls(url: str, rows: Any) -> tuple[bool, dict[str, Any], Any]:
+    import tritonclient.http.aio as triton_aio
+
+    client = triton_aio.InferenceServerClient(url)
+    try:  # aiohttp asks for gzip on every request and leaves decompressing to tritonclient
+        tensor = triton_aio.InferInput("input-0", list(rows.shape), "FP64")
+        tensor.set_data_from_numpy(rows)
+        result = await client.infer("iris", [tensor])
+        return (await client.is_model_ready("iris"), await client.get_model_metadata("iris"),
+                result.as_numpy("predict"))
+    finally:
+        await client.close()
+
+
+def test_tritonclient_asyncio(sklearn_server: Served, scenario: Scenario) -> None:
+    rows = scenario.features[ROWS]
+    ready, meta, predicted = asyncio.run(_aio_calls(sklearn_server.url, rows))
+    assert ready and meta["name"] == "iris"
+    assert predicted.tolist() == scenario.model.predict(rows).tolist()
+
+
 # -- KServe's InferenceRESTClient -------------------------------------------------------------------------
 
 

@@ -87,6 +87,9 @@ class _Handler(BaseHTTPRequestHandler):
     error_message_format = '{"error": "%(message)s"}'
     #: the binary data of an inference response, sent after its JSON
     _tail: bytes | None = None
+    #: an inference answered: compressed if Accept-Encoding asks. Only these, as Triton does: aiohttp
+    #: (tritonclient.http.aio) asks for gzip on every request but reads only inference bodies compressed
+    _inferred = False
 
     def version_string(self) -> str:  # the Server header: no Python version for the curious
         return self.server_version
@@ -99,7 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, method: str) -> None:
         headers: dict[str, str] = {}
-        self._tail = None
+        self._tail, self._inferred = None, False
         try:
             status, doc = self._route(method)
         except BadRequest as exc:
@@ -144,6 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
             outputs = model.infer(request.inputs, request.outputs)
             doc, self._tail = infer_response(model.name, model.version, request.id, outputs, model.sha256,
                                              request.binary)
+            self._inferred = True
             return 200, doc
         self._only(method, "GET")
         if action == "/ready":
@@ -202,12 +206,13 @@ class _Handler(BaseHTTPRequestHandler):
             status = 500
             body = encode({"error": "the model's output holds NaN or infinity, which JSON cannot carry"})
         content_type = "application/json"
-        tail = self._tail if status == 200 else None
+        inferred = status == 200 and self._inferred
+        tail = self._tail if inferred else None
         if tail is not None:  # the binary tensor extension: the JSON's length, then the tensors' bytes
             headers[binary.HEADER] = str(len(body))
             content_type = "application/octet-stream"
             body += tail
-        coding = encoding.choose(self.headers.get("Accept-Encoding"))
+        coding = encoding.choose(self.headers.get("Accept-Encoding")) if inferred else None
         if coding is not None:
             body = encoding.compress(body, coding)
             headers["Content-Encoding"] = coding
@@ -215,7 +220,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Vary", "Accept-Encoding")
+        if inferred:
+            self.send_header("Vary", "Accept-Encoding")
         self.send_header("X-Modelreg-Model", model.name)
         self.send_header("X-Modelreg-Version", str(model.version))
         self.send_header("X-Modelreg-Sha256", model.sha256)
