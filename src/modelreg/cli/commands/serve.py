@@ -27,7 +27,7 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
               help="A type skops does not trust by default (e.g. sklearn.tree._tree.Tree) that you have "
               "reviewed; repeat for each.")
 @click.option("--max-request-bytes", type=click.IntRange(1), default=16 * 1024 * 1024, show_default=True,
-              help="The largest request body accepted (413 beyond).")
+              help="The largest request body accepted, as sent and once decompressed (413 beyond).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not log requests to stderr.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print what is served (url, version, sha256, ...) as one JSON object, then serve.")
@@ -43,6 +43,9 @@ def command(uri: str, port: int, host: str, env: str | None, trust_pickle: bool,
     GET /v2/health/ready, GET /v2/models/NAME, POST /v2/models/NAME/infer.
     Responses name the version and sha256 served (X-Modelreg-Version,
     X-Modelreg-Sha256, and model_version and parameters.sha256 in the body).
+    Tensors travel as JSON or as binary data (the protocol's binary tensor
+    extension, the default of tritonclient and KServe's client); request bodies
+    may be gzip or deflate compressed.
 
     Formats: skops and joblib/pickle (scikit-learn), and ONNX (onnxruntime); they
     need `pip install 'modelreg[serve]'`. skops and ONNX load without running code.
