@@ -265,20 +265,28 @@ def _tensor(item: Any, index: int, cursor: _Cursor) -> Tensor:
     if datatype not in DATATYPES:
         raise BadRequest(f"{where}: \"datatype\" must be one of {', '.join(sorted(DATATYPES))}, "
                          f"not {datatype!r}")
-    if "binary_data_size" in parameters:
-        flat = _binary_data(item, parameters["binary_data_size"], datatype, tuple(shape), cursor, where)
-    else:
+    if "binary_data_size" not in parameters:
         data = item.get("data")
         if not isinstance(data, list):
             raise BadRequest(f"{where}: \"data\" must be a list (flat in row-major order, or nested "
                              "as the shape), or left out for binary data (parameters.binary_data_size)")
         flat = _flatten(data, tuple(shape), where)
+        _check_elements(flat, datatype, where)
+        return Tensor(name, tuple(shape), datatype, flat)
+    flat = _binary_data(item, parameters["binary_data_size"], datatype, tuple(shape), cursor, where)
+    # Decoded bytes are of their datatype by construction (integers in range, BOOL checked, BYTES
+    # text); only a float can be NaN or infinite, which a C-speed pass rules out before the slow one.
+    if datatype in FLOAT_MAX and not all(map(math.isfinite, flat)):
+        _check_elements(flat, datatype, where)
+    return Tensor(name, tuple(shape), datatype, flat)
+
+
+def _check_elements(flat: list[Any], datatype: str, where: str) -> None:
     check = _element_check(datatype)
     for position, value in enumerate(flat):
         problem = check(value)
         if problem:
             raise BadRequest(f"{where}: data[{position}] = {_short(value)} {problem}")
-    return Tensor(name, tuple(shape), datatype, flat)
 
 
 def _binary_data(item: dict[str, Any], size: Any, datatype: str, shape: tuple[int, ...], cursor: _Cursor,
