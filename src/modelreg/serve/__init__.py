@@ -8,7 +8,9 @@ The pieces, in the order a start-up goes through them:
   them, and the very bytes checked are the ones loaded (no second read to swap).
 - ``loaders.py``: the artifact's format to a predictor: skops (safe by construction),
   ONNX (onnxruntime), joblib and pickle (which run code: only when asked to).
-- ``protocol.py``: the Open Inference Protocol (KServe v2) JSON, parsed strictly.
+- ``protocol.py``: the Open Inference Protocol (KServe v2) JSON, parsed strictly;
+  ``binary.py`` its binary tensor data extension (tensors as raw bytes after the JSON),
+  ``encoding.py`` compressed request bodies (gzip, deflate, inflated only up to the limit).
 - ``server.py``: the HTTP server (standard library) that routes the protocol's endpoints.
 
 Nothing here imports numpy, scikit-learn or onnxruntime until a model is loaded: they come
