@@ -448,9 +448,12 @@ class Registry:
         if unknown:
             raise InputError(f"unknown gate {', '.join(unknown)}", field="--gate",
                              fix=f"choose from {', '.join(GATES)}")
+        from modelreg.write.upgrade import stale_workflows
+
         return run_checks(self.top, base=base, only=list(gates) or None,
                           options=Options(check_all=all, verify_artifacts=verify_artifacts,
-                                          offline=offline, head=head, staged=staged))
+                                          offline=offline, head=head, staged=staged,
+                                          stale_workflows=stale_workflows))
 
     def approvals(self, pr: int, *, repo: str | None = None, base: str | None = None) -> ApprovalReport:
         """Whether pull request ``pr``'s reviews meet the approval rules of the promotions HEAD
