@@ -29,7 +29,7 @@ _NAME = r"[a-z-]+ \([A-Za-z0-9_-]+\)"
 _BEGIN = re.compile(rf"^[ \t]*# --- your (?P<name>{_NAME}): kept by modelreg init --upgrade ---[ \t]*$")
 _END = re.compile(rf"^[ \t]*# --- end of your (?P<name>{_NAME}) ---[ \t]*$")
 #: a line meant as a marker (so one that is not whole is an error, not an ordinary comment)
-_LOOKS_LIKE = re.compile(r"^[ \t]*#[ \t]*-{2,}[ \t]*(your|end of your)\b", re.IGNORECASE)
+_LOOKS_LIKE = re.compile(r"^[ \t]*#[ \t]*-{2,}[ \t]*(your|end)\b|kept by modelreg init", re.IGNORECASE)
 #: the opt-out: a comment line of its own, before the first line that is not a comment
 HAND_MAINTAINED = "# modelreg: hand-maintained"
 FIX = ("each `# --- your NAME (JOB): kept by modelreg init --upgrade ---` line needs its own "

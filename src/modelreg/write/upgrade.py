@@ -165,10 +165,7 @@ def stale_workflows(snapshot: Snapshot) -> tuple[list[tuple[str, str]], list[str
 
 def plan(root: Path) -> Upgrade:
     """Every generated file of the registry at ``root`` that this modelreg would write otherwise."""
-    if not (root / names.CONFIG_FILE).is_file():
-        raise NotARegistryError(f"{root} is not a registry (no {names.CONFIG_FILE})",
-                                fix="run `modelreg init` to make one; --upgrade brings an existing one "
-                                "in step")
+    _registry(root)
     tree = WorkTree(str(root))
     state = workflow_changes(tree)
     files = list(state.changes)
@@ -188,11 +185,18 @@ def plan(root: Path) -> Upgrade:
 def upgrade(root: Path, *, dry_run: bool = False) -> Upgrade:
     """Plan, and unless ``dry_run`` write, the upgrade of the registry at ``root``."""
     root = root.resolve()
+    _registry(root)
     if dry_run:
         return dataclasses.replace(plan(root), dry_run=True)
     with lock.held(root, COMMAND):
         done = plan(root)
-        apply(root, done.files)
+        try:
+            apply(root, done.files)
+        except OSError as exc:
+            where = exc.filename or root
+            raise ConflictError(f"cannot write {where}: {exc.strerror or exc}; every file is as it was",
+                                fix="make it writable (a file, not a directory), then run the upgrade "
+                                "again") from None
     return done
 
 
@@ -233,6 +237,13 @@ def apply(root: Path, files: tuple[FileUpgrade, ...]) -> None:
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
+
+
+def _registry(root: Path) -> None:
+    if not (root / names.CONFIG_FILE).is_file():
+        raise NotARegistryError(f"{root} is not a registry (no {names.CONFIG_FILE})",
+                                fix="run `modelreg init` to make one; --upgrade brings an existing one "
+                                "in step")
 
 
 def _target(root: Path, rel: str) -> Path:
