@@ -257,8 +257,9 @@ def test_a_failed_write_leaves_every_file_as_it_was(registry: Path, tmp_path: Pa
     assert not [p for p in (registry / ".github").rglob("*") if p.name.startswith(".modelreg-")]
 
 
-def test_a_linked_github_directory_is_refused(registry: Path, tmp_path: Path, cli: Cli) -> None:
-    elsewhere = tmp_path / "elsewhere"
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_linked_github_directory_is_refused(registry: Path, tmp_path: Path, cli: Cli, inside: bool) -> None:
+    elsewhere = registry / "shadow" if inside else tmp_path / "elsewhere"
     (registry / ".github").rename(elsewhere)
     (registry / ".github").symlink_to(elsewhere)
     edit(registry, GATE, "    timeout-minutes: 30\n", "    timeout-minutes: 45\n")
