@@ -274,3 +274,18 @@ def test_upgrade_needs_a_registry_and_refuses_init_options(tmp_path: Path, regis
     assert "is not a registry (no modelreg.yaml)" in err and not (tmp_path / "nothing").exists()
     cli.fails("init", str(registry), "--upgrade", "--remote", "s3://x/y", code=2)
     cli.fails("init", str(registry), "--dry-run", code=2)
+
+
+def test_the_python_api_upgrades_as_the_command_does(registry: Path, tmp_path: Path) -> None:
+    from modelreg import Registry
+
+    set_environments(registry, {"production": "production"}, tmp_path)
+    with Registry(registry) as reg:
+        assert not reg.check(offline=True, gates=["schema"]).passed
+        planned = reg.upgrade(dry_run=True)
+        assert [(f.path, f.action) for f in planned.files] == [(DEPLOY, "update")]
+        assert "+  deploy-production:\n" in planned.files[0].diff()
+        assert jobs(registry, DEPLOY) == ["record"]  # nothing written
+        assert reg.upgrade().to_dict()["written"] is True
+        assert jobs(registry, DEPLOY) == ["deploy-production"]
+        assert reg.check(offline=True, gates=["schema"]).passed
