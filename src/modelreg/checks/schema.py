@@ -6,8 +6,9 @@ against its place. A committed schema identical to the one this modelreg
 ships was generated from the very model just used, so only a schema that
 differs (customised, or stale) is run separately: a manifest names the model and version of its
 directory, a DVC pointer names a file beside it. ``schemas/`` must match what
-the models generate, and ``.github/CODEOWNERS`` what the owners, policies and
-admins generate (checked when one of those, or the file, changed).
+the models generate, ``.github/CODEOWNERS`` what the owners, policies and
+admins generate (checked when one of those, or the file, changed), and each generated workflow
+what this modelreg writes for modelreg.yaml (``write/upgrade.py``, handed in by the caller).
 """
 
 from __future__ import annotations
