@@ -289,3 +289,14 @@ def test_the_python_api_upgrades_as_the_command_does(registry: Path, tmp_path: P
         assert reg.upgrade().to_dict()["written"] is True
         assert jobs(registry, DEPLOY) == ["deploy-production"]
         assert reg.check(offline=True, gates=["schema"]).passed
+
+
+def test_plain_init_on_a_stale_registry_points_at_the_upgrade(registry: Path, tmp_path: Path,
+                                                               cli: Cli) -> None:
+    assert "generated file" not in cli.ok("init", str(registry)).out
+    set_environments(registry, {"production": "production"}, tmp_path)
+    out = cli.ok("init", str(registry)).out  # writes the missing reconcile workflow, not the stale deploy one
+    assert f"created {RECONCILE}" in out
+    assert (f"1 generated file(s) differ from what this modelreg writes ({DEPLOY}): "
+            "`modelreg init --upgrade --dry-run` shows the diff.") in out
+    assert jobs(registry, DEPLOY) == ["record"]

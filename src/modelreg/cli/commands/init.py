@@ -59,6 +59,7 @@ def command(path: Path, remote: str | None, policy: str, site_workflow: bool, up
     result = init(path, remote=remote, policy=policy, site_workflow=site_workflow)
     if not result.created:
         click.echo(f"{result.root} is already a registry; nothing changed.")
+        _stale_hint(result.root)
         return
     click.echo(f"Initialised a registry in {result.root}")
     for rel in result.created:
@@ -71,6 +72,7 @@ def command(path: Path, remote: str | None, policy: str, site_workflow: bool, up
     elif result.remote:
         click.echo(f"  artifacts go to the DVC remote {result.remote}")
     click.echo("Next: commit these files, then `modelreg register MODEL --artifact FILE --owner @team`.")
+    _stale_hint(result.root)
 
 
 def _upgrade(path: Path, *, dry_run: bool, as_json: bool) -> None:
@@ -108,3 +110,18 @@ def _upgrade(path: Path, *, dry_run: bool, as_json: bool) -> None:
         click.echo("Nothing written (--dry-run).")
     else:
         click.echo("Next: review the diff, commit, and open a pull request.")
+
+
+def _stale_hint(root: Path) -> None:
+    """Plain ``init`` writes only what is missing: say when what is there is stale."""
+    from modelreg.errors import ModelregError
+    from modelreg.write.upgrade import plan
+
+    try:
+        stale = plan(root).files
+    except ModelregError:
+        return  # `modelreg check` and `init --upgrade` name what keeps it from being planned
+    if stale:
+        click.echo(f"{len(stale)} generated file(s) differ from what this modelreg writes "
+                   f"({', '.join(f.path for f in stale)}): `modelreg init --upgrade --dry-run` shows "
+                   "the diff.")
