@@ -189,7 +189,7 @@ def test_a_workflow_the_registry_lacks_is_not_demanded_nor_written(registry: Pat
 def test_a_hand_maintained_workflow_is_left_alone_and_the_report_says_so(registry: Path, tmp_path: Path,
                                                                          cli: Cli) -> None:
     text = (registry / DEPLOY).read_text()
-    mine = "# modelreg: hand-maintained (our own deploy job)\n" + text.replace("timeout-minutes: 60",
+    mine = "\n# modelreg: hand-maintained (our own deploy job)\n" + text.replace("timeout-minutes: 60",
                                                                               "timeout-minutes: 5")
     (registry / DEPLOY).write_text(mine)
     set_environments(registry, {"production": "production"}, tmp_path)
@@ -300,3 +300,25 @@ def test_plain_init_on_a_stale_registry_points_at_the_upgrade(registry: Path, tm
     assert (f"1 generated file(s) differ from what this modelreg writes ({DEPLOY}): "
             "`modelreg init --upgrade --dry-run` shows the diff.") in out
     assert jobs(registry, DEPLOY) == ["record"]
+
+
+def test_a_changed_install_rewrites_every_workflow_the_pages_one_included(registry: Path, cli: Cli) -> None:
+    from modelreg.write import site_workflow
+
+    cli.ok("init", str(registry), "--site-workflow")
+    close = "      # --- end of your steps (build) ---\n"
+    step = "      - name: Say hello\n        run: echo hello\n"
+    edit(registry, site_workflow.PATH, close, f"{step}{close}")
+    check(cli, registry, passes=True)
+    wheel = "https://files.example.com/modelreg-0.1.0-py3-none-any.whl"
+    (registry / "modelreg.yaml").write_text(
+        (registry / "modelreg.yaml").read_text().replace("install: null", f"install: {wheel}"))
+    out = check(cli, registry, passes=False)
+    for rel in (GATE, workflows.APPROVAL_PATH, DEPLOY, site_workflow.PATH):
+        assert f"{rel}: [schema] differs from what modelreg" in out
+    out = upgrade(cli, registry)
+    assert "  kept your steps (build)\n" in out
+    for rel in (GATE, workflows.APPROVAL_PATH, DEPLOY, site_workflow.PATH):
+        assert f'MODELREG_INSTALL: "{wheel}"' in (registry / rel).read_text()
+    assert step in (registry / site_workflow.PATH).read_text()
+    check(cli, registry, passes=True)

@@ -30,7 +30,7 @@ _BEGIN = re.compile(rf"^[ \t]*# --- your (?P<name>{_NAME}): kept by modelreg ini
 _END = re.compile(rf"^[ \t]*# --- end of your (?P<name>{_NAME}) ---[ \t]*$")
 #: a line meant as a marker (so one that is not whole is an error, not an ordinary comment)
 _LOOKS_LIKE = re.compile(r"^[ \t]*#[ \t]*-{2,}[ \t]*(your|end)\b|kept by modelreg init", re.IGNORECASE)
-#: the opt-out: a comment line of its own, before the first line that is not a comment
+#: the opt-out: a comment line of its own, before the first line that is neither a comment nor blank
 HAND_MAINTAINED = "# modelreg: hand-maintained"
 FIX = ("each `# --- your NAME (JOB): kept by modelreg init --upgrade ---` line needs its own "
        "`# --- end of your NAME (JOB) ---` below it, unchanged; fix the markers, or restore the file "
@@ -53,6 +53,8 @@ def marked(name: str, indent: str, default: str = "") -> str:
 def hand_maintained(text: str) -> bool:
     """Whether the file opts out of being generated (its leading comments say so)."""
     for line in text.splitlines():
+        if not line.strip():
+            continue
         if not line.startswith("#"):
             return False
         if line.startswith(HAND_MAINTAINED):
