@@ -228,6 +228,7 @@ def test_the_reconcile_workflow_goes_with_the_last_environment(registry: Path, t
 
 def test_stale_schemas_and_codeowners_are_upgraded_too(registry: Path, cli: Cli) -> None:
     (registry / "schemas/model.schema.json").write_text("{}\n")
+    (registry / "schemas/policy.schema.json").unlink()
     out = check(cli, registry, passes=False)
     assert f"schemas/model.schema.json: [schema] is missing or differs from what this modelreg generates; " \
            f"run `{UPGRADE}` and commit the result" in out
@@ -235,6 +236,7 @@ def test_stale_schemas_and_codeowners_are_upgraded_too(registry: Path, cli: Cli)
     (registry / "modelreg.yaml").write_text(yaml.safe_dump({**doc, "admins": ["@acme/ml-platform"]}))
     out = upgrade(cli, registry)
     assert "rewrote schemas/model.schema.json" in out and "rewrote .github/CODEOWNERS: differs" in out
+    assert "created schemas/policy.schema.json: is missing" in out
     assert (registry / "schemas/model.schema.json").read_text() == models.json_schema_text("model")
     assert "@acme/ml-platform" in (registry / ".github/CODEOWNERS").read_text()
     check(cli, registry, passes=True)

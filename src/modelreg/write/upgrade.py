@@ -173,7 +173,8 @@ def plan(root: Path) -> Upgrade:
         raw = tree.read(path)
         files.append(FileUpgrade(path, None if raw is None else _text(raw, path),
                                  models.json_schema_text(Path(path).name.removesuffix(".schema.json")),
-                                 f"differs from what modelreg {__version__} generates"))
+                                 "is missing" if raw is None else f"differs from what modelreg {__version__} "
+                                 "generates"))
     why = codeowners.stale(tree)
     if why is not None:
         raw = tree.read(codeowners.PATH)
