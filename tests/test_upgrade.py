@@ -324,3 +324,17 @@ def test_a_changed_install_rewrites_every_workflow_the_pages_one_included(regist
         assert f'MODELREG_INSTALL: "{wheel}"' in (registry / rel).read_text()
     assert step in (registry / site_workflow.PATH).read_text()
     check(cli, registry, passes=True)
+
+
+def test_kept_lines_that_break_the_yaml_are_refused_before_a_byte_is_written(registry: Path, tmp_path: Path,
+                                                                              cli: Cli) -> None:
+    edit(registry, GATE, CLOSE, f"    - name: badly indented\n{CLOSE}")
+    edit(registry, GATE, "    timeout-minutes: 30\n", "    timeout-minutes: 45\n")  # so the file is rewritten
+    set_environments(registry, {"production": "production"}, tmp_path)  # and another one with it
+    before = snapshot_tree(registry)
+    err = cli.fails("init", str(registry), "--upgrade").err
+    assert err.startswith(f"error: {GATE}: would not be valid YAML with the lines kept between its markers "
+                          "(line "), err
+    assert snapshot_tree(registry) == before
+    out = check(cli, registry, passes=False)
+    assert f"{GATE}: [schema] would not be valid YAML" in out

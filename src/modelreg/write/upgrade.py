@@ -30,7 +30,7 @@ from modelreg.edges import lock
 from modelreg.edges.atomic import PREFIX
 from modelreg.edges.snapshot import WorkTree
 from modelreg.errors import ConflictError, InputError, NotARegistryError
-from modelreg.formats import models, names, schema_files
+from modelreg.formats import models, names, schema_files, yamlio
 from modelreg.write import regions, site_workflow, workflows
 
 if TYPE_CHECKING:
@@ -143,6 +143,7 @@ def workflow_changes(snapshot: Snapshot) -> WorkflowState:
         after = regions.fill(template, theirs)
         if after == text:
             continue
+        _parses(after, path)
         defaults = regions.read(template, path)
         changes.append(FileUpgrade(
             path, text, after, _why(text, template),
@@ -259,6 +260,19 @@ def _target(root: Path, rel: str) -> Path:
                                 fix="replace the link with a directory, then run the upgrade again")
         parent = parent.parent
     return target
+
+
+def _parses(after: str, path: str) -> None:
+    """A rewritten workflow is YAML that GitHub can read: the lines kept between markers are the
+    user's, and may not fit the lines around them. Only a file that changes is parsed (the check
+    of a current one costs no parse)."""
+    try:
+        yamlio.loads(after, path)
+    except InputError as exc:
+        at = f" (line {exc.line} of the file as it would be rewritten)" if exc.line else ""
+        raise InputError(f"would not be valid YAML with the lines kept between its markers{at}: {exc.detail}",
+                         file=path, fix="fix the YAML between the `# --- your` markers (keep their "
+                         "indentation), then run `modelreg init --upgrade` again") from None
 
 
 def _text(raw: bytes, path: str) -> str:
