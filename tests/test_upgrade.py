@@ -338,3 +338,4 @@ def test_kept_lines_that_break_the_yaml_are_refused_before_a_byte_is_written(reg
     assert snapshot_tree(registry) == before
     out = check(cli, registry, passes=False)
     assert f"{GATE}: [schema] would not be valid YAML" in out
+    assert f"{DEPLOY}: [schema] has no job deploy-production" in out  # each file is reported

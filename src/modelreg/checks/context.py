@@ -17,10 +17,10 @@ from modelreg.policies import select
 from modelreg.policies.select import Selected
 from modelreg.read.change import Change
 
-#: which generated workflows of a snapshot differ from what this modelreg writes: (path, why) each,
-#: and notes on what was not compared. ``write/upgrade.py`` knows, one layer up, so the caller
-#: hands it in (``api.py``); without it the schema gate says it did not compare them.
-StaleWorkflows = Callable[[Snapshot], tuple[list[tuple[str, str]], list[str]]]
+#: why each generated workflow of a snapshot differs from what this modelreg writes (or cannot be
+#: compared), and notes on what was not compared. ``write/upgrade.py`` knows, one layer up, so the
+#: caller hands it in (``api.py``); without it the schema gate says it did not compare them.
+StaleWorkflows = Callable[[Snapshot], tuple[list[InputError], list[str]]]
 
 
 class Options:

@@ -235,7 +235,7 @@ def _workflows_current(ctx: CheckContext, reported: set[str | None]) -> tuple[li
         stale, notes = ctx.options.stale_workflows(ctx.head)
     except InputError as exc:
         return ([] if exc.file in reported else [Finding.from_error(GATE, exc)]), []
-    return [Finding(GATE, why, file=path, fix=UPGRADE_FIX) for path, why in stale], notes
+    return [Finding.from_error(GATE, problem) for problem in stale], notes
 
 
 def _codeowners_current(ctx: CheckContext, reported: set[str | None]) -> list[Finding]:

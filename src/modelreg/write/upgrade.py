@@ -114,11 +114,12 @@ def expected_workflows(snapshot: Snapshot) -> dict[str, str]:
     return expected
 
 
-def workflow_changes(snapshot: Snapshot) -> WorkflowState:
+def workflow_changes(snapshot: Snapshot, problems: list[InputError] | None = None) -> WorkflowState:
     """Which generated workflows of the snapshot differ from what this modelreg writes for it.
 
-    Raises ``InputError`` (file, line) for a workflow whose markers are not whole, and for
-    a modelreg.yaml that does not read.
+    Raises ``InputError`` (file, line) for a workflow whose markers are not whole or whose kept
+    lines would not make YAML, or, with a ``problems`` list, adds it there and goes on with the
+    next file (the gate reports every file); and for a modelreg.yaml that does not read.
     """
     expected = expected_workflows(snapshot)
     changes: list[FileUpgrade] = []
@@ -130,38 +131,48 @@ def workflow_changes(snapshot: Snapshot) -> WorkflowState:
             if path in expected:
                 absent.append(path)
             continue
-        text = _text(raw, path)
-        if regions.hand_maintained(text):
-            hand.append(path)
+        try:
+            text = _text(raw, path)
+            if regions.hand_maintained(text):
+                hand.append(path)
+                continue
+            change = _compare(path, text, expected.get(path))
+        except InputError as exc:
+            if problems is None:
+                raise
+            problems.append(exc)
             continue
-        theirs = regions.read(text, path)
-        template = expected.get(path)
-        if template is None:  # the reconcile workflow of environments modelreg.yaml no longer has
-            changes.append(FileUpgrade(path, text, None, "runs jobs for environments that modelreg.yaml no "
-                                       "longer has", dropped=tuple(_own(theirs, {}))))
-            continue
-        after = regions.fill(template, theirs)
-        if after == text:
-            continue
-        _parses(after, path)
-        defaults = regions.read(template, path)
-        changes.append(FileUpgrade(
-            path, text, after, _why(text, template),
-            kept=tuple(sorted(n for n in _own(theirs, defaults) if n in defaults)),
-            dropped=tuple(sorted(n for n in _own(theirs, defaults) if n not in defaults))))
+        if change is not None:
+            changes.append(change)
     return WorkflowState(tuple(changes), tuple(hand), tuple(absent))
 
 
-def stale_workflows(snapshot: Snapshot) -> tuple[list[tuple[str, str]], list[str]]:
-    """For the schema gate: each generated workflow that is stale (path, why), and what was not
-    compared, as notes. Raises ``InputError`` as :func:`workflow_changes`."""
-    state = workflow_changes(snapshot)
+def _compare(path: str, text: str, template: str | None) -> FileUpgrade | None:
+    theirs = regions.read(text, path)
+    if template is None:  # the reconcile workflow of environments modelreg.yaml no longer has
+        return FileUpgrade(path, text, None, "runs jobs for environments that modelreg.yaml no longer has",
+                           dropped=tuple(_own(theirs, {})))
+    after = regions.fill(template, theirs)
+    if after == text:
+        return None
+    _parses(after, path)
+    defaults = regions.read(template, path)
+    return FileUpgrade(path, text, after, _why(text, template),
+                       kept=tuple(sorted(n for n in _own(theirs, defaults) if n in defaults)),
+                       dropped=tuple(sorted(n for n in _own(theirs, defaults) if n not in defaults)))
+
+
+def stale_workflows(snapshot: Snapshot) -> tuple[list[InputError], list[str]]:
+    """For the schema gate: why each generated workflow is stale or cannot be compared, and what
+    was not compared, as notes. Raises ``InputError`` for a modelreg.yaml that does not read."""
+    problems: list[InputError] = []
+    state = workflow_changes(snapshot, problems)
     notes = [f"{path} is hand-maintained (its first lines say so): not compared with what modelreg "
              "writes" for path in state.hand_maintained]
     if workflows.DEPLOY_PATH in state.absent and models.load_config(snapshot).environments:
         notes.append(f"modelreg.yaml has environments but there is no {workflows.DEPLOY_PATH}: a merge "
                      "deploys nothing from CI (`modelreg init` writes it)")
-    return [(f.path, f.why) for f in state.changes], notes
+    return [*problems, *(InputError(f.why, file=f.path, fix=FIX) for f in state.changes)], notes
 
 
 def plan(root: Path) -> Upgrade:
