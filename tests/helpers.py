@@ -47,6 +47,20 @@ def build_file_tree(root: Path, files: dict[str, str | bytes]) -> None:
             path.write_text(content)
 
 
+def regenerate_workflows(root: Path) -> None:
+    """After a test changes modelreg.yaml: its workflows as `modelreg init --upgrade` writes them
+    (the schema gate fails while a generated workflow is stale)."""
+    from modelreg.edges.snapshot import WorkTree
+    from modelreg.errors import InputError
+    from modelreg.write import upgrade
+
+    try:
+        changes = upgrade.workflow_changes(WorkTree(str(root))).changes
+    except InputError:
+        return  # a modelreg.yaml the test made invalid: the gate reports that, not the workflows
+    upgrade.apply(root, changes)
+
+
 def git(root: Path, *args: str) -> str:
     proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"

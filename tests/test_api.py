@@ -14,7 +14,7 @@ import modelreg
 from modelreg import Registry, load_path
 from modelreg.errors import ModelregError, NotFoundError
 from modelreg.write.register import Registration
-from tests.helpers import Cli, artifact, commit_all, git, register, set_aliases
+from tests.helpers import Cli, artifact, commit_all, git, regenerate_workflows, register, set_aliases
 
 
 def test_resolve_and_download(registry: Path, workdir: Path, cli: Cli, tmp_path: Path) -> None:
@@ -92,6 +92,7 @@ def served(registry: Path, workdir: Path, tmp_path: Path, cli: Cli) -> Path:
     config["environments"] = {"production": {"alias": "production", "targets": [
         {"type": "directory", "path": str(tmp_path / "srv"), "keep": 2}]}}
     (registry / "modelreg.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    regenerate_workflows(registry)
     (registry / "policies/default.yaml").write_text("schema_version: 1\n")
     for seed in (1, 2):
         register(cli, registry, workdir, "fraud", "-m", f"v{seed}", seed=seed)

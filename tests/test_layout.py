@@ -276,10 +276,13 @@ def test_entries_agree_across_work_tree_index_and_revision(tree: Path) -> None:
 def _set_targets(root: Path, *targets: dict[str, object]) -> None:
     import yaml
 
+    from tests.helpers import regenerate_workflows
+
     path = root / "modelreg.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["environments"] = {"production": {"alias": "production", "targets": list(targets)}}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    regenerate_workflows(root)
 
 
 @pytest.mark.parametrize("where", ["serving", "registry/fraud", ".git/hooks", "./x/../registry",

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelreg.edges import ledger
-from tests.helpers import Cli, commit_all, git, register
+from tests.helpers import Cli, commit_all, git, regenerate_workflows, register
 
 Doc = dict[str, Any]
 
@@ -49,6 +49,7 @@ def keys() -> dict[str, tuple[str, str]]:
 def set_config(root: Path, **values: object) -> None:
     path = root / "modelreg.yaml"
     path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), **values}, sort_keys=False))
+    regenerate_workflows(root)
 
 
 def set_aliases(root: Path, **aliases: int) -> None:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelreg.edges import ledger
 from modelreg.edges.signing import sign_with_key
-from tests.helpers import Cli, Scenarios, commit_all, copy_scenario, git, register
+from tests.helpers import Cli, Scenarios, commit_all, copy_scenario, git, regenerate_workflows, register
 
 POLICY = """\
 schema_version: 1
@@ -374,6 +374,7 @@ def _environment(root: Path, srv: Path) -> None:
     config = root / "modelreg.yaml"
     config.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()), "environments": {
         "production": {"alias": "production", "targets": [{"type": "directory", "path": str(srv)}]}}}))
+    regenerate_workflows(root)
 
 
 def _promote(root: Path, version: int) -> None:

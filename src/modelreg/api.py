@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from modelreg.read.signatures import SignatureCheck
     from modelreg.write.register import Registered, Registration
     from modelreg.write.transitions import Applied, Edit, Planned
+    from modelreg.write.upgrade import Upgrade
 
 ENV_ROOT = "MODELREG_REGISTRY"
 _NO_SPDX = ("SPDX 3 is not written: no validator of SPDX 3.0 JSON-LD is at hand (spdx-tools 0.8.5 models "
@@ -448,9 +449,24 @@ class Registry:
         if unknown:
             raise InputError(f"unknown gate {', '.join(unknown)}", field="--gate",
                              fix=f"choose from {', '.join(GATES)}")
+        from modelreg.write.upgrade import stale_workflows
+
         return run_checks(self.top, base=base, only=list(gates) or None,
                           options=Options(check_all=all, verify_artifacts=verify_artifacts,
-                                          offline=offline, head=head, staged=staged))
+                                          offline=offline, head=head, staged=staged,
+                                          stale_workflows=stale_workflows))
+
+    def upgrade(self, *, dry_run: bool = False) -> Upgrade:
+        """Rewrite the files modelreg generates (workflows, schemas/, CODEOWNERS) as this modelreg
+        writes them for this modelreg.yaml, keeping the user's marked regions, as ``modelreg init
+        --upgrade``; the result lists each file's change and its diff."""
+        from modelreg.write.upgrade import upgrade
+
+        self._work_tree("upgrade")
+        try:
+            return upgrade(self.root, dry_run=dry_run)
+        finally:
+            self._reread()
 
     def approvals(self, pr: int, *, repo: str | None = None, base: str | None = None) -> ApprovalReport:
         """Whether pull request ``pr``'s reviews meet the approval rules of the promotions HEAD

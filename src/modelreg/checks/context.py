@@ -5,7 +5,7 @@ policies that govern it (``policies/select.py``). Computed once and shared by ev
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import cached_property
 from pathlib import Path
 
@@ -17,11 +17,18 @@ from modelreg.policies import select
 from modelreg.policies.select import Selected
 from modelreg.read.change import Change
 
+#: why each generated workflow of a snapshot differs from what this modelreg writes (or cannot be
+#: compared), and notes on what was not compared. ``write/upgrade.py`` knows, one layer up, so the
+#: caller hands it in (``api.py``); without it the schema gate says it did not compare them.
+StaleWorkflows = Callable[[Snapshot], tuple[list[InputError], list[str]]]
+
 
 class Options:
     def __init__(self, *, check_all: bool = False, verify_artifacts: bool = False,
                  offline: bool = False, head: bool = False, staged: bool = False,
-                 overlay: dict[str, bytes] | None = None, tree: WorkTree | None = None) -> None:
+                 overlay: dict[str, bytes] | None = None, tree: WorkTree | None = None,
+                 stale_workflows: StaleWorkflows | None = None) -> None:
+        self.stale_workflows = stale_workflows
         #: check the HEAD commit, or the index, rather than the work tree
         self.head = head
         #: files as a command would write them, checked before a byte is written

@@ -6,8 +6,9 @@ against its place. A committed schema identical to the one this modelreg
 ships was generated from the very model just used, so only a schema that
 differs (customised, or stale) is run separately: a manifest names the model and version of its
 directory, a DVC pointer names a file beside it. ``schemas/`` must match what
-the models generate, and ``.github/CODEOWNERS`` what the owners, policies and
-admins generate (checked when one of those, or the file, changed).
+the models generate, ``.github/CODEOWNERS`` what the owners, policies and
+admins generate (checked when one of those, or the file, changed), and each generated workflow
+what this modelreg writes for modelreg.yaml (``write/upgrade.py``, handed in by the caller).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from modelreg.formats import documents, layout, models, names, pointers, schema_
 from modelreg.policies import signing
 
 GATE = "schema"
+#: the one command that brings every generated file (workflows, schemas/) in step
+UPGRADE_FIX = "run `modelreg init --upgrade` and commit the result"
 
 
 def kind_of(path: str) -> str | None:
@@ -74,7 +77,8 @@ def run(ctx: CheckContext) -> GateResult:
     findings.extend(_schemas_current(ctx))
     findings.extend(_key_files(ctx))
     findings.extend(_codeowners_current(ctx, reported={f.file for f in findings}))
-    return GateResult(findings)
+    workflow_findings, notes = _workflows_current(ctx, reported={f.file for f in findings})
+    return GateResult(findings + workflow_findings, notes=notes)
 
 
 def _key_files(ctx: CheckContext) -> list[Finding]:
@@ -216,8 +220,22 @@ def _pointer(ctx: CheckContext, path: str) -> list[Finding]:
 
 def _schemas_current(ctx: CheckContext) -> list[Finding]:
     return [Finding(GATE, "is missing or differs from what this modelreg generates", file=path,
-                    fix="run `modelreg schema --write` and commit the result")
-            for path in schema_files.stale(ctx.head)]
+                    fix=UPGRADE_FIX) for path in schema_files.stale(ctx.head)]
+
+
+def _workflows_current(ctx: CheckContext, reported: set[str | None]) -> tuple[list[Finding], list[str]]:
+    """The generated workflows (gate, approval, deploy, reconcile, Pages) must be what this
+    modelreg writes for this modelreg.yaml, what the user keeps between markers aside: a new
+    environment with no deploy job would deploy nothing. One the registry does not have is not
+    asked for. Always checked: it costs a few reads, and a stale file fails whichever pull
+    request comes next, not only the one that made it stale."""
+    if ctx.options.stale_workflows is None:
+        return [], ["the generated workflows were not compared with what this modelreg writes"]
+    try:
+        stale, notes = ctx.options.stale_workflows(ctx.head)
+    except InputError as exc:
+        return ([] if exc.file in reported else [Finding.from_error(GATE, exc)]), []
+    return [Finding.from_error(GATE, problem) for problem in stale], notes
 
 
 def _codeowners_current(ctx: CheckContext, reported: set[str | None]) -> list[Finding]:

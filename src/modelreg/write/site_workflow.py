@@ -44,12 +44,11 @@ concurrency:
 jobs:
   build:
     name: build the catalog
-    runs-on: ubuntu-latest
-    timeout-minutes: 30
+{runs_on}    timeout-minutes: 30
     permissions:
       contents: read  # the registry's files, its history and the ledger's notes
     steps:
-{setup}      # actions/checkout fetches branches and tags, not the notes the deploy job records.
+{setup}{steps}      # actions/checkout fetches branches and tags, not the notes the deploy job records.
       - name: Fetch the deployment ledger
         run: git fetch --quiet origin "+refs/notes/modelreg:refs/notes/modelreg" || echo "No ledger yet."
       - name: Build the catalog
@@ -85,4 +84,5 @@ def text(config: RegistryConfig) -> str:
         checkout=workflows.CHECKOUT, install_step=workflows.INSTALL_STEP,
         install=workflows.install_requirement(config), uv=workflows.UV_VERSION,
         persist="true  # zizmor: ignore[artipacked] the ledger fetch needs it; only _site/ is uploaded")
-    return _SITE.format(setup=setup, output=OUTPUT, upload=UPLOAD_PAGES, deploy=DEPLOY_PAGES)
+    return _SITE.format(setup=setup, output=OUTPUT, upload=UPLOAD_PAGES, deploy=DEPLOY_PAGES,
+                        **workflows.kept_regions("build", env=False))

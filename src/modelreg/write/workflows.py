@@ -24,6 +24,7 @@ from modelreg import __version__
 from modelreg.errors import InputError
 from modelreg.formats import names
 from modelreg.formats.models import RegistryConfig
+from modelreg.write import regions
 
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
 #: the uv the install step uses, pinned exactly: it decides what gets installed
@@ -65,6 +66,7 @@ _SETUP = """\
 
 _GATE = """\
 # Written by `modelreg init`: the gates every pull request to this registry must pass.
+# `modelreg init --upgrade` rewrites it, keeping what you put between `# --- your ...` markers.
 # How it works and how to adapt it: docs/ci.md in modelreg's documentation.
 name: modelreg gate
 
@@ -82,13 +84,12 @@ concurrency:
 jobs:
   gate:
     name: modelreg check
-    runs-on: ubuntu-latest
-    timeout-minutes: 30
+{runs_on}    timeout-minutes: 30
     steps:
-{setup}      - name: Run the gates
+{setup}{steps}      - name: Run the gates
         env:
           BASE_REF: ${{{{ github.base_ref || github.event.merge_group.base_ref }}}}
-        run: modelreg check --head --base "$BASE_REF" --format markdown
+{env}        run: modelreg check --head --base "$BASE_REF" --format markdown
 """
 
 # The token: reading a pull request's reviews needs only `pull-requests: read`, which the
@@ -117,17 +118,16 @@ concurrency:
 jobs:
   approval:
     name: modelreg approvals
-    runs-on: ubuntu-latest
-    timeout-minutes: 15
+{runs_on}    timeout-minutes: 15
     permissions:
       contents: read  # the registry's files and history: which aliases the PR moves
       pull-requests: read  # the pull request and its reviews
     steps:
-{setup}      # The PR's number and base come from the event; GITHUB_API_URL from the runner.
+{setup}{steps}      # The PR's number and base come from the event; GITHUB_API_URL from the runner.
       - name: Check the approvals
         env:
           GITHUB_TOKEN: ${{{{ secrets.MODELREG_REVIEW_TOKEN || github.token }}}}
-        run: modelreg approvals --format markdown
+{env}        run: modelreg approvals --format markdown
 """
 
 
@@ -137,9 +137,9 @@ jobs:
 # checkout keeps the token: the one workflow with `contents: write`.
 _DEPLOY = """\
 # Written by `modelreg init`: a merge to main deploys the aliases it moved, and records it.
-# One job per environment in modelreg.yaml; regenerate this file when they change (delete it,
-# then run `modelreg init`). A `directory` target needs the runner that serves the models:
-# change runs-on to your self-hosted runner's labels.
+# One job per environment in modelreg.yaml: when they change, run `modelreg init --upgrade`.
+# A `directory` target needs the runner that serves the models: change runs-on (in its marked
+# region) to your self-hosted runner's labels.
 # How it works: docs/deploy.md in modelreg's documentation.
 name: modelreg deploy
 
@@ -156,8 +156,7 @@ jobs:
 _DEPLOY_JOB = """\
   {job}:
     name: {title}
-    runs-on: ubuntu-latest
-    timeout-minutes: 60{environment}
+{runs_on}    timeout-minutes: 60{environment}
     concurrency:
       group: modelreg-deploy-{group}
       cancel-in-progress: false
@@ -165,14 +164,14 @@ _DEPLOY_JOB = """\
       contents: write  # the ledger: git notes pushed to refs/notes/modelreg
       pull-requests: read  # who approved each promotion, recorded with it{id_token}
     steps:
-{setup}      - name: Deploy
+{setup}{steps}      - name: Deploy
         env:
           BEFORE: ${{{{ github.event.before }}}}
           AFTER: ${{{{ github.sha }}}}
           GITHUB_TOKEN: ${{{{ github.token }}}}
           # signs each ledger record (docs/security.md); to this step only, never on the command line
           MODELREG_LEDGER_KEY: ${{{{ secrets.MODELREG_LEDGER_KEY }}}}
-        run: modelreg deploy{only} --before "$BEFORE" --after "$AFTER" --push-ledger
+{env}        run: modelreg deploy{only} --before "$BEFORE" --after "$AFTER" --push-ledger
 """
 
 _RECONCILE = """\
@@ -194,20 +193,28 @@ jobs:
 _RECONCILE_JOB = """\
   {job}:
     name: {title}
-    runs-on: ubuntu-latest
-    timeout-minutes: 60{environment}
+{runs_on}    timeout-minutes: 60{environment}
     concurrency:
       group: modelreg-deploy-{group}
       cancel-in-progress: false
     permissions:
       contents: write  # the ledger: git notes pushed to refs/notes/modelreg{id_token}
     steps:
-{setup}      - name: Status, then reconcile what drifted
+{setup}{steps}      - name: Status, then reconcile what drifted
         env:
           # signs each ledger record (docs/security.md); to this step only, never on the command line
           MODELREG_LEDGER_KEY: ${{{{ secrets.MODELREG_LEDGER_KEY }}}}
-        run: modelreg reconcile{only} --push-ledger
+{env}        run: modelreg reconcile{only} --push-ledger
 """
+
+
+def kept_regions(job: str, *, env: bool = True) -> dict[str, str]:
+    """The places of ``job`` that ``modelreg init --upgrade`` keeps as the user left them
+    (``regions.py``): its runner, steps of theirs before modelreg's last step, and that step's
+    ``env:`` (a DVC remote's credentials, from secrets)."""
+    return {"runs_on": regions.marked(f"runs-on ({job})", "    ", "    runs-on: ubuntu-latest\n"),
+            "steps": regions.marked(f"steps ({job})", "      "),
+            "env": regions.marked(f"env ({job})", "          ") if env else ""}
 
 
 def install_requirement(config: RegistryConfig) -> str:
@@ -244,14 +251,18 @@ def files(config: RegistryConfig) -> dict[str, str]:
                 if any(s.kind == "sigstore" for s in config.ledger.signers) else "")
     deploy = [_DEPLOY_JOB.format(job=f"deploy-{name}", title=f"deploy {name}", group=name,
                                  only=f" --env {name}", environment=f"\n    environment: {name}",
-                                 setup=pushing, id_token=id_token) for name in environments]
+                                 setup=pushing, id_token=id_token, **kept_regions(f"deploy-{name}"))
+              for name in environments]
     reconcile = [_RECONCILE_JOB.format(job=f"reconcile-{name}", title=f"reconcile {name}", group=name,
                                        only=f" --env {name}", environment=f"\n    environment: {name}",
-                                       setup=pushing, id_token=id_token) for name in environments]
+                                       setup=pushing, id_token=id_token, **kept_regions(f"reconcile-{name}"))
+                 for name in environments]
     if not environments:  # still record every alias move in the ledger
         deploy = [_DEPLOY_JOB.format(job="record", title="record alias moves", group="main", only="",
-                                     environment="", setup=pushing, id_token=id_token)]
-    out = {GATE_PATH: _GATE.format(setup=setup), APPROVAL_PATH: _APPROVAL.format(setup=setup),
+                                     environment="", setup=pushing, id_token=id_token,
+                                     **kept_regions("record"))]
+    out = {GATE_PATH: _GATE.format(setup=setup, **kept_regions("gate")),
+           APPROVAL_PATH: _APPROVAL.format(setup=setup, **kept_regions("approval")),
            DEPLOY_PATH: _DEPLOY.format(jobs="".join(deploy))}
     if reconcile:
         out[RECONCILE_PATH] = _RECONCILE.format(jobs="".join(reconcile))
