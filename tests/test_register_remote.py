@@ -261,8 +261,8 @@ def test_gh_token_is_read_too(cli: Cli, bare: Path, train: Path, scratch: Path, 
 
 @pytest.mark.parametrize(("args", "words"), [
     (("register", "../../etc", "-a", "model.pkl", "--owner", "@a/b"), "is not a valid model name"),
-    ((*REGISTER, "--branch", "../main"), "is not a valid branch name"),
-    ((*REGISTER, "--branch", "-delete"), "is not a valid branch name"),
+    ((*REGISTER, "--branch", "../main"), "--branch: '../main' is not a valid branch name"),
+    ((*REGISTER, "--branch", "-delete"), "--branch: '-delete' is not a valid branch name"),
     ((*REGISTER, "--base", "--upload-pack=touch x"), "is not a valid branch name"),
     ((*REGISTER, "--repo", "acme/../etc"), "is not a GitHub repository name"),
 ])
@@ -319,7 +319,8 @@ def test_a_registry_whose_remote_lives_in_a_clone_is_refused(cli: Cli, tmp_path:
 def test_a_relative_local_remote_is_refused(cli: Cli, tmp_path: Path, registry: Path, train: Path,
                                             scratch: Path) -> None:
     config = registry / ".dvc" / "config"
-    config.write_text(config.read_text().replace(str(registry / ".modelreg" / "remote"), "../store"))
+    # relative to .dvc/: the clone's own registry/ folder, which exists, and goes with the clone
+    config.write_text(config.read_text().replace(str(registry / ".modelreg" / "remote"), "../registry"))
     commit_all(registry, "A relative remote")
     path = tmp_path / "relative.git"
     git(tmp_path, "clone", "--quiet", "--bare", str(registry), str(path))
