@@ -329,6 +329,28 @@ def test_a_relative_local_remote_is_refused(cli: Cli, tmp_path: Path, registry: 
     assert list(scratch.iterdir()) == []
 
 
+def test_the_dvc_cache_stays_in_the_clone(cli: Cli, tmp_path: Path, registry: Path, dvc_remote: Path,
+                                         train: Path, scratch: Path) -> None:
+    """A ``cache.dir`` committed in the registry's config would keep a copy of the artifact
+    outside the temporary clone."""
+    shared = copy_registry(registry, tmp_path / "cache-elsewhere", remote=str(dvc_remote))
+    elsewhere = tmp_path / "dvc-cache"
+    with (shared / ".dvc" / "config").open("a") as config:
+        config.write(f"[cache]\n    dir = {elsewhere}\n")
+    commit_all(shared, "A cache elsewhere")
+    cli.ok(*REGISTER, "--registry", str(shared / ".git"))
+    assert not elsewhere.exists()
+    assert list(scratch.iterdir()) == []
+    assert (dvc_remote / "files").is_dir()
+
+
+def test_registering_here_prints_json(cli: Cli, registry: Path, workdir: Path) -> None:
+    (workdir / "model.pkl").write_bytes(b"\x80\x04K\x01.")
+    data = cli.ok("-C", str(registry), "register", "fraud", "-a", str(workdir / "model.pkl"), "--metric",
+                  "roc_auc=0.9", "--owner", "@acme/fraud", "--json").json
+    assert data["version"] == 1 and data["directory"] == "registry/fraud/v1" and data["commit"] is None
+
+
 def test_not_a_registry(cli: Cli, tmp_path: Path, train: Path, scratch: Path) -> None:
     other = make_code_repo(tmp_path / "other")
     err = cli.fails(*REGISTER, "--registry", str(other)).err

@@ -136,6 +136,7 @@ def _register_in_clone(clone: Path, url: str, reg: Registration, *, branch: str 
     if not (clone / names.CONFIG_FILE).is_file():
         raise NotARegistryError(f"{scrub(url)} is not a modelreg registry: its branch {into} has no "
                                 f"{names.CONFIG_FILE}", fix="check --registry, or --base")
+    _own_cache(clone)
     _check_dvc_remote(clone, url)
     _copy_identity(reg.code_repo or Path.cwd(), clone)
     number = _next_version(clone, reg.model)
@@ -205,6 +206,14 @@ def _check_dvc_remote(clone: Path, url: str) -> None:
                          fix=f"configure a shared DVC remote in the registry (`dvc remote add -d -f "
                          f"{where.name} s3://BUCKET/PATH`, or ssh://, gs://, azure://, or an absolute "
                          "path every user shares) and commit .dvc/config; nothing was registered")
+
+
+def _own_cache(clone: Path) -> None:
+    """DVC's cache inside the clone, whatever the registry's committed ``.dvc/config`` says (a
+    ``cache.dir`` elsewhere would keep a copy of the artifact after the clone is gone):
+    ``config.local`` is not in git and overrides it."""
+    if (clone / ".dvc").is_dir():  # else the remote's check says the registry has no .dvc
+        (clone / ".dvc" / "config.local").write_text("[cache]\n    dir = cache\n", "utf-8")
 
 
 def _copy_identity(code: Path, clone: Path) -> None:
