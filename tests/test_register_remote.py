@@ -126,6 +126,12 @@ def test_a_plain_path_and_json(cli: Cli, bare: Path, train: Path, scratch: Path)
     assert_left_nothing(scratch, train, before)
 
 
+def test_a_relative_path_is_from_here(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
+    out = cli.ok(*REGISTER, "--registry", "../registry.git").out
+    assert "Pushed branch modelreg/register-fraud-v1" in out and str(bare) in out
+    assert branches(bare) == ["main", "modelreg/register-fraud-v1"]
+
+
 def test_the_python_api(bare: Path, train: Path, scratch: Path, github: GitHubStub) -> None:
     from modelreg.api import register_remote
     from modelreg.write.register import Registration

@@ -117,6 +117,7 @@ def register_remote(url: str, reg: Registration, *, branch: str | None = None, b
     # The lineage is the training repository's, and the user's paths are read from where the user
     # is: made absolute now, since the registration runs in a clone elsewhere.
     cwd = Path.cwd()
+    url = _absolute(url, cwd)
     reg = dataclasses.replace(reg, code_repo=(cwd / (reg.code_repo or ".")).absolute(),
                               artifact=cwd / reg.artifact,
                               card=None if reg.card is None else cwd / reg.card)
@@ -306,6 +307,14 @@ def _check_url(url: str) -> None:
         raise InputError(f"{scrub(url)!r} is not a registry URL", field="--registry",
                          fix="give what `git clone` takes: https://github.com/OWNER/NAME.git, "
                          "git@github.com:OWNER/NAME.git, file:///PATH or a path")
+
+
+def _absolute(url: str, cwd: Path) -> str:
+    """A relative path names a directory from where the user is (the clone runs elsewhere);
+    URLs (``scheme://``) and scp-like ``host:path`` are as given, as git reads them."""
+    if "://" in url or re.match(r"^[^/]*:", url) or os.path.isabs(url):
+        return url
+    return os.path.abspath(cwd / url)
 
 
 def _check_branch_name(name: str, option: str) -> None:
