@@ -383,6 +383,33 @@ def test_a_token_in_the_url_is_never_shown(cli: Cli, train: Path, scratch: Path)
     assert "s3cret-token" not in err and "***@127.0.0.1" in err
 
 
+def test_a_cancelled_job_leaves_no_clone(tmp_path: Path, bare: Path, train: Path, scratch: Path) -> None:
+    """SIGTERM (what a cancelled CI job gets) while the clone exists: it is removed on the way out."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    started = tmp_path / "committing"
+    (hooks / "post-commit").write_text(f"#!/bin/sh\ntouch {started}\nsleep 3\n")
+    (hooks / "post-commit").chmod(0o755)
+    git(train, "config", "--global", "core.hooksPath", str(hooks))
+    proc = subprocess.Popen([sys.executable, "-m", "modelreg", *REGISTER, "--registry", str(bare)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ends = time.monotonic() + 120
+    while not started.exists() and proc.poll() is None and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert started.exists(), proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    time.sleep(3.5)  # the hook's sleep ends; git writes nothing more
+    assert list(scratch.iterdir()) == []
+    assert branches(bare) == ["main"]
+
+
 # -- GitHub's REST API: the client and promote --open-pr -----------------------------------------
 
 

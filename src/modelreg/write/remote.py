@@ -19,12 +19,16 @@ open or delete it).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
 import shutil
+import signal
 import stat
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,12 +125,32 @@ def register_remote(url: str, reg: Registration, *, branch: str | None = None, b
     reg = dataclasses.replace(reg, code_repo=(cwd / (reg.code_repo or ".")).absolute(),
                               artifact=cwd / reg.artifact,
                               card=None if reg.card is None else cwd / reg.card)
-    scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    with _terminate_as_exit():
+        scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        try:
+            return _register_in_clone(scratch / "registry", url, reg, branch=branch, base=base,
+                                      open_pr=open_pr, repo=pr_repo, progress=progress)
+        finally:
+            remove_tree(scratch)
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) as SystemExit, so the temporary clone is removed on the way
+    out; only in the main thread, and only where nobody else handles SIGTERM."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        return _register_in_clone(scratch / "registry", url, reg, branch=branch, base=base,
-                                  open_pr=open_pr, repo=pr_repo, progress=progress)
+        yield
     finally:
-        remove_tree(scratch)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _register_in_clone(clone: Path, url: str, reg: Registration, *, branch: str | None,
