@@ -456,3 +456,25 @@ def _manifest(bare: Path, branch: str, model: str, number: int) -> dict[str, Any
     data = yamlio.loads(text, "version.yaml")
     assert isinstance(data, dict)
     return data
+
+
+def test_promote_open_pr_says_the_branch_is_pushed_when_the_api_fails(
+        cli: Cli, tmp_path: Path, bare: Path, train: Path, scratch: Path, github: GitHubStub,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cli.ok(*REGISTER, "--registry", str(bare))
+    git(bare, "update-ref", "refs/heads/main", "modelreg/register-fraud-v1")
+    work = tmp_path / "work-clone"
+    git(tmp_path, "clone", "--quiet", str(bare), str(work))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/registry")
+    github.fail("/repos/acme/registry/pulls", 403, body={"message": "Resource not accessible by integration"})
+    err = cli.fails("-C", str(work), "promote", "fraud", "1", "--to", "staging", "--open-pr", code=4).err
+    assert "pushed branch modelreg/promote-fraud, but the pull request was not opened" in err
+    assert "Resource not accessible by integration" in err and "pull-requests: write" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_open_pr_needs_a_repository_it_can_name(cli: Cli, tmp_path: Path, train: Path, scratch: Path,
+                                                github: GitHubStub) -> None:
+    err = cli.fails(*REGISTER, "--registry", "file:///registry.git", "--open-pr").err
+    assert "cannot tell the GitHub repository of 'file:///registry.git'" in err and "--repo" in err
+    assert github.requests == [] and list(scratch.iterdir()) == []
