@@ -20,7 +20,6 @@ open or delete it).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import re
 import shutil
@@ -118,13 +117,9 @@ def register_remote(url: str, reg: Registration, *, branch: str | None = None, b
         raise InputError(f"no token to open the pull request on {pr_repo} with", field="--open-pr",
                          fix=f"set {github.TOKEN_ENV} (or {github.GH_TOKEN_ENV}) to a token that may "
                          "open pull requests on it; nothing was pushed")
-    # The lineage is the training repository's, and the user's paths are read from where the user
-    # is: made absolute now, since the registration runs in a clone elsewhere.
-    cwd = Path.cwd()
-    url = _absolute(url, cwd)
-    reg = dataclasses.replace(reg, code_repo=(cwd / (reg.code_repo or ".")).absolute(),
-                              artifact=cwd / reg.artifact,
-                              card=None if reg.card is None else cwd / reg.card)
+    # The process stays where the user is: their paths (artifact, card, keys) read as given, and
+    # the lineage is the current directory's repository (or code_repo), not the clone's.
+    url = _absolute(url, Path.cwd())
     with _terminate_as_exit():
         scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
         try:
