@@ -478,3 +478,42 @@ def test_open_pr_needs_a_repository_it_can_name(cli: Cli, tmp_path: Path, train:
     err = cli.fails(*REGISTER, "--registry", "file:///registry.git", "--open-pr").err
     assert "cannot tell the GitHub repository of 'file:///registry.git'" in err and "--repo" in err
     assert github.requests == [] and list(scratch.iterdir()) == []
+
+
+def test_a_bad_api_url_stops_before_anything(cli: Cli, bare: Path, train: Path, scratch: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_API_URL", "ftp://example.com")
+    err = cli.fails(*REGISTER, "--registry", str(bare), "--open-pr", "--repo", "acme/registry").err
+    assert "GITHUB_API_URL" in err
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
+def test_an_answer_without_a_url_deletes_the_branch(cli: Cli, bare: Path, train: Path, scratch: Path,
+                                                    github: GitHubStub) -> None:
+    github.fail("/repos/acme/registry/pulls", 201, body={"number": 1})
+    err = cli.fails(*REGISTER, "--registry", str(bare), "--open-pr", "--repo", "acme/registry", code=4).err
+    assert "`html_url` is missing" in err and "has been deleted again" in err
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
+def test_a_job_cancelled_while_the_pull_request_opens_leaves_no_branch(
+        bare: Path, train: Path, scratch: Path, github: GitHubStub) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    github.fail("/repos/acme/registry/pulls", 201, body={"html_url": "https://x/1"}, delay=8)
+    proc = subprocess.Popen([sys.executable, "-m", "modelreg", *REGISTER, "--registry", str(bare),
+                             "--open-pr", "--repo", "acme/registry"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ends = time.monotonic() + 120
+    while "POST" not in [r.method for r in github.requests] and proc.poll() is None \
+            and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert branches(bare) == ["main", "modelreg/register-fraud-v1"], proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []

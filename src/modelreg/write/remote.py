@@ -117,6 +117,8 @@ def register_remote(url: str, reg: Registration, *, branch: str | None = None, b
         raise InputError(f"no token to open the pull request on {pr_repo} with", field="--open-pr",
                          fix=f"set {github.TOKEN_ENV} (or {github.GH_TOKEN_ENV}) to a token that may "
                          "open pull requests on it; nothing was pushed")
+    if open_pr:
+        github.Client()  # a GITHUB_API_URL that is no API's URL: refused now, not after the push
     # The process stays where the user is: their paths (artifact, card, keys) read as given, and
     # the lineage is the current directory's repository (or code_repo), not the clone's.
     url = _absolute(url, Path.cwd())
@@ -283,9 +285,11 @@ def _open_pull(clone: Path, url: str, repo: str, registered: Registered, name: s
 
     try:
         return github.create_pull(repo, base=into, head=name, title=title, body=body)
-    except ModelregError as exc:
+    except BaseException as exc:  # an interrupt too: no branch is left without its pull request
         code, _, err = git.attempt(clone, "push", "--quiet", f"--force-with-lease=refs/heads/{name}:"
                                    f"{registered.commit}", "origin", "--delete", f"refs/heads/{name}")
+        if not isinstance(exc, ModelregError):
+            raise
         if code == 0:
             raise ServiceError(f"the pull request for {registered.model} v{registered.version} was not "
                                f"opened: {exc.message}; the branch {name} was pushed and has been deleted "
