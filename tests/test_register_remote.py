@@ -126,6 +126,16 @@ def test_a_plain_path_and_json(cli: Cli, bare: Path, train: Path, scratch: Path)
     assert_left_nothing(scratch, train, before)
 
 
+def test_a_server_that_serves_partial_clones(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
+    """Where the server filters (GitHub does), the clone has no file contents until read: the
+    registration, the gates and their reads of the base fetch what they need on the way."""
+    git(bare, "config", "uploadpack.allowFilter", "true")
+    git(bare, "config", "uploadpack.allowAnySHA1InWant", "true")
+    data = cli.ok(*REGISTER, "--registry", bare.as_uri(), "--json").json
+    assert data["gates_passed"] is True and data["branch"] == "modelreg/register-fraud-v1"
+    assert list(scratch.iterdir()) == []
+
+
 def test_a_relative_path_is_from_here(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
     out = cli.ok(*REGISTER, "--registry", "../registry.git").out
     assert "Pushed branch modelreg/register-fraud-v1" in out and str(bare) in out
