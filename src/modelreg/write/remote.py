@@ -30,13 +30,16 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg.edges import dvc, git
 from modelreg.edges.hashing import Progress, no_progress
 from modelreg.errors import ConflictError, InputError, ModelregError, NotARegistryError, ServiceError
 from modelreg.formats import names
 from modelreg.write.register import Registered, Registration, register
+
+if TYPE_CHECKING:
+    from modelreg.checks import CheckReport
 
 #: the prefix of the temporary directory a registration clones into (in $TMPDIR)
 TEMP_PREFIX = "modelreg-register-"
@@ -255,7 +258,7 @@ def _next_version(clone: Path, model: str) -> int:
     return max(found, default=0) + 1
 
 
-def _gates(clone: Path, into: str) -> Any:
+def _gates(clone: Path, into: str) -> CheckReport:
     """Every gate on the new commit against the base: the pull request's body."""
     from modelreg.checks import run_checks
     from modelreg.checks.context import Options
