@@ -136,6 +136,20 @@ def test_a_server_that_serves_partial_clones(cli: Cli, bare: Path, train: Path, 
     assert list(scratch.iterdir()) == []
 
 
+def test_from_a_directory_that_is_no_repository(cli: Cli, tmp_path: Path, bare: Path, scratch: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any directory will do: the lineage then has no code, and says nothing of the registry clone."""
+    here = tmp_path / "plain"
+    here.mkdir()
+    (here / "model.pkl").write_bytes(b"\x80\x04K\x01.")
+    monkeypatch.chdir(here)
+    data = cli.ok("register", "fraud", "-a", "model.pkl", "--metric", "roc_auc=0.9", "--owner",
+                  "@acme/fraud", "-m", "From a notebook", "--registry", str(bare), "--json").json
+    assert "code" not in data["lineage"]
+    assert sorted(p.name for p in here.iterdir()) == ["model.pkl"]
+    assert list(scratch.iterdir()) == []
+
+
 def test_a_relative_path_is_from_here(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
     out = cli.ok(*REGISTER, "--registry", "../registry.git").out
     assert "Pushed branch modelreg/register-fraud-v1" in out and str(bare) in out
