@@ -19,6 +19,7 @@ import pytest
 
 from tests.github_stub import GitHubStub
 from tests.helpers import Cli, commit_all, copy_registry, git, make_code_repo, snapshot_tree
+from tests.helpers import register as register_here
 
 TOKEN = "t0ken-for-tests"
 
@@ -147,6 +148,20 @@ def test_from_a_directory_that_is_no_repository(cli: Cli, tmp_path: Path, bare: 
                   "@acme/fraud", "-m", "From a notebook", "--registry", str(bare), "--json").json
     assert "code" not in data["lineage"]
     assert sorted(p.name for p in here.iterdir()) == ["model.pkl"]
+    assert list(scratch.iterdir()) == []
+
+
+def test_other_models_are_not_checked_out_but_count(cli: Cli, tmp_path: Path, registry: Path,
+                                                    dvc_remote: Path, workdir: Path, train: Path,
+                                                    scratch: Path) -> None:
+    """The clone checks out no version of another model, yet a new model's CODEOWNERS and the
+    gates see every model (they read the commits): the gates pass, churn keeps its owners."""
+    shared = copy_registry(registry, tmp_path / "two-models", remote=str(dvc_remote))
+    register_here(cli, shared, workdir, "churn", "-m", "Churn model", "--commit")
+    data = cli.ok(*REGISTER, "--registry", str(shared / ".git"), "--json").json
+    assert data["gates_passed"] is True and ".github/CODEOWNERS" in data["files"]
+    owners = git(shared, "show", f"{data['branch']}:.github/CODEOWNERS")
+    assert "/registry/churn/" in owners and "/registry/fraud/" in owners
     assert list(scratch.iterdir()) == []
 
 
