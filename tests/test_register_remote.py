@@ -462,6 +462,14 @@ def test_create_pull_scrubs_the_token(github: GitHubStub) -> None:
     assert TOKEN not in str(caught.value) and "pull-requests: write" in str(caught.value)
 
 
+def test_create_pull_cuts_a_body_github_would_refuse(github: GitHubStub) -> None:
+    from modelreg.edges.github import MAX_PULL_BODY, Client
+
+    Client(token=TOKEN).create_pull("acme/registry", base="main", head="b", title="t", body="x" * 100_000)
+    [created] = github.created
+    assert len(created["body"]) == MAX_PULL_BODY and "modelreg check --head" in created["body"]
+
+
 def test_create_pull_refuses_a_bad_name(github: GitHubStub) -> None:
     from modelreg.edges.github import Client
     from modelreg.errors import InputError
