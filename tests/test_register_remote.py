@@ -121,6 +121,7 @@ def test_a_plain_path_and_json(cli: Cli, bare: Path, train: Path, scratch: Path)
     data = cli.ok(*REGISTER, "--registry", str(bare), "--branch", "train/fraud", "--json").json
     assert data["branch"] == "train/fraud" and data["version"] == 1 and data["base"] == "main"
     assert data["pr_url"] is None and data["gates_passed"] is True
+    assert data["report"].startswith("## modelreg check: passed")
     assert data["commit"] == git(bare, "rev-parse", "train/fraud").strip()
     assert data["lineage"]["code"]["commit"] == git(train, "rev-parse", "HEAD").strip()
     assert branches(bare) == ["main", "train/fraud"]

@@ -83,7 +83,8 @@ class RemoteRegistered:
                 "compare_url": self.compare_url, "repo": self.repo, "gates_passed": self.gates_passed,
                 "directory": self.registered.directory, "files": list(self.registered.files),
                 "artifact": self.registered.manifest["artifact"],
-                "lineage": self.registered.manifest.get("lineage", {}), "warnings": list(self.warnings)}
+                "lineage": self.registered.manifest.get("lineage", {}), "warnings": list(self.warnings),
+                "report": self.report_markdown}
 
 
 class PushRejected(ConflictError):
