@@ -404,6 +404,16 @@ def test_not_a_registry(cli: Cli, tmp_path: Path, train: Path, scratch: Path) ->
     assert list(scratch.iterdir()) == []
 
 
+def test_a_registry_without_dvc(cli: Cli, tmp_path: Path, registry: Path, train: Path, scratch: Path) -> None:
+    import shutil
+
+    shutil.rmtree(registry / ".dvc")
+    commit_all(registry, "No DVC")
+    err = cli.fails(*REGISTER, "--registry", str(registry / ".git")).err
+    assert f"the registry {registry / '.git'} has no .dvc directory" in err and str(scratch) not in err
+    assert list(scratch.iterdir()) == []
+
+
 def test_a_base_that_does_not_exist(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
     err = cli.fails(*REGISTER, "--registry", str(bare), "--base", "release").err
     assert "has no branch release" in err

@@ -225,6 +225,10 @@ def _check_dvc_remote(clone: Path, url: str) -> None:
     names it (credentials from the environment, as DVC reads them). A local folder is refused
     unless it is a shared one that exists here: the default ``.modelreg/remote`` lives in one
     clone, and a relative path would land in the temporary clone, removed at the end."""
+    if not (clone / ".dvc").is_dir():
+        raise InputError(f"the registry {scrub(url)} has no .dvc directory", file=".dvc",
+                         fix="run `modelreg init` in a clone of it (or `dvc init` and a default remote), "
+                         "and commit .dvc/; nothing was registered")
     where = dvc.default_remote(clone)
     if where.protocol != "local":
         return
