@@ -414,6 +414,15 @@ def test_a_registry_without_dvc(cli: Cli, tmp_path: Path, registry: Path, train:
     assert list(scratch.iterdir()) == []
 
 
+def test_a_registry_without_a_default_remote(cli: Cli, registry: Path, train: Path, scratch: Path) -> None:
+    config = registry / ".dvc" / "config"
+    config.write_text(config.read_text().replace("remote = storage", ""))
+    commit_all(registry, "No default remote")
+    err = cli.fails(*REGISTER, "--registry", str(registry / ".git")).err
+    assert "no remote specified in the registry" in err and "dvc remote add -d" in err
+    assert str(scratch) not in err and list(scratch.iterdir()) == []
+
+
 def test_a_base_that_does_not_exist(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
     err = cli.fails(*REGISTER, "--registry", str(bare), "--base", "release").err
     assert "has no branch release" in err

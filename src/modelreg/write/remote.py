@@ -229,7 +229,11 @@ def _check_dvc_remote(clone: Path, url: str) -> None:
         raise InputError(f"the registry {scrub(url)} has no .dvc directory", file=".dvc",
                          fix="run `modelreg init` in a clone of it (or `dvc init` and a default remote), "
                          "and commit .dvc/; nothing was registered")
-    where = dvc.default_remote(clone)
+    try:
+        where = dvc.default_remote(clone)
+    except InputError as exc:  # DVC names the directory: the temporary clone, gone when it is read
+        raise InputError(exc.detail.replace(str(clone), f"the registry {scrub(url)}"), file=".dvc/config",
+                         fix=exc.fix) from None
     if where.protocol != "local":
         return
     path = os.path.realpath(where.path)
