@@ -48,7 +48,9 @@ def _spawn(root: StrPath, args: Sequence[str], input: bytes | None) -> subproces
 
 #: git commands that talk to a remote, and how long one may take in all ($MODELREG_GIT_TIMEOUT
 #: seconds): a remote that accepts the connection and then sends nothing would hold git forever
-_NETWORK = frozenset({"fetch", "push", "ls-remote", "pull", "clone"})
+_NETWORK = frozenset({"fetch", "push", "ls-remote", "pull", "clone",
+                      # in a partial clone these fetch the file contents they write
+                      "checkout", "sparse-checkout"})
 TIMEOUT_ENV = "MODELREG_GIT_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
 
@@ -72,6 +74,11 @@ def _spawn_bounded(root: StrPath, args: Sequence[str], input: bytes | None
         raise ServiceError(f"`git {args[0]}` got no complete answer from the remote within {limit:g} s; "
                            "stopped", fix=f"check the network and the remote (`git remote -v`); "
                            f"{TIMEOUT_ENV}=SECONDS sets the limit (default {DEFAULT_TIMEOUT:g})") from None
+    except BaseException:  # an interrupt (SIGTERM as SystemExit): git, in its own group, goes too
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     return subprocess.CompletedProcess(["git", *args], proc.returncode, out, err)
 
 
@@ -530,3 +537,9 @@ class BlobReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def attempt(root: StrPath, *args: str) -> tuple[int, str, str]:
+    """Run ``git ARGS`` where the caller reads a failure itself: (exit code, stdout, stderr)."""
+    proc = _spawn(root, args, None)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
