@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -39,6 +40,7 @@ from modelreg.site import pages
 from modelreg.site.data import alias_spans, headline_metrics
 from modelreg.site.state import STATE
 from modelreg.write import site_workflow
+from tests.browser import AXE, AXE_HINT, Browser
 from tests.github_stub import GitHubStub
 from tests.helpers import Cli, artifact, commit_all, git, metrics_file, set_aliases
 from tests.installs import Installs
@@ -686,6 +688,94 @@ def test_screenshot_of_a_model_page(catalog: Path, cli: Cli, tmp_path: Path) -> 
     if os.environ.get("MODELREG_UPDATE_SCREENSHOT"):
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, SCREENSHOT)
+
+
+#: the viewport widths every page is checked at: a laptop's and a phone's
+WIDTHS = (1280, 375)
+#: one page of each type: the index, a model page (chart, versions, history), a version page
+#: (card, lineage, params, slices), a rejected one and an archived model's
+PAGE_TYPES = ("index.html", "models/fraud-detector.html", "models/fraud-detector/v4.html",
+              "models/fraud-detector/v3.html", "models/legacy-scorer.html", "models/legacy-scorer/v1.html")
+
+
+def axe_source() -> str:
+    if not AXE.is_file():
+        pytest.skip(AXE_HINT)
+    return AXE.read_text()
+
+
+def serious(violations: list[dict[str, Any]]) -> list[str]:
+    """axe's serious and critical violations, one line each: rule, impact, where, why."""
+    return [f"{v['id']} ({v['impact']}) at {node['target']}: {node['failureSummary'][:200]}"
+            for v in violations if v["impact"] in ("serious", "critical") for node in v["nodes"]]
+
+
+@needs_chromium
+def test_axe_finds_no_serious_violation_at_either_width(catalog: Path, cli: Cli, tmp_path: Path) -> None:
+    """axe-core injected into every page type at 1280 and 375 px: nothing serious or critical.
+    Screenshots of both widths are left in the test's tmp dir (and a model page's copied to
+    docs/images by scripts/screenshot-site)."""
+    source = axe_source()
+    out = tmp_path / "site"
+    site(cli, catalog, out, "--repo", REPO, "--title", "acme model registry")
+    found: dict[str, list[str]] = {}
+    with Browser(CHROMIUM or "", tmp_path / "profile") as browser:
+        for rel in PAGE_TYPES:
+            for width in WIDTHS:
+                browser.open(out / rel, width)
+                found[f"{rel} at {width}px"] = serious(browser.axe(source))
+                browser.screenshot(tmp_path / f"{rel.replace('/', '-')[:-5]}-{width}.png")
+    assert {page: v for page, v in found.items() if v} == {}
+    for width in WIDTHS:
+        shot = (tmp_path / f"models-fraud-detector-{width}.png").read_bytes()
+        assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(shot[16:20], "big") == width * (2 if width < 600 else 1)  # a phone's scale 2
+        if os.environ.get("MODELREG_UPDATE_SCREENSHOT"):
+            shutil.copyfile(tmp_path / f"models-fraud-detector-{width}.png",
+                            SCREENSHOT.with_name(f"site-model-{width}.png"))
+
+
+@needs_chromium
+def test_axe_check_catches_a_nested_link(catalog: Path, cli: Cli, tmp_path: Path) -> None:
+    """The check above is real: the chart as it was (an image holding links) fails it."""
+    source = axe_source()
+    out = tmp_path / "site"
+    site(cli, catalog, out)
+    page = out / "models/churn.html"
+    page.write_text(page.read_text().replace('role="group"', 'role="img"', 1))
+    with Browser(CHROMIUM or "", tmp_path / "profile") as browser:
+        browser.open(page, 1280)
+        assert any(line.startswith("nested-interactive (serious)") for line in serious(browser.axe(source)))
+
+
+@needs_chromium
+def test_a_phone_scrolls_tables_and_keeps_chart_labels_legible(catalog: Path, cli: Cli,
+                                                               tmp_path: Path) -> None:
+    """At 375 px nothing is cut without a cue: every table wider than the screen sits in a region
+    that scrolls sideways, can take keyboard focus and is named; every badge is inside the page or
+    such a region; the chart's text is drawn at 10 px or more (it was 4 px, the chart shrunk to fit)."""
+    out = tmp_path / "site"
+    site(cli, catalog, out, "--repo", REPO)
+    with Browser(CHROMIUM or "", tmp_path / "profile") as browser:
+        for rel in PAGE_TYPES:
+            browser.open(out / rel, 375)
+            report = browser.evaluate("""(() => {
+              const W = document.documentElement.clientWidth;
+              const box = el => el.closest('.tablebox, .chartbox');
+              const cut = [...document.querySelectorAll('table, svg.chart')].filter(el => {
+                const b = box(el);
+                if (el.getBoundingClientRect().right <= W + 1) return false;
+                return !b || getComputedStyle(b).overflowX !== 'auto' || b.tabIndex !== 0
+                  || !b.getAttribute('aria-label') || b.getBoundingClientRect().right > W + 1;
+              }).map(el => el.tagName);
+              const lost = [...document.querySelectorAll('.badge')].filter(el =>
+                el.getBoundingClientRect().right > W + 1 && !box(el)).map(el => el.textContent);
+              const small = [...document.querySelectorAll('svg.chart text')].map(  // drawn size, px
+                t => parseFloat(getComputedStyle(t).fontSize)
+                  * Math.hypot(t.getScreenCTM().a, t.getScreenCTM().b)).filter(px => px < 10);
+              return {cut, lost, small: small.length, wide: document.documentElement.scrollWidth > W + 1};
+            })()""")
+            assert report == {"cut": [], "lost": [], "small": 0, "wide": False}, rel
 
 
 # -- publishing --------------------------------------------------------------------------------

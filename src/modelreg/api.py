@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from modelreg.read.diff import Compared
     from modelreg.read.history import History
     from modelreg.read.resolve import Located
+    from modelreg.read.search import Found
     from modelreg.read.signatures import SignatureCheck
     from modelreg.write.register import Registered, Registration
     from modelreg.write.transitions import Applied, Edit, Planned
@@ -262,12 +263,19 @@ class Registry:
         left, right = (self.resolve(_as_uri(name, ref)) for ref in (a, b))
         return Compared(left, right, diff(left, right))
 
-    def search(self, where: Iterable[str], *, model: str | None = None) -> builtins.list[ModelVersion]:
-        from modelreg.read.search import parse, search
+    def search(self, where: Iterable[str], *, model: str | None = None, order_by: Iterable[str] = (),
+               limit: int | None = None) -> Found:
+        """Versions whose fields satisfy every ``where`` condition, as ``modelreg search``: sorted
+        by each ``order_by`` key (``"metrics.roc_auc DESC"``; versions lacking a key last, counted
+        in ``Found.missing``), the first ``limit`` of them. A list: ``reg.search([], order_by=
+        ["metrics.roc_auc DESC"], limit=1)[0]`` is the best version."""
+        from modelreg.read.search import parse, parse_order, search
 
         conditions = [parse(w) for w in where]
+        order = [parse_order(o) for o in order_by]
         models = [model] if model else self.models()
-        return search((mv for m in models for mv in self.catalog.versions(m)), conditions)
+        return search((mv for m in models for mv in self.catalog.versions(m)), conditions, order=order,
+                      limit=limit)
 
     # writes and transfers ---------------------------------------------------
 
