@@ -426,6 +426,19 @@ class Registry:
                              branch=branch, commit=commit, push=push, open_pr=open_pr, message=message,
                              base=base, dry_run=dry_run)
 
+    def describe(self, model: str, description: str, *, branch: str | None = None, commit: bool = False,
+                 push: bool = False, open_pr: bool = False, message: str | None = None,
+                 base: str | None = None, dry_run: bool = False) -> Applied:
+        """Set ``model``'s description in its model.yaml (one line, at most 1000 characters; empty
+        clears it), checked by the gates and published as a promotion is, as ``modelreg describe``."""
+        from modelreg.formats.text import check_description
+
+        self._work_tree("describe in")
+        text = check_description(description, "DESCRIPTION")
+        return self._publish(f"describe {model}", {model: lambda state: state},
+                             fields={model: {"description": text}}, branch=branch, commit=commit, push=push,
+                             open_pr=open_pr, message=message, base=base, dry_run=dry_run)
+
     def _publish(self, verb: str, edits: dict[str, Edit] | Planned, **options: Any) -> Applied:
         from modelreg.write.publish import publish
 

@@ -47,6 +47,8 @@ PASSWORD_ENV = "MODELREG_SIGN_KEY_PASSWORD"
 @click.option("--owner", "owners", multiple=True, metavar="@ORG/TEAM",
               help="Owner of a new model (repeatable); routes its reviews.")
 @click.option("--policy", help="Policy of a new model (policies/NAME.yaml).")
+@click.option("--model-description", metavar="TEXT", default="",
+              help="A new model's description, one line (later: `modelreg describe MODEL TEXT`).")
 @click.option("--branch", metavar="NAME",
               help="Create this branch and commit the version on it, ready for a PR.")
 @click.option("--commit", is_flag=True, help="Commit the version on the current branch.")
@@ -67,7 +69,8 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
             params_file: Path | None, param_pairs: tuple[str, ...], tag_pairs: tuple[str, ...],
             description: str, framework: str | None, fmt: str | None, datasets: tuple[str, ...],
             run_id: str | None, run_url: str | None, card: Path | None, code_repo: Path | None,
-            owners: tuple[str, ...], policy: str | None, branch: str | None, commit: bool,
+            owners: tuple[str, ...], policy: str | None, model_description: str, branch: str | None,
+            commit: bool,
             sign: bool, sign_key: Path | None, sign_certificate: Path | None,
             sign_chain: tuple[Path, ...], sign_keyless: bool) -> None:
     """Register a new version of MODEL.
@@ -108,7 +111,7 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
         tags=inputs.assignments(tag_pairs, "--tag"), description=description, framework=fw,
         format=fmt, datasets=[lineage.dataset(d) for d in datasets], run_id=run_id,
         run_url=run_url, card=card, code_repo=code_repo, owners=list(owners), policy=policy,
-        sign=method,
+        model_description=model_description, sign=method,
     )
     reg = registry()
     with progress(f"Hashing {artifact.name}", total_size(artifact)) as advance:
