@@ -100,3 +100,17 @@ def test_the_api_orders_and_limits_as_the_cli(ranked: Path, cli: Cli) -> None:
         "churn/1", *(f"fraud/{n}" for n in FRAUD)]  # no order asked: by model, then version, as before
     with pytest.raises(InputError, match=r"unknown field 'metric\.f1'"):
         reg.search([], order_by=["metric.f1"])
+
+
+def test_the_direction_may_be_a_word_of_its_own_as_mlflow_users_write_it(ranked: Path, cli: Cli) -> None:
+    quoted = order(cli, ranked, "--order-by", "metrics.roc_auc DESC", "--order-by", "version DESC")
+    words = ("--order-by", "metrics.roc_auc", "DESC", "--order-by", "version", "desc")
+    assert order(cli, ranked, *words) == quoted
+    assert order(cli, ranked, "--order-by=metrics.roc_auc", "DESC", "--order-by=version DESC") == quoted
+    assert order(cli, ranked, "--order-by", "metrics.roc_auc DESC, version DESC") == quoted  # MLflow's list
+    best = Registry(ranked).search([], order_by=["metrics.roc_auc DESC,version"], limit=1)
+    assert [(mv.model, mv.version) for mv in best] == [("churn", 1)]
+    twice = cli.fails("-C", str(ranked), "search", "--order-by", "version DESC", "DESC")
+    assert "not a sort key" in twice.err
+    assert "unexpected extra argument (UP)" in cli.fails("-C", str(ranked), "search", "--order-by", "version",
+                                                         "UP", code=2).err

@@ -272,7 +272,7 @@ class Registry:
         from modelreg.read.search import parse, parse_order, search
 
         conditions = [parse(w) for w in where]
-        order = [parse_order(o) for o in order_by]
+        order = [parse_order(key) for keys in order_by for key in keys.split(",")]  # MLflow: "a DESC, b"
         models = [model] if model else self.models()
         return search((mv for m in models for mv in self.catalog.versions(m)), conditions, order=order,
                       limit=limit)
