@@ -107,9 +107,9 @@ class Browser:
         violations: list[dict[str, Any]] = json.loads(result)
         return violations
 
-    def screenshot(self, path: Path) -> None:
-        """The whole page, as wide as the viewport."""
-        shot = self.call("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True)
+    def screenshot(self, path: Path, *, whole: bool = True) -> None:
+        """The whole page (as wide as the viewport), or only what the viewport shows."""
+        shot = self.call("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=whole)
         path.write_bytes(base64.b64decode(shot["data"]))
 
     def close(self) -> None:
