@@ -66,6 +66,7 @@ def test_dry_run_json_and_branch(two: Path, cli: Cli) -> None:
     ("Fraud\x1b]0;pwned\x07 scoring", "DESCRIPTION: holds the control character \\x1b"),
     ("Fraud\u202escoring", "DESCRIPTION: holds the control character \\u202e"),
     ("Fraud\nscoring", "DESCRIPTION: holds a line break"),
+    ("Fraud\u2028scoring", "DESCRIPTION: holds a line break"),
     ("x" * 1001, "DESCRIPTION: is 1001 characters long; a description holds at most 1000"),
 ])
 def test_text_that_cannot_be_a_description_is_refused_and_nothing_written(two: Path, cli: Cli, text: str,

@@ -92,6 +92,8 @@ def test_the_api_orders_and_limits_as_the_cli(ranked: Path, cli: Cli) -> None:
     found = reg.search(["model=fraud"], order_by=["metrics.roc_auc DESC"], limit=1)
     assert [mv.version for mv in found] == [3]
     assert found.missing == {"metrics.roc_auc": 2} and found.matched == 5
+    one = reg.search(["model=fraud"], order_by="metrics.roc_auc DESC")  # one key given as a string
+    assert [mv.version for mv in one] == [3, 4, 1, 2, 5]
     everything = reg.search([], order_by=["metrics.roc_auc DESC", "version"])
     assert [mv.to_dict() for mv in everything] == cli.ok(
         "-C", str(ranked), "search", "--order-by", "metrics.roc_auc DESC", "--order-by", "version",

@@ -692,10 +692,8 @@ def test_screenshot_of_a_model_page(catalog: Path, cli: Cli, tmp_path: Path) -> 
 
 #: the viewport widths every page is checked at: a laptop's and a phone's
 WIDTHS = (1280, 375)
-#: one page of each type: the index, a model page (chart, versions, history), a version page
-#: (card, lineage, params, slices), a rejected one and an archived model's
-PAGE_TYPES = ("index.html", "models/fraud-detector.html", "models/fraud-detector/v4.html",
-              "models/fraud-detector/v3.html", "models/legacy-scorer.html", "models/legacy-scorer/v1.html")
+#: the screenshots' page: a model page (chart, versions, history)
+SHOT_PAGE = "models/fraud-detector.html"
 
 
 def axe_source() -> str:
@@ -712,7 +710,9 @@ def serious(violations: list[dict[str, Any]]) -> list[str]:
 
 @needs_chromium
 def test_axe_finds_no_serious_violation_at_either_width(catalog: Path, cli: Cli, tmp_path: Path) -> None:
-    """axe-core injected into every page type at 1280 and 375 px: nothing serious or critical.
+    """axe-core injected into every page (each type: the index, model pages with a chart, version
+    pages with a card, lineage, params and slices, rejected, archived) at 1280 and 375 px: nothing
+    serious or critical.
     Screenshots of both widths, whole pages, are left in the test's tmp dir; scripts/screenshot-site
     copies what a phone shows of a model page to docs/images/site-model-375.png."""
     source = axe_source()
@@ -720,7 +720,7 @@ def test_axe_finds_no_serious_violation_at_either_width(catalog: Path, cli: Cli,
     site(cli, catalog, out, "--repo", REPO)  # the default title: "Model registry / fraud-detector" is a
     found: dict[str, list[str]] = {}         # text with a link in it, as axe's link-in-text-block sees it
     with Browser(CHROMIUM or "", tmp_path / "profile") as browser:
-        for rel in PAGE_TYPES:
+        for rel in html_files(out):
             for width in WIDTHS:
                 browser.open(out / rel, width)
                 found[f"{rel} at {width}px"] = serious(browser.axe(source))
@@ -732,7 +732,7 @@ def test_axe_finds_no_serious_violation_at_either_width(catalog: Path, cli: Cli,
         assert int.from_bytes(shot[16:20], "big") == width * (2 if width < 600 else 1)  # a phone's scale 2
     if os.environ.get("MODELREG_UPDATE_SCREENSHOT"):
         with Browser(CHROMIUM or "", tmp_path / "profile") as browser:
-            browser.open(out / "models/fraud-detector.html", 375, 812)
+            browser.open(out / SHOT_PAGE, 375, 812)
             browser.screenshot(SCREENSHOT.with_name("site-model-375.png"), whole=False)
 
 
@@ -790,7 +790,7 @@ def test_a_phone_scrolls_tables_and_keeps_chart_labels_legible(catalog: Path, cl
     out = tmp_path / "site"
     site(cli, catalog, out, "--repo", REPO)
     with Browser(CHROMIUM or "", tmp_path / "profile") as browser:
-        for rel in PAGE_TYPES:
+        for rel in html_files(out):
             browser.open(out / rel, 375)
             report = browser.evaluate("""(() => {
               const W = document.documentElement.clientWidth;

@@ -263,7 +263,7 @@ class Registry:
         left, right = (self.resolve(_as_uri(name, ref)) for ref in (a, b))
         return Compared(left, right, diff(left, right))
 
-    def search(self, where: Iterable[str], *, model: str | None = None, order_by: Iterable[str] = (),
+    def search(self, where: Iterable[str], *, model: str | None = None, order_by: str | Iterable[str] = (),
                limit: int | None = None) -> Found:
         """Versions whose fields satisfy every ``where`` condition, as ``modelreg search``: sorted
         by each ``order_by`` key (``"metrics.roc_auc DESC"``; versions lacking a key last, counted
@@ -272,7 +272,8 @@ class Registry:
         from modelreg.read.search import parse, parse_order, search
 
         conditions = [parse(w) for w in where]
-        order = [parse_order(key) for keys in order_by for key in keys.split(",")]  # MLflow: "a DESC, b"
+        keys = [order_by] if isinstance(order_by, str) else order_by  # one key, as a string, is one key
+        order = [parse_order(key) for text in keys for key in text.split(",")]  # MLflow: "a DESC, b"
         models = [model] if model else self.models()
         return search((mv for m in models for mv in self.catalog.versions(m)), conditions, order=order,
                       limit=limit)

@@ -48,7 +48,7 @@ def check_description(text: str, field: str) -> str:
     plain text, at most :data:`MAX_DESCRIPTION` characters (empty clears it)."""
     check_text(text, field)
     text = text.strip()
-    if "\n" in text:
+    if any(ch in text for ch in "\n\u2028\u2029"):  # a newline, or Unicode's line and paragraph ones
         raise InputError("holds a line break; a description is one line (the catalog and `show` print "
                          "it under the model's name)", field=field,
                          fix="write one line; put the rest in a model card (register --card)")
