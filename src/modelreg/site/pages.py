@@ -94,6 +94,7 @@ svg .line{fill:none;stroke:var(--accent);stroke-width:1.5}
 svg .pt{fill:var(--accent);stroke:#fff;stroke-width:1}
 svg .pt.archived{fill:#8c959f}svg .pt.rejected{fill:#fff;stroke:var(--bad);stroke-width:2}
 svg .pt.now{fill:var(--prod);stroke:#fff;stroke-width:2}
+svg a:focus-visible .pt{stroke:var(--fg);stroke-width:3}
 svg .seg{fill:#aceebb;stroke:#fff}svg .seg.now{fill:var(--prod)}
 svg .seglabel{font-size:11px;fill:#0b3d1a}svg .seglabel.now{fill:#fff}
 .legend{font-size:12px;color:var(--muted)}
