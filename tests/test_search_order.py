@@ -81,6 +81,14 @@ def test_a_sort_key_that_cannot_mean_anything_is_an_error(ranked: Path, cli: Cli
     assert message.split(" (")[0] in failed.err and failed.out == ""
 
 
+def test_a_key_no_version_has_says_what_they_do_have(ranked: Path, cli: Cli) -> None:
+    out = cli.ok("-C", str(ranked), "search", "--order-by", "metrics.rocauc", "DESC").out
+    assert out.splitlines()[-1] == ("6 of 6 matching versions lack metrics.rocauc: sorted last. "
+                                    "Did you mean metrics.roc_auc?")
+    assert Registry(ranked).search([], order_by=["params.dept"]).close == {"params.dept": "params.depth"}
+    assert Registry(ranked).search([], order_by=["metrics.zzz"]).close == {}
+
+
 def test_limit_must_be_positive(ranked: Path, cli: Cli) -> None:
     assert "--limit" in cli.fails("-C", str(ranked), "search", "--limit", "0", code=2).err
     with pytest.raises(InputError, match="--limit"):

@@ -184,13 +184,15 @@ def parse_order(text: str) -> Order:
 class Found(list[ModelVersion]):
     """The versions a search found, in order; ``missing``: for each sort key, how many of the
     versions that matched (before ``limit``) lack it, and so were sorted last; ``matched``: how
-    many matched before ``limit``."""
+    many matched before ``limit``; ``close``: for a key none of them has, the field they record
+    that is most like it (a typo: ``metrics.rocauc`` → ``metrics.roc_auc``)."""
 
     def __init__(self, versions: Iterable[ModelVersion] = (), *, missing: dict[str, int] | None = None,
-                 matched: int | None = None) -> None:
+                 matched: int | None = None, close: dict[str, str] | None = None) -> None:
         super().__init__(versions)
         self.missing: dict[str, int] = missing or {}
         self.matched = len(self) if matched is None else matched
+        self.close: dict[str, str] = close or {}
 
 
 def search(versions: Iterable[ModelVersion], conditions: list[Condition], *,
@@ -209,7 +211,19 @@ def search(versions: Iterable[ModelVersion], conditions: list[Condition], *,
         missing[key.field] = len(have) - len(present)
     if limit is not None and limit < 1:
         raise InputError(f"{limit} is not a limit", field="--limit", fix="give a whole number of 1 or more")
-    return Found(found[:limit], missing={k.field: missing[k.field] for k in keys}, matched=len(found))
+    close = {key.field: guess for key in keys if found and missing[key.field] == len(found)
+             and (guess := _recorded_like(key.field, found))}
+    return Found(found[:limit], missing={k.field: missing[k.field] for k in keys}, matched=len(found),
+                 close=close)
+
+
+def _recorded_like(field: str, versions: list[ModelVersion]) -> str | None:
+    section, dot, name = field.partition(".")
+    if not dot or section not in ("metrics", "params", "tags", "slices"):
+        return None
+    recorded = {key for mv in versions for key in (mv.data.get(section) or {})}
+    guess = closest(name, recorded)
+    return f"{section}.{guess}" if guess else None
 
 
 def _sort_value(mv: ModelVersion, field: str) -> tuple[int, float | str] | None:

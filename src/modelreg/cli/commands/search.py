@@ -90,6 +90,8 @@ def _notes(found: Found, *, err: bool) -> None:
     """What the order hid: versions that lack a sort key (sorted last), and what --limit left out."""
     for field, count in found.missing.items():
         if count:
-            click.echo(f"{count} of {found.matched} matching versions lack {field}: sorted last.", err=err)
+            guess = f" Did you mean {found.close[field]}?" if field in found.close else ""
+            click.echo(f"{count} of {found.matched} matching versions lack {field}: sorted last.{guess}",
+                       err=err)
     if len(found) < found.matched:
         click.echo(f"Showing {len(found)} of {found.matched} matching versions (--limit).", err=err)
