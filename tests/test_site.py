@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -39,6 +40,7 @@ from modelreg.site import pages
 from modelreg.site.data import alias_spans, headline_metrics
 from modelreg.site.state import STATE
 from modelreg.write import site_workflow
+from tests.browser import AXE, AXE_HINT, Browser
 from tests.github_stub import GitHubStub
 from tests.helpers import Cli, artifact, commit_all, git, metrics_file, set_aliases
 from tests.installs import Installs
@@ -686,6 +688,129 @@ def test_screenshot_of_a_model_page(catalog: Path, cli: Cli, tmp_path: Path) -> 
     if os.environ.get("MODELREG_UPDATE_SCREENSHOT"):
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, SCREENSHOT)
+
+
+#: the viewport widths every page is checked at: a laptop's and a phone's
+WIDTHS = (1280, 375)
+#: the screenshots' page: a model page (chart, versions, history)
+SHOT_PAGE = "models/fraud-detector.html"
+
+
+def axe_source() -> str:
+    if not AXE.is_file():
+        pytest.skip(AXE_HINT)
+    return AXE.read_text()
+
+
+def serious(violations: list[dict[str, Any]]) -> list[str]:
+    """axe's serious and critical violations, one line each: rule, impact, where, why."""
+    return [f"{v['id']} ({v['impact']}) at {node['target']}: {node['failureSummary'][:200]}"
+            for v in violations if v["impact"] in ("serious", "critical") for node in v["nodes"]]
+
+
+@needs_chromium
+def test_axe_finds_no_serious_violation_at_either_width(catalog: Path, cli: Cli, tmp_path: Path) -> None:
+    """axe-core injected into every page (each type: the index, model pages with a chart, version
+    pages with a card, lineage, params and slices, rejected, archived) at 1280 and 375 px: nothing
+    serious or critical.
+    Screenshots of both widths, whole pages, are left in the test's tmp dir; scripts/screenshot-site
+    copies what a phone shows of a model page to docs/images/site-model-375.png."""
+    source = axe_source()
+    out = tmp_path / "site"
+    site(cli, catalog, out, "--repo", REPO)  # the default title: "Model registry / fraud-detector" is a
+    found: dict[str, list[str]] = {}         # text with a link in it, as axe's link-in-text-block sees it
+    with Browser(CHROMIUM or "", tmp_path / "profile") as browser:
+        for rel in html_files(out):
+            for width in WIDTHS:
+                browser.open(out / rel, width)
+                found[f"{rel} at {width}px"] = serious(browser.axe(source))
+                browser.screenshot(tmp_path / f"{rel.replace('/', '-')[:-5]}-{width}.png")
+    assert {page: v for page, v in found.items() if v} == {}
+    for width in WIDTHS:
+        shot = (tmp_path / f"models-fraud-detector-{width}.png").read_bytes()
+        assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(shot[16:20], "big") == width * (2 if width < 600 else 1)  # a phone's scale 2
+    if os.environ.get("MODELREG_UPDATE_SCREENSHOT"):
+        with Browser(CHROMIUM or "", tmp_path / "profile") as browser:
+            browser.open(out / SHOT_PAGE, 375, 812)
+            browser.screenshot(SCREENSHOT.with_name("site-model-375.png"), whole=False)
+
+
+def _contrast(fg: str, bg: str) -> float:
+    """WCAG 2's contrast ratio of two colours, #rgb or #rrggbb."""
+    def luminance(colour: str) -> float:
+        digits = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+        rgb = [int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    light, dark = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_charts_text_colours_meet_contrast_where_axe_cannot_tell() -> None:
+    """axe cannot compute contrast for SVG text ("needs review"): the stylesheet's colours are
+    checked here, each text colour against what it is drawn on, at WCAG AA's 4.5:1."""
+    css = pages.CSS
+    palette = dict(re.findall(r"--(\w+):(#[0-9a-f]{6}|#[0-9a-f]{3})\b", css))
+
+    def fill(selector: str) -> str:
+        value = re.search(re.escape(selector) + r"\{[^}]*fill:([^;}]+)", css)
+        assert value, selector
+        colour = value.group(1)
+        return palette[colour[6:-1]] if colour.startswith("var(") else colour
+
+    pairs = {"svg .tick": fill("svg .tick"), "svg .axis": fill("svg .axis")}
+    for name, colour in pairs.items():  # ticks and axis titles lie outside the plot, on the page
+        assert _contrast(colour, palette["bg"]) >= 4.5, name
+    assert _contrast(fill("svg .seglabel"), fill("svg .seg")) >= 4.5  # a past holder's segment
+    assert _contrast(fill("svg .seglabel.now"), palette["prod"]) >= 4.5  # the holder of now
+    assert "svg .seg.now{fill:var(--prod)}" in css
+
+
+@needs_chromium
+def test_axe_check_catches_a_nested_link(catalog: Path, cli: Cli, tmp_path: Path) -> None:
+    """The check above is real: the chart as it was (an image holding links) fails it."""
+    source = axe_source()
+    out = tmp_path / "site"
+    site(cli, catalog, out)
+    page = out / "models/churn.html"
+    page.write_text(page.read_text().replace('role="group"', 'role="img"', 1))
+    with Browser(CHROMIUM or "", tmp_path / "profile") as browser:
+        browser.open(page, 1280)
+        assert any(line.startswith("nested-interactive (serious)") for line in serious(browser.axe(source)))
+
+
+@needs_chromium
+def test_a_phone_scrolls_tables_and_keeps_chart_labels_legible(catalog: Path, cli: Cli,
+                                                               tmp_path: Path) -> None:
+    """At 375 px nothing is cut without a cue: every table wider than the screen sits in a region
+    that scrolls sideways, can take keyboard focus and is named, under a visible line that says it
+    scrolls; every badge is inside the page or
+    such a region; the chart's text is drawn at 10 px or more (it was 4 px, the chart shrunk to fit)."""
+    out = tmp_path / "site"
+    site(cli, catalog, out, "--repo", REPO)
+    with Browser(CHROMIUM or "", tmp_path / "profile") as browser:
+        for rel in html_files(out):
+            browser.open(out / rel, 375)
+            report = browser.evaluate("""(() => {
+              const W = document.documentElement.clientWidth;
+              const box = el => el.closest('.tablebox, .chartbox');
+              const cut = [...document.querySelectorAll('table, svg.chart')].filter(el => {
+                const b = box(el);
+                if (el.getBoundingClientRect().right <= W + 1) return false;
+                const hint = b && b.previousElementSibling;  // the cue: "... scroll sideways"
+                return !b || getComputedStyle(b).overflowX !== 'auto' || b.tabIndex !== 0
+                  || !b.getAttribute('aria-label') || b.getBoundingClientRect().right > W + 1
+                  || !hint || !hint.matches('.scrollhint') || !hint.checkVisibility();
+              }).map(el => el.tagName);
+              const lost = [...document.querySelectorAll('.badge')].filter(el =>
+                el.getBoundingClientRect().right > W + 1 && !box(el)).map(el => el.textContent);
+              const small = [...document.querySelectorAll('svg.chart text')].map(  // drawn size, px
+                t => parseFloat(getComputedStyle(t).fontSize)
+                  * Math.hypot(t.getScreenCTM().a, t.getScreenCTM().b)).filter(px => px < 10);
+              return {cut, lost, small: small.length, wide: document.documentElement.scrollWidth > W + 1};
+            })()""")
+            assert report == {"cut": [], "lost": [], "small": 0, "wide": False}, rel
 
 
 # -- publishing --------------------------------------------------------------------------------

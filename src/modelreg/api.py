@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from modelreg.read.diff import Compared
     from modelreg.read.history import History
     from modelreg.read.resolve import Located
+    from modelreg.read.search import Found
     from modelreg.read.signatures import SignatureCheck
     from modelreg.write.register import Registered, Registration
     from modelreg.write.remote import RemoteRegistered
@@ -265,12 +266,20 @@ class Registry:
         left, right = (self.resolve(_as_uri(name, ref)) for ref in (a, b))
         return Compared(left, right, diff(left, right))
 
-    def search(self, where: Iterable[str], *, model: str | None = None) -> builtins.list[ModelVersion]:
-        from modelreg.read.search import parse, search
+    def search(self, where: Iterable[str], *, model: str | None = None, order_by: str | Iterable[str] = (),
+               limit: int | None = None) -> Found:
+        """Versions whose fields satisfy every ``where`` condition, as ``modelreg search``: sorted
+        by each ``order_by`` key (``"metrics.roc_auc DESC"``; versions lacking a key last, counted
+        in ``Found.missing``), the first ``limit`` of them. A list: ``reg.search([], order_by=
+        ["metrics.roc_auc DESC"], limit=1)[0]`` is the best version."""
+        from modelreg.read.search import parse, parse_order, search
 
         conditions = [parse(w) for w in where]
+        keys = [order_by] if isinstance(order_by, str) else order_by  # one key, as a string, is one key
+        order = [parse_order(key) for text in keys for key in text.split(",")]  # MLflow: "a DESC, b"
         models = [model] if model else self.models()
-        return search((mv for m in models for mv in self.catalog.versions(m)), conditions)
+        return search((mv for m in models for mv in self.catalog.versions(m)), conditions, order=order,
+                      limit=limit)
 
     # writes and transfers ---------------------------------------------------
 
@@ -420,6 +429,19 @@ class Registry:
                              {model: lambda s: transitions.reject(s, version, reason, by)},
                              branch=branch, commit=commit, push=push, open_pr=open_pr, message=message,
                              base=base, dry_run=dry_run)
+
+    def describe(self, model: str, description: str, *, branch: str | None = None, commit: bool = False,
+                 push: bool = False, open_pr: bool = False, message: str | None = None,
+                 base: str | None = None, dry_run: bool = False) -> Applied:
+        """Set ``model``'s description in its model.yaml (one line, at most 1000 characters; empty
+        clears it), checked by the gates and published as a promotion is, as ``modelreg describe``."""
+        from modelreg.formats.text import check_description
+
+        self._work_tree("describe in")
+        text = check_description(description, "DESCRIPTION")
+        return self._publish(f"describe {model}", {model: lambda state: state},
+                             fields={model: {"description": text}}, branch=branch, commit=commit, push=push,
+                             open_pr=open_pr, message=message, base=base, dry_run=dry_run)
 
     def _publish(self, verb: str, edits: dict[str, Edit] | Planned, **options: Any) -> Applied:
         from modelreg.write.publish import publish

@@ -36,6 +36,7 @@ COMMANDS = {
     "demote": "Remove an alias from a model.",
     "archive": "Archive a version: kept, never served.",
     "reject": "Reject a version, with the reason.",
+    "describe": "Set a model's description (a model.yaml change, checked and published as a promotion).",
     "deploy": "Deploy the aliases a merge moved: verified bytes, every target or none, the ledger.",
     "status": "Desired state on main against what the ledger and the targets serve; drift.",
     "reconcile": "Redeploy what drifted, from the tip of main.",

@@ -1,6 +1,6 @@
 """What the commands that change desired state share: their options, and how a change is shown.
 
-``promote``, ``rollback``, ``demote``, ``archive`` and ``reject`` call the
+``promote``, ``rollback``, ``demote``, ``archive``, ``reject`` and ``describe`` call the
 ``Registry`` method of that name, which checks, writes, commits, pushes and
 opens the pull request (``modelreg.write.publish``); this module prints what
 changed and the next step.
@@ -49,6 +49,8 @@ def show(applied: Applied, as_json: bool) -> None:
         return
     for move in applied.moves:
         click.echo(move.describe())
+    for change in applied.fields:
+        click.echo(change.describe())
     click.echo(_next(applied))
 
 

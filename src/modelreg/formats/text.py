@@ -39,6 +39,26 @@ def check_text(text: str, field: str) -> str:
     return text
 
 
+#: the longest model description modelreg writes: a line under the model's name (the rest: a card)
+MAX_DESCRIPTION = 1000
+
+
+def check_description(text: str, field: str) -> str:
+    """A model's description as given (stripped), or InputError naming ``field``: one line of
+    plain text, at most :data:`MAX_DESCRIPTION` characters (empty clears it)."""
+    check_text(text, field)
+    text = text.strip()
+    if any(ch in text for ch in "\n\u2028\u2029"):  # a newline, or Unicode's line and paragraph ones
+        raise InputError("holds a line break; a description is one line (the catalog and `show` print "
+                         "it under the model's name)", field=field,
+                         fix="write one line; put the rest in a model card (register --card)")
+    if len(text) > MAX_DESCRIPTION:
+        raise InputError(f"is {len(text)} characters long; a description holds at most {MAX_DESCRIPTION}",
+                         field=field, fix="say what the model is in a sentence or two; the rest belongs "
+                         "in a model card (register --card)")
+    return text
+
+
 def first_unprintable(doc: Any, path: tuple[str, ...] = ()) -> tuple[str, str] | None:
     """The dotted path and text of the first key or string value in a parsed file that holds a
     character :func:`check_text` refuses, or None."""

@@ -8,10 +8,17 @@ else as text; ``>= <= > <`` need a number. Stage, approval and alias match in an
 case, as URIs do. A condition that could never mean anything (an unknown field,
 ``>=`` against a word, a stage that does not exist) is an error showing the right
 form, never an empty result.
+
+``--order-by FIELD [ASC|DESC]`` (repeatable: the first key decides, the next breaks its ties)
+sorts by the same fields; numbers sort as numbers and before text. A version that lacks a key
+sorts after those that have it, in either direction (the best version is never one that did
+not report the metric), and :class:`Found` counts them so that the output can say so.
+``limit`` keeps the first N after sorting.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Iterable
@@ -108,11 +115,15 @@ def _is_number(text: str) -> bool:
 def check_field(condition: Condition, versions: list[ModelVersion]) -> None:
     """Raise InputError, with the likely intended form, for a field no version can have."""
     field = condition.field
-    if field in DERIVED or field.split(".")[0] in MANIFEST_FIELDS:
+    if _known(field):
         return
     guess = _intended(condition, versions)
     raise InputError(f"unknown field {field!r}", field="--where",
                      fix=f'did you mean "{guess}{condition.op}{condition.value}"? {FIELD_FORMS}')
+
+
+def _known(field: str) -> bool:
+    return field in DERIVED or field.split(".")[0] in MANIFEST_FIELDS
 
 
 def _intended(condition: Condition, versions: list[ModelVersion]) -> str:
@@ -141,8 +152,89 @@ def lookup(mv: ModelVersion, field: str) -> Any:
     return value
 
 
-def search(versions: Iterable[ModelVersion], conditions: list[Condition]) -> list[ModelVersion]:
+@dataclass(frozen=True)
+class Order:
+    """One ``--order-by`` key: a field as ``--where`` names it, and its direction."""
+
+    field: str
+    descending: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.field} {'DESC' if self.descending else 'ASC'}"
+
+
+_ORDER = re.compile(r"^\s*(?P<field>[A-Za-z0-9_.:/=+-]+)(?:\s+(?P<dir>[A-Za-z]+))?\s*$")
+
+
+def parse_order(text: str) -> Order:
+    """``metrics.roc_auc DESC``, ``created_at asc`` or ``version`` (ascending)."""
+    match = _ORDER.match(text)
+    direction = (match.group("dir") or "ASC").upper() if match else ""
+    if not match or direction not in ("ASC", "DESC"):
+        raise InputError(f"{text!r} is not a sort key", field="--order-by",
+                         fix='write FIELD, FIELD ASC or FIELD DESC, e.g. "metrics.roc_auc DESC"')
+    order = Order(match.group("field"), direction == "DESC")
+    if not _known(order.field):
+        guess = _intended(Condition(order.field, "=", ""), [])
+        raise InputError(f"unknown field {order.field!r}", field="--order-by",
+                         fix=f'did you mean "{guess} {direction}"? {FIELD_FORMS}')
+    return order
+
+
+class Found(list[ModelVersion]):
+    """The versions a search found, in order; ``missing``: for each sort key, how many of the
+    versions that matched (before ``limit``) lack it, and so were sorted last; ``matched``: how
+    many matched before ``limit``; ``close``: for a key none of them has, the field they record
+    that is most like it (a typo: ``metrics.rocauc`` → ``metrics.roc_auc``)."""
+
+    def __init__(self, versions: Iterable[ModelVersion] = (), *, missing: dict[str, int] | None = None,
+                 matched: int | None = None, close: dict[str, str] | None = None) -> None:
+        super().__init__(versions)
+        self.missing: dict[str, int] = missing or {}
+        self.matched = len(self) if matched is None else matched
+        self.close: dict[str, str] = close or {}
+
+
+def search(versions: Iterable[ModelVersion], conditions: list[Condition], *,
+           order: Iterable[Order] = (), limit: int | None = None) -> Found:
     pool = list(versions)
     for condition in conditions:
         check_field(condition, pool)
-    return [mv for mv in pool if all(c.matches(mv) for c in conditions)]
+    found = [mv for mv in pool if all(c.matches(mv) for c in conditions)]
+    keys = list(order)
+    missing = {}
+    for key in reversed(keys):  # stable sorts, the last key first: the first key decides
+        have = [(mv, _sort_value(mv, key.field)) for mv in found]
+        present = sorted(((mv, v) for mv, v in have if v is not None), key=lambda pair: pair[1],
+                         reverse=key.descending)
+        found = [mv for mv, _ in present] + [mv for mv, v in have if v is None]
+        missing[key.field] = len(have) - len(present)
+    if limit is not None and limit < 1:
+        raise InputError(f"{limit} is not a limit", field="--limit", fix="give a whole number of 1 or more")
+    close = {key.field: guess for key in keys if found and missing[key.field] == len(found)
+             and (guess := _recorded_like(key.field, found))}
+    return Found(found[:limit], missing={k.field: missing[k.field] for k in keys}, matched=len(found),
+                 close=close)
+
+
+def _recorded_like(field: str, versions: list[ModelVersion]) -> str | None:
+    section, dot, name = field.partition(".")
+    if not dot or section not in ("metrics", "params", "tags", "slices"):
+        return None
+    recorded = {key for mv in versions for key in (mv.data.get(section) or {})}
+    guess = closest(name, recorded)
+    return f"{section}.{guess}" if guess else None
+
+
+def _sort_value(mv: ModelVersion, field: str) -> tuple[int, float | str] | None:
+    """Numbers before text; None when the version lacks the field (or it is empty or not a value)."""
+    value = lookup(mv, field)
+    if isinstance(value, list):  # alias: in name order
+        value = ",".join(sorted(value)) or None
+    if value is _MISSING or value is None or isinstance(value, dict):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):  # NaN ranks nowhere: as if not reported
+        return None
+    if finite_number(value):
+        return (0, float(value))
+    return (1, str(value).lower() if isinstance(value, bool) else str(value))

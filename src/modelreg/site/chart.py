@@ -9,6 +9,11 @@ re-renders only the models that changed: ``site/state.py``). Every point and
 span carries a ``<title>``, which browsers show on hover. Colours come from the
 page's one stylesheet (classes only: the Content-Security-Policy allows no
 ``style`` attributes).
+
+The ``<svg>`` is a named group, not an image: an image's children are hidden from
+assistive technology, and these hold links (a point opens its version's page), which
+screen readers and keyboards must reach (WCAG 4.1.2; axe's ``nested-interactive``).
+Each link is named by its own ``<title>``.
 """
 
 from __future__ import annotations
@@ -90,7 +95,7 @@ def render(metric: str, points: list[Point], spans: list[Span], *, link: str = "
     scale = _Scale(len(points), *_range(values))
     current = next((s.version for s in spans if s.end is None), None)
     out = [f'<svg id="chart" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-           f'height="{HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" '
+           f'height="{HEIGHT}" role="group" aria-labelledby="chart-title" aria-describedby="chart-desc" '
            f'xmlns="http://www.w3.org/2000/svg">',
            f'<title id="chart-title">{escape(metric)} across versions</title>',
            f'<desc id="chart-desc">{escape(_describe(metric, points, spans))}</desc>']
@@ -149,10 +154,10 @@ def _points(scale: _Scale, metric: str, points: list[Point], current: int | None
         label = f"v{point.version}: {metric} = {_fmt(point.value)}"
         label += f" ({point.state})" if point.state != "live" else ""
         label += " (in production)" if now else ""
-        out.append(f'<a href="{escape(link.format(version=point.version))}"><circle '
-                   f'class="pt {point.state}{" now" if now else ""}" cx="{scale.x(index):.1f}" '
-                   f'cy="{scale.y(point.value):.1f}" r="{5 if now else 4}"><title>{escape(label)}</title>'
-                   "</circle></a>")
+        # the link's own <title> names it (and is what a browser shows on hover)
+        out.append(f'<a href="{escape(link.format(version=point.version))}"><title>{escape(label)}</title>'
+                   f'<circle class="pt {point.state}{" now" if now else ""}" cx="{scale.x(index):.1f}" '
+                   f'cy="{scale.y(point.value):.1f}" r="{5 if now else 4}"/></a>')
     return out
 
 

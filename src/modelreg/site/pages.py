@@ -42,6 +42,8 @@ MAX_ROWS = 300
 MAX_CARD = 100_000
 #: the most characters of a description, reason or tag in a table row, and on its own page
 MAX_CELL, MAX_TEXT = 300, 10_000
+#: a table of this many columns or more is wider than a phone: it says it scrolls
+WIDE_TABLE = 4
 
 CSS = """\
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#fff;--soft:#f6f8fa;--accent:#0969da;
@@ -54,6 +56,7 @@ header nav{font-size:13px;color:var(--muted)}
 main{max-width:1120px;margin:0 auto;padding:16px 24px 40px}
 footer{max-width:1120px;margin:0 auto;padding:0 24px 24px;color:var(--muted);font-size:12px}
 a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
+nav a,p a,li a,footer a{text-decoration:underline;text-underline-offset:2px}
 h1{font-size:24px;margin:8px 0 4px}h2{font-size:17px;margin:28px 0 8px;padding-bottom:4px;
 border-bottom:1px solid var(--line)}
 p.lead{margin:0 0 8px;color:var(--muted)}
@@ -62,6 +65,8 @@ th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertic
 white-space:nowrap}
 td.text{white-space:normal;min-width:9em}
 .tablebox{overflow-x:auto}
+.tablebox:focus-visible,.chartbox:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
+.scrollhint{display:none;margin:4px 0 0;font-size:12px;color:var(--muted)}
 th{background:var(--soft);font-weight:600;font-size:13px}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 code,.mono{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
@@ -89,9 +94,13 @@ svg .line{fill:none;stroke:var(--accent);stroke-width:1.5}
 svg .pt{fill:var(--accent);stroke:#fff;stroke-width:1}
 svg .pt.archived{fill:#8c959f}svg .pt.rejected{fill:#fff;stroke:var(--bad);stroke-width:2}
 svg .pt.now{fill:var(--prod);stroke:#fff;stroke-width:2}
+svg a:focus-visible .pt{stroke:var(--fg);stroke-width:3}
 svg .seg{fill:#aceebb;stroke:#fff}svg .seg.now{fill:var(--prod)}
 svg .seglabel{font-size:11px;fill:#0b3d1a}svg .seglabel.now{fill:#fff}
 .legend{font-size:12px;color:var(--muted)}
+@media (max-width:700px){header{padding:10px 12px}main{padding:12px 12px 32px}footer{padding:0 12px 20px}
+.scrollhint{display:block}
+svg.chart{min-width:760px}svg .tick,svg .seglabel{font-size:12px}}
 """
 
 _CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
@@ -160,15 +169,22 @@ def _page(info: Info, title: str, crumbs: Sequence[tuple[str, str | None]], body
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable[int] = (),
-           text: Iterable[int] = (), *, narrow: bool = False) -> str:
+           text: Iterable[int] = (), *, narrow: bool = False, label: str) -> str:
     """A table of cells that are already HTML (escaped by the caller); ``numeric`` columns align
-    right, ``text`` columns wrap (the others do not); ``narrow``: as wide as its content."""
+    right, ``text`` columns wrap (the others do not); ``narrow``: as wide as its content.
+
+    It sits in a region named ``label`` that scrolls sideways when the screen is narrower than
+    the table, and takes keyboard focus so that it can be scrolled without a mouse; on a phone
+    a table of more columns than fit says so above it (a cue the stylesheet shows under 700 px)."""
     kinds = {**dict.fromkeys(text, " class=text"), **dict.fromkeys(numeric, " class=num")}
     head = "".join(f"<th{kinds.get(i, '')}>{e(h)}</th>" for i, h in enumerate(headers))
     body = "".join("<tr>" + "".join(f"<td{kinds.get(i, '')}>{c}</td>" for i, c in enumerate(row))
                    + "</tr>\n" for row in rows)
     table = "<table class=narrow>" if narrow else "<table>"
-    return f"<div class=tablebox>{table}<thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table></div>"
+    hint = (f"<p class=scrollhint>{len(headers)} columns: scroll the table sideways &rarr;</p>"
+            if len(headers) >= WIDE_TABLE else "")
+    box = f'<div class=tablebox role=region tabindex=0 aria-label="{e(label)}">'
+    return f"{hint}{box}{table}<thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table></div>"
 
 
 def _facts(pairs: Iterable[tuple[str, str]]) -> str:
@@ -248,7 +264,7 @@ def index_page(info: Info, rows: Sequence[tuple[str, ...]], versions: int, *,
     """The index: ``rows`` from :func:`index_row`, by model name; ``versions`` in all; ``notes``:
     the warnings of reading the ledger (records left out, counted)."""
     table = _table(["model", "description", "owners", "aliases", "tags", "status", "versions"], rows, [6],
-                   text=[1, 3, 4, 5])
+                   text=[1, 3, 4, 5], label="Models")
     body = (f"<h1>{e(info.title)}</h1><p class=lead>{len(rows)} models, {versions} versions.</p>"
             + (table if rows else "<p>No models registered yet.</p>")
             + "".join(f"<p class=muted>Deployment ledger: {e(note)}.</p>" for note in notes))
@@ -293,7 +309,9 @@ def model_page(info: Info, data: ModelData) -> str:
         link = f"{model.name}/v{{version}}.html"
         svg = chart.render(metric, points, data.production[-MAX_SPANS:], link=link)
         newest = f" (the newest {len(shown)} of {len(data.versions)})" if older else ""
-        parts.append(f"<h2>{e(metric)} across versions{newest}</h2><div class=chartbox>{svg}</div>"
+        parts.append(f"<h2>{e(metric)} across versions{newest}</h2><p class=scrollhint>The chart scrolls "
+                     f'sideways &rarr;</p><div class=chartbox role=region tabindex=0 aria-label="Chart of '
+                     f'{e(metric)}">{svg}</div>'
                      '<p class=legend>Shaded: versions that held production; dark green: the one that holds '
                      "it now. Hollow red: rejected; grey: archived. The strip below is who held production "
                      "when. Hover for values and dates.</p>")
@@ -329,7 +347,8 @@ def _versions_table(data: ModelData, shown: list[ModelVersion], name: str) -> st
             clip(mv.description),
         ))
     headers = ["version", "created", "by", "aliases", "stage", "approval", *data.metrics, "description"]
-    return _table(headers, rows, range(6, 6 + len(data.metrics)), text=[6 + len(data.metrics)])
+    return _table(headers, rows, range(6, 6 + len(data.metrics)), text=[6 + len(data.metrics)],
+                  label="Versions")
 
 
 def _events(info: Info, events: list[Event], prefix: str) -> str:
@@ -347,7 +366,8 @@ def _events(info: Info, events: list[Event], prefix: str) -> str:
     legend = "; ".join(f"<b>{e(source)}</b>: {e(SOURCES[source])}" for source in shown)
     signed = any(ev.signature for ev in events[:MAX_EVENTS])
     return (_table(["date", "change", "version", "pull request", "approved by", "by", "commit", "source",
-                    "signature"], rows, text=[4]) + more + f"<p class=legend>Source: {legend}.</p>"
+                    "signature"], rows, text=[4], label="History")
+            + more + f"<p class=legend>Source: {legend}.</p>"
             + (f"<p class=legend>{_SIGNATURES}</p>" if signed else ""))
 
 
@@ -379,7 +399,8 @@ def _unmatched(info: Info, data: ModelData) -> str:
     return ("<h2>Unmatched ledger records</h2><p class=muted>Records in the deployment ledger (git notes, "
             "which anyone who may push can write) whose move git does not bear out. They are not part of "
             "the history above.</p>"
-            + _table(["recorded", "claims", "commit", "why not attached", "signature"], rows, text=[1, 3]))
+            + _table(["recorded", "claims", "commit", "why not attached", "signature"], rows, text=[1, 3],
+                     label="Unmatched ledger records"))
 
 
 def _change(event: Event) -> str:
@@ -447,7 +468,8 @@ def version_page(info: Info, data: ModelData, mv: ModelVersion, card: str | None
     params = list(mv.params.items())
     if params:
         rows = [(f"<code>{e(k)}</code>", e(v)) for k, v in params[:MAX_ROWS]]
-        parts.append("<h2>Parameters</h2>" + _table(["name", "value"], rows, text=[1], narrow=True)
+        parts.append("<h2>Parameters</h2>" + _table(["name", "value"], rows, text=[1], narrow=True,
+                                                          label="Parameters")
                      + _cut(len(params)))
     source = f"{names.version_dir(mv.model, mv.version)}/{mv.data.get('card')}"
     parts.append("<h2>Model card</h2>" + (_card(card, source) if card is not None else
@@ -475,14 +497,15 @@ def _metrics(mv: ModelVersion) -> str:
     out = []
     if mv.metrics:
         pairs = [(f"<code>{e(k)}</code>", _number(v)) for k, v in sorted(mv.metrics.items())]
-        out.append("<h2>Metrics</h2>" + _table(["metric", "value"], pairs, [1], narrow=True))
+        out.append("<h2>Metrics</h2>" + _table(["metric", "value"], pairs, [1], narrow=True,
+                                                       label="Metrics"))
     slices = mv.data.get("slices") or {}
     if slices:
         columns = sorted({m for values in slices.values() for m in values})
         rows = [(e(s), *(_number(values.get(m)) for m in columns))
                 for s, values in list(slices.items())[:MAX_ROWS]]
         out.append("<h2>Slices</h2>" + _table(["slice", *columns], rows, range(1, len(columns) + 1),
-                                               text=[0], narrow=True)
+                                               text=[0], narrow=True, label="Slices")
                    + _cut(len(slices)))
     return "".join(out)
 
@@ -503,7 +526,7 @@ def _lineage(lineage: dict[str, Any]) -> str:
         rows = [(e(d.get("name")), e(d.get("path")), e(d.get("version")),
                  f"<code>{e(d.get('sha256') or d.get('md5'))}</code>", e(_size(d.get("size"))))
                 for d in datasets[:MAX_ROWS]]
-        out.append(_table(["data", "path", "version", "hash", "size"], rows, text=[1, 3]))
+        out.append(_table(["data", "path", "version", "hash", "size"], rows, text=[1, 3], label="Data"))
     return "".join(out)
 
 

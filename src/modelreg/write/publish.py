@@ -12,6 +12,7 @@ import contextlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from modelreg.edges import git
 from modelreg.errors import GitError, NotFoundError, ServiceError
@@ -21,14 +22,15 @@ from modelreg.write.transitions import Applied, Edit, Planned, apply
 def publish(root: Path, verb: str, edits: dict[str, Edit] | Planned, *, models: Sequence[str] = (),
             branch: str | None = None,
             commit: bool = False, push: bool = False, open_pr: bool = False, message: str | None = None,
-            base: str | None = None, dry_run: bool = False) -> Applied:
-    """Apply ``edits`` (see :func:`apply`); with ``push`` or ``open_pr``, on a branch (named for
-    the change when ``branch`` is None) that is pushed to origin, and with ``open_pr`` proposed
-    as a pull request (or, without ``gh``, with the URL that opens one in ``compare_url``)."""
+            base: str | None = None, dry_run: bool = False,
+            fields: dict[str, dict[str, Any]] | None = None) -> Applied:
+    """Apply ``edits`` and ``fields`` (see :func:`apply`); with ``push`` or ``open_pr``, on a branch
+    (named for the change when ``branch`` is None) that is pushed to origin, and with ``open_pr``
+    proposed as a pull request (or, without ``gh``, with the URL that opens one in ``compare_url``)."""
     if (push or open_pr) and not branch:
         branch = branch_name(verb, list(models) if callable(edits) else list(edits))
     applied = apply(root, edits, verb=verb, base=base, branch=branch, commit=commit, message=message,
-                    dry_run=dry_run, all_gates=open_pr)
+                    dry_run=dry_run, all_gates=open_pr, fields=fields)
     if not (applied.written and applied.branch and (push or open_pr)):
         return applied
     try:

@@ -9,6 +9,7 @@ and renamed into it, so a crash or a dead remote leaves no half version.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import getpass
 import os
 import shutil
@@ -62,6 +63,9 @@ class Registration:
     code_repo: Path | None = None
     owners: list[str] = field(default_factory=list)
     policy: str | None = None
+    #: a new model's description (model.yaml); for an existing model it must be what model.yaml
+    #: says, as owners and policy (``modelreg describe`` changes it, in a pull request of its own)
+    model_description: str = ""
     created_by: str | None = None
     #: sign the artifact's bytes (``--sign-key``, ``--sign-certificate``, ``--sign-keyless``): the
     #: bundle is written beside version.yaml as ``signature``, committed with it
@@ -92,6 +96,8 @@ def register(root: Path, reg: Registration, *, branch: str | None = None, commit
     """Register ``reg`` in the registry at ``root``, holding the registry's lock (see ``lock.py``)
     from choosing the version number until the commit."""
     names.check_model_name(reg.model)
+    reg = dataclasses.replace(reg, model_description=text.check_description(reg.model_description,
+                                                                             "--model-description"))
     text.check_text(reg.description, "--description")  # the options by name; the rest of the
     for key, value in reg.tags.items():                   # manifest's text below, before any hashing
         text.check_text(value, f"--tag {key}")
@@ -246,7 +252,7 @@ def _read_card(card: Path | None) -> bytes | None:
 
 def _new_model(reg: Registration) -> dict[str, Any]:
     doc: dict[str, Any] = {"schema_version": models.SCHEMA_VERSION, "name": reg.model,
-                           "description": "", "owners": list(reg.owners)}
+                           "description": reg.model_description, "owners": list(reg.owners)}
     if reg.policy:
         doc["policy"] = reg.policy
     doc.update(aliases={}, archived=[], rejected=[])
@@ -255,12 +261,16 @@ def _new_model(reg: Registration) -> dict[str, Any]:
 
 
 def _check_unchanged_model(root: Path, reg: Registration) -> None:
-    if not reg.owners and not reg.policy:
+    if not reg.owners and not reg.policy and not reg.model_description:
         return
     source = names.model_file(reg.model)
     model = documents.model_file(WorkTree(str(root)), reg.model)
     if model is None:
         return
+    if reg.model_description and reg.model_description != (model.data.get("description") or ""):
+        raise ConflictError(f"--model-description differs from {source}",
+                            fix="it applies to a new model only; change a model's description with "
+                            f"`modelreg describe {reg.model} TEXT` (a pull request of its own)")
     if (reg.owners and list(reg.owners) != model.owners) or (reg.policy and reg.policy != model.policy):
         raise ConflictError(f"--owner/--policy differ from {source}",
                             fix="they apply to a new model only; change owners or policy "

@@ -1,4 +1,4 @@
-"""Changing desired state: promote, demote, roll back, archive, reject.
+"""Changing desired state: promote, demote, roll back, archive, reject; and describe.
 
 Each edit is a pure function from one :class:`DesiredState` to the next.
 :func:`apply` then checks the would-be ``model.yaml`` files with the same
@@ -7,6 +7,9 @@ served, an archived or rejected target all fail here, before anything is
 written), and only then writes them, holding the registry's lock, and
 optionally commits on a new branch and pushes it: one commit for every model
 changed, so one review, one merge, one deployment.
+
+``describe`` goes the same way with ``fields``: a model.yaml field other than
+desired state (the description) set in the same checked, locked write.
 """
 
 from __future__ import annotations
@@ -116,6 +119,25 @@ def _push(stack: list[int], version: int | None) -> None:
 # --- applying them ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FieldChange:
+    """A ``model.yaml`` field other than desired state, changed (``describe``: the description)."""
+
+    model: str
+    field: str
+    before: Any
+    after: Any
+
+    def describe(self) -> str:
+        """``fraud description: "Real-time fraud scoring"`` (long text cut: the file has it whole)."""
+        after = str(self.after)
+        shown = after if len(after) <= 60 else after[:59] + "…"
+        return f'{self.model} {self.field}: "{shown}"' if after else f"{self.model} {self.field}: cleared"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "field": self.field, "before": self.before, "after": self.after}
+
+
 @dataclass
 class Applied:
     """What a transition command changed, and where it left the change."""
@@ -129,13 +151,16 @@ class Applied:
     pr_url: str | None = None
     compare_url: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: fields of model.yaml other than desired state that changed (``describe``)
+    fields: list[FieldChange] = field(default_factory=list)
     #: the gates' report on the change (what a pull request's body shows); not part of the JSON
     report: CheckReport | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"changes": [m.to_dict() for m in self.moves], "files": self.files, "written": self.written,
                 "commit": self.commit, "branch": self.branch, "pushed": self.pushed, "pr_url": self.pr_url,
-                "compare_url": self.compare_url, "notes": self.notes}
+                "compare_url": self.compare_url, "notes": self.notes,
+                "fields": [f.to_dict() for f in self.fields]}
 
 
 def current(tree: Snapshot, model: str) -> tuple[DesiredState, dict[str, Any]]:
@@ -156,10 +181,12 @@ Planned = Callable[[Catalog], dict[str, Edit]]
 
 def apply(root: Path, edits: dict[str, Edit] | Planned, *, verb: str, base: str | None = None,
           branch: str | None = None, commit: bool = False, message: str | None = None,
-          dry_run: bool = False, all_gates: bool = False) -> Applied:
+          dry_run: bool = False, all_gates: bool = False,
+          fields: dict[str, dict[str, Any]] | None = None) -> Applied:
     """Apply ``edits`` (model → function of its desired state, or a function of the registry's
     catalog that makes them) to the state read under the registry's lock, check the result
-    with CI's gates, then write (and commit) it, or nothing.
+    with CI's gates, then write (and commit) it, or nothing. ``fields``: model → other
+    ``model.yaml`` fields to set in the same write (each model also in ``edits``).
 
     Only the schema and promotion gates can refuse the change; ``all_gates`` runs the others
     too, in the same pass, for a report to show (a pull request's body).
@@ -178,14 +205,19 @@ def apply(root: Path, edits: dict[str, Edit] | Planned, *, verb: str, base: str 
         before = {model: current(tree, model) for model in edits}
         changes = {model: edit(before[model][0]) for model, edit in edits.items()}
         moved = [m for model, state in changes.items() for m in desired.moves(before[model][0], state)]
-        if not moved:
-            raise ConflictError("nothing would change", fix="the desired state already says so")
-        texts = {names.model_file(model): _render(before[model][1], state)
+        fields = fields or {}
+        set_fields = [FieldChange(model, name, before[model][1].get(name, ""), value)
+                      for model, new in fields.items() for name, value in new.items()
+                      if before[model][1].get(name, "") != value]
+        if not moved and not set_fields:
+            said = "model.yaml" if fields else "the desired state"
+            raise ConflictError("nothing would change", fix=f"{said} already says so")
+        texts = {names.model_file(model): _render(before[model][1], state, fields.get(model, {}))
                  for model, state in changes.items()}
         report = _check(tree, texts, base, all_gates=all_gates)
         files = sorted(texts)
         if dry_run:
-            return Applied(moved, files, written=False, report=report)
+            return Applied(moved, files, written=False, report=report, fields=set_fields)
         if branch and git.branch_exists(root, branch):
             raise ConflictError(f"a branch named {branch!r} exists already", fix="pick another --branch name")
         commit_id = None
@@ -194,13 +226,20 @@ def apply(root: Path, edits: dict[str, Edit] | Planned, *, verb: str, base: str 
             for path, text in texts.items():
                 write_atomic(root / path, text)
             if branch or commit:
-                commit_id = undo.commit(message or _message(verb, moved), files)
-        return Applied(moved, files, written=True, commit=commit_id, branch=branch, report=report)
+                commit_id = undo.commit(message or _message(verb, moved, set_fields), files)
+        return Applied(moved, files, written=True, commit=commit_id, branch=branch, report=report,
+                       fields=set_fields)
 
 
-def _render(doc: dict[str, Any], state: DesiredState) -> str:
-    """The model.yaml with its desired state replaced; every other field kept, in its order."""
-    new = {**doc, **state.to_doc()}
+def _render(doc: dict[str, Any], state: DesiredState, fields: dict[str, Any]) -> str:
+    """The model.yaml with its desired state replaced and ``fields`` set; every other field kept,
+    in its order (a field the file lacks goes after ``name``, where ``register`` writes it)."""
+    new: dict[str, Any] = {}
+    for key, value in doc.items():
+        new[key] = value
+        if key == "name":
+            new.update({k: v for k, v in fields.items() if k not in doc})
+    new.update({**{k: v for k, v in fields.items() if k in doc}, **state.to_doc()})
     return yamlio.dumps(new, MODEL_HEADER)
 
 
@@ -222,8 +261,8 @@ def _check(tree: WorkTree, texts: dict[str, str], base: str | None, *, all_gates
     return report
 
 
-def _message(verb: str, moved: list[Move]) -> str:
+def _message(verb: str, moved: list[Move], set_fields: list[FieldChange]) -> str:
     subject = {"promote": "Promote", "rollback": "Roll back", "demote": "Demote", "archive": "Archive",
-               "reject": "Reject"}.get(verb.split()[0], verb.capitalize())
-    what = ", ".join(m.describe() for m in moved)
+               "reject": "Reject", "describe": "Describe"}.get(verb.split()[0], verb.capitalize())
+    what = ", ".join([m.describe() for m in moved] + [f.describe() for f in set_fields])
     return f"{subject} {what}"

@@ -48,6 +48,8 @@ PASSWORD_ENV = "MODELREG_SIGN_KEY_PASSWORD"
 @click.option("--owner", "owners", multiple=True, metavar="@ORG/TEAM",
               help="Owner of a new model (repeatable); routes its reviews.")
 @click.option("--policy", help="Policy of a new model (policies/NAME.yaml).")
+@click.option("--model-description", metavar="TEXT", default="",
+              help="A new model's description, one line (later: `modelreg describe MODEL TEXT`).")
 @click.option("--branch", metavar="NAME",
               help="Create this branch and commit the version on it, ready for a PR (with --registry: "
               "the branch pushed, default modelreg/register-MODEL-vN).")
@@ -82,8 +84,9 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
             params_file: Path | None, param_pairs: tuple[str, ...], tag_pairs: tuple[str, ...],
             description: str, framework: str | None, fmt: str | None, datasets: tuple[str, ...],
             run_id: str | None, run_url: str | None, card: Path | None, code_repo: Path | None,
-            owners: tuple[str, ...], policy: str | None, branch: str | None, commit: bool,
-            registry_url: str | None, open_pr: bool, repo: str | None, base: str | None, as_json: bool,
+            owners: tuple[str, ...], policy: str | None, model_description: str, branch: str | None,
+            commit: bool, registry_url: str | None, open_pr: bool, repo: str | None, base: str | None,
+            as_json: bool,
             sign: bool, sign_key: Path | None, sign_certificate: Path | None,
             sign_chain: tuple[Path, ...], sign_keyless: bool) -> None:
     """Register a new version of MODEL.
@@ -142,7 +145,7 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
         tags=inputs.assignments(tag_pairs, "--tag"), description=description, framework=fw,
         format=fmt, datasets=[lineage.dataset(d) for d in datasets], run_id=run_id,
         run_url=run_url, card=card, code_repo=code_repo, owners=list(owners), policy=policy,
-        sign=method,
+        model_description=model_description, sign=method,
     )
     if registry_url is not None:
         _register_remote(registry_url, registration, branch=branch, base=base, open_pr=open_pr,
