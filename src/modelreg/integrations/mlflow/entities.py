@@ -5,11 +5,11 @@ MLflow                    modelreg
 ========================  ===============================================================
 RegisteredModel.name      the model's directory, ``registry/<name>/``
 .description, .tags       ``model.yaml`` ``description``, ``tags``
-.aliases                  ``model.yaml`` ``aliases`` (alias → version)
+.aliases                  ``model.yaml`` ``aliases`` (alias → version number)
 .creation_timestamp       the earliest ``created_at`` of its versions (ms since the epoch)
 .last_updated_timestamp   the latest ``created_at`` of its versions
 .latest_versions          the newest version in each stage (``get_latest_versions``)
-ModelVersion.version      ``v<N>`` (a string, as MLflow has it)
+ModelVersion.version      ``v<N>``, as the number N (as MLflow's sqlite and file stores give it)
 .creation_timestamp       ``created_at``; ``last_updated_timestamp`` the same (immutable)
 .user_id                  ``created_by``
 .description, .tags       ``version.yaml`` ``description``, ``tags``
@@ -59,7 +59,9 @@ def model_version(registry: RegistryUri, mv: ModelVersion) -> MlflowVersion:
     run = mv.lineage.get("run") or {}
     created = millis(mv.created_at)
     return MlflowVersion(
-        name=mv.model, version=str(mv.version), creation_timestamp=created or 0,
+        # an int, as MLflow's own sqlite and file stores give it (its annotation says str)
+        name=mv.model, version=mv.version,  # type: ignore[arg-type]
+        creation_timestamp=created or 0,
         last_updated_timestamp=created, description=mv.description,
         user_id=str(mv.data.get("created_by") or ""), current_stage=mv.stage,
         source=registry.artifact_uri(mv.model, mv.version, str(mv.artifact.get("path", ""))),
@@ -77,7 +79,7 @@ def registered_model(model: Model, versions: list[MlflowVersion],
         name=model.name, creation_timestamp=min(times) if times else None,
         last_updated_timestamp=max(times) if times else None, description=model.description,
         latest_versions=latest, tags=[RegisteredModelTag(k, v) for k, v in model.tags.items()],
-        aliases=[RegisteredModelAlias(a, str(v)) for a, v in sorted(model.aliases.items())],
+        aliases=[RegisteredModelAlias(a, v) for a, v in sorted(model.aliases.items())],
     )
 
 
