@@ -28,6 +28,7 @@ LAYERS = {
     "deploy": 8,
     "api": 9,
     "site": 10, "serve": 10,
+    "integrations": 11,  # what other tools call (the MLflow plugin) and load_model: above api and serve
     "cli": 11,
     "__init__": 12, "__main__": 12,  # the package's lazy facade (modelreg.Registry) and `python -m`
 }

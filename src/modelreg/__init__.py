@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["ModelVersion", "ModelregError", "Registry", "__version__", "load_path"]
+__all__ = ["ModelVersion", "ModelregError", "Registry", "__version__", "load_model", "load_path"]
 
 if TYPE_CHECKING:
     from modelreg.api import Registry, load_path
     from modelreg.errors import ModelregError
+    from modelreg.integrations.load import load_model
     from modelreg.read.catalog import ModelVersion
 
 
@@ -26,6 +27,10 @@ def __getattr__(name: str) -> Any:
         from modelreg import api
 
         return getattr(api, name)
+    if name == "load_model":
+        from modelreg.integrations.load import load_model
+
+        return load_model
     if name == "ModelVersion":
         from modelreg.read.catalog import ModelVersion
 

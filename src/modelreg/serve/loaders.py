@@ -147,15 +147,32 @@ def _sklearn(model: Any, where: str) -> Predictor:
 
 
 def _onnx(data: bytes, where: str) -> Predictor:
+    from modelreg.serve.predictors import OnnxPredictor
+
+    return OnnxPredictor(_onnx_session(data, where))
+
+
+def _onnx_session(data: bytes, where: str) -> Any:
     import onnxruntime
 
     try:
-        session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own classes for a bad graph
         raise InputError(f"{where}: onnxruntime could not load it: {_brief(exc)}") from exc
-    from modelreg.serve.predictors import OnnxPredictor
 
-    return OnnxPredictor(session)
+
+def load_object(fmt: str, data: bytes, *, where: str, trust_pickle: bool = False,
+                trust_types: tuple[str, ...] = ()) -> Any:
+    """The framework's own object for ``data`` (bytes already verified), not a predictor: what
+    ``modelreg.load_model`` returns. A scikit-learn estimator for skops, joblib and pickle (the
+    last two only with ``trust_pickle``), an ``onnxruntime.InferenceSession`` for ONNX."""
+    require(fmt)
+    if fmt == "onnx":
+        return _onnx_session(data, where)
+    if fmt == "skops":
+        return _skops(data, where, trust_types)[0]
+    check_trust(fmt, where, trust_pickle=trust_pickle)
+    return _joblib(data, where, fmt)
 
 
 def _brief(exc: BaseException) -> str:
