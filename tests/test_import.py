@@ -1,0 +1,289 @@
+"""``modelreg import mlflow`` against a real MLflow sqlite store filled by MLflow's own client, and
+``modelreg import gto`` against a repository made with GTO's own API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelreg.edges.hashing import digest, listing_sha256, walk_files
+from tests.helpers import Cli, build_file_tree, commit_all, git
+
+mlflow = pytest.importorskip("mlflow")
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+#: a policy that leaves promotions free: MLflow's aliases are imported as they are
+OPEN_POLICY = """schema_version: 1
+description: imported models
+required: [description, metrics, lineage.code.commit]
+"""
+
+
+def _sha256(path: Path) -> str:
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    return listing_sha256([digest(p, rel) for p, rel in walk_files(path)])
+
+
+def _log_version(client: Any, name: str, experiment: str, seed: int, work: Path, *,
+                 commit: str | None = COMMIT, auc: float = 0.9, description: str = "", tags: dict[str, str] | None = None) -> Any:
+    model_dir = work / f"{name}-{seed}"
+    build_file_tree(model_dir, {"MLmodel": f"flavors: {{}}\nseed: {seed}\n",
+                                "model.pkl": bytes([seed % 256]) * (1000 + seed)})
+    run_tags = {"mlflow.source.git.commit": commit} if commit else {}
+    run_tags["mlflow.source.name"] = "train.py"
+    run = client.create_run(experiment, tags=run_tags)
+    client.log_metric(run.info.run_id, "roc_auc", auc)
+    client.log_metric(run.info.run_id, "f1 score", 0.5)  # a name modelreg spells f1_score
+    client.log_param(run.info.run_id, "max_depth", str(seed + 2))
+    client.log_param(run.info.run_id, "booster", "gbtree")
+    client.log_artifacts(run.info.run_id, str(model_dir), "model")
+    client.set_terminated(run.info.run_id)
+    source = f"{run.info.artifact_uri}/model"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return client.create_model_version(name, source, run_id=run.info.run_id, tags=tags,
+                                           description=description)
+
+
+@pytest.fixture(scope="module")
+def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow store (sqlite + file artifact root): fraud v1..v3 (v1 Archived, v2 Production,
+    @champion -> v3), churn v1 (Staging, no git commit tag), "Credit Score" v1."""
+    base = tmp_path_factory.mktemp("mlflow")
+    db = base / "mlflow.db"
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{db}")
+    experiment = client.create_experiment("train", artifact_location=(base / "artifacts").as_uri())
+    client.create_registered_model("fraud", tags={"team": "fraud"}, description="Fraud scoring")
+    for seed in (1, 2, 3):
+        _log_version(client, "fraud", experiment, seed, base / "work", auc=0.9 + seed / 100,
+                     description=f"fraud v{seed}", tags={"data": f"2026-0{seed}"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.transition_model_version_stage("fraud", "1", "Archived")
+        client.transition_model_version_stage("fraud", "2", "Production")
+    client.set_registered_model_alias("fraud", "champion", "3")
+    client.create_registered_model("churn", description="Churn")
+    _log_version(client, "churn", experiment, 7, base / "work", description="churn v1", commit=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.transition_model_version_stage("churn", "1", "Staging")
+    client.create_registered_model("Credit Score")
+    _log_version(client, "Credit Score", experiment, 9, base / "work", description="credit v1")
+    return base
+
+
+@pytest.fixture
+def store(mlflow_store: Path, tmp_path: Path) -> Path:
+    """A private copy of the MLflow store (a test may add versions to it)."""
+    copy = tmp_path / "mlflow"
+    shutil.copytree(mlflow_store, copy)
+    # the artifact root is recorded as an absolute URI: point the copy's database at its own
+    import sqlite3
+
+    with sqlite3.connect(copy / "mlflow.db") as db:
+        for table, column in (("experiments", "artifact_location"), ("runs", "artifact_uri"),
+                              ("model_versions", "source"), ("model_versions", "storage_location")):
+            try:
+                db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)",  # fixed names
+                           (str(mlflow_store), str(copy)))
+            except sqlite3.OperationalError:
+                continue  # a column this MLflow version does not have
+    return copy
+
+
+@pytest.fixture
+def open_registry(registry: Path) -> Path:
+    (registry / "policies" / "default.yaml").write_text(OPEN_POLICY)
+    commit_all(registry, "open policy")
+    return registry
+
+
+def _uri(store: Path) -> str:
+    return f"sqlite:///{store / 'mlflow.db'}"
+
+
+def _import(cli: Cli, root: Path, store: Path, *extra: str) -> Any:
+    return cli.ok("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store), "--owner", "@acme/ml",
+                  "--json", *extra).json
+
+
+def test_mlflow_import_brings_versions_aliases_stages_lineage_and_bytes(cli: Cli, open_registry: Path,
+                                                                        store: Path) -> None:
+    root = open_registry
+    out = _import(cli, root, store)
+    assert out["branch"] == "modelreg/import-mlflow"
+    assert git(root, "branch", "--show-current").strip() == "modelreg/import-mlflow"
+    assert {(v["model"], v["version"], v["mlflow_version"]) for v in out["imported"]} == {
+        ("fraud", 1, "1"), ("fraud", 2, "2"), ("fraud", 3, "3"), ("churn", 1, "1"), ("credit-score", 1, "1")}
+
+    fraud = cli.ok("-C", str(root), "show", "fraud", "--json").json
+    assert fraud["description"] == "Fraud scoring"
+    assert fraud["tags"] == {"team": "fraud", "mlflow.name": "fraud"}
+    assert fraud["aliases"] == {"champion": 3, "production": 2}
+    assert fraud["archived"] == [1]
+    assert cli.ok("-C", str(root), "resolve", "models:/fraud@champion", "--json").json["version"] == 3
+    assert cli.ok("-C", str(root), "resolve", "models:/fraud/Production", "--json").json["version"] == 2
+    assert cli.ok("-C", str(root), "resolve", "models:/churn@staging", "--json").json["version"] == 1
+    assert cli.ok("-C", str(root), "show", "credit-score", "--json").json["tags"] == {
+        "mlflow.name": "Credit Score"}
+
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    v3 = cli.ok("-C", str(root), "show", "fraud/3", "--json").json["manifest"]
+    mv = client.get_model_version("fraud", "3")
+    run = client.get_run(mv.run_id)
+    assert v3["description"] == "fraud v3"
+    assert v3["metrics"] == {"roc_auc": pytest.approx(0.93), "f1_score": 0.5}
+    assert v3["params"] == {"max_depth": 5, "booster": "gbtree"}
+    assert v3["lineage"]["code"] == {"commit": COMMIT}
+    assert v3["lineage"]["run"] == {"id": mv.run_id}
+    assert v3["tags"]["data"] == "2026-03" and v3["tags"]["mlflow.version"] == "3"
+    assert v3["tags"]["mlflow.run_id"] == mv.run_id and v3["tags"]["mlflow.source.name"] == "train.py"
+    created = mv.creation_timestamp // 1000
+    from datetime import datetime, timezone
+    assert v3["created_at"] == datetime.fromtimestamp(created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # the bytes: the sha256 recorded is MLflow's bytes', and `get` gives them back verified
+    mlflow_copy = Path(mlflow.artifacts.download_artifacts(run.info.artifact_uri + "/model",
+                                                           dst_path=str(store / "dl")))
+    assert v3["artifact"]["sha256"] == _sha256(mlflow_copy)
+    got = cli.ok("-C", str(root), "get", "models:/fraud@champion", "-o", str(store / "got"), "--json").json
+    assert _sha256(Path(got["path"])) == _sha256(mlflow_copy)
+    churn = cli.ok("-C", str(root), "show", "churn/1", "--json").json["manifest"]
+    assert "code" not in churn["lineage"]  # no commit tag on its run: none recorded
+
+    check = cli("-C", str(root), "check", "--format", "json")
+    assert check.code == 1  # churn v1 has no code commit: the policy says so, the import does not hide it
+    gates = check.json["gates"]
+    assert [g for g, r in gates.items() if not r["passed"]] == ["policy"]
+    assert all("registry/churn/v1" in json.dumps(f) for f in gates["policy"]["findings"])
+
+    assert _import(cli, root, store)["imported"] == []  # again: nothing new
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        experiment = client.get_experiment_by_name("train").experiment_id
+    _log_version(client, "fraud", experiment, 4, store / "work", description="fraud v4")
+    again = _import(cli, root, store)
+    assert [(v["model"], v["version"]) for v in again["imported"]] == [("fraud", 4)]
+
+
+def test_mlflow_check_passes_on_the_import_branch(cli: Cli, open_registry: Path, store: Path) -> None:
+    root = open_registry
+    _import(cli, root, store, "--model", "fraud", "--model", "Credit Score")
+    report = cli("-C", str(root), "check", "--format", "json")
+    assert report.code == 0, report.out
+
+
+def test_mlflow_dry_run_writes_nothing_and_shows_the_plan(cli: Cli, open_registry: Path,
+                                                          store: Path) -> None:
+    root = open_registry
+    before = git(root, "rev-parse", "HEAD"), git(root, "status", "--porcelain")
+    plan = _import(cli, root, store, "--dry-run")
+    assert (git(root, "rev-parse", "HEAD"), git(root, "status", "--porcelain")) == before
+    assert not git(root, "branch", "--list", "modelreg/import-mlflow").strip()
+    assert plan["written"] is False and plan["imported"] == []
+    fraud = next(m for m in plan["plan"]["models"] if m["model"] == "fraud")
+    assert [v["version"] for v in fraud["versions"]] == [1, 2, 3]
+    assert fraud["aliases"] == {"champion": 3, "production": 2} and fraud["archive"] == [1]
+    assert plan["plan"]["bytes"] > 3000
+    text = cli.ok("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store), "--dry-run").out
+    assert "dry run, nothing written" in text and "alias champion -> v3" in text
+
+
+def test_mlflow_numbers_with_a_gap_are_mapped_and_said(cli: Cli, open_registry: Path, store: Path) -> None:
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.delete_model_version("fraud", "1")
+    out = _import(cli, open_registry, store, "--model", "fraud")
+    assert [(v["version"], v["mlflow_version"]) for v in out["imported"]] == [(1, "2"), (2, "3")]
+    assert any("MLflow version 2 becomes v1" in n for n in out["notes"])
+    assert cli.ok("-C", str(open_registry), "resolve", "models:/fraud@champion", "--json").json["version"] == 2
+
+
+def test_mlflow_unreachable_or_missing_store_fails_cleanly(cli: Cli, open_registry: Path,
+                                                           tmp_path: Path) -> None:
+    root = open_registry
+    head = git(root, "rev-parse", "HEAD")
+    missing = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", f"sqlite:///{tmp_path}/no.db")
+    assert "no MLflow database" in missing.err and not (tmp_path / "no.db").exists()
+    down = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", "http://127.0.0.1:9", code=4)
+    assert "could not be reached" in down.err or "failed" in down.err
+    assert "Traceback" not in down.err
+    assert git(root, "rev-parse", "HEAD") == head
+    assert not git(root, "branch", "--list", "modelreg/import-mlflow").strip()
+
+
+def test_mlflow_unknown_model_fails_cleanly(cli: Cli, open_registry: Path, store: Path) -> None:
+    result = cli.fails("-C", str(open_registry), "import", "mlflow", "--tracking-uri", _uri(store),
+                       "--model", "nope")
+    assert "nope" in result.err
+
+
+def test_mlflow_failure_part_way_keeps_whole_versions_and_says_which(cli: Cli, open_registry: Path,
+                                                                    store: Path) -> None:
+    root = open_registry
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    source = Path(client.get_model_version("fraud", "2").source.removeprefix("file://"))
+    shutil.rmtree(source)  # v2's bytes are gone from MLflow's artifact store
+    result = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store), "--model", "fraud",
+                       "--owner", "@acme/ml")
+    assert "imported: fraud v1" in result.err
+    assert (root / "registry/fraud/v1/version.yaml").exists()
+    assert not (root / "registry/fraud/v2").exists()
+    assert git(root, "status", "--porcelain").strip() == ""
+
+
+# GTO -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gto_repo(tmp_path: Path) -> Path:
+    """A GTO repository made with GTO's own API: churn v0.1.0, v0.2.0 (deregistered v0.1.0 is not),
+    v1.0.0; prod -> v0.2.0 then v1.0.0, dev -> v0.2.0."""
+    gto_api = pytest.importorskip("gto.api")
+    repo = tmp_path / "gto"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    build_file_tree(repo, {"dvc.yaml": "artifacts:\n  churn:\n    type: model\n    path: models/churn.bin\n"
+                                       "    desc: Churn model\n    labels: [tabular]\n",
+                           "models/churn.bin": b"one"})
+    commit_all(repo, "one")
+    gto_api.register(repo, "churn", "HEAD", version="v0.1.0", message="first")
+    (repo / "models/churn.bin").write_bytes(b"two")
+    commit_all(repo, "two")
+    gto_api.register(repo, "churn", "HEAD", version="v0.2.0", message="second")
+    gto_api.assign(repo, "churn", "prod", version="v0.2.0")
+    gto_api.assign(repo, "churn", "dev", version="v0.2.0")
+    (repo / "models/churn.bin").write_bytes(b"three")
+    commit_all(repo, "three")
+    gto_api.register(repo, "churn", "HEAD", version="v1.0.0", message="third")
+    gto_api.assign(repo, "churn", "prod", version="v1.0.0")
+    gto_api.deregister(repo, "churn", version="v0.1.0")
+    return repo
+
+
+def test_gto_import_maps_semver_stages_and_bytes(cli: Cli, open_registry: Path, gto_repo: Path) -> None:
+    root = open_registry
+    out = cli.ok("-C", str(root), "import", "gto", str(gto_repo), "--owner", "@acme/ml", "--json").json
+    assert [(v["version"], v["gto_version"]) for v in out["imported"]] == [(1, "v0.1.0"), (2, "v0.2.0"),
+                                                                          (3, "v1.0.0")]
+    model = cli.ok("-C", str(root), "show", "churn", "--json").json
+    assert model["aliases"] == {"prod": 3, "dev": 2}
+    assert model["archived"] == [1]
+    assert model["description"] == "Churn model"
+    for number, data in ((1, b"one"), (2, b"two"), (3, b"three")):
+        version = cli.ok("-C", str(root), "show", f"churn/{number}", "--json").json["manifest"]
+        assert version["artifact"]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert version["lineage"]["code"]["commit"] == git(gto_repo, "rev-list", "-n1",
+                                                           f"churn@{version['tags']['gto.version']}").strip()
+    assert cli.ok("-C", str(root), "resolve", "models:/churn@prod", "--json").json["version"] == 3
+    history = cli.ok("-C", str(root), "history", "churn", "--json").json
+    assert history  # the import's commits are the model's history in the registry
+    again = cli.ok("-C", str(root), "import", "gto", str(gto_repo), "--json").json
+    assert again["imported"] == [] and again["written"] is False
