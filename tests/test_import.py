@@ -32,7 +32,8 @@ def _sha256(path: Path) -> str:
 
 
 def _log_version(client: Any, name: str, experiment: str, seed: int, work: Path, *,
-                 commit: str | None = COMMIT, auc: float = 0.9, description: str = "", tags: dict[str, str] | None = None) -> Any:
+                 commit: str | None = COMMIT, auc: float = 0.9, description: str = "",
+                 tags: dict[str, str] | None = None) -> Any:
     model_dir = work / f"{name}-{seed}"
     build_file_tree(model_dir, {"MLmodel": f"flavors: {{}}\nseed: {seed}\n",
                                 "model.pkl": bytes([seed % 256]) * (1000 + seed)})
@@ -203,7 +204,8 @@ def test_mlflow_numbers_with_a_gap_are_mapped_and_said(cli: Cli, open_registry: 
     out = _import(cli, open_registry, store, "--model", "fraud")
     assert [(v["version"], v["mlflow_version"]) for v in out["imported"]] == [(1, "2"), (2, "3")]
     assert any("MLflow version 2 becomes v1" in n for n in out["notes"])
-    assert cli.ok("-C", str(open_registry), "resolve", "models:/fraud@champion", "--json").json["version"] == 2
+    champion = cli.ok("-C", str(open_registry), "resolve", "models:/fraud@champion", "--json").json
+    assert champion["version"] == 2
 
 
 def test_mlflow_unreachable_or_missing_store_fails_cleanly(cli: Cli, open_registry: Path,
