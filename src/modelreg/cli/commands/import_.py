@@ -8,12 +8,24 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from modelreg.cli.common import emit_json, registry
+from modelreg.cli.main import refuse_repeats
 
 if TYPE_CHECKING:
     from modelreg.imports.apply import Imported
 
 
-@click.group("import")
+class _Group(click.Group):
+    """Its subcommands' options given twice are refused, as every command's are (cli/main.py)."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, found, rest = super().resolve_command(ctx, args)
+        if found is not None:
+            refuse_repeats(found, ctx, rest)
+        return name, found, rest
+
+
+@click.group("import", cls=_Group)
 def command() -> None:
     """Import another registry's models, versions and aliases (MLflow, GTO).
 
