@@ -99,7 +99,12 @@ def _mlflow_errors(uri: str) -> Iterator[None]:
         if exc.error_code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST"):
             raise InputError(f"MLflow at {uri}: {message}", field="--tracking-uri",
                              fix="check the URI and --model") from None
-        raise ServiceError(f"MLflow at {uri} failed: {message}",
+        if "Max retries exceeded" in message or "Failed to establish" in message:
+            why = re.search(r"\[Errno -?\d+\] ([^'\")]+)", message)
+            raise ServiceError(f"MLflow at {uri} could not be reached"
+                               + (f": {why.group(1).strip()}" if why else ""),
+                               fix="check that the tracking URI is right and the server is up") from None
+        raise ServiceError(f"MLflow at {uri} failed: {message[:300]}",
                            fix="check that the tracking URI is right and the server is up") from None
     except OSError as exc:  # requests' ConnectionError is an OSError
         raise ServiceError(f"MLflow at {uri} could not be reached: {type(exc).__name__}",
