@@ -289,3 +289,80 @@ def test_gto_import_maps_semver_stages_and_bytes(cli: Cli, open_registry: Path, 
     assert history  # the import's commits are the model's history in the registry
     again = cli.ok("-C", str(root), "import", "gto", str(gto_repo), "--json").json
     assert again["imported"] == [] and again["written"] is False
+
+
+def test_mlflow_logged_model_imports_and_loads_as_mlflow_saved_it(cli: Cli, open_registry: Path,
+                                                                  tmp_path: Path) -> None:
+    """A model logged with ``mlflow.sklearn.log_model(registered_model_name=...)`` (MLflow 3: a
+    logged model, source ``models:/m-...``): imported with its run's metrics, params and commit,
+    and the bytes ``modelreg get`` returns load through MLflow with the same predictions."""
+    np = pytest.importorskip("numpy")
+    linear = pytest.importorskip("sklearn.linear_model")
+    uri = f"sqlite:///{tmp_path / 'logged.db'}"
+    mlflow.set_tracking_uri(uri)
+    features = np.arange(40, dtype=float).reshape(20, 2) / 40
+    model = linear.LogisticRegression().fit(features, (features[:, 0] > 0.25).astype(int))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with mlflow.start_run(tags={"mlflow.source.git.commit": COMMIT}):
+            mlflow.log_metric("accuracy", 0.95)
+            mlflow.log_param("C", 1.0)
+            mlflow.sklearn.log_model(model, name="model", registered_model_name="skl")
+    mlflow.MlflowClient(tracking_uri=uri).set_registered_model_alias("skl", "champion", "1")
+    cli.ok("-C", str(open_registry), "import", "mlflow", "--tracking-uri", uri, "--owner", "@acme/ml")
+    manifest = cli.ok("-C", str(open_registry), "show", "skl/1", "--json").json["manifest"]
+    assert manifest["metrics"] == {"accuracy": 0.95} and manifest["params"] == {"C": 1.0}
+    assert manifest["lineage"]["code"]["commit"] == COMMIT
+    assert manifest["artifact"]["format"] == "mlflow" and manifest["artifact"]["type"] == "directory"
+    got = cli.ok("-C", str(open_registry), "get", "models:/skl@champion", "-o", str(tmp_path / "out"),
+                 "--json").json
+    loaded = mlflow.pyfunc.load_model(got["path"])
+    assert list(loaded.predict(features)) == list(model.predict(features))
+
+
+def test_mlflow_an_alias_moved_here_is_not_moved_back(cli: Cli, open_registry: Path, store: Path) -> None:
+    root = open_registry
+    _import(cli, root, store, "--model", "fraud")
+    cli.ok("-C", str(root), "promote", "fraud", "2", "--to", "champion", "--commit")
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    client.set_registered_model_alias("fraud", "challenger", "2")
+    out = _import(cli, root, store, "--model", "fraud")
+    assert out["aliases"] == {"fraud": {"challenger": 2}}
+    assert any("alias 'champion' is v2 here and v3 in MLflow" in n for n in out["notes"])
+    assert cli.ok("-C", str(root), "resolve", "models:/fraud@champion", "--json").json["version"] == 2
+
+
+def test_mlflow_import_without_owner_passes_check(cli: Cli, open_registry: Path, store: Path) -> None:
+    cli.ok("-C", str(open_registry), "import", "mlflow", "--tracking-uri", _uri(store), "--model", "fraud")
+    assert cli.ok("-C", str(open_registry), "show", "fraud", "--json").json["owners"] == []
+    report = cli("-C", str(open_registry), "check", "--format", "json")
+    assert report.code == 0, report.out
+
+
+def test_gto_dvc_tracked_artifact_is_read_through_dvc_at_the_version(cli: Cli, open_registry: Path,
+                                                                    tmp_path: Path) -> None:
+    gto_api = pytest.importorskip("gto.api")
+    repo = tmp_path / "gto-dvc"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    import subprocess
+    import sys
+
+    def dvc(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, check=True, capture_output=True)
+
+    dvc("init", "-q")
+    build_file_tree(repo, {"dvc.yaml": "artifacts:\n  big:\n    type: model\n    path: model.bin\n",
+                           "model.bin": b"first bytes"})
+    dvc("add", "model.bin")
+    commit_all(repo, "one")
+    gto_api.register(repo, "big", "HEAD", version="v1.0.0")
+    (repo / "model.bin").write_bytes(b"second bytes")
+    dvc("add", "model.bin")
+    commit_all(repo, "two")
+    gto_api.register(repo, "big", "HEAD", version="v1.1.0")
+    out = cli.ok("-C", str(open_registry), "import", "gto", str(repo), "--json").json
+    assert [v["gto_version"] for v in out["imported"]] == ["v1.0.0", "v1.1.0"]
+    for number, data in ((1, b"first bytes"), (2, b"second bytes")):
+        manifest = cli.ok("-C", str(open_registry), "show", f"big/{number}", "--json").json["manifest"]
+        assert manifest["artifact"]["sha256"] == hashlib.sha256(data).hexdigest()

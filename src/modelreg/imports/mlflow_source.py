@@ -41,7 +41,9 @@ _COMMIT = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 #: an unreachable server fails in seconds, not after MLflow's default minutes of retries
 #: (a user's own setting of these variables wins)
 _HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
-                  "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+                  "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                  # the core prints nothing: MLflow's own download bar would write to the terminal
+                  "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
 
 
 def read(tracking_uri: str, registry_uri: str | None = None,
@@ -260,24 +262,21 @@ def _size(client: MlflowClient, model: str, version: str) -> int | None:
 
 def _download(client: MlflowClient, tracking_uri: str, registry_uri: str | None, model: str, version: str,
               dest: Path) -> Path:
-    """The version's artifacts as MLflow downloads them, in ``dest/model`` (an MLflow model
-    directory, with its ``MLmodel``, registered as a directory artifact)."""
+    """The version's artifacts as MLflow downloads them: ``dest/model``, an MLflow model directory
+    (with its ``MLmodel``) registered as a directory artifact, or the one file a version's source is."""
     import mlflow.artifacts
 
     with _mlflow_errors(tracking_uri):
         uri = client.get_model_version_download_uri(model, version)
-        target = dest / "model"
-        target.mkdir()
-        got = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target),
+        scratch = dest / "download"
+        scratch.mkdir()
+        got = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(scratch),
                                                        tracking_uri=tracking_uri,
                                                        registry_uri=registry_uri or tracking_uri))
-    if got.is_file():  # a version whose source is one file: register the file itself
+    if got.is_file():
         return got
-    # download_artifacts of a directory URI writes its contents under dst_path, or (some
-    # repositories) a directory of the URI's last name inside it: the model directory either way
-    entries = list(target.iterdir())
-    if got != target and got.is_dir():
-        return got
-    if len(entries) == 1 and entries[0].is_dir() and not (target / "MLmodel").exists():
-        return entries[0]
+    # where the directory lands under dst_path depends on the artifact repository (its contents,
+    # or a directory named after the URI's last part): named ``model`` here either way
+    target = dest / "model"
+    got.rename(target)
     return target
