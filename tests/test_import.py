@@ -366,3 +366,75 @@ def test_gto_dvc_tracked_artifact_is_read_through_dvc_at_the_version(cli: Cli, o
     for number, data in ((1, b"first bytes"), (2, b"second bytes")):
         manifest = cli.ok("-C", str(open_registry), "show", f"big/{number}", "--json").json["manifest"]
         assert manifest["artifact"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+# The pure parts: the plan and the name mappings ---------------------------------------------------
+
+
+def _versions(*keys: str, archived: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    from datetime import datetime, timezone
+
+    from modelreg.imports.source import SourceVersion
+
+    return tuple(SourceVersion(key=k, created_at=datetime(2026, 1, 1, tzinfo=timezone.utc), size=10,
+                               archived=k in archived) for k in keys)
+
+
+def test_plan_numbers_skips_and_aliases() -> None:
+    from modelreg.imports.plan import Existing, plan
+    from modelreg.imports.source import SourceModel
+
+    source = SourceModel("fraud", "fraud", versions=_versions("1", "2", "4", archived=("1",)),
+                         aliases={"champion": "4", "production": "2", "staging": "9"})
+    fresh = plan("mlflow", [source], {}).models[0]
+    assert [(s.number, s.source.key) for s in fresh.versions] == [(1, "1"), (2, "2"), (3, "4")]
+    assert fresh.aliases == {"champion": 3, "production": 2} and fresh.archive == (1,)
+    assert any("MLflow version 4 becomes v3" in n for n in fresh.notes)
+    assert any("'staging' points at MLflow version 9, which is not imported" in n for n in fresh.notes)
+    assert fresh.bytes == 30
+
+    have = Existing(True, {1: "1", 2: "2", 3: None}, {"champion": 2}, frozenset({1}), "fraud")
+    again = plan("mlflow", [source], {"fraud": have}).models[0]
+    assert [(s.number, s.source.key) for s in again.versions] == [(4, "4")]
+    assert again.skipped == {"1": 1, "2": 2} and not again.create
+    assert again.aliases == {"production": 2} and again.archive == ()
+    assert any("'champion' is v2 here and v4 in MLflow" in n for n in again.notes)
+
+
+def test_plan_refuses_two_models_on_one_name_and_another_source_model() -> None:
+    from modelreg.errors import ConflictError
+    from modelreg.imports.plan import Existing, plan
+    from modelreg.imports.source import SourceModel
+
+    with pytest.raises(ConflictError, match="would both be imported as 'credit-score'"):
+        plan("mlflow", [SourceModel("credit-score", "Credit Score"), SourceModel("credit-score", "credit score")],
+             {})
+    with pytest.raises(ConflictError, match="was imported from the MLflow model 'Fraud'"):
+        plan("mlflow", [SourceModel("fraud", "fraud")], {"fraud": Existing(True, source_name="Fraud")})
+
+
+def test_names_map_to_what_modelreg_allows() -> None:
+    from modelreg.imports.source import alias, key, model_name, printable
+
+    assert model_name("Credit Score") == "credit-score"
+    assert model_name("__") == "model-imported"
+    assert key("f1 score") == "f1_score" and key(".hidden") == "_.hidden"
+    assert alias("Champion") == "champion" and alias("latest") is None and alias("1st") is None
+    assert printable("red\x1b[31m\u202eevil\nline") == "red[31mevil\nline"
+
+
+def test_mlflow_code_lineage_drops_credentials_and_short_commits() -> None:
+    from modelreg.imports.mlflow_source import _code
+
+    notes: list[str] = []
+    code = _code({"mlflow.source.git.commit": COMMIT, "mlflow.source.git.repoURL":
+                  "https://bob:ghp_secret@github.com/acme/fraud.git"}, "version 1:", notes)
+    assert code == {"repo": "https://github.com/acme/fraud.git", "commit": COMMIT}
+    assert _code({"mlflow.source.git.commit": "abc123"}, "version 2:", notes) == {}
+    assert "'abc123' is not a full commit hash" in notes[-1]
+
+
+def test_import_refuses_a_bad_branch_name_before_reading(cli: Cli, registry: Path, tmp_path: Path) -> None:
+    result = cli.fails("-C", str(registry), "import", "mlflow", "--tracking-uri", f"sqlite:///{tmp_path}/x.db",
+                       "--branch", "bad..name")
+    assert "not a valid branch name" in result.err
