@@ -286,7 +286,8 @@ def test_gto_import_maps_semver_stages_and_bytes(cli: Cli, open_registry: Path, 
                                                            f"churn@{version['tags']['gto.version']}").strip()
     assert cli.ok("-C", str(root), "resolve", "models:/churn@prod", "--json").json["version"] == 3
     history = cli.ok("-C", str(root), "history", "churn", "--json").json
-    assert history  # the import's commits are the model's history in the registry
+    moves = [(e["alias"], e["version"]) for e in reversed(history) if e["kind"] == "alias"]
+    assert moves == [("prod", 2), ("dev", 2), ("prod", 3)], history  # GTO's assignments, in order
     again = cli.ok("-C", str(root), "import", "gto", str(gto_repo), "--json").json
     assert again["imported"] == [] and again["written"] is False
 
@@ -407,8 +408,8 @@ def test_plan_refuses_two_models_on_one_name_and_another_source_model() -> None:
     from modelreg.imports.source import SourceModel
 
     with pytest.raises(ConflictError, match="would both be imported as 'credit-score'"):
-        plan("mlflow", [SourceModel("credit-score", "Credit Score"), SourceModel("credit-score", "credit score")],
-             {})
+        plan("mlflow", [SourceModel("credit-score", "Credit Score"),
+                        SourceModel("credit-score", "credit score")], {})
     with pytest.raises(ConflictError, match="was imported from the MLflow model 'Fraud'"):
         plan("mlflow", [SourceModel("fraud", "fraud")], {"fraud": Existing(True, source_name="Fraud")})
 

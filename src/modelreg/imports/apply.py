@@ -23,7 +23,7 @@ from modelreg.edges.atomic import write_atomic
 from modelreg.edges.hashing import Progress, no_progress
 from modelreg.edges.snapshot import Revision, Snapshot, WorkTree
 from modelreg.edges.undo import Undo
-from modelreg.errors import ConflictError, GateError, InputError, ModelregError
+from modelreg.errors import ConflictError, GateError, InputError, ModelregError, NotFoundError
 from modelreg.formats import documents, models, names, text, yamlio
 from modelreg.formats.desired import DesiredState
 from modelreg.formats.names import MODEL_HEADER
@@ -175,7 +175,9 @@ def _import_model(root: Path, plan: Plan, step: ModelStep, owners: list[str], re
                                 f"{plan.kind}_version": source.key, "commit": done.commit,
                                 "sha256": done.manifest["artifact"]["sha256"]})
         result.written = True
-    if step.aliases or step.archive:
+    if step.history:
+        _replay(root, plan, step, result)
+    if step.aliases or step.archive or step.history:
         _desired_state(root, plan, step, result)
 
 
@@ -206,16 +208,32 @@ def _write_model(root: Path, plan: Plan, step: ModelStep, owners: list[str]) -> 
         undo.commit(f"Import {step.name} from {plan.label} ({step.source.source_name})", files)
 
 
+def _replay(root: Path, plan: Plan, step: ModelStep, result: Imported) -> None:
+    """A new model's alias moves, one commit each in the source's order, so that ``modelreg
+    history`` tells how the aliases moved there (the commits are dated now; the source's names of
+    the moves are in their messages). A move the gates refuse is skipped and named."""
+    for alias, number, what in step.history:
+        move = ("alias", alias, number) if number is not None else ("demote", alias, 0)
+        message = f"Import {step.name} from {plan.label}: {what}"
+        if not _transition(root, plan, step.name, [move], message=message):
+            result.notes.append(f"{step.name}: {what} not replayed: the gates refuse it")
+
+
 def _desired_state(root: Path, plan: Plan, step: ModelStep, result: Imported) -> None:
     """The aliases and archived versions, checked by the gates a promotion passes (schema and
     promotion rules): all in one commit, or, when the gates refuse that, each on its own, and
     the ones refused are left out and named."""
-    moves = [("alias", name, number) for name, number in step.aliases.items()]
-    moves += [("archive", "", number) for number in step.archive]
-    if not _transition(root, plan, step.name, moves):
+    now = documents.desired(WorkTree(str(root)), step.name)
+    held = dict(now.aliases) if now is not None else {}
+    gone = now.archived if now is not None else frozenset()
+    moves = [("alias", name, number) for name, number in step.aliases.items() if held.get(name) != number]
+    moves += [("demote", name, 0) for name in held if step.history and name not in step.aliases]
+    moves += [("archive", "", number) for number in step.archive if number not in gone]
+    if moves and not _transition(root, plan, step.name, moves):
         for move in moves:
             if not _transition(root, plan, step.name, [move]):
-                what = f"alias {move[1]!r} -> v{move[2]}" if move[0] == "alias" else f"archiving v{move[2]}"
+                what = {"alias": f"alias {move[1]!r} -> v{move[2]}", "demote": f"removing alias {move[1]!r}",
+                        "archive": f"archiving v{move[2]}"}[move[0]]
                 result.notes.append(f"{step.name}: {what} left out: the gates refuse it "
                                     f"(run `modelreg promote`/`archive` for the reason)")
     state = documents.desired(WorkTree(str(root)), step.name)
@@ -224,16 +242,22 @@ def _desired_state(root: Path, plan: Plan, step: ModelStep, result: Imported) ->
         result.archived[step.name] = [v for v in step.archive if v in state.archived]
 
 
-def _transition(root: Path, plan: Plan, model: str, moves: list[tuple[str, str, int]]) -> bool:
+def _transition(root: Path, plan: Plan, model: str, moves: list[tuple[str, str, int]], *,
+                message: str | None = None) -> bool:
     def edit(state: DesiredState) -> DesiredState:
         for kind, name, number in moves:
-            state = transitions.promote(state, number, name) if kind == "alias" else \
-                transitions.archive(state, number)
+            if kind == "alias":
+                state = transitions.promote(state, number, name)
+            elif kind == "demote":
+                state = transitions.demote(state, name)
+            else:
+                state = transitions.archive(state, number)
         return state
 
     try:
         transitions.apply(root, {model: edit}, verb="import", commit=True,
-                          message=f"Import {model}'s aliases and archived versions from {plan.label}")
-    except (GateError, ConflictError, InputError):
+                          message=message or f"Import {model}'s aliases and archived versions from "
+                          f"{plan.label}")
+    except (GateError, ConflictError, InputError, NotFoundError):
         return False
     return True

@@ -90,7 +90,24 @@ def _model(top: str, repo: str | None, name: str, artifact: Any) -> SourceModel:
     if newest.get("labels"):
         tags["gto.labels"] = ",".join(map(str, newest["labels"]))
     return SourceModel(name=mapped, source_name=name, description=description, tags=tags,
-                       versions=tuple(read), aliases=aliases, notes=tuple(notes))
+                       versions=tuple(read), aliases=aliases, notes=tuple(notes),
+                       history=_history(artifact, known))
+
+
+def _history(artifact: Any, known: set[str]) -> tuple[tuple[str, str | None, str], ...]:
+    """The stage assignments and unassignments (``NAME#stage#N`` tags), oldest first (by time, then
+    by GTO's own counter N), as alias moves."""
+    moves = []
+    for event in artifact.get_events():
+        kind = type(event).__name__
+        stage = alias(str(getattr(event, "stage", "") or ""))
+        if kind not in ("Assignment", "Unassignment") or stage is None or event.version not in known:
+            continue
+        counter = str(getattr(event, "tag", "")).rsplit("#", 1)[-1]
+        order = (event.created_at, int(counter) if counter.isdigit() else 0)
+        key = str(event.version) if kind == "Assignment" else None
+        moves.append((order, (stage, key, str(getattr(event, "tag", "") or f"{kind} {stage}"))))
+    return tuple(move for _, move in sorted(moves, key=lambda m: m[0]))
 
 
 def _version(top: str, repo: str | None, name: str, version: Any, declared: dict[str, Any]) -> SourceVersion:

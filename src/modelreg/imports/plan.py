@@ -56,6 +56,9 @@ class ModelStep:
     aliases: dict[str, int]
     archive: tuple[int, ...]
     notes: tuple[str, ...]
+    #: a new model's alias moves as the source made them, oldest first: (alias, version or None
+    #: for a removal, the source's name of the move), before ``aliases`` settles the end state
+    history: tuple[tuple[str, int | None, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -74,7 +77,8 @@ class ModelStep:
         return {"model": self.name, f"{kind}_name": self.source.source_name, "create": self.create,
                 "versions": [v.to_dict(kind) for v in self.versions],
                 "already_imported": dict(self.skipped), "aliases": dict(self.aliases),
-                "archive": list(self.archive), "bytes": self.bytes, "notes": list(self.notes)}
+                "archive": list(self.archive), "bytes": self.bytes, "notes": list(self.notes),
+                "history": [{"alias": a, "version": v, "source": what} for a, v, what in self.history]}
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,11 @@ def _model(kind: str, source: SourceModel, have: Existing) -> ModelStep:
             notes.append(f"v{target} is archived in {label} but an alias points at it: not archived")
         else:
             archive.append(target)
-    return ModelStep(source, not have.exists, tuple(steps), skipped, aliases, tuple(archive), tuple(notes))
+    history = tuple((name, numbers.get(key) if key is not None else None, what)
+                    for name, key, what in source.history
+                    if key is None or key in numbers) if not have.exists else ()
+    return ModelStep(source, not have.exists, tuple(steps), skipped, aliases, tuple(archive), tuple(notes),
+                     history)
 
 
 def model_tags(kind: str, source: SourceModel) -> dict[str, str]:

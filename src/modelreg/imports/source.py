@@ -62,6 +62,9 @@ class SourceModel:
     aliases: dict[str, str] = field(default_factory=dict)
     #: what the reader had to change or leave out, said in the plan
     notes: tuple[str, ...] = ()
+    #: the source's alias moves, oldest first: (alias, source key, or None when the alias was
+    #: removed, what the source calls the move); replayed, one commit each, into a new model
+    history: tuple[tuple[str, str | None, str], ...] = ()
 
 
 def model_name(name: str) -> str:
