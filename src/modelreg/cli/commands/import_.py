@@ -150,6 +150,8 @@ def _show_plan(done: Imported, dry_run: bool) -> None:
                        f"({version.source.created_at:%Y-%m-%d}{size_text})")
         if step.skipped:
             click.echo(f"  already imported: {', '.join(f'{k} (v{v})' for k, v in step.skipped.items())}")
+        for alias, target, what in step.history:
+            click.echo(f"  replay {what}: " + (f"{alias} -> v{target}" if target else f"remove {alias}"))
         for alias, number in step.aliases.items():
             click.echo(f"  alias {alias} -> v{number}")
         for number in step.archive:
