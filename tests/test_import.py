@@ -439,3 +439,15 @@ def test_import_refuses_a_bad_branch_name_before_reading(cli: Cli, registry: Pat
     result = cli.fails("-C", str(registry), "import", "mlflow", "--tracking-uri", f"sqlite:///{tmp_path}/x.db",
                        "--branch", "bad..name")
     assert "not a valid branch name" in result.err
+
+
+def test_mlflow_under_the_default_policy_an_alias_the_gates_refuse_is_named(cli: Cli, registry: Path,
+                                                                           store: Path) -> None:
+    """The default policy lets `production` follow `staging` only: MLflow's Production stage on a
+    version never in Staging is left out, said, and the branch passes the promotion gate."""
+    out = _import(cli, registry, store, "--model", "fraud")
+    model = cli.ok("-C", str(registry), "show", "fraud", "--json").json
+    assert model["aliases"] == {"champion": 3}
+    assert any("alias 'production' -> v2 left out: the gates refuse it" in n for n in out["notes"]), out["notes"]
+    report = cli("-C", str(registry), "check", "--format", "json").json
+    assert report["gates"]["promotion"]["passed"], report
