@@ -141,7 +141,13 @@ def _model(client: MlflowClient, tracking_uri: str, registry_uri: str | None, rm
     if name != rm.name:
         notes.append(f"MLflow model {rm.name!r} is imported as {name!r} "
                      "(its MLflow name in the tag mlflow.name)")
-    versions = _versions(client, rm.name)
+    versions = []
+    for mv in _versions(client, rm.name):
+        status = str(getattr(mv, "status", None) or "READY")
+        if status == "READY":
+            versions.append(mv)
+        else:  # its bytes may not all be there yet (PENDING_REGISTRATION) or at all (FAILED_...)
+            notes.append(f"version {mv.version} left out: its MLflow status is {status}, not READY")
     read = [_version(client, tracking_uri, registry_uri, rm.name, mv, notes) for mv in versions]
     aliases: dict[str, str] = {}
     for raw, version in sorted((rm.aliases or {}).items()):
