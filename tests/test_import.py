@@ -178,6 +178,11 @@ def test_mlflow_check_passes_on_the_import_branch(cli: Cli, open_registry: Path,
     _import(cli, root, store, "--model", "fraud", "--model", "Credit Score")
     report = cli("-C", str(root), "check", "--format", "json")
     assert report.code == 0, report.out
+    # back on main, the import reads what the branch holds: nothing new, nothing switched
+    git(root, "switch", "-q", "main")
+    again = _import(cli, root, store, "--model", "fraud", "--model", "Credit Score")
+    assert again["imported"] == [] and again["written"] is False
+    assert git(root, "branch", "--show-current").strip() == "main"
 
 
 def test_mlflow_dry_run_writes_nothing_and_shows_the_plan(cli: Cli, open_registry: Path,
@@ -290,6 +295,8 @@ def test_gto_import_maps_semver_stages_and_bytes(cli: Cli, open_registry: Path, 
     assert moves == [("prod", 2), ("dev", 2), ("prod", 3)], history  # GTO's assignments, in order
     again = cli.ok("-C", str(root), "import", "gto", str(gto_repo), "--json").json
     assert again["imported"] == [] and again["written"] is False
+    unknown = cli.fails("-C", str(root), "import", "gto", str(gto_repo), "--model", "nope")
+    assert "no artifact 'nope'" in unknown.err and "churn" in unknown.err
 
 
 def test_mlflow_logged_model_imports_and_loads_as_mlflow_saved_it(cli: Cli, open_registry: Path,
