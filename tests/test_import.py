@@ -459,3 +459,25 @@ def test_mlflow_under_the_default_policy_an_alias_the_gates_refuse_is_named(cli:
     assert any(refused in n for n in out["notes"]), out["notes"]
     report = cli("-C", str(registry), "check", "--format", "json").json
     assert report["gates"]["promotion"]["passed"], report
+
+
+def test_only_the_readers_import_mlflow_and_gto() -> None:
+    """Each source's library is imported by its one reader, lazily (``import modelreg.imports.apply``
+    and the read commands load neither: tests/test_cli.py)."""
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "src" / "modelreg"
+    owners = {"mlflow": "imports/mlflow_source.py", "gto": "imports/gto_source.py",
+              "scmrepo": "imports/gto_source.py"}
+    for path in package.rglob("*.py"):
+        rel = path.relative_to(package).as_posix()
+        if rel.startswith("integrations/"):
+            continue  # the MLflow plugin (docs/mlflow-clients.md) is MLflow's own entry point
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            for name in names:
+                top = name.split(".")[0]
+                if top in owners:
+                    assert rel == owners[top], f"{rel} imports {name}: only {owners[top]} may"
+                    assert node.col_offset > 0, f"{rel} imports {name} at module level: import it lazily"
