@@ -72,8 +72,14 @@ def _model(top: str, repo: str | None, name: str, artifact: Any) -> SourceModel:
     mapped = model_name(name)
     if mapped != name:
         notes.append(f"GTO artifact {name!r} is imported as {mapped!r} (its GTO name in the tag gto.name)")
-    versions = _registered(artifact)
-    declared = {v.version: _declaration(top, name, v.commit_hexsha) for v in versions}
+    declared = {v.version: _declaration(top, name, v.commit_hexsha) for v in _registered(artifact)}
+    versions = []
+    for version in _registered(artifact):
+        if isinstance(declared[version.version].get("path"), str):
+            versions.append(version)
+        else:  # a virtual artifact, or one declared nowhere at that commit: no bytes to import
+            notes.append(f"version {version.version} left out: no path declared for {name!r} in "
+                         f"{' or '.join(DECLARATIONS)} at {version.commit_hexsha[:12]}")
     read = [_version(top, repo, name, v, declared[v.version]) for v in versions]
     known = {v.version for v in versions}
     aliases: dict[str, str] = {}

@@ -140,6 +140,22 @@ def _model(kind: str, source: SourceModel, have: Existing) -> ModelStep:
             notes.append(f"MLflow version {version.key} becomes v{number} (its number is kept in "
                          f"the tag {SOURCE_TAG.format(kind=kind)})")
     numbers = {**skipped, **{s.source.key: s.number for s in steps}}
+    aliases = _aliases(label, source, have, numbers, notes)
+    archive = _archive(label, source, have, numbers, set(aliases.values()) | set(have.aliases.values()),
+                       notes)
+    history = tuple((name, numbers.get(key) if key is not None else None, what)
+                    for name, key, what in source.history
+                    if key is None or key in numbers) if not have.exists else ()
+    create = not have.exists and bool(steps)
+    if not have.exists and not steps:
+        notes.append("no version to import: the model is not created")
+    return ModelStep(source, create, tuple(steps), skipped, aliases, tuple(archive), tuple(notes),
+                     history)
+
+
+def _aliases(label: str, source: SourceModel, have: Existing, numbers: dict[str, int],
+             notes: list[str]) -> dict[str, int]:
+    """The source's aliases the registry lacks; one it points elsewhere is noted, not moved."""
     aliases: dict[str, int] = {}
     for name, key in sorted(source.aliases.items()):
         target = numbers.get(key)
@@ -150,7 +166,12 @@ def _model(kind: str, source: SourceModel, have: Existing) -> ModelStep:
                          f"as it is (promote it to move it)")
         elif name not in have.aliases:
             aliases[name] = target
-    held = set(aliases.values()) | set(have.aliases.values())
+    return aliases
+
+
+def _archive(label: str, source: SourceModel, have: Existing, numbers: dict[str, int], held: set[int],
+             notes: list[str]) -> list[int]:
+    """The versions the source retired, unless an alias points at them."""
     archive = []
     for version in source.versions:
         target = numbers.get(version.key)
@@ -160,11 +181,7 @@ def _model(kind: str, source: SourceModel, have: Existing) -> ModelStep:
             notes.append(f"v{target} is archived in {label} but an alias points at it: not archived")
         else:
             archive.append(target)
-    history = tuple((name, numbers.get(key) if key is not None else None, what)
-                    for name, key, what in source.history
-                    if key is None or key in numbers) if not have.exists else ()
-    return ModelStep(source, not have.exists, tuple(steps), skipped, aliases, tuple(archive), tuple(notes),
-                     history)
+    return archive
 
 
 def model_tags(kind: str, source: SourceModel) -> dict[str, str]:

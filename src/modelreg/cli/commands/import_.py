@@ -143,7 +143,8 @@ def _show_plan(done: Imported, dry_run: bool) -> None:
     for step in plan.models:
         head = f"{step.name}" + (f" (from {label} {step.source.source_name!r})"
                                  if step.source.source_name != step.name else "")
-        click.echo(f"{head}: {'new model' if step.create else 'exists'}")
+        state = "new model" if step.create else "exists" if step.skipped or not step.empty else "not imported"
+        click.echo(f"{head}: {state}")
         for version in step.versions:
             size_text = f", {version.source.size:,} bytes" if version.source.size is not None else ""
             click.echo(f"  v{version.number} <- {label} {version.source.key} "
