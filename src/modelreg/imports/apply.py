@@ -171,6 +171,7 @@ def _import_model(root: Path, plan: Plan, step: ModelStep, owners: list[str], re
         if done.version != version.number:  # register numbers by what the tree holds: never expected
             raise ConflictError(f"{step.name} v{version.number} was registered as v{done.version}",
                                 fix="another registration ran meanwhile; check the branch")
+        result.notes.extend(f"{step.name} v{done.version}: {w}" for w in done.warnings)
         result.versions.append({"model": step.name, "version": done.version,
                                 f"{plan.kind}_version": source.key, "commit": done.commit,
                                 "sha256": done.manifest["artifact"]["sha256"]})
