@@ -401,6 +401,11 @@ def test_plan_numbers_skips_and_aliases() -> None:
     assert any("'staging' points at MLflow version 9, which is not imported" in n for n in fresh.notes)
     assert fresh.bytes == 30
 
+    native = plan("mlflow", [source], {"fraud": Existing(True, {1: None})}).models[0]
+    assert [s.number for s in native.versions] == [2, 3, 4]
+    added = "was not imported from MLflow: its MLflow versions are added after v1"
+    assert any(added in n for n in native.notes)
+
     have = Existing(True, {1: "1", 2: "2", 3: None}, {"champion": 2}, frozenset({1}), "fraud")
     again = plan("mlflow", [source], {"fraud": have}).models[0]
     assert [(s.number, s.source.key) for s in again.versions] == [(4, "4")]

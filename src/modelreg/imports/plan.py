@@ -147,6 +147,9 @@ def _model(kind: str, source: SourceModel, have: Existing) -> ModelStep:
                     for name, key, what in source.history
                     if key is None or key in numbers) if not have.exists else ()
     create = not have.exists and bool(steps)
+    if have.exists and have.source_name is None and steps and have.versions:
+        notes.append(f"model {source.name!r} exists here and was not imported from {label}: its "
+                     f"{label} versions are added after v{max(have.versions)}")
     if not have.exists and not steps:
         notes.append("no version to import: the model is not created")
     return ModelStep(source, create, tuple(steps), skipped, aliases, tuple(archive), tuple(notes),
