@@ -221,6 +221,9 @@ def test_mlflow_unreachable_or_missing_store_fails_cleanly(cli: Cli, open_regist
     assert "no MLflow database" in missing.err and not (tmp_path / "no.db").exists()
     down = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", "http://127.0.0.1:9", code=4)
     assert "could not be reached: Connection refused" in down.err
+    secret = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", "http://bob:s3cret@127.0.0.1:9",
+                       code=4)
+    assert "s3cret" not in secret.err and "http://***@127.0.0.1:9" in secret.err
     assert "Traceback" not in down.err
     assert git(root, "rev-parse", "HEAD") == head
     assert not git(root, "branch", "--list", "modelreg/import-mlflow").strip()

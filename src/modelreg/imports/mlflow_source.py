@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from modelreg.errors import InputError, NotFoundError, ServiceError
+from modelreg.errors import InputError, ModelregError, NotFoundError, ServiceError
 from modelreg.imports.source import SourceModel, SourceVersion, alias, finite, keyed, model_name, printable
 from modelreg.write import inputs
 
@@ -68,12 +68,12 @@ def _check_store(uri: str, option: str) -> None:
         # sqlite:////abs/mlflow.db is /abs/mlflow.db, sqlite:///mlflow.db is relative
         path = unquote(uri.split(":///", 1)[1]) if ":///" in uri else ""
         if path and path != ":memory:" and not Path(path).is_file():
-            raise InputError(f"no MLflow database at {uri}", field=option,
+            raise InputError(f"no MLflow database at {shown(uri)}", field=option,
                              fix="give the sqlite URI of an existing MLflow store, e.g. sqlite:////abs/mlflow.db")
     elif parsed.scheme in ("", "file"):
         local = Path(unquote(parsed.path) if parsed.scheme == "file" else uri)
         if not local.is_dir():
-            raise InputError(f"no MLflow store at {uri}", field=option,
+            raise InputError(f"no MLflow store at {shown(uri)}", field=option,
                              fix="give the directory of an MLflow file store (mlruns) or a server's URL")
 
 
@@ -85,16 +85,24 @@ def _client(tracking_uri: str, registry_uri: str | None) -> MlflowClient:
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
 
 
+def shown(uri: str) -> str:
+    """``uri`` as a message may show it: a password or token in it (``postgresql://u:pw@host``,
+    ``https://token@host``) written as ``***``."""
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@", r"\1***@", uri)
+
+
 @contextmanager
 def _mlflow_errors(uri: str) -> Iterator[None]:
     """MLflow's exceptions as modelreg's: a model that is not there is the user's to fix, a
     store that does not answer is a service failing (exit code 4)."""
     from mlflow.exceptions import MlflowException
 
+    uri = shown(uri)
+
     try:
         yield
     except MlflowException as exc:
-        message = str(exc.message).splitlines()[0] if exc.message else type(exc).__name__
+        message = shown(str(exc.message).splitlines()[0]) if exc.message else type(exc).__name__
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
             raise NotFoundError(f"MLflow at {uri}: {message}",
                                 fix="check --model against `mlflow models` / the MLflow UI") from None
@@ -111,6 +119,15 @@ def _mlflow_errors(uri: str) -> Iterator[None]:
     except OSError as exc:  # requests' ConnectionError is an OSError
         raise ServiceError(f"MLflow at {uri} could not be reached: {type(exc).__name__}",
                            fix="check that the tracking URI is right and the server is up") from None
+    except ImportError as exc:  # a store whose driver is not installed (mysql://, mssql://...)
+        raise InputError(f"MLflow cannot open {uri}: {shown(str(exc))}", field="--tracking-uri",
+                         fix="install the store's driver in this environment") from None
+    except ModelregError:
+        raise
+    except Exception as exc:  # a database that refuses the connection (SQLAlchemy's errors), and the like
+        first = shown(str(exc).splitlines()[0] if str(exc) else "")[:300]
+        raise ServiceError(f"MLflow at {uri} failed: {type(exc).__name__}: {first}",
+                           fix="check that the tracking URI is right and the store is up") from None
 
 
 def _all_models(client: MlflowClient) -> Iterator[Any]:
