@@ -303,14 +303,16 @@ def test_gto_import_maps_semver_stages_and_bytes(cli: Cli, open_registry: Path, 
 
 
 def test_mlflow_logged_model_imports_and_loads_as_mlflow_saved_it(cli: Cli, open_registry: Path,
-                                                                  tmp_path: Path) -> None:
+                                                                  tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A model logged with ``mlflow.sklearn.log_model(registered_model_name=...)`` (MLflow 3: a
     logged model, source ``models:/m-...``): imported with its run's metrics, params and commit,
     and the bytes ``modelreg get`` returns load through MLflow with the same predictions."""
     np = pytest.importorskip("numpy")
     linear = pytest.importorskip("sklearn.linear_model")
     uri = f"sqlite:///{tmp_path / 'logged.db'}"
-    mlflow.set_tracking_uri(uri)
+    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root, ./mlruns, lands here
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # the fluent API's store, for this test only
     features = np.arange(40, dtype=float).reshape(20, 2) / 40
     model = linear.LogisticRegression().fit(features, (features[:, 0] > 0.25).astype(int))
     with warnings.catch_warnings():
