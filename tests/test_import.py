@@ -280,6 +280,8 @@ def gto_repo(tmp_path: Path) -> Path:
 
 def test_gto_import_maps_semver_stages_and_bytes(cli: Cli, open_registry: Path, gto_repo: Path) -> None:
     root = open_registry
+    plan = cli.ok("-C", str(root), "import", "gto", str(gto_repo), "--dry-run", "--json").json["plan"]
+    assert plan["bytes"] == len(b"one") + len(b"two") + len(b"three")
     out = cli.ok("-C", str(root), "import", "gto", str(gto_repo), "--owner", "@acme/ml", "--json").json
     assert [(v["version"], v["gto_version"]) for v in out["imported"]] == [(1, "v0.1.0"), (2, "v0.2.0"),
                                                                           (3, "v1.0.0")]
@@ -374,6 +376,8 @@ def test_gto_dvc_tracked_artifact_is_read_through_dvc_at_the_version(cli: Cli, o
     dvc("add", "model.bin")
     commit_all(repo, "two")
     gto_api.register(repo, "big", "HEAD", version="v1.1.0")
+    plan = cli.ok("-C", str(open_registry), "import", "gto", str(repo), "--dry-run", "--json").json["plan"]
+    assert plan["bytes"] == len(b"first bytes") + len(b"second bytes")  # from the DVC pointers
     out = cli.ok("-C", str(open_registry), "import", "gto", str(repo), "--json").json
     assert [v["gto_version"] for v in out["imported"]] == ["v1.0.0", "v1.1.0"]
     for number, data in ((1, b"first bytes"), (2, b"second bytes")):

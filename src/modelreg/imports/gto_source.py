@@ -22,6 +22,7 @@ from modelreg.edges import dvc, git
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
 from modelreg.formats import layout, names, yamlio
+from modelreg.formats.pointers import parse_pointer
 from modelreg.imports.source import SourceModel, SourceVersion, alias, model_name, printable
 
 #: where GTO 1.x (dvc.yaml) and GTO 0.x (artifacts.yaml) declare artifacts, in the order read
@@ -137,6 +138,7 @@ def _version(top: str, repo: str | None, name: str, version: Any, declared: dict
         tags["gto.type"] = str(declared["type"])
     return SourceVersion(
         key=str(version.version), created_at=version.created_at,
+        size=_size(top, commit, path.strip("/")) if path else None,
         created_by=printable(str(version.author or "")) or None,
         description=printable(str(version.message or "")), tags=tags, code=code,
         archived=not version.is_active, fetch=fetch)
@@ -155,6 +157,28 @@ def _declaration(top: str, name: str, commit: str) -> dict[str, Any]:
             if isinstance(entry, dict):
                 return entry
     return {}
+
+
+def _size(top: str, commit: str, path: str) -> int | None:
+    """Bytes the artifact holds at ``commit``, for the plan: git's, or the size its DVC pointer
+    records (None: unknown until downloaded)."""
+    with Revision(top, commit, resolved=True) as tree:
+        todo, total = [path], 0
+        while todo:
+            current = todo.pop()
+            kind = tree.entries(current, 1)
+            if kind.get("") == layout.FILE:
+                total += len(tree.read(current) or b"")
+            elif kind.get("") == layout.DIRECTORY:
+                todo.extend(f"{current}/{name}" for name in kind if name)
+            elif current == path and (pointer := tree.read(f"{path}.dvc")) is not None:
+                try:
+                    return parse_pointer(pointer, f"{path}.dvc").size
+                except InputError:
+                    return None
+            else:
+                return None
+        return total
 
 
 def _artifact(top: str, commit: str, path: str, dest: Path) -> Path:
