@@ -25,7 +25,7 @@ LAYERS = {
     "approvals": 5,
     "checks": 6,
     "write": 7,
-    "deploy": 8,
+    "deploy": 8, "imports": 8,
     "api": 9,
     "site": 10, "serve": 10,
     "integrations": 11,  # what other tools call (the MLflow plugin) and load_model: above api and serve

@@ -16,9 +16,17 @@ from tests.helpers import Cli, commit_all, register
 READ_COMMANDS = ["list", "show", "resolve", "history", "diff", "search"]
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+def _leaf_commands() -> list[str]:
+    """Every command, a group's (``import``) as its subcommands (``import mlflow``)."""
+    from modelreg.cli.reference import subcommands
+
+    return [f"{name} {sub}" if sub else name for name in sorted(COMMANDS)
+            for sub in (subcommands(name) or [""])]
+
+
+@pytest.mark.parametrize("name", sorted(set(COMMANDS) | set(_leaf_commands())))
 def test_every_command_has_help_with_examples(cli: Cli, name: str) -> None:
-    result = cli.ok(name, "--help")
+    result = cli.ok(*name.split(), "--help")
     assert "Examples:" in result.out
     assert f"modelreg {name}" in result.out.split("Examples:")[1]
 
@@ -52,19 +60,22 @@ def _once_options(name: str) -> list[tuple[str, bool]]:
 
     from modelreg.cli.main import cli as group
 
-    command = group.get_command(click.Context(group), name)
+    command: click.Command | None = group
+    for part in name.split():
+        assert isinstance(command, click.Group)
+        command = command.get_command(click.Context(command), part)
     assert command is not None
     return [(p.opts[0], p.is_flag) for p in command.params if isinstance(p, click.Option)
             and not p.multiple and not p.count and p.name != "help"]
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize("name", _leaf_commands())
 def test_every_option_given_twice_is_refused_on_every_command(cli: Cli, name: str) -> None:
     options = _once_options(name)
     assert options, name
     for option, flag in options:
         twice = [option, option] if flag else [option, "1", option, "2"]
-        err = cli.fails(name, *twice, code=EXIT_USAGE).err
+        err = cli.fails(*name.split(), *twice, code=EXIT_USAGE).err
         spelled = err.strip().splitlines()
         assert len(spelled) == 1 and spelled[0].startswith("Error: ") and \
             "was given more than once; give it once" in spelled[0] and option in spelled[0], (name, err)
@@ -122,7 +133,7 @@ def test_read_path_imports_neither_dvc_nor_pydantic(registry: Path, workdir: Pat
              "except SystemExit as e:\n    assert not e.code, e.code\n"
              "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'dvc', 'dvc_data', 'pydantic', "
              "'jsonschema', 'model_signing', 'sigstore', 'OpenSSL', 'picklescan', 'cryptography', "
-             "'securesystemslib', 'cyclonedx', 'mlflow'})\nprint('HEAVY', heavy)")
+             "'securesystemslib', 'cyclonedx', 'mlflow', 'gto'})\nprint('HEAVY', heavy)")
     for args in (["resolve", "fraud-detector/1"], ["show", "fraud-detector"], ["list"],
                  ["resolve", "fraud-detector/latest", "--at", "HEAD"], ["history", "fraud-detector"],
                  ["search", "-w", "metrics.f1>0"], ["diff", "fraud-detector", "1", "1"],

@@ -9,6 +9,7 @@ pays for what ``modelreg register`` needs.
 from __future__ import annotations
 
 import importlib
+import keyword
 import os
 import sys
 from typing import Any
@@ -43,6 +44,7 @@ COMMANDS = {
     "serve": "Serve a deployed version's predictions over HTTP (Open Inference Protocol), verified.",
     "audit": "Export the audit trail (history and deployment ledger) as a table, JSON or CSV.",
     "site": "Write the registry as a static HTML catalog (GitHub Pages): models, versions, charts.",
+    "import": "Import another registry (MLflow, GTO): versions, aliases and artifacts, on one branch.",
     "check": "Run the gates (schema, immutability, numbering, artifact, signature, policy, promotion).",
     "approvals": "Check a pull request's reviews against the approval rules of its promotions.",
     "schema": "Print or regenerate the JSON Schemas of the registry's files.",
@@ -84,7 +86,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        module = importlib.import_module(f"modelreg.cli.commands.{name.replace('-', '_')}")
+        module_name = name.replace("-", "_") + ("_" if keyword.iskeyword(name) else "")  # import_.py
+        module = importlib.import_module(f"modelreg.cli.commands.{module_name}")
         command: click.Command = module.command
         return command
 

@@ -19,8 +19,8 @@ from modelreg.cli.main import (
 )
 
 
-def help_text(name: str | None = None) -> str:
-    """``modelreg [NAME] --help`` as a 100-column terminal shows it."""
+def help_text(name: str | None = None, sub: str | None = None) -> str:
+    """``modelreg [NAME [SUB]] --help`` as a 100-column terminal shows it."""
     settings = {**cli.context_settings, "max_content_width": 100, "terminal_width": 100}
     root = click.Context(cli, info_name="modelreg", **settings)
     if name is None:
@@ -29,7 +29,21 @@ def help_text(name: str | None = None) -> str:
     assert command is not None
     with click.Context(command, info_name=name, parent=root, max_content_width=100,
                        terminal_width=100) as ctx:
-        return command.get_help(ctx)
+        if sub is None:
+            return command.get_help(ctx)
+        assert isinstance(command, click.Group)
+        child = command.get_command(ctx, sub)
+        assert child is not None
+        with click.Context(child, info_name=sub, parent=ctx, max_content_width=100,
+                           terminal_width=100) as child_ctx:
+            return child.get_help(child_ctx)
+
+
+def subcommands(name: str) -> list[str]:
+    """The subcommands of ``modelreg NAME`` when it is a group (``import mlflow``), else none."""
+    root = click.Context(cli, info_name="modelreg")
+    command = cli.get_command(root, name)
+    return sorted(command.commands) if isinstance(command, click.Group) else []
 
 
 def render() -> str:
@@ -49,4 +63,6 @@ def render() -> str:
              "## modelreg", "", "```", help_text().rstrip(), "```", ""]
     for name in COMMANDS:
         parts += [f"## modelreg {name}", "", "```", help_text(name).rstrip(), "```", ""]
+        for sub in subcommands(name):
+            parts += [f"### modelreg {name} {sub}", "", "```", help_text(name, sub).rstrip(), "```", ""]
     return "\n".join(parts)

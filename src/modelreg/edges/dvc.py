@@ -577,3 +577,26 @@ def evict(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
+
+
+def export(repo: Path, rev: str, path: str, dest: Path) -> Path:
+    """The bytes DVC tracks at ``path`` in another repository (``modelreg import gto``), as they
+    were at ``rev``, copied to ``dest`` from that repository's cache or remote.
+    Raises NotFoundError when DVC tracks nothing there, RemoteError when the bytes cannot be had."""
+    _quiet_logs()
+    from dvc.api import DVCFileSystem
+
+    try:
+        fs = DVCFileSystem(str(repo), rev=rev)
+    except Exception as exc:  # DVC raises many types for a repository it cannot open
+        raise InputError(f"{repo}: DVC cannot read the repository at {rev[:12]}: {type(exc).__name__}: {exc}",
+                         fix="check that the repository is a DVC project") from None
+    if not fs.exists(path):
+        raise NotFoundError(f"{repo}: nothing at {path} at {rev[:12]}, in git or in DVC",
+                            fix="check the artifact's path in dvc.yaml or artifacts.yaml at that commit")
+    try:
+        fs.get(path, str(dest), recursive=fs.isdir(path))
+    except Exception as exc:  # the cache and the remote both lack the bytes, or a remote failed
+        raise RemoteError(f"{repo}: DVC could not fetch {path} at {rev[:12]}: {type(exc).__name__}: {exc}",
+                          fix="run `dvc pull` in that repository, or check its DVC remote") from None
+    return dest

@@ -61,6 +61,11 @@ class Registration:
     card: Path | None = None
     #: a path inside the training code's git repository (default: the current directory)
     code_repo: Path | None = None
+    #: ``lineage.code`` as another system recorded it (an import): used instead of asking git
+    #: about ``code_repo``; ``{}`` records none
+    code: dict[str, Any] | None = None
+    #: when the version was made, where another system recorded it (an import); default: now
+    created_at: datetime | None = None
     owners: list[str] = field(default_factory=list)
     policy: str | None = None
     #: a new model's description (model.yaml); for an existing model it must be what model.yaml
@@ -307,7 +312,7 @@ def _guess_format(path: Path) -> str | None:
 
 def _lineage(reg: Registration) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    code = lineage.code(reg.code_repo or Path.cwd())
+    code = dict(reg.code) if reg.code is not None else lineage.code(reg.code_repo or Path.cwd())
     if code:
         out["code"] = code
     if reg.datasets:
@@ -324,7 +329,8 @@ def _manifest(reg: Registration, number: int, created_by: str, artifact: dict[st
         "schema_version": models.SCHEMA_VERSION,
         "model": reg.model,
         "version": number,
-        "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": (reg.created_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        .strftime("%Y-%m-%dT%H:%M:%SZ"),
         "created_by": created_by,
         "description": reg.description,
         "artifact": artifact,

@@ -1,0 +1,264 @@
+"""Writing an import's plan: one branch, a commit per model file and per version, then aliases.
+
+Every version goes through ``write/register.py`` as ``modelreg register`` would take
+it (inputs validated, bytes hashed into the DVC cache and pushed, sha256 recorded,
+the policy's artifact rules applied), so an import writes nothing a registration
+could not. Each version is all or nothing (register's own guarantee); a failure
+part-way stops the import, leaves the versions before it committed on the branch,
+and says which were imported: running the import again carries on from there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelreg.approvals import codeowners
+from modelreg.edges import git, lock
+from modelreg.edges.atomic import write_atomic
+from modelreg.edges.hashing import Progress, no_progress
+from modelreg.edges.snapshot import Revision, Snapshot, WorkTree
+from modelreg.edges.undo import Undo
+from modelreg.errors import ConflictError, GateError, InputError, ModelregError, NotFoundError
+from modelreg.formats import documents, models, names, text, yamlio
+from modelreg.formats.desired import DesiredState
+from modelreg.formats.names import MODEL_HEADER
+from modelreg.imports.plan import Existing, ModelStep, Plan, model_tags, version_tags
+from modelreg.imports.plan import plan as make_plan
+from modelreg.imports.source import MODEL_TAG, SOURCE_TAG, SourceModel
+from modelreg.write import transitions
+from modelreg.write.register import Registration, register
+
+
+@dataclass
+class Imported:
+    """What an import wrote: the branch, and each version as ``model``, ``version``, source key."""
+
+    plan: Plan
+    branch: str | None
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    aliases: dict[str, dict[str, int]] = field(default_factory=dict)
+    archived: dict[str, list[int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    written: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.plan.kind, "branch": self.branch, "written": self.written,
+                "imported": self.versions, "aliases": self.aliases, "archived": self.archived,
+                "notes": self.notes, "plan": self.plan.to_dict()}
+
+
+class ImportStopped(ModelregError):
+    """An import stopped part-way: the versions before the failure are committed, whole."""
+
+    def __init__(self, message: str, cause: ModelregError) -> None:
+        super().__init__(message)
+        self.exit_code = cause.exit_code
+
+
+def run(root: Path, kind: str, read: Callable[[], list[SourceModel]], *, branch: str,
+        owners: list[str] | None = None, dry_run: bool = False, progress: Progress = no_progress) -> Imported:
+    """Read the source, plan against the registry as ``branch`` holds it (the work tree when the
+    branch is new or checked out: what an earlier run imported is skipped), and write the plan
+    unless ``dry_run``."""
+    _check_branch_name(root, branch)
+    sources = read()
+    on_branch = git.branch_exists(root, branch) and git.current_branch(root) != branch
+    with Revision(str(root), branch) if on_branch else WorkTree(str(root)) as tree:
+        found = existing(tree, kind, [s.name for s in sources])
+    planned = make_plan(kind, sources, found)
+    if dry_run:
+        return Imported(planned, None)
+    return apply(root, planned, branch=branch, owners=owners, progress=progress)
+
+
+def _check_branch_name(root: Path, branch: str) -> None:
+    if not branch or branch.startswith("-") or \
+            not git.run(root, "check-ref-format", "--branch", branch, check=False).strip():
+        raise InputError(f"{branch!r} is not a valid branch name", field="--branch", fix="pick another name")
+
+
+def existing(tree: Snapshot, kind: str, model_names: list[str]) -> dict[str, Existing]:
+    """Each named model as ``tree`` holds it, with the source identifier of each version."""
+    out: dict[str, Existing] = {}
+    tag = SOURCE_TAG.format(kind=kind)
+    for name in model_names:
+        found = documents.model_file(tree, name)
+        if found is None:
+            continue
+        versions: dict[int, str | None] = {}
+        for entry in tree.listdir(names.model_dir(name)):
+            number = names.parse_version_dir(entry)
+            doc = documents.mapping(tree, names.version_file(name, number)) if number else None
+            if number and doc is not None:
+                tags = doc.get("tags") or {}
+                versions[number] = str(tags[tag]) if isinstance(tags, dict) and tag in tags else None
+        tags = found.data.get("tags") or {}
+        source_name = tags.get(MODEL_TAG.format(kind=kind)) if isinstance(tags, dict) else None
+        out[name] = Existing(True, versions, dict(found.desired.aliases), frozenset(found.desired.archived),
+                             source_name)
+    return out
+
+
+def apply(root: Path, plan: Plan, *, branch: str, owners: list[str] | None = None,
+          progress: Progress = no_progress) -> Imported:
+    """Write ``plan`` on ``branch`` (created from HEAD, or continued when it exists)."""
+    result = Imported(plan, branch)
+    if plan.empty:
+        result.branch = None
+        return result
+    for step in plan.models:
+        if step.create:
+            _new_model_doc(plan.kind, step, owners or [])  # a bad description fails before any write
+    created = _enter_branch(root, branch)
+    try:
+        for step in plan.models:
+            _import_model(root, plan, step, owners or [], result, progress)
+    except ModelregError as exc:
+        if not result.written and created:
+            _leave_branch(root, created, branch)
+            result.branch = None
+        done = ", ".join(f"{v['model']} v{v['version']}" for v in result.versions) or "nothing"
+        where = f" (committed on {branch})" if result.written else ""
+        raise ImportStopped(f"import from {plan.label} stopped: {exc}; imported: {done}{where}; "
+                           "run the import again to carry on (what was imported is skipped)", exc) from exc
+    return result
+
+
+def _enter_branch(root: Path, branch: str) -> str | None:
+    """Switch to ``branch``, creating it from HEAD; returns the branch left when it was created."""
+    start = git.current_branch(root) or git.head_commit(root) or ""
+    if git.current_branch(root) == branch:
+        return None
+    if git.branch_exists(root, branch):
+        git.switch(root, branch)
+        return None
+    git.switch_new_branch(root, branch)
+    return start
+
+
+def _leave_branch(root: Path, start: str, branch: str) -> None:
+    """Nothing was written on a branch this import made: back to where it started, branch deleted."""
+    with contextlib.suppress(ModelregError):
+        git.run(root, "switch", "--quiet", *(() if git.branch_exists(root, start) else ("--detach",)), start)
+        git.delete_branch(root, branch)
+
+
+def _import_model(root: Path, plan: Plan, step: ModelStep, owners: list[str], result: Imported,
+                  progress: Progress) -> None:
+    label = plan.label
+    result.notes.extend(f"{step.name}: {note}" for note in step.notes)
+    if step.create:
+        _write_model(root, plan, step, owners)
+        result.written = True
+    for version in step.versions:
+        source = version.source
+        if source.fetch is None:
+            raise InputError(f"{label} gives no artifact for {step.name} version {source.key}",
+                             fix="check the version's source in " + label)
+        with tempfile.TemporaryDirectory(prefix="modelreg-import-") as tmp:
+            artifact = source.fetch(Path(tmp))
+            reg = Registration(
+                model=step.name, artifact=artifact, metrics=dict(source.metrics), params=dict(source.params),
+                tags=version_tags(plan.kind, source), description=source.description,
+                run_id=source.run_id, run_url=source.run_url, code=dict(source.code),
+                created_at=source.created_at, created_by=source.created_by)
+            done = register(root, reg, commit=True, progress=progress)
+        if done.version != version.number:  # register numbers by what the tree holds: never expected
+            raise ConflictError(f"{step.name} v{version.number} was registered as v{done.version}",
+                                fix="another registration ran meanwhile; check the branch")
+        result.notes.extend(f"{step.name} v{done.version}: {w}" for w in done.warnings)
+        result.versions.append({"model": step.name, "version": done.version,
+                                f"{plan.kind}_version": source.key, "commit": done.commit,
+                                "sha256": done.manifest["artifact"]["sha256"]})
+        result.written = True
+    if step.history:
+        _replay(root, plan, step, result)
+    if step.aliases or step.archive or step.history:
+        _desired_state(root, plan, step, result)
+
+
+def _new_model_doc(kind: str, step: ModelStep, owners: list[str]) -> dict[str, Any]:
+    source = step.source
+    doc: dict[str, Any] = {"schema_version": models.SCHEMA_VERSION, "name": step.name,
+                           "description": text.check_text(source.description, f"{step.name}: description"),
+                           "owners": list(owners), "tags": model_tags(kind, source),
+                           "aliases": {}, "archived": [], "rejected": []}
+    models.validate(models.ModelManifest, doc, names.model_file(step.name))
+    return doc
+
+
+def _write_model(root: Path, plan: Plan, step: ModelStep, owners: list[str]) -> None:
+    doc = _new_model_doc(plan.kind, step, owners)
+    path = names.model_file(step.name)
+    with lock.held(root, f"import {step.name}"), Undo(root, None) as undo:
+        if (root / path).exists():
+            raise ConflictError(f"{path} appeared while importing", fix="run the import again")
+        undo.track([path])
+        (root / names.model_dir(step.name)).mkdir(parents=True, exist_ok=True)
+        write_atomic(root / path, yamlio.dumps(doc, MODEL_HEADER))
+        files = [path]
+        with contextlib.suppress(InputError):  # another model's broken file: the schema gate says so
+            undo.track([codeowners.PATH])
+            if (root / codeowners.PATH).exists() and codeowners.write(root):
+                files.append(codeowners.PATH)
+        undo.commit(f"Import {step.name} from {plan.label} ({step.source.source_name})", files)
+
+
+def _replay(root: Path, plan: Plan, step: ModelStep, result: Imported) -> None:
+    """A new model's alias moves, one commit each in the source's order, so that ``modelreg
+    history`` tells how the aliases moved there (the commits are dated now; the source's names of
+    the moves are in their messages). A move the gates refuse is skipped and named."""
+    for alias, number, what in step.history:
+        move = ("alias", alias, number) if number is not None else ("demote", alias, 0)
+        message = f"Import {step.name} from {plan.label}: {what}"
+        if not _transition(root, plan, step.name, [move], message=message):
+            result.notes.append(f"{step.name}: {what} not replayed: the gates refuse it")
+
+
+def _desired_state(root: Path, plan: Plan, step: ModelStep, result: Imported) -> None:
+    """The aliases and archived versions, checked by the gates a promotion passes (schema and
+    promotion rules): all in one commit, or, when the gates refuse that, each on its own, and
+    the ones refused are left out and named."""
+    now = documents.desired(WorkTree(str(root)), step.name)
+    held = dict(now.aliases) if now is not None else {}
+    gone = now.archived if now is not None else frozenset()
+    moves = [("alias", name, number) for name, number in step.aliases.items() if held.get(name) != number]
+    moves += [("demote", name, 0) for name in held if step.history and name not in step.aliases]
+    moves += [("archive", "", number) for number in step.archive if number not in gone]
+    if moves and not _transition(root, plan, step.name, moves):
+        for move in moves:
+            if not _transition(root, plan, step.name, [move]):
+                what = {"alias": f"alias {move[1]!r} -> v{move[2]}", "demote": f"removing alias {move[1]!r}",
+                        "archive": f"archiving v{move[2]}"}[move[0]]
+                result.notes.append(f"{step.name}: {what} left out: the gates refuse it "
+                                    f"(run `modelreg promote`/`archive` for the reason)")
+    state = documents.desired(WorkTree(str(root)), step.name)
+    if state is not None:
+        result.aliases[step.name] = {a: v for a, v in state.aliases.items() if step.aliases.get(a) == v}
+        result.archived[step.name] = [v for v in step.archive if v in state.archived]
+
+
+def _transition(root: Path, plan: Plan, model: str, moves: list[tuple[str, str, int]], *,
+                message: str | None = None) -> bool:
+    def edit(state: DesiredState) -> DesiredState:
+        for kind, name, number in moves:
+            if kind == "alias":
+                state = transitions.promote(state, number, name)
+            elif kind == "demote":
+                state = transitions.demote(state, name)
+            else:
+                state = transitions.archive(state, number)
+        return state
+
+    try:
+        transitions.apply(root, {model: edit}, verb="import", commit=True,
+                          message=message or f"Import {model}'s aliases and archived versions from "
+                          f"{plan.label}")
+    except (GateError, ConflictError, InputError, NotFoundError):
+        return False
+    return True
