@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from modelreg.read.resolve import Located
     from modelreg.read.signatures import SignatureCheck
     from modelreg.write.register import Registered, Registration
+    from modelreg.write.renumber import Renumbered
     from modelreg.write.transitions import Applied, Edit, Planned
 
 ENV_ROOT = "MODELREG_REGISTRY"
@@ -451,6 +452,17 @@ class Registry:
         return run_checks(self.top, base=base, only=list(gates) or None,
                           options=Options(check_all=all, verify_artifacts=verify_artifacts,
                                           offline=offline, head=head, staged=staged))
+
+    def renumber(self, *, base: str | None = None, push: bool = False, offline: bool = False) -> Renumbered:
+        """Move the checked-out registration branch's new versions to the next free numbers on the
+        base's tip, as ``modelreg renumber`` (see :mod:`modelreg.write.renumber`)."""
+        from modelreg.write.renumber import renumber
+
+        self._work_tree("renumber in")
+        try:
+            return renumber(self.root, base, push=push, offline=offline)
+        finally:
+            self._reread()
 
     def approvals(self, pr: int, *, repo: str | None = None, base: str | None = None) -> ApprovalReport:
         """Whether pull request ``pr``'s reviews meet the approval rules of the promotions HEAD

@@ -42,6 +42,7 @@ COMMANDS = {
     "serve": "Serve a deployed version's predictions over HTTP (Open Inference Protocol), verified.",
     "audit": "Export the audit trail (history and deployment ledger) as a table, JSON or CSV.",
     "site": "Write the registry as a static HTML catalog (GitHub Pages): models, versions, charts.",
+    "renumber": "Move a registration branch's new versions to the next free numbers on its base.",
     "check": "Run the gates (schema, immutability, numbering, artifact, signature, policy, promotion).",
     "approvals": "Check a pull request's reviews against the approval rules of its promotions.",
     "schema": "Print or regenerate the JSON Schemas of the registry's files.",
