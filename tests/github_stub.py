@@ -14,6 +14,10 @@ subprocess (a workflow under act) can call it while the test thread waits:
 A person the test has not described has write access (what most tests' reviewers need);
 a login ending ``[bot]`` is an app's account (``type: Bot``) with no permission record (a 404).
 
+``POST /repos/{owner}/{repo}/pulls`` opens a pull request as GitHub does: recorded in ``pulls``
+(its JSON body in ``created``), answered with ``html_url`` and ``number``; a second one for the same
+head while the first is open gets GitHub's 422.
+
 Lists are paged with ``Link: <...>; rel="next"`` (``page_size`` forces several pages),
 every request is recorded (``requests``), and ``fail(path, ...)`` makes a path answer a
 given status, headers and body, after an optional delay (to trigger a timeout).
@@ -40,6 +44,8 @@ class Recorded:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    #: the JSON body of a POST, parsed (None for a GET or a body that is not JSON)
+    body: Any = None
 
 
 @dataclass
@@ -56,6 +62,7 @@ class Failure:
 _PULL = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)$")
 _REVIEWS = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews$")
 _MEMBERS = re.compile(r"^/orgs/([^/]+)/teams/([^/]+)/members$")
+_PULLS = re.compile(r"^/repos/([^/]+/[^/]+)/pulls$")
 _PERMISSION = re.compile(r"^/repos/([^/]+/[^/]+)/collaborators/([^/]+)/permission$")
 #: GitHub's base role (``permission``) for each role (``role_name``): maintain reads as write, triage
 #: as read
@@ -77,6 +84,8 @@ class GitHubStub:
         self.users: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, Failure] = {}
         self.requests: list[Recorded] = []
+        #: the bodies of the pull requests opened through POST, in order
+        self.created: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -183,8 +192,15 @@ class GitHubStub:
     def _record(self, handler: BaseHTTPRequestHandler) -> Recorded:
         parts = urllib.parse.urlsplit(handler.path)
         query = dict(urllib.parse.parse_qsl(parts.query))
+        body: Any = None
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length:
+            try:
+                body = json.loads(handler.rfile.read(length))
+            except ValueError:
+                body = None
         recorded = Recorded(handler.command, parts.path, query,
-                            {name.lower(): value for name, value in handler.headers.items()})
+                            {name.lower(): value for name, value in handler.headers.items()}, body)
         with self._lock:
             self.requests.append(recorded)
         return recorded
@@ -205,6 +221,9 @@ class GitHubStub:
         if self.token is not None and request.headers.get("authorization") != f"Bearer {self.token}":
             return 401, {}, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
         path = request.path
+        if request.method == "POST":
+            m = _PULLS.match(path)
+            return self._create_pull(m[1], request.body) if m else _not_found()
         if m := _PULL.match(path):
             pull = self.pulls.get((m[1], int(m[2])))
             return (200, {}, pull) if pull else _not_found()
@@ -219,6 +238,28 @@ class GitHubStub:
         if m := _PERMISSION.match(path):
             return self._permission(urllib.parse.unquote(m[2]))
         return _not_found()
+
+    def _create_pull(self, repo: str, body: Any) -> tuple[int, dict[str, str], Any]:
+        """GitHub's answers to opening a pull request: 201 with the new one, 422 when a field is
+        missing or one for the same head is open already."""
+        fields = ("title", "head", "base")
+        if not isinstance(body, dict) or not all(isinstance(body.get(f), str) and body[f] for f in fields):
+            return 422, {}, {"message": "Validation Failed", "errors": [
+                {"resource": "PullRequest", "code": "missing_field", "field": "head"}]}
+        owner = repo.split("/")[0]
+        with self._lock:
+            if any(r == repo and p["state"] == "open" and p["head"]["ref"] == body["head"]
+                   for (r, _), p in self.pulls.items()):
+                return 422, {}, {"message": "Validation Failed", "errors": [
+                    {"resource": "PullRequest", "code": "custom",
+                     "message": f"A pull request already exists for {owner}:{body['head']}."}]}
+            number = max((n for r, n in self.pulls if r == repo), default=0) + 1
+            self.created.append(dict(body))
+            pull = self.add_pull(repo, number, author="modelreg-bot", head_sha="0" * 40,
+                                 base_ref=body["base"])
+            pull["head"]["ref"] = body["head"]
+            pull.update(title=body["title"], body=body.get("body") or "")
+        return 201, {}, pull
 
     def _permission(self, login: str) -> tuple[int, dict[str, str], Any]:
         """GitHub's answer for ``login``'s permission: an account the test did not describe has write
@@ -263,6 +304,9 @@ def _not_found() -> tuple[int, dict[str, str], Any]:
 
 def _handler_for(stub: GitHubStub) -> Callable[..., BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.do_GET()  # the same recording, failures and answers; _answer tells them apart
+
         def do_GET(self) -> None:
             request = stub._record(self)
             failure = stub._failure(request.path)

@@ -32,8 +32,8 @@ def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(home / "dvc-site-cache"))
     monkeypatch.delenv("MODELREG_REGISTRY", raising=False)
     # Tests run inside GitHub Actions too: no test may find the runner's token, event or repository.
-    for name in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH",
-                 "GITHUB_STEP_SUMMARY"):
+    for name in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GH_TOKEN", "GITHUB_API_URL", "GITHUB_REPOSITORY",
+                 "GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(name, raising=False)
 
 

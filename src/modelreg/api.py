@@ -11,6 +11,7 @@ defaults of the command's options. docs/python-api.md has an example of each.
 >>> mv.metrics["roc_auc"], mv.aliases, mv.stage
 >>> mv.download("out/")
 >>> reg.promote("fraud-detector", 4, to="production", branch="promote/fraud-v4")
+>>> register_remote("https://github.com/acme/registry.git", Registration(...), open_pr=True).pr_url
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from modelreg.read.resolve import Located
     from modelreg.read.signatures import SignatureCheck
     from modelreg.write.register import Registered, Registration
+    from modelreg.write.remote import RemoteRegistered
     from modelreg.write.renumber import Renumbered
     from modelreg.write.transitions import Applied, Edit, Planned
 
@@ -546,3 +548,22 @@ def load_path(uri: str, *, registry: str | os.PathLike[str] = ".",
             return existing
         return download(mv, f"{folder}/", force=True)
     return download(mv, dest)
+
+
+def register_remote(registry_url: str, registration: Registration, *, branch: str | None = None,
+                    base: str | None = None, open_pr: bool = False, repo: str | None = None,
+                    sign: SigningMethod | None = None, progress: Progress | None = None) -> RemoteRegistered:
+    """Register a new version into the registry at ``registry_url`` from anywhere (a training
+    repository), as ``modelreg register MODEL --registry URL``: a temporary partial clone, a new
+    branch (``modelreg/register-MODEL-vN`` unless ``branch``), pushed, and with ``open_pr`` its pull
+    request on GitHub (token from GITHUB_TOKEN or GH_TOKEN; OWNER/NAME from the URL, or ``repo``).
+    The result has ``branch``, ``commit``, ``version`` and ``pr_url``; a branch the registry refuses
+    (its name taken) raises :class:`modelreg.write.remote.PushRejected` and pushes nothing."""
+    import dataclasses
+
+    from modelreg.write.remote import register_remote as run
+
+    if sign is not None:
+        registration = dataclasses.replace(registration, sign=sign)
+    return run(registry_url, registration, branch=branch, base=base, open_pr=open_pr, repo=repo,
+               **({"progress": progress} if progress else {}))

@@ -345,6 +345,32 @@ class _ObjectFetcher:
         return final
 
 
+@dataclass(frozen=True)
+class RemoteLocation:
+    """Where a registry's default DVC remote is, as its ``.dvc/config`` says (``.dvc/config.local``
+    too, when there is one): its name, DVC's protocol (``local``, ``s3``, ``ssh``...) and its path
+    (for a local remote, absolute: DVC reads a relative one from the directory of the config)."""
+
+    name: str
+    protocol: str
+    path: str
+
+
+def default_remote(root: Path) -> RemoteLocation:
+    """The registry's default remote, read without reaching it; InputError when none is set."""
+    from dvc.config import NoRemoteError
+
+    with _open(root) as repo:
+        try:
+            name, fs, path = repo.remote("push")
+        except NoRemoteError as exc:
+            raise InputError(" ".join(str(exc).split()), file=".dvc/config",
+                             fix="set a default remote: `dvc remote add -d storage s3://BUCKET/PATH`, "
+                             "and commit .dvc/config") from None
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        return RemoteLocation(name, str(protocol), str(path))
+
+
 def _check_local_remote(repo: _Store) -> None:
     """Raise RemoteError when the default remote is a local folder that does not exist here: the
     registry's default remote lives inside the clone that registered the artifact, so another

@@ -530,3 +530,9 @@ class BlobReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def attempt(root: StrPath, *args: str) -> tuple[int, str, str]:
+    """Run ``git ARGS`` where the caller reads a failure itself: (exit code, stdout, stderr)."""
+    proc = _spawn(root, args, None)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")

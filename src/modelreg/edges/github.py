@@ -35,6 +35,8 @@ from modelreg.errors import InputError, ServiceError
 
 API_URL_ENV = "GITHUB_API_URL"
 TOKEN_ENV = "GITHUB_TOKEN"
+#: where the GitHub CLI keeps a token, read when ``GITHUB_TOKEN`` is unset
+GH_TOKEN_ENV = "GH_TOKEN"
 REPOSITORY_ENV = "GITHUB_REPOSITORY"
 DEFAULT_API_URL = "https://api.github.com"
 #: one request, as a whole: however slowly GitHub (or whatever answers) sends
@@ -169,7 +171,7 @@ class _Call:
 
 
 class Client:
-    """GitHub's REST API, read-only: ``Client().pull("acme/registry", 7)``."""
+    """GitHub's REST API: ``Client().pull("acme/registry", 7)``; one write, :meth:`create_pull`."""
 
     def __init__(self, api_url: str | None = None, token: str | None = None, *,
                  timeout: float = DEFAULT_TIMEOUT, max_pages: int = MAX_PAGES,
@@ -249,6 +251,31 @@ class Client:
                       role_name=_optional_text(data, "role_name", call.what),
                       user_type=_optional_text(user, "type", call.what))
 
+    def create_pull(self, repo: str, *, base: str, head: str, title: str, body: str) -> str:
+        """Open a pull request from the branch ``head`` into ``base`` (``POST /repos/{o}/{r}/pulls``);
+        its web URL. GitHub's 422 (a pull request for ``head`` exists, or ``head`` has nothing
+        ``base`` lacks) is one line with GitHub's own reason."""
+        owner, name = check_repo(repo)
+        for value, option in ((base, "base"), (head, "head")):
+            if not value or any(c.isspace() or ord(c) < 32 for c in value):
+                raise InputError(f"{value!r} is not a branch name", field=option, fix="name a branch")
+        call = _Call(
+            what=f"a pull request from {head} into {base} of {repo}",
+            not_found=(f"check the repository name {repo} (--repo OWNER/NAME); GitHub also answers 404 "
+                       f"when the token in {self.token_name} cannot see the repository"),
+            forbidden=(f"the token in {self.token_name} needs to open pull requests on {repo} "
+                       "(fine-grained: Pull requests read and write; in a workflow: "
+                       "`permissions: pull-requests: write`)"),
+        )
+        payload = {"title": title, "head": head, "base": base, "body": body,
+                   "maintainer_can_modify": False}
+        data, _ = self._request(f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/pulls", call,
+                                time.monotonic() + self.total, payload=payload)
+        url = _text(data, "html_url", call.what)
+        if not url.startswith(("https://", "http://")):
+            raise _shape(call.what, "html_url", "is not a web address")
+        return url
+
     # -- HTTP ----------------------------------------------------------------------------------
 
     def _repo_call(self, what: str, repo: str, not_found: str) -> _Call:
@@ -298,11 +325,18 @@ class Client:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
-    def _request(self, url: str, call: _Call, ends: float, *,
-                 missing_ok: bool = False) -> tuple[Any, Message]:
-        """One GET, over within ``timeout`` (and by ``ends``, the call's end) whatever the server does:
-        the JSON answer and its headers; with ``missing_ok``, (None, headers) for a 404."""
-        request = urllib.request.Request(url, headers=self._headers(), method="GET")
+    def _request(self, url: str, call: _Call, ends: float, *, missing_ok: bool = False,
+                 payload: dict[str, Any] | None = None) -> tuple[Any, Message]:
+        """One GET (a POST of ``payload`` as JSON, when given), over within ``timeout`` (and by
+        ``ends``, the call's end) whatever the server does: the JSON answer and its headers; with
+        ``missing_ok``, (None, headers) for a 404."""
+        sent = self._headers()
+        data = None
+        if payload is not None:
+            data = json.dumps(payload).encode("utf-8")
+            sent["Content-Type"] = "application/json"
+        request = urllib.request.Request(url, data=data, headers=sent,
+                                         method="GET" if payload is None else "POST")
         left = ends - time.monotonic()
         try:
             answer = deadline.request(self._opener, request, deadline=min(self.timeout, left),
@@ -356,6 +390,10 @@ class Client:
             return self._error(f"GitHub's API redirected {call.what} to another host ({where}); not "
                                f"followed, so the token stays with {self._origin}",
                                fix=f"check {API_URL_ENV}")
+        if code == 422:  # only a write is validated: GitHub's reasons are in the message
+            return self._error(f"GitHub's API refused {call.what} (422 {said or 'Unprocessable Entity'})",
+                               fix="a pull request for that branch may be open already, or the branch "
+                               "may have no commit its base lacks")
         if code >= 500:
             return self._error(f"GitHub's API failed on {call.what} ({status})",
                                fix="GitHub may be having an outage (https://www.githubstatus.com); "
@@ -490,7 +528,13 @@ def _server_message(exc: urllib.error.HTTPError) -> str:
     except (OSError, ValueError, http.client.HTTPException):
         return ""
     message = data.get("message") if isinstance(data, dict) else None
-    return " ".join(message.split())[:200] if isinstance(message, str) else ""
+    said = " ".join(message.split())[:200] if isinstance(message, str) else ""
+    # A 422's reasons are in ``errors`` ("A pull request already exists for acme:branch.")
+    errors = data.get("errors") if isinstance(data, dict) else None
+    details = [" ".join(e["message"].split())[:200] for e in errors or []
+               if isinstance(e, dict) and isinstance(e.get("message"), str)] \
+        if isinstance(errors, list) else []
+    return ": ".join(part for part in (said, "; ".join(details[:3])) if part)
 
 
 def _rate_limit_fix(headers: Message, *, authenticated: bool, token_name: str) -> str:
@@ -566,6 +610,27 @@ def _integer(data: Any, dotted: str, what: str) -> int:
 def _shape(what: str, dotted: str, problem: str) -> ServiceError:
     return ServiceError(f"unexpected answer from GitHub's API for {what}: `{dotted}` {problem}",
                         fix=f"check that {API_URL_ENV} is GitHub's REST API")
+
+
+def token() -> tuple[str, str] | None:
+    """The token to write with and the variable it came from: ``GITHUB_TOKEN``, else ``GH_TOKEN``."""
+    for name in (TOKEN_ENV, GH_TOKEN_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value, name
+    return None
+
+
+def create_pull(repo: str, base: str, head: str, title: str, body: str) -> str:
+    """Open a pull request through the REST API at ``GITHUB_API_URL`` with the token of
+    :func:`token`; its URL. ServiceError when no token is set."""
+    found = token()
+    if found is None:
+        raise ServiceError(f"no token to open a pull request on {repo} with",
+                           fix=f"set {TOKEN_ENV} (or {GH_TOKEN_ENV}) to a token that may write pull "
+                           "requests on it")
+    return Client(token=found[0], token_name=found[1]).create_pull(repo, base=base, head=head,
+                                                                   title=title, body=body)
 
 
 def open_pull_request(root: str, *, base: str, head: str, title: str, body: str) -> str | None:

@@ -2,8 +2,8 @@
 
 :func:`modelreg.write.transitions.apply` checks and writes (and commits); this
 module adds what leaves the machine: pushing the branch to origin and opening
-the pull request with ``gh``, its body the gate report of that same check (the
-gates run once).
+the pull request (through GitHub's REST API when a token is set, else with
+``gh``), its body the gate report of that same check (the gates run once).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from modelreg.edges import git
-from modelreg.errors import GitError, NotFoundError
+from modelreg.errors import GitError, NotFoundError, ServiceError
 from modelreg.write.transitions import Applied, Edit, Planned, apply
 
 
@@ -59,8 +59,22 @@ def _open(root: Path, applied: Applied, base: str | None) -> None:
     into = base_branch(root, base)
     subject = git.run(root, "log", "-1", "--format=%s", applied.commit).strip() if applied.commit else ""
     title = subject or "modelreg change"
-    applied.pr_url = github.open_pull_request(str(root), base=into, head=applied.branch, title=title,
-                                              body=render.markdown(applied.report))
+    body = render.markdown(applied.report)
+    # GitHub's REST API with a token from the environment (what a workflow has), else `gh` (the
+    # user's own login), else the URL that opens one by hand.
+    repo = github.find_repo(str(root)) if github.token() else None
+    if repo is not None:
+        try:
+            applied.pr_url = github.create_pull(repo, base=into, head=applied.branch, title=title, body=body)
+        except ServiceError as exc:
+            where = compare_url(root, into, applied.branch)
+            raise ServiceError(f"pushed branch {applied.branch}, but the pull request was not opened: "
+                               f"{exc.message}",
+                               fix=f"{exc.fix + '; then ' if exc.fix else ''}open it by hand"
+                               f"{f' at {where}' if where else ''}") from exc
+    else:
+        applied.pr_url = github.open_pull_request(str(root), base=into, head=applied.branch, title=title,
+                                                  body=body)
     if applied.pr_url is None:
         applied.compare_url = compare_url(root, into, applied.branch)
 

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from modelreg.cli.common import progress, registry
+from modelreg.cli.common import emit_json, progress, registry
 from modelreg.cli.completion import complete_model
 from modelreg.edges.hashing import total_size
 from modelreg.write import inputs, lineage
 from modelreg.write.register import Registration
+from modelreg.write.remote import scrub
 
 if TYPE_CHECKING:
     from modelreg.edges.signing import SigningMethod
@@ -48,8 +49,22 @@ PASSWORD_ENV = "MODELREG_SIGN_KEY_PASSWORD"
               help="Owner of a new model (repeatable); routes its reviews.")
 @click.option("--policy", help="Policy of a new model (policies/NAME.yaml).")
 @click.option("--branch", metavar="NAME",
-              help="Create this branch and commit the version on it, ready for a PR.")
+              help="Create this branch and commit the version on it, ready for a PR (with --registry: "
+              "the branch pushed, default modelreg/register-MODEL-vN).")
 @click.option("--commit", is_flag=True, help="Commit the version on the current branch.")
+@click.option("--registry", "registry_url", metavar="URL",
+              help="Register into the registry at URL (what `git clone` takes, or a path) from here, "
+              "e.g. a training repository: a temporary clone, a new branch, pushed.")
+@click.option("--open-pr", is_flag=True,
+              help="With --registry: open the pull request on GitHub (token from $GITHUB_TOKEN or "
+              "$GH_TOKEN; API at $GITHUB_API_URL), its body the gate report.")
+@click.option("--repo", metavar="OWNER/NAME",
+              help="With --registry: the GitHub repository of the pull request (default: the URL's "
+              "last two path segments).")
+@click.option("--base", metavar="BRANCH",
+              help="With --registry: the branch to register onto and open the PR into (default: the "
+              "registry's default branch).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--sign", "sign", is_flag=True,
               help="Sign the artifact (OpenSSF Model Signing): give --sign-key, --sign-certificate "
               "or --sign-keyless. The bundle is written beside version.yaml as model.sig.")
@@ -68,6 +83,7 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
             description: str, framework: str | None, fmt: str | None, datasets: tuple[str, ...],
             run_id: str | None, run_url: str | None, card: Path | None, code_repo: Path | None,
             owners: tuple[str, ...], policy: str | None, branch: str | None, commit: bool,
+            registry_url: str | None, open_pr: bool, repo: str | None, base: str | None, as_json: bool,
             sign: bool, sign_key: Path | None, sign_certificate: Path | None,
             sign_chain: tuple[Path, ...], sign_keyless: bool) -> None:
     """Register a new version of MODEL.
@@ -87,7 +103,25 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
       modelreg register bert-intent -a ./hf-model/ --metric f1=0.91 --branch register/bert-v2
       modelreg register fraud-detector -a model.pkl --metric auc=0.93 --sign-key signing.pem
       modelreg register fraud-detector -a model.pkl --metric auc=0.93 --sign-keyless   # in Actions
+
+    From a training repository (or any directory), into a registry elsewhere:
+    the registry is cloned into a temporary directory (removed however the
+    command ends), the version registered on a new branch and pushed; with
+    --open-pr the pull request is opened. The lineage records the training
+    repository's commit and remote. The artifact goes to the registry's DVC
+    remote (credentials from the environment, as DVC reads them).
+
+    \b
+      modelreg register fraud-detector -a model.pkl --metrics metrics.json \\
+          --registry https://github.com/acme/model-registry.git --open-pr
     """
+    if registry_url is None and (open_pr or repo or base):
+        raise click.UsageError("--open-pr, --repo and --base go with --registry URL (register into a "
+                               "registry elsewhere); in a registry, use --branch and `modelreg promote "
+                               "--open-pr`-style publishing by hand")
+    if registry_url is not None and commit:
+        raise click.UsageError("--commit is for a registry here; with --registry the version is "
+                               "committed on a new branch (--branch NAME)")
     method = _signing_method(sign, sign_key, sign_certificate, sign_chain, sign_keyless)
     metrics: dict[str, float] = {}
     slices: dict[str, dict[str, float]] = {}
@@ -110,9 +144,18 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
         run_url=run_url, card=card, code_repo=code_repo, owners=list(owners), policy=policy,
         sign=method,
     )
+    if registry_url is not None:
+        _register_remote(registry_url, registration, branch=branch, base=base, open_pr=open_pr,
+                         repo=repo, as_json=as_json, signed=method is not None)
+        return
     reg = registry()
     with progress(f"Hashing {artifact.name}", total_size(artifact)) as advance:
         result = reg.register(registration, branch=branch, commit=commit, progress=advance)
+    if as_json:
+        emit_json({"model": result.model, "version": result.version, "directory": result.directory,
+                   "files": list(result.files), "commit": result.commit, "branch": result.branch,
+                   "manifest": result.manifest, "warnings": list(result.warnings)})
+        return
     art = result.manifest["artifact"]
     click.echo(f"Registered {result.model} v{result.version}  "
                f"({art['size']:,} bytes, sha256 {art['sha256'][:12]})")
@@ -127,6 +170,36 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
         click.echo(f"Committed {result.commit[:12]}{where}. Next: push it and open a pull request.")
     else:
         click.echo(f"Next: git add {' '.join(result.paths)} && git commit, then open a pull request.")
+
+
+def _register_remote(url: str, registration: Registration, *, branch: str | None, base: str | None,
+                     open_pr: bool, repo: str | None, as_json: bool, signed: bool) -> None:
+    from modelreg.api import register_remote
+
+    with progress(f"Hashing {registration.artifact.name}", total_size(registration.artifact)) as advance:
+        result = register_remote(url, registration, branch=branch, base=base, open_pr=open_pr, repo=repo,
+                                 progress=advance)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not result.gates_passed:
+        click.echo(f"warning: the gates fail on {result.branch}: the pull request's checks will fail "
+                   "(its body, the gate report, says why)", err=True)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    art = result.registered.manifest["artifact"]
+    click.echo(f"Registered {result.model} v{result.version}  "
+               f"({art['size']:,} bytes, sha256 {art['sha256'][:12]})")
+    if signed:
+        click.echo(f"  signed: {result.registered.directory}/{result.registered.manifest['signature']}")
+    click.echo(f"Pushed branch {result.branch} ({result.commit[:12]}) to {scrub(result.url)}, "
+               f"onto {result.base}")
+    if result.pr_url:
+        click.echo(f"Opened pull request {result.pr_url}")
+    elif result.compare_url:
+        click.echo(f"Next: open the pull request at {result.compare_url} (or pass --open-pr)")
+    else:
+        click.echo(f"Next: open a pull request from {result.branch} into {result.base}")
 
 
 _METHOD_WORDS = {"key": "key", "certificate": "certificate", "sigstore": "Sigstore keyless"}

@@ -1,0 +1,343 @@
+"""Registering from outside the registry: clone it, register on a new branch, push, open the PR.
+
+A training pipeline runs in its own repository. ``register_remote`` clones the
+registry (a partial clone: blobs are fetched when read) into a temporary
+directory that is removed however it ends, registers there with
+:func:`modelreg.write.register.register` (the lineage names the *training*
+repository: the current directory, or ``code_repo``), runs every gate on the
+new commit for the pull request's body, pushes the branch (only if no branch
+of that name exists on the remote: a compare-and-swap on the server) and
+opens the pull request through GitHub's REST API.
+
+Nothing is left half done: a failure before the push leaves nothing on the
+remote but, perhaps, the artifact's bytes in the DVC remote (stored by their
+hash: a later registration of the same bytes reuses them); a pull request
+that cannot be opened has its pushed branch deleted again, and the error
+says so (or, when even the deletion failed, which branch is left and how to
+open or delete it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelreg.edges import dvc, git
+from modelreg.edges.hashing import Progress, no_progress
+from modelreg.errors import ConflictError, InputError, ModelregError, NotARegistryError, ServiceError
+from modelreg.formats import names
+from modelreg.write.register import Registered, Registration, register
+
+#: the prefix of the temporary directory a registration clones into (in $TMPDIR)
+TEMP_PREFIX = "modelreg-register-"
+#: the default remote ``modelreg init`` sets: a folder inside one clone, which no other reaches
+LOCAL_REMOTE = ".modelreg/remote"
+#: the user and password of a URL (``https://user:token@host``), never shown
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+@dataclass(frozen=True)
+class RemoteRegistered:
+    """A version registered on a branch of a remote registry: what ``register --registry`` prints."""
+
+    registered: Registered
+    url: str
+    branch: str
+    base: str
+    commit: str
+    #: the pull request's web URL (with ``open_pr``), else None
+    pr_url: str | None = None
+    #: GitHub's page that opens the pull request by hand, when the registry is on github.com
+    compare_url: str | None = None
+    #: OWNER/NAME the pull request was opened on
+    repo: str | None = None
+    #: whether every gate passed on the branch (the pull request's body is their report)
+    gates_passed: bool = True
+    report_markdown: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def model(self) -> str:
+        return self.registered.model
+
+    @property
+    def version(self) -> int:
+        return self.registered.version
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "registry": scrub(self.url),
+                "branch": self.branch, "base": self.base, "commit": self.commit, "pr_url": self.pr_url,
+                "compare_url": self.compare_url, "repo": self.repo, "gates_passed": self.gates_passed,
+                "directory": self.registered.directory, "files": list(self.registered.files),
+                "artifact": self.registered.manifest["artifact"],
+                "lineage": self.registered.manifest.get("lineage", {}), "warnings": list(self.warnings)}
+
+
+class PushRejected(ConflictError):
+    """The registry refused the branch: one of that name exists already (another pipeline took
+    the version number), or a rule of the server refused it. Nothing was pushed; ``version`` is the
+    number this registration had taken, ``reason`` git's words."""
+
+    def __init__(self, message: str, *, model: str, version: int | None, branch: str, reason: str,
+                 fix: str) -> None:
+        super().__init__(message, fix=fix)
+        self.model = model
+        self.version = version
+        self.branch = branch
+        self.reason = reason
+
+
+def register_remote(url: str, reg: Registration, *, branch: str | None = None, base: str | None = None,
+                    open_pr: bool = False, repo: str | None = None,
+                    progress: Progress = no_progress) -> RemoteRegistered:
+    """Register ``reg`` into the registry at ``url`` (any URL git clones, or a path) on a new
+    branch, push it, and with ``open_pr`` open its pull request on GitHub (OWNER/NAME from the
+    URL's last two path segments, or ``repo``; the token from GITHUB_TOKEN or GH_TOKEN)."""
+    from modelreg.edges import github
+
+    names.check_model_name(reg.model)
+    _check_url(url)
+    for name, option in ((branch, "--branch"), (base, "--base")):
+        if name is not None:
+            _check_branch_name(name, option)
+    if repo is not None:
+        github.check_repo(repo)
+    pr_repo = repo or (_repo_of(url) if open_pr else github.repo_of_url(url))
+    if open_pr and github.token() is None:
+        raise InputError(f"no token to open the pull request on {pr_repo} with", field="--open-pr",
+                         fix=f"set {github.TOKEN_ENV} (or {github.GH_TOKEN_ENV}) to a token that may "
+                         "open pull requests on it; nothing was pushed")
+    # The lineage is the training repository's, and the user's paths are read from where the user
+    # is: made absolute now, since the registration runs in a clone elsewhere.
+    cwd = Path.cwd()
+    reg = dataclasses.replace(reg, code_repo=(cwd / (reg.code_repo or ".")).absolute(),
+                              artifact=cwd / reg.artifact,
+                              card=None if reg.card is None else cwd / reg.card)
+    scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    try:
+        return _register_in_clone(scratch / "registry", url, reg, branch=branch, base=base,
+                                  open_pr=open_pr, repo=pr_repo, progress=progress)
+    finally:
+        remove_tree(scratch)
+
+
+def _register_in_clone(clone: Path, url: str, reg: Registration, *, branch: str | None,
+                       base: str | None, open_pr: bool, repo: str | None,
+                       progress: Progress) -> RemoteRegistered:
+    _clone(clone, url, base)
+    into = git.current_branch(clone) or "main"
+    if not (clone / names.CONFIG_FILE).is_file():
+        raise NotARegistryError(f"{scrub(url)} is not a modelreg registry: its branch {into} has no "
+                                f"{names.CONFIG_FILE}", fix="check --registry, or --base")
+    _check_dvc_remote(clone, url)
+    _copy_identity(reg.code_repo or Path.cwd(), clone)
+    number = _next_version(clone, reg.model)
+    name = branch or f"modelreg/register-{reg.model}-v{number}"
+    _check_branch_name(name, "--branch")
+    if git.attempt(clone, "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{name}")[0] == 0:
+        raise _taken(reg.model, number, name, url, "it exists already on the registry")
+    registered = register(clone, reg, branch=name, commit=True, progress=progress)
+    assert registered.commit is not None  # commit=True
+    report = _gates(clone, into)
+    from modelreg.checks import report as render
+
+    body = render.markdown(report)
+    _push(clone, url, registered, name)
+    title = git.run(clone, "log", "-1", "--format=%s", registered.commit).strip()
+    pr_url = None
+    if open_pr:
+        assert repo is not None
+        pr_url = _open_pull(clone, url, repo, registered, name, into, title, body)
+    return RemoteRegistered(registered=registered, url=url, branch=name, base=into,
+                            commit=registered.commit, pr_url=pr_url,
+                            compare_url=None if pr_url else _compare_url(url, repo, into, name),
+                            repo=repo, gates_passed=report.passed, report_markdown=body,
+                            warnings=registered.warnings)
+
+
+# -- the steps ------------------------------------------------------------------------------------
+
+
+def _clone(clone: Path, url: str, base: str | None) -> None:
+    """A partial clone (every commit and tree, blobs when read) and a checkout of ``base`` (by
+    default the remote's default branch)."""
+    branch = ["--branch", base] if base else []
+    code, _, err = git.attempt(clone.parent, "clone", "--quiet", "--filter=blob:none", "--no-checkout",
+                               *branch, "--", url, str(clone))
+    if code != 0:
+        why = _last_line(err)
+        if base and "not found in upstream" in err:
+            raise InputError(f"the registry {scrub(url)} has no branch {base}", field="--base",
+                             fix="name the branch pull requests merge into (e.g. main)")
+        raise ServiceError(f"could not clone the registry {scrub(url)}: {why}",
+                           fix="check --registry and your access to it (git's credentials: an SSH key, "
+                           "a credential helper); nothing was registered")
+    code, _, err = git.attempt(clone, "checkout", "--quiet")
+    if code != 0:
+        raise ServiceError(f"could not check out the registry {scrub(url)}: {_last_line(err)}",
+                           fix="check that it has commits on its default branch (or --base); nothing "
+                           "was registered")
+
+
+def _check_dvc_remote(clone: Path, url: str) -> None:
+    """The artifact goes to the registry's default DVC remote, as its committed ``.dvc/config``
+    names it (credentials from the environment, as DVC reads them). A local folder is refused
+    unless it is a shared one that exists here: the default ``.modelreg/remote`` lives in one
+    clone, and a relative path would land in the temporary clone, removed at the end."""
+    where = dvc.default_remote(clone)
+    if where.protocol != "local":
+        return
+    path = os.path.realpath(where.path)
+    inside = path == os.path.realpath(clone) or path.startswith(os.path.realpath(clone) + os.sep)
+    if inside or path.endswith(os.sep + LOCAL_REMOTE.replace("/", os.sep)) or not os.path.isdir(path):
+        what = ("a folder inside a clone of the registry" if inside or path.endswith(LOCAL_REMOTE)
+                else "a local folder that does not exist here")
+        raise InputError(f"the registry {scrub(url)} keeps artifacts in the DVC remote {where.name!r}, "
+                         f"{what} ({where.path}), which a registration from elsewhere cannot reach",
+                         file=".dvc/config",
+                         fix=f"configure a shared DVC remote in the registry (`dvc remote add -d -f "
+                         f"{where.name} s3://BUCKET/PATH`, or ssh://, gs://, azure://, or an absolute "
+                         "path every user shares) and commit .dvc/config; nothing was registered")
+
+
+def _copy_identity(code: Path, clone: Path) -> None:
+    """The commit in the clone is the user's: their name and e-mail as the training repository
+    sees them (its own configuration included), when set."""
+    for key in ("user.name", "user.email"):
+        code_, out, _ = git.attempt(code, "config", key)
+        if code_ == 0 and out.strip():
+            git.run(clone, "config", key, out.strip())
+
+
+def _next_version(clone: Path, model: str) -> int:
+    """The number ``register`` will take in a fresh clone (nothing else writes into it)."""
+    directory = clone / names.model_dir(model)
+    found = [n for n in map(names.parse_version_dir, os.listdir(directory)) if n] \
+        if directory.is_dir() else []
+    return max(found, default=0) + 1
+
+
+def _gates(clone: Path, into: str) -> Any:
+    """Every gate on the new commit against the base: the pull request's body."""
+    from modelreg.checks import run_checks
+    from modelreg.checks.context import Options
+
+    return run_checks(str(clone), base=f"origin/{into}", options=Options(head=True))
+
+
+def _push(clone: Path, url: str, registered: Registered, name: str) -> None:
+    """Push the branch only if none of that name exists on the remote: the lease of an empty
+    value is checked by the server as it updates the ref, so two pipelines cannot both win it."""
+    code, out, err = git.attempt(clone, "push", "--porcelain", f"--force-with-lease=refs/heads/{name}:",
+                                 "origin", f"HEAD:refs/heads/{name}")
+    if code == 0:
+        return
+    refused = [line for line in out.splitlines() if line.startswith("!")]  # "!<tab>ref<tab>[rejected] why"
+    if refused:
+        raise _taken(registered.model, registered.version, name, url, refused[0].split("\t")[-1].strip())
+    raise ServiceError(f"could not push the branch {name} to the registry {scrub(url)}: {_last_line(err)}",
+                       fix="check the network and your right to push to it; nothing was pushed (the "
+                       "artifact's bytes may be in the DVC remote, stored by their hash)")
+
+
+def _open_pull(clone: Path, url: str, repo: str, registered: Registered, name: str, into: str,
+               title: str, body: str) -> str:
+    """The pull request, or, when GitHub does not open it, the pushed branch deleted again."""
+    from modelreg.edges import github
+
+    try:
+        return github.create_pull(repo, base=into, head=name, title=title, body=body)
+    except ModelregError as exc:
+        code, _, err = git.attempt(clone, "push", "--quiet", f"--force-with-lease=refs/heads/{name}:"
+                                   f"{registered.commit}", "origin", "--delete", f"refs/heads/{name}")
+        if code == 0:
+            raise ServiceError(f"the pull request for {registered.model} v{registered.version} was not "
+                               f"opened: {exc.message}; the branch {name} was pushed and has been deleted "
+                               "again, so nothing is left on the registry",
+                               fix=f"{exc.fix + '; then ' if exc.fix else ''}run the command again") from exc
+        compare = _compare_url(url, repo, into, name)
+        raise ServiceError(f"the branch {name} IS pushed to {scrub(url)}, but the pull request was not "
+                           f"opened ({exc.message}) and deleting the branch failed ({_last_line(err)})",
+                           fix=f"open the pull request by hand{f' at {compare}' if compare else ''}, or "
+                           f"delete the branch: git push {scrub(url)} --delete {name}") from exc
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def remove_tree(path: Path) -> None:
+    """Remove ``path`` and everything under it, read-only files and directories too (git's packs,
+    DVC's cache): the temporary clone must not outlive the command."""
+
+    def writable(func: Any, target: str, _exc: Any) -> None:
+        parent = os.path.dirname(target)
+        os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+        if os.path.isdir(target) and not os.path.islink(target):
+            os.chmod(target, os.stat(target).st_mode | stat.S_IWUSR | stat.S_IXUSR | stat.S_IRUSR)
+        func(target)
+
+    if path.exists():
+        shutil.rmtree(path, onerror=writable)  # onerror: onexc is 3.12+
+
+
+def scrub(url: str) -> str:
+    """``url`` without the user and password it may carry (a token in an https URL)."""
+    return _USERINFO.sub("***@", url)
+
+
+def _check_url(url: str) -> None:
+    if not url or url.startswith("-") or any(ord(c) < 32 for c in url):
+        raise InputError(f"{scrub(url)!r} is not a registry URL", field="--registry",
+                         fix="give what `git clone` takes: https://github.com/OWNER/NAME.git, "
+                         "git@github.com:OWNER/NAME.git, file:///PATH or a path")
+
+
+def _check_branch_name(name: str, option: str) -> None:
+    code, _, _ = git.attempt(".", "check-ref-format", "--branch", name)
+    if code != 0 or name.startswith("-"):
+        raise InputError(f"{name!r} is not a valid branch name", field=option,
+                         fix="use letters, digits, '-', '_', '.' and '/' (see `git check-ref-format`)")
+
+
+def _repo_of(url: str) -> str:
+    """OWNER/NAME: the URL's last two path segments, ``.git`` stripped (``--repo`` overrides)."""
+    from modelreg.edges import github
+
+    path = re.sub(r"^[a-z][a-z0-9+.-]*://[^/]*", "", url.strip())  # scheme://host
+    path = re.sub(r"^[^/:]+@[^/:]+:", "", path)  # scp-like git@host:
+    segments = [s for s in path.rstrip("/").split("/") if s]
+    repo = "/".join(segments[-2:]).removesuffix(".git") if len(segments) >= 2 else ""
+    try:
+        github.check_repo(repo)
+    except InputError:
+        raise InputError(f"cannot tell the GitHub repository of {scrub(url)!r}", field="--repo",
+                         fix="pass --repo OWNER/NAME") from None
+    return repo
+
+
+def _compare_url(url: str, repo: str | None, base: str, branch: str) -> str | None:
+    from modelreg.edges import github
+
+    named = repo or github.repo_of_url(url)
+    return f"https://github.com/{named}/compare/{base}...{branch}?expand=1" if named else None
+
+
+def _taken(model: str, version: int | None, branch: str, url: str, reason: str) -> PushRejected:
+    held = f"{model} v{version}" if version is not None else model
+    return PushRejected(f"the registry {scrub(url)} refused the branch {branch} ({reason}); nothing was "
+                        "pushed", model=model, version=version, branch=branch, reason=reason,
+                        fix=f"another registration may hold {held} on that branch, not merged yet: merge "
+                        "or close its pull request, then run the command again (or pick another "
+                        "--branch)")
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return scrub(lines[-1]) if lines else "no message"

@@ -1,0 +1,402 @@
+"""``modelreg register MODEL --registry URL``: from a training repository into a registry elsewhere.
+
+A registry made by ``modelreg init`` and one commit is pushed to a bare repository, its DVC
+remote a local directory shared by absolute path; a training repository with a commit and an
+origin registers into it through ``file://`` URLs and plain paths, and opens the pull request on
+the local GitHub stand-in. Every test points TMPDIR at a folder of its own and checks it is
+empty at the end: the temporary clone never outlives the command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.github_stub import GitHubStub
+from tests.helpers import Cli, commit_all, copy_registry, git, make_code_repo, snapshot_tree
+
+TOKEN = "t0ken-for-tests"
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """TMPDIR for the command: where its temporary clone goes, and must be gone from."""
+    path = tmp_path / "tmpdir"
+    path.mkdir()
+    monkeypatch.setenv("TMPDIR", str(path))
+    monkeypatch.setattr(tempfile, "tempdir", str(path))
+    return path
+
+
+@pytest.fixture
+def dvc_remote(tmp_path: Path) -> Path:
+    path = tmp_path / "dvc-remote"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def bare(tmp_path: Path, registry: Path, dvc_remote: Path) -> Path:
+    """The registry as a bare repository (what a server holds), its DVC remote shared by path."""
+    shared = copy_registry(registry, tmp_path / "registry-shared", remote=str(dvc_remote))
+    path = tmp_path / "registry.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(shared), str(path))
+    return path
+
+
+@pytest.fixture
+def train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The training repository, the current directory, with the model and its metrics."""
+    path = make_code_repo(tmp_path / "train")
+    (path / "model.pkl").write_bytes(b"\x80\x04K\x01." + b"weights" * 100)  # a pickle of 1
+    (path / "metrics.json").write_text(json.dumps({"roc_auc": 0.93}))
+    (path / "bad-metrics.json").write_text(json.dumps({"roc_auc": "high"}))
+    commit_all(path, "Model trained")
+    monkeypatch.chdir(path)
+    return path
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Any:
+    with GitHubStub(token=TOKEN) as stub:
+        monkeypatch.setenv("GITHUB_API_URL", stub.url)
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        yield stub
+
+
+REGISTER = ("register", "fraud", "-a", "model.pkl", "--metrics", "metrics.json", "--owner", "@acme/fraud",
+            "-m", "Gradient boosting, weekly retrain")
+
+
+def branches(bare: Path) -> list[str]:
+    return sorted(git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads").split())
+
+
+def assert_left_nothing(scratch: Path, train: Path, before: dict[str, bytes]) -> None:
+    assert list(scratch.iterdir()) == [], "the temporary clone was left behind"
+    assert snapshot_tree(train) == before, "the training repository was changed"
+    assert not git(train, "status", "--porcelain").strip()
+
+
+def test_registers_pushes_and_opens_the_pull_request(cli: Cli, bare: Path, train: Path, scratch: Path,
+                                                      dvc_remote: Path, github: GitHubStub) -> None:
+    before = snapshot_tree(train)
+    out = cli.ok(*REGISTER, "--registry", bare.as_uri(), "--open-pr", "--repo", "acme/registry").out
+    assert "Pushed branch modelreg/register-fraud-v1" in out
+    assert "Opened pull request https://github.com/acme/registry/pull/1" in out
+    # the branch holds the version's files, nothing else
+    changed = git(bare, "diff", "--name-only", "main", "modelreg/register-fraud-v1").split()
+    assert sorted(changed) == [".github/CODEOWNERS", "registry/fraud/model.yaml",
+                               "registry/fraud/v1/.gitignore", "registry/fraud/v1/model.pkl.dvc",
+                               "registry/fraud/v1/version.yaml"]
+    # the pull request: base, head, title, and the gate report as its body
+    [post] = [r for r in github.requests if r.method == "POST"]
+    assert post.path == "/repos/acme/registry/pulls"
+    assert post.headers["authorization"] == f"Bearer {TOKEN}"
+    assert post.body["base"] == "main" and post.body["head"] == "modelreg/register-fraud-v1"
+    assert post.body["title"] == "Register fraud v1"
+    assert "## modelreg check: passed" in post.body["body"]
+    assert "### fraud v1 vs production (none yet)" in post.body["body"]
+    # the lineage is the training repository's
+    manifest = _manifest(bare, "modelreg/register-fraud-v1", "fraud", 1)
+    code = manifest["lineage"]["code"]
+    assert code["commit"] == git(train, "rev-parse", "HEAD").strip()
+    assert code["repo"] == "https://github.com/acme/fraud.git"
+    assert code["dirty"] is False
+    # the artifact is in the shared DVC remote, under its md5
+    md5 = manifest["artifact"]["md5"]
+    stored = dvc_remote / "files" / "md5" / md5[:2] / md5[2:]
+    assert stored.read_bytes() == (train / "model.pkl").read_bytes()
+    assert_left_nothing(scratch, train, before)
+
+
+def test_a_plain_path_and_json(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
+    before = snapshot_tree(train)
+    data = cli.ok(*REGISTER, "--registry", str(bare), "--branch", "train/fraud", "--json").json
+    assert data["branch"] == "train/fraud" and data["version"] == 1 and data["base"] == "main"
+    assert data["pr_url"] is None and data["gates_passed"] is True
+    assert data["commit"] == git(bare, "rev-parse", "train/fraud").strip()
+    assert data["lineage"]["code"]["commit"] == git(train, "rev-parse", "HEAD").strip()
+    assert branches(bare) == ["main", "train/fraud"]
+    assert_left_nothing(scratch, train, before)
+
+
+def test_the_python_api(bare: Path, train: Path, scratch: Path, github: GitHubStub) -> None:
+    from modelreg.api import register_remote
+    from modelreg.write.register import Registration
+
+    result = register_remote(f"file://{bare}", Registration(
+        model="fraud", artifact=Path("model.pkl"), metrics={"roc_auc": 0.93}, owners=["@acme/fraud"],
+        description="Weekly retrain"), open_pr=True, repo="acme/registry")
+    assert (result.branch, result.version, result.pr_url) == (
+        "modelreg/register-fraud-v1", 1, "https://github.com/acme/registry/pull/1")
+    assert result.commit == git(bare, "rev-parse", result.branch).strip()
+    assert list(scratch.iterdir()) == []
+
+
+def test_the_repository_comes_from_the_url(cli: Cli, tmp_path: Path, bare: Path, train: Path,
+                                           scratch: Path, github: GitHubStub) -> None:
+    """OWNER/NAME are the URL's last two path segments, ``.git`` stripped."""
+    nested = tmp_path / "acme" / "model-registry.git"
+    nested.parent.mkdir()
+    bare.rename(nested)
+    cli.ok(*REGISTER, "--registry", nested.as_uri(), "--open-pr")
+    assert [r.path for r in github.requests if r.method == "POST"] == ["/repos/acme/model-registry/pulls"]
+
+
+def test_a_second_version_numbers_on(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
+    cli.ok(*REGISTER, "--registry", str(bare))
+    git(bare, "update-ref", "refs/heads/main", "modelreg/register-fraud-v1")  # the PR merged
+    out = cli.ok(*REGISTER, "--registry", str(bare)).out
+    assert "Pushed branch modelreg/register-fraud-v2" in out
+
+
+# -- failures: nothing left behind ---------------------------------------------------------------
+
+
+def test_an_unreachable_registry(cli: Cli, tmp_path: Path, train: Path, scratch: Path) -> None:
+    before = snapshot_tree(train)
+    err = cli.fails(*REGISTER, "--registry", (tmp_path / "nowhere.git").as_uri(), code=4).err
+    assert "could not clone the registry" in err and "nothing was registered" in err
+    assert len(err.strip().splitlines()) == 1
+    assert_left_nothing(scratch, train, before)
+
+
+def test_a_branch_that_exists_is_refused_before_anything(cli: Cli, bare: Path, train: Path,
+                                                         scratch: Path, dvc_remote: Path) -> None:
+    git(bare, "branch", "modelreg/register-fraud-v1", "main")
+    before = snapshot_tree(train)
+    err = cli.fails(*REGISTER, "--registry", str(bare)).err
+    assert "refused the branch modelreg/register-fraud-v1" in err and "nothing was pushed" in err
+    assert git(bare, "rev-parse", "modelreg/register-fraud-v1") == git(bare, "rev-parse", "main")
+    assert not (dvc_remote / "files").exists(), "the artifact was pushed before the branch was known free"
+    assert_left_nothing(scratch, train, before)
+
+
+def test_a_push_the_server_refuses(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
+    """A branch that appears between the clone and the push (another pipeline), or a server rule,
+    refuses the push: a PushRejected, with what the pipeline needs to try again."""
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'branch taken' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = snapshot_tree(train)
+    err = cli.fails(*REGISTER, "--registry", str(bare)).err
+    assert "refused the branch modelreg/register-fraud-v1" in err and "nothing was pushed" in err
+    assert branches(bare) == ["main"]
+    assert_left_nothing(scratch, train, before)
+
+
+def test_the_push_is_a_compare_and_swap(cli: Cli, tmp_path: Path, bare: Path, train: Path,
+                                        scratch: Path) -> None:
+    """Another pipeline pushes the same branch between the clone and the push (here: a hook run
+    when the clone commits): the push is refused, though the commit would fast-forward the branch,
+    since the lease says the branch must not exist."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "post-commit").write_text(
+        f"#!/bin/sh\ngit --git-dir={bare} branch modelreg/register-fraud-v1 main\n")
+    (hooks / "post-commit").chmod(0o755)
+    git(train, "config", "--global", "core.hooksPath", str(hooks))
+    err = cli.fails(*REGISTER, "--registry", str(bare)).err
+    assert "refused the branch modelreg/register-fraud-v1" in err and "nothing was pushed" in err
+    assert git(bare, "rev-parse", "modelreg/register-fraud-v1") == git(bare, "rev-parse", "main")
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_refused_push_says_which_number_it_held(bare: Path, train: Path, scratch: Path) -> None:
+    """What a pipeline needs to move to the next number: the error's class and its data."""
+    from modelreg.api import register_remote
+    from modelreg.write.register import Registration
+    from modelreg.write.remote import PushRejected
+
+    git(bare, "branch", "modelreg/register-fraud-v1", "main")
+    with pytest.raises(PushRejected) as caught:
+        register_remote(str(bare), Registration(model="fraud", artifact=Path("model.pkl"),
+                                                owners=["@acme/fraud"]))
+    assert (caught.value.model, caught.value.version, caught.value.branch) == (
+        "fraud", 1, "modelreg/register-fraud-v1")
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("status", [422, 500])
+def test_a_pull_request_github_refuses_deletes_the_branch(cli: Cli, bare: Path, train: Path, scratch: Path,
+                                                          github: GitHubStub, status: int) -> None:
+    if status == 422:  # GitHub's answer when a pull request for that head is open already
+        github.add_pull("acme/registry", 9, author="alice", head_sha="0" * 40)["head"]["ref"] = \
+            "modelreg/register-fraud-v1"
+    else:
+        github.fail("/repos/acme/registry/pulls", 500)
+    before = snapshot_tree(train)
+    err = cli.fails(*REGISTER, "--registry", str(bare), "--open-pr", "--repo", "acme/registry", code=4).err
+    assert "pull request for fraud v1 was not opened" in err
+    assert "the branch modelreg/register-fraud-v1 was pushed and has been deleted again" in err
+    if status == 422:
+        assert "A pull request already exists for acme:modelreg/register-fraud-v1" in err
+    assert len(err.strip().splitlines()) == 1
+    assert branches(bare) == ["main"]
+    assert_left_nothing(scratch, train, before)
+
+
+def test_open_pr_without_a_token_stops_before_anything(cli: Cli, bare: Path, train: Path,
+                                                       scratch: Path, dvc_remote: Path) -> None:
+    before = snapshot_tree(train)
+    err = cli.fails(*REGISTER, "--registry", str(bare), "--open-pr", "--repo", "acme/registry").err
+    assert "no token to open the pull request on acme/registry" in err and "GITHUB_TOKEN" in err
+    assert branches(bare) == ["main"] and not (dvc_remote / "files").exists()
+    assert_left_nothing(scratch, train, before)
+
+
+def test_gh_token_is_read_too(cli: Cli, bare: Path, train: Path, scratch: Path, github: GitHubStub,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    cli.ok(*REGISTER, "--registry", str(bare), "--open-pr", "--repo", "acme/registry")
+    assert len(github.created) == 1
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("register", "../../etc", "-a", "model.pkl", "--owner", "@a/b"), "is not a valid model name"),
+    ((*REGISTER, "--branch", "../main"), "is not a valid branch name"),
+    ((*REGISTER, "--branch", "-delete"), "is not a valid branch name"),
+    ((*REGISTER, "--base", "--upload-pack=touch x"), "is not a valid branch name"),
+    ((*REGISTER, "--repo", "acme/../etc"), "is not a GitHub repository name"),
+])
+def test_names_that_try_to_escape(cli: Cli, bare: Path, train: Path, scratch: Path,
+                                  args: tuple[str, ...], words: str) -> None:
+    before = snapshot_tree(train)
+    result = cli(*args, "--registry", str(bare))
+    assert result.code != 0 and words in result.err
+    assert branches(bare) == ["main"]
+    assert_left_nothing(scratch, train, before)
+
+
+def test_a_url_that_is_an_option(cli: Cli, train: Path, scratch: Path) -> None:
+    err = cli.fails(*REGISTER, "--registry=--upload-pack=touch pwned").err
+    assert "is not a registry URL" in err
+    assert not (train / "pwned").exists()
+
+
+def test_a_bad_metrics_file_pushes_nothing(cli: Cli, bare: Path, train: Path, scratch: Path,
+                                           dvc_remote: Path) -> None:
+    before = snapshot_tree(train)
+    err = cli.fails("register", "fraud", "-a", "model.pkl", "--metrics", "bad-metrics.json", "--owner",
+                    "@acme/fraud", "--registry", str(bare)).err
+    assert "bad-metrics.json" in err and "roc_auc" in err
+    assert branches(bare) == ["main"] and not (dvc_remote / "files").exists()
+    assert_left_nothing(scratch, train, before)
+
+
+def test_an_invalid_registration_fails_in_the_clone_and_pushes_nothing(cli: Cli, bare: Path, train: Path,
+                                                                       scratch: Path) -> None:
+    """A new model without an owner: refused by ``register`` inside the clone, before any push."""
+    before = snapshot_tree(train)
+    err = cli.fails("register", "fraud", "-a", "model.pkl", "--registry", str(bare)).err
+    assert "needs an owner" in err
+    assert branches(bare) == ["main"]
+    assert_left_nothing(scratch, train, before)
+
+
+def test_a_registry_whose_remote_lives_in_a_clone_is_refused(cli: Cli, tmp_path: Path, registry: Path,
+                                                            train: Path, scratch: Path) -> None:
+    """``init``'s default remote is ``.modelreg/remote`` inside one clone: from elsewhere it is
+    unreachable (or another person's folder), so the registration stops, naming the fix."""
+    path = tmp_path / "default.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(registry), str(path))
+    before = snapshot_tree(train)
+    err = cli.fails(*REGISTER, "--registry", str(path)).err
+    assert "keeps artifacts in the DVC remote 'storage', a folder inside a clone of the registry" in err
+    assert "configure a shared DVC remote" in err
+    assert not (registry / ".modelreg" / "remote" / "files").exists()
+    assert branches(path) == ["main"]
+    assert_left_nothing(scratch, train, before)
+
+
+def test_a_relative_local_remote_is_refused(cli: Cli, tmp_path: Path, registry: Path, train: Path,
+                                            scratch: Path) -> None:
+    config = registry / ".dvc" / "config"
+    config.write_text(config.read_text().replace(str(registry / ".modelreg" / "remote"), "../store"))
+    commit_all(registry, "A relative remote")
+    path = tmp_path / "relative.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(registry), str(path))
+    err = cli.fails(*REGISTER, "--registry", str(path)).err
+    assert "a folder inside a clone of the registry" in err
+    assert list(scratch.iterdir()) == []
+
+
+def test_not_a_registry(cli: Cli, tmp_path: Path, train: Path, scratch: Path) -> None:
+    other = make_code_repo(tmp_path / "other")
+    err = cli.fails(*REGISTER, "--registry", str(other)).err
+    assert "is not a modelreg registry" in err
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_base_that_does_not_exist(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
+    err = cli.fails(*REGISTER, "--registry", str(bare), "--base", "release").err
+    assert "has no branch release" in err
+    assert list(scratch.iterdir()) == []
+
+
+def test_registry_only_options_need_registry(cli: Cli, registry: Path, train: Path) -> None:
+    err = cli.fails("-C", str(registry), *REGISTER, "--open-pr", code=2).err
+    assert "--open-pr, --repo and --base go with --registry URL" in err
+    err = cli.fails(*REGISTER, "--registry", "x", "--commit", code=2).err
+    assert "--commit is for a registry here" in err
+
+
+def test_a_token_in_the_url_is_never_shown(cli: Cli, train: Path, scratch: Path) -> None:
+    err = cli.fails(*REGISTER, "--registry", "http://user:s3cret-token@127.0.0.1:9/acme/registry.git",
+                    code=4).err
+    assert "s3cret-token" not in err and "***@127.0.0.1" in err
+
+
+# -- GitHub's REST API: the client and promote --open-pr -----------------------------------------
+
+
+def test_create_pull_scrubs_the_token(github: GitHubStub) -> None:
+    from modelreg.edges.github import Client
+    from modelreg.errors import ServiceError
+
+    github.fail("/repos/acme/registry/pulls", 403, body={"message": f"token {TOKEN} may not write"})
+    with pytest.raises(ServiceError) as caught:
+        Client(token=TOKEN).create_pull("acme/registry", base="main", head="b", title="t", body="")
+    assert TOKEN not in str(caught.value) and "pull-requests: write" in str(caught.value)
+
+
+def test_create_pull_refuses_a_bad_name(github: GitHubStub) -> None:
+    from modelreg.edges.github import Client
+    from modelreg.errors import InputError
+
+    with pytest.raises(InputError):
+        Client(token=TOKEN).create_pull("acme/../x", base="main", head="b", title="t", body="")
+    assert github.requests == []
+
+
+def test_promote_open_pr_uses_the_api_with_a_token(cli: Cli, tmp_path: Path, bare: Path, train: Path,
+                                                   scratch: Path, github: GitHubStub,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    cli.ok(*REGISTER, "--registry", str(bare))
+    git(bare, "update-ref", "refs/heads/main", "modelreg/register-fraud-v1")
+    work = tmp_path / "work-clone"
+    git(tmp_path, "clone", "--quiet", str(bare), str(work))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/registry")
+    monkeypatch.setenv("PATH", os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                                               if not (Path(p) / "gh").exists()))
+    out = cli.ok("-C", str(work), "promote", "fraud", "1", "--to", "staging", "--open-pr").out
+    assert "https://github.com/acme/registry/pull/1" in out
+    [created] = github.created
+    assert created["head"] == "modelreg/promote-fraud" and created["base"] == "main"
+    assert "## modelreg check" in created["body"]
+
+
+def _manifest(bare: Path, branch: str, model: str, number: int) -> dict[str, Any]:
+    from modelreg.formats import yamlio
+
+    text = git(bare, "show", f"{branch}:registry/{model}/v{number}/version.yaml")
+    data = yamlio.loads(text, "version.yaml")
+    assert isinstance(data, dict)
+    return data
