@@ -146,10 +146,25 @@ def test_renumber_refuses_uncommitted_changes(registry: Path, workdir: Path, cli
 def test_renumber_refuses_a_model_the_base_created_meanwhile(registry: Path, workdir: Path, cli: Cli) -> None:
     register(cli, registry, workdir, "churn", "--branch", "mine", seed=1)
     git(registry, "switch", "-q", "main")
-    register(cli, registry, workdir, "churn", "--commit", seed=2)
+    register(cli, registry, workdir, "churn", "--commit", "--owner", "@acme/other", seed=2)
     git(registry, "switch", "-q", "mine")
     err = cli.fails("-C", str(registry), "renumber", "--base", "main").err
-    assert "registry/churn/model.yaml: main created model 'churn' too" in err
+    assert "registry/churn/model.yaml: main created model 'churn' too since this branch left it" in err
+
+
+def test_renumber_a_new_model_both_branches_made_alike(registry: Path, workdir: Path, cli: Cli) -> None:
+    """Two pipelines register a new model at once, with the same owners: the second's v1 becomes
+    v2, and its model.yaml (the same bytes as main's now) is not part of its change any more."""
+    register(cli, registry, workdir, "churn", "--branch", "mine", "-m", "mine", seed=1)
+    git(registry, "switch", "-q", "main")
+    register(cli, registry, workdir, "churn", "--branch", "theirs", "-m", "theirs", seed=2)
+    git(registry, "switch", "-q", "main")
+    git(registry, "merge", "-q", "--no-ff", "-m", "Merge theirs", "theirs")
+    git(registry, "switch", "-q", "mine")
+    data = cli.ok("-C", str(registry), "renumber", "--base", "main", "--json").json
+    assert data["moves"] == [{"model": "churn", "from": 1, "to": 2}] and data["passed"] is True
+    assert git(registry, "diff", "--name-only", "main", "HEAD").split() == [
+        "registry/churn/v2/.gitignore", "registry/churn/v2/model.pkl.dvc", "registry/churn/v2/version.yaml"]
 
 
 def test_renumber_push_replaces_only_its_own_tip(registry: Path, workdir: Path, cli: Cli,

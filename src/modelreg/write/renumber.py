@@ -101,7 +101,7 @@ def plan(root: Path, base: str | None = None, *, fetch: bool = True) -> tuple[st
     for model in sorted({m for m, _ in new}):
         listing = git.ls_tree(root, base_commit, names.model_dir(model))
         taken = [n for n in map(names.parse_version_dir, listing) if n]
-        _new_model_conflict(root, fork, base_commit, model, base_ref)
+        _new_model_conflict(root, fork, base_commit, head, model, base_ref)
         expected = max(taken, default=0) + 1
         for number in sorted(n for m, n in new if m == model):
             moves.append(Move(model, number, expected))
@@ -138,16 +138,26 @@ def _new_versions(root: Path, fork: str, head: str, branch: str) -> set[tuple[st
     return new
 
 
-def _new_model_conflict(root: Path, fork: str, base_commit: str, model: str, base_ref: str) -> None:
-    """A model the branch creates that the base has created meanwhile: two model.yaml files, which
-    renumbering cannot reconcile."""
+def _new_model_conflict(root: Path, fork: str, base_commit: str, head: str, model: str,
+                        base_ref: str) -> None:
+    """A model the branch creates that the base has created meanwhile: fine when both made the same
+    ``model.yaml`` (two pipelines registering a new model with the same owners and policy), a
+    conflict renumbering cannot settle otherwise."""
     model_file = names.model_file(model)
-    at_fork = git.run(root, "ls-tree", "--name-only", fork, "--", model_file).strip()
-    at_base = git.run(root, "ls-tree", "--name-only", base_commit, "--", model_file).strip()
-    if not at_fork and at_base:
-        raise ConflictError(f"{model_file}: {base_ref} created model {model!r} too since this branch left it",
+    at_fork = _blob_id(root, fork, model_file)
+    at_base = _blob_id(root, base_commit, model_file)
+    if at_fork is None and at_base is not None and at_base != _blob_id(root, head, model_file):
+        raise ConflictError(f"{model_file}: {base_ref} created model {model!r} too since this branch left "
+                            "it, with other owners, policy or description",
                             fix="register the version again on a branch from the base's tip (the model "
                                 "exists now, so without --owner/--policy)")
+
+
+def _blob_id(root: Path, commit: str, path: str) -> str | None:
+    """The blob at ``path`` in ``commit``, None when it holds none."""
+    directory = path.rsplit("/", 1)[0] if "/" in path else ""
+    entry = git.ls_entries(root, commit, directory, recursive=False).get(path)
+    return None if entry is None else entry[1]
 
 
 def renumber(root: Path, base: str | None = None, *, push: bool = False, offline: bool = False,
@@ -164,6 +174,7 @@ def renumber(root: Path, base: str | None = None, *, push: bool = False, offline
     old = git.run(root, "rev-parse", "HEAD").strip()
     author = git.run(root, "log", "-1", "--format=%an <%ae>%n%aI%n%B", old).split("\n", 2)
     files = _files(root, old, moves)
+    routes = _touches_codeowners(root, base_commit, old)
     message = _message(author[2].strip(), moves, base_ref)
     scratch = Path(tempfile.mkdtemp(prefix="modelreg-renumber-"))
     try:
@@ -178,6 +189,12 @@ def renumber(root: Path, base: str | None = None, *, push: bool = False, offline
                 if mode == "100755":
                     target.chmod(0o755)
                 written.append(rel)
+            if routes:  # the routes of the new model, made afresh on the base's CODEOWNERS
+                from modelreg.approvals import codeowners
+
+                with contextlib.suppress(InputError):  # a broken file: the schema gate reports it
+                    if codeowners.write(root):
+                        written.append(codeowners.PATH)
             git.add(root, written)
             git.run(root, "commit", "--quiet", "--no-verify", "--author", author[0], "--date", author[1],
                     "--message", message, "--", *written)
@@ -200,13 +217,19 @@ def renumber(root: Path, base: str | None = None, *, push: bool = False, offline
     return result
 
 
+def _touches_codeowners(root: Path, base_commit: str, head: str) -> bool:
+    fork = git.merge_base(root, head, base_commit) or head
+    return _blob_id(root, fork, _CODEOWNERS) != _blob_id(root, head, _CODEOWNERS)
+
+
 def _untracked(root: Path) -> bool:
     return bool(git.run(root, "ls-files", "--others", "--exclude-standard", "--", names.REGISTRY_DIR).strip())
 
 
 def _files(root: Path, head: str, moves: list[Move]) -> dict[str, tuple[str, bytes]]:
     """Every file of each moved version, at its new path, as (git mode, bytes); version.yaml's
-    ``version:`` set to the new number (its one line, byte for byte otherwise)."""
+    ``version:`` set to the new number (its one line, byte for byte otherwise). A new model's
+    model.yaml is not among them: a version moves only where the base has the model already."""
     out: dict[str, tuple[str, bytes]] = {}
     with git.BlobReader(root) as blobs:
         for move in moves:
