@@ -1,0 +1,139 @@
+"""Many pipelines at once: the action's own step scripts, run as real processes outside act.
+
+Six training pipelines register the same new model into one bare registry within the same
+moment, each through the action's ``register`` step (``modelreg register --registry`` on a
+branch of the run's own, the pull request opened on the GitHub stand-in). All six claim v1.
+Then the pull requests merge one by one, as a merge queue would, and after each push to main
+the registry runs the action's ``renumber`` step, which moves every open registration branch
+whose number main took to the next free one. Counted at the end: all land, none lost (each
+artifact exactly once), the numbers contiguous, every merged version through every gate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.github_stub import GitHubStub
+from tests.helpers import Cli, commit_all, copy_registry, git, make_code_repo
+
+PROJECT = Path(__file__).resolve().parents[1]
+ACTION = yaml.safe_load((PROJECT / "action.yml").read_text())
+TOKEN = "t0ken-for-pipelines"
+PIPELINES = 6
+
+
+def step(name: str) -> str:
+    """The ``run:`` script of the action's step ``name``."""
+    return next(s["run"] for s in ACTION["runs"]["steps"] if s["name"] == name)
+
+
+def runner(tmp: Path) -> dict[str, str]:
+    """A runner's temporary folder with the action's install in place (this interpreter, with the
+    sources under test on its path), and the files a step writes its outputs to."""
+    bin_dir = tmp / "modelreg-action" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").symlink_to(sys.executable)
+    modelreg = bin_dir / "modelreg"
+    modelreg.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m modelreg "$@"\n')
+    modelreg.chmod(0o755)
+    (tmp / "output").touch()
+    (tmp / "summary").touch()
+    return {"RUNNER_TEMP": str(tmp), "MODELREG": str(modelreg), "GITHUB_OUTPUT": str(tmp / "output"),
+            "GITHUB_STEP_SUMMARY": str(tmp / "summary"),
+            "PYTHONPATH": os.pathsep.join([str(PROJECT / "src"), str(PROJECT)]), "TMPDIR": str(tmp)}
+
+
+def outputs(tmp: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in (tmp / "output").read_text().splitlines())
+
+
+@pytest.fixture
+def bare(tmp_path: Path, registry: Path) -> Path:
+    """The registry as a server holds it, its DVC remote a folder every clone reaches by path."""
+    (tmp_path / "dvc-remote").mkdir()
+    shared = copy_registry(registry, tmp_path / "registry-shared", remote=str(tmp_path / "dvc-remote"))
+    (shared / "policies/default.yaml").write_text("schema_version: 1\n")
+    commit_all(shared, "No thresholds")
+    path = tmp_path / "registry.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(shared), str(path))
+    return path
+
+
+def test_six_pipelines_at_once_all_land_numbered_1_to_6(tmp_path: Path, bare: Path, cli: Cli) -> None:
+    with GitHubStub(token=TOKEN) as github:
+        procs: list[tuple[Path, subprocess.Popen[str]]] = []
+        digests = set()
+        for i in range(1, PIPELINES + 1):
+            train = make_code_repo(tmp_path / f"train{i}")
+            (train / "model.pkl").write_bytes(b"\x80\x04K\x01." + f"weights of run {i}".encode() * 50)
+            digests.add(hashlib.sha256((train / "model.pkl").read_bytes()).hexdigest())
+            (train / "metrics.json").write_text(json.dumps({"roc_auc": 0.9 + i / 100}))
+            commit_all(train, "Model trained")
+            env = {**os.environ, **runner(tmp_path / f"runner{i}"), "REGISTRY": bare.as_uri(),
+                   "MODEL": "fraud", "ARTIFACT": "model.pkl", "METRICS": "metrics.json", "PARAMS": "",
+                   "TAGS": f"team=fraud\n  run={i}\n", "DESCRIPTION": f"weekly retrain {i}", "CARD": "",
+                   "OWNER": "@acme/fraud", "SIGN_KEY": "", "GITHUB_TOKEN": TOKEN,
+                   "GITHUB_API_URL": github.url, "REPO": "acme/registry", "BASE": "",
+                   "PREFIX": "modelreg/register-", "RUN_ID": str(1000 + i),
+                   "RUN_ATTEMPT": "1", "RUN_URL": f"https://github.com/acme/fraud/actions/runs/{1000 + i}",
+                   "ACTOR": "pipeline-bot", "ACTOR_ID": "41"}
+            procs.append((tmp_path / f"runner{i}", subprocess.Popen(
+                ["bash", "-e", "-c", step("Register and open the pull request")], cwd=train, env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+        for where, proc in procs:
+            out, _ = proc.communicate(timeout=600)
+            assert proc.returncode == 0, out
+            assert outputs(where)["version"] == "1"  # each claims the next number on main: v1
+        pulls = sorted(github.created, key=lambda p: p["head"])
+        assert len(pulls) == PIPELINES
+        assert {p["head"] for p in pulls} == {f"modelreg/register-fraud-run{1000 + i}-1"
+                                              for i in range(1, PIPELINES + 1)}
+        assert all(p["base"] == "main" and p["title"] == "Register fraud v1" for p in pulls)
+
+    # The merge queue: each pull request in turn gets the gate on its branch, then merges; after
+    # each push to main the registry's workflow runs the action's renumber step.
+    registry = tmp_path / "merger"
+    git(tmp_path, "clone", "--quiet", str(bare), str(registry))
+    renumber_env = {**os.environ, **runner(tmp_path / "registry-runner"), "BASE": "main",
+                    "PREFIX": "modelreg/register-", "GIT_COMMITTER_NAME": "modelreg",
+                    "GIT_COMMITTER_EMAIL": "modelreg@example.com"}
+    renumbered = 0
+    for number, pull in enumerate(pulls, start=1):
+        git(registry, "fetch", "--quiet", "--prune", "origin")
+        git(registry, "switch", "--quiet", "--force", "-C", pull["head"], f"origin/{pull['head']}")
+        report = cli("-C", str(registry), "check", "--head", "--base", "origin/main", "--format", "json")
+        assert report.code == 0, report.out  # every gate, the artifact in the shared remote included
+        assert json.loads(report.out)["new_versions"] == [f"models:/fraud/{number}"]
+        git(registry, "switch", "--quiet", "main")
+        git(registry, "reset", "--quiet", "--hard", "origin/main")
+        git(registry, "merge", "--quiet", "--no-ff", "-m", f"Merge {pull['head']}", f"origin/{pull['head']}")
+        git(registry, "push", "--quiet", "origin", "main", f":{pull['head']}")  # merged; branch deleted
+        done = subprocess.run(["bash", "-e", "-c", step("Renumber the open registration branches")],
+                              cwd=registry, env=renumber_env, capture_output=True, text=True, timeout=600,
+                              check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        renumbered += done.stdout.count("renumbering ")
+        assert done.stdout.count("renumbering ") == PIPELINES - number  # every branch still open
+    assert renumbered == PIPELINES * (PIPELINES - 1) // 2
+
+    git(registry, "fetch", "--quiet", "origin")
+    git(registry, "switch", "--quiet", "main")
+    git(registry, "reset", "--quiet", "--hard", "origin/main")
+    versions = sorted(int(p.name[1:]) for p in (registry / "registry/fraud").glob("v*"))
+    assert versions == list(range(1, PIPELINES + 1))  # contiguous: none skipped, none twice
+    manifests: list[dict[str, Any]] = [yaml.safe_load((registry / f"registry/fraud/v{n}/version.yaml")
+                                                      .read_text()) for n in versions]
+    assert [m["version"] for m in manifests] == versions
+    assert sorted(m["artifact"]["sha256"] for m in manifests) == sorted(digests)  # none lost, none twice
+    assert sorted(m["tags"]["run"] for m in manifests) == [str(i) for i in range(1, PIPELINES + 1)]
+    cli.ok("-C", str(registry), "check", "--all", "--verify-artifacts")
+    assert git(bare, "for-each-ref", "refs/heads").split()[-1] == "refs/heads/main"  # no branch left
