@@ -126,6 +126,12 @@ def test_a_plain_path_and_json(cli: Cli, bare: Path, train: Path, scratch: Path)
     assert_left_nothing(scratch, train, before)
 
 
+def test_a_relative_path_is_from_here(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
+    out = cli.ok(*REGISTER, "--registry", "../registry.git").out
+    assert "Pushed branch modelreg/register-fraud-v1" in out and str(bare) in out
+    assert branches(bare) == ["main", "modelreg/register-fraud-v1"]
+
+
 def test_the_python_api(bare: Path, train: Path, scratch: Path, github: GitHubStub) -> None:
     from modelreg.api import register_remote
     from modelreg.write.register import Registration
@@ -261,8 +267,8 @@ def test_gh_token_is_read_too(cli: Cli, bare: Path, train: Path, scratch: Path, 
 
 @pytest.mark.parametrize(("args", "words"), [
     (("register", "../../etc", "-a", "model.pkl", "--owner", "@a/b"), "is not a valid model name"),
-    ((*REGISTER, "--branch", "../main"), "is not a valid branch name"),
-    ((*REGISTER, "--branch", "-delete"), "is not a valid branch name"),
+    ((*REGISTER, "--branch", "../main"), "--branch: '../main' is not a valid branch name"),
+    ((*REGISTER, "--branch", "-delete"), "--branch: '-delete' is not a valid branch name"),
     ((*REGISTER, "--base", "--upload-pack=touch x"), "is not a valid branch name"),
     ((*REGISTER, "--repo", "acme/../etc"), "is not a GitHub repository name"),
 ])
@@ -319,13 +325,36 @@ def test_a_registry_whose_remote_lives_in_a_clone_is_refused(cli: Cli, tmp_path:
 def test_a_relative_local_remote_is_refused(cli: Cli, tmp_path: Path, registry: Path, train: Path,
                                             scratch: Path) -> None:
     config = registry / ".dvc" / "config"
-    config.write_text(config.read_text().replace(str(registry / ".modelreg" / "remote"), "../store"))
+    # relative to .dvc/: the clone's own registry/ folder, which exists, and goes with the clone
+    config.write_text(config.read_text().replace(str(registry / ".modelreg" / "remote"), "../registry"))
     commit_all(registry, "A relative remote")
     path = tmp_path / "relative.git"
     git(tmp_path, "clone", "--quiet", "--bare", str(registry), str(path))
     err = cli.fails(*REGISTER, "--registry", str(path)).err
     assert "a folder inside a clone of the registry" in err
     assert list(scratch.iterdir()) == []
+
+
+def test_the_dvc_cache_stays_in_the_clone(cli: Cli, tmp_path: Path, registry: Path, dvc_remote: Path,
+                                         train: Path, scratch: Path) -> None:
+    """A ``cache.dir`` committed in the registry's config would keep a copy of the artifact
+    outside the temporary clone."""
+    shared = copy_registry(registry, tmp_path / "cache-elsewhere", remote=str(dvc_remote))
+    elsewhere = tmp_path / "dvc-cache"
+    with (shared / ".dvc" / "config").open("a") as config:
+        config.write(f"[cache]\n    dir = {elsewhere}\n")
+    commit_all(shared, "A cache elsewhere")
+    cli.ok(*REGISTER, "--registry", str(shared / ".git"))
+    assert not elsewhere.exists()
+    assert list(scratch.iterdir()) == []
+    assert (dvc_remote / "files").is_dir()
+
+
+def test_registering_here_prints_json(cli: Cli, registry: Path, workdir: Path) -> None:
+    (workdir / "model.pkl").write_bytes(b"\x80\x04K\x01.")
+    data = cli.ok("-C", str(registry), "register", "fraud", "-a", str(workdir / "model.pkl"), "--metric",
+                  "roc_auc=0.9", "--owner", "@acme/fraud", "--json").json
+    assert data["version"] == 1 and data["directory"] == "registry/fraud/v1" and data["commit"] is None
 
 
 def test_not_a_registry(cli: Cli, tmp_path: Path, train: Path, scratch: Path) -> None:
@@ -352,6 +381,33 @@ def test_a_token_in_the_url_is_never_shown(cli: Cli, train: Path, scratch: Path)
     err = cli.fails(*REGISTER, "--registry", "http://user:s3cret-token@127.0.0.1:9/acme/registry.git",
                     code=4).err
     assert "s3cret-token" not in err and "***@127.0.0.1" in err
+
+
+def test_a_cancelled_job_leaves_no_clone(tmp_path: Path, bare: Path, train: Path, scratch: Path) -> None:
+    """SIGTERM (what a cancelled CI job gets) while the clone exists: it is removed on the way out."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    started = tmp_path / "committing"
+    (hooks / "post-commit").write_text(f"#!/bin/sh\ntouch {started}\nsleep 3\n")
+    (hooks / "post-commit").chmod(0o755)
+    git(train, "config", "--global", "core.hooksPath", str(hooks))
+    proc = subprocess.Popen([sys.executable, "-m", "modelreg", *REGISTER, "--registry", str(bare)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ends = time.monotonic() + 120
+    while not started.exists() and proc.poll() is None and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert started.exists(), proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    time.sleep(3.5)  # the hook's sleep ends; git writes nothing more
+    assert list(scratch.iterdir()) == []
+    assert branches(bare) == ["main"]
 
 
 # -- GitHub's REST API: the client and promote --open-pr -----------------------------------------
@@ -400,3 +456,64 @@ def _manifest(bare: Path, branch: str, model: str, number: int) -> dict[str, Any
     data = yamlio.loads(text, "version.yaml")
     assert isinstance(data, dict)
     return data
+
+
+def test_promote_open_pr_says_the_branch_is_pushed_when_the_api_fails(
+        cli: Cli, tmp_path: Path, bare: Path, train: Path, scratch: Path, github: GitHubStub,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cli.ok(*REGISTER, "--registry", str(bare))
+    git(bare, "update-ref", "refs/heads/main", "modelreg/register-fraud-v1")
+    work = tmp_path / "work-clone"
+    git(tmp_path, "clone", "--quiet", str(bare), str(work))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/registry")
+    github.fail("/repos/acme/registry/pulls", 403, body={"message": "Resource not accessible by integration"})
+    err = cli.fails("-C", str(work), "promote", "fraud", "1", "--to", "staging", "--open-pr", code=4).err
+    assert "pushed branch modelreg/promote-fraud, but the pull request was not opened" in err
+    assert "Resource not accessible by integration" in err and "pull-requests: write" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_open_pr_needs_a_repository_it_can_name(cli: Cli, tmp_path: Path, train: Path, scratch: Path,
+                                                github: GitHubStub) -> None:
+    err = cli.fails(*REGISTER, "--registry", "file:///registry.git", "--open-pr").err
+    assert "cannot tell the GitHub repository of 'file:///registry.git'" in err and "--repo" in err
+    assert github.requests == [] and list(scratch.iterdir()) == []
+
+
+def test_a_bad_api_url_stops_before_anything(cli: Cli, bare: Path, train: Path, scratch: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_API_URL", "ftp://example.com")
+    err = cli.fails(*REGISTER, "--registry", str(bare), "--open-pr", "--repo", "acme/registry").err
+    assert "GITHUB_API_URL" in err
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
+def test_an_answer_without_a_url_deletes_the_branch(cli: Cli, bare: Path, train: Path, scratch: Path,
+                                                    github: GitHubStub) -> None:
+    github.fail("/repos/acme/registry/pulls", 201, body={"number": 1})
+    err = cli.fails(*REGISTER, "--registry", str(bare), "--open-pr", "--repo", "acme/registry", code=4).err
+    assert "`html_url` is missing" in err and "has been deleted again" in err
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
+def test_a_job_cancelled_while_the_pull_request_opens_leaves_no_branch(
+        bare: Path, train: Path, scratch: Path, github: GitHubStub) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    github.fail("/repos/acme/registry/pulls", 201, body={"html_url": "https://x/1"}, delay=8)
+    proc = subprocess.Popen([sys.executable, "-m", "modelreg", *REGISTER, "--registry", str(bare),
+                             "--open-pr", "--repo", "acme/registry"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ends = time.monotonic() + 120
+    while "POST" not in [r.method for r in github.requests] and proc.poll() is None \
+            and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert branches(bare) == ["main", "modelreg/register-fraud-v1"], proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []

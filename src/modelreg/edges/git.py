@@ -72,6 +72,11 @@ def _spawn_bounded(root: StrPath, args: Sequence[str], input: bytes | None
         raise ServiceError(f"`git {args[0]}` got no complete answer from the remote within {limit:g} s; "
                            "stopped", fix=f"check the network and the remote (`git remote -v`); "
                            f"{TIMEOUT_ENV}=SECONDS sets the limit (default {DEFAULT_TIMEOUT:g})") from None
+    except BaseException:  # an interrupt (SIGTERM as SystemExit): git, in its own group, goes too
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     return subprocess.CompletedProcess(["git", *args], proc.returncode, out, err)
 
 

@@ -19,12 +19,15 @@ open or delete it).
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import os
 import re
 import shutil
+import signal
 import stat
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,18 +117,37 @@ def register_remote(url: str, reg: Registration, *, branch: str | None = None, b
         raise InputError(f"no token to open the pull request on {pr_repo} with", field="--open-pr",
                          fix=f"set {github.TOKEN_ENV} (or {github.GH_TOKEN_ENV}) to a token that may "
                          "open pull requests on it; nothing was pushed")
-    # The lineage is the training repository's, and the user's paths are read from where the user
-    # is: made absolute now, since the registration runs in a clone elsewhere.
-    cwd = Path.cwd()
-    reg = dataclasses.replace(reg, code_repo=(cwd / (reg.code_repo or ".")).absolute(),
-                              artifact=cwd / reg.artifact,
-                              card=None if reg.card is None else cwd / reg.card)
-    scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    if open_pr:
+        github.Client()  # a GITHUB_API_URL that is no API's URL: refused now, not after the push
+    # The process stays where the user is: their paths (artifact, card, keys) read as given, and
+    # the lineage is the current directory's repository (or code_repo), not the clone's.
+    url = _absolute(url, Path.cwd())
+    with _terminate_as_exit():
+        scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        try:
+            return _register_in_clone(scratch / "registry", url, reg, branch=branch, base=base,
+                                      open_pr=open_pr, repo=pr_repo, progress=progress)
+        finally:
+            remove_tree(scratch)
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) as SystemExit, so the temporary clone is removed on the way
+    out; only in the main thread, and only where nobody else handles SIGTERM."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        return _register_in_clone(scratch / "registry", url, reg, branch=branch, base=base,
-                                  open_pr=open_pr, repo=pr_repo, progress=progress)
+        yield
     finally:
-        remove_tree(scratch)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _register_in_clone(clone: Path, url: str, reg: Registration, *, branch: str | None,
@@ -136,6 +158,7 @@ def _register_in_clone(clone: Path, url: str, reg: Registration, *, branch: str 
     if not (clone / names.CONFIG_FILE).is_file():
         raise NotARegistryError(f"{scrub(url)} is not a modelreg registry: its branch {into} has no "
                                 f"{names.CONFIG_FILE}", fix="check --registry, or --base")
+    _own_cache(clone)
     _check_dvc_remote(clone, url)
     _copy_identity(reg.code_repo or Path.cwd(), clone)
     number = _next_version(clone, reg.model)
@@ -207,6 +230,14 @@ def _check_dvc_remote(clone: Path, url: str) -> None:
                          "path every user shares) and commit .dvc/config; nothing was registered")
 
 
+def _own_cache(clone: Path) -> None:
+    """DVC's cache inside the clone, whatever the registry's committed ``.dvc/config`` says (a
+    ``cache.dir`` elsewhere would keep a copy of the artifact after the clone is gone):
+    ``config.local`` is not in git and overrides it."""
+    if (clone / ".dvc").is_dir():  # else the remote's check says the registry has no .dvc
+        (clone / ".dvc" / "config.local").write_text("[cache]\n    dir = cache\n", "utf-8")
+
+
 def _copy_identity(code: Path, clone: Path) -> None:
     """The commit in the clone is the user's: their name and e-mail as the training repository
     sees them (its own configuration included), when set."""
@@ -254,9 +285,11 @@ def _open_pull(clone: Path, url: str, repo: str, registered: Registered, name: s
 
     try:
         return github.create_pull(repo, base=into, head=name, title=title, body=body)
-    except ModelregError as exc:
+    except BaseException as exc:  # an interrupt too: no branch is left without its pull request
         code, _, err = git.attempt(clone, "push", "--quiet", f"--force-with-lease=refs/heads/{name}:"
                                    f"{registered.commit}", "origin", "--delete", f"refs/heads/{name}")
+        if not isinstance(exc, ModelregError):
+            raise
         if code == 0:
             raise ServiceError(f"the pull request for {registered.model} v{registered.version} was not "
                                f"opened: {exc.message}; the branch {name} was pushed and has been deleted "
@@ -297,6 +330,14 @@ def _check_url(url: str) -> None:
         raise InputError(f"{scrub(url)!r} is not a registry URL", field="--registry",
                          fix="give what `git clone` takes: https://github.com/OWNER/NAME.git, "
                          "git@github.com:OWNER/NAME.git, file:///PATH or a path")
+
+
+def _absolute(url: str, cwd: Path) -> str:
+    """A relative path names a directory from where the user is (the clone runs elsewhere);
+    URLs (``scheme://``) and scp-like ``host:path`` are as given, as git reads them."""
+    if "://" in url or re.match(r"^[^/]*:", url) or os.path.isabs(url):
+        return url
+    return os.path.abspath(cwd / url)
 
 
 def _check_branch_name(name: str, option: str) -> None:

@@ -117,8 +117,8 @@ def command(model: str, artifact: Path, metrics_file: Path | None, metric_pairs:
     """
     if registry_url is None and (open_pr or repo or base):
         raise click.UsageError("--open-pr, --repo and --base go with --registry URL (register into a "
-                               "registry elsewhere); in a registry, use --branch and `modelreg promote "
-                               "--open-pr`-style publishing by hand")
+                               "registry elsewhere); in a registry, register with --branch NAME, then "
+                               "push it and open the pull request")
     if registry_url is not None and commit:
         raise click.UsageError("--commit is for a registry here; with --registry the version is "
                                "committed on a new branch (--branch NAME)")
