@@ -4,6 +4,7 @@ act here; tests/test_action_workflow.py runs the action under act)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -92,3 +93,27 @@ def test_by_default_the_action_installs_its_own_checkout(tmp_path: Path, install
     python = tmp_path / "modelreg-action/bin/python"
     subprocess.run([str(python), "-c", "import model_signing"], check=True)
     assert yaml.safe_load((PROJECT / "action.yml").read_text()) == ACTION
+
+
+def test_register_mode_gives_git_the_token_for_an_https_registry(tmp_path: Path) -> None:
+    """git asks the registry's host with the token in a header (as actions/checkout does), not in
+    the URL nor in a file; the header goes to that host only."""
+    from tests.http_sink import HttpSink
+
+    (tmp_path / "model.pkl").write_bytes(b"weights")
+    with HttpSink() as sink:
+        sink.answer(404, times=10)
+        env = {**os.environ, **runner(tmp_path / "runner"), "REGISTRY": f"{sink.url}/acme/registry.git",
+               "MODEL": "fraud", "ARTIFACT": "model.pkl", "GITHUB_TOKEN": "t0ken-for-git", "ACTOR": "bot",
+               "ACTOR_ID": "1", "PREFIX": "modelreg/register-", "RUN_ID": "7", "RUN_ATTEMPT": "1",
+               "RUN_URL": "https://github.com/acme/train/actions/runs/7", "GITHUB_API_URL": sink.url}
+        done = subprocess.run(["bash", "-e", "-c", step("Register and open the pull request")],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode != 0  # the stand-in serves no repository
+    assert "could not clone the registry" in done.stderr
+    git_requests = [r for r in sink.requests if "/acme/registry.git/" in r.path]
+    assert git_requests, sink.requests
+    expected = "basic " + base64.b64encode(b"x-access-token:t0ken-for-git").decode()
+    assert all(r.headers.get("authorization") == expected for r in git_requests)
+    assert "t0ken-for-git" not in done.stdout + done.stderr
+    assert f"::add-mask::{expected.split()[1]}" in done.stdout
