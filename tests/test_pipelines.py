@@ -56,6 +56,23 @@ def outputs(tmp: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in (tmp / "output").read_text().splitlines())
 
 
+def pipeline(tmp_path: Path, i: int, bare: Path, api: str) -> tuple[Path, dict[str, str]]:
+    """Training repository ``i`` with its model and metrics, and the env of the action's register
+    step in its run (the inputs as the action passes them)."""
+    train = make_code_repo(tmp_path / f"train{i}")
+    (train / "model.pkl").write_bytes(b"\x80\x04K\x01." + f"weights of run {i}".encode() * 50)
+    (train / "metrics.json").write_text(json.dumps({"roc_auc": 0.9 + i / 100}))
+    commit_all(train, "Model trained")
+    return train, {**os.environ, **runner(tmp_path / f"runner{i}"), "REGISTRY": bare.as_uri(),
+                   "MODEL": "fraud", "ARTIFACT": "model.pkl", "METRICS": "metrics.json", "PARAMS": "",
+                   "TAGS": f"team=fraud\n  run={i}\n", "DESCRIPTION": f"weekly retrain {i}", "CARD": "",
+                   "OWNER": "@acme/fraud", "SIGN_KEY": "", "GITHUB_TOKEN": TOKEN,
+                   "GITHUB_API_URL": api, "REPO": "acme/registry", "BASE": "",
+                   "PREFIX": "modelreg/register-", "RUN_ID": str(1000 + i),
+                   "RUN_ATTEMPT": "1", "RUN_URL": f"https://github.com/acme/fraud/actions/runs/{1000 + i}",
+                   "ACTOR": "pipeline-bot", "ACTOR_ID": "41"}
+
+
 @pytest.fixture
 def bare(tmp_path: Path, registry: Path) -> Path:
     """The registry as a server holds it, its DVC remote a folder every clone reaches by path."""
@@ -73,19 +90,8 @@ def test_six_pipelines_at_once_all_land_numbered_1_to_6(tmp_path: Path, bare: Pa
         procs: list[tuple[Path, subprocess.Popen[str]]] = []
         digests = set()
         for i in range(1, PIPELINES + 1):
-            train = make_code_repo(tmp_path / f"train{i}")
-            (train / "model.pkl").write_bytes(b"\x80\x04K\x01." + f"weights of run {i}".encode() * 50)
+            train, env = pipeline(tmp_path, i, bare, github.url)
             digests.add(hashlib.sha256((train / "model.pkl").read_bytes()).hexdigest())
-            (train / "metrics.json").write_text(json.dumps({"roc_auc": 0.9 + i / 100}))
-            commit_all(train, "Model trained")
-            env = {**os.environ, **runner(tmp_path / f"runner{i}"), "REGISTRY": bare.as_uri(),
-                   "MODEL": "fraud", "ARTIFACT": "model.pkl", "METRICS": "metrics.json", "PARAMS": "",
-                   "TAGS": f"team=fraud\n  run={i}\n", "DESCRIPTION": f"weekly retrain {i}", "CARD": "",
-                   "OWNER": "@acme/fraud", "SIGN_KEY": "", "GITHUB_TOKEN": TOKEN,
-                   "GITHUB_API_URL": github.url, "REPO": "acme/registry", "BASE": "",
-                   "PREFIX": "modelreg/register-", "RUN_ID": str(1000 + i),
-                   "RUN_ATTEMPT": "1", "RUN_URL": f"https://github.com/acme/fraud/actions/runs/{1000 + i}",
-                   "ACTOR": "pipeline-bot", "ACTOR_ID": "41"}
             procs.append((tmp_path / f"runner{i}", subprocess.Popen(
                 ["bash", "-e", "-c", step("Register and open the pull request")], cwd=train, env=env,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
@@ -137,3 +143,37 @@ def test_six_pipelines_at_once_all_land_numbered_1_to_6(tmp_path: Path, bare: Pa
     assert sorted(m["tags"]["run"] for m in manifests) == [str(i) for i in range(1, PIPELINES + 1)]
     cli.ok("-C", str(registry), "check", "--all", "--verify-artifacts")
     assert git(bare, "for-each-ref", "refs/heads").split()[-1] == "refs/heads/main"  # no branch left
+
+
+def test_a_number_main_took_before_the_push_is_settled_by_the_action(tmp_path: Path, bare: Path) -> None:
+    """The registry moved between the clone and the end of the register step: the action's next
+    step finds the number taken on main and moves the branch to the next free one."""
+    with GitHubStub(token=TOKEN) as github:
+        first, first_env = pipeline(tmp_path, 1, bare, github.url)
+        second, second_env = pipeline(tmp_path, 2, bare, github.url)
+        for train, env in ((first, first_env), (second, second_env)):
+            done = subprocess.run(["bash", "-e", "-c", step("Register and open the pull request")], cwd=train,
+                                  env=env, capture_output=True, text=True, timeout=600, check=False)
+            assert done.returncode == 0, done.stdout + done.stderr
+    first_out, second_out = outputs(tmp_path / "runner1"), outputs(tmp_path / "runner2")
+    assert first_out["version"] == second_out["version"] == "1"
+    git(bare, "update-ref", "refs/heads/main", first_out["branch"])  # the first merged (fast-forward)
+    settle = {**second_env, "BRANCH": second_out["branch"], "BASE": second_out["base"],
+              "GIT_COMMITTER_NAME": "modelreg", "GIT_COMMITTER_EMAIL": "modelreg@example.com"}
+    done = subprocess.run(["bash", "-e", "-c", step("Settle the number")], cwd=second, env=settle,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"main took the number meanwhile: renumbered fraud v1 → v2 and pushed {second_out['branch']}" \
+        in done.stdout
+    assert outputs(tmp_path / "runner2")["version"] == "2"
+    main = git(bare, "rev-parse", "main").strip()
+    assert git(bare, "rev-parse", f"{second_out['branch']}^").strip() == main
+    manifest = yaml.safe_load(git(bare, "show", f"{second_out['branch']}:registry/fraud/v2/version.yaml"))
+    assert manifest["version"] == 2 and manifest["description"] == "weekly retrain 2"
+    # Run again (nothing moved since): the number is settled, nothing is pushed.
+    tip = git(bare, "rev-parse", second_out["branch"])
+    done = subprocess.run(["bash", "-e", "-c", step("Settle the number")], cwd=second, env=settle,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0 and "renumbered" not in done.stdout, done.stdout + done.stderr
+    assert git(bare, "rev-parse", second_out["branch"]) == tip
+    assert not (tmp_path / "runner2/modelreg-settle").exists()
