@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from modelreg import __version__
 from modelreg.write import workflows
