@@ -115,3 +115,17 @@ def test_register_mode_gives_git_the_token_for_an_https_registry(tmp_path: Path)
     assert all(r.headers.get("authorization") == expected for r in git_requests)
     assert "t0ken-for-git" not in done.stdout + done.stderr
     assert f"::add-mask::{expected.split()[1]}" in done.stdout
+
+
+def test_register_mode_reads_the_model_input_as_a_name_only(tmp_path: Path) -> None:
+    """An input that looks like an option is the model's name, refused as one: never an option."""
+    (tmp_path / "model.pkl").write_bytes(b"weights")
+    env = {**os.environ, **runner(tmp_path / "runner"), "REGISTRY": str(tmp_path / "nowhere.git"),
+           "MODEL": "--help", "ARTIFACT": "model.pkl", "GITHUB_TOKEN": "t", "ACTOR": "bot", "ACTOR_ID": "1",
+           "PREFIX": "modelreg/register-", "RUN_ID": "7", "RUN_ATTEMPT": "1", "RUN_URL": "https://x/7",
+           "GITHUB_API_URL": "http://127.0.0.1:9"}
+    done = subprocess.run(["bash", "-e", "-c", step("Register and open the pull request")], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "Usage:" not in done.stdout + done.stderr
+    assert "--help" in done.stderr and "model" in done.stderr.lower(), done.stderr
