@@ -19,6 +19,7 @@ import pytest
 
 from tests.github_stub import GitHubStub
 from tests.helpers import Cli, commit_all, copy_registry, git, make_code_repo, snapshot_tree
+from tests.helpers import register as register_here
 
 TOKEN = "t0ken-for-tests"
 
@@ -120,10 +121,49 @@ def test_a_plain_path_and_json(cli: Cli, bare: Path, train: Path, scratch: Path)
     data = cli.ok(*REGISTER, "--registry", str(bare), "--branch", "train/fraud", "--json").json
     assert data["branch"] == "train/fraud" and data["version"] == 1 and data["base"] == "main"
     assert data["pr_url"] is None and data["gates_passed"] is True
+    assert data["report"].startswith("## modelreg check: passed")
     assert data["commit"] == git(bare, "rev-parse", "train/fraud").strip()
     assert data["lineage"]["code"]["commit"] == git(train, "rev-parse", "HEAD").strip()
     assert branches(bare) == ["main", "train/fraud"]
     assert_left_nothing(scratch, train, before)
+
+
+def test_a_server_that_serves_partial_clones(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
+    """Where the server filters (GitHub does), the clone has no file contents until read: the
+    registration, the gates and their reads of the base fetch what they need on the way."""
+    git(bare, "config", "uploadpack.allowFilter", "true")
+    git(bare, "config", "uploadpack.allowAnySHA1InWant", "true")
+    data = cli.ok(*REGISTER, "--registry", bare.as_uri(), "--json").json
+    assert data["gates_passed"] is True and data["branch"] == "modelreg/register-fraud-v1"
+    assert list(scratch.iterdir()) == []
+
+
+def test_from_a_directory_that_is_no_repository(cli: Cli, tmp_path: Path, bare: Path, scratch: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any directory will do: the lineage then has no code, and says nothing of the registry clone."""
+    here = tmp_path / "plain"
+    here.mkdir()
+    (here / "model.pkl").write_bytes(b"\x80\x04K\x01.")
+    monkeypatch.chdir(here)
+    data = cli.ok("register", "fraud", "-a", "model.pkl", "--metric", "roc_auc=0.9", "--owner",
+                  "@acme/fraud", "-m", "From a notebook", "--registry", str(bare), "--json").json
+    assert "code" not in data["lineage"]
+    assert sorted(p.name for p in here.iterdir()) == ["model.pkl"]
+    assert list(scratch.iterdir()) == []
+
+
+def test_other_models_are_not_checked_out_but_count(cli: Cli, tmp_path: Path, registry: Path,
+                                                    dvc_remote: Path, workdir: Path, train: Path,
+                                                    scratch: Path) -> None:
+    """The clone checks out no version of another model, yet a new model's CODEOWNERS and the
+    gates see every model (they read the commits): the gates pass, churn keeps its owners."""
+    shared = copy_registry(registry, tmp_path / "two-models", remote=str(dvc_remote))
+    register_here(cli, shared, workdir, "churn", "-m", "Churn model", "--commit")
+    data = cli.ok(*REGISTER, "--registry", str(shared / ".git"), "--json").json
+    assert data["gates_passed"] is True and ".github/CODEOWNERS" in data["files"]
+    owners = git(shared, "show", f"{data['branch']}:.github/CODEOWNERS")
+    assert "/registry/churn/" in owners and "/registry/fraud/" in owners
+    assert list(scratch.iterdir()) == []
 
 
 def test_a_relative_path_is_from_here(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
@@ -364,6 +404,25 @@ def test_not_a_registry(cli: Cli, tmp_path: Path, train: Path, scratch: Path) ->
     assert list(scratch.iterdir()) == []
 
 
+def test_a_registry_without_dvc(cli: Cli, tmp_path: Path, registry: Path, train: Path, scratch: Path) -> None:
+    import shutil
+
+    shutil.rmtree(registry / ".dvc")
+    commit_all(registry, "No DVC")
+    err = cli.fails(*REGISTER, "--registry", str(registry / ".git")).err
+    assert f"the registry {registry / '.git'} has no .dvc directory" in err and str(scratch) not in err
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_registry_without_a_default_remote(cli: Cli, registry: Path, train: Path, scratch: Path) -> None:
+    config = registry / ".dvc" / "config"
+    config.write_text(config.read_text().replace("remote = storage", ""))
+    commit_all(registry, "No default remote")
+    err = cli.fails(*REGISTER, "--registry", str(registry / ".git")).err
+    assert "no remote specified in the registry" in err and "dvc remote add -d" in err
+    assert str(scratch) not in err and list(scratch.iterdir()) == []
+
+
 def test_a_base_that_does_not_exist(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
     err = cli.fails(*REGISTER, "--registry", str(bare), "--base", "release").err
     assert "has no branch release" in err
@@ -421,6 +480,14 @@ def test_create_pull_scrubs_the_token(github: GitHubStub) -> None:
     with pytest.raises(ServiceError) as caught:
         Client(token=TOKEN).create_pull("acme/registry", base="main", head="b", title="t", body="")
     assert TOKEN not in str(caught.value) and "pull-requests: write" in str(caught.value)
+
+
+def test_create_pull_cuts_a_body_github_would_refuse(github: GitHubStub) -> None:
+    from modelreg.edges.github import MAX_PULL_BODY, Client
+
+    Client(token=TOKEN).create_pull("acme/registry", base="main", head="b", title="t", body="x" * 100_000)
+    [created] = github.created
+    assert len(created["body"]) == MAX_PULL_BODY and "modelreg check --head" in created["body"]
 
 
 def test_create_pull_refuses_a_bad_name(github: GitHubStub) -> None:

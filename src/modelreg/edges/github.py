@@ -1,8 +1,9 @@
 """The one module that speaks to GitHub's REST API: pull requests, their reviews, team members,
-a reviewer's permission on the repository.
+a reviewer's permission on the repository; and the one write, opening a pull request.
 
 Standard library only. ``GITHUB_API_URL`` (default https://api.github.com) and
 ``GITHUB_TOKEN`` come from the environment; the constructor's arguments override them.
+Opening a pull request (:func:`create_pull`) also takes the GitHub CLI's ``GH_TOKEN``.
 
 Every failure becomes one :class:`~modelreg.errors.ServiceError` line that names the
 resource and says what to do; a failure is never read as "no reviews" or "no members".
@@ -51,6 +52,10 @@ MAX_PAGES = 100
 GH_TIMEOUT = 120.0
 #: a bound on one answer's size, so a hostile server cannot fill the memory
 MAX_BODY = 16 * 1024 * 1024
+
+#: the longest pull request body GitHub takes, in characters
+MAX_PULL_BODY = 65536
+_CUT = "\n\n… (cut here: GitHub takes 65,536 characters; `modelreg check --head` shows the rest)\n"
 
 # GitHub's own rules, slightly relaxed where old accounts break them; none admits "/", "..", "%".
 _OWNER = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}"
@@ -267,6 +272,8 @@ class Client:
                        "(fine-grained: Pull requests read and write; in a workflow: "
                        "`permissions: pull-requests: write`)"),
         )
+        if len(body) > MAX_PULL_BODY:  # GitHub refuses a longer body (422) and the whole pull request
+            body = body[:MAX_PULL_BODY - len(_CUT)] + _CUT
         payload = {"title": title, "head": head, "base": base, "body": body,
                    "maintainer_can_modify": False}
         data, _ = self._request(f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/pulls", call,
