@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from tests.github_stub import GitHubStub
-from tests.helpers import Cli, commit_all, copy_registry, git, make_code_repo
+from tests.helpers import Cli, commit_all, copy_registry, git, make_code_repo, register
 
 PROJECT = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((PROJECT / "action.yml").read_text())
@@ -177,3 +177,47 @@ def test_a_number_main_took_before_the_push_is_settled_by_the_action(tmp_path: P
     assert done.returncode == 0 and "renumbered" not in done.stdout, done.stdout + done.stderr
     assert git(bare, "rev-parse", second_out["branch"]) == tip
     assert not (tmp_path / "runner2/modelreg-settle").exists()
+
+
+def test_renumber_mode_pushes_what_it_can_and_fails_on_what_it_cannot(tmp_path: Path, bare: Path,
+                                                                     cli: Cli) -> None:
+    """Main took v1 from three open registration branches: one is renumbered and pushed; one whose
+    policy fails is renumbered and pushed too (its pull request shows the policy); one that also
+    edits a policy is left alone, and the job fails naming it."""
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "--quiet", str(bare), str(work))
+    (tmp_path / "files").mkdir()
+    (work / "policies/default.yaml").write_text("schema_version: 1\nrequired: [description]\n")
+    commit_all(work, "Descriptions required")
+    git(work, "push", "--quiet", "origin", "main")
+
+    def branch(name: str, seed: int, *extra: str) -> None:
+        git(work, "switch", "--quiet", "--force", "-C", name, "origin/main")
+        register(cli, work, tmp_path / "files", "fraud", "--commit", *extra, seed=seed)
+        git(work, "push", "--quiet", "origin", name)
+
+    branch("modelreg/register-fraud-good", 1, "-m", "good")
+    branch("modelreg/register-fraud-nodesc", 2)
+    branch("modelreg/register-fraud-policy", 3, "-m", "and a policy edit")
+    (work / "policies/default.yaml").write_text("schema_version: 1\n")
+    commit_all(work, "Loosen the policy")
+    git(work, "push", "--quiet", "origin", "modelreg/register-fraud-policy")
+    branch("main", 4, "-m", "merged first")  # main's own v1: the three are behind now
+
+    registry = tmp_path / "registry-checkout"
+    git(tmp_path, "clone", "--quiet", str(bare), str(registry))
+    env = {**os.environ, **runner(tmp_path / "registry-runner"), "BASE": "main",
+           "PREFIX": "modelreg/register-", "GIT_COMMITTER_NAME": "modelreg",
+           "GIT_COMMITTER_EMAIL": "modelreg@example.com"}
+    done = subprocess.run(["bash", "-e", "-c", step("Renumber the open registration branches")], cwd=registry,
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.count("renumbering ") == 3
+    assert "::error::modelreg: modelreg/register-fraud-policy was not renumbered on origin" in done.stdout
+    assert "changes policies/default.yaml, which is not part of a new version" in done.stderr
+    for name, description in (("good", "good"), ("nodesc", "")):
+        manifest = yaml.safe_load(git(bare, "show", f"modelreg/register-fraud-{name}:registry/fraud/v2/"
+                                                    "version.yaml"))
+        assert manifest["version"] == 2 and manifest["description"] == description
+    left = git(bare, "ls-tree", "-r", "--name-only", "modelreg/register-fraud-policy", "registry/fraud")
+    assert "registry/fraud/v1/version.yaml" in left and "v2/" not in left

@@ -201,3 +201,27 @@ def test_renumber_push_replaces_only_its_own_tip(registry: Path, workdir: Path, 
     err = cli.fails("-C", str(registry), "renumber", "--push").err
     assert "the push failed" in err and "origin's raced moved since" in err
     assert "hijack" in git(origin, "show", "raced:registry/fraud/v3/version.yaml")
+
+
+def test_renumber_pushes_a_right_number_even_where_another_gate_fails(registry: Path, workdir: Path, cli: Cli,
+                                                                     tmp_path: Path) -> None:
+    """The policy wants a description this registration lacks: its pull request fails on that with
+    or without renumbering; the number is put right and pushed, and the exit code says the rest."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(registry, "remote", "add", "origin", str(origin))
+    register(cli, registry, workdir, "fraud", "--commit", seed=1)
+    git(registry, "push", "-q", "origin", "main")
+    register(cli, registry, workdir, "fraud", "--branch", "bare", seed=2)  # no description
+    git(registry, "push", "-q", "origin", "bare")
+    git(registry, "switch", "-q", "main")
+    register(cli, registry, workdir, "fraud", "--commit", "-m", "merged first", seed=3)
+    git(registry, "push", "-q", "origin", "main")
+    git(registry, "switch", "-q", "bare")
+    result = cli("-C", str(registry), "renumber", "--push", "--json")
+    assert result.code == 1
+    data = result.json
+    assert data["moves"] == [{"model": "fraud", "from": 2, "to": 3}]
+    assert data["passed"] is False and data["numbered"] is True and data["pushed"] is True
+    assert data["report"]["gates"]["policy"]["passed"] is False
+    assert git(origin, "rev-parse", "bare") == git(registry, "rev-parse", "HEAD")

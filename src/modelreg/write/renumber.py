@@ -14,7 +14,10 @@ It refuses a branch that changes anything but new version directories (an edit
 of ``model.yaml``, a policy, a released version): moving those is a person's
 call. The branch is rewritten in the work tree's checkout (which must be clean),
 so a failure before the commit puts it back where it was; the gates then run on
-the result, and ``push`` force-pushes the branch only over the tip it replaces.
+the result, and ``push`` force-pushes the branch, only over the tip it replaces,
+once the numbering gate passes on it: another gate's finding (a threshold, an
+artifact the remote lacks) was the branch's before and is its pull request's to
+show, with the right number.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class Renumbered:
     commit: str
     moves: list[Move]
     passed: bool = False
+    #: whether the numbering gate passes on the result (what ``push`` waits for)
+    numbered: bool = False
     pushed: bool = False
     #: the gate report (``checks.report.CheckReport``) of the renumbered branch
     report: Any = None
@@ -65,6 +70,7 @@ class Renumbered:
         return {"branch": self.branch, "base": self.base, "base_commit": self.base_commit,
                 "old_commit": self.old_commit, "commit": self.commit,
                 "moves": [m.to_dict() for m in self.moves], "passed": self.passed,
+                "numbered": self.numbered,
                 "pushed": self.pushed, "warnings": self.warnings,
                 "report": None if self.report is None else self.report.to_dict()}
 
@@ -164,7 +170,7 @@ def renumber(root: Path, base: str | None = None, *, push: bool = False, offline
              fetch: bool = True) -> Renumbered:
     """Rewrite the branch checked out at ``root`` as one commit on the base's tip with its new
     versions renumbered (see the module's docstring), then run the gates on it; with ``push``,
-    force-push it over the tip it replaced (only if the gates pass)."""
+    force-push it over the tip it replaced (once the numbering gate passes on it)."""
     from modelreg.checks import run_checks
     from modelreg.checks.context import Options
 
@@ -211,7 +217,9 @@ def renumber(root: Path, base: str | None = None, *, push: bool = False, offline
                         moves=moves, passed=report.passed, report=report)
     result.warnings = [f"{names.version_dir(m.model, m.new)}/{name} still mentions v{m.old}: a card is "
                        "kept as its author wrote it" for m in moves for name in _cards_naming(root, m)]
-    if push and report.passed:
+    numbering = report.results.get("numbering")
+    result.numbered = numbering is not None and not numbering.findings
+    if push and result.numbered:
         _push(root, branch, old)
         result.pushed = True
     return result

@@ -11,7 +11,7 @@ from modelreg.cli.common import emit_json, registry, warn
               "origin's is fetched first.")
 @click.option("--push", is_flag=True,
               help="Force-push the renumbered branch to origin, only over the tip it replaced, "
-              "and only when the gates pass.")
+              "once the numbering gate passes on it.")
 @click.option("--offline", is_flag=True,
               help="Do not ask the DVC remote whether artifacts are there when re-running the gates.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the moves, the commits, the gate report.")
@@ -23,7 +23,9 @@ def command(base: str | None, push: bool, offline: bool, as_json: bool) -> None:
     the branch as one commit on the base's tip in which each new v<N> is the
     next free v<K>: the same files (artifact pointer, metrics, card, signature
     bundle) with `version: K` in version.yaml, the original author and date.
-    It then runs the gates on the result (exit code 1 if any fails).
+    It then runs the gates on the result (exit code 1 if any fails); --push
+    pushes it once the numbering gate passes (another gate's finding is the
+    pull request's to show, with the right number).
 
     It refuses a branch that changes anything but new version directories, a
     work tree with uncommitted changes, and a branch whose numbers are free.
@@ -49,7 +51,7 @@ def command(base: str | None, push: bool, offline: bool, as_json: bool) -> None:
         if result.pushed:
             click.echo(f"pushed {result.branch} to origin")
         elif push:
-            click.echo("not pushed: the gates failed (undo with "
+            click.echo("not pushed: the numbering gate still fails (undo with "
                        f"`git reset --keep {result.old_commit[:12]}`)")
     warn(result.warnings)
     if not result.passed:
