@@ -166,6 +166,28 @@ def test_other_models_are_not_checked_out_but_count(cli: Cli, tmp_path: Path, re
     assert list(scratch.iterdir()) == []
 
 
+def test_a_server_that_stops_answering_midway_is_given_up_on(cli: Cli, tmp_path: Path, bare: Path,
+                                                              train: Path, scratch: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clone's first answer comes (commits and trees), then the file contents the checkout
+    asks for never do: stopped after MODELREG_GIT_TIMEOUT, with nothing left."""
+    import time
+
+    git(bare, "config", "uploadpack.allowFilter", "true")
+    git(bare, "config", "uploadpack.allowAnySHA1InWant", "true")
+    hook = tmp_path / "slow-pack"
+    served = tmp_path / "served-once"
+    hook.write_text(f'#!/bin/sh\nif [ -e {served} ]; then sleep 60; fi\ntouch {served}\nexec "$@"\n')
+    hook.chmod(0o755)
+    git(train, "config", "--global", "uploadpack.packObjectsHook", str(hook))  # global only, by git's rule
+    monkeypatch.setenv("MODELREG_GIT_TIMEOUT", "3")
+    started = time.monotonic()
+    err = cli.fails(*REGISTER, "--registry", bare.as_uri(), code=4).err
+    assert "`git checkout` got no complete answer from the remote within 3 s" in err
+    assert time.monotonic() - started < 30
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
 def test_a_relative_path_is_from_here(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
     out = cli.ok(*REGISTER, "--registry", "../registry.git").out
     assert "Pushed branch modelreg/register-fraud-v1" in out and str(bare) in out

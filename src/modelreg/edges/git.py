@@ -48,7 +48,9 @@ def _spawn(root: StrPath, args: Sequence[str], input: bytes | None) -> subproces
 
 #: git commands that talk to a remote, and how long one may take in all ($MODELREG_GIT_TIMEOUT
 #: seconds): a remote that accepts the connection and then sends nothing would hold git forever
-_NETWORK = frozenset({"fetch", "push", "ls-remote", "pull", "clone"})
+_NETWORK = frozenset({"fetch", "push", "ls-remote", "pull", "clone",
+                      # in a partial clone these fetch the file contents they write
+                      "checkout", "sparse-checkout"})
 TIMEOUT_ENV = "MODELREG_GIT_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
 
