@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from modelreg.read.signatures import SignatureCheck
     from modelreg.write.register import Registered, Registration
     from modelreg.write.remote import RemoteRegistered
+    from modelreg.write.renumber import Renumbered
     from modelreg.write.transitions import Applied, Edit, Planned
     from modelreg.write.upgrade import Upgrade
 
@@ -524,6 +525,17 @@ class Registry:
         self._work_tree("upgrade")
         try:
             return upgrade(self.root, dry_run=dry_run)
+        finally:
+            self._reread()
+
+    def renumber(self, *, base: str | None = None, push: bool = False, offline: bool = False) -> Renumbered:
+        """Move the checked-out registration branch's new versions to the next free numbers on the
+        base's tip, as ``modelreg renumber`` (see :mod:`modelreg.write.renumber`)."""
+        from modelreg.write.renumber import renumber
+
+        self._work_tree("renumber in")
+        try:
+            return renumber(self.root, base, push=push, offline=offline)
         finally:
             self._reread()
 

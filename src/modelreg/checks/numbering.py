@@ -62,8 +62,9 @@ def _sequence(ctx: CheckContext, model: str) -> list[Finding]:
         if number in taken:
             findings.append(Finding(
                 GATE, f"v{number} is already taken on {ctx.base_ref}", file=path,
-                fix=f"rebase on {ctx.base_ref}, rename the directory to v{expected} and set "
-                f"version: {expected} in its version.yaml"))
+                fix=f"run `modelreg renumber --base {ctx.base_ref}` on this branch, or rebase on "
+                f"{ctx.base_ref}, rename the directory to v{expected} and set version: {expected} in its "
+                "version.yaml"))
         elif number != expected:
             findings.append(Finding(
                 GATE, f"v{number} is not the next free number (v{expected})", file=path,

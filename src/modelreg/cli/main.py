@@ -45,6 +45,7 @@ COMMANDS = {
     "audit": "Export the audit trail (history and deployment ledger) as a table, JSON or CSV.",
     "site": "Write the registry as a static HTML catalog (GitHub Pages): models, versions, charts.",
     "import": "Import another registry (MLflow, GTO): versions, aliases and artifacts, on one branch.",
+    "renumber": "Move a registration branch's new versions to the next free numbers on its base.",
     "check": "Run the gates (schema, immutability, numbering, artifact, signature, policy, promotion).",
     "approvals": "Check a pull request's reviews against the approval rules of its promotions.",
     "schema": "Print or regenerate the JSON Schemas of the registry's files.",
