@@ -86,6 +86,8 @@ class GitHubStub:
         self.requests: list[Recorded] = []
         #: the bodies of the pull requests opened through POST, in order
         self.created: list[dict[str, Any]] = []
+        #: the edits of pull requests received through PATCH (number, title, body), in order
+        self.updated: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -224,6 +226,16 @@ class GitHubStub:
         if request.method == "POST":
             m = _PULLS.match(path)
             return self._create_pull(m[1], request.body) if m else _not_found()
+        if request.method == "PATCH":
+            m = _PULL.match(path)
+            return self._update_pull(m[1], int(m[2]), request.body) if m else _not_found()
+        if m := _PULLS.match(path):  # GET: the open pull requests, filtered by head=OWNER:BRANCH
+            owner, _, branch = request.query.get("head", "").partition(":")
+            state = request.query.get("state", "open")
+            return self._page(request, [p for (r, _), p in sorted(self.pulls.items())
+                                        if r == m[1] and (not branch or (p["head"]["ref"] == branch
+                                                                         and owner == r.split("/")[0]))
+                                        and state in ("all", p["state"])])
         if m := _PULL.match(path):
             pull = self.pulls.get((m[1], int(m[2])))
             return (200, {}, pull) if pull else _not_found()
@@ -260,6 +272,18 @@ class GitHubStub:
             pull["head"]["ref"] = body["head"]
             pull.update(title=body["title"], body=body.get("body") or "")
         return 201, {}, pull
+
+    def _update_pull(self, repo: str, number: int, body: Any) -> tuple[int, dict[str, str], Any]:
+        """GitHub's answer to editing a pull request's title and body: 200 with the pull request."""
+        with self._lock:
+            pull = self.pulls.get((repo, number))
+            if pull is None:
+                return _not_found()
+            if not isinstance(body, dict):
+                return 422, {}, {"message": "Validation Failed"}
+            self.updated.append({"number": number, **body})
+            pull.update({k: v for k, v in body.items() if k in ("title", "body", "state")})
+        return 200, {}, pull
 
     def _permission(self, login: str) -> tuple[int, dict[str, str], Any]:
         """GitHub's answer for ``login``'s permission: an account the test did not describe has write
@@ -306,6 +330,9 @@ def _handler_for(stub: GitHubStub) -> Callable[..., BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.do_GET()  # the same recording, failures and answers; _answer tells them apart
+
+        def do_PATCH(self) -> None:
+            self.do_GET()
 
         def do_GET(self) -> None:
             request = stub._record(self)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
+from tests.github_stub import GitHubStub
 from tests.helpers import Cli, artifact, commit_all, git, register
 from tests.test_signing import write_key
 
@@ -225,3 +227,47 @@ def test_renumber_pushes_a_right_number_even_where_another_gate_fails(registry: 
     assert data["passed"] is False and data["numbered"] is True and data["pushed"] is True
     assert data["report"]["gates"]["policy"]["passed"] is False
     assert git(origin, "rev-parse", "bare") == git(registry, "rev-parse", "HEAD")
+
+
+def test_renumber_push_retitles_the_open_pull_request(registry: Path, workdir: Path, cli: Cli, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reviewers see the number the branch now registers: the pull request from the branch gets the
+    renumbered commit's subject as its title and the new gate report as its body; in the registry
+    --repo names (a training repository's run has its own GITHUB_REPOSITORY)."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(registry, "remote", "add", "origin", str(origin))
+    _two_branches(cli, registry, workdir)
+    git(registry, "push", "-q", "origin", "main", "late")
+    with GitHubStub(token="t0ken") as gh:
+        gh.add_pull("acme/registry", 7, author="pipeline", head_sha="0" * 40)["head"]["ref"] = "late"
+        gh.add_pull("acme/registry", 8, author="other", head_sha="0" * 40)  # another branch's: untouched
+        monkeypatch.setenv("GITHUB_API_URL", gh.url)
+        monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+        monkeypatch.setenv("GITHUB_REPOSITORY", "acme/training")
+        data = cli.ok("-C", str(registry), "renumber", "--push", "--json", "--repo", "acme/registry").json
+    assert data["pushed"] is True, data["warnings"]
+    assert data["pr_url"] == "https://github.com/acme/registry/pull/7", data["warnings"]
+    assert [u["number"] for u in gh.updated] == [7]
+    assert "v3" in gh.updated[0]["title"] and "v2" not in gh.updated[0]["title"]
+    assert "modelreg check" in gh.updated[0]["body"] and "fraud v3" in gh.updated[0]["body"]
+    assert "title" not in gh.pulls[("acme/registry", 8)]
+
+
+def test_renumber_push_warns_when_the_pull_request_cannot_be_updated(registry: Path, workdir: Path, cli: Cli,
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The branch is pushed either way; a pull request left with the old number is said, not hidden."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(registry, "remote", "add", "origin", str(origin))
+    _two_branches(cli, registry, workdir)
+    git(registry, "push", "-q", "origin", "main", "late")
+    with GitHubStub(token="t0ken") as gh:
+        gh.fail("/repos/acme/registry/pulls", 500)
+        monkeypatch.setenv("GITHUB_API_URL", gh.url)
+        monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+        monkeypatch.setenv("GITHUB_REPOSITORY", "acme/registry")
+        data = cli.ok("-C", str(registry), "renumber", "--push", "--json").json
+    assert data["pushed"] is True and data["pr_url"] is None
+    assert any("keeps its old title and body" in w for w in data["warnings"])

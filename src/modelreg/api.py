@@ -528,14 +528,15 @@ class Registry:
         finally:
             self._reread()
 
-    def renumber(self, *, base: str | None = None, push: bool = False, offline: bool = False) -> Renumbered:
+    def renumber(self, *, base: str | None = None, push: bool = False, offline: bool = False,
+                 repo: str | None = None) -> Renumbered:
         """Move the checked-out registration branch's new versions to the next free numbers on the
         base's tip, as ``modelreg renumber`` (see :mod:`modelreg.write.renumber`)."""
         from modelreg.write.renumber import renumber
 
         self._work_tree("renumber in")
         try:
-            return renumber(self.root, base, push=push, offline=offline)
+            return renumber(self.root, base, push=push, offline=offline, repo=repo)
         finally:
             self._reread()
 

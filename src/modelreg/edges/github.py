@@ -283,6 +283,38 @@ class Client:
             raise _shape(call.what, "html_url", "is not a web address")
         return url
 
+    def update_pull_of(self, repo: str, head: str, *, title: str, body: str) -> str | None:
+        """Retitle the open pull request from the branch ``head`` of ``repo`` and replace its body
+        (``PATCH /repos/{o}/{r}/pulls/{n}``, found by ``GET .../pulls?head=OWNER:BRANCH``); its web
+        URL, None when no pull request from that branch is open."""
+        owner, name = check_repo(repo)
+        call = _Call(
+            what=f"the pull request from {head} in {repo}",
+            not_found=(f"check the repository name {repo}; GitHub also answers 404 when the token in "
+                       f"{self.token_name} cannot see the repository"),
+            forbidden=(f"the token in {self.token_name} needs to write pull requests on {repo} "
+                       "(fine-grained: Pull requests read and write; in a workflow: "
+                       "`permissions: pull-requests: write`)"),
+        )
+        query = urllib.parse.urlencode({"head": f"{owner}:{head}", "state": "open"})
+        found = self._get_one(f"/repos/{_q(owner)}/{_q(name)}/pulls?{query}", call)
+        if not isinstance(found, list):
+            raise _shape(call.what, "pulls", "is not a list")
+        # GitHub filters by head; a server that does not is not believed beyond the branch named
+        matching = [p for p in found if _text(p, "head.ref", call.what) == head]
+        if not matching:
+            return None
+        number = _integer(matching[0], "number", call.what)
+        if len(body) > MAX_PULL_BODY:
+            body = body[:MAX_PULL_BODY - len(_CUT)] + _CUT
+        data, _ = self._request(f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/pulls/{number}", call,
+                                time.monotonic() + self.total, payload={"title": title, "body": body},
+                                method="PATCH")
+        url = _text(data, "html_url", call.what)
+        if not url.startswith(("https://", "http://")):
+            raise _shape(call.what, "html_url", "is not a web address")
+        return url
+
     # -- HTTP ----------------------------------------------------------------------------------
 
     def _repo_call(self, what: str, repo: str, not_found: str) -> _Call:
@@ -333,8 +365,8 @@ class Client:
         return headers
 
     def _request(self, url: str, call: _Call, ends: float, *, missing_ok: bool = False,
-                 payload: dict[str, Any] | None = None) -> tuple[Any, Message]:
-        """One GET (a POST of ``payload`` as JSON, when given), over within ``timeout`` (and by
+                 payload: dict[str, Any] | None = None, method: str = "POST") -> tuple[Any, Message]:
+        """One GET (with ``payload``, a POST of it as JSON, or ``method``), over within ``timeout`` (and by
         ``ends``, the call's end) whatever the server does: the JSON answer and its headers; with
         ``missing_ok``, (None, headers) for a 404."""
         sent = self._headers()
@@ -343,7 +375,7 @@ class Client:
             data = json.dumps(payload).encode("utf-8")
             sent["Content-Type"] = "application/json"
         request = urllib.request.Request(url, data=data, headers=sent,
-                                         method="GET" if payload is None else "POST")
+                                         method="GET" if payload is None else method)
         left = ends - time.monotonic()
         try:
             answer = deadline.request(self._opener, request, deadline=min(self.timeout, left),
@@ -638,6 +670,16 @@ def create_pull(repo: str, base: str, head: str, title: str, body: str) -> str:
                            "requests on it")
     return Client(token=found[0], token_name=found[1]).create_pull(repo, base=base, head=head,
                                                                    title=title, body=body)
+
+
+def update_pull_of(repo: str, head: str, title: str, body: str) -> str | None:
+    """:meth:`Client.update_pull_of` with the token of :func:`token`; ServiceError when none is set."""
+    found = token()
+    if found is None:
+        raise ServiceError(f"no token to update the pull request from {head} on {repo} with",
+                           fix=f"set {TOKEN_ENV} (or {GH_TOKEN_ENV}) to a token that may write pull "
+                           "requests on it")
+    return Client(token=found[0], token_name=found[1]).update_pull_of(repo, head, title=title, body=body)
 
 
 def open_pull_request(root: str, *, base: str, head: str, title: str, body: str) -> str | None:

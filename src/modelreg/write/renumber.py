@@ -62,6 +62,8 @@ class Renumbered:
     #: whether the numbering gate passes on the result (what ``push`` waits for)
     numbered: bool = False
     pushed: bool = False
+    #: the branch's open pull request, retitled and given the new report after the push
+    pr_url: str | None = None
     #: the gate report (``checks.report.CheckReport``) of the renumbered branch
     report: Any = None
     warnings: list[str] = field(default_factory=list)
@@ -71,7 +73,7 @@ class Renumbered:
                 "old_commit": self.old_commit, "commit": self.commit,
                 "moves": [m.to_dict() for m in self.moves], "passed": self.passed,
                 "numbered": self.numbered,
-                "pushed": self.pushed, "warnings": self.warnings,
+                "pushed": self.pushed, "pr_url": self.pr_url, "warnings": self.warnings,
                 "report": None if self.report is None else self.report.to_dict()}
 
 
@@ -167,13 +169,17 @@ def _blob_id(root: Path, commit: str, path: str) -> str | None:
 
 
 def renumber(root: Path, base: str | None = None, *, push: bool = False, offline: bool = False,
-             fetch: bool = True) -> Renumbered:
+             fetch: bool = True, repo: str | None = None) -> Renumbered:
     """Rewrite the branch checked out at ``root`` as one commit on the base's tip with its new
     versions renumbered (see the module's docstring), then run the gates on it; with ``push``,
     force-push it over the tip it replaced (once the numbering gate passes on it)."""
     from modelreg.checks import run_checks
     from modelreg.checks.context import Options
 
+    if repo is not None:  # refused before anything moves, not after the push
+        from modelreg.edges import github
+
+        github.check_repo(repo)
     if git.is_dirty(root) or _untracked(root):
         raise InputError(f"{root} has uncommitted changes", fix="commit or stash them, then renumber")
     branch, base_ref, base_commit, moves = plan(root, base, fetch=fetch)
@@ -222,7 +228,28 @@ def renumber(root: Path, base: str | None = None, *, push: bool = False, offline
     if push and result.numbered:
         _push(root, branch, old)
         result.pushed = True
+        _update_pull(root, result, repo)
     return result
+
+
+def _update_pull(root: Path, result: Renumbered, given: str | None) -> None:
+    """Give the branch's open pull request the new number in its title and the new gate report as
+    its body, where a token and the repository are known; a failure is a warning (the branch is
+    pushed, and the gate's summary on that push shows the new report)."""
+    from modelreg.checks import report as render
+    from modelreg.edges import github
+
+    repo = github.find_repo(str(root), given) if github.token() else None
+    if repo is None:
+        result.warnings.append(f"the pull request from {result.branch}, if any, still has its old title and "
+                               "body: set GITHUB_TOKEN (and --repo) to update them")
+        return
+    title = git.run(root, "log", "-1", "--format=%s", result.commit).strip()
+    try:
+        result.pr_url = github.update_pull_of(repo, result.branch, title, render.markdown(result.report))
+    except ModelregError as exc:
+        result.warnings.append(f"renumbered and pushed, but the pull request from {result.branch} keeps its "
+                               f"old title and body: {exc.message}")
 
 
 def _touches_codeowners(root: Path, base_commit: str, head: str) -> bool:

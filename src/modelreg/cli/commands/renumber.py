@@ -14,8 +14,11 @@ from modelreg.cli.common import emit_json, registry, warn
               "once the numbering gate passes on it.")
 @click.option("--offline", is_flag=True,
               help="Do not ask the DVC remote whether artifacts are there when re-running the gates.")
+@click.option("--repo", metavar="OWNER/NAME",
+              help="With --push: the GitHub repository whose open pull request from this branch gets the "
+              "new title and report (default: $GITHUB_REPOSITORY, else origin's github.com URL).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the moves, the commits, the gate report.")
-def command(base: str | None, push: bool, offline: bool, as_json: bool) -> None:
+def command(base: str | None, push: bool, offline: bool, repo: str | None, as_json: bool) -> None:
     """Move this registration branch's new versions to the next free numbers.
 
     When another pull request registered the same model first, this branch's
@@ -25,7 +28,8 @@ def command(base: str | None, push: bool, offline: bool, as_json: bool) -> None:
     bundle) with `version: K` in version.yaml, the original author and date.
     It then runs the gates on the result (exit code 1 if any fails); --push
     pushes it once the numbering gate passes (another gate's finding is the
-    pull request's to show, with the right number).
+    pull request's to show, with the right number), then gives the branch's
+    open pull request the new title and gate report (with $GITHUB_TOKEN).
 
     It refuses a branch that changes anything but new version directories, a
     work tree with uncommitted changes, and a branch whose numbers are free.
@@ -36,7 +40,7 @@ def command(base: str | None, push: bool, offline: bool, as_json: bool) -> None:
       modelreg renumber --base main --push    # what a pipeline or a bot runs
       modelreg renumber --json
     """
-    result = registry().renumber(base=base, push=push, offline=offline)
+    result = registry().renumber(base=base, push=push, offline=offline, repo=repo)
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -50,6 +54,8 @@ def command(base: str | None, push: bool, offline: bool, as_json: bool) -> None:
         click.echo(render.text(result.report).rstrip("\n"))
         if result.pushed:
             click.echo(f"pushed {result.branch} to origin")
+        if result.pr_url:
+            click.echo(f"updated the pull request's title and report: {result.pr_url}")
         elif push:
             click.echo("not pushed: the numbering gate still fails (undo with "
                        f"`git reset --keep {result.old_commit[:12]}`)")
