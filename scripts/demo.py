@@ -95,7 +95,10 @@ class Demo:
                  "PIP_CACHE_DIR": str(cache / "pip")}
         env = {**os.environ, **where}
         uv = str(BIN / "uv")
-        subprocess.run([uv, "build", "--quiet", "--wheel", "--out-dir", str(dist), str(PROJECT)], env=env,
+        # built as the running version, which the workflows pin: git's tags give another one to a
+        # commit made since .venv was installed
+        subprocess.run([uv, "build", "--quiet", "--wheel", "--out-dir", str(dist), str(PROJECT)],
+                       env={**env, "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_MODELREG": __version__},
                        check=True, capture_output=True)
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary",
                         ":all:", "--dest", str(dist), f"uv=={workflows.UV_VERSION}"],
