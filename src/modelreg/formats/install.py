@@ -29,6 +29,8 @@ from modelreg.formats import names
 if TYPE_CHECKING:
     from modelreg.edges.installed import Installed
 
+#: where the generated workflows live (`modelreg-*.yml`)
+WORKFLOW_DIR = ".github/workflows"
 #: the first release of modelreg that reads each schema_version (v0.2.0: the first release at all)
 FIRST_READING: dict[int, str] = {1: "0.2.0"}
 
@@ -129,18 +131,17 @@ def default(installed: Installed) -> InstallLine:
     if isinstance(vcs, dict) and vcs.get("vcs") == "git" and isinstance(vcs.get("commit_id"), str) and url:
         line = f"modelreg{EXTRAS} @ git+{url}@{vcs['commit_id']}{_subdirectory(direct)}"
         return _checked(line, pin, "a git URL on this machine")
-    if isinstance(direct.get("archive_info"), dict) and url:
-        line = f"modelreg{EXTRAS} @ {url}{_subdirectory(direct)}"
-        return _checked(line, pin, "a wheel or archive on this machine")
+    if isinstance(direct.get("archive_info"), dict) and url and not on_this_machine(url):
+        return _checked(f"modelreg{EXTRAS} @ {url}{_subdirectory(direct)}", pin, "")
     info = direct.get("dir_info")
     editable = isinstance(info, dict) and info.get("editable") is True
-    what = "an editable checkout" if editable else "the directory"
+    what = "an editable checkout" if editable else "the directory" if isinstance(info, dict) else "the file"
     return InstallLine(pin, f"this modelreg was installed from {what} {urlsplit(url).path or '(unknown)'}")
 
 
 def _checked(line: str, pin: str, local: str) -> InstallLine:
-    """The URL line when a runner can fetch it; a local one is still exact (it installs here) but said
-    so; one that cannot go into a workflow falls back to the pin."""
+    """The URL line when a runner can fetch it; a local git clone's is still exact (it installs here)
+    but said so; one that cannot go into a workflow falls back to the pin."""
     if not names.REQUIREMENT.fullmatch(line):
         return InstallLine(pin, "it was installed from a URL that cannot go into a workflow")
     if on_this_machine(line):
