@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from modelreg import __version__
 from modelreg.formats.models import RegistryConfig
@@ -83,6 +84,61 @@ def test_install_step_takes_a_git_url_pinned_to_a_commit(installs: Installs, pro
     config = RegistryConfig(install=f"modelreg @ git+{project_repo.path.as_uri()}@{project_repo.commit}")
     bin_dir = run_install_step(config, installs.env, tmp_path / "runner")
     assert run([str(bin_dir / "modelreg"), "--version"]).stdout.strip() == f"modelreg, version {__version__}"
+
+
+# What `init` writes into the workflows for the modelreg that runs it, installed as a user would,
+# then exactly that line installed as the workflows' install step passes it to uv.
+
+
+def fresh_venv(where: Path, env: dict[str, str], requirement: str) -> Path:
+    assert UV is not None
+    run([UV, "venv", "--quiet", "--python", "python3", str(where)], env=env)
+    run([UV, "pip", "install", "--quiet", "--python", str(where / "bin/python"), requirement], env=env)
+    return where / "bin"
+
+
+def init_writes(bin_dir: Path, tmp_path: Path, env: dict[str, str]) -> tuple[str, str]:
+    """The install line `init` wrote into the gate workflow, and what init printed."""
+    out = run([str(bin_dir / "modelreg"), "init", "registry"], cwd=tmp_path, env=env).stdout
+    doc = yaml.safe_load((tmp_path / "registry" / workflows.GATE_PATH).read_text())
+    step = next(s for s in doc["jobs"]["gate"]["steps"] if s.get("name") == workflows.INSTALL_STEP)
+    return str(step["env"]["MODELREG_INSTALL"]), out
+
+
+def offline_env(installs: Installs) -> dict[str, str]:
+    env = {**os.environ, "PATH": path_without_modelreg(), **installs.env}
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+@pytest.mark.packaging
+def test_init_from_a_wheel_writes_a_line_uv_installs(installs: Installs, tmp_path: Path) -> None:
+    env = offline_env(installs)
+    bin_dir = fresh_venv(tmp_path / "venv", env, str(installs.wheel))
+    line, out = init_writes(bin_dir, tmp_path, env)
+    assert line == f"modelreg[sign]=={__version__}"
+    assert (f"Note: the workflows install {line}, which no package index serves: this modelreg was "
+            f"installed from the file {installs.wheel}") in out
+    assert "set `install:` in modelreg.yaml to a git URL at a tag or commit" in out
+    # the line, as the step passes it: here the wheel's directory stands in for the index
+    other = fresh_venv(tmp_path / "runner", env, line)
+    assert run([str(other / "modelreg"), "--version"]).stdout.strip() == f"modelreg, version {__version__}"
+
+
+@pytest.mark.packaging
+def test_init_from_a_git_url_writes_that_url_at_its_commit(installs: Installs, project_repo: ProjectRepo,
+                                                           tmp_path: Path) -> None:
+    env = offline_env(installs)
+    url = f"git+{project_repo.path.as_uri()}"
+    bin_dir = fresh_venv(tmp_path / "venv", env, f"modelreg @ {url}@{project_repo.commit}")
+    line, out = init_writes(bin_dir, tmp_path, env)
+    assert line == f"modelreg[sign] @ {url}@{project_repo.commit}"
+    # a file: URL works here only: init says so (a GitHub URL would be written and said nothing of)
+    assert (f"Note: the workflows install {line}, which no package index serves: it names a git URL on "
+            "this machine, which no runner can reach") in out
+    other = fresh_venv(tmp_path / "runner", env, line)
+    assert run([str(other / "modelreg"), "--version"]).stdout.strip() == f"modelreg, version {__version__}"
+    run([str(other / "python"), "-c", "import model_signing"])  # the [sign] extra came with it
 
 
 # The pre-commit hook (.pre-commit-hooks.yaml), installed by pre-commit from a clone of
