@@ -7,7 +7,9 @@ ships was generated from the very model just used, so only a schema that
 differs (customised, or stale) is run separately: a manifest names the model and version of its
 directory, a DVC pointer names a file beside it. ``schemas/`` must match what
 the models generate, and ``.github/CODEOWNERS`` what the owners, policies and
-admins generate (checked when one of those, or the file, changed).
+admins generate (checked when one of those, or the file, changed). Notes, never
+findings: an install line of the workflows that no runner can install, an
+``install`` older than the registry's format needs (``formats/install.py``).
 """
 
 from __future__ import annotations
