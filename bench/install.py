@@ -82,8 +82,11 @@ class Bench:
     def __init__(self, base: Path, runs: int) -> None:
         self.base, self.runs = base, runs
         self.dist = base / "dist"
+        # built as the running version, which the workflows pin (git's tags would give another to
+        # an uncommitted change)
         subprocess.run([tool("uv"), "build", "-q", "--wheel", "--out-dir", str(self.dist), str(PROJECT)],
-                       check=True)
+                       check=True,
+                       env={**os.environ, "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_MODELREG": __version__})
         self.requirement = workflows.install_requirement(RegistryConfig())
         self.env = {**os.environ, "PATH": path_without_modelreg(), "UV_FIND_LINKS": str(self.dist),
                     "PIP_FIND_LINKS": f"{os.environ.get('PIP_FIND_LINKS', '')} {self.dist}".strip()}

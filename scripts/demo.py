@@ -11,6 +11,7 @@ behave as narrated.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -95,7 +96,10 @@ class Demo:
                  "PIP_CACHE_DIR": str(cache / "pip")}
         env = {**os.environ, **where}
         uv = str(BIN / "uv")
-        subprocess.run([uv, "build", "--quiet", "--wheel", "--out-dir", str(dist), str(PROJECT)], env=env,
+        # built as the running version, which the workflows pin: git's tags give another one to a
+        # commit made since .venv was installed
+        subprocess.run([uv, "build", "--quiet", "--wheel", "--out-dir", str(dist), str(PROJECT)],
+                       env={**env, "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_MODELREG": __version__},
                        check=True, capture_output=True)
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary",
                         ":all:", "--dest", str(dist), f"uv=={workflows.UV_VERSION}"],
@@ -105,7 +109,9 @@ class Demo:
                        capture_output=True)
         # what the workflows install: the sign extra too (the demo's policy requires signatures)
         wanted = f"modelreg[sign]=={__version__}"
-        warm = cache / f"warm-{wanted}"
+        # keyed by what decides the dependencies, not by the version: a commit gives a new version
+        # (git's tags, hatch-vcs) but needs no new download
+        warm = cache / f"warm-{hashlib.sha256((PROJECT / 'pyproject.toml').read_bytes()).hexdigest()[:16]}"
         if not warm.exists():  # the first demo fetches the dependencies once; every later install is offline
             venv = cache / "warm-venv"
             shutil.rmtree(venv, ignore_errors=True)  # one an earlier warm-up left

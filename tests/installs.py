@@ -40,6 +40,8 @@ def tool(name: str) -> str | None:
 
 
 UV = tool("uv")
+#: hatch-vcs builds modelreg as this version instead of the one git's tags give (pyproject.toml)
+PRETEND_VERSION = "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_MODELREG"
 
 
 def run(cmd: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
@@ -86,7 +88,10 @@ def installs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installs]:
     offline = {"UV_FIND_LINKS": str(dist), "UV_CACHE_DIR": str(cache / "uv"), "UV_OFFLINE": "1",
                "PIP_CACHE_DIR": str(cache / "pip"), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(dist),
                # virtualenv (pre-commit's) would check PyPI for newer seed wheels in the background
-               "VIRTUALENV_NO_PERIODIC_UPDATE": "1"}
+               "VIRTUALENV_NO_PERIODIC_UPDATE": "1",
+               # every build of modelreg (this wheel, a git URL's, pre-commit's) as the running version,
+               # which the workflows pin: git's tags would give another one to an uncommitted change
+               PRETEND_VERSION: __version__}
     run([UV, "build", "--quiet", "--wheel", "--out-dir", str(base / "built"), str(PROJECT)],
         env={**os.environ, **offline})
     wheels = [w.name for w in (base / "built").glob("*.whl")]

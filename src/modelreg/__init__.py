@@ -11,7 +11,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    try:  # written by hatch-vcs whenever modelreg is built or installed (pyproject.toml)
+        from modelreg._version import __version__ as built
+    except ImportError:  # a source tree on the path that was never built: the installed one's, if any
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("modelreg")
+        except PackageNotFoundError:
+            return "0.0.0+unknown"
+    return str(built)
+
+
+__version__ = _version()
 __all__ = ["ModelVersion", "ModelregError", "Registry", "__version__", "load_model", "load_path"]
 
 if TYPE_CHECKING:

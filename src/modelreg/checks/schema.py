@@ -9,6 +9,8 @@ directory, a DVC pointer names a file beside it. ``schemas/`` must match what
 the models generate, ``.github/CODEOWNERS`` what the owners, policies and
 admins generate (checked when one of those, or the file, changed), and each generated workflow
 what this modelreg writes for modelreg.yaml (``write/upgrade.py``, handed in by the caller).
+Notes, never findings: an install line of the workflows that no runner can install, an
+``install`` older than the registry's format needs (``formats/install.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import contextlib
 import json
 from typing import Any
 
+from modelreg import __version__
 from modelreg.approvals import codeowners
 from modelreg.checks.context import CheckContext
 from modelreg.checks.results import Finding, GateResult
 from modelreg.edges import confine, git
 from modelreg.errors import InputError
-from modelreg.formats import documents, layout, models, names, pointers, schema_files, text
+from modelreg.formats import documents, install, layout, models, names, pointers, schema_files, text
 from modelreg.policies import signing
 
 GATE = "schema"
@@ -78,7 +81,57 @@ def run(ctx: CheckContext) -> GateResult:
     findings.extend(_key_files(ctx))
     findings.extend(_codeowners_current(ctx, reported={f.file for f in findings}))
     workflow_findings, notes = _workflows_current(ctx, reported={f.file for f in findings})
-    return GateResult(findings + workflow_findings, notes=notes)
+    return GateResult(findings + workflow_findings, notes=notes + _install_notes(ctx))
+
+
+def _install_notes(ctx: CheckContext) -> list[str]:
+    """Warnings, never failures (docs/ci.md): an ``install`` that names a modelreg older than the
+    registry's format needs; while ``install`` is unset, generated workflows whose install line no
+    runner can install (a development build, a local URL, a version no index serves yet)."""
+    try:
+        config = models.load_config(ctx.head)
+    except InputError:
+        return []  # reported by the file's own validation
+    if config.install is not None:
+        named, need = install.named_version(config.install), install.needed(config.schema_version)
+        if named is None or need is None or not install.older(named, need):
+            return []
+        return [f"{names.CONFIG_FILE}: install names modelreg {named}, older than this registry's files "
+                f"need: {need} is the first release that reads schema_version {config.schema_version}; "
+                f"set install: to modelreg[sign]=={need} or later, or a git URL at a later tag"]
+    notes = []
+    for line, files in _install_lines(ctx).items():
+        why = _unserved(line)
+        if why is not None:
+            notes.append(f"{', '.join(files)}: the workflows install {line}, which no package index serves: "
+                         f"{why}; {install.WAYS_OUT}")
+    return notes
+
+
+def _install_lines(ctx: CheckContext) -> dict[str, list[str]]:
+    """Each install line of the generated workflows (.github/workflows/modelreg-*.yml) → its files."""
+    out: dict[str, list[str]] = {}
+    listed = ctx.head.entries(install.WORKFLOW_DIR, 1)
+    for name in sorted(n for n, kind in listed.items() if kind == layout.FILE and n.startswith("modelreg-")):
+        path = f"{install.WORKFLOW_DIR}/{name}"
+        for line in install.lines((ctx.head.read(path) or b"").decode("utf-8", "replace")):
+            out.setdefault(line, []).append(path)
+    return out
+
+
+def _unserved(line: str) -> str | None:
+    if install.on_this_machine(line):
+        return "it names a file: URL, on one machine only, which no runner can reach"
+    named = install.named_version(line)
+    if named is None or "==" not in line:
+        return None
+    if not install.is_release(named):
+        return f"{named} is a development build, not a release"
+    if named == __version__:  # a release number: only the running modelreg knows where it came from
+        from modelreg.edges.installed import running
+
+        return install.default(running()).unserved
+    return None
 
 
 def _key_files(ctx: CheckContext) -> list[Finding]:

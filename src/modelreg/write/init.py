@@ -33,6 +33,8 @@ class Initialized:
     remote: str | None
     #: the remote is the default, a folder inside this clone that no other clone can reach
     local_remote: bool = False
+    #: the workflows it wrote install a modelreg no runner can install, why, and the ways out
+    install_advice: str | None = None
 
 
 #: the policies `init --policy NAME` copies (shipped in the wheel)
@@ -104,8 +106,11 @@ def init(path: Path, *, remote: str | None = None, policy: str = "default",
     # On an existing history, whatever its length: what makes `history` and `--at DATE` flat
     # (modelreg's own commits then keep it up to date; a new repository gets it with its first).
     git.write_commit_graph(root)
+    advice = None
+    if config.install is None and any(rel in workflow_files for rel in created):
+        advice = workflows.default_install().advice
     return Initialized(root=root, created=tuple(created), remote=remote_url,
-                       local_remote=remote_url is not None and remote is None)
+                       local_remote=remote_url is not None and remote is None, install_advice=advice)
 
 
 def _ensure_ignored(gitignore: Path) -> bool:

@@ -11,9 +11,10 @@ through ``env:``), actions pinned by full SHA, ``pull_request`` (never
 ``pull_request_target``).
 
 What the install step installs is ``install`` in ``modelreg.yaml`` (default:
-this modelreg's exact version). It goes into a virtual environment of its own
-under ``$RUNNER_TEMP``, with uv: the gate needs DVC, and pip takes about 35 s
-to install its hundred-odd packages where uv takes a few seconds.
+this exact modelreg, as a runner can install it: ``formats/install.py``). It
+goes into a virtual environment of its own under ``$RUNNER_TEMP``, with uv:
+the gate needs DVC, and pip takes about 35 s to install its hundred-odd
+packages where uv takes a few seconds.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from __future__ import annotations
 import re
 
 from modelreg import __version__
+from modelreg.edges import installed
 from modelreg.errors import InputError
-from modelreg.formats import names
+from modelreg.formats import install, names
 from modelreg.formats.models import RegistryConfig
 from modelreg.write import regions
 
@@ -218,11 +220,12 @@ def kept_regions(job: str, *, env: bool = True) -> dict[str, str]:
 
 
 def install_requirement(config: RegistryConfig) -> str:
-    """What the workflows install: ``install`` from modelreg.yaml, or this exact modelreg with the
+    """What the workflows install: ``install`` from modelreg.yaml, or this exact modelreg (its release,
+    git commit or wheel URL: ``default_install``) with the
     ``sign`` extra (the gate, deploy and reconcile verify artifact signatures where a policy requires
     them, and the deploy job signs and verifies ledger records where ``ledger.signers`` names any)."""
     if config.install is None:
-        return f"modelreg[sign]=={__version__}"
+        return default_install().requirement
     spec = config.install
     bad = next((char for char in spec if not _REQUIREMENT.fullmatch(f"a{char}")), None)
     if bad is not None:
@@ -234,6 +237,11 @@ def install_requirement(config: RegistryConfig) -> str:
     else:
         return spec
     raise InputError(problem, file=names.CONFIG_FILE, field="install", fix=_INSTALL_FIX)
+
+
+def default_install() -> install.InstallLine:
+    """This modelreg's own line (``formats/install.py``), and why a runner cannot install it, if so."""
+    return install.default(installed.running())
 
 
 def files(config: RegistryConfig) -> dict[str, str]:

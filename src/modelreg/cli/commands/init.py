@@ -71,6 +71,8 @@ def command(path: Path, remote: str | None, policy: str, site_workflow: bool, up
                    "s3://BUCKET/PATH (or ssh://, gs://, azure://)")
     elif result.remote:
         click.echo(f"  artifacts go to the DVC remote {result.remote}")
+    if result.install_advice:
+        click.echo(f"Note: {result.install_advice}.")
     click.echo("Next: commit these files, then `modelreg register MODEL --artifact FILE --owner @team`.")
     _stale_hint(result.root)
 
