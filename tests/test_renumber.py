@@ -271,3 +271,31 @@ def test_renumber_push_warns_when_the_pull_request_cannot_be_updated(registry: P
         data = cli.ok("-C", str(registry), "renumber", "--push", "--json").json
     assert data["pushed"] is True and data["pr_url"] is None
     assert any("keeps its old title and body" in w for w in data["warnings"])
+
+
+def test_renumber_push_does_not_bring_back_a_branch_deleted_on_origin(registry: Path, workdir: Path, cli: Cli,
+                                                                      tmp_path: Path) -> None:
+    """A deletion on origin (its pull request closed, the branch removed) is a change the push must not
+    overwrite: renumber refuses rather than re-create it."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(registry, "remote", "add", "origin", str(origin))
+    _two_branches(cli, registry, workdir)
+    git(registry, "push", "-q", "origin", "main", "late")
+    git(registry, "fetch", "-q", "origin")
+    git(origin, "branch", "-q", "-D", "late")
+    err = cli.fails("-C", str(registry), "renumber", "--push").err
+    assert "the push failed" in err and "deleted it" in err
+    assert "late" not in git(origin, "branch", "--list")
+
+
+def test_renumber_push_creates_a_branch_origin_never_had(registry: Path, workdir: Path, cli: Cli,
+                                                          tmp_path: Path) -> None:
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(registry, "remote", "add", "origin", str(origin))
+    _two_branches(cli, registry, workdir)
+    git(registry, "push", "-q", "origin", "main")
+    data = cli.ok("-C", str(registry), "renumber", "--push", "--json").json
+    assert data["pushed"] is True
+    assert git(origin, "rev-parse", "late") == git(registry, "rev-parse", "HEAD")

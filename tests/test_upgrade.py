@@ -70,7 +70,7 @@ def test_a_new_environment_fails_the_gate_until_upgrade_writes_its_deploy_job(
     out = upgrade(cli, registry)
     assert f"rewrote {DEPLOY}: has no job deploy-production" in out
     assert "+  deploy-production:\n" in out and "-  record:\n" in out  # the diff
-    assert f"not written {RECONCILE}: the registry does not have it" in out
+    assert f"created {RECONCILE}" in out or f"wrote {RECONCILE}" in out, out
     assert jobs(registry, DEPLOY) == ["deploy-production"]
     assert (registry / DEPLOY).read_text() == workflows.files(config(registry))[DEPLOY]
     commit_all(registry, "modelreg init --upgrade")
@@ -201,7 +201,9 @@ def test_a_hand_maintained_workflow_is_left_alone_and_the_report_says_so(registr
 
 
 def test_crlf_line_ends_are_the_same_file(registry: Path, cli: Cli) -> None:
-    for rel in (GATE, DEPLOY):
+    schemas = sorted(str(p.relative_to(registry)) for p in (registry / "schemas").glob("*.schema.json"))
+    assert schemas
+    for rel in (GATE, DEPLOY, *schemas):
         path = registry / rel
         path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     before = snapshot_tree(registry)
@@ -210,11 +212,11 @@ def test_crlf_line_ends_are_the_same_file(registry: Path, cli: Cli) -> None:
     assert snapshot_tree(registry) == before
 
 
-def test_the_reconcile_workflow_goes_with_the_last_environment(registry: Path, tmp_path: Path,
-                                                               cli: Cli) -> None:
+def test_the_reconcile_workflow_comes_with_the_first_environment_and_goes_with_the_last(
+        registry: Path, tmp_path: Path, cli: Cli) -> None:
     set_environments(registry, {"production": "production"}, tmp_path)
-    upgrade(cli, registry)
-    cli.ok("init", str(registry))  # writes what is missing: the reconcile workflow
+    out = upgrade(cli, registry)  # the first environment brings the reconcile workflow
+    assert f"{RECONCILE}" in out and "is missing: modelreg.yaml has environments" in out
     assert jobs(registry, RECONCILE) == ["reconcile-production"]
     check(cli, registry, passes=True)
     set_environments(registry, {}, tmp_path)
@@ -285,7 +287,7 @@ def test_the_python_api_upgrades_as_the_command_does(registry: Path, tmp_path: P
     with Registry(registry) as reg:
         assert not reg.check(offline=True, gates=["schema"]).passed
         planned = reg.upgrade(dry_run=True)
-        assert [(f.path, f.action) for f in planned.files] == [(DEPLOY, "update")]
+        assert [(f.path, f.action) for f in planned.files] == [(DEPLOY, "update"), (RECONCILE, "create")]
         assert "+  deploy-production:\n" in planned.files[0].diff()
         assert jobs(registry, DEPLOY) == ["record"]  # nothing written
         assert reg.upgrade().to_dict()["written"] is True

@@ -20,7 +20,9 @@ def stale(snapshot: Snapshot) -> list[str]:
     out = []
     for stem in models.SCHEMAS:
         raw = snapshot.read(path_of(stem))
-        if raw is None or raw.decode("utf-8", "replace") != models.json_schema_text(stem):
+        # a checkout with core.autocrlf (or `* text eol=crlf`) has the same file with CRLF line ends
+        text = None if raw is None else raw.decode("utf-8", "replace").replace("\r\n", "\n")
+        if text != models.json_schema_text(stem):
             out.append(path_of(stem))
     return out
 

@@ -356,14 +356,17 @@ def _cards_naming(root: Path, move: Move) -> list[str]:
 
 
 def _push(root: Path, branch: str, old: str) -> None:
-    """Force-push ``branch``, but only over the tip it replaced (or where origin has none)."""
+    """Force-push ``branch``, but only over the tip it replaced: where origin had the branch when it
+    was last fetched, origin must still have it at ``old`` (a push or a deletion since is refused);
+    where it never had it, origin must still have none."""
+    tracked = git.run(root, "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}",
+                      check=False).strip()
+    expected = old if tracked else ""
     try:
-        git.run(root, "push", "--quiet", f"--force-with-lease=refs/heads/{branch}:{old}", "origin",
+        git.run(root, "push", "--quiet", f"--force-with-lease=refs/heads/{branch}:{expected}", "origin",
                 f"HEAD:refs/heads/{branch}")
     except GitError as exc:
-        try:
-            git.run(root, "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}")
-        except GitError:
-            raise GitError(f"renumbered {branch} here, but the push failed: {exc.message}",
-                           fix=f"origin's {branch} moved since (someone else pushed): fetch it and look, "
-                           f"or push with `git push --force-with-lease origin {branch}`") from exc
+        raise GitError(f"renumbered {branch} here, but the push failed: {exc.message}",
+                       fix=f"origin's {branch} moved since (someone else pushed to it, or deleted it): "
+                       f"fetch and look, then push with `git push --force-with-lease origin {branch}` "
+                       "if this one should win") from exc

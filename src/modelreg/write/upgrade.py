@@ -6,8 +6,9 @@ are environments; the Pages workflow of ``site_workflow.py`` when the registry h
 ``schemas/`` and ``.github/CODEOWNERS``. Each is written afresh, except the lines between the
 markers of ``regions.py``, which are kept verbatim. A workflow the registry does not have is not
 written (``modelreg init`` writes what is missing: leaving one out is a choice), nor one whose
-leading comments say ``# modelreg: hand-maintained``. A reconcile workflow left without
-environments is deleted: its jobs would name environments that no longer exist.
+leading comments say ``# modelreg: hand-maintained``. The reconcile workflow comes and goes with
+the environments, beside a deploy workflow: written with the first, deleted with the last (its
+jobs would name environments that no longer exist).
 
 :func:`plan` reads and decides (the schema gate calls :func:`workflow_changes` to fail a pull
 request whose workflows are stale, naming this command); :func:`apply` writes every file or none.
@@ -181,6 +182,13 @@ def plan(root: Path) -> Upgrade:
     tree = WorkTree(str(root))
     state = workflow_changes(tree)
     files = list(state.changes)
+    absent = state.absent
+    if workflows.RECONCILE_PATH in absent and tree.read(workflows.DEPLOY_PATH) is not None:
+        # it comes and goes with the environments, beside the deploy workflow the registry chose to have
+        text = expected_workflows(tree)[workflows.RECONCILE_PATH]
+        files.append(FileUpgrade(workflows.RECONCILE_PATH, None, text,
+                                 "is missing: modelreg.yaml has environments, whose drift it checks daily"))
+        absent = tuple(p for p in absent if p != workflows.RECONCILE_PATH)
     for path in schema_files.stale(tree):
         raw = tree.read(path)
         files.append(FileUpgrade(path, None if raw is None else _text(raw, path),
@@ -192,7 +200,7 @@ def plan(root: Path) -> Upgrade:
         raw = tree.read(codeowners.PATH)
         files.append(FileUpgrade(codeowners.PATH, None if raw is None else _text(raw, codeowners.PATH),
                                  codeowners.render(tree), why))
-    return Upgrade(str(root), tuple(files), state.hand_maintained, state.absent)
+    return Upgrade(str(root), tuple(files), state.hand_maintained, absent)
 
 
 def upgrade(root: Path, *, dry_run: bool = False) -> Upgrade:
