@@ -124,3 +124,15 @@ def test_the_direction_may_be_a_word_of_its_own_as_mlflow_users_write_it(ranked:
     assert "not a sort key" in twice.err
     assert "unexpected extra argument (UP)" in cli.fails("-C", str(ranked), "search", "--order-by", "version",
                                                          "UP", code=2).err
+
+
+def test_tags_that_read_as_numbers_compare_and_sort_as_numbers(registry: Path, workdir: Path,
+                                                               cli: Cli) -> None:
+    """`--tag score=10` is text in version.yaml; 10 still ranks above 5 and 1_000 above both, as the help
+    says of numbers; text tags stay text."""
+    for seed, score in enumerate(("5", "10", "1_000", "2", "n/a"), start=1):
+        register(cli, registry, workdir, "t", "--tag", f"score={score}", seed=seed)
+    commit_all(registry, "five versions")
+    ranked = order(cli, registry, "--model", "t", "--order-by", "tags.score")
+    assert ranked == ["t/4", "t/1", "t/2", "t/3", "t/5"]
+    assert order(cli, registry, "--model", "t", "-w", "tags.score>=6") == ["t/2", "t/3"]

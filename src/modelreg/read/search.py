@@ -68,9 +68,10 @@ class Condition:
         return self._compare(actual)
 
     def _compare(self, actual: Any) -> bool:
-        if self.op != "~" and finite_number(actual):
+        number = _numeric(actual, self.field)
+        if self.op != "~" and number is not None:
             try:
-                return _OPS[self.op](float(actual), float(self.value))
+                return _OPS[self.op](number, float(self.value))
             except ValueError:
                 return self.op == "!="
         if self.op in _ORDERING:
@@ -235,6 +236,21 @@ def _sort_value(mv: ModelVersion, field: str) -> tuple[int, float | str] | None:
         return None
     if isinstance(value, float) and not math.isfinite(value):  # NaN ranks nowhere: as if not reported
         return None
-    if finite_number(value):
-        return (0, float(value))
+    number = _numeric(value, field)
+    if number is not None:
+        return (0, number)
     return (1, str(value).lower() if isinstance(value, bool) else str(value))
+
+
+def _numeric(value: Any, field: str) -> float | None:
+    """The value as a number: a number, or a tag whose text reads as a finite one (tags are text in
+    version.yaml, `--tag score=5`, yet compared and sorted as numbers where they read as ones)."""
+    if finite_number(value):
+        return float(value)
+    if field.startswith("tags.") and isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None

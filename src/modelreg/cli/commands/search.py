@@ -55,8 +55,8 @@ def command(where: tuple[str, ...], model: str | None, order_by: tuple[str, ...]
 
     FIELD is a dotted path into version.yaml (metrics.roc_auc, tags.team,
     params.max_depth, framework.name, artifact.format, created_at) or stage,
-    approval, alias, model, version. >= <= > < compare numbers; stage, approval
-    and alias match in any case. An unknown field is an error that shows the
+    approval, alias, model, version. >= <= > < compare numbers (a tag whose
+    text is a number too); stage, approval and alias match in any case. An unknown field is an error that shows the
     right form.
 
     --order-by sorts by such a field: numbers as numbers (before text), ASC
