@@ -395,3 +395,14 @@ def test_a_registry_without_dvc_is_told_what_to_run(registry: Path, workdir: Pat
     [line] = result.err.splitlines()
     assert "has no .dvc directory" in line and "modelreg init" in line, line
     assert snapshot_tree(registry) == before
+
+
+def test_created_by_is_the_author_git_records(registry: Path, workdir: Path, cli: Cli,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CI job sets its identity in GIT_AUTHOR_NAME rather than git config: created_by is who the
+    commit says authored it, as git takes them."""
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Training Pipeline")
+    register(cli, registry, workdir, "fraud-detector", "--commit")
+    doc = yaml.safe_load((registry / "registry/fraud-detector/v1/version.yaml").read_text())
+    assert doc["created_by"] == "Training Pipeline"
+    assert git(registry, "log", "-1", "--format=%an").strip() == "Training Pipeline"

@@ -234,6 +234,11 @@ def has_commit(root: StrPath, commit: str) -> bool:
 
 
 def user_name(root: StrPath) -> str | None:
+    """Who git records as the author of the next commit: ``GIT_AUTHOR_NAME`` (how CI jobs set an
+    identity) before ``user.name``, as git itself takes them."""
+    given = os.environ.get("GIT_AUTHOR_NAME", "").strip()
+    if given:
+        return given
     out = run(root, "config", "user.name", check=False).strip()
     return out or None
 
