@@ -522,3 +522,113 @@ def test_an_mlflow_directory_holding_a_pickle_needs_trust(scene: Scenario, tmp_p
     x = scene.features[ROWS]
     loaded = modelreg.load_model("models:/iris/5", registry=scene.root, trusted=True)
     assert loaded.predict(x).tolist() == scene.models["nb"].predict(x).tolist()
+
+
+# code, paths outside the directory and signatures: load_model and the plugin alike ---------------
+
+def _pyc_model(where: Path, marker: Path) -> Path:
+    """An MLflow model directory whose loader module is only compiled: ``code/evilmod.pyc``, no
+    ``.py``; importing it creates ``marker``."""
+    import py_compile
+
+    folder = where / "pycmodel"
+    (folder / "code").mkdir(parents=True)
+    source = where / "evilmod.py"
+    source.write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+                      "class M:\n    def predict(self, x, params=None):\n        return x\n"
+                      "def _load_pyfunc(path):\n    return M()\n")
+    py_compile.compile(str(source), cfile=str(folder / "code/evilmod.pyc"), doraise=True)
+    (folder / "MLmodel").write_text("flavors:\n  python_function:\n    loader_module: evilmod\n"
+                                    "    code: code\n    python_version: 3.11.0\n")
+    return folder
+
+
+def _set_policy(root: Path, text: str) -> None:
+    (root / "policies/default.yaml").write_text(f"schema_version: 1\n{text}")
+    commit_all(root, "Change the policy")
+
+
+def test_a_compiled_module_is_code_for_load_model_and_the_plugin(scene: Scenario, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / "PWNED"
+    folder = _pyc_model(tmp_path, marker)
+    _modelreg("-C", str(scene.root), "register", "pyc", "-a", str(folder), "--metric", "accuracy=0.9",
+              "--owner", "@acme/ml")
+    commit_all(scene.root, "Register pyc v1")
+    with pytest.raises(InputError, match=r"trusted=True") as caught:
+        modelreg.load_model("models:/pyc/1", registry=scene.root)
+    assert "pycmodel/code/evilmod.pyc" in str(caught.value)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", scene.uri)
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    for mode, said in (("refuse", "compiled Python module, a format that runs code"),
+                       ("scan", "no scanner reads")):
+        _set_policy(scene.root, f"artifact:\n  code_execution: {mode}\n")
+        with pytest.raises(InputError, match=f"code_execution: {mode}|{said}"):
+            modelreg.load_model("models:/pyc/1", registry=scene.root, trusted=True)
+        with pytest.raises(MlflowException, match=said):
+            mlflow.pyfunc.load_model("models:/pyc/1")
+        with pytest.raises(MlflowException, match="nothing was downloaded"):
+            mlflow.artifacts.download_artifacts("models:/pyc/1", dst_path=str(dst))
+        assert list(dst.iterdir()) == [], "nothing of a refused artifact may stay"
+    assert not marker.exists(), "the compiled module ran"
+
+
+def test_an_mlmodel_path_outside_the_directory_is_never_loaded(scene: Scenario, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    from modelreg.edges import weights
+
+    outside = tmp_path / "other.pkl"
+    outside.write_bytes(pickle.dumps(scene.models["nb"]))
+    folder = tmp_path / "absmodel"
+    folder.mkdir()
+    (folder / "README.txt").write_text("no pickle here\n")
+    for n, path in enumerate((str(outside), "../../../../.dvc/cache/files/md5/00/x")):
+        (folder / "MLmodel").write_text("flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n"
+                                        f"    model_path: {path}\n    python_version: 3.11.0\n")
+        with pytest.raises(AssertionError, match="outside the model directory"):
+            _modelreg("-C", str(scene.root), "register", "abs", "-a", str(folder), "--metric",
+                      "accuracy=0.9", "--owner", "@acme/ml")
+        # a version registered by a modelreg that did not read MLmodel yet: the loaders still refuse
+        with monkeypatch.context() as mp:
+            mp.setattr(weights, "outside_paths", lambda path, name: [])
+            _modelreg("-C", str(scene.root), "register", "abs", "-a", str(folder), "--metric",
+                      "accuracy=0.9", *(("--owner", "@acme/ml") if n == 0 else ()))
+        commit_all(scene.root, f"Register abs v{n + 1}")
+        with pytest.raises(InputError, match="outside the model directory"):
+            modelreg.load_model(f"models:/abs/{n + 1}", registry=scene.root, trusted=True)
+        monkeypatch.setenv("MLFLOW_REGISTRY_URI", scene.uri)
+        with pytest.raises(MlflowException, match="outside the model directory"):
+            mlflow.pyfunc.load_model(f"models:/abs/{n + 1}")
+
+
+def test_the_plugin_verifies_the_signature_the_policy_requires(scene: Scenario, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = tmp_path / "train.key"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    (scene.root / "policies/keys").mkdir(parents=True, exist_ok=True)
+    (scene.root / "policies/keys/train.pub").write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    _set_policy(scene.root, "signing:\n  required: true\n  signers:\n"
+                "    - {kind: key, public_key: policies/keys/train.pub}\n")
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", scene.uri)
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    with pytest.raises(MlflowException, match=r"signature not verified.*not signed"):
+        mlflow.pyfunc.load_model("models:/iris@champion")
+    with pytest.raises(MlflowException, match="signature not verified"):
+        mlflow.artifacts.download_artifacts("models:/iris/1", dst_path=str(dst))
+    assert list(dst.iterdir()) == []
+    _modelreg("-C", str(scene.root), "register", "iris", "-a", str(scene.work / "nb/model"),
+              "--metric", "accuracy=0.9", "--sign-key", str(private))
+    commit_all(scene.root, "Register iris v5, signed")
+    x = scene.features[ROWS]
+    loaded = mlflow.pyfunc.load_model("models:/iris/5")
+    assert loaded.predict(x).tolist() == scene.models["nb"].predict(x).tolist()

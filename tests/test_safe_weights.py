@@ -615,3 +615,117 @@ def test_deploy_refuses_what_the_rule_refuses(registry: Path, workdir: Path, cli
     [step] = result.json["deployments"]
     assert step["outcome"] == "refused" and "model.pkl" in step["message"], step
     assert not (tmp_path / "srv" / "fraud").exists() and not marker.exists()
+
+
+# --- code Python imports, and MLmodel paths ------------------------------------------------------
+
+def _pyc() -> bytes:
+    import importlib.util
+
+    # a .pyc's header (magic, flags, date, size), then what would be its code object
+    return importlib.util.MAGIC_NUMBER + b"\0" * 12 + b"\xe3" + b"\0" * 32
+
+
+def _pe() -> bytes:
+    header = bytearray(b"MZ" + b"\0" * 0x3E)
+    header[0x3C:0x40] = (0x40).to_bytes(4, "little")
+    return bytes(header) + b"PE\0\0" + b"\0" * 20
+
+
+MLMODEL = "flavors:\n  python_function:\n    loader_module: evilmod\n    code: code\n"
+
+#: name → (files of the directory, the file the refusal names, what it says the file is)
+CODE: dict[str, tuple[dict[str, Callable[[], bytes]], str, str]] = {
+    "mlflow-pyc": ({"MLmodel": MLMODEL.encode, "code/evilmod.pyc": _pyc}, "code/evilmod.pyc",
+                   "compiled Python module"),
+    "renamed-pyc": ({"weights.bin": _pyc}, "weights.bin", "compiled Python module"),
+    "elf": ({"weights.bin": lambda: b"\x7fELF\x02\x01\x01" + b"\0" * 57}, "weights.bin",
+            "native library (ELF)"),
+    "mach-o": ({"weights.bin": lambda: b"\xcf\xfa\xed\xfe" + b"\0" * 60}, "weights.bin",
+               "native library (Mach-O)"),
+    "pe": ({"weights.bin": _pe}, "weights.bin", "native library (PE)"),
+    "so-by-name": ({"ext.cpython-311-x86_64-linux-gnu.so": lambda: b"not elf"},
+                   "ext.cpython-311-x86_64-linux-gnu.so", "by its name"),
+    "mlflow-source": ({"MLmodel": MLMODEL.encode, "code/evilmod.py": b"import os\n".__bytes__},
+                      "code/evilmod.py", "Python source"),
+    "mlflow-pth": ({"MLmodel": MLMODEL.encode, "code/x.pth": b"import os\n".__bytes__}, "code/x.pth",
+                   "Python path file"),
+    "zipped-pyc": ({"MLmodel": MLMODEL.encode, "code/lib.zip": lambda: _zipped("evilmod.pyc", _pyc())},
+                   "code/lib.zip:evilmod.pyc", "compiled Python module"),
+}
+
+
+def _zipped(name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _directory(work: Path, files: dict[str, Callable[[], bytes]] | dict[str, bytes]) -> Path:
+    folder = work / f"model-{len(list(work.iterdir()))}"
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data() if callable(data) else data)
+    return folder
+
+
+def _register_dir(cli: Cli, root: Path, folder: Path) -> Any:
+    metrics = metrics_file(folder.parent / f"{folder.name}.json", METRICS)
+    owner = () if (root / "registry/fraud/model.yaml").exists() else ("--owner", "@acme/fraud-ml")
+    return cli("-C", str(root), "register", "fraud", "--artifact", str(folder), "--metrics", str(metrics),
+               *owner)
+
+
+@pytest.mark.parametrize("case", sorted(CODE))
+@pytest.mark.parametrize("mode", ["scan", "refuse"])
+def test_code_python_imports_is_code(registry: Path, workdir: Path, cli: Cli, case: str, mode: str) -> None:
+    """Compiled and native modules by their bytes (whatever their name), extension modules by name,
+    and in an MLflow directory Python source too: refused by ``refuse`` and by ``scan`` (no
+    scanner reads them)."""
+    files, name, kind = CODE[case]
+    _policy(registry, mode)
+    before = snapshot_tree(registry)
+    result = _register_dir(cli, registry, _directory(workdir, files))
+    assert result.code == 1, result.out
+    assert name in result.err and kind in result.err and "nothing was registered" in result.err, result.err
+    assert snapshot_tree(registry) == before
+
+
+def test_allow_lets_code_through(registry: Path, workdir: Path, cli: Cli) -> None:
+    files, _, _ = CODE["mlflow-pyc"]
+    _policy(registry, "allow")
+    assert _register_dir(cli, registry, _directory(workdir, files)).code == 0
+
+
+@pytest.mark.parametrize("path", ["/tmp/other.pkl", "../../../../.dvc/cache/files/md5/00/1",
+                                  "data/../../x", "C:\\\\model.pkl"])
+@pytest.mark.parametrize("mode", ["allow", "scan", "refuse"])
+def test_an_mlmodel_path_outside_the_directory_is_refused_whatever_the_rule(
+        registry: Path, workdir: Path, cli: Cli, path: str, mode: str) -> None:
+    _policy(registry, mode)
+    mlmodel = ("flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n"
+               f"    model_path: model.skops\n    artifacts:\n      extra: {{path: {json.dumps(path)}}}\n")
+    folder = _directory(workdir, {"MLmodel": mlmodel.encode(), "model.skops": _skops()})
+    before = snapshot_tree(registry)
+    result = _register_dir(cli, registry, folder)
+    assert result.code == 1, result.out
+    assert "MLmodel names" in result.err and "outside the model directory" in result.err, result.err
+    assert snapshot_tree(registry) == before
+
+
+def test_an_mlmodel_with_paths_inside_passes(registry: Path, workdir: Path, cli: Cli) -> None:
+    _policy(registry, "refuse")
+    mlmodel = ("flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n"
+               "    model_path: model.skops\n    data: ./sub/../model.skops\n    python_version: 3.11.0\n")
+    folder = _directory(workdir, {"MLmodel": mlmodel.encode(), "model.skops": _skops()})
+    assert _register_dir(cli, registry, folder).code == 0
+
+
+def test_the_gate_refuses_a_compiled_module(feature: Path, workdir: Path, cli: Cli) -> None:
+    files, _, _ = CODE["renamed-pyc"]
+    _policy(feature, "allow")
+    assert _register_dir(cli, feature, _directory(workdir, files)).code == 0
+    commit_all(feature, "Register fraud v1")
+    out = cli.fails("-C", str(feature), "check", "--head", "--gate", "artifact").out
+    assert "weights.bin is a compiled Python module, which runs code when imported" in out, out

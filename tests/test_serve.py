@@ -523,3 +523,26 @@ def test_the_command_serves_on_a_free_port_until_interrupted(scenario: Scenario)
             proc.wait()
     assert proc.returncode == 0, err
     assert '"POST /v2/models/iris/infer HTTP/1.1" 200' in err and err.rstrip().endswith("stopped")
+
+
+@pytest.mark.parametrize(("datatype", "data", "said"), [
+    ("BYTES", ["5.1", "3.5", "1.4", "0.2"], "input 'input-0' is BYTES; the model takes FP64"),
+    ("BOOL", [True, False, True, False], "input 'input-0' is BOOL; the model takes FP64"),
+    ("UINT64", [2**64 - 1, 3, 1, 0], "input 'input-0' is UINT64 with a value beyond ±2**53"),
+    ("INT64", [-(2**53) - 1, 3, 1, 0], "input 'input-0' is INT64 with a value beyond ±2**53"),
+])
+def test_the_sklearn_input_refuses_a_datatype_fp64_does_not_hold(production: InferenceServer, datatype: str,
+                                                                  data: list[Any], said: str) -> None:
+    request = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": datatype, "data": data}]}
+    reply = call(production, "POST", "/v2/models/iris/infer", json.dumps(request).encode())
+    assert reply.status == 400 and said in reply.doc["error"], reply.doc
+
+
+@pytest.mark.parametrize(("datatype", "data"), [("FP32", FOUR), ("FP16", [5.0, 3.5, 1.5, 0.25]),
+                                                ("INT64", [5, 3, 1, 0]), ("UINT8", [5, 3, 1, 0])])
+def test_the_sklearn_input_takes_datatypes_that_convert_exactly(
+        scenario: Scenario, production: InferenceServer, datatype: str, data: list[Any]) -> None:
+    request = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": datatype, "data": data}]}
+    reply = call(production, "POST", "/v2/models/iris/infer", json.dumps(request).encode())
+    assert reply.status == 200, reply.doc
+    assert reply.doc["outputs"][0]["data"] == scenario.model.predict(np.array([data], dtype=float)).tolist()

@@ -169,6 +169,8 @@ def _download(ctx: CheckContext, versions: list[tuple[str, int]],
             continue
         if (model, number) in rules:
             findings.extend(_code(model, number, path, rules[(model, number)]))
+        else:  # under ``allow`` only the MLmodel is read: a path outside the directory fails always
+            findings.extend(_outside(model, number, path))
     return findings
 
 
@@ -184,3 +186,12 @@ def _code(model: str, number: int, path: Path, rule: weights.Rule) -> list[Findi
                         "which is not installed", file=where, field="artifact", fix=inspection.EXTRA)]
     return [Finding(GATE, f"{model} v{number}: {p.message}", file=where, field="artifact", fix=p.fix)
             for p in weights.judge(rule, found)]
+
+
+def _outside(model: str, number: int, path: Path) -> list[Finding]:
+    """An MLflow directory's ``MLmodel`` naming a path outside the directory (whatever the rule)."""
+    from modelreg.edges import weights as inspection
+
+    where = names.version_file(model, number)
+    return [Finding(GATE, f"{model} v{number}: {p.message}", file=where, field="artifact", fix=p.fix)
+            for p in weights.judge(weights.Rule("allow"), inspection.outside_paths(path, path.name))]

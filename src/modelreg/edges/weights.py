@@ -7,6 +7,14 @@ bz2, xz, lzma or zlib stream (joblib's ``compress=``) is expanded first; a numpy
 ``.npy`` whose dtype holds Python objects carries a pickle after its header; a Keras
 ``config.json`` naming a ``Lambda`` layer carries Python bytecode.
 
+Code Python imports is code too: a compiled module (a ``.pyc``'s magic number), a native
+library (ELF, Mach-O or PE headers), found by content wherever it is and whatever its name,
+and any file named with a suffix Python imports (``importlib.machinery.all_suffixes()``) or
+reads as code at start-up (``.pth``). In an MLflow model directory (an ``MLmodel`` at its root)
+Python source counts as well, since MLflow puts the directory's code on the path and imports
+its loader module; and the ``MLmodel`` itself is read (``formats/mlmodel.py``): a flavour path
+that is absolute or leaves the directory makes MLflow load a file nobody verified.
+
 Pickle streams are recognised with the standard library's ``pickletools`` (the opcodes
 are parsed, never executed) and, when asked, scanned with ``picklescan``, imported here
 and nowhere else, lazily: ``refuse`` needs no scanner. Why picklescan, and what no
@@ -19,6 +27,8 @@ import ast
 import bz2
 import dataclasses
 import gzip
+import importlib.machinery
+import importlib.util
 import json
 import lzma
 import os
@@ -35,6 +45,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from modelreg.edges.hashing import walk_files
+from modelreg.formats import mlmodel
 
 EXTRA = "pip install 'modelreg[scan]'"
 #: a compressed stream or zip member is expanded to at most RATIO times its size, and never beyond
@@ -95,11 +106,15 @@ class CodeFile:
     scanned: bool = False
     #: True when it could not be read far enough to tell whether it runs code (``error`` says why)
     unknown: bool = False
+    #: True for Python or native code (runs when imported; no scanner reads it)
+    program: bool = False
+    #: the paths an ``MLmodel`` names outside its directory (refused whatever the rule)
+    outside: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "kind": self.kind, "imports": list(self.imports),
                 "dangerous": list(self.dangerous), "error": self.error, "scanned": self.scanned,
-                "unknown": self.unknown}
+                "unknown": self.unknown, "program": self.program, "outside": list(self.outside)}
 
 
 def _unknown(label: str, kind: str, why: str) -> CodeFile:
@@ -129,8 +144,11 @@ def inspect(path: Path, name: str, *, scan: bool) -> list[CodeFile]:
     if scan and not scanner_available():
         raise ScannerMissing
     found: list[CodeFile] = []
+    source = path.is_dir() and (path / mlmodel.NAME).is_file()
+    if source:
+        found.extend(outside_paths(path, name))
     with tempfile.TemporaryDirectory(prefix="modelreg-scan-") as scratch:
-        walker = _Walker(Path(scratch), scan=scan or scanner_available())
+        walker = _Walker(Path(scratch), scan=scan or scanner_available(), source=source)
         if path.is_dir():
             for file, rel in walk_files(path):
                 found.extend(walker.file(file, f"{name}/{rel}"))
@@ -149,10 +167,74 @@ def inspect_bytes(data: bytes, name: str, *, scan: bool) -> list[CodeFile]:
         return _Walker(Path(scratch), scan=scan or scanner_available()).stream(io.BytesIO(data), name, 0)
 
 
+def outside_paths(path: Path, name: str) -> list[CodeFile]:
+    """The ``MLmodel`` at the root of the directory ``path``, when its flavours name a path that
+    is absolute or leaves the directory: one entry naming them (empty when there is none).
+    Cheap (one small file): register and the gate read it whatever the code rule."""
+    file = path / mlmodel.NAME
+    label = f"{name}/{mlmodel.NAME}"
+    try:
+        if file.is_symlink() or not file.is_file():
+            return []
+        with open(file, "rb") as stream:
+            text = stream.read(_MAX_JSON + 1)
+    except OSError as exc:
+        return [_unknown(label, "MLmodel", f"it cannot be read ({exc.strerror})")]
+    if len(text) > _MAX_JSON:
+        return [_unknown(label, "MLmodel", f"it is over {_MAX_JSON:,} bytes, more than is read")]
+    try:
+        escaping = mlmodel.outside(text)
+    except ValueError as exc:
+        return [_unknown(label, "MLmodel", f"it does not read as YAML ({exc})")]
+    return [CodeFile(label, "MLmodel", outside=tuple(escaping))] if escaping else []
+
+
+#: names Python imports as code (``.py``, ``.pyc``, ``.so``, ``.pyd``...) or reads at start-up
+_CODE_SUFFIXES = frozenset(importlib.machinery.all_suffixes()) | {".pyo", ".pth"}
+_SOURCE_SUFFIXES = frozenset(importlib.machinery.SOURCE_SUFFIXES) | {".pyw", ".pth"}
+_MACH_O = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
+           b"\xca\xfe\xba\xbe")
+
+
+def _program(stream: IO[bytes], head: bytes, label: str, *, source: bool) -> str | None:
+    """What kind of code the file is, by its bytes first, then by its name (None: not code).
+    Python source counts only where ``source`` (an MLflow directory: MLflow imports it)."""
+    if head[:4] == importlib.util.MAGIC_NUMBER or (
+            len(head) >= 4 and head[2:4] == b"\r\n" and 3000 <= int.from_bytes(head[:2], "little") < 4000):
+        return "compiled Python module"  # the magic numbers of Python 3 (3000 onwards)
+    if head.startswith(b"\x7fELF"):
+        return "native library (ELF)"
+    if head.startswith(_MACH_O):
+        return "native library (Mach-O)"
+    if head.startswith(b"MZ") and _is_pe(stream):
+        return "native library (PE)"
+    base = label.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()  # a file's or an archive member's name
+    suffix = f".{base.rpartition('.')[2]}" if "." in base else ""
+    if any(base.endswith(s) for s in _CODE_SUFFIXES - _SOURCE_SUFFIXES):
+        return "Python extension or compiled module (by its name)"
+    if source and suffix in _SOURCE_SUFFIXES:
+        return "Python path file" if suffix == ".pth" else "Python source"
+    return None
+
+
+def _is_pe(stream: IO[bytes]) -> bool:
+    """A DOS header whose ``e_lfanew`` points at a ``PE\\0\\0`` signature (a Windows DLL or .pyd)."""
+    try:
+        stream.seek(0x3C)
+        raw = stream.read(4)
+        if len(raw) < 4:
+            return False
+        stream.seek(struct.unpack("<I", raw)[0])
+        return stream.read(4) == b"PE\0\0"
+    finally:
+        stream.seek(0)
+
+
 class _Walker:
-    def __init__(self, scratch: Path, *, scan: bool) -> None:
+    def __init__(self, scratch: Path, *, scan: bool, source: bool = False) -> None:
         self.scratch = scratch
         self.scan = scan
+        self.source = source
         self._n = 0
 
     def file(self, path: Path, label: str) -> list[CodeFile]:
@@ -171,6 +253,9 @@ class _Walker:
         if depth > MAX_DEPTH:
             return [_unknown(label, "nested archive", f"it is nested over {MAX_DEPTH} levels deep")]
         found: list[CodeFile] = []
+        kind = _program(stream, head, label, source=self.source)
+        if kind is not None:
+            found.append(CodeFile(label, kind, error="no scanner reads code Python imports", program=True))
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or _is_zip(stream):
             found.extend(self.archive(stream, label, depth))
             stream.seek(0)
@@ -259,8 +344,9 @@ class _Walker:
                 inner = self.stream(expanded, label, depth + 1)
         finally:
             out.unlink()
+        # a compressed module is not importable: the name was judged on the raw bytes already
         return [dataclasses.replace(f, kind=f"{codec}-compressed {f.kind}") if f.file == label else f
-                for f in inner]
+                for f in inner if not (f.program and f.file == label)]
 
     def numpy(self, stream: IO[bytes], label: str) -> list[CodeFile]:
         """An ``.npy`` header (a Python literal, read without numpy); object arrays are pickles."""

@@ -8,15 +8,18 @@ skops file                the scikit-learn estimator                  no (``trus
                                                                       skops' trusted set)
 ONNX file                 an ``onnxruntime.InferenceSession``         no
 joblib / pickle file      whatever it unpickles                       yes: ``trusted=True``
-MLflow model directory    ``mlflow.pyfunc.load_model``'s model        when it holds pickles
-                                                                      or Python files:
+MLflow model directory    ``mlflow.pyfunc.load_model``'s model        when it holds pickles,
+                                                                      Python source, compiled
+                                                                      or native modules:
                                                                       ``trusted=True``
 ========================  ==========================================  ======================
 
 The formats are ``serve``'s (``serve/loaders.py``) and so are the checks: the bytes are
 verified by sha256 (and by signature where the model's policy requires one) before a loader
 sees them, and the policy's ``artifact.code_execution`` outranks ``trusted``: ``refuse``
-refuses any file that runs code, ``scan`` scans the very bytes about to be loaded.
+refuses any file that runs code, ``scan`` scans the very bytes about to be loaded (and refuses
+code no scanner reads). An MLmodel whose flavours name a path that is absolute or leaves the
+directory is refused whatever ``trusted`` says: MLflow would load a file nobody verified.
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg.api import Registry, load_path
 from modelreg.errors import InputError, IntegrityError, ModelregError
-from modelreg.policies.weights import SAFE_FORMATS, Problem, Rule, judge
+from modelreg.policies.weights import SAFE_FORMATS, Rule, judge
 from modelreg.read.catalog import ModelVersion
 from modelreg.serve import loaders, locate, safety
+
+if TYPE_CHECKING:
+    from modelreg.edges.weights import CodeFile
 
 MLFLOW = "mlflow"
 
@@ -73,11 +79,15 @@ def _directory(reg: Registry, mv: ModelVersion, rule: Rule, *, trusted: bool) ->
                          fix="use modelreg.load_path for the directory and load it yourself")
     path = load_path(mv.uri, registry=reg.root)
     _signed(reg, mv, path)
-    found = _code_files(path, rule)
+    found = code_files(path, rule, mv.uri)
+    escaping = [f for f in found if f.outside]
+    if escaping:  # never loaded, trusted or not: the file it names was never verified
+        problem = judge(rule, escaping)[0]
+        raise InputError(f"{mv.uri}: {problem.message}; it was not loaded", fix=problem.fix)
     if found and not trusted:
-        raise _untrusted(mv, f"an MLflow model directory holding {', '.join(p.file for p in found[:3])}"
+        raise _untrusted(mv, f"an MLflow model directory holding {', '.join(f.file for f in found[:3])}"
                          f"{' and more' if len(found) > 3 else ''}")
-    problems = _judged(rule, path, found)
+    problems = judge(rule, found)
     if problems:
         raise InputError(f"{mv.uri}: {problems[0].message}; it was not loaded", fix=problems[0].fix)
     from modelreg.integrations.mlflow import pyfunc
@@ -85,38 +95,17 @@ def _directory(reg: Registry, mv: ModelVersion, rule: Rule, *, trusted: bool) ->
     return pyfunc.load(path)
 
 
-def _code_files(path: Path, rule: Rule) -> list[Problem]:
-    """The files of the directory that run code when MLflow loads it: pickles (found by content,
-    ``edges/weights.py``) and Python source (``code/``, a model from code)."""
+def code_files(path: Path, rule: Rule, what: str) -> list[CodeFile]:
+    """The files of the MLflow directory (or the file) at ``path`` that run code when MLflow loads
+    it (``edges/weights.py``, by content: pickles, compiled and native modules, Python source, and
+    an ``MLmodel`` naming a path outside the directory); scanned when ``rule`` asks."""
     from modelreg.edges import weights
 
     try:
-        found = weights.inspect(path, path.name, scan=rule.scans)
+        return weights.inspect(path, path.name, scan=rule.scans)
     except weights.ScannerMissing:
-        raise ModelregError(f"{path.name}: {rule.named()} needs picklescan to scan the artifact before it "
+        raise ModelregError(f"{what}: {rule.named()} needs picklescan to scan the artifact before it "
                             "is loaded, and it is not installed", fix=weights.EXTRA) from None
-    out = [Problem(f.file, f"{f.file}: a {f.kind}", "") for f in found]
-    out += [Problem(f"{path.name}/{p.relative_to(path).as_posix()}", "Python source", "")
-            for p in sorted(path.rglob("*.py"))]
-    return out
-
-
-def _judged(rule: Rule, path: Path, found: list[Problem]) -> list[Problem]:
-    """What the policy refuses: under ``refuse`` every file that runs code, under ``scan`` what
-    the scan found and any Python source (which no scanner reads)."""
-    if not found or rule.mode == "allow":
-        return []
-    if rule.mode == "refuse":
-        return [Problem(f.file, f"{f.file} runs code when loaded, and {rule.named()} refuses that "
-                        "(trusted=True does not override a policy)", f"register the model as {SAFE_FORMATS}")
-                for f in found]
-    from modelreg.edges import weights
-
-    scanned = judge(rule, weights.inspect(path, path.name, scan=True))
-    source = [Problem(f.file, f"{f.file} is Python source, which no scanner reads, and {rule.named()} "
-                      "loads only what a scan cleared", f"register the model as {SAFE_FORMATS}")
-              for f in found if f.message == "Python source"]
-    return scanned + source
 
 
 def _signed(reg: Registry, mv: ModelVersion, path: Path) -> None:

@@ -94,11 +94,23 @@ def at(snapshot: Snapshot, model: str, version_doc: dict[str, Any]) -> Rule:
 
 
 def judge(rule: Rule, files: Iterable[CodeFile]) -> list[Problem]:
-    """What ``rule`` refuses among ``files`` (those that run code when loaded)."""
+    """What ``rule`` refuses among ``files`` (those that run code when loaded). An MLmodel that
+    points outside its directory is refused whatever the rule; under ``allow`` nothing else is."""
     problems = []
     for f in files:
         named = f" ({rule.named()})"
-        if f.dangerous:
+        if f.outside:
+            problems.append(Problem(f.file, f"{f.file} names {', '.join(repr(p) for p in f.outside[:3])}, "
+                                    "outside the model directory, which MLflow would load unverified",
+                                    "save the model again with mlflow's save_model, which writes paths "
+                                    "relative to the directory, and register it"))
+        elif rule.mode == "allow":
+            continue
+        elif f.program and rule.mode == "scan":
+            problems.append(Problem(f.file, f"{f.file} is {_article(f.kind)} {f.kind}, which runs code when "
+                                    "imported and which no scanner reads",
+                                    f"remove it, or export the model to {SAFE_FORMATS}{named}"))
+        elif f.dangerous:
             problems.append(Problem(f.file, f"{f.file}: the {f.kind} imports {', '.join(f.dangerous)}, "
                                     "which runs code when it is loaded",
                                     f"do not load it; rebuild the artifact from code you trust, or export "
@@ -107,7 +119,8 @@ def judge(rule: Rule, files: Iterable[CodeFile]) -> list[Problem]:
             imports = f" (it imports {', '.join(f.imports[:4])}{', ...' if len(f.imports) > 4 else ''})" \
                 if f.imports else ""
             problems.append(Problem(f.file,
-                                    f"{f.file} is a {f.kind}, a format that runs code when loaded{imports}",
+                                    f"{f.file} is {_article(f.kind)} {f.kind}, a format that runs code when "
+                                    f"loaded{imports}",
                                     f"export the model to {SAFE_FORMATS}, which load without running "
                                     f"code{named}"))
         elif f.error is not None:
@@ -116,3 +129,7 @@ def judge(rule: Rule, files: Iterable[CodeFile]) -> list[Problem]:
                                     f"{SAFE_FORMATS}, or as a plain pickle (pickle.dump), which is read to "
                                     f"its end{named}"))
     return problems
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[:1].lower() in "aeiou" else "a"

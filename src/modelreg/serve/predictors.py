@@ -7,6 +7,7 @@ say) is a :class:`BadRequest`; anything else it raises is the server's error (50
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,33 @@ def to_tensor(name: str, value: Any) -> Tensor:
     return Tensor(name, tuple(int(d) for d in array.shape), datatype, data)
 
 
+#: the datatypes a scikit-learn model's FP64 input takes: each converts to float64 exactly (INT64
+#: and UINT64 only for values within ±2**53, checked); BOOL and BYTES are not features
+SKLEARN_INPUTS = ("FP64", "FP32", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32",
+                  "UINT64")
+_EXACT = 2**53
+
+
+def _sklearn_input(tensor: Tensor) -> None:
+    """Refuse a datatype the scikit-learn model's FP64 input would not take exactly (worded as the
+    model's refusal, which is what a string in BYTES met before, then as ONNX's)."""
+    if tensor.datatype not in SKLEARN_INPUTS:
+        raise BadRequest(f"the model refused the input: input {tensor.name!r} is {tensor.datatype}; "
+                         "the model takes FP64 (or a numeric "
+                         f"datatype that converts to it exactly: {', '.join(SKLEARN_INPUTS[1:])})")
+    if tensor.datatype in ("INT64", "UINT64") and any(abs(v) > _EXACT for v in _flat(tensor.data)):
+        raise BadRequest(f"the model refused the input: input {tensor.name!r} is {tensor.datatype} "
+                         "with a value beyond ±2**53, which FP64 does not hold exactly; the model takes FP64")
+
+
+def _flat(data: Any) -> Iterator[Any]:
+    for item in data:
+        if isinstance(item, list):
+            yield from _flat(item)
+        else:
+            yield item
+
+
 def _select(asked: list[str] | None, available: list[TensorSpec], default: list[str]) -> list[str]:
     if asked is None:
         return default
@@ -91,6 +119,7 @@ class SklearnPredictor:
         if len(inputs) != 1:
             raise BadRequest(f"this scikit-learn model takes one input (rows by features), not {len(inputs)}")
         tensor = inputs[0]
+        _sklearn_input(tensor)
         if self.features is not None and (len(tensor.shape) != 2 or tensor.shape[1] != self.features):
             raise BadRequest(f"input {tensor.name!r} has shape {list(tensor.shape)}; this model takes "
                              f"[rows, {self.features}]")

@@ -1,5 +1,6 @@
 """``register`` holds a new artifact to its policy's ``artifact.code_execution`` before a byte is
-staged: a refused file leaves nothing registered, and the error names the file and the import."""
+staged: a refused file leaves nothing registered, and the error names the file and the import.
+An MLflow directory whose ``MLmodel`` names a path outside it is refused under every rule."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ def check(root: Path, model: str, model_doc: dict[str, Any] | None, tags: dict[s
     ``model_doc`` is the model.yaml being created (None: the one in the work tree).
     """
     rule = _rule(root, model, model_doc, tags)
-    if not rule.inspects:
-        return
     try:
-        found = weights.inspect(artifact, artifact.name, scan=rule.scans)
+        # under ``allow`` only the MLmodel is read: a path outside the directory is refused always
+        found = weights.inspect(artifact, artifact.name, scan=rule.scans) if rule.inspects \
+            else weights.outside_paths(artifact, artifact.name)
     except weights.ScannerMissing:
         raise ModelregError(f"{rule.named()} needs picklescan to scan {artifact.name}, and it is not "
                             "installed; nothing was registered", fix=weights.EXTRA) from None

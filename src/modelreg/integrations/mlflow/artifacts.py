@@ -8,6 +8,11 @@ and checks its sha256 against ``version.yaml`` while copying it out of the cache
 and nothing of it is left in the destination. The repository's root is the artifact itself
 when it is a directory (so an MLflow model directory has its ``MLmodel`` at the root), and the
 version's directory, listing the one file, when it is a file.
+
+The bytes are also held to the version's policy before MLflow sees them, as ``load_model``
+holds them (``_admit``): a signature the policy requires is verified, ``artifact.code_execution``
+is applied (``refuse``: no file that runs code; ``scan``: only what a scan cleared), and an
+``MLmodel`` naming a path outside the directory is refused.
 """
 
 from __future__ import annotations
@@ -26,10 +31,11 @@ from mlflow.store.artifact.artifact_repo import ArtifactRepository
 from mlflow.utils.file_utils import create_tmp_dir
 
 from modelreg.api import Registry
-from modelreg.errors import NotFoundError
+from modelreg.errors import InputError, IntegrityError, NotFoundError
 from modelreg.integrations.mlflow.store import translated
 from modelreg.integrations.mlflow.uri import ArtifactUri, parse_artifact
 from modelreg.read.artifacts import download
+from modelreg.read.catalog import ModelVersion
 
 
 class ModelregArtifactRepository(ArtifactRepository):
@@ -97,6 +103,7 @@ class ModelregArtifactRepository(ArtifactRepository):
                 raise NotFoundError(f"{mv.uri} has no artifact {place.artifact!r} (its artifact is {name!r})",
                                     fix="use the URI get_model_version_download_uri returns")
             written = download(mv, f"{scratch}/")
+            _admit(reg, mv, written)
         if place.artifact is None or not written.is_dir():
             if place.inner:
                 raise MlflowException(f"{self.artifact_uri}: {name} is a file, with nothing below it",
@@ -113,6 +120,32 @@ class ModelregArtifactRepository(ArtifactRepository):
             "a pull request", error_code=PERMISSION_DENIED)
 
     log_artifact = log_artifacts = delete_artifacts = _refuse
+
+
+def _admit(reg: Registry, mv: ModelVersion, written: Path) -> None:
+    """What MLflow is about to load, held to the version's policy as ``load_model`` holds it: the
+    signature where the policy requires one (verified on these very bytes), then
+    ``artifact.code_execution``: under ``refuse`` no pickle, compiled, native or Python source
+    file, under ``scan`` only what a scan cleared (code no scanner reads is refused, as serve
+    refuses it), under ``allow`` MLflow's own choice. An ``MLmodel`` naming a path outside the
+    directory is refused under every rule. Raises a ModelregError; the caller leaves nothing."""
+    from modelreg.edges import weights
+    from modelreg.integrations.load import code_files
+    from modelreg.policies import signing
+    from modelreg.policies.weights import judge
+    from modelreg.serve import safety
+
+    verdict = signing.verify_version(reg.catalog.snapshot, mv.model, mv.version, mv.data, written)
+    if not verdict.ok:
+        raise IntegrityError(f"{mv.uri}: signature not verified, {verdict.problem}; nothing was downloaded",
+                             fix="its policy requires signing: load a signed version, or restore its bundle")
+    rule = safety.rule_for(reg, mv)
+    found = code_files(written, rule, mv.uri) if rule.inspects \
+        else weights.outside_paths(written, written.name)
+    problems = judge(rule, found)
+    if problems:
+        raise InputError(f"{mv.uri}: {problems[0].message}; MLflow would run it when loading the model, "
+                         "and nothing was downloaded", fix=problems[0].fix)
 
 
 def _relative(path: str | None) -> str:
