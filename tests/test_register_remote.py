@@ -464,6 +464,18 @@ def test_a_token_in_the_url_is_never_shown(cli: Cli, train: Path, scratch: Path)
     assert "s3cret-token" not in err and "***@127.0.0.1" in err
 
 
+def test_a_password_with_a_raw_at_is_hidden_whole(cli: Cli, train: Path, scratch: Path) -> None:
+    err = cli.fails(*REGISTER, "--registry", "http://user:SEC@RET123@127.0.0.1:9/acme/registry.git",
+                    code=4).err
+    assert "SEC" not in err and "RET123" not in err and "***@127.0.0.1" in err
+
+
+def test_scrubbers_hide_up_to_the_last_at() -> None:
+    from modelreg.write.remote import scrub
+
+    assert scrub("https://u:p@ss@host/x and ssh://a@b@h:22/y") == "https://***@host/x and ssh://***@h:22/y"
+
+
 def test_a_cancelled_job_leaves_no_clone(tmp_path: Path, bare: Path, train: Path, scratch: Path) -> None:
     """SIGTERM (what a cancelled CI job gets) while the clone exists: it is removed on the way out."""
     import signal

@@ -45,8 +45,9 @@ if TYPE_CHECKING:
 TEMP_PREFIX = "modelreg-register-"
 #: the default remote ``modelreg init`` sets: a folder inside one clone, which no other reaches
 LOCAL_REMOTE = ".modelreg/remote"
-#: the user and password of a URL (``https://user:token@host``), never shown
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+#: the user and password of a URL (``https://user:token@host``), never shown: up to the last ``@``
+#: before the host, as a password may hold a raw ``@`` (``https://u:p@ss@host``)
+_USERINFO = re.compile(r"(?<=://)[^/?#\s]+@")
 
 
 @dataclass(frozen=True)
