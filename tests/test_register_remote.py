@@ -451,6 +451,13 @@ def test_a_base_that_does_not_exist(cli: Cli, bare: Path, train: Path, scratch: 
     assert list(scratch.iterdir()) == []
 
 
+def test_a_base_that_is_a_tag_is_refused(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
+    git(bare, "tag", "v0", "main")
+    err = cli.fails(*REGISTER, "--registry", str(bare), "--base", "v0").err
+    assert "v0 is not a branch of the registry" in err and "--base" in err
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
 def test_registry_only_options_need_registry(cli: Cli, registry: Path, train: Path) -> None:
     err = cli.fails("-C", str(registry), *REGISTER, "--open-pr", code=2).err
     assert "--open-pr, --repo and --base go with --registry URL" in err

@@ -209,6 +209,10 @@ def _clone(clone: Path, url: str, base: str | None, model: str) -> None:
         raise ServiceError(f"could not clone the registry {scrub(url)}: {why}",
                            fix="check --registry and your access to it (git's credentials: an SSH key, "
                            "a credential helper); nothing was registered")
+    # `clone --branch` takes a tag too (a detached HEAD): the pull request merges into a branch
+    if base and git.attempt(clone, "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{base}")[0] != 0:
+        raise InputError(f"{base} is not a branch of the registry {scrub(url)} (a tag?)", field="--base",
+                         fix="name the branch pull requests merge into (e.g. main); nothing was registered")
     # gitignore-style patterns: everything, but registry/*/ other than each model.yaml (the
     # names of models, for near-duplicate warnings and CODEOWNERS) and this model's directory.
     # A git without sparse checkouts checks out everything: the same registration, slower.
