@@ -129,3 +129,29 @@ def test_register_mode_reads_the_model_input_as_a_name_only(tmp_path: Path) -> N
     assert done.returncode != 0
     assert "Usage:" not in done.stdout + done.stderr
     assert "--help" in done.stderr and "model" in done.stderr.lower(), done.stderr
+
+
+def _fake_modelreg(tmp: Path, script: str) -> dict[str, str]:
+    """The runner with a modelreg that runs ``script`` (sh) instead: what a server's answers made."""
+    env = runner(tmp)
+    Path(env["MODELREG"]).write_text(f"#!/bin/sh\n{script}\n")
+    return env
+
+
+def _register_env(tmp_path: Path, env: dict[str, str], **extra: str) -> dict[str, str]:
+    return {**os.environ, **env, "REGISTRY": str(tmp_path / "r.git"), "MODEL": "fraud",
+            "ARTIFACT": "model.pkl", "GITHUB_TOKEN": "", "ACTOR": "bot", "ACTOR_ID": "1",
+            "PREFIX": "modelreg/register-", "RUN_ID": "7", "RUN_ATTEMPT": "1", "RUN_URL": "https://x/7",
+            **extra}
+
+
+def test_an_output_with_a_line_break_is_never_written(tmp_path: Path) -> None:
+    """A hostile API's pull request URL with a line break would add outputs of its own."""
+    answer = ('{"model": "fraud", "version": 1, "branch": "b", "base": "main", "repo": "acme/r", '
+              '"pr_url": "https://x/1\\nversion=666"}')
+    env = _fake_modelreg(tmp_path / "runner", f"printf '%s' '{answer}'")
+    done = subprocess.run(["bash", "-e", "-c", step("Register and open the pull request")], cwd=tmp_path,
+                          env=_register_env(tmp_path, env), capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "the output pr-url holds a line break" in done.stdout + done.stderr
+    assert Path(env["GITHUB_OUTPUT"]).read_text() == ""

@@ -278,10 +278,7 @@ class Client:
                    "maintainer_can_modify": False}
         data, _ = self._request(f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/pulls", call,
                                 time.monotonic() + self.total, payload=payload)
-        url = _text(data, "html_url", call.what)
-        if not url.startswith(("https://", "http://")):
-            raise _shape(call.what, "html_url", "is not a web address")
-        return url
+        return _web_url(data, call.what)
 
     def update_pull_of(self, repo: str, head: str, *, title: str, body: str) -> str | None:
         """Retitle the open pull request from the branch ``head`` of ``repo`` and replace its body
@@ -310,10 +307,7 @@ class Client:
         data, _ = self._request(f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/pulls/{number}", call,
                                 time.monotonic() + self.total, payload={"title": title, "body": body},
                                 method="PATCH")
-        url = _text(data, "html_url", call.what)
-        if not url.startswith(("https://", "http://")):
-            raise _shape(call.what, "html_url", "is not a web address")
-        return url
+        return _web_url(data, call.what)
 
     # -- HTTP ----------------------------------------------------------------------------------
 
@@ -630,6 +624,16 @@ def _text(data: Any, dotted: str, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise _shape(what, dotted, "is not a non-empty string")
     return value
+
+
+def _web_url(data: Any, what: str) -> str:
+    """``html_url``: an http(s) address on one line, without spaces or control characters (it is
+    printed, and the action writes it to GITHUB_OUTPUT, where a line break would add outputs)."""
+    url = _text(data, "html_url", what)
+    if not url.startswith(("https://", "http://")) or any(c.isspace() or ord(c) < 32 or ord(c) == 127
+                                                          for c in url):
+        raise _shape(what, "html_url", "is not a web address")
+    return url
 
 
 def _optional_text(data: Any, dotted: str, what: str) -> str | None:
