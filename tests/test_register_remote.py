@@ -397,6 +397,22 @@ def test_a_relative_local_remote_is_refused(cli: Cli, tmp_path: Path, registry: 
     assert list(scratch.iterdir()) == []
 
 
+@pytest.mark.parametrize("relative", ["../../..", "../../../.."])
+def test_a_relative_remote_that_leaves_the_clone_is_refused(cli: Cli, tmp_path: Path, registry: Path,
+                                                           train: Path, scratch: Path, relative: str) -> None:
+    """``../../..`` from the clone's .dvc/ is TMPDIR (or above), a folder that exists: still the
+    clone's own relative path, never a shared remote."""
+    config = registry / ".dvc" / "config"
+    config.write_text(config.read_text().replace(str(registry / ".modelreg" / "remote"), relative))
+    commit_all(registry, "A relative remote outside the clone")
+    path = tmp_path / "relative-out.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(registry), str(path))
+    err = cli.fails(*REGISTER, "--registry", str(path)).err
+    assert "a path relative to a clone of the registry" in err and "configure a shared DVC remote" in err
+    assert branches(path) == ["main"] and list(scratch.iterdir()) == []
+    assert not (scratch.parent / "files").exists() and not (tmp_path.parent / "files").exists()
+
+
 def test_the_dvc_cache_stays_in_the_clone(cli: Cli, tmp_path: Path, registry: Path, dvc_remote: Path,
                                          train: Path, scratch: Path) -> None:
     """A ``cache.dir`` committed in the registry's config would keep a copy of the artifact

@@ -243,8 +243,12 @@ def _check_dvc_remote(clone: Path, url: str) -> None:
         return
     path = os.path.realpath(where.path)
     inside = path == os.path.realpath(clone) or path.startswith(os.path.realpath(clone) + os.sep)
-    if inside or path.endswith(os.sep + LOCAL_REMOTE.replace("/", os.sep)) or not os.path.isdir(path):
+    # DVC reads a relative path from .dvc/: wherever it lands, it is the clone's, not a shared place
+    relative = _relative_local(_committed_url(clone, where.name))
+    if inside or relative or path.endswith(os.sep + LOCAL_REMOTE.replace("/", os.sep)) or \
+            not os.path.isdir(path):
         what = ("a folder inside a clone of the registry" if inside or path.endswith(LOCAL_REMOTE)
+                else "a path relative to a clone of the registry" if relative
                 else "a local folder that does not exist here")
         raise InputError(f"the registry {scrub(url)} keeps artifacts in the DVC remote {where.name!r}, "
                          f"{what} ({where.path}), which a registration from elsewhere cannot reach",
@@ -252,6 +256,31 @@ def _check_dvc_remote(clone: Path, url: str) -> None:
                          fix=f"configure a shared DVC remote in the registry (`dvc remote add -d -f "
                          f"{where.name} s3://BUCKET/PATH`, or ssh://, gs://, azure://, or an absolute "
                          "path every user shares) and commit .dvc/config; nothing was registered")
+
+
+def _committed_url(clone: Path, remote: str) -> str | None:
+    """The ``url`` of DVC remote ``remote`` as the registry's ``.dvc/config`` holds it (DVC makes
+    a relative path absolute when it reads it); None when the file does not say."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string((clone / ".dvc" / "config").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return None
+    for section in parser.sections():  # ['remote "NAME"'], as DVC writes it, or [remote "NAME"]
+        named = re.fullmatch(r"""\s*'?\s*remote\s+"(.*)"\s*'?\s*""", section)
+        if named and named[1] == remote:
+            return parser.get(section, "url", fallback=None)
+    return None
+
+
+def _relative_local(url: str | None) -> bool:
+    """Whether a DVC remote's URL is a relative local path (no scheme, not absolute, not ``~``)."""
+    if not url:
+        return False
+    url = url.strip().strip("'\"")
+    return not (re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) or os.path.isabs(url) or url.startswith("~"))
 
 
 def _own_cache(clone: Path) -> None:
