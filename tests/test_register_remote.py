@@ -499,21 +499,63 @@ def test_scrubbers_hide_up_to_the_last_at() -> None:
     assert scrub("https://u:p@ss@host/x and ssh://a@b@h:22/y") == "https://***@host/x and ssh://***@h:22/y"
 
 
+HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-checkout", "pre-push",
+         "reference-transaction", "post-index-change", "pre-auto-gc", "post-rewrite")
+
+
+def _hooks(directory: Path, marker: Path) -> Path:
+    directory.mkdir(parents=True)
+    for hook in HOOKS:
+        (directory / hook).write_text(f'#!/bin/sh\necho "{hook} $PWD" >> {marker}\n')
+        (directory / hook).chmod(0o755)
+    return directory
+
+
+@pytest.mark.parametrize("where", ["init.templateDir", "core.hooksPath"])
+def test_no_hook_runs_in_the_clone(cli: Cli, tmp_path: Path, bare: Path, train: Path, scratch: Path,
+                                   where: str) -> None:
+    """The registry is not the user's: hooks (the user's, which a hook manager such as pre-commit
+    would point at the clone's own config) would run code the registry's authors chose."""
+    marker = tmp_path / "hooks-ran"
+    hooks = _hooks(tmp_path / "template" / "hooks", marker)
+    git(train, "config", "--global", where, str(hooks.parent if where == "init.templateDir" else hooks))
+    cli.ok(*REGISTER, "--registry", str(bare))
+    ran = marker.read_text() if marker.exists() else ""  # the training repository's own may run: it is theirs
+    assert str(scratch) not in ran and os.path.realpath(scratch) not in ran, ran
+    assert branches(bare) == ["main", "modelreg/register-fraud-v1"]
+    assert list(scratch.iterdir()) == []
+
+
+def test_hooks_still_run_in_the_users_own_registry(cli: Cli, tmp_path: Path, registry: Path,
+                                                   workdir: Path) -> None:
+    """``register --commit`` in the user's own registry: their hooks are their choice."""
+    marker = tmp_path / "hooks-ran"
+    git(registry, "config", "core.hooksPath", str(_hooks(tmp_path / "own-hooks", marker)))
+    (workdir / "model.pkl").write_bytes(b"weights")
+    cli.ok("-C", str(registry), "register", "fraud", "-a", str(workdir / "model.pkl"),
+           "--owner", "@acme/fraud", "--commit")
+    assert "post-commit" in marker.read_text().split()
+
+
 def test_a_cancelled_job_leaves_no_clone(tmp_path: Path, bare: Path, train: Path, scratch: Path) -> None:
     """SIGTERM (what a cancelled CI job gets) while the clone exists: it is removed on the way out."""
+    import shutil
     import signal
     import subprocess
     import sys
     import time
 
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
+    # a git that, after the clone's commit, says so and takes 3 s (no hook runs in the clone)
+    wrapper = tmp_path / "slow-git"
+    wrapper.mkdir()
     started = tmp_path / "committing"
-    (hooks / "post-commit").write_text(f"#!/bin/sh\ntouch {started}\nsleep 3\n")
-    (hooks / "post-commit").chmod(0o755)
-    git(train, "config", "--global", "core.hooksPath", str(hooks))
+    (wrapper / "git").write_text(f'#!/bin/sh\n"{shutil.which("git")}" "$@"\ncode=$?\n'
+                                 f'case " $* " in *" commit "*) touch {started}; sleep 3;; esac\n'
+                                 'exit $code\n')
+    (wrapper / "git").chmod(0o755)
     proc = subprocess.Popen([sys.executable, "-m", "modelreg", *REGISTER, "--registry", str(bare)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PATH": f"{wrapper}{os.pathsep}{os.environ['PATH']}"})
     ends = time.monotonic() + 120
     while not started.exists() and proc.poll() is None and time.monotonic() < ends:
         time.sleep(0.05)

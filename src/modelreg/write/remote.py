@@ -130,8 +130,10 @@ def register_remote(url: str, reg: Registration, *, branch: str | None = None, b
     with _terminate_as_exit():
         scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
         try:
-            return _register_in_clone(scratch / "registry", url, reg, branch=branch, base=base,
-                                      open_pr=open_pr, repo=pr_repo, progress=progress)
+            # the registry is not the user's: git runs no hook in its clone (see git.untrusted)
+            with git.untrusted(scratch):
+                return _register_in_clone(scratch / "registry", url, reg, branch=branch, base=base,
+                                          open_pr=open_pr, repo=pr_repo, progress=progress)
         finally:
             remove_tree(scratch)
 
@@ -199,8 +201,9 @@ def _clone(clone: Path, url: str, base: str | None, model: str) -> None:
     a registration never reads (the gates read the commits, not the work tree). A registry of
     100,000 versions then checks out, and is removed, in a few hundred files."""
     branch = ["--branch", base] if base else []
-    code, _, err = git.attempt(clone.parent, "clone", "--quiet", "--filter=blob:none", "--no-checkout",
-                               *branch, "--", url, str(clone))
+    # --template=: none of the user's template hooks is copied in (none would run: git.untrusted)
+    code, _, err = git.attempt(clone.parent, "clone", "--quiet", "--template=", "--filter=blob:none",
+                               "--no-checkout", *branch, "--", url, str(clone))
     if code != 0:
         why = _last_line(err)
         if base and "not found in upstream" in err:
@@ -209,6 +212,8 @@ def _clone(clone: Path, url: str, base: str | None, model: str) -> None:
         raise ServiceError(f"could not clone the registry {scrub(url)}: {why}",
                            fix="check --registry and your access to it (git's credentials: an SSH key, "
                            "a credential helper); nothing was registered")
+    # and none for a tool that runs git itself in the clone (DVC)
+    git.run(clone, "config", "core.hooksPath", os.devnull)
     # `clone --branch` takes a tag too (a detached HEAD): the pull request merges into a branch
     if base and git.attempt(clone, "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{base}")[0] != 0:
         raise InputError(f"{base} is not a branch of the registry {scrub(url)} (a tag?)", field="--base",
@@ -319,7 +324,8 @@ def _gates(clone: Path, into: str) -> CheckReport:
 def _push(clone: Path, url: str, registered: Registered, name: str) -> None:
     """Push the branch only if none of that name exists on the remote: the lease of an empty
     value is checked by the server as it updates the ref, so two pipelines cannot both win it."""
-    code, out, err = git.attempt(clone, "push", "--porcelain", f"--force-with-lease=refs/heads/{name}:",
+    code, out, err = git.attempt(clone, "push", "--porcelain", "--no-verify",
+                                 f"--force-with-lease=refs/heads/{name}:",
                                  "origin", f"HEAD:refs/heads/{name}")
     if code == 0:
         return
@@ -339,8 +345,9 @@ def _open_pull(clone: Path, url: str, repo: str, registered: Registered, name: s
     try:
         return github.create_pull(repo, base=into, head=name, title=title, body=body)
     except BaseException as exc:  # an interrupt too: no branch is left without its pull request
-        code, _, err = git.attempt(clone, "push", "--quiet", f"--force-with-lease=refs/heads/{name}:"
-                                   f"{registered.commit}", "origin", "--delete", f"refs/heads/{name}")
+        code, _, err = git.attempt(clone, "push", "--quiet", "--no-verify",
+                                   f"--force-with-lease=refs/heads/{name}:{registered.commit}", "origin",
+                                   "--delete", f"refs/heads/{name}")
         if not isinstance(exc, ModelregError):
             raise
         if code == 0:
