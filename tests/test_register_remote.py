@@ -413,6 +413,43 @@ def test_a_relative_remote_that_leaves_the_clone_is_refused(cli: Cli, tmp_path: 
     assert not (scratch.parent / "files").exists() and not (tmp_path.parent / "files").exists()
 
 
+def _link_in(shared: Path, link: str, target: Path) -> None:
+    import shutil
+
+    if (shared / link).is_dir() and not (shared / link).is_symlink():
+        shutil.rmtree(shared / link)
+    (shared / link).unlink(missing_ok=True)
+    (shared / link).symlink_to(target)
+    git(shared, "add", "--force", link)
+    git(shared, "commit", "--quiet", "-m", f"{link} is a link")
+
+
+@pytest.mark.parametrize("link", [".dvc/config.local", ".dvc/cache", ".dvc", ".dvc/tmp", "registry/fraud",
+                                  ".github/CODEOWNERS", ".github"])
+def test_a_symbolic_link_where_modelreg_writes_is_refused(cli: Cli, tmp_path: Path, registry: Path,
+                                                          dvc_remote: Path, train: Path, scratch: Path,
+                                                          link: str) -> None:
+    """A hostile registry commits a link to have the registration write anywhere the user may."""
+    shared = copy_registry(registry, tmp_path / "linked", remote=str(dvc_remote))
+    outside = tmp_path / "outside"
+    if link in (".dvc", ".github"):  # a directory elsewhere, holding what the registry's did
+        import shutil
+
+        shutil.copytree(shared / link, outside)
+        git(shared, "rm", "-r", "--quiet", "--cached", link)
+        shutil.rmtree(shared / link)
+    elif link.endswith(("config.local", "CODEOWNERS")):
+        outside.write_text("mine\n")
+    else:
+        outside.mkdir()
+    before = snapshot_tree(outside) if outside.is_dir() else {"": outside.read_bytes()}
+    _link_in(shared, link, outside)
+    err = cli.fails(*REGISTER, "--registry", str(shared / ".git")).err
+    assert "holds a symbolic link at" in err and "nothing was registered" in err
+    assert (snapshot_tree(outside) if outside.is_dir() else {"": outside.read_bytes()}) == before
+    assert list(scratch.iterdir()) == [] and not (dvc_remote / "files").exists()
+
+
 def test_the_dvc_cache_stays_in_the_clone(cli: Cli, tmp_path: Path, registry: Path, dvc_remote: Path,
                                          train: Path, scratch: Path) -> None:
     """A ``cache.dir`` committed in the registry's config would keep a copy of the artifact

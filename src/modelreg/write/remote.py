@@ -165,6 +165,7 @@ def _register_in_clone(clone: Path, url: str, reg: Registration, *, branch: str 
     if not (clone / names.CONFIG_FILE).is_file():
         raise NotARegistryError(f"{scrub(url)} is not a modelreg registry: its branch {into} has no "
                                 f"{names.CONFIG_FILE}", fix="check --registry, or --base")
+    _check_no_links(clone, url, reg.model)
     _own_cache(clone)
     _check_dvc_remote(clone, url)
     _copy_identity(reg.code_repo or Path.cwd(), clone)
@@ -288,12 +289,42 @@ def _relative_local(url: str | None) -> bool:
     return not (re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) or os.path.isabs(url) or url.startswith("~"))
 
 
+#: where a registration writes in the clone (DVC: .dvc/ and the version's .gitignore; modelreg: the
+#: model's directory, CODEOWNERS), besides the version's own files under registry/MODEL/
+_WRITTEN = (".dvc", ".dvcignore", ".github", ".github/CODEOWNERS", "registry")
+
+
+def _check_no_links(clone: Path, url: str, model: str) -> None:
+    """No symbolic link where the registration writes: a registry can commit one (``.dvc``,
+    ``.dvc/config.local``, ``.dvc/cache``, ``registry/MODEL``...) to have a write land in any
+    file the user may write, outside the clone. Checked on what git checked out, before any write."""
+    tops = [*_WRITTEN, names.model_dir(model)]
+    found = [path for path in tops if os.path.islink(clone / path)]
+    for top in (".dvc", names.model_dir(model)):
+        if not found and (clone / top).is_dir():
+            # os.walk does not follow links: a link is listed, never entered
+            for folder, dirs, files in os.walk(clone / top):
+                found += [os.path.relpath(os.path.join(folder, entry), clone) for entry in (*dirs, *files)
+                          if os.path.islink(os.path.join(folder, entry))]
+    if found:
+        path = found[0].replace(os.sep, "/")
+        raise InputError(f"the registry {scrub(url)} holds a symbolic link at {path}, where a registration "
+                         "writes; refused (a write through it would land outside the clone)", file=path,
+                         fix="replace the link with the file or directory itself in the registry (or remove "
+                         "it); nothing was registered")
+
+
 def _own_cache(clone: Path) -> None:
-    """DVC's cache inside the clone, whatever the registry's committed ``.dvc/config`` says (a
-    ``cache.dir`` elsewhere would keep a copy of the artifact after the clone is gone):
-    ``config.local`` is not in git and overrides it."""
+    """DVC's cache beside the clone, in the temporary directory, whatever the registry's committed
+    ``.dvc/config`` says (a ``cache.dir`` elsewhere would keep a copy of the artifact after the
+    clone is gone, and a committed ``.dvc/cache`` link would put it anywhere): ``config.local`` is
+    not in git and overrides it. Written without following a link (checked already: twice)."""
     if (clone / ".dvc").is_dir():  # else the remote's check says the registry has no .dvc
-        (clone / ".dvc" / "config.local").write_text("[cache]\n    dir = cache\n", "utf-8")
+        cache = clone.parent / "dvc-cache"
+        fd = os.open(clone / ".dvc" / "config.local", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                     0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as config:
+            config.write(f"[cache]\n    dir = \"{cache}\"\n")  # quoted: a comma or # in TMPDIR
 
 
 def _copy_identity(code: Path, clone: Path) -> None:
