@@ -259,17 +259,26 @@ def test_a_push_the_server_refuses(cli: Cli, bare: Path, train: Path, scratch: P
     assert_left_nothing(scratch, train, before)
 
 
+def _after_commit(tmp_path: Path, script: str) -> Path:
+    """A folder with a ``git`` that runs ``script`` (sh) after each ``git commit``: what a hook did
+    before no hook ran in the clone."""
+    import shutil
+
+    wrapper = tmp_path / "git-wrapper"
+    wrapper.mkdir()
+    (wrapper / "git").write_text(f'#!/bin/sh\n"{shutil.which("git")}" "$@"\ncode=$?\n'
+                                 f'case " $* " in *" commit "*) {script};; esac\nexit $code\n')
+    (wrapper / "git").chmod(0o755)
+    return wrapper
+
+
 def test_the_push_is_a_compare_and_swap(cli: Cli, tmp_path: Path, bare: Path, train: Path,
-                                        scratch: Path) -> None:
-    """Another pipeline pushes the same branch between the clone and the push (here: a hook run
-    when the clone commits): the push is refused, though the commit would fast-forward the branch,
-    since the lease says the branch must not exist."""
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    (hooks / "post-commit").write_text(
-        f"#!/bin/sh\ngit --git-dir={bare} branch modelreg/register-fraud-v1 main\n")
-    (hooks / "post-commit").chmod(0o755)
-    git(train, "config", "--global", "core.hooksPath", str(hooks))
+                                        scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another pipeline pushes the same branch between the clone and the push (here: a git that
+    does so when the clone commits; no hook runs in the clone): the push is refused, though the
+    commit would fast-forward the branch, since the lease says the branch must not exist."""
+    wrapper = _after_commit(tmp_path, f'git --git-dir="{bare}" branch modelreg/register-fraud-v1 main')
+    monkeypatch.setenv("PATH", f"{wrapper}{os.pathsep}{os.environ['PATH']}")
     err = cli.fails(*REGISTER, "--registry", str(bare)).err
     assert "refused the branch modelreg/register-fraud-v1" in err and "nothing was pushed" in err
     assert git(bare, "rev-parse", "modelreg/register-fraud-v1") == git(bare, "rev-parse", "main")
@@ -576,20 +585,14 @@ def test_hooks_still_run_in_the_users_own_registry(cli: Cli, tmp_path: Path, reg
 
 def test_a_cancelled_job_leaves_no_clone(tmp_path: Path, bare: Path, train: Path, scratch: Path) -> None:
     """SIGTERM (what a cancelled CI job gets) while the clone exists: it is removed on the way out."""
-    import shutil
     import signal
     import subprocess
     import sys
     import time
 
     # a git that, after the clone's commit, says so and takes 3 s (no hook runs in the clone)
-    wrapper = tmp_path / "slow-git"
-    wrapper.mkdir()
     started = tmp_path / "committing"
-    (wrapper / "git").write_text(f'#!/bin/sh\n"{shutil.which("git")}" "$@"\ncode=$?\n'
-                                 f'case " $* " in *" commit "*) touch {started}; sleep 3;; esac\n'
-                                 'exit $code\n')
-    (wrapper / "git").chmod(0o755)
+    wrapper = _after_commit(tmp_path, f'touch "{started}"; sleep 3')
     proc = subprocess.Popen([sys.executable, "-m", "modelreg", *REGISTER, "--registry", str(bare)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "PATH": f"{wrapper}{os.pathsep}{os.environ['PATH']}"})
@@ -720,3 +723,66 @@ def test_a_job_cancelled_while_the_pull_request_opens_leaves_no_branch(
     proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
+def _after_push(tmp_path: Path, script: str) -> Path:
+    """A ``git`` that runs ``script`` after the push of the branch (not after its deletion)."""
+    import shutil
+
+    wrapper = tmp_path / "git-after-push"
+    wrapper.mkdir()
+    (wrapper / "git").write_text(f'#!/bin/sh\n"{shutil.which("git")}" "$@"\ncode=$?\n'
+                                 f'case " $* " in *" HEAD:refs/heads/"*) {script};; esac\nexit $code\n')
+    (wrapper / "git").chmod(0o755)
+    return wrapper
+
+
+def test_a_push_that_times_out_after_landing_takes_the_branch_back(
+        cli: Cli, tmp_path: Path, bare: Path, train: Path, scratch: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server took the branch, then the answer never came: the branch is deleted again (with a
+    lease on our commit), not left behind without its pull request."""
+    wrapper = _after_push(tmp_path, "sleep 60")
+    monkeypatch.setenv("PATH", f"{wrapper}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("MODELREG_GIT_TIMEOUT", "15")
+    err = cli.fails(*REGISTER, "--registry", str(bare), code=4).err
+    assert "got no complete answer from the remote" in err
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_job_stopped_during_the_push_takes_the_branch_back(tmp_path: Path, bare: Path, train: Path,
+                                                            scratch: Path, signame: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pushed = tmp_path / "pushed"
+    wrapper = _after_push(tmp_path, f'touch "{pushed}"; sleep 30')
+    proc = subprocess.Popen([sys.executable, "-m", "modelreg", *REGISTER, "--registry", str(bare)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PATH": f"{wrapper}{os.pathsep}{os.environ['PATH']}"})
+    ends = time.monotonic() + 120
+    while not pushed.exists() and proc.poll() is None and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert branches(bare) == ["main", "modelreg/register-fraud-v1"], proc.communicate()
+    signum = getattr(signal, signame)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"stopped by {signame}" in err and "has been deleted again" in err
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
+def test_a_pull_request_opened_though_its_answer_was_lost_is_reported(
+        cli: Cli, bare: Path, train: Path, scratch: Path, github: GitHubStub) -> None:
+    """GitHub opened the pull request but its answer could not be read: it is found (an open pull
+    request from the branch) and reported, not closed by deleting its branch."""
+    github.add_pull("acme/registry", 5, author="bot", head_sha="0" * 40)["head"]["ref"] = \
+        "modelreg/register-fraud-v1"  # what GitHub did with the POST below
+    github.fail("/repos/acme/registry/pulls", 201, body="{not json", times=1)
+    out = cli.ok(*REGISTER, "--registry", str(bare), "--open-pr", "--repo", "acme/registry").out
+    assert "https://github.com/acme/registry/pull/5" in out
+    assert branches(bare) == ["main", "modelreg/register-fraud-v1"] and list(scratch.iterdir()) == []

@@ -11,10 +11,14 @@ opens the pull request through GitHub's REST API.
 
 Nothing is left half done: a failure before the push leaves nothing on the
 remote but, perhaps, the artifact's bytes in the DVC remote (stored by their
-hash: a later registration of the same bytes reuses them); a pull request
-that cannot be opened has its pushed branch deleted again, and the error
+hash: a later registration of the same bytes reuses them); from the push on,
+a pull request that cannot be opened, a git timeout, SIGINT or SIGTERM has the
+pushed branch deleted again (with a lease on the commit pushed), and the error
 says so (or, when even the deletion failed, which branch is left and how to
-open or delete it).
+open or delete it). A pull request whose answer was lost is looked for first.
+
+The registry is not trusted with the user's machine: no git hook runs in the
+clone, and a symbolic link where the registration writes is refused.
 """
 
 from __future__ import annotations
@@ -180,12 +184,22 @@ def _register_in_clone(clone: Path, url: str, reg: Registration, *, branch: str 
     from modelreg.checks import report as render
 
     body = render.markdown(report)
-    _push(clone, url, registered, name)
-    title = git.run(clone, "log", "-1", "--format=%s", registered.commit).strip()
+    # From the push on, whatever stops the command (a failure, a timeout, SIGINT or SIGTERM) takes
+    # the branch back: no branch is left on the registry without its pull request, silently.
+    step = "push"
     pr_url = None
-    if open_pr:
-        assert repo is not None
-        pr_url = _open_pull(clone, url, repo, registered, name, into, title, body)
+    try:
+        _push(clone, url, registered, name)
+        step = "after"
+        title = git.run(clone, "log", "-1", "--format=%s", registered.commit).strip()
+        if open_pr:
+            assert repo is not None
+            step = "pull"
+            pr_url = _open_pull(repo, name, into, title, body)
+    except PushRejected:
+        raise  # refused by the server: nothing was pushed
+    except BaseException as exc:
+        raise _withdraw(clone, url, repo, registered, name, into, step, exc) from exc
     return RemoteRegistered(registered=registered, url=url, branch=name, base=into,
                             commit=registered.commit, pr_url=pr_url,
                             compare_url=None if pr_url else _compare_url(url, repo, into, name),
@@ -368,29 +382,106 @@ def _push(clone: Path, url: str, registered: Registered, name: str) -> None:
                        "artifact's bytes may be in the DVC remote, stored by their hash)")
 
 
-def _open_pull(clone: Path, url: str, repo: str, registered: Registered, name: str, into: str,
-               title: str, body: str) -> str:
-    """The pull request, or, when GitHub does not open it, the pushed branch deleted again."""
+def _open_pull(repo: str, name: str, into: str, title: str, body: str) -> str:
+    """The pull request's URL. When GitHub's answer is not a refusal (a timeout, a 5xx, a body
+    that cannot be read, an interrupt) it may have opened it all the same: an open pull request
+    from the branch is looked for before the caller deletes the branch (and a retry opens a second)."""
     from modelreg.edges import github
 
     try:
         return github.create_pull(repo, base=into, head=name, title=title, body=body)
-    except BaseException as exc:  # an interrupt too: no branch is left without its pull request
-        code, _, err = git.attempt(clone, "push", "--quiet", "--no-verify",
-                                   f"--force-with-lease=refs/heads/{name}:{registered.commit}", "origin",
-                                   "--delete", f"refs/heads/{name}")
-        if not isinstance(exc, ModelregError):
+    except BaseException as exc:
+        if isinstance(exc, InputError) or (isinstance(exc, github.ApiError) and 400 <= exc.status < 500):
+            raise  # refused: nothing was opened
+        try:
+            found = github.pull_of(repo, name)
+        except ModelregError:
+            found = None  # not known either: the branch is deleted, as when nothing was opened
+        if found is None:
             raise
+        if isinstance(exc, ModelregError):
+            return found
+        raise _Opened(found) from exc
+
+
+class _Opened(Exception):
+    """An interrupt while opening the pull request, which GitHub had opened: nothing to take back."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+class Interrupted(ModelregError):
+    """SIGINT or SIGTERM once the branch was pushed; exit code 128 + the signal's number."""
+
+    def __init__(self, message: str, *, fix: str | None = None, signum: int) -> None:
+        super().__init__(message, fix=fix)
+        self.exit_code = 128 + signum
+
+
+def _withdraw(clone: Path, url: str, repo: str | None, registered: Registered, name: str, into: str,
+              step: str, exc: BaseException) -> BaseException:
+    """Delete the branch ``name`` the command pushed (or may have: ``step`` is where it stopped),
+    only if it still holds our commit; the error to raise, saying what is left."""
+    signum = _signal_of(exc.__cause__ if isinstance(exc, _Opened) else exc)
+    stopped = f"stopped by {signal.Signals(signum).name}" if signum else "stopped"
+    if isinstance(exc, _Opened):
+        return Interrupted(f"{stopped}; the pull request {exc.url} was opened (its branch is {name})",
+                           signum=signum or signal.SIGTERM)
+    gone, why = _delete_pushed(clone, registered.commit or "", name)
+    where, delete = scrub(url), f"git push {scrub(url)} --delete {name}"
+    compare = _compare_url(url, repo, into, name)
+    if signum:
+        if gone:
+            return Interrupted(f"{stopped} after the push of {name}; the branch has been deleted again, so "
+                               f"nothing is left on the registry {where}", signum=signum)
+        return Interrupted(f"{stopped}; the branch {name} may be left on {where} without its pull request "
+                           f"(deleting it failed: {why})", fix=f"delete it: {delete}", signum=signum)
+    if not isinstance(exc, ModelregError):
+        return exc  # a bug: the branch taken back if it could be, the error as it is
+    if step == "pull" and gone:
+        return ServiceError(f"the pull request for {registered.model} v{registered.version} was not "
+                            f"opened: {exc.message}; the branch {name} was pushed and has been deleted "
+                            "again, so nothing is left on the registry",
+                            fix=f"{exc.fix + '; then ' if exc.fix else ''}run the command again")
+    if step == "pull":
+        return ServiceError(f"the branch {name} IS pushed to {where}, but the pull request was not "
+                            f"opened ({exc.message}) and deleting the branch failed ({why})",
+                            fix=f"open the pull request by hand{f' at {compare}' if compare else ''}, or "
+                            f"delete the branch: {delete}")
+    if gone and step == "after":
+        exc.message = f"{exc.message}; the branch {name} was pushed and has been deleted again"
+    if gone:
+        return exc  # a failed push says nothing was pushed
+    return ServiceError(f"{exc.message}; the branch {name} may be left on {where} (deleting it failed: "
+                        f"{why})", fix=f"delete it: {delete}")
+
+
+def _signal_of(exc: BaseException | None) -> int | None:
+    """The signal an exception stands for: SIGINT (KeyboardInterrupt), SIGTERM (SystemExit(143),
+    from :func:`_terminate_as_exit`)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return signal.SIGINT
+    if isinstance(exc, SystemExit) and isinstance(exc.code, int) and exc.code > 128:
+        return exc.code - 128
+    return None
+
+
+def _delete_pushed(clone: Path, commit: str, name: str) -> tuple[bool, str]:
+    """Delete the branch on the remote if it holds ``commit`` (a lease: a branch someone moved
+    since is theirs); (whether the branch is gone, git's words when it is not)."""
+    try:
+        code, _, err = git.attempt(clone, "push", "--quiet", "--no-verify",
+                                   f"--force-with-lease=refs/heads/{name}:{commit}", "origin",
+                                   "--delete", f"refs/heads/{name}")
         if code == 0:
-            raise ServiceError(f"the pull request for {registered.model} v{registered.version} was not "
-                               f"opened: {exc.message}; the branch {name} was pushed and has been deleted "
-                               "again, so nothing is left on the registry",
-                               fix=f"{exc.fix + '; then ' if exc.fix else ''}run the command again") from exc
-        compare = _compare_url(url, repo, into, name)
-        raise ServiceError(f"the branch {name} IS pushed to {scrub(url)}, but the pull request was not "
-                           f"opened ({exc.message}) and deleting the branch failed ({_last_line(err)})",
-                           fix=f"open the pull request by hand{f' at {compare}' if compare else ''}, or "
-                           f"delete the branch: git push {scrub(url)} --delete {name}") from exc
+            return True, ""
+        # the lease fails when there is no such branch too: the push never landed
+        listed, out, _ = git.attempt(clone, "ls-remote", "origin", f"refs/heads/{name}")
+        return listed == 0 and not out.strip(), _last_line(err)
+    except ModelregError as exc:  # a git that times out again
+        return False, exc.message
 
 
 # -- helpers --------------------------------------------------------------------------------------
