@@ -129,3 +129,72 @@ def test_register_mode_reads_the_model_input_as_a_name_only(tmp_path: Path) -> N
     assert done.returncode != 0
     assert "Usage:" not in done.stdout + done.stderr
     assert "--help" in done.stderr and "model" in done.stderr.lower(), done.stderr
+
+
+def _fake_modelreg(tmp: Path, script: str) -> dict[str, str]:
+    """The runner with a modelreg that runs ``script`` (sh) instead: what a server's answers made."""
+    env = runner(tmp)
+    Path(env["MODELREG"]).write_text(f"#!/bin/sh\n{script}\n")
+    return env
+
+
+def _register_env(tmp_path: Path, env: dict[str, str], **extra: str) -> dict[str, str]:
+    return {**os.environ, **env, "REGISTRY": str(tmp_path / "r.git"), "MODEL": "fraud",
+            "ARTIFACT": "model.pkl", "GITHUB_TOKEN": "", "ACTOR": "bot", "ACTOR_ID": "1",
+            "PREFIX": "modelreg/register-", "RUN_ID": "7", "RUN_ATTEMPT": "1", "RUN_URL": "https://x/7",
+            **extra}
+
+
+def test_an_output_with_a_line_break_is_never_written(tmp_path: Path) -> None:
+    """A hostile API's pull request URL with a line break would add outputs of its own."""
+    answer = ('{"model": "fraud", "version": 1, "branch": "b", "base": "main", "repo": "acme/r", '
+              '"pr_url": "https://x/1\\nversion=666"}')
+    env = _fake_modelreg(tmp_path / "runner", f"printf '%s' '{answer}'")
+    done = subprocess.run(["bash", "-e", "-c", step("Register and open the pull request")], cwd=tmp_path,
+                          env=_register_env(tmp_path, env), capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "the output pr-url holds a line break" in done.stdout + done.stderr
+    assert Path(env["GITHUB_OUTPUT"]).read_text() == ""
+
+
+KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIPrivateKeyBytesHere\n-----END EC PRIVATE KEY-----"
+ANSWER = '{"model": "fraud", "version": 1, "branch": "b", "base": "main", "repo": "", "pr_url": ""}'
+#: a modelreg that records its argv and the --sign-key file (mode and text), then answers
+RECORD = (f'printf "%s\\n" "$@" > "$RUNNER_TEMP/argv"; while [ $# -gt 0 ]; do '
+          f'if [ "$1" = --sign-key ]; then stat -c %a "$2" > "$RUNNER_TEMP/mode"; '
+          f'cat "$2" > "$RUNNER_TEMP/key"; fi; shift; done; printf "%s" \'{ANSWER}\'')
+
+
+@pytest.mark.parametrize("value", [KEY, f"\n  {KEY}\n", f" {KEY}", "MHcCAQEEIPrivateKeyBytesHere"])
+def test_a_sign_key_that_is_key_text_never_reaches_argv(value: str, tmp_path: Path) -> None:
+    """Key text with a leading line break or space (or no PEM armour) is still key text: written
+    to a file only the runner's user reads, never passed where an error would echo it."""
+    env = _fake_modelreg(tmp_path / "runner", RECORD)
+    done = subprocess.run(["bash", "-e", "-c", step("Register and open the pull request")], cwd=tmp_path,
+                          env=_register_env(tmp_path, env, SIGN_KEY=value), capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    runner_temp = Path(env["RUNNER_TEMP"])
+    argv = (runner_temp / "argv").read_text()
+    assert "PrivateKeyBytes" not in argv and "--sign-key" in argv
+    assert (runner_temp / "mode").read_text().strip() == "600"
+    assert (runner_temp / "key").read_text() == value.strip() + "\n"
+    assert not (runner_temp / "modelreg-sign-key.pem").exists()
+
+
+def test_a_sign_key_that_is_a_path_is_passed_as_one(tmp_path: Path) -> None:
+    (tmp_path / "signing.pem").write_text(KEY)
+    env = _fake_modelreg(tmp_path / "runner", RECORD)
+    done = subprocess.run(["bash", "-e", "-c", step("Register and open the pull request")], cwd=tmp_path,
+                          env=_register_env(tmp_path, env, SIGN_KEY=" signing.pem\n"), capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "signing.pem\n" in (Path(env["RUNNER_TEMP"]) / "argv").read_text()
+
+
+def test_the_cli_never_echoes_a_sign_key_value(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "model.pkl").write_bytes(b"weights")
+    err = cli.fails("register", "fraud", "-a", str(tmp_path / "model.pkl"), "--sign-key", f"\n{KEY}",
+                    code=2).err
+    assert "PrivateKeyBytes" not in err and "BEGIN" not in err
+    assert "--sign-key" in err and "the value is not shown: it may be a key" in err

@@ -335,3 +335,17 @@ def test_an_oversized_answer_is_refused(stub: GitHubStub, client: Client,
     stub.fail(PULL, 200, body={"number": 7, "padding": "x" * 2000})
     with pytest.raises(ServiceError, match=r"acme/registry#7 with more than 1000 bytes; refused"):
         client.pull(REPO, 7)
+
+
+@pytest.mark.parametrize("url", ["https://github.com/a/b/pull/1\nversion=666", "https://x/1 y",
+                                 "https://x/1\r", "https://x/\x1b[31m", "javascript:alert(1)"])
+def test_a_pull_request_url_must_be_one_clean_line(url: str, stub: GitHubStub, client: Client) -> None:
+    """The URL is printed and written to the action's GITHUB_OUTPUT: a line break would add outputs."""
+    stub.fail("/repos/acme/registry/pulls", 201, body={"html_url": url}, times=1)
+    with pytest.raises(ServiceError, match="html_url` is not a web address"):
+        client.create_pull("acme/registry", base="main", head="b", title="t", body="")
+    stub.add_pull("acme/registry", 3, author="bot", head_sha="0" * 40)
+    stub.pulls[("acme/registry", 3)]["head"]["ref"] = "b"
+    stub.fail("/repos/acme/registry/pulls/3", 200, body={"html_url": url})
+    with pytest.raises(ServiceError, match="html_url` is not a web address"):
+        client.update_pull_of("acme/registry", "b", title="t", body="")

@@ -259,17 +259,26 @@ def test_a_push_the_server_refuses(cli: Cli, bare: Path, train: Path, scratch: P
     assert_left_nothing(scratch, train, before)
 
 
+def _after_commit(tmp_path: Path, script: str) -> Path:
+    """A folder with a ``git`` that runs ``script`` (sh) after each ``git commit``: what a hook did
+    before no hook ran in the clone."""
+    import shutil
+
+    wrapper = tmp_path / "git-wrapper"
+    wrapper.mkdir()
+    (wrapper / "git").write_text(f'#!/bin/sh\n"{shutil.which("git")}" "$@"\ncode=$?\n'
+                                 f'case " $* " in *" commit "*) {script};; esac\nexit $code\n')
+    (wrapper / "git").chmod(0o755)
+    return wrapper
+
+
 def test_the_push_is_a_compare_and_swap(cli: Cli, tmp_path: Path, bare: Path, train: Path,
-                                        scratch: Path) -> None:
-    """Another pipeline pushes the same branch between the clone and the push (here: a hook run
-    when the clone commits): the push is refused, though the commit would fast-forward the branch,
-    since the lease says the branch must not exist."""
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    (hooks / "post-commit").write_text(
-        f"#!/bin/sh\ngit --git-dir={bare} branch modelreg/register-fraud-v1 main\n")
-    (hooks / "post-commit").chmod(0o755)
-    git(train, "config", "--global", "core.hooksPath", str(hooks))
+                                        scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another pipeline pushes the same branch between the clone and the push (here: a git that
+    does so when the clone commits; no hook runs in the clone): the push is refused, though the
+    commit would fast-forward the branch, since the lease says the branch must not exist."""
+    wrapper = _after_commit(tmp_path, f'git --git-dir="{bare}" branch modelreg/register-fraud-v1 main')
+    monkeypatch.setenv("PATH", f"{wrapper}{os.pathsep}{os.environ['PATH']}")
     err = cli.fails(*REGISTER, "--registry", str(bare)).err
     assert "refused the branch modelreg/register-fraud-v1" in err and "nothing was pushed" in err
     assert git(bare, "rev-parse", "modelreg/register-fraud-v1") == git(bare, "rev-parse", "main")
@@ -397,6 +406,59 @@ def test_a_relative_local_remote_is_refused(cli: Cli, tmp_path: Path, registry: 
     assert list(scratch.iterdir()) == []
 
 
+@pytest.mark.parametrize("relative", ["../../..", "../../../.."])
+def test_a_relative_remote_that_leaves_the_clone_is_refused(cli: Cli, tmp_path: Path, registry: Path,
+                                                           train: Path, scratch: Path, relative: str) -> None:
+    """``../../..`` from the clone's .dvc/ is TMPDIR (or above), a folder that exists: still the
+    clone's own relative path, never a shared remote."""
+    config = registry / ".dvc" / "config"
+    config.write_text(config.read_text().replace(str(registry / ".modelreg" / "remote"), relative))
+    commit_all(registry, "A relative remote outside the clone")
+    path = tmp_path / "relative-out.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(registry), str(path))
+    err = cli.fails(*REGISTER, "--registry", str(path)).err
+    assert "a path relative to a clone of the registry" in err and "configure a shared DVC remote" in err
+    assert branches(path) == ["main"] and list(scratch.iterdir()) == []
+    assert not (scratch.parent / "files").exists() and not (tmp_path.parent / "files").exists()
+
+
+def _link_in(shared: Path, link: str, target: Path) -> None:
+    import shutil
+
+    if (shared / link).is_dir() and not (shared / link).is_symlink():
+        shutil.rmtree(shared / link)
+    (shared / link).unlink(missing_ok=True)
+    (shared / link).symlink_to(target)
+    git(shared, "add", "--force", link)
+    git(shared, "commit", "--quiet", "-m", f"{link} is a link")
+
+
+@pytest.mark.parametrize("link", [".dvc/config.local", ".dvc/cache", ".dvc", ".dvc/tmp", "registry/fraud",
+                                  ".github/CODEOWNERS", ".github"])
+def test_a_symbolic_link_where_modelreg_writes_is_refused(cli: Cli, tmp_path: Path, registry: Path,
+                                                          dvc_remote: Path, train: Path, scratch: Path,
+                                                          link: str) -> None:
+    """A hostile registry commits a link to have the registration write anywhere the user may."""
+    shared = copy_registry(registry, tmp_path / "linked", remote=str(dvc_remote))
+    outside = tmp_path / "outside"
+    if link in (".dvc", ".github"):  # a directory elsewhere, holding what the registry's did
+        import shutil
+
+        shutil.copytree(shared / link, outside)
+        git(shared, "rm", "-r", "--quiet", "--cached", link)
+        shutil.rmtree(shared / link)
+    elif link.endswith(("config.local", "CODEOWNERS")):
+        outside.write_text("mine\n")
+    else:
+        outside.mkdir()
+    before = snapshot_tree(outside) if outside.is_dir() else {"": outside.read_bytes()}
+    _link_in(shared, link, outside)
+    err = cli.fails(*REGISTER, "--registry", str(shared / ".git")).err
+    assert "holds a symbolic link at" in err and "nothing was registered" in err
+    assert (snapshot_tree(outside) if outside.is_dir() else {"": outside.read_bytes()}) == before
+    assert list(scratch.iterdir()) == [] and not (dvc_remote / "files").exists()
+
+
 def test_the_dvc_cache_stays_in_the_clone(cli: Cli, tmp_path: Path, registry: Path, dvc_remote: Path,
                                          train: Path, scratch: Path) -> None:
     """A ``cache.dir`` committed in the registry's config would keep a copy of the artifact
@@ -451,6 +513,13 @@ def test_a_base_that_does_not_exist(cli: Cli, bare: Path, train: Path, scratch: 
     assert list(scratch.iterdir()) == []
 
 
+def test_a_base_that_is_a_tag_is_refused(cli: Cli, bare: Path, train: Path, scratch: Path) -> None:
+    git(bare, "tag", "v0", "main")
+    err = cli.fails(*REGISTER, "--registry", str(bare), "--base", "v0").err
+    assert "v0 is not a branch of the registry" in err and "--base" in err
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
 def test_registry_only_options_need_registry(cli: Cli, registry: Path, train: Path) -> None:
     err = cli.fails("-C", str(registry), *REGISTER, "--open-pr", code=2).err
     assert "--open-pr, --repo and --base go with --registry URL" in err
@@ -464,6 +533,56 @@ def test_a_token_in_the_url_is_never_shown(cli: Cli, train: Path, scratch: Path)
     assert "s3cret-token" not in err and "***@127.0.0.1" in err
 
 
+def test_a_password_with_a_raw_at_is_hidden_whole(cli: Cli, train: Path, scratch: Path) -> None:
+    err = cli.fails(*REGISTER, "--registry", "http://user:SEC@RET123@127.0.0.1:9/acme/registry.git",
+                    code=4).err
+    assert "SEC" not in err and "RET123" not in err and "***@127.0.0.1" in err
+
+
+def test_scrubbers_hide_up_to_the_last_at() -> None:
+    from modelreg.write.remote import scrub
+
+    assert scrub("https://u:p@ss@host/x and ssh://a@b@h:22/y") == "https://***@host/x and ssh://***@h:22/y"
+
+
+HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-checkout", "pre-push",
+         "reference-transaction", "post-index-change", "pre-auto-gc", "post-rewrite")
+
+
+def _hooks(directory: Path, marker: Path) -> Path:
+    directory.mkdir(parents=True)
+    for hook in HOOKS:
+        (directory / hook).write_text(f'#!/bin/sh\necho "{hook} $PWD" >> {marker}\n')
+        (directory / hook).chmod(0o755)
+    return directory
+
+
+@pytest.mark.parametrize("where", ["init.templateDir", "core.hooksPath"])
+def test_no_hook_runs_in_the_clone(cli: Cli, tmp_path: Path, bare: Path, train: Path, scratch: Path,
+                                   where: str) -> None:
+    """The registry is not the user's: hooks (the user's, which a hook manager such as pre-commit
+    would point at the clone's own config) would run code the registry's authors chose."""
+    marker = tmp_path / "hooks-ran"
+    hooks = _hooks(tmp_path / "template" / "hooks", marker)
+    git(train, "config", "--global", where, str(hooks.parent if where == "init.templateDir" else hooks))
+    cli.ok(*REGISTER, "--registry", str(bare))
+    ran = marker.read_text() if marker.exists() else ""  # the training repository's own may run: it is theirs
+    assert str(scratch) not in ran and os.path.realpath(scratch) not in ran, ran
+    assert branches(bare) == ["main", "modelreg/register-fraud-v1"]
+    assert list(scratch.iterdir()) == []
+
+
+def test_hooks_still_run_in_the_users_own_registry(cli: Cli, tmp_path: Path, registry: Path,
+                                                   workdir: Path) -> None:
+    """``register --commit`` in the user's own registry: their hooks are their choice."""
+    marker = tmp_path / "hooks-ran"
+    git(registry, "config", "core.hooksPath", str(_hooks(tmp_path / "own-hooks", marker)))
+    (workdir / "model.pkl").write_bytes(b"weights")
+    cli.ok("-C", str(registry), "register", "fraud", "-a", str(workdir / "model.pkl"),
+           "--owner", "@acme/fraud", "--commit")
+    assert "post-commit" in marker.read_text().split()
+
+
 def test_a_cancelled_job_leaves_no_clone(tmp_path: Path, bare: Path, train: Path, scratch: Path) -> None:
     """SIGTERM (what a cancelled CI job gets) while the clone exists: it is removed on the way out."""
     import signal
@@ -471,14 +590,12 @@ def test_a_cancelled_job_leaves_no_clone(tmp_path: Path, bare: Path, train: Path
     import sys
     import time
 
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
+    # a git that, after the clone's commit, says so and takes 3 s (no hook runs in the clone)
     started = tmp_path / "committing"
-    (hooks / "post-commit").write_text(f"#!/bin/sh\ntouch {started}\nsleep 3\n")
-    (hooks / "post-commit").chmod(0o755)
-    git(train, "config", "--global", "core.hooksPath", str(hooks))
+    wrapper = _after_commit(tmp_path, f'touch "{started}"; sleep 3')
     proc = subprocess.Popen([sys.executable, "-m", "modelreg", *REGISTER, "--registry", str(bare)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PATH": f"{wrapper}{os.pathsep}{os.environ['PATH']}"})
     ends = time.monotonic() + 120
     while not started.exists() and proc.poll() is None and time.monotonic() < ends:
         time.sleep(0.05)
@@ -606,3 +723,66 @@ def test_a_job_cancelled_while_the_pull_request_opens_leaves_no_branch(
     proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
+def _after_push(tmp_path: Path, script: str) -> Path:
+    """A ``git`` that runs ``script`` after the push of the branch (not after its deletion)."""
+    import shutil
+
+    wrapper = tmp_path / "git-after-push"
+    wrapper.mkdir()
+    (wrapper / "git").write_text(f'#!/bin/sh\n"{shutil.which("git")}" "$@"\ncode=$?\n'
+                                 f'case " $* " in *" HEAD:refs/heads/"*) {script};; esac\nexit $code\n')
+    (wrapper / "git").chmod(0o755)
+    return wrapper
+
+
+def test_a_push_that_times_out_after_landing_takes_the_branch_back(
+        cli: Cli, tmp_path: Path, bare: Path, train: Path, scratch: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server took the branch, then the answer never came: the branch is deleted again (with a
+    lease on our commit), not left behind without its pull request."""
+    wrapper = _after_push(tmp_path, "sleep 60")
+    monkeypatch.setenv("PATH", f"{wrapper}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("MODELREG_GIT_TIMEOUT", "15")
+    err = cli.fails(*REGISTER, "--registry", str(bare), code=4).err
+    assert "got no complete answer from the remote" in err
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_job_stopped_during_the_push_takes_the_branch_back(tmp_path: Path, bare: Path, train: Path,
+                                                            scratch: Path, signame: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pushed = tmp_path / "pushed"
+    wrapper = _after_push(tmp_path, f'touch "{pushed}"; sleep 30')
+    proc = subprocess.Popen([sys.executable, "-m", "modelreg", *REGISTER, "--registry", str(bare)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PATH": f"{wrapper}{os.pathsep}{os.environ['PATH']}"})
+    ends = time.monotonic() + 120
+    while not pushed.exists() and proc.poll() is None and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert branches(bare) == ["main", "modelreg/register-fraud-v1"], proc.communicate()
+    signum = getattr(signal, signame)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"stopped by {signame}" in err and "has been deleted again" in err
+    assert branches(bare) == ["main"] and list(scratch.iterdir()) == []
+
+
+def test_a_pull_request_opened_though_its_answer_was_lost_is_reported(
+        cli: Cli, bare: Path, train: Path, scratch: Path, github: GitHubStub) -> None:
+    """GitHub opened the pull request but its answer could not be read: it is found (an open pull
+    request from the branch) and reported, not closed by deleting its branch."""
+    github.add_pull("acme/registry", 5, author="bot", head_sha="0" * 40)["head"]["ref"] = \
+        "modelreg/register-fraud-v1"  # what GitHub did with the POST below
+    github.fail("/repos/acme/registry/pulls", 201, body="{not json", times=1)
+    out = cli.ok(*REGISTER, "--registry", str(bare), "--open-pr", "--repo", "acme/registry").out
+    assert "https://github.com/acme/registry/pull/5" in out
+    assert branches(bare) == ["main", "modelreg/register-fraud-v1"] and list(scratch.iterdir()) == []

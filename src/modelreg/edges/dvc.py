@@ -406,8 +406,9 @@ def _stream(fs: Any, source: str, dest: Path, relpath: str, progress: Progress, 
 
 
 _REACH_FIX = "check the remote in .dvc/config is reachable (`dvc remote list`, credentials, network)"
-#: the user and password of a URL (``https://user:secret@host``), never shown
-_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
+#: the user and password of a URL (``https://user:secret@host``), never shown: up to the last ``@``
+#: before the host, as a password may hold a raw ``@``
+_USERINFO = re.compile(r"(?<=://)[^/?#\s'\"]+@")
 #: settings of a remote that hold credentials (DVC's names across its file systems)
 _SECRET_SETTINGS = re.compile(r"password|secret|token|key|credential|passphrase|sas|connection_string|"
                               r"session", re.IGNORECASE)

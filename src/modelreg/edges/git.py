@@ -6,7 +6,7 @@ import contextlib
 import os
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from modelreg.errors import GitError, InputError, NotFoundError, ServiceError
 
@@ -40,10 +40,37 @@ def _status(root: StrPath, *args: str) -> tuple[int, str]:
 
 def _spawn(root: StrPath, args: Sequence[str], input: bytes | None) -> subprocess.CompletedProcess[bytes]:
     """The one place a git command is started (but ``cat-file --batch``, see BlobReader)."""
+    options = _hooks_off(root)
     if args and args[0] in _NETWORK:
-        return _spawn_bounded(root, args, input)
-    return subprocess.run(["git", *args], cwd=root, input=input, capture_output=True, check=False,
-                          env=_env())
+        return _spawn_bounded(root, args, input, options)
+    return subprocess.run(["git", *options, *args], cwd=root, input=input, capture_output=True,
+                          check=False, env=_env())
+
+
+#: the real paths of directories holding repositories that are not the user's (a registry's
+#: temporary clone): git runs no hook there, neither the user's (init.templateDir, core.hooksPath,
+#: a hook manager such as pre-commit that would run what the repository's own config names) nor
+#: any the repository could bring. ``-c`` outranks every configuration file and GIT_CONFIG_*.
+_UNTRUSTED: set[str] = set()
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+
+
+@contextlib.contextmanager
+def untrusted(root: StrPath) -> Iterator[None]:
+    """While inside: every git command run in ``root`` or under it runs no hook."""
+    path = os.path.realpath(root)
+    _UNTRUSTED.add(path)
+    try:
+        yield
+    finally:
+        _UNTRUSTED.discard(path)
+
+
+def _hooks_off(root: StrPath) -> tuple[str, ...]:
+    if not _UNTRUSTED:
+        return ()
+    path = os.path.realpath(root)
+    return NO_HOOKS if any(path == r or path.startswith(r + os.sep) for r in _UNTRUSTED) else ()
 
 
 #: git commands that talk to a remote, and how long one may take in all ($MODELREG_GIT_TIMEOUT
@@ -55,15 +82,16 @@ TIMEOUT_ENV = "MODELREG_GIT_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
 
 
-def _spawn_bounded(root: StrPath, args: Sequence[str], input: bytes | None
+def _spawn_bounded(root: StrPath, args: Sequence[str], input: bytes | None, options: Sequence[str] = ()
                    ) -> subprocess.CompletedProcess[bytes]:
     """A git command that talks to a remote, stopped with everything it started (ssh, the remote
     helpers) when its time is up: ServiceError (exit code 4), naming the remote's command."""
     import signal
 
     limit = _timeout()
-    proc = subprocess.Popen(["git", *args], cwd=root, stdin=subprocess.PIPE if input is not None else
-                            subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
+    proc = subprocess.Popen(["git", *options, *args], cwd=root,
+                            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
                             start_new_session=True)  # its own process group: ssh and helpers go with it
     try:
         out, err = proc.communicate(input, timeout=limit)

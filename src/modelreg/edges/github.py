@@ -175,6 +175,15 @@ class _Call:
     forbidden: str  # the fix for a 403
 
 
+class ApiError(ServiceError):
+    """GitHub's API answered with an error status (``status``): the request reached it and was
+    refused, or failed there (a 4xx is a refusal: nothing was done)."""
+
+    def __init__(self, message: str, *, fix: str | None = None, status: int) -> None:
+        super().__init__(message, fix=fix)
+        self.status = status
+
+
 class Client:
     """GitHub's REST API: ``Client().pull("acme/registry", 7)``; one write, :meth:`create_pull`."""
 
@@ -278,10 +287,7 @@ class Client:
                    "maintainer_can_modify": False}
         data, _ = self._request(f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/pulls", call,
                                 time.monotonic() + self.total, payload=payload)
-        url = _text(data, "html_url", call.what)
-        if not url.startswith(("https://", "http://")):
-            raise _shape(call.what, "html_url", "is not a web address")
-        return url
+        return _web_url(data, call.what)
 
     def update_pull_of(self, repo: str, head: str, *, title: str, body: str) -> str | None:
         """Retitle the open pull request from the branch ``head`` of ``repo`` and replace its body
@@ -296,24 +302,35 @@ class Client:
                        "(fine-grained: Pull requests read and write; in a workflow: "
                        "`permissions: pull-requests: write`)"),
         )
+        found = self._open_pull_from(owner, name, head, call)
+        if found is None:
+            return None
+        number = _integer(found, "number", call.what)
+        if len(body) > MAX_PULL_BODY:
+            body = body[:MAX_PULL_BODY - len(_CUT)] + _CUT
+        data, _ = self._request(f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/pulls/{number}", call,
+                                time.monotonic() + self.total, payload={"title": title, "body": body},
+                                method="PATCH")
+        return _web_url(data, call.what)
+
+    def pull_of(self, repo: str, head: str) -> str | None:
+        """The web URL of the open pull request from the branch ``head`` of ``repo`` (``GET
+        .../pulls?head=OWNER:BRANCH``), None when there is none."""
+        owner, name = check_repo(repo)
+        call = _Call(what=f"the pull request from {head} in {repo}",
+                     not_found=f"check the repository name {repo}",
+                     forbidden=f"the token in {self.token_name} needs to read pull requests on {repo}")
+        found = self._open_pull_from(owner, name, head, call)
+        return None if found is None else _web_url(found, call.what)
+
+    def _open_pull_from(self, owner: str, name: str, head: str, call: _Call) -> Any:
         query = urllib.parse.urlencode({"head": f"{owner}:{head}", "state": "open"})
         found = self._get_one(f"/repos/{_q(owner)}/{_q(name)}/pulls?{query}", call)
         if not isinstance(found, list):
             raise _shape(call.what, "pulls", "is not a list")
         # GitHub filters by head; a server that does not is not believed beyond the branch named
         matching = [p for p in found if _text(p, "head.ref", call.what) == head]
-        if not matching:
-            return None
-        number = _integer(matching[0], "number", call.what)
-        if len(body) > MAX_PULL_BODY:
-            body = body[:MAX_PULL_BODY - len(_CUT)] + _CUT
-        data, _ = self._request(f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/pulls/{number}", call,
-                                time.monotonic() + self.total, payload={"title": title, "body": body},
-                                method="PATCH")
-        url = _text(data, "html_url", call.what)
-        if not url.startswith(("https://", "http://")):
-            raise _shape(call.what, "html_url", "is not a web address")
-        return url
+        return matching[0] if matching else None
 
     # -- HTTP ----------------------------------------------------------------------------------
 
@@ -407,37 +424,41 @@ class Client:
         code, headers = exc.code, exc.headers
         said = self._scrub(_server_message(exc))
         status = f"{code} {said}" if said else str(code)
+
+        def answered(message: str, *, fix: str | None = None) -> ServiceError:
+            return ApiError(" ".join(message.splitlines()), fix=fix, status=code)
+
         if code in (403, 429) and (headers.get("X-RateLimit-Remaining") == "0"
                                    or headers.get("Retry-After") or code == 429):
-            return self._error(f"GitHub's API rate limit was hit on {call.what} ({status})",
+            return answered(f"GitHub's API rate limit was hit on {call.what} ({status})",
                                fix=_rate_limit_fix(headers, authenticated=bool(self._token),
                                                    token_name=self.token_name))
         if code == 401:
             fix = (f"the token in {self.token_name} is missing, invalid or expired: set {self.token_name} "
                    "to a valid token" if self._token else f"no token was sent: set {self.token_name}")
-            return self._error(f"GitHub's API refused {call.what} (401 unauthorised: {said or 'no reason'})",
+            return answered(f"GitHub's API refused {call.what} (401 unauthorised: {said or 'no reason'})",
                                fix=fix)
         if code == 403:
-            return self._error(f"GitHub's API refused {call.what} ({status})", fix=call.forbidden)
+            return answered(f"GitHub's API refused {call.what} ({status})", fix=call.forbidden)
         if code == 404:
-            return self._error(f"{call.what} not found (404 from {self._origin})", fix=call.not_found)
+            return answered(f"{call.what} not found (404 from {self._origin})", fix=call.not_found)
         if 300 <= code < 400:
             where = self._scrub(_origin(headers.get("Location", "") or "")) or "nowhere"
             if where == self._origin:
-                return self._error(f"GitHub's API redirected {call.what} too many times ({status})",
+                return answered(f"GitHub's API redirected {call.what} too many times ({status})",
                                    fix=f"check {API_URL_ENV}")
-            return self._error(f"GitHub's API redirected {call.what} to another host ({where}); not "
+            return answered(f"GitHub's API redirected {call.what} to another host ({where}); not "
                                f"followed, so the token stays with {self._origin}",
                                fix=f"check {API_URL_ENV}")
         if code == 422:  # only a write is validated: GitHub's reasons are in the message
-            return self._error(f"GitHub's API refused {call.what} (422 {said or 'Unprocessable Entity'})",
+            return answered(f"GitHub's API refused {call.what} (422 {said or 'Unprocessable Entity'})",
                                fix="a pull request for that branch may be open already, or the branch "
                                "may have no commit its base lacks")
         if code >= 500:
-            return self._error(f"GitHub's API failed on {call.what} ({status})",
+            return answered(f"GitHub's API failed on {call.what} ({status})",
                                fix="GitHub may be having an outage (https://www.githubstatus.com); "
                                "retry the job")
-        return self._error(f"GitHub's API answered {call.what} with {status}")
+        return answered(f"GitHub's API answered {call.what} with {status}")
 
     def _unreachable(self, reason: BaseException, call: _Call, *, all_pages: bool = False) -> ServiceError:
         if isinstance(reason, TimeoutError):
@@ -632,6 +653,16 @@ def _text(data: Any, dotted: str, what: str) -> str:
     return value
 
 
+def _web_url(data: Any, what: str) -> str:
+    """``html_url``: an http(s) address on one line, without spaces or control characters (it is
+    printed, and the action writes it to GITHUB_OUTPUT, where a line break would add outputs)."""
+    url = _text(data, "html_url", what)
+    if not url.startswith(("https://", "http://")) or any(c.isspace() or ord(c) < 32 or ord(c) == 127
+                                                          for c in url):
+        raise _shape(what, "html_url", "is not a web address")
+    return url
+
+
 def _optional_text(data: Any, dotted: str, what: str) -> str | None:
     value = data.get(dotted) if isinstance(data, Mapping) else None  # top-level fields only
     if value is not None and not isinstance(value, str):
@@ -680,6 +711,15 @@ def update_pull_of(repo: str, head: str, title: str, body: str) -> str | None:
                            fix=f"set {TOKEN_ENV} (or {GH_TOKEN_ENV}) to a token that may write pull "
                            "requests on it")
     return Client(token=found[0], token_name=found[1]).update_pull_of(repo, head, title=title, body=body)
+
+
+def pull_of(repo: str, head: str) -> str | None:
+    """:meth:`Client.pull_of` with the token of :func:`token`; ServiceError when none is set."""
+    found = token()
+    if found is None:
+        raise ServiceError(f"no token to look for the pull request from {head} on {repo} with",
+                           fix=f"set {TOKEN_ENV} (or {GH_TOKEN_ENV})")
+    return Client(token=found[0], token_name=found[1]).pull_of(repo, head)
 
 
 def open_pull_request(root: str, *, base: str, head: str, title: str, body: str) -> str | None:

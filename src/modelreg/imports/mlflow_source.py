@@ -88,7 +88,7 @@ def _client(tracking_uri: str, registry_uri: str | None) -> MlflowClient:
 def shown(uri: str) -> str:
     """``uri`` as a message may show it: a password or token in it (``postgresql://u:pw@host``,
     ``https://token@host``) written as ``***``."""
-    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@", r"\1***@", uri)
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s'\"]+@", r"\1***@", uri)
 
 
 @contextmanager

@@ -11,10 +11,14 @@ opens the pull request through GitHub's REST API.
 
 Nothing is left half done: a failure before the push leaves nothing on the
 remote but, perhaps, the artifact's bytes in the DVC remote (stored by their
-hash: a later registration of the same bytes reuses them); a pull request
-that cannot be opened has its pushed branch deleted again, and the error
+hash: a later registration of the same bytes reuses them); from the push on,
+a pull request that cannot be opened, a git timeout, SIGINT or SIGTERM has the
+pushed branch deleted again (with a lease on the commit pushed), and the error
 says so (or, when even the deletion failed, which branch is left and how to
-open or delete it).
+open or delete it). A pull request whose answer was lost is looked for first.
+
+The registry is not trusted with the user's machine: no git hook runs in the
+clone, and a symbolic link where the registration writes is refused.
 """
 
 from __future__ import annotations
@@ -45,8 +49,9 @@ if TYPE_CHECKING:
 TEMP_PREFIX = "modelreg-register-"
 #: the default remote ``modelreg init`` sets: a folder inside one clone, which no other reaches
 LOCAL_REMOTE = ".modelreg/remote"
-#: the user and password of a URL (``https://user:token@host``), never shown
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+#: the user and password of a URL (``https://user:token@host``), never shown: up to the last ``@``
+#: before the host, as a password may hold a raw ``@`` (``https://u:p@ss@host``)
+_USERINFO = re.compile(r"(?<=://)[^/?#\s]+@")
 
 
 @dataclass(frozen=True)
@@ -129,8 +134,10 @@ def register_remote(url: str, reg: Registration, *, branch: str | None = None, b
     with _terminate_as_exit():
         scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
         try:
-            return _register_in_clone(scratch / "registry", url, reg, branch=branch, base=base,
-                                      open_pr=open_pr, repo=pr_repo, progress=progress)
+            # the registry is not the user's: git runs no hook in its clone (see git.untrusted)
+            with git.untrusted(scratch):
+                return _register_in_clone(scratch / "registry", url, reg, branch=branch, base=base,
+                                          open_pr=open_pr, repo=pr_repo, progress=progress)
         finally:
             remove_tree(scratch)
 
@@ -162,6 +169,7 @@ def _register_in_clone(clone: Path, url: str, reg: Registration, *, branch: str 
     if not (clone / names.CONFIG_FILE).is_file():
         raise NotARegistryError(f"{scrub(url)} is not a modelreg registry: its branch {into} has no "
                                 f"{names.CONFIG_FILE}", fix="check --registry, or --base")
+    _check_no_links(clone, url, reg.model)
     _own_cache(clone)
     _check_dvc_remote(clone, url)
     _copy_identity(reg.code_repo or Path.cwd(), clone)
@@ -176,12 +184,22 @@ def _register_in_clone(clone: Path, url: str, reg: Registration, *, branch: str 
     from modelreg.checks import report as render
 
     body = render.markdown(report)
-    _push(clone, url, registered, name)
-    title = git.run(clone, "log", "-1", "--format=%s", registered.commit).strip()
+    # From the push on, whatever stops the command (a failure, a timeout, SIGINT or SIGTERM) takes
+    # the branch back: no branch is left on the registry without its pull request, silently.
+    step = "push"
     pr_url = None
-    if open_pr:
-        assert repo is not None
-        pr_url = _open_pull(clone, url, repo, registered, name, into, title, body)
+    try:
+        _push(clone, url, registered, name)
+        step = "after"
+        title = git.run(clone, "log", "-1", "--format=%s", registered.commit).strip()
+        if open_pr:
+            assert repo is not None
+            step = "pull"
+            pr_url = _open_pull(repo, name, into, title, body)
+    except PushRejected:
+        raise  # refused by the server: nothing was pushed
+    except BaseException as exc:
+        raise _withdraw(clone, url, repo, registered, name, into, step, exc) from exc
     return RemoteRegistered(registered=registered, url=url, branch=name, base=into,
                             commit=registered.commit, pr_url=pr_url,
                             compare_url=None if pr_url else _compare_url(url, repo, into, name),
@@ -198,8 +216,9 @@ def _clone(clone: Path, url: str, base: str | None, model: str) -> None:
     a registration never reads (the gates read the commits, not the work tree). A registry of
     100,000 versions then checks out, and is removed, in a few hundred files."""
     branch = ["--branch", base] if base else []
-    code, _, err = git.attempt(clone.parent, "clone", "--quiet", "--filter=blob:none", "--no-checkout",
-                               *branch, "--", url, str(clone))
+    # --template=: none of the user's template hooks is copied in (none would run: git.untrusted)
+    code, _, err = git.attempt(clone.parent, "clone", "--quiet", "--template=", "--filter=blob:none",
+                               "--no-checkout", *branch, "--", url, str(clone))
     if code != 0:
         why = _last_line(err)
         if base and "not found in upstream" in err:
@@ -208,6 +227,12 @@ def _clone(clone: Path, url: str, base: str | None, model: str) -> None:
         raise ServiceError(f"could not clone the registry {scrub(url)}: {why}",
                            fix="check --registry and your access to it (git's credentials: an SSH key, "
                            "a credential helper); nothing was registered")
+    # and none for a tool that runs git itself in the clone (DVC)
+    git.run(clone, "config", "core.hooksPath", os.devnull)
+    # `clone --branch` takes a tag too (a detached HEAD): the pull request merges into a branch
+    if base and git.attempt(clone, "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{base}")[0] != 0:
+        raise InputError(f"{base} is not a branch of the registry {scrub(url)} (a tag?)", field="--base",
+                         fix="name the branch pull requests merge into (e.g. main); nothing was registered")
     # gitignore-style patterns: everything, but registry/*/ other than each model.yaml (the
     # names of models, for near-duplicate warnings and CODEOWNERS) and this model's directory.
     # A git without sparse checkouts checks out everything: the same registration, slower.
@@ -238,8 +263,12 @@ def _check_dvc_remote(clone: Path, url: str) -> None:
         return
     path = os.path.realpath(where.path)
     inside = path == os.path.realpath(clone) or path.startswith(os.path.realpath(clone) + os.sep)
-    if inside or path.endswith(os.sep + LOCAL_REMOTE.replace("/", os.sep)) or not os.path.isdir(path):
+    # DVC reads a relative path from .dvc/: wherever it lands, it is the clone's, not a shared place
+    relative = _relative_local(_committed_url(clone, where.name))
+    if inside or relative or path.endswith(os.sep + LOCAL_REMOTE.replace("/", os.sep)) or \
+            not os.path.isdir(path):
         what = ("a folder inside a clone of the registry" if inside or path.endswith(LOCAL_REMOTE)
+                else "a path relative to a clone of the registry" if relative
                 else "a local folder that does not exist here")
         raise InputError(f"the registry {scrub(url)} keeps artifacts in the DVC remote {where.name!r}, "
                          f"{what} ({where.path}), which a registration from elsewhere cannot reach",
@@ -249,12 +278,67 @@ def _check_dvc_remote(clone: Path, url: str) -> None:
                          "path every user shares) and commit .dvc/config; nothing was registered")
 
 
+def _committed_url(clone: Path, remote: str) -> str | None:
+    """The ``url`` of DVC remote ``remote`` as the registry's ``.dvc/config`` holds it (DVC makes
+    a relative path absolute when it reads it); None when the file does not say."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string((clone / ".dvc" / "config").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return None
+    for section in parser.sections():  # ['remote "NAME"'], as DVC writes it, or [remote "NAME"]
+        named = re.fullmatch(r"""\s*'?\s*remote\s+"(.*)"\s*'?\s*""", section)
+        if named and named[1] == remote:
+            return parser.get(section, "url", fallback=None)
+    return None
+
+
+def _relative_local(url: str | None) -> bool:
+    """Whether a DVC remote's URL is a relative local path (no scheme, not absolute, not ``~``)."""
+    if not url:
+        return False
+    url = url.strip().strip("'\"")
+    return not (re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) or os.path.isabs(url) or url.startswith("~"))
+
+
+#: where a registration writes in the clone (DVC: .dvc/ and the version's .gitignore; modelreg: the
+#: model's directory, CODEOWNERS), besides the version's own files under registry/MODEL/
+_WRITTEN = (".dvc", ".dvcignore", ".github", ".github/CODEOWNERS", "registry")
+
+
+def _check_no_links(clone: Path, url: str, model: str) -> None:
+    """No symbolic link where the registration writes: a registry can commit one (``.dvc``,
+    ``.dvc/config.local``, ``.dvc/cache``, ``registry/MODEL``...) to have a write land in any
+    file the user may write, outside the clone. Checked on what git checked out, before any write."""
+    tops = [*_WRITTEN, names.model_dir(model)]
+    found = [path for path in tops if os.path.islink(clone / path)]
+    for top in (".dvc", names.model_dir(model)):
+        if not found and (clone / top).is_dir():
+            # os.walk does not follow links: a link is listed, never entered
+            for folder, dirs, files in os.walk(clone / top):
+                found += [os.path.relpath(os.path.join(folder, entry), clone) for entry in (*dirs, *files)
+                          if os.path.islink(os.path.join(folder, entry))]
+    if found:
+        path = found[0].replace(os.sep, "/")
+        raise InputError(f"the registry {scrub(url)} holds a symbolic link at {path}, where a registration "
+                         "writes; refused (a write through it would land outside the clone)", file=path,
+                         fix="replace the link with the file or directory itself in the registry (or remove "
+                         "it); nothing was registered")
+
+
 def _own_cache(clone: Path) -> None:
-    """DVC's cache inside the clone, whatever the registry's committed ``.dvc/config`` says (a
-    ``cache.dir`` elsewhere would keep a copy of the artifact after the clone is gone):
-    ``config.local`` is not in git and overrides it."""
+    """DVC's cache beside the clone, in the temporary directory, whatever the registry's committed
+    ``.dvc/config`` says (a ``cache.dir`` elsewhere would keep a copy of the artifact after the
+    clone is gone, and a committed ``.dvc/cache`` link would put it anywhere): ``config.local`` is
+    not in git and overrides it. Written without following a link (checked already: twice)."""
     if (clone / ".dvc").is_dir():  # else the remote's check says the registry has no .dvc
-        (clone / ".dvc" / "config.local").write_text("[cache]\n    dir = cache\n", "utf-8")
+        cache = clone.parent / "dvc-cache"
+        fd = os.open(clone / ".dvc" / "config.local", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                     0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as config:
+            config.write(f"[cache]\n    dir = \"{cache}\"\n")  # quoted: a comma or # in TMPDIR
 
 
 def _copy_identity(code: Path, clone: Path) -> None:
@@ -285,7 +369,8 @@ def _gates(clone: Path, into: str) -> CheckReport:
 def _push(clone: Path, url: str, registered: Registered, name: str) -> None:
     """Push the branch only if none of that name exists on the remote: the lease of an empty
     value is checked by the server as it updates the ref, so two pipelines cannot both win it."""
-    code, out, err = git.attempt(clone, "push", "--porcelain", f"--force-with-lease=refs/heads/{name}:",
+    code, out, err = git.attempt(clone, "push", "--porcelain", "--no-verify",
+                                 f"--force-with-lease=refs/heads/{name}:",
                                  "origin", f"HEAD:refs/heads/{name}")
     if code == 0:
         return
@@ -297,28 +382,106 @@ def _push(clone: Path, url: str, registered: Registered, name: str) -> None:
                        "artifact's bytes may be in the DVC remote, stored by their hash)")
 
 
-def _open_pull(clone: Path, url: str, repo: str, registered: Registered, name: str, into: str,
-               title: str, body: str) -> str:
-    """The pull request, or, when GitHub does not open it, the pushed branch deleted again."""
+def _open_pull(repo: str, name: str, into: str, title: str, body: str) -> str:
+    """The pull request's URL. When GitHub's answer is not a refusal (a timeout, a 5xx, a body
+    that cannot be read, an interrupt) it may have opened it all the same: an open pull request
+    from the branch is looked for before the caller deletes the branch (and a retry opens a second)."""
     from modelreg.edges import github
 
     try:
         return github.create_pull(repo, base=into, head=name, title=title, body=body)
-    except BaseException as exc:  # an interrupt too: no branch is left without its pull request
-        code, _, err = git.attempt(clone, "push", "--quiet", f"--force-with-lease=refs/heads/{name}:"
-                                   f"{registered.commit}", "origin", "--delete", f"refs/heads/{name}")
-        if not isinstance(exc, ModelregError):
+    except BaseException as exc:
+        if isinstance(exc, InputError) or (isinstance(exc, github.ApiError) and 400 <= exc.status < 500):
+            raise  # refused: nothing was opened
+        try:
+            found = github.pull_of(repo, name)
+        except ModelregError:
+            found = None  # not known either: the branch is deleted, as when nothing was opened
+        if found is None:
             raise
+        if isinstance(exc, ModelregError):
+            return found
+        raise _Opened(found) from exc
+
+
+class _Opened(Exception):
+    """An interrupt while opening the pull request, which GitHub had opened: nothing to take back."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+class Interrupted(ModelregError):
+    """SIGINT or SIGTERM once the branch was pushed; exit code 128 + the signal's number."""
+
+    def __init__(self, message: str, *, fix: str | None = None, signum: int) -> None:
+        super().__init__(message, fix=fix)
+        self.exit_code = 128 + signum
+
+
+def _withdraw(clone: Path, url: str, repo: str | None, registered: Registered, name: str, into: str,
+              step: str, exc: BaseException) -> BaseException:
+    """Delete the branch ``name`` the command pushed (or may have: ``step`` is where it stopped),
+    only if it still holds our commit; the error to raise, saying what is left."""
+    signum = _signal_of(exc.__cause__ if isinstance(exc, _Opened) else exc)
+    stopped = f"stopped by {signal.Signals(signum).name}" if signum else "stopped"
+    if isinstance(exc, _Opened):
+        return Interrupted(f"{stopped}; the pull request {exc.url} was opened (its branch is {name})",
+                           signum=signum or signal.SIGTERM)
+    gone, why = _delete_pushed(clone, registered.commit or "", name)
+    where, delete = scrub(url), f"git push {scrub(url)} --delete {name}"
+    compare = _compare_url(url, repo, into, name)
+    if signum:
+        if gone:
+            return Interrupted(f"{stopped} after the push of {name}; the branch has been deleted again, so "
+                               f"nothing is left on the registry {where}", signum=signum)
+        return Interrupted(f"{stopped}; the branch {name} may be left on {where} without its pull request "
+                           f"(deleting it failed: {why})", fix=f"delete it: {delete}", signum=signum)
+    if not isinstance(exc, ModelregError):
+        return exc  # a bug: the branch taken back if it could be, the error as it is
+    if step == "pull" and gone:
+        return ServiceError(f"the pull request for {registered.model} v{registered.version} was not "
+                            f"opened: {exc.message}; the branch {name} was pushed and has been deleted "
+                            "again, so nothing is left on the registry",
+                            fix=f"{exc.fix + '; then ' if exc.fix else ''}run the command again")
+    if step == "pull":
+        return ServiceError(f"the branch {name} IS pushed to {where}, but the pull request was not "
+                            f"opened ({exc.message}) and deleting the branch failed ({why})",
+                            fix=f"open the pull request by hand{f' at {compare}' if compare else ''}, or "
+                            f"delete the branch: {delete}")
+    if gone and step == "after":
+        exc.message = f"{exc.message}; the branch {name} was pushed and has been deleted again"
+    if gone:
+        return exc  # a failed push says nothing was pushed
+    return ServiceError(f"{exc.message}; the branch {name} may be left on {where} (deleting it failed: "
+                        f"{why})", fix=f"delete it: {delete}")
+
+
+def _signal_of(exc: BaseException | None) -> int | None:
+    """The signal an exception stands for: SIGINT (KeyboardInterrupt), SIGTERM (SystemExit(143),
+    from :func:`_terminate_as_exit`)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return signal.SIGINT
+    if isinstance(exc, SystemExit) and isinstance(exc.code, int) and exc.code > 128:
+        return exc.code - 128
+    return None
+
+
+def _delete_pushed(clone: Path, commit: str, name: str) -> tuple[bool, str]:
+    """Delete the branch on the remote if it holds ``commit`` (a lease: a branch someone moved
+    since is theirs); (whether the branch is gone, git's words when it is not)."""
+    try:
+        code, _, err = git.attempt(clone, "push", "--quiet", "--no-verify",
+                                   f"--force-with-lease=refs/heads/{name}:{commit}", "origin",
+                                   "--delete", f"refs/heads/{name}")
         if code == 0:
-            raise ServiceError(f"the pull request for {registered.model} v{registered.version} was not "
-                               f"opened: {exc.message}; the branch {name} was pushed and has been deleted "
-                               "again, so nothing is left on the registry",
-                               fix=f"{exc.fix + '; then ' if exc.fix else ''}run the command again") from exc
-        compare = _compare_url(url, repo, into, name)
-        raise ServiceError(f"the branch {name} IS pushed to {scrub(url)}, but the pull request was not "
-                           f"opened ({exc.message}) and deleting the branch failed ({_last_line(err)})",
-                           fix=f"open the pull request by hand{f' at {compare}' if compare else ''}, or "
-                           f"delete the branch: git push {scrub(url)} --delete {name}") from exc
+            return True, ""
+        # the lease fails when there is no such branch too: the push never landed
+        listed, out, _ = git.attempt(clone, "ls-remote", "origin", f"refs/heads/{name}")
+        return listed == 0 and not out.strip(), _last_line(err)
+    except ModelregError as exc:  # a git that times out again
+        return False, exc.message
 
 
 # -- helpers --------------------------------------------------------------------------------------

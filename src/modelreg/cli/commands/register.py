@@ -17,6 +17,21 @@ if TYPE_CHECKING:
     from modelreg.edges.signing import SigningMethod
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class _KeyFile(click.Path):
+    """A file holding a private key, whose value is never echoed: a value that names no file may be
+    the key itself (pasted where its path belongs), and an error would print it to a CI log."""
+
+    def convert(self, value: str | os.PathLike[str], param: click.Parameter | None,
+                ctx: click.Context | None) -> str | bytes | os.PathLike[str]:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail("no such file (the value is not shown: it may be a key); give the path of the "
+                      "key's PEM file", param, ctx)
+
+
 #: the password of an encrypted --sign-key, read from the environment (never from argv, which
 #: other users can see in the process list)
 PASSWORD_ENV = "MODELREG_SIGN_KEY_PASSWORD"
@@ -70,7 +85,7 @@ PASSWORD_ENV = "MODELREG_SIGN_KEY_PASSWORD"
 @click.option("--sign", "sign", is_flag=True,
               help="Sign the artifact (OpenSSF Model Signing): give --sign-key, --sign-certificate "
               "or --sign-keyless. The bundle is written beside version.yaml as model.sig.")
-@click.option("--sign-key", type=_FILE, metavar="FILE",
+@click.option("--sign-key", type=_KeyFile(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
               help=f"EC private key (PEM) to sign with; if encrypted, its password in ${PASSWORD_ENV}.")
 @click.option("--sign-certificate", type=_FILE, metavar="FILE",
               help="The signing certificate (PEM) of --sign-key: sign with a certificate chain.")
