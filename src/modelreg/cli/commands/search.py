@@ -56,8 +56,8 @@ def command(where: tuple[str, ...], model: str | None, order_by: tuple[str, ...]
     FIELD is a dotted path into version.yaml (metrics.roc_auc, tags.team,
     params.max_depth, framework.name, artifact.format, created_at) or stage,
     approval, alias, model, version. >= <= > < compare numbers (a tag whose
-    text is a number too); stage, approval and alias match in any case. An unknown field is an error that shows the
-    right form.
+    text is a number too); stage, approval and alias match in any case. An
+    unknown field is an error that shows the right form.
 
     --order-by sorts by such a field: numbers as numbers (before text), ASC
     unless DESC. A version that lacks the field sorts last in both directions,
