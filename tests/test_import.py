@@ -300,6 +300,7 @@ def test_gto_import_maps_semver_stages_and_bytes(cli: Cli, open_registry: Path, 
     assert moves == [("prod", 2), ("dev", 2), ("prod", 3)], history  # GTO's assignments, in order
     again = cli.ok("-C", str(root), "import", "gto", str(gto_repo), "--json").json
     assert again["imported"] == [] and again["written"] is False
+    assert git(root, "status", "--porcelain") == ""
     unknown = cli.fails("-C", str(root), "import", "gto", str(gto_repo), "--model", "nope")
     assert "no artifact 'nope'" in unknown.err and "churn" in unknown.err
 
@@ -452,6 +453,13 @@ def test_mlflow_code_lineage_drops_credentials_and_short_commits() -> None:
     code = _code({"mlflow.source.git.commit": COMMIT, "mlflow.source.git.repoURL":
                   "https://bob:ghp_secret@github.com/acme/fraud.git"}, "version 1:", notes)
     assert code == {"repo": "https://github.com/acme/fraud.git", "commit": COMMIT}
+    for leaky in ("HTTPS://bob:ghp_secret@github.com/acme/fraud.git",
+                  "https://alice:p@ss@github.com/acme/fraud.git"):
+        repo = _code({"mlflow.source.git.repoURL": leaky}, "version 1:", notes)["repo"]
+        assert repo.lower() == "https://github.com/acme/fraud.git", repo
+    from modelreg.imports.mlflow_source import shown
+
+    assert shown("HTTPS://bob:pw@host/x and http://alice:p@ss@host") == "HTTPS://***@host/x and http://***@host"
     assert _code({"mlflow.source.git.commit": "abc123"}, "version 2:", notes) == {}
     assert "'abc123' is not a full commit hash" in notes[-1]
 
@@ -495,3 +503,12 @@ def test_only_the_readers_import_mlflow_and_gto() -> None:
                 if top in owners:
                     assert rel == owners[top], f"{rel} imports {name}: only {owners[top]} may"
                     assert node.col_offset > 0, f"{rel} imports {name} at module level: import it lazily"
+
+
+def test_gto_lineage_drops_the_remote_credentials(cli: Cli, open_registry: Path, gto_repo: Path) -> None:
+    git(gto_repo, "remote", "add", "origin", "HTTPS://alice:p@ss@github.com/acme/churn.git")
+    cli.ok("-C", str(open_registry), "import", "gto", str(gto_repo), "--json")
+    code = cli.ok("-C", str(open_registry), "show", "churn/1", "--json").json["manifest"]["lineage"]["code"]
+    assert code["repo"] == "HTTPS://github.com/acme/churn.git"
+    committed = git(open_registry, "log", "-p", "--all")
+    assert "alice:p" not in committed and "ss@github" not in committed

@@ -21,7 +21,7 @@ from typing import Any
 from modelreg.edges import dvc, git
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
-from modelreg.formats import layout, names, yamlio
+from modelreg.formats import layout, names, urls, yamlio
 from modelreg.formats.pointers import parse_pointer
 from modelreg.imports.source import SourceModel, SourceVersion, alias, model_name, printable
 
@@ -43,7 +43,8 @@ def read(path: str | os.PathLike[str], only: list[str] | None = None) -> list[So
             raise NotFoundError(f"GTO at {top} has no artifact {', '.join(map(repr, missing))}",
                                 fix=f"it has {', '.join(sorted(artifacts)) or 'none'}; check --model")
         artifacts = {n: artifacts[n] for n in only}
-    repo = git.remote_url(top)
+    remote = git.remote_url(top)
+    repo = urls.without_credentials(remote) if remote else None
     return [_model(top, repo, name, artifact) for name, artifact in sorted(artifacts.items())
             if _registered(artifact)]
 

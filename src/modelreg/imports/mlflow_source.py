@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from modelreg.errors import InputError, ModelregError, NotFoundError, ServiceError
+from modelreg.formats import urls
 from modelreg.imports.source import SourceModel, SourceVersion, alias, finite, keyed, model_name, printable
 from modelreg.write import inputs
 
@@ -88,7 +89,7 @@ def _client(tracking_uri: str, registry_uri: str | None) -> MlflowClient:
 def shown(uri: str) -> str:
     """``uri`` as a message may show it: a password or token in it (``postgresql://u:pw@host``,
     ``https://token@host``) written as ``***``."""
-    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@", r"\1***@", uri)
+    return urls.masked(uri)
 
 
 @contextmanager
@@ -243,7 +244,7 @@ def _code(tags: dict[str, str], what: str, notes: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     repo = next((tags[t] for t in REPO_TAGS if tags.get(t)), None)
     if repo:  # https://user:token@host/... must not end up committed in a manifest
-        out["repo"] = re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", printable(repo))
+        out["repo"] = urls.without_credentials(printable(repo))
     commit = tags.get(COMMIT_TAG, "").strip().lower()
     if commit and _COMMIT.fullmatch(commit):
         out["commit"] = commit
@@ -256,9 +257,9 @@ def _code(tags: dict[str, str], what: str, notes: list[str]) -> dict[str, Any]:
 
 def _run_url(tracking_uri: str, run: Any) -> str | None:
     """The run's page in the MLflow UI, when the tracking URI is a server's."""
-    if run is None or urlparse(tracking_uri).scheme not in ("http", "https"):
+    if run is None or urlparse(tracking_uri).scheme.lower() not in ("http", "https"):
         return None
-    base = re.sub(r"^([a-z]+://)[^/@]+@", r"\1", tracking_uri.rstrip("/"))
+    base = urls.without_credentials(tracking_uri.rstrip("/"))
     return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
 
 
