@@ -512,3 +512,15 @@ def test_gto_lineage_drops_the_remote_credentials(cli: Cli, open_registry: Path,
     assert code["repo"] == "HTTPS://github.com/acme/churn.git"
     committed = git(open_registry, "log", "-p", "--all")
     assert "alice:p" not in committed and "ss@github" not in committed
+
+
+def test_mlflow_infinities_stored_as_the_largest_float_are_left_out(cli: Cli, open_registry: Path,
+                                                                    store: Path) -> None:
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    client.create_registered_model("loss")
+    _log_version(client, "loss", client.get_experiment_by_name("train").experiment_id, 11, store / "work",
+                 auc=float("inf"), description="loss v1")
+    out = _import(cli, open_registry, store, "--model", "loss")
+    metrics = cli.ok("-C", str(open_registry), "show", "loss/1", "--json").json["manifest"]["metrics"]
+    assert "roc_auc" not in metrics and metrics["f1_score"] == 0.5
+    assert any("'roc_auc' left out" in n and "infinity" in n for n in out["notes"]), out["notes"]
