@@ -524,3 +524,28 @@ def test_mlflow_infinities_stored_as_the_largest_float_are_left_out(cli: Cli, op
     metrics = cli.ok("-C", str(open_registry), "show", "loss/1", "--json").json["manifest"]["metrics"]
     assert "roc_auc" not in metrics and metrics["f1_score"] == 0.5
     assert any("'roc_auc' left out" in n and "infinity" in n for n in out["notes"]), out["notes"]
+
+
+def test_mlflow_sizes_are_read_from_the_store_and_nothing_lands_in_the_work_tree(
+        cli: Cli, open_registry: Path, store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version registered from ``runs:/`` is listed through the store's own URIs: MLflow's default
+    (``sqlite:///mlflow.db`` in the current directory) is never opened, so never created."""
+    root = open_registry
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    client.create_registered_model("runs-model")
+    version = _log_version(client, "churn", client.get_experiment_by_name("train").experiment_id, 12,
+                           store / "work", description="churn v2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.create_model_version("runs-model", f"runs:/{version.run_id}/model", run_id=version.run_id,
+                                    description="from runs:/")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    head = git(root, "rev-parse", "HEAD")
+    plan = _import(cli, root, store, "--model", "runs-model", "--dry-run")
+    assert git(root, "status", "--porcelain") == "" and not (root / "mlflow.db").exists()
+    assert git(root, "rev-parse", "HEAD") == head
+    sizes = [v["bytes"] for m in plan["plan"]["models"] for v in m["versions"]]
+    assert sizes == [1000 + 12 + len("flavors: {}\nseed: 12\n")], plan["plan"]
+    _import(cli, root, store, "--model", "runs-model")
+    assert git(root, "status", "--porcelain") == "" and not (root / "mlflow.db").exists()

@@ -222,7 +222,8 @@ def _version(client: MlflowClient, tracking_uri: str, registry_uri: str | None, 
         key=str(mv.version), created_at=created, created_by=printable(user) if user else None,
         description=printable(mv.description or ""), tags=tags, metrics=metrics, params=params,
         code=code, run_id=mv.run_id or None, run_url=_run_url(tracking_uri, run),
-        size=_size(client, model, str(mv.version)), archived=mv.current_stage == "Archived", fetch=fetch)
+        size=_size(client, tracking_uri, registry_uri, model, str(mv.version)),
+        archived=mv.current_stage == "Archived", fetch=fetch)
 
 
 def _run(client: MlflowClient, mv: Any) -> Any:
@@ -263,13 +264,17 @@ def _run_url(tracking_uri: str, run: Any) -> str | None:
     return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
 
 
-def _size(client: MlflowClient, model: str, version: str) -> int | None:
-    """Bytes the version's artifacts hold, listed without downloading them (None: unknown)."""
+def _size(client: MlflowClient, tracking_uri: str, registry_uri: str | None, model: str,
+          version: str) -> int | None:
+    """Bytes the version's artifacts hold, listed without downloading them (None: unknown).
+    The store's own URIs go with the listing: a ``runs:/`` or ``models:/`` download URI resolved
+    without them would open MLflow's default store, creating ``mlflow.db`` in the current directory."""
     from mlflow.exceptions import MlflowException
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
     try:
-        repo = get_artifact_repository(client.get_model_version_download_uri(model, version))
+        repo = get_artifact_repository(client.get_model_version_download_uri(model, version),
+                                       tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
         total = 0
         todo_paths: list[str | None] = [None]  # None: the top of the version's artifacts
         while todo_paths:
