@@ -454,7 +454,8 @@ def test_mlflow_code_lineage_drops_credentials_and_short_commits() -> None:
                   "https://bob:ghp_secret@github.com/acme/fraud.git"}, "version 1:", notes)
     assert code == {"repo": "https://github.com/acme/fraud.git", "commit": COMMIT}
     for leaky in ("HTTPS://bob:ghp_secret@github.com/acme/fraud.git",
-                  "https://alice:p@ss@github.com/acme/fraud.git"):
+                  "https://alice:p@ss@github.com/acme/fraud.git",
+                  "https://alice:p@ss/word@github.com/acme/fraud.git"):
         repo = _code({"mlflow.source.git.repoURL": leaky}, "version 1:", notes)["repo"]
         assert repo.lower() == "https://github.com/acme/fraud.git", repo
     from modelreg.imports.mlflow_source import shown

@@ -3,15 +3,20 @@
 A remote such as ``https://user:token@github.com/acme/fraud.git`` must never end up in a
 committed manifest (lineage) or a message. The userinfo is everything before the *last* ``@``
 of the authority (a password may itself hold an ``@``: ``https://alice:p@ss@host``), and the
-scheme is matched in any case (``HTTPS://`` is as much a URL as ``https://``).
+scheme is matched in any case (``HTTPS://`` is as much a URL as ``https://``). A password may
+even hold an unescaped ``/`` (``https://alice:p@ss/word@host``, which a URL parser would split
+into host ``ss`` and a path): after ``user:``, everything up to the last ``@`` is dropped, so a
+secret is over-scrubbed rather than shown (a port followed by a path with an ``@`` in it is
+the rare URL this shortens wrongly).
 """
 
 from __future__ import annotations
 
 import re
 
-#: a scheme, then the authority's userinfo: greedy up to the last ``@`` before the path
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s'\"]*@")
+#: a scheme, then the userinfo: ``user:password`` greedy up to the last ``@`` (even past a ``/``),
+#: or a user alone up to the last ``@`` before the path
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)(?:[^/?#\s'\"@:]*:[^?#\s'\"]*@|[^/?#\s'\"]*@)")
 
 
 def without_credentials(url: str) -> str:
