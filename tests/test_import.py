@@ -550,3 +550,19 @@ def test_mlflow_sizes_are_read_from_the_store_and_nothing_lands_in_the_work_tree
     assert sizes == [1000 + 12 + len("flavors: {}\nseed: 12\n")], plan["plan"]
     _import(cli, root, store, "--model", "runs-model")
     assert git(root, "status", "--porcelain") == "" and not (root / "mlflow.db").exists()
+
+
+def test_mlflow_a_new_model_whose_first_version_fails_is_not_kept(cli: Cli, open_registry: Path,
+                                                                  store: Path) -> None:
+    root = open_registry
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    source = Path(client.get_model_version("fraud", "1").source.removeprefix("file://"))
+    shutil.rmtree(source)  # fraud v1's bytes are gone: churn imports, fraud has no version
+    result = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store), "--model", "churn",
+                       "--model", "fraud", "--owner", "@acme/ml")
+    assert "imported: churn v1" in result.err
+    assert "fraud's model file not kept (none of its versions was imported)" in result.err
+    assert (root / "registry/churn/v1/version.yaml").exists()
+    assert not (root / "registry/fraud").exists()
+    assert "registry/fraud" not in git(root, "log", "--name-only", "--format=")
+    assert git(root, "status", "--porcelain").strip() == ""

@@ -45,6 +45,8 @@ class Imported:
     archived: dict[str, list[int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     written: bool = False
+    #: new models whose commit was taken back: none of their versions was imported
+    dropped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.plan.kind, "branch": self.branch, "written": self.written,
@@ -124,7 +126,9 @@ def apply(root: Path, plan: Plan, *, branch: str, owners: list[str] | None = Non
             result.branch = None
         done = ", ".join(f"{v['model']} v{v['version']}" for v in result.versions) or "nothing"
         where = f" (committed on {branch})" if result.written else ""
-        raise ImportStopped(f"import from {plan.label} stopped: {exc}; imported: {done}{where}; "
+        kept = "".join(f"; {name}'s model file not kept (none of its versions was imported)"
+                       for name in result.dropped)
+        raise ImportStopped(f"import from {plan.label} stopped: {exc}; imported: {done}{where}{kept}; "
                            "run the import again to carry on (what was imported is skipped)", exc) from exc
     return result
 
@@ -150,11 +154,37 @@ def _leave_branch(root: Path, start: str, branch: str) -> None:
 
 def _import_model(root: Path, plan: Plan, step: ModelStep, owners: list[str], result: Imported,
                   progress: Progress) -> None:
-    label = plan.label
     result.notes.extend(f"{step.name}: {note}" for note in step.notes)
-    if step.create:
-        _write_model(root, plan, step, owners)
+    if not step.create:
+        _import_versions(root, plan, step, result, progress)
+    else:
+        written_before = result.written
+        model_commit = _write_model(root, plan, step, owners)
         result.written = True
+        try:
+            _import_versions(root, plan, step, result, progress)
+        except ModelregError:
+            if not any(v["model"] == step.name for v in result.versions):
+                _drop_model(root, model_commit)
+                result.written = written_before
+                result.dropped.append(step.name)
+            raise
+    if step.history:
+        _replay(root, plan, step, result)
+    if step.aliases or step.archive or step.history:
+        _desired_state(root, plan, step, result)
+
+
+def _drop_model(root: Path, model_commit: str) -> None:
+    """A new model whose first version failed: its commit is taken back, so that no model with
+    no versions lands on the branch (it would pass the gates). Only while that commit is the
+    branch's last: anything after it is kept, and the gates see the model as it is."""
+    if git.head_commit(root) == model_commit:
+        git.run(root, "reset", "--quiet", "--keep", "HEAD~1")
+
+
+def _import_versions(root: Path, plan: Plan, step: ModelStep, result: Imported, progress: Progress) -> None:
+    label = plan.label
     for version in step.versions:
         source = version.source
         if source.fetch is None:
@@ -176,10 +206,6 @@ def _import_model(root: Path, plan: Plan, step: ModelStep, owners: list[str], re
                                 f"{plan.kind}_version": source.key, "commit": done.commit,
                                 "sha256": done.manifest["artifact"]["sha256"]})
         result.written = True
-    if step.history:
-        _replay(root, plan, step, result)
-    if step.aliases or step.archive or step.history:
-        _desired_state(root, plan, step, result)
 
 
 def _new_model_doc(kind: str, step: ModelStep, owners: list[str]) -> dict[str, Any]:
@@ -192,7 +218,8 @@ def _new_model_doc(kind: str, step: ModelStep, owners: list[str]) -> dict[str, A
     return doc
 
 
-def _write_model(root: Path, plan: Plan, step: ModelStep, owners: list[str]) -> None:
+def _write_model(root: Path, plan: Plan, step: ModelStep, owners: list[str]) -> str:
+    """Commit the new model's file; returns the commit."""
     doc = _new_model_doc(plan.kind, step, owners)
     path = names.model_file(step.name)
     with lock.held(root, f"import {step.name}"), Undo(root, None) as undo:
@@ -206,7 +233,7 @@ def _write_model(root: Path, plan: Plan, step: ModelStep, owners: list[str]) -> 
             undo.track([codeowners.PATH])
             if (root / codeowners.PATH).exists() and codeowners.write(root):
                 files.append(codeowners.PATH)
-        undo.commit(f"Import {step.name} from {plan.label} ({step.source.source_name})", files)
+        return undo.commit(f"Import {step.name} from {plan.label} ({step.source.source_name})", files)
 
 
 def _replay(root: Path, plan: Plan, step: ModelStep, result: Imported) -> None:
