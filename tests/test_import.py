@@ -566,3 +566,26 @@ def test_mlflow_a_new_model_whose_first_version_fails_is_not_kept(cli: Cli, open
     assert not (root / "registry/fraud").exists()
     assert "registry/fraud" not in git(root, "log", "--name-only", "--format=")
     assert git(root, "status", "--porcelain").strip() == ""
+
+
+@pytest.mark.parametrize("declared", ["/etc/passwd", "../../etc"])
+def test_gto_a_path_outside_the_repository_is_named_as_such(cli: Cli, open_registry: Path, gto_repo: Path,
+                                                            declared: str) -> None:
+    gto_api = pytest.importorskip("gto.api")
+    (gto_repo / "dvc.yaml").write_text(f"artifacts:\n  evil:\n    type: model\n    path: {declared}\n")
+    commit_all(gto_repo, "evil")
+    gto_api.register(gto_repo, "evil", "HEAD", version="v0.1.0", message="evil")
+    result = cli.fails("-C", str(open_registry), "import", "gto", str(gto_repo), "--model", "evil")
+    assert f"declares the path {declared!r}" in result.err and "not inside the repository" in result.err
+    assert "declares no path" not in result.err
+    assert not (open_registry / "registry/evil").exists()
+
+
+def test_mlflow_a_symbolic_link_in_the_artifacts_is_named(cli: Cli, open_registry: Path, store: Path) -> None:
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    source = Path(client.get_model_version("churn", "1").source.removeprefix("file://"))
+    (source / "link").symlink_to("/etc/hostname")
+    result = cli.fails("-C", str(open_registry), "import", "mlflow", "--tracking-uri", _uri(store),
+                       "--model", "churn")
+    assert "link is a symbolic link" in result.err and "mlflow models" not in result.err
+    assert "churn's model file not kept" in result.err

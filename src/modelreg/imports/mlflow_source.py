@@ -93,9 +93,10 @@ def shown(uri: str) -> str:
 
 
 @contextmanager
-def _mlflow_errors(uri: str) -> Iterator[None]:
+def _mlflow_errors(uri: str, missing: str | None = None) -> Iterator[None]:
     """MLflow's exceptions as modelreg's: a model that is not there is the user's to fix, a
-    store that does not answer is a service failing (exit code 4)."""
+    store that does not answer is a service failing (exit code 4). ``missing`` is the fix for
+    something MLflow did not find, where that is not a model name (a version's artifacts)."""
     from mlflow.exceptions import MlflowException
 
     uri = shown(uri)
@@ -106,7 +107,8 @@ def _mlflow_errors(uri: str) -> Iterator[None]:
         message = shown(str(exc.message).splitlines()[0]) if exc.message else type(exc).__name__
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
             raise NotFoundError(f"MLflow at {uri}: {message}",
-                                fix="check --model against `mlflow models` / the MLflow UI") from None
+                                fix=missing or "check --model against `mlflow models` / the MLflow UI"
+                                ) from None
         if exc.error_code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST"):
             raise InputError(f"MLflow at {uri}: {message}", field="--tracking-uri",
                              fix="check the URI and --model") from None
@@ -289,14 +291,45 @@ def _size(client: MlflowClient, tracking_uri: str, registry_uri: str | None, mod
         return None
 
 
+def _links(uri: str, tracking_uri: str, registry_uri: str | None) -> list[str]:
+    """The symbolic links in a version's artifacts, when MLflow keeps them in a local directory
+    (a ``runs:/`` or ``models:/`` URI followed to the repository under it)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    try:
+        repo: Any = get_artifact_repository(uri, tracking_uri=tracking_uri,
+                                            registry_uri=registry_uri or tracking_uri)
+        while getattr(repo, "repo", None) is not None:  # runs:/ and models:/ wrap the real one
+            repo = repo.repo
+        uri = str(repo.artifact_uri)
+    except (MlflowException, OSError, NotImplementedError):
+        return []
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return []
+    top = Path(unquote(parsed.path) if parsed.scheme == "file" else uri)
+    if top.is_symlink():
+        return [str(top)]
+    if not top.is_dir():
+        return []
+    return sorted(str(p.relative_to(top)) for p in top.rglob("*") if p.is_symlink())
+
+
 def _download(client: MlflowClient, tracking_uri: str, registry_uri: str | None, model: str, version: str,
               dest: Path) -> Path:
     """The version's artifacts as MLflow downloads them: ``dest/model``, an MLflow model directory
     (with its ``MLmodel``) registered as a directory artifact, or the one file a version's source is."""
     import mlflow.artifacts
 
-    with _mlflow_errors(tracking_uri):
-        uri = client.get_model_version_download_uri(model, version)
+    uri = client.get_model_version_download_uri(model, version)
+    where = f"{model!r} version {version}'s artifacts at {shown(uri)}"
+    links = _links(uri, tracking_uri, registry_uri)
+    if links:  # MLflow refuses to download through them, with a message that names neither
+        raise InputError(f"{where}: {links[0]} is a symbolic link; an import copies files only",
+                         fix="replace the link with the file it points to in MLflow's artifact store, "
+                             "or leave the model out with --model")
+    with _mlflow_errors(tracking_uri, missing=f"check {where}: a file there is missing or unreadable"):
         scratch = dest / "download"
         scratch.mkdir()
         got = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(scratch),
