@@ -589,3 +589,38 @@ def test_mlflow_a_symbolic_link_in_the_artifacts_is_named(cli: Cli, open_registr
                        "--model", "churn")
     assert "link is a symbolic link" in result.err and "mlflow models" not in result.err
     assert "churn's model file not kept" in result.err
+
+
+def test_mlflow_a_name_normalised_onto_a_native_model_is_refused_and_rename_imports_it(
+        cli: Cli, open_registry: Path, store: Path, tmp_path: Path) -> None:
+    from tests.helpers import register
+
+    root = open_registry
+    register(cli, root, tmp_path / "work", "credit-score", "--owner", "@other/team")
+    head = git(root, "rev-parse", "HEAD")
+    refused = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store),
+                        "--model", "Credit Score")
+    assert "'Credit Score' would be imported as 'credit-score', a model that exists here" in refused.err
+    assert "--rename 'Credit Score=NAME'" in refused.err
+    assert git(root, "rev-parse", "HEAD") == head and "credit-score/v2" not in git(root, "log", "--all",
+                                                                                   "--name-only")
+    out = _import(cli, root, store, "--model", "Credit Score", "--rename", "Credit Score=credit-mlflow")
+    assert [(v["model"], v["version"]) for v in out["imported"]] == [("credit-mlflow", 1)]
+    model = cli.ok("-C", str(root), "show", "credit-mlflow", "--json").json
+    assert model["tags"]["mlflow.name"] == "Credit Score"
+    again = _import(cli, root, store, "--model", "Credit Score", "--rename", "Credit Score=credit-mlflow")
+    assert again["imported"] == []
+    bad = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store), "--rename", "nope=x")
+    assert "'nope' is not imported" in bad.err
+
+
+def test_gto_rename_and_the_collision_message_names_it(cli: Cli, open_registry: Path, gto_repo: Path) -> None:
+    from modelreg.errors import ConflictError
+    from modelreg.imports.plan import plan
+    from modelreg.imports.source import SourceModel
+
+    with pytest.raises(ConflictError, match="--rename 'churn=NAME'"):
+        plan("gto", [SourceModel("churn", "Churn"), SourceModel("churn", "churn")], {})
+    out = cli.ok("-C", str(open_registry), "import", "gto", str(gto_repo), "--rename", "churn=churn-gto",
+                 "--json").json
+    assert {v["model"] for v in out["imported"]} == {"churn-gto"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from modelreg.errors import ConflictError, GateError, InputError, ModelregError,
 from modelreg.formats import documents, models, names, text, yamlio
 from modelreg.formats.desired import DesiredState
 from modelreg.formats.names import MODEL_HEADER
-from modelreg.imports.plan import Existing, ModelStep, Plan, model_tags, version_tags
+from modelreg.imports.plan import Existing, ModelStep, Plan, model_tags, renamed, version_tags
 from modelreg.imports.plan import plan as make_plan
 from modelreg.imports.source import MODEL_TAG, SOURCE_TAG, SourceModel
 from modelreg.write import transitions
@@ -63,12 +63,13 @@ class ImportStopped(ModelregError):
 
 
 def run(root: Path, kind: str, read: Callable[[], list[SourceModel]], *, branch: str,
-        owners: list[str] | None = None, dry_run: bool = False, progress: Progress = no_progress) -> Imported:
+        owners: list[str] | None = None, dry_run: bool = False, progress: Progress = no_progress,
+        renames: Mapping[str, str] | None = None) -> Imported:
     """Read the source, plan against the registry as ``branch`` holds it (the work tree when the
     branch is new or checked out: what an earlier run imported is skipped), and write the plan
     unless ``dry_run``."""
     _check_branch_name(root, branch)
-    sources = read()
+    sources = renamed(kind, read(), renames or {})
     on_branch = git.branch_exists(root, branch) and git.current_branch(root) != branch
     with Revision(str(root), branch) if on_branch else WorkTree(str(root)) as tree:
         found = existing(tree, kind, [s.name for s in sources])
