@@ -624,3 +624,29 @@ def test_gto_rename_and_the_collision_message_names_it(cli: Cli, open_registry: 
     out = cli.ok("-C", str(open_registry), "import", "gto", str(gto_repo), "--rename", "churn=churn-gto",
                  "--json").json
     assert {v["model"] for v in out["imported"]} == {"churn-gto"}
+
+
+def test_mlflow_a_rerun_after_the_import_branch_was_merged_starts_afresh_from_head(
+        cli: Cli, open_registry: Path, store: Path, tmp_path: Path) -> None:
+    from tests.helpers import register
+
+    root = open_registry
+    _import(cli, root, store, "--model", "fraud")
+    git(root, "switch", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "-m", "merge the import", "modelreg/import-mlflow")
+    register(cli, root, tmp_path / "work", "fraud", "--commit")  # v4, registered here after the merge
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    _log_version(client, "fraud", client.get_experiment_by_name("train").experiment_id, 13, store / "work",
+                 description="fraud v4 in MLflow")
+    plan = _import(cli, root, store, "--model", "fraud", "--dry-run")
+    assert [v["version"] for m in plan["plan"]["models"] for v in m["versions"]] == [5]
+    assert any("merged into HEAD already" in n for n in plan["notes"])
+    out = _import(cli, root, store, "--model", "fraud")
+    assert [(v["version"], v["mlflow_version"]) for v in out["imported"]] == [(5, "4")]
+    assert git(root, "merge-base", "--is-ancestor", "main", "modelreg/import-mlflow") == ""
+    # an import branch HEAD moved past without merging it is refused, naming the fix
+    git(root, "switch", "-q", "main")
+    register(cli, root, tmp_path / "work", "fraud", "--commit", seed=1)
+    diverged = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store),
+                         "--model", "fraud")
+    assert "have each moved on" in diverged.err and "git merge" in diverged.err

@@ -70,13 +70,37 @@ def run(root: Path, kind: str, read: Callable[[], list[SourceModel]], *, branch:
     unless ``dry_run``."""
     _check_branch_name(root, branch)
     sources = renamed(kind, read(), renames or {})
-    on_branch = git.branch_exists(root, branch) and git.current_branch(root) != branch
+    elsewhere = git.branch_exists(root, branch) and git.current_branch(root) != branch
+    merged = elsewhere and _merged(root, branch)
+    on_branch = elsewhere and not merged
     with Revision(str(root), branch) if on_branch else WorkTree(str(root)) as tree:
         found = existing(tree, kind, [s.name for s in sources])
     planned = make_plan(kind, sources, found)
+    fresh = f"the branch {branch} is merged into HEAD already: the import starts it afresh from HEAD"
     if dry_run:
-        return Imported(planned, None)
-    return apply(root, planned, branch=branch, owners=owners, progress=progress)
+        return Imported(planned, None, notes=[fresh] if merged else [])
+    if merged and not planned.empty:
+        git.delete_branch(root, branch)  # all of it is in HEAD: nothing is lost
+    done = apply(root, planned, branch=branch, owners=owners, progress=progress)
+    if merged:
+        done.notes.insert(0, fresh)
+    return done
+
+
+def _merged(root: Path, branch: str) -> bool:
+    """Whether ``branch`` (an earlier import's) is all in HEAD, so planning against it would miss
+    what HEAD gained since (versions registered after the merge). A branch that HEAD has moved
+    past without merging it is refused: its numbers may clash with HEAD's."""
+    head = git.head_commit(root)
+    if head is None or git.is_ancestor(root, branch, head):
+        return head is not None
+    if not git.is_ancestor(root, head, branch):
+        raise ConflictError(f"the import branch {branch} and HEAD have each moved on: planned against "
+                            f"{branch}, the import could pick version numbers HEAD already holds",
+                            fix=f"merge HEAD into it (`git switch {branch} && git merge -`), or delete it "
+                                f"(`git branch -D {branch}`) if nothing on it is needed, then run the "
+                                "import again")
+    return False
 
 
 def _check_branch_name(root: Path, branch: str) -> None:

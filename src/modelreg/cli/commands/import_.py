@@ -146,6 +146,8 @@ def _show(done: Imported, as_json: bool, dry_run: bool) -> None:
                    + (f"{size:,} bytes to copy" if size is not None else "size unknown until downloaded"))
     _show_plan(done, dry_run)
     if dry_run:
+        for note in done.notes:
+            click.echo(f"note: {note}")
         return
     if not done.written:
         click.echo(f"Nothing new to import from {label}.")
