@@ -650,3 +650,30 @@ def test_mlflow_a_rerun_after_the_import_branch_was_merged_starts_afresh_from_he
     diverged = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store),
                          "--model", "fraud")
     assert "have each moved on" in diverged.err and "git merge" in diverged.err
+
+
+LAX_POLICY = """schema_version: 1
+description: History imported as it was; new versions go through the default policy's rules.
+required: []
+"""
+
+
+def test_mlflow_policy_option_names_a_lax_policy_so_history_imports_past_the_default_gates(
+        cli: Cli, registry: Path, store: Path) -> None:
+    """The default policy requires description and lineage.code.commit (churn's run has no commit):
+    `--policy imported` names a lax policy in each new model.yaml, and the branch passes the gates.
+    The plan marks the alias the default policy's promotion rule will refuse."""
+    root = registry
+    plan = cli.ok("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store), "--model", "fraud",
+                  "--dry-run").out
+    assert "alias production -> v2: will be left out, policy default lets production follow staging only" \
+        in plan
+    missing = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store),
+                        "--policy", "imported")
+    assert "no policy 'imported'" in missing.err and "--policy" in missing.err
+    (root / "policies" / "imported.yaml").write_text(LAX_POLICY)
+    commit_all(root, "a policy for imported history")
+    _import(cli, root, store, "--model", "churn", "--model", "fraud", "--policy", "imported")
+    assert cli.ok("-C", str(root), "show", "churn", "--json").json["policy"] == "imported"
+    report = cli("-C", str(root), "check", "--format", "json")
+    assert report.code == 0, report.out
