@@ -480,6 +480,14 @@ def test_mlflow_under_the_default_policy_an_alias_the_gates_refuse_is_named(cli:
     assert model["aliases"] == {"champion": 3}
     refused = "alias 'production' -> v2 left out: the gates refuse it"
     assert any(refused in n for n in out["notes"]), out["notes"]
+    assert out["left_out_aliases"] == {"fraud": {"production": "the gates refuse it"}}
+    git(registry, "switch", "-q", "main")
+    git(registry, "branch", "-q", "-D", "modelreg/import-mlflow")
+    text = cli.ok("-C", str(registry), "import", "mlflow", "--tracking-uri", _uri(store),
+                  "--model", "fraud").out
+    assert "alias production -> v2: left out, the gates refuse it" in text
+    assert "alias champion -> v3\n" in text
+    git(registry, "switch", "-q", "modelreg/import-mlflow")
     report = cli("-C", str(registry), "check", "--format", "json").json
     assert report["gates"]["promotion"]["passed"], report
 
