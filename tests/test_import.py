@@ -300,6 +300,7 @@ def test_gto_import_maps_semver_stages_and_bytes(cli: Cli, open_registry: Path, 
     assert moves == [("prod", 2), ("dev", 2), ("prod", 3)], history  # GTO's assignments, in order
     again = cli.ok("-C", str(root), "import", "gto", str(gto_repo), "--json").json
     assert again["imported"] == [] and again["written"] is False
+    assert git(root, "status", "--porcelain") == ""
     unknown = cli.fails("-C", str(root), "import", "gto", str(gto_repo), "--model", "nope")
     assert "no artifact 'nope'" in unknown.err and "churn" in unknown.err
 
@@ -452,6 +453,14 @@ def test_mlflow_code_lineage_drops_credentials_and_short_commits() -> None:
     code = _code({"mlflow.source.git.commit": COMMIT, "mlflow.source.git.repoURL":
                   "https://bob:ghp_secret@github.com/acme/fraud.git"}, "version 1:", notes)
     assert code == {"repo": "https://github.com/acme/fraud.git", "commit": COMMIT}
+    for leaky in ("HTTPS://bob:ghp_secret@github.com/acme/fraud.git",
+                  "https://alice:p@ss@github.com/acme/fraud.git",
+                  "https://alice:p@ss/word@github.com/acme/fraud.git"):
+        repo = _code({"mlflow.source.git.repoURL": leaky}, "version 1:", notes)["repo"]
+        assert repo.lower() == "https://github.com/acme/fraud.git", repo
+    from modelreg.imports.mlflow_source import shown
+
+    assert shown("HTTPS://bob:pw@host/x and http://alice:p@ss@host") == "HTTPS://***@host/x and http://***@host"
     assert _code({"mlflow.source.git.commit": "abc123"}, "version 2:", notes) == {}
     assert "'abc123' is not a full commit hash" in notes[-1]
 
@@ -471,6 +480,14 @@ def test_mlflow_under_the_default_policy_an_alias_the_gates_refuse_is_named(cli:
     assert model["aliases"] == {"champion": 3}
     refused = "alias 'production' -> v2 left out: the gates refuse it"
     assert any(refused in n for n in out["notes"]), out["notes"]
+    assert out["left_out_aliases"] == {"fraud": {"production": "the gates refuse it"}}
+    git(registry, "switch", "-q", "main")
+    git(registry, "branch", "-q", "-D", "modelreg/import-mlflow")
+    text = cli.ok("-C", str(registry), "import", "mlflow", "--tracking-uri", _uri(store),
+                  "--model", "fraud").out
+    assert "alias production -> v2: left out, the gates refuse it" in text
+    assert "alias champion -> v3\n" in text
+    git(registry, "switch", "-q", "modelreg/import-mlflow")
     report = cli("-C", str(registry), "check", "--format", "json").json
     assert report["gates"]["promotion"]["passed"], report
 
@@ -495,3 +512,176 @@ def test_only_the_readers_import_mlflow_and_gto() -> None:
                 if top in owners:
                     assert rel == owners[top], f"{rel} imports {name}: only {owners[top]} may"
                     assert node.col_offset > 0, f"{rel} imports {name} at module level: import it lazily"
+
+
+def test_gto_lineage_drops_the_remote_credentials(cli: Cli, open_registry: Path, gto_repo: Path) -> None:
+    git(gto_repo, "remote", "add", "origin", "HTTPS://alice:p@ss@github.com/acme/churn.git")
+    cli.ok("-C", str(open_registry), "import", "gto", str(gto_repo), "--json")
+    code = cli.ok("-C", str(open_registry), "show", "churn/1", "--json").json["manifest"]["lineage"]["code"]
+    assert code["repo"] == "HTTPS://github.com/acme/churn.git"
+    committed = git(open_registry, "log", "-p", "--all")
+    assert "alice:p" not in committed and "ss@github" not in committed
+
+
+def test_mlflow_infinities_stored_as_the_largest_float_are_left_out(cli: Cli, open_registry: Path,
+                                                                    store: Path) -> None:
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    client.create_registered_model("loss")
+    _log_version(client, "loss", client.get_experiment_by_name("train").experiment_id, 11, store / "work",
+                 auc=float("inf"), description="loss v1")
+    out = _import(cli, open_registry, store, "--model", "loss")
+    metrics = cli.ok("-C", str(open_registry), "show", "loss/1", "--json").json["manifest"]["metrics"]
+    assert "roc_auc" not in metrics and metrics["f1_score"] == 0.5
+    assert any("'roc_auc' left out" in n and "infinity" in n for n in out["notes"]), out["notes"]
+
+
+def test_mlflow_sizes_are_read_from_the_store_and_nothing_lands_in_the_work_tree(
+        cli: Cli, open_registry: Path, store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version registered from ``runs:/`` is listed through the store's own URIs: MLflow's default
+    (``sqlite:///mlflow.db`` in the current directory) is never opened, so never created."""
+    root = open_registry
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    client.create_registered_model("runs-model")
+    version = _log_version(client, "churn", client.get_experiment_by_name("train").experiment_id, 12,
+                           store / "work", description="churn v2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.create_model_version("runs-model", f"runs:/{version.run_id}/model", run_id=version.run_id,
+                                    description="from runs:/")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    head = git(root, "rev-parse", "HEAD")
+    plan = _import(cli, root, store, "--model", "runs-model", "--dry-run")
+    assert git(root, "status", "--porcelain") == "" and not (root / "mlflow.db").exists()
+    assert git(root, "rev-parse", "HEAD") == head
+    sizes = [v["bytes"] for m in plan["plan"]["models"] for v in m["versions"]]
+    assert sizes == [1000 + 12 + len("flavors: {}\nseed: 12\n")], plan["plan"]
+    _import(cli, root, store, "--model", "runs-model")
+    assert git(root, "status", "--porcelain") == "" and not (root / "mlflow.db").exists()
+
+
+def test_mlflow_a_new_model_whose_first_version_fails_is_not_kept(cli: Cli, open_registry: Path,
+                                                                  store: Path) -> None:
+    root = open_registry
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    source = Path(client.get_model_version("fraud", "1").source.removeprefix("file://"))
+    shutil.rmtree(source)  # fraud v1's bytes are gone: churn imports, fraud has no version
+    result = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store), "--model", "churn",
+                       "--model", "fraud", "--owner", "@acme/ml")
+    assert "imported: churn v1" in result.err
+    assert "fraud's model file not kept (none of its versions was imported)" in result.err
+    assert (root / "registry/churn/v1/version.yaml").exists()
+    assert not (root / "registry/fraud").exists()
+    assert "registry/fraud" not in git(root, "log", "--name-only", "--format=")
+    assert git(root, "status", "--porcelain").strip() == ""
+
+
+@pytest.mark.parametrize("declared", ["/etc/passwd", "../../etc"])
+def test_gto_a_path_outside_the_repository_is_named_as_such(cli: Cli, open_registry: Path, gto_repo: Path,
+                                                            declared: str) -> None:
+    gto_api = pytest.importorskip("gto.api")
+    (gto_repo / "dvc.yaml").write_text(f"artifacts:\n  evil:\n    type: model\n    path: {declared}\n")
+    commit_all(gto_repo, "evil")
+    gto_api.register(gto_repo, "evil", "HEAD", version="v0.1.0", message="evil")
+    result = cli.fails("-C", str(open_registry), "import", "gto", str(gto_repo), "--model", "evil")
+    assert f"declares the path {declared!r}" in result.err and "not inside the repository" in result.err
+    assert "declares no path" not in result.err
+    assert not (open_registry / "registry/evil").exists()
+
+
+def test_mlflow_a_symbolic_link_in_the_artifacts_is_named(cli: Cli, open_registry: Path, store: Path) -> None:
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    source = Path(client.get_model_version("churn", "1").source.removeprefix("file://"))
+    (source / "link").symlink_to("/etc/hostname")
+    result = cli.fails("-C", str(open_registry), "import", "mlflow", "--tracking-uri", _uri(store),
+                       "--model", "churn")
+    assert "link is a symbolic link" in result.err and "mlflow models" not in result.err
+    assert "churn's model file not kept" in result.err
+
+
+def test_mlflow_a_name_normalised_onto_a_native_model_is_refused_and_rename_imports_it(
+        cli: Cli, open_registry: Path, store: Path, tmp_path: Path) -> None:
+    from tests.helpers import register
+
+    root = open_registry
+    register(cli, root, tmp_path / "work", "credit-score", "--owner", "@other/team")
+    head = git(root, "rev-parse", "HEAD")
+    refused = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store),
+                        "--model", "Credit Score")
+    assert "'Credit Score' would be imported as 'credit-score', a model that exists here" in refused.err
+    assert "--rename 'Credit Score=NAME'" in refused.err
+    assert git(root, "rev-parse", "HEAD") == head and "credit-score/v2" not in git(root, "log", "--all",
+                                                                                   "--name-only")
+    out = _import(cli, root, store, "--model", "Credit Score", "--rename", "Credit Score=credit-mlflow")
+    assert [(v["model"], v["version"]) for v in out["imported"]] == [("credit-mlflow", 1)]
+    model = cli.ok("-C", str(root), "show", "credit-mlflow", "--json").json
+    assert model["tags"]["mlflow.name"] == "Credit Score"
+    again = _import(cli, root, store, "--model", "Credit Score", "--rename", "Credit Score=credit-mlflow")
+    assert again["imported"] == []
+    bad = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store), "--rename", "nope=x")
+    assert "'nope' is not imported" in bad.err
+
+
+def test_gto_rename_and_the_collision_message_names_it(cli: Cli, open_registry: Path, gto_repo: Path) -> None:
+    from modelreg.errors import ConflictError
+    from modelreg.imports.plan import plan
+    from modelreg.imports.source import SourceModel
+
+    with pytest.raises(ConflictError, match="--rename 'churn=NAME'"):
+        plan("gto", [SourceModel("churn", "Churn"), SourceModel("churn", "churn")], {})
+    out = cli.ok("-C", str(open_registry), "import", "gto", str(gto_repo), "--rename", "churn=churn-gto",
+                 "--json").json
+    assert {v["model"] for v in out["imported"]} == {"churn-gto"}
+
+
+def test_mlflow_a_rerun_after_the_import_branch_was_merged_starts_afresh_from_head(
+        cli: Cli, open_registry: Path, store: Path, tmp_path: Path) -> None:
+    from tests.helpers import register
+
+    root = open_registry
+    _import(cli, root, store, "--model", "fraud")
+    git(root, "switch", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "-m", "merge the import", "modelreg/import-mlflow")
+    register(cli, root, tmp_path / "work", "fraud", "--commit")  # v4, registered here after the merge
+    client = mlflow.MlflowClient(tracking_uri=_uri(store))
+    _log_version(client, "fraud", client.get_experiment_by_name("train").experiment_id, 13, store / "work",
+                 description="fraud v4 in MLflow")
+    plan = _import(cli, root, store, "--model", "fraud", "--dry-run")
+    assert [v["version"] for m in plan["plan"]["models"] for v in m["versions"]] == [5]
+    assert any("merged into HEAD already" in n for n in plan["notes"])
+    out = _import(cli, root, store, "--model", "fraud")
+    assert [(v["version"], v["mlflow_version"]) for v in out["imported"]] == [(5, "4")]
+    assert git(root, "merge-base", "--is-ancestor", "main", "modelreg/import-mlflow") == ""
+    # an import branch HEAD moved past without merging it is refused, naming the fix
+    git(root, "switch", "-q", "main")
+    register(cli, root, tmp_path / "work", "fraud", "--commit", seed=1)
+    diverged = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store),
+                         "--model", "fraud")
+    assert "have each moved on" in diverged.err and "git merge" in diverged.err
+
+
+LAX_POLICY = """schema_version: 1
+description: History imported as it was; new versions go through the default policy's rules.
+required: []
+"""
+
+
+def test_mlflow_policy_option_names_a_lax_policy_so_history_imports_past_the_default_gates(
+        cli: Cli, registry: Path, store: Path) -> None:
+    """The default policy requires description and lineage.code.commit (churn's run has no commit):
+    `--policy imported` names a lax policy in each new model.yaml, and the branch passes the gates.
+    The plan marks the alias the default policy's promotion rule will refuse."""
+    root = registry
+    plan = cli.ok("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store), "--model", "fraud",
+                  "--dry-run").out
+    assert "alias production -> v2: will be left out, policy default lets production follow staging only" \
+        in plan
+    missing = cli.fails("-C", str(root), "import", "mlflow", "--tracking-uri", _uri(store),
+                        "--policy", "imported")
+    assert "no policy 'imported'" in missing.err and "--policy" in missing.err
+    (root / "policies" / "imported.yaml").write_text(LAX_POLICY)
+    commit_all(root, "a policy for imported history")
+    _import(cli, root, store, "--model", "churn", "--model", "fraud", "--policy", "imported")
+    assert cli.ok("-C", str(root), "show", "churn", "--json").json["policy"] == "imported"
+    report = cli("-C", str(root), "check", "--format", "json")
+    assert report.code == 0, report.out

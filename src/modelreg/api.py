@@ -19,7 +19,7 @@ from __future__ import annotations
 import builtins
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelreg.edges.snapshot import open_snapshot
@@ -304,34 +304,40 @@ class Registry:
 
     def import_mlflow(self, tracking_uri: str, *, registry_uri: str | None = None, models: Sequence[str] = (),
                       branch: str = "modelreg/import-mlflow", owners: Sequence[str] = (),
-                      dry_run: bool = False, progress: Progress | None = None) -> Imported:
+                      dry_run: bool = False, progress: Progress | None = None,
+                      renames: Mapping[str, str] | None = None, policy: str | None = None) -> Imported:
         """Import MLflow's registered models (all, or ``models``) on ``branch``, as
-        ``modelreg import mlflow``: only what an earlier import did not bring."""
+        ``modelreg import mlflow``: only what an earlier import did not bring. ``renames`` maps
+        an MLflow model's name to the name it gets here (``--rename``)."""
         from modelreg.imports import mlflow_source
 
         def read() -> builtins.list[SourceModel]:
             return mlflow_source.read(tracking_uri, registry_uri, list(models))
 
-        return self._import("mlflow", read, branch=branch, owners=owners, dry_run=dry_run, progress=progress)
+        return self._import("mlflow", read, branch=branch, owners=owners, dry_run=dry_run, progress=progress,
+                            renames=renames, policy=policy)
 
     def import_gto(self, path: str | os.PathLike[str], *, models: Sequence[str] = (),
                    branch: str = "modelreg/import-gto", owners: Sequence[str] = (),
-                   dry_run: bool = False, progress: Progress | None = None) -> Imported:
+                   dry_run: bool = False, progress: Progress | None = None,
+                   renames: Mapping[str, str] | None = None, policy: str | None = None) -> Imported:
         """Import the artifacts of the GTO repository at ``path`` on ``branch``, as
-        ``modelreg import gto``."""
+        ``modelreg import gto`` (``renames``: an artifact's name to the model name it gets here)."""
         from modelreg.imports import gto_source
 
         return self._import("gto", lambda: gto_source.read(path, list(models)),
-                            branch=branch, owners=owners, dry_run=dry_run, progress=progress)
+                            branch=branch, owners=owners, dry_run=dry_run, progress=progress, renames=renames,
+                            policy=policy)
 
     def _import(self, kind: str, read: Callable[[], builtins.list[SourceModel]], *, branch: str,
-                owners: Sequence[str], dry_run: bool, progress: Progress | None) -> Imported:
+                owners: Sequence[str], dry_run: bool, progress: Progress | None,
+                renames: Mapping[str, str] | None, policy: str | None) -> Imported:
         from modelreg.imports.apply import run
 
         self._work_tree("import into")
         try:
             return run(self.root, kind, read, branch=branch, owners=list(owners), dry_run=dry_run,
-                       **({"progress": progress} if progress else {}))
+                       renames=renames, policy=policy, **({"progress": progress} if progress else {}))
         finally:
             self._reread()
 

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator, Sequence
 
 from modelreg.errors import GitError, InputError, NotFoundError, ServiceError
+from modelreg.formats import urls
 
 #: a path as str or os.PathLike (pathlib stays off the read path: it costs 5 ms to import)
 StrPath = str | os.PathLike[str]
@@ -251,7 +252,8 @@ def fetch_branch(root: StrPath, branch: str = "main", remote: str = "origin") ->
         raise NotFoundError(f"{remote} has no branch {branch}",
                             fix=f"push it (`git push {remote} {branch}`), then deploy")
     last = stderr.splitlines()[-1] if stderr else f"exit code {proc.returncode}"
-    raise ServiceError(f"could not fetch {branch} from {remote} ({remote_url(root, remote)}): {last}",
+    raise ServiceError(f"could not fetch {branch} from {remote} "
+                       f"({urls.masked(remote_url(root, remote) or '')}): {urls.masked(last)}",
                        fix="check the network and your access to it, or pass --offline to trust "
                            f"{remote}/{branch} as last fetched")
 

@@ -21,7 +21,7 @@ from typing import Any
 from modelreg.edges import dvc, git
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError, ModelregError, NotFoundError
-from modelreg.formats import layout, names, yamlio
+from modelreg.formats import layout, names, urls, yamlio
 from modelreg.formats.pointers import parse_pointer
 from modelreg.imports.source import SourceModel, SourceVersion, alias, model_name, printable
 
@@ -43,7 +43,8 @@ def read(path: str | os.PathLike[str], only: list[str] | None = None) -> list[So
             raise NotFoundError(f"GTO at {top} has no artifact {', '.join(map(repr, missing))}",
                                 fix=f"it has {', '.join(sorted(artifacts)) or 'none'}; check --model")
         artifacts = {n: artifacts[n] for n in only}
-    repo = git.remote_url(top)
+    remote = git.remote_url(top)
+    repo = urls.without_credentials(remote) if remote else None
     return [_model(top, repo, name, artifact) for name, artifact in sorted(artifacts.items())
             if _registered(artifact)]
 
@@ -119,16 +120,23 @@ def _history(artifact: Any, known: set[str]) -> tuple[tuple[str, str | None, str
 
 def _version(top: str, repo: str | None, name: str, version: Any, declared: dict[str, Any]) -> SourceVersion:
     commit = str(version.commit_hexsha)
-    path = declared.get("path")
-    if not isinstance(path, str) or not names.inside(path.strip("/")):
-        path = None
+    declared_path = declared.get("path")
+    path = declared_path.rstrip("/") if isinstance(declared_path, str) else None
+    if path is not None and (not path or not names.inside(path)):
+        path = None  # /etc/passwd, ../../etc: outside the repository, never read
 
     def fetch(dest: Path) -> Path:
+        if path is None and isinstance(declared_path, str):
+            raise InputError(f"GTO artifact {name!r} at {version.version} declares the path "
+                             f"{declared_path!r} in {' or '.join(DECLARATIONS)} at {commit[:12]}, which is "
+                             "not inside the repository", field="path",
+                             fix="declare the artifact's path relative to the repository's top "
+                                 "(e.g. models/model.pkl), or leave the artifact out with --model")
         if path is None:
             raise InputError(f"GTO artifact {name!r} at {version.version} declares no path in "
                              f"{' or '.join(DECLARATIONS)} at {commit[:12]}",
                              fix="a virtual artifact has no bytes to import: leave it out with --model")
-        return _artifact(top, commit, path.strip("/"), dest)
+        return _artifact(top, commit, path, dest)
 
     code: dict[str, Any] = {"commit": commit}
     if repo:
@@ -138,7 +146,7 @@ def _version(top: str, repo: str | None, name: str, version: Any, declared: dict
         tags["gto.type"] = str(declared["type"])
     return SourceVersion(
         key=str(version.version), created_at=version.created_at,
-        size=_size(top, commit, path.strip("/")) if path else None,
+        size=_size(top, commit, path) if path else None,
         created_by=printable(str(version.author or "")) or None,
         description=printable(str(version.message or "")), tags=tags, code=code,
         archived=not version.is_active, fetch=fetch)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from modelreg.errors import InputError, ModelregError, NotFoundError, ServiceError
+from modelreg.formats import urls
 from modelreg.imports.source import SourceModel, SourceVersion, alias, finite, keyed, model_name, printable
 from modelreg.write import inputs
 
@@ -88,13 +89,14 @@ def _client(tracking_uri: str, registry_uri: str | None) -> MlflowClient:
 def shown(uri: str) -> str:
     """``uri`` as a message may show it: a password or token in it (``postgresql://u:pw@host``,
     ``https://token@host``) written as ``***``."""
-    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s'\"]+@", r"\1***@", uri)
+    return urls.masked(uri)
 
 
 @contextmanager
-def _mlflow_errors(uri: str) -> Iterator[None]:
+def _mlflow_errors(uri: str, missing: str | None = None) -> Iterator[None]:
     """MLflow's exceptions as modelreg's: a model that is not there is the user's to fix, a
-    store that does not answer is a service failing (exit code 4)."""
+    store that does not answer is a service failing (exit code 4). ``missing`` is the fix for
+    something MLflow did not find, where that is not a model name (a version's artifacts)."""
     from mlflow.exceptions import MlflowException
 
     uri = shown(uri)
@@ -105,7 +107,8 @@ def _mlflow_errors(uri: str) -> Iterator[None]:
         message = shown(str(exc.message).splitlines()[0]) if exc.message else type(exc).__name__
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
             raise NotFoundError(f"MLflow at {uri}: {message}",
-                                fix="check --model against `mlflow models` / the MLflow UI") from None
+                                fix=missing or "check --model against `mlflow models` / the MLflow UI"
+                                ) from None
         if exc.error_code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST"):
             raise InputError(f"MLflow at {uri}: {message}", field="--tracking-uri",
                              fix="check the URI and --model") from None
@@ -221,7 +224,8 @@ def _version(client: MlflowClient, tracking_uri: str, registry_uri: str | None, 
         key=str(mv.version), created_at=created, created_by=printable(user) if user else None,
         description=printable(mv.description or ""), tags=tags, metrics=metrics, params=params,
         code=code, run_id=mv.run_id or None, run_url=_run_url(tracking_uri, run),
-        size=_size(client, model, str(mv.version)), archived=mv.current_stage == "Archived", fetch=fetch)
+        size=_size(client, tracking_uri, registry_uri, model, str(mv.version)),
+        archived=mv.current_stage == "Archived", fetch=fetch)
 
 
 def _run(client: MlflowClient, mv: Any) -> Any:
@@ -243,7 +247,7 @@ def _code(tags: dict[str, str], what: str, notes: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     repo = next((tags[t] for t in REPO_TAGS if tags.get(t)), None)
     if repo:  # https://user:token@host/... must not end up committed in a manifest
-        out["repo"] = re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", printable(repo))
+        out["repo"] = urls.without_credentials(printable(repo))
     commit = tags.get(COMMIT_TAG, "").strip().lower()
     if commit and _COMMIT.fullmatch(commit):
         out["commit"] = commit
@@ -256,19 +260,23 @@ def _code(tags: dict[str, str], what: str, notes: list[str]) -> dict[str, Any]:
 
 def _run_url(tracking_uri: str, run: Any) -> str | None:
     """The run's page in the MLflow UI, when the tracking URI is a server's."""
-    if run is None or urlparse(tracking_uri).scheme not in ("http", "https"):
+    if run is None or urlparse(tracking_uri).scheme.lower() not in ("http", "https"):
         return None
-    base = re.sub(r"^([a-z]+://)[^/@]+@", r"\1", tracking_uri.rstrip("/"))
+    base = urls.without_credentials(tracking_uri.rstrip("/"))
     return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
 
 
-def _size(client: MlflowClient, model: str, version: str) -> int | None:
-    """Bytes the version's artifacts hold, listed without downloading them (None: unknown)."""
+def _size(client: MlflowClient, tracking_uri: str, registry_uri: str | None, model: str,
+          version: str) -> int | None:
+    """Bytes the version's artifacts hold, listed without downloading them (None: unknown).
+    The store's own URIs go with the listing: a ``runs:/`` or ``models:/`` download URI resolved
+    without them would open MLflow's default store, creating ``mlflow.db`` in the current directory."""
     from mlflow.exceptions import MlflowException
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
     try:
-        repo = get_artifact_repository(client.get_model_version_download_uri(model, version))
+        repo = get_artifact_repository(client.get_model_version_download_uri(model, version),
+                                       tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
         total = 0
         todo_paths: list[str | None] = [None]  # None: the top of the version's artifacts
         while todo_paths:
@@ -283,14 +291,45 @@ def _size(client: MlflowClient, model: str, version: str) -> int | None:
         return None
 
 
+def _links(uri: str, tracking_uri: str, registry_uri: str | None) -> list[str]:
+    """The symbolic links in a version's artifacts, when MLflow keeps them in a local directory
+    (a ``runs:/`` or ``models:/`` URI followed to the repository under it)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    try:
+        repo: Any = get_artifact_repository(uri, tracking_uri=tracking_uri,
+                                            registry_uri=registry_uri or tracking_uri)
+        while getattr(repo, "repo", None) is not None:  # runs:/ and models:/ wrap the real one
+            repo = repo.repo
+        uri = str(repo.artifact_uri)
+    except (MlflowException, OSError, NotImplementedError):
+        return []
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return []
+    top = Path(unquote(parsed.path) if parsed.scheme == "file" else uri)
+    if top.is_symlink():
+        return [str(top)]
+    if not top.is_dir():
+        return []
+    return sorted(str(p.relative_to(top)) for p in top.rglob("*") if p.is_symlink())
+
+
 def _download(client: MlflowClient, tracking_uri: str, registry_uri: str | None, model: str, version: str,
               dest: Path) -> Path:
     """The version's artifacts as MLflow downloads them: ``dest/model``, an MLflow model directory
     (with its ``MLmodel``) registered as a directory artifact, or the one file a version's source is."""
     import mlflow.artifacts
 
-    with _mlflow_errors(tracking_uri):
-        uri = client.get_model_version_download_uri(model, version)
+    uri = client.get_model_version_download_uri(model, version)
+    where = f"{model!r} version {version}'s artifacts at {shown(uri)}"
+    links = _links(uri, tracking_uri, registry_uri)
+    if links:  # MLflow refuses to download through them, with a message that names neither
+        raise InputError(f"{where}: {links[0]} is a symbolic link; an import copies files only",
+                         fix="replace the link with the file it points to in MLflow's artifact store, "
+                             "or leave the model out with --model")
+    with _mlflow_errors(tracking_uri, missing=f"check {where}: a file there is missing or unreadable"):
         scratch = dest / "download"
         scratch.mkdir()
         got = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(scratch),

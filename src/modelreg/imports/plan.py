@@ -11,11 +11,12 @@ elsewhere is left as it is and noted (moving it is a promotion, reviewed as one)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from modelreg.errors import ConflictError
+from modelreg.errors import ConflictError, InputError
+from modelreg.formats import names
 from modelreg.imports.source import MODEL_TAG, SOURCE_TAG, SourceModel, SourceVersion
 
 #: how each source is named in the plan and in commit messages
@@ -104,6 +105,29 @@ class Plan:
                 "versions": sum(len(m.versions) for m in self.models), "bytes": self.bytes}
 
 
+def renamed(kind: str, sources: Iterable[SourceModel], renames: Mapping[str, str]) -> list[SourceModel]:
+    """``sources`` with the names ``--rename SOURCE_NAME=NAME`` gives them here."""
+    sources = list(sources)
+    known = {s.source_name for s in sources}
+    for source_name, name in renames.items():
+        if source_name not in known:
+            raise InputError(f"--rename {source_name}={name}: the {LABELS[kind]} model {source_name!r} is "
+                             "not imported", field="--rename",
+                             fix=f"give a model name as {LABELS[kind]} spells it (one of --model's)")
+        names.check_model_name(name)
+    out = []
+    for source in sources:
+        new = renames.get(source.source_name)
+        if new is not None:
+            notes = tuple(n for n in source.notes if " is imported as " not in n)
+            tag = MODEL_TAG.format(kind=kind)
+            source = replace(source, name=new, notes=(
+                f"{LABELS[kind]} model {source.source_name!r} is imported as {new!r} (--rename; its "
+                f"{LABELS[kind]} name in the tag {tag})", *notes))
+        out.append(source)
+    return out
+
+
 def plan(kind: str, sources: Iterable[SourceModel], existing: dict[str, Existing]) -> Plan:
     """The plan for importing ``sources`` into a registry whose models are ``existing``."""
     sources = list(sources)
@@ -112,8 +136,8 @@ def plan(kind: str, sources: Iterable[SourceModel], existing: dict[str, Existing
         if source.name in seen:
             raise ConflictError(f"{LABELS[kind]} models {seen[source.name]!r} and {source.source_name!r} "
                                 f"would both be imported as {source.name!r}",
-                                fix="import them one at a time with --model, or rename one in "
-                                f"{LABELS[kind]}")
+                                fix=f"import one under another name: --rename '{source.source_name}=NAME' "
+                                "(or leave one out with --model)")
         seen[source.name] = source.source_name
     return Plan(kind, tuple(_model(kind, s, existing.get(s.name, Existing())) for s in sources))
 
@@ -124,8 +148,15 @@ def _model(kind: str, source: SourceModel, have: Existing) -> ModelStep:
     if have.exists and have.source_name not in (None, source.source_name):
         raise ConflictError(f"model {source.name!r} was imported from the {label} model "
                             f"{have.source_name!r}, not {source.source_name!r}",
-                            fix=f"import {source.source_name!r} under another name, or leave it out "
-                            "with --model")
+                            fix=f"import it under another name with --rename '{source.source_name}=NAME', "
+                            "or leave it out with --model")
+    if have.exists and have.source_name is None and source.name != source.source_name:
+        # "Fraud Detector" is not "fraud-detector": appending to a model someone else owns,
+        # because two names normalise alike, would be a surprise found in review at best
+        raise ConflictError(f"the {label} model {source.source_name!r} would be imported as {source.name!r}, "
+                            f"a model that exists here and was not imported from {label}",
+                            fix=f"import it under another name with --rename '{source.source_name}=NAME', "
+                            "or leave it out with --model")
     imported = {key: number for number, key in have.versions.items() if key is not None}
     skipped: dict[str, int] = {}
     steps: list[VersionStep] = []

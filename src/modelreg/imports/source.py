@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,11 +108,16 @@ def keyed(items: dict[str, Any], what: str, notes: list[str]) -> dict[str, Any]:
 
 
 def finite(metrics: dict[str, float], what: str, notes: list[str]) -> dict[str, float]:
-    """Metrics with NaN and infinities left out (a manifest holds finite numbers only), noted."""
+    """Metrics with NaN and infinities left out (a manifest holds finite numbers only), noted.
+    The largest float counts as infinity: MLflow's SQL stores write ±inf as ±max float."""
     out = {}
     for name, value in metrics.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and math.isfinite(value) and abs(value) != sys.float_info.max:
             out[name] = float(value)
+        elif number and abs(value) == sys.float_info.max:
+            notes.append(f"{what} {name!r} left out: {value!r} is how MLflow's database stores "
+                         f"{'-' if value < 0 else ''}infinity, not a finite number")
         else:
             notes.append(f"{what} {name!r} left out: {value!r} is not a finite number")
     return out

@@ -6,13 +6,13 @@ this?" is answered from the manifest, not from memory.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from modelreg.edges import git
 from modelreg.edges.hashing import FileDigest, digest, listing_sha256, walk_files
 from modelreg.errors import InputError
+from modelreg.formats import urls
 from modelreg.formats.pointers import parse_pointer
 from modelreg.write import inputs
 
@@ -25,8 +25,7 @@ def code(path: Path) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     url = git.remote_url(top)
     if url:
-        # https://user:token@host/... must not end up committed in a manifest.
-        out["repo"] = re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", url)
+        out["repo"] = urls.without_credentials(url)
     commit = git.head_commit(top)
     if commit:
         out["commit"] = commit

@@ -9,6 +9,7 @@ import click
 
 from modelreg.cli.common import emit_json, registry
 from modelreg.cli.main import refuse_repeats
+from modelreg.errors import InputError
 
 if TYPE_CHECKING:
     from modelreg.imports.apply import Imported
@@ -47,6 +48,12 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed([
         click.option("--model", "models", multiple=True, metavar="NAME",
                      help="Import only this model, by its name in the source (repeatable)."),
+        click.option("--rename", "renames", multiple=True, metavar="SOURCE_NAME=NAME",
+                     help="Import the source's model SOURCE_NAME as the model NAME here (repeatable): "
+                          "for a name that collides with another model."),
+        click.option("--policy", metavar="NAME",
+                     help="The policy (policies/NAME.yaml) each model the import creates names, e.g. a "
+                          "laxer one for history imported as it is (docs/migrate-from-mlflow.md)."),
         click.option("--owner", "owners", multiple=True, metavar="@ORG/TEAM",
                      help="Owner of each model the import creates (repeatable); routes reviews."),
         click.option("--dry-run", is_flag=True,
@@ -65,7 +72,8 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
               help="The branch the import commits on (created from HEAD, or continued).")
 @_common
 def mlflow_command(tracking_uri: str, registry_uri: str | None, branch: str, models: tuple[str, ...],
-                   owners: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+                   renames: tuple[str, ...], policy: str | None, owners: tuple[str, ...], dry_run: bool,
+                   as_json: bool) -> None:
     """Import an MLflow model registry.
 
     Each registered model (description, tags) becomes registry/NAME/model.yaml;
@@ -83,9 +91,12 @@ def mlflow_command(tracking_uri: str, registry_uri: str | None, branch: str, mod
       modelreg import mlflow --tracking-uri sqlite:////srv/mlflow/mlflow.db --dry-run
       modelreg import mlflow --tracking-uri http://mlflow:5000 --model fraud --owner @acme/fraud
       modelreg import mlflow --tracking-uri ./mlruns --branch import/mlflow --json
+      modelreg import mlflow --tracking-uri ./mlruns --rename "Fraud Detector=fraud-detector-mlflow"
+      modelreg import mlflow --tracking-uri ./mlruns --policy imported --owner @acme/ml
     """
     done = registry().import_mlflow(tracking_uri, registry_uri=registry_uri, models=models,
-                                    branch=branch, owners=owners, dry_run=dry_run)
+                                    branch=branch, owners=owners, dry_run=dry_run,
+                                    renames=_renames(renames), policy=policy)
     _show(done, as_json, dry_run)
 
 
@@ -94,8 +105,8 @@ def mlflow_command(tracking_uri: str, registry_uri: str | None, branch: str, mod
 @click.option("--branch", default="modelreg/import-gto", show_default=True, metavar="NAME",
               help="The branch the import commits on (created from HEAD, or continued).")
 @_common
-def gto_command(path: str, branch: str, models: tuple[str, ...], owners: tuple[str, ...], dry_run: bool,
-                as_json: bool) -> None:
+def gto_command(path: str, branch: str, models: tuple[str, ...], renames: tuple[str, ...],
+                policy: str | None, owners: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     """Import the artifacts of the GTO repository at PATH (default: here).
 
     Artifacts (dvc.yaml's artifacts: section, or artifacts.yaml) become models;
@@ -109,8 +120,22 @@ def gto_command(path: str, branch: str, models: tuple[str, ...], owners: tuple[s
       modelreg import gto ../models-repo --dry-run
       modelreg import gto ../models-repo --model churn --owner @acme/churn
     """
-    done = registry().import_gto(path, models=models, branch=branch, owners=owners, dry_run=dry_run)
+    done = registry().import_gto(path, models=models, branch=branch, owners=owners, dry_run=dry_run,
+                                 renames=_renames(renames), policy=policy)
     _show(done, as_json, dry_run)
+
+
+def _renames(given: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in given:
+        source_name, sep, name = item.rpartition("=")
+        if not sep or not source_name or not name:
+            raise InputError(f"--rename {item!r} is not SOURCE_NAME=NAME", field="--rename",
+                             fix='e.g. --rename "Fraud Detector=fraud-detector-mlflow"')
+        if source_name in out:
+            raise InputError(f"--rename names {source_name!r} twice", field="--rename", fix="give it once")
+        out[source_name] = name
+    return out
 
 
 def _show(done: Imported, as_json: bool, dry_run: bool) -> None:
@@ -126,6 +151,8 @@ def _show(done: Imported, as_json: bool, dry_run: bool) -> None:
                    + (f"{size:,} bytes to copy" if size is not None else "size unknown until downloaded"))
     _show_plan(done, dry_run)
     if dry_run:
+        for note in done.notes:
+            click.echo(f"note: {note}")
         return
     if not done.written:
         click.echo(f"Nothing new to import from {label}.")
@@ -153,8 +180,15 @@ def _show_plan(done: Imported, dry_run: bool) -> None:
             click.echo(f"  already imported: {', '.join(f'{k} (v{v})' for k, v in step.skipped.items())}")
         for alias, target, what in step.history:
             click.echo(f"  replay {what}: " + (f"{alias} -> v{target}" if target else f"remove {alias}"))
+        landed = done.aliases.get(step.name, {})
         for alias, number in step.aliases.items():
-            click.echo(f"  alias {alias} -> v{number}")
+            if dry_run and alias in done.gated.get(step.name, {}):
+                click.echo(f"  alias {alias} -> v{number}: will be left out, "
+                           f"{done.gated[step.name][alias]}; promote it in its own pull request")
+            elif dry_run or landed.get(alias) == number:
+                click.echo(f"  alias {alias} -> v{number}")
+            else:
+                click.echo(f"  alias {alias} -> v{number}: left out, the gates refuse it")
         for number in step.archive:
             click.echo(f"  archive v{number}")
         if dry_run:
