@@ -31,7 +31,7 @@ from modelreg.edges.hashing import (
     walk_files,
 )
 from modelreg.errors import InputError, IntegrityError, ModelregError, NotFoundError, RemoteError
-from modelreg.formats import names
+from modelreg.formats import names, urls
 from modelreg.formats.pointers import Pointer, object_path
 
 
@@ -408,7 +408,6 @@ def _stream(fs: Any, source: str, dest: Path, relpath: str, progress: Progress, 
 _REACH_FIX = "check the remote in .dvc/config is reachable (`dvc remote list`, credentials, network)"
 #: the user and password of a URL (``https://user:secret@host``), never shown: up to the last ``@``
 #: before the host, as a password may hold a raw ``@``
-_USERINFO = re.compile(r"(?<=://)[^/?#\s'\"]+@")
 #: settings of a remote that hold credentials (DVC's names across its file systems)
 _SECRET_SETTINGS = re.compile(r"password|secret|token|key|credential|passphrase|sas|connection_string|"
                               r"session", re.IGNORECASE)
@@ -429,7 +428,7 @@ def _remote_settings(repo: Any) -> dict[str, Any]:
 def _scrub(text: str, repo: Any) -> str:
     """``text`` without the remote's credentials: a URL's user and password, and the value of any
     setting that holds a secret (DVC and its libraries may echo them in an error)."""
-    text = _USERINFO.sub("***@", text)
+    text = urls.masked(text)
     for key, value in _remote_settings(repo).items():
         if _SECRET_SETTINGS.search(str(key)) and isinstance(value, str) and len(value) >= 4:
             text = text.replace(value, "***")

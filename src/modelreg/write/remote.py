@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from modelreg.edges import dvc, git
 from modelreg.edges.hashing import Progress, no_progress
 from modelreg.errors import ConflictError, InputError, ModelregError, NotARegistryError, ServiceError
-from modelreg.formats import names
+from modelreg.formats import names, urls
 from modelreg.write.register import Registered, Registration, register
 
 if TYPE_CHECKING:
@@ -51,9 +51,6 @@ TEMP_PREFIX = "modelreg-register-"
 LOCAL_REMOTE = ".modelreg/remote"
 #: the user and password of a URL (``https://user:token@host``), never shown: up to the last ``@``
 #: before the host, as a password may hold a raw ``@`` (``https://u:p@ss@host``)
-_USERINFO = re.compile(r"(?<=://)[^/?#\s]+@")
-
-
 @dataclass(frozen=True)
 class RemoteRegistered:
     """A version registered on a branch of a remote registry: what ``register --registry`` prints."""
@@ -504,7 +501,7 @@ def remove_tree(path: Path) -> None:
 
 def scrub(url: str) -> str:
     """``url`` without the user and password it may carry (a token in an https URL)."""
-    return _USERINFO.sub("***@", url)
+    return urls.masked(url)
 
 
 def _check_url(url: str) -> None:
