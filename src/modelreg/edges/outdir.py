@@ -65,8 +65,11 @@ class OutDir:
             try:
                 mode = os.lstat(folder).st_mode
             except FileNotFoundError:
-                folder.mkdir()
-                continue
+                try:
+                    folder.mkdir()
+                    continue
+                except FileExistsError:  # another process (site --jobs) made it meanwhile: judge it
+                    mode = os.lstat(folder).st_mode
             if stat.S_ISLNK(mode):
                 raise ConflictError(f"{folder} is a symbolic link; modelreg does not write through links "
                                     f"inside {self.root}", fix=f"remove the link {folder} and run again")
