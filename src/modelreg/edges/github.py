@@ -273,17 +273,9 @@ class Client:
         for value, option in ((base, "base"), (head, "head")):
             if not value or any(c.isspace() or ord(c) < 32 for c in value):
                 raise InputError(f"{value!r} is not a branch name", field=option, fix="name a branch")
-        call = _Call(
-            what=f"a pull request from {head} into {base} of {repo}",
-            not_found=(f"check the repository name {repo} (--repo OWNER/NAME); GitHub also answers 404 "
-                       f"when the token in {self.token_name} cannot see the repository"),
-            forbidden=(f"the token in {self.token_name} needs to open pull requests on {repo} "
-                       "(fine-grained: Pull requests read and write; in a workflow: "
-                       "`permissions: pull-requests: write`)"),
-        )
-        if len(body) > MAX_PULL_BODY:  # GitHub refuses a longer body (422) and the whole pull request
-            body = body[:MAX_PULL_BODY - len(_CUT)] + _CUT
-        payload = {"title": title, "head": head, "base": base, "body": body,
+        call = self._pulls_call(f"a pull request from {head} into {base} of {repo}", repo,
+                                "open pull requests on", " (--repo OWNER/NAME)")
+        payload = {"title": title, "head": head, "base": base, "body": _fit(body),
                    "maintainer_can_modify": False}
         data, _ = self._request(f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/pulls", call,
                                 time.monotonic() + self.total, payload=payload)
@@ -294,22 +286,13 @@ class Client:
         (``PATCH /repos/{o}/{r}/pulls/{n}``, found by ``GET .../pulls?head=OWNER:BRANCH``); its web
         URL, None when no pull request from that branch is open."""
         owner, name = check_repo(repo)
-        call = _Call(
-            what=f"the pull request from {head} in {repo}",
-            not_found=(f"check the repository name {repo}; GitHub also answers 404 when the token in "
-                       f"{self.token_name} cannot see the repository"),
-            forbidden=(f"the token in {self.token_name} needs to write pull requests on {repo} "
-                       "(fine-grained: Pull requests read and write; in a workflow: "
-                       "`permissions: pull-requests: write`)"),
-        )
+        call = self._pulls_call(f"the pull request from {head} in {repo}", repo, "write pull requests on")
         found = self._open_pull_from(owner, name, head, call)
         if found is None:
             return None
         number = _integer(found, "number", call.what)
-        if len(body) > MAX_PULL_BODY:
-            body = body[:MAX_PULL_BODY - len(_CUT)] + _CUT
         data, _ = self._request(f"{self.api_url}/repos/{_q(owner)}/{_q(name)}/pulls/{number}", call,
-                                time.monotonic() + self.total, payload={"title": title, "body": body},
+                                time.monotonic() + self.total, payload={"title": title, "body": _fit(body)},
                                 method="PATCH")
         return _web_url(data, call.what)
 
@@ -331,6 +314,17 @@ class Client:
         # GitHub filters by head; a server that does not is not believed beyond the branch named
         matching = [p for p in found if _text(p, "head.ref", call.what) == head]
         return matching[0] if matching else None
+
+    def _pulls_call(self, what: str, repo: str, needs: str, hint: str = "") -> _Call:
+        """A call that writes ``repo``'s pull requests: what a 404 and a 403 mean for it."""
+        return _Call(
+            what=what,
+            not_found=(f"check the repository name {repo}{hint}; GitHub also answers 404 when the token in "
+                       f"{self.token_name} cannot see the repository"),
+            forbidden=(f"the token in {self.token_name} needs to {needs} {repo} "
+                       "(fine-grained: Pull requests read and write; in a workflow: "
+                       "`permissions: pull-requests: write`)"),
+        )
 
     # -- HTTP ----------------------------------------------------------------------------------
 
@@ -653,6 +647,11 @@ def _text(data: Any, dotted: str, what: str) -> str:
     return value
 
 
+def _fit(body: str) -> str:
+    """A pull request's body GitHub takes: a longer one is refused (422), and the whole request with it."""
+    return body if len(body) <= MAX_PULL_BODY else body[:MAX_PULL_BODY - len(_CUT)] + _CUT
+
+
 def _web_url(data: Any, what: str) -> str:
     """``html_url``: an http(s) address on one line, without spaces or control characters (it is
     printed, and the action writes it to GITHUB_OUTPUT, where a line break would add outputs)."""
@@ -691,35 +690,34 @@ def token() -> tuple[str, str] | None:
     return None
 
 
+_WRITE_TOKEN_FIX = f"set {TOKEN_ENV} (or {GH_TOKEN_ENV}) to a token that may write pull requests on it"
+
+
+def _tokened(doing: str, fix: str = _WRITE_TOKEN_FIX) -> Client:
+    """A client with the token of :func:`token`; ServiceError naming ``doing`` when none is set."""
+    found = token()
+    if found is None:
+        raise ServiceError(f"no token to {doing} with", fix=fix)
+    return Client(token=found[0], token_name=found[1])
+
+
 def create_pull(repo: str, base: str, head: str, title: str, body: str) -> str:
     """Open a pull request through the REST API at ``GITHUB_API_URL`` with the token of
     :func:`token`; its URL. ServiceError when no token is set."""
-    found = token()
-    if found is None:
-        raise ServiceError(f"no token to open a pull request on {repo} with",
-                           fix=f"set {TOKEN_ENV} (or {GH_TOKEN_ENV}) to a token that may write pull "
-                           "requests on it")
-    return Client(token=found[0], token_name=found[1]).create_pull(repo, base=base, head=head,
-                                                                   title=title, body=body)
+    return _tokened(f"open a pull request on {repo}").create_pull(repo, base=base, head=head, title=title,
+                                                                  body=body)
 
 
 def update_pull_of(repo: str, head: str, title: str, body: str) -> str | None:
     """:meth:`Client.update_pull_of` with the token of :func:`token`; ServiceError when none is set."""
-    found = token()
-    if found is None:
-        raise ServiceError(f"no token to update the pull request from {head} on {repo} with",
-                           fix=f"set {TOKEN_ENV} (or {GH_TOKEN_ENV}) to a token that may write pull "
-                           "requests on it")
-    return Client(token=found[0], token_name=found[1]).update_pull_of(repo, head, title=title, body=body)
+    return _tokened(f"update the pull request from {head} on {repo}").update_pull_of(repo, head, title=title,
+                                                                                   body=body)
 
 
 def pull_of(repo: str, head: str) -> str | None:
     """:meth:`Client.pull_of` with the token of :func:`token`; ServiceError when none is set."""
-    found = token()
-    if found is None:
-        raise ServiceError(f"no token to look for the pull request from {head} on {repo} with",
-                           fix=f"set {TOKEN_ENV} (or {GH_TOKEN_ENV})")
-    return Client(token=found[0], token_name=found[1]).pull_of(repo, head)
+    return _tokened(f"look for the pull request from {head} on {repo}",
+                    fix=f"set {TOKEN_ENV} (or {GH_TOKEN_ENV})").pull_of(repo, head)
 
 
 def open_pull_request(root: str, *, base: str, head: str, title: str, body: str) -> str | None:
