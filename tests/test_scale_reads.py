@@ -232,6 +232,47 @@ def test_a_version_directory_changed_after_it_was_kept_is_listed_again(listed: P
         _read(listed)
 
 
+def test_a_model_found_whole_is_known_by_its_stamps_until_one_changes(listed: Path) -> None:
+    """The second read takes the verdict from the stamps; a stray at the model's top (the model
+    directory's times) or beside a version (the version directory's) is found at once."""
+    assert (listed / ".git/modelreg/wholes.marshal").exists()
+    assert _read(listed) == 2
+    from modelreg.errors import InputError
+
+    (listed / "registry/fraud-detector/notes.txt").write_text("hi")
+    with pytest.raises(InputError, match=re.escape("registry/fraud-detector/notes.txt: is not part of")):
+        _read(listed)
+    (listed / "registry/fraud-detector/notes.txt").unlink()
+    assert _read(listed) == 2
+    (listed / "registry/fraud-detector/v1/.hidden").mkdir()
+    with pytest.raises(InputError, match=re.escape("registry/fraud-detector/v1/.hidden: is a directory")):
+        _read(listed)
+
+
+def test_a_verdict_that_read_a_manifest_stands_only_while_the_manifest_does(
+        registry: Path, workdir: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A card is allowed because version.yaml names it: editing the manifest in place (no
+    directory's times move) so that it no longer names the card makes the card a stray."""
+    from modelreg.edges import listings
+    from modelreg.errors import InputError
+
+    monkeypatch.setattr(listings, "RACY_NS", 0)
+    card = workdir / "card.md"
+    card.write_text("# Fraud\n\n## Intended use\n\nScoring.\n")
+    register(cli, registry, workdir, "fraud-detector", "--card", str(card))
+    register(cli, registry, workdir, "fraud-detector", seed=2)
+    set_aliases(registry, "fraud-detector", {"production": 2})
+    for _ in range(2):
+        assert _read(registry) == 2
+    manifest = registry / "registry/fraud-detector/v1/version.yaml"
+    text = manifest.read_text()
+    assert "card: card.md" in text
+    with open(manifest, "r+") as file:  # in place: the directory's entries and times stay
+        file.write(text.replace("card: card.md", "card: cord.md"))
+    with pytest.raises(InputError, match=re.escape("registry/fraud-detector/v1/card.md: is not named by")):
+        _read(registry)
+
+
 def test_a_directory_changed_in_the_racy_window_is_not_kept(registry: Path) -> None:
     from modelreg.edges.listings import Listings
 

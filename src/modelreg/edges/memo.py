@@ -38,8 +38,11 @@ MAX_UNUSED = 1000
 SHARD = 100
 #: the memo of every model's ``model.yaml`` (what ``list`` reads): no model is named with a ``@``
 MODELS = "@models"
-#: the model trees found whole at a revision, by model and tree id (``read/catalog.py``)
+#: the model trees found whole at a revision, by model and tree id, with the tree's entries
+#: (``edges/snapshot.py``)
 LAYOUT = "@layout"
+#: entries kept unused in the memos of every model (:data:`MODELS`, :data:`LAYOUT`)
+MAX_MODELS = 100_000
 
 
 def shard(model: str, version: int | None) -> str:

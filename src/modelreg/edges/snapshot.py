@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import os
 import stat
+from array import array
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from modelreg.edges.git import BlobReader
 
+from modelreg.edges import memo
+from modelreg.edges.listings import Listings, Stamp, Wholes
 from modelreg.edges.memo import blob_id
 from modelreg.errors import InputError
-from modelreg.formats import layout
+from modelreg.formats import layout, names
 from modelreg.formats.names import inside
 
 #: the strict YAML loader's cap (yamlio.MAX_BYTES; yamlio itself is not imported on warm reads)
@@ -61,10 +64,19 @@ class Snapshot(Protocol):
     def exists(self, path: str) -> bool:
         """Whether a repository-relative file exists."""
 
-    def tree_id(self, path: str) -> str | None:
-        """The git tree id of a directory, which names all it holds (what a cache of a verdict on a
-        directory may be keyed by); None where there is none (the work tree, the index, an overlay)
-        or no such directory."""
+    def whole(self, path: str) -> layout.ModelTree | None:
+        """A model directory (``registry/<model>``) found whole before (:meth:`found_whole`) and
+        unchanged since, as far as the layout rules look: its version numbers and other entries,
+        each version directory's entries to be listed when it is read; else None. A revision knows
+        it by the model's tree id, a work tree by the inode and times of its directories
+        (``edges/listings.py``)."""
+
+    def found_whole(self, path: str) -> None:
+        """Remember that the model directory this snapshot listed two levels deep holds only what the
+        layout allows (the reader checked it), until what it holds changes."""
+
+    def save(self) -> None:
+        """Keep what :meth:`found_whole` learnt (a failure only costs speed next time)."""
 
     def cache_for(self, path: str) -> dict[tuple[str, str], Any]:
         """Where what is made of ``path`` is kept: (kind, path) → what the one reader of that kind
@@ -83,9 +95,15 @@ class _Closing:
 
     _documents: dict[tuple[str, str], Any]
 
-    def tree_id(self, path: str) -> str | None:
-        """No tree object names what a work tree, the index or an overlay holds."""
+    def whole(self, path: str) -> layout.ModelTree | None:
+        """Nothing is known whole in the index or an overlay (no tree object names what they hold)."""
         return None
+
+    def found_whole(self, path: str) -> None:
+        """Nothing to remember where nothing is known whole."""
+
+    def save(self) -> None:
+        """Nothing learnt to keep."""
 
     def cache_for(self, path: str) -> dict[tuple[str, str], Any]:
         return self._documents
@@ -106,6 +124,10 @@ class WorkTree(_Closing):
         self.commit: str | None = None
         self._documents = {}
         self._real_root = os.path.realpath(root).rstrip(os.sep) + os.sep
+        #: each model directory listed two levels deep: what it held, its own stamp and its version
+        #: directories' stamps, taken before each was listed (what :meth:`found_whole` keeps)
+        self._models: dict[str, tuple[dict[str, str], Stamp, dict[str, Stamp]]] = {}
+        self._wholes: Wholes | None = None
 
     def read(self, path: str) -> bytes | None:
         """A registry file's bytes: a regular file, not a link, read up to one byte past the
@@ -156,15 +178,81 @@ class WorkTree(_Closing):
             return {}
         full = os.path.join(self.root, path)
         try:
-            own = _kind(os.lstat(full).st_mode)
+            st = os.lstat(full)
         except (FileNotFoundError, NotADirectoryError):
             return {}
+        own = _kind(st.st_mode)
         out = {"": own}
         if own == layout.DIRECTORY and depth == 2 and path.count("/") == 1:
-            _walk_model(self.root, full, path, out)
+            stamps: dict[str, Stamp] = {}
+            _walk_model(self.root, full, path, out, stamps)
+            self._models[path] = (out, _stamp(st), stamps)
         elif own == layout.DIRECTORY:
             _walk(full, "", depth, out, path)
         return out
+
+    def whole(self, path: str) -> layout.ModelTree | None:
+        """One ``lstat`` of the model's directory and of each version directory (and of the manifest
+        of each version whose verdict read it), compared with what they were when found whole."""
+        if not inside(path) or path.count("/") != 1:
+            return None
+        kept = self._kept().get(path.rsplit("/", 1)[1])
+        if kept is None:
+            return None
+        full = os.path.join(self.root, path)
+        lstat = os.lstat
+        now = array("Q")
+        try:
+            own, numbers, others, stamps, manifests = kept
+            versions = array("Q")
+            versions.frombytes(numbers)
+            if _stamp(lstat(full)) != own:
+                return None
+            for number in versions:
+                st = lstat(f"{full}/v{number}")
+                now.extend((st.st_ino & _U64, st.st_mtime_ns & _U64, st.st_ctime_ns & _U64))
+            if now.tobytes() != stamps:
+                return None
+            for number, manifest in manifests:
+                st = lstat(f"{full}/v{number}/{names.VERSION_FILE}")
+                if (*_stamp(st), st.st_size) != manifest:
+                    return None
+            return layout.ModelTree.known(versions, dict(others))
+        except (OSError, ValueError, TypeError):  # gone, or a record another modelreg wrote: list it
+            return None
+
+    def found_whole(self, path: str) -> None:
+        listed = self._models.get(path)
+        if listed is None:
+            return
+        entries, own, stamps = listed
+        tree = layout.ModelTree(entries)
+        numbers = array("Q", sorted(tree.versions))
+        now = array("Q")
+        manifests = []
+        full = os.path.join(self.root, path)
+        for number in numbers:
+            stamp = stamps.get(f"v{number}")
+            if stamp is None:
+                return
+            now.extend(s & _U64 for s in stamp)
+            if tree.usual(number, True) is None:
+                try:  # the verdict read the manifest: it stands while the manifest does
+                    st = os.lstat(f"{full}/v{number}/{names.VERSION_FILE}")
+                except OSError:
+                    return
+                manifests.append((number, (*_stamp(st), st.st_size)))
+        self._kept().put(path.rsplit("/", 1)[1], (own, numbers.tobytes(), tuple(tree.others.items()),
+                                                  now.tobytes(), tuple(manifests)))
+
+    def save(self) -> None:
+        if self._wholes is not None:
+            self._wholes.save()
+
+    def _kept(self) -> Wholes:
+        if self._wholes is None:
+            self._wholes = Wholes(self.root)
+        return self._wholes
 
 
 class Revision(_Closing):
@@ -188,6 +276,9 @@ class Revision(_Closing):
         self._dirs: dict[str, list[str]] = {}
         self._trees: dict[str, dict[str, tuple[str, str | None]]] = {}
         self._objects: dict[str, tuple[str, dict[str, tuple[str, str]]] | None] = {}
+        self._wholes: memo.Memo | None = None
+        #: files of model directories known whole: path → (mode, blob id), as their tree object says
+        self._files: dict[str, tuple[str, str]] = {}
 
     def read(self, path: str) -> bytes | None:
         if not inside(path):
@@ -195,9 +286,56 @@ class Revision(_Closing):
         return self._blobs.read(f"{self.rev}:{path}")
 
     def tree_id(self, path: str) -> str | None:
-        """The id of the tree object of a directory: what it holds, all the way down, in one id."""
-        found = self._object_of(path.rstrip("/"))
-        return found[0] if found is not None else None
+        """The id of the tree object of a directory: what it holds, all the way down, in one id (from
+        its parent's tree object, which the listing of the parent read already)."""
+        parent, _, name = path.rstrip("/").rpartition("/")
+        if not parent:
+            found = self._object_of(name)
+            return found[0] if found is not None else None
+        above = self._object_of(parent)
+        mode, oid = above[1].get(name, ("", "")) if above is not None else ("", "")
+        return oid if layout.git_kind(mode) == layout.DIRECTORY else None
+
+    def whole(self, path: str) -> layout.ModelTree | None:
+        """Known by the model's tree id, which names all it holds: its version numbers and its other
+        entries (with their blob ids, so model.yaml is then found without reading the tree) kept
+        with it."""
+        tree = self.tree_id(path) if inside(path) and path.count("/") == 1 else None
+        kept = self._layout().get(memo.key("whole", f"{path} {tree}")) if tree is not None else None
+        if kept is None:
+            return None
+        try:
+            numbers, files = kept
+            versions = array("Q")
+            versions.frombytes(numbers)
+            others = {name: layout.git_kind(mode) for name, mode, _ in files}
+        except (ValueError, TypeError):  # a record another modelreg wrote: list the tree
+            return None
+        self._files.update((f"{path}/{name}", (mode, oid)) for name, mode, oid in files)
+        return layout.ModelTree.known(versions, others)
+
+    def found_whole(self, path: str) -> None:
+        found = self._object_of(path)
+        if found is None:
+            return
+        versions, others = [], []
+        for name, (mode, oid) in found[1].items():
+            number = names.parse_version_dir(name) if layout.git_kind(mode) == layout.DIRECTORY else None
+            if number is not None:
+                versions.append(number)
+            else:
+                others.append((name, mode, oid))
+        self._layout().put(memo.key("whole", f"{path} {found[0]}"),
+                           (array("Q", sorted(versions)).tobytes(), tuple(others)))
+
+    def save(self) -> None:
+        if self._wholes is not None:
+            self._wholes.save()
+
+    def _layout(self) -> memo.Memo:
+        if self._wholes is None:
+            self._wholes = memo.Memo(self.root, memo.LAYOUT, max_unused=memo.MAX_MODELS)
+        return self._wholes
 
     def _object_of(self, directory: str) -> tuple[str, dict[str, tuple[str, str]]] | None:
         """A directory's tree object (its id, then name → (mode, id)), read through the running
@@ -227,6 +365,9 @@ class Revision(_Closing):
         if not inside(path) or path.count("/") < 2:
             data = self.read(path)
             return blob_id(data) if data is not None else None
+        if path in self._files:  # a file of a model directory known whole
+            mode, oid = self._files[path]
+            return oid if layout.git_kind(mode) in (layout.FILE, layout.LINK) else None
         model = "/".join(path.split("/")[:2])
         if model in self._trees:  # the model's whole listing is made already
             return self._trees[model].get(path, ("", None))[1]
@@ -277,6 +418,12 @@ class Index(Revision):
 
     def tree_id(self, path: str) -> str | None:
         return None  # the index holds no tree objects of what is staged
+
+    def whole(self, path: str) -> layout.ModelTree | None:
+        return None
+
+    def found_whole(self, path: str) -> None:
+        """What is staged is checked each time (a pre-commit hook's listing)."""
 
     def listdir(self, path: str) -> list[str]:
         if not inside(path):
@@ -356,6 +503,14 @@ class Overlay(_Closing):
         return path in self._files or self._under.exists(path)
 
 
+#: stamps are kept as unsigned 64-bit numbers (a time before 1970 wraps, exactly)
+_U64 = (1 << 64) - 1
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return layout.DIRECTORY
@@ -388,12 +543,12 @@ def _walk(directory: str, prefix: str, depth: int, out: dict[str, str], where: s
         _walk(entry.path, f"{prefix}{entry.name}/", depth - 1, out, where)
 
 
-def _walk_model(root: str, directory: str, where: str, out: dict[str, str]) -> None:
+def _walk_model(root: str, directory: str, where: str, out: dict[str, str],
+                stamps: dict[str, Stamp]) -> None:
     """A model directory two levels deep into ``out``, as :func:`_walk` lists it; a version
     directory whose inode and times are those it had when last listed is taken from that listing
-    (``edges/listings.py``): one ``lstat`` where a ``scandir`` was."""
-    from modelreg.edges.listings import Listings
-
+    (``edges/listings.py``): one ``lstat`` where a ``scandir`` was. Each directory's stamp, taken
+    before it was listed, into ``stamps``."""
     listings = Listings(root, where.rsplit("/", 1)[-1])
     top: dict[str, str] = {}
     _walk(directory, "", 1, top, where)
@@ -407,6 +562,8 @@ def _walk_model(root: str, directory: str, where: str, out: dict[str, str]) -> N
         except OSError:
             st = None
         stamp = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns) if st is not None else None
+        if stamp is not None:
+            stamps[name] = stamp
         known = listings.get(name, stamp) if stamp is not None else None
         if known is None:
             below: dict[str, str] = {}

@@ -25,7 +25,7 @@ that meets such a tree fails with the same line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from modelreg.errors import InputError
@@ -91,6 +91,10 @@ def registry_problems(entries: Mapping[str, str]) -> list[InputError]:
     return out
 
 
+#: the entries of a version directory not listed yet (shared: an entry is replaced, never changed)
+_UNLISTED: dict[str, str] = {}
+
+
 class ModelTree:
     """A model directory's entries (``Snapshot.entries(model_dir, 2)``: "" is the directory itself,
     then paths relative to it, two levels deep), split once: the directory's own entries, and the
@@ -98,25 +102,33 @@ class ModelTree:
 
     def __init__(self, entries: Mapping[str, str]) -> None:
         self.kind = entries.get("")
-        self.top: dict[str, str] = {}
+        top: dict[str, str] = {}
         below: dict[str, dict[str, str]] = {}
         for rel, kind in entries.items():
             head, slash, rest = rel.partition("/")
             if slash:
                 below.setdefault(head, {})[rest] = kind
             elif rel:
-                self.top[rel] = kind
+                top[rel] = kind
         #: version number → its directory's entries (name → kind)
         self.versions: dict[int, dict[str, str]] = {}
         #: the other entries of the model's directory (model.yaml, and what should not be there)
         self.others: dict[str, str] = {}
-        for name, kind in self.top.items():
+        for name, kind in top.items():
             number = names.parse_version_dir(name) if kind == DIRECTORY else None
             if number is not None:
                 self.versions[number] = below.get(name, {})
             else:
                 self.others[name] = kind
         self._usual: dict[tuple[int, bool], str | None] = {}
+
+    @classmethod
+    def known(cls, versions: Iterable[int], others: Mapping[str, str]) -> ModelTree:
+        """A model directory found whole before (``Snapshot.whole``): its version numbers and its
+        other entries; each version directory's entries are listed when that version is read."""
+        tree = cls({"": DIRECTORY, **others})
+        tree.versions = dict.fromkeys(versions, _UNLISTED)
+        return tree
 
     def usual(self, number: int, work_tree: bool) -> str | None:
         """The pointer of version ``number`` when its directory holds what every version holds:
@@ -125,7 +137,7 @@ class ModelTree:
         which only its manifest can explain."""
         key = (number, work_tree)
         if key not in self._usual:
-            self._usual[key] = _usual(self.versions[number], work_tree)
+            self._usual[key] = usual_pointer(self.versions[number], work_tree)
         return self._usual[key]
 
 
@@ -145,7 +157,7 @@ def model_problems(model: str, tree: ModelTree, *, work_tree: bool,
     if tree.kind != DIRECTORY:
         return [_wrong_kind(top, tree.kind)]
     out = []
-    if names.MODEL_FILE not in tree.top:
+    if names.MODEL_FILE not in tree.others:
         out.append(InputError(f"holds no {names.MODEL_FILE}", file=top,
                               fix=f"remove the directory, or register a version of {model!r} "
                               "(`modelreg register` writes model.yaml)"))
@@ -172,8 +184,9 @@ def _model_entry(path: str, name: str, kind: str, work_tree: bool) -> InputError
     return InputError("is not part of a registry's layout", file=path, fix=_MODEL_FIX)
 
 
-def _usual(files: Mapping[str, str], work_tree: bool) -> str | None:
-    """See :meth:`ModelTree.usual`."""
+def usual_pointer(files: Mapping[str, str], work_tree: bool) -> str | None:
+    """The pointer of a version directory holding ``files`` when it holds what every version holds
+    (:meth:`ModelTree.usual`), else None."""
     pointer = None
     for name, kind in files.items():
         if name.endswith(POINTER_SUFFIX) and pointer is None and kind == FILE:

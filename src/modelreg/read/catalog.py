@@ -55,8 +55,8 @@ class Model(ModelFile):
     @property
     def latest(self) -> int | None:
         """Highest version that is neither archived nor rejected (MLflow's ``latest``)."""
-        live = [v for v in self.versions if self.desired.is_live(v)]
-        return max(live) if live else None
+        live = self.desired.is_live
+        return next((v for v in reversed(self.versions) if live(v)), None)  # versions are sorted
 
     def aliases_of(self, version: int) -> list[str]:
         return self.desired.aliases_of(version)
@@ -216,35 +216,34 @@ class Catalog:
         # that one first (one file, not one a model), any other read in the model's own (a small
         # file, where the memo of a thousand models' would cost more than the read)
         if kind == "model":
-            own = [self._memo(memo.MODELS), self._memo(model)]
-            memos = own if self._listing else own[::-1]
+            where = [memo.MODELS, model] if self._listing else [model, memo.MODELS]
         else:
-            memos = [self._memo(memo.shard(model, names.parse_version_dir(path.split("/")[2])))]
+            where = [memo.shard(model, names.parse_version_dir(path.split("/")[2]))]
         doc: dict[str, Any] | None = None
-        for at, found in enumerate(memos):
-            doc = found.get(key)
+        for at, name in enumerate(where):  # a memo is opened only when the ones before it missed
+            doc = self._memo(name).get(key)
             if doc is not None:
-                for earlier in memos[:at]:  # so that it is found first next time
-                    earlier.put(key, doc)
+                for earlier in where[:at]:  # so that it is found first next time
+                    self._memo(earlier).put(key, doc)
                 documents.remember(self.snapshot, kind, path, doc)
                 return doc
         doc = documents.checked(self.snapshot, kind, path) if kind is not None else \
             documents.mapping(self.snapshot, path)
         if doc is not None:
-            for each in memos:
-                each.put(key, doc)
+            for name in where:
+                self._memo(name).put(key, doc)
         return doc
 
     def _memo(self, name: str) -> Memo:
         if name not in self._memos:
             self._memos[name] = Memo(self.snapshot.root, name,
-                                     max_unused=100_000 if name in (memo.MODELS, memo.LAYOUT)
-                                     else memo.MAX_UNUSED)
+                                     max_unused=memo.MAX_MODELS if name == memo.MODELS else memo.MAX_UNUSED)
         return self._memos[name]
 
     def save_memos(self) -> None:
         for each in self._memos.values():
             each.save()
+        self.snapshot.save()
 
     def model_names(self, *, check: bool = True) -> list[str]:
         """The models under ``registry/``. Raises InputError for anything else there (a file, a
@@ -276,23 +275,21 @@ class Catalog:
         if name not in self._models:
             self._check_registry()
             top = names.model_dir(name)
-            # A tree found whole before is whole now: its id names everything below it. Then the
-            # model's own listing (its tree object) is all a read needs, and each version read
-            # lists its own directory (`_version`), whatever the model's size.
-            tree_id = self.snapshot.tree_id(top)
-            verdict = memo.key("layout", f"{name} {tree_id}") if tree_id is not None else None
-            whole = verdict is not None and self._memo(memo.LAYOUT).get(verdict) is not None
-            tree = layout.ModelTree(self.snapshot.entries(top, 1 if whole else 2))
-            if tree.kind is None:
-                raise self._unknown_model(name)
-            if not whole:
+            # A tree found whole before and unchanged since (its tree id, or in a work tree its
+            # directories' inode and times, say so) needs no rules run: the model's own listing is
+            # all a read needs, and each version read lists its own directory (`_version`).
+            known = self.snapshot.whole(top)
+            if known is not None:
+                tree = known
+                self._listed_alone.add(name)
+            else:
+                tree = layout.ModelTree(self.snapshot.entries(top, 2))
+                if tree.kind is None:
+                    raise self._unknown_model(name)
                 layout.check(layout.model_problems(
                     name, tree, work_tree=self.snapshot.work_tree,
                     manifest=lambda n: self._load(name, names.version_file(name, n), "version")))
-                if verdict is not None:
-                    self._memo(memo.LAYOUT).put(verdict, True)
-            else:
-                self._listed_alone.add(name)
+                self.snapshot.found_whole(top)
             data = self._load(name, names.model_file(name), "model")
             if data is None:
                 raise self._unknown_model(name)

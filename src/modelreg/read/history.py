@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from modelreg.edges import git
+from modelreg.edges import git, memo
 from modelreg.edges.logs import first_parent_log
 from modelreg.edges.snapshot import Revision
 from modelreg.errors import InputError
@@ -222,6 +222,7 @@ def _events(root: str, model: str, out: str, blobs: git.BlobReader) -> list[Even
         if names.model_file(model) in changed:
             parent = parents.split()[0] if parents else None
             events.extend(_state_changes(revisions, model, commit, parent, base))
+    revisions.save()
     return events
 
 
@@ -239,6 +240,7 @@ class _Revisions:
         self._root = root
         self._blobs = blobs
         self._open: dict[str, Revision] = {}
+        self._memo: memo.Memo | None = None
 
     def state(self, model: str, commit: str | None) -> DesiredState | None:
         """The desired state at ``commit``; None without a model.yaml; _MALFORMED when it does not read."""
@@ -246,10 +248,28 @@ class _Revisions:
             return None
         if commit not in self._open:
             self._open[commit] = Revision(self._root, commit, resolved=True, blobs=self._blobs)
-        try:
-            return documents.desired(self._open[commit], model)
-        except InputError:
-            return _MALFORMED  # reported by `check`, not by history
+        revision = self._open[commit]
+        path = names.model_file(model)
+        blob = revision.blob_id(path)
+        if blob is None:
+            return None
+        key = memo.key("model", blob)  # the parse memo's: each model.yaml ever read, by its bytes
+        if self._memo is None:
+            self._memo = memo.Memo(self._root, model)
+        doc = self._memo.get(key)
+        if doc is None:
+            try:
+                doc = documents.checked(revision, "model", path)
+            except InputError:
+                return _MALFORMED  # reported by `check`, not by history
+            if doc is None:
+                return None
+            self._memo.put(key, doc)
+        return DesiredState.from_doc(model, doc)
+
+    def save(self) -> None:
+        if self._memo is not None:
+            self._memo.save()
 
 
 def _changes(block: str) -> dict[str, str]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import click
 
 from modelreg.cli.common import emit_json, read_options, registry, table
-from modelreg.write import inputs
 
 
 @click.command("list")
@@ -20,7 +19,12 @@ def command(at: str | None, as_json: bool, tag_pairs: tuple[str, ...], alias: st
       modelreg list --alias production --json
       modelreg list --tag team=fraud --at 2026-11-01
     """
-    summaries = registry(at).list(tags=inputs.assignments(tag_pairs, "--tag"), alias=alias)
+    tags = None
+    if tag_pairs:  # its parser imports what a plain listing never needs
+        from modelreg.write import inputs
+
+        tags = inputs.assignments(tag_pairs, "--tag")
+    summaries = registry(at).list(tags=tags, alias=alias)
     if as_json:
         emit_json([s.to_dict() for s in summaries])
         return
