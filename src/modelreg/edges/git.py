@@ -512,6 +512,11 @@ class BlobReader:
         found = self._object(spec)
         return found[2] if found is not None and found[1] == "blob" else None
 
+    def read_blob(self, spec: str) -> tuple[str, bytes] | None:
+        """The blob id and contents of ``REV:path``, or None when it is no blob."""
+        found = self._object(spec)
+        return (found[0], found[2]) if found is not None and found[1] == "blob" else None
+
     def read_tree(self, spec: str) -> dict[str, str] | None:
         """The entries of the directory ``REV:path`` as name → git mode (``40000`` a directory,
         ``120000`` a symbolic link, ``160000`` a submodule), or None when it is no directory.

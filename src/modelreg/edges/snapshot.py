@@ -277,12 +277,16 @@ class Revision(_Closing):
         self._trees: dict[str, dict[str, tuple[str, str | None]]] = {}
         self._objects: dict[str, tuple[str, dict[str, tuple[str, str]]] | None] = {}
         self._wholes: memo.Memo | None = None
+        #: files read with their ids (:meth:`blob_id`), kept for the read that follows a miss
+        self._read: dict[str, bytes] = {}
         #: files of model directories known whole: path → (mode, blob id), as their tree object says
         self._files: dict[str, tuple[str, str]] = {}
 
     def read(self, path: str) -> bytes | None:
         if not inside(path):
             return None
+        if path in self._read:
+            return self._read[path]
         return self._blobs.read(f"{self.rev}:{path}")
 
     def tree_id(self, path: str) -> str | None:
@@ -371,8 +375,16 @@ class Revision(_Closing):
         model = "/".join(path.split("/")[:2])
         if model in self._trees:  # the model's whole listing is made already
             return self._trees[model].get(path, ("", None))[1]
-        # else its directory's tree object: a read of one version costs what one version holds
         parent, _, name = path.rpartition("/")
+        if path.count("/") == 2 and parent not in self._objects:
+            # model.yaml: its id comes with its bytes, where the model's tree object would list
+            # every version (a walk through history asks at each commit)
+            blob = self._blobs.read_blob(f"{self.rev}:{path}")
+            if blob is None:
+                return None
+            self._read[path] = blob[1]
+            return blob[0]
+        # else its directory's tree object: a read of one version costs what one version holds
         found = self._object_of(parent)
         mode, oid = found[1].get(name, ("", "")) if found is not None else ("", "")
         return oid if layout.git_kind(mode) in (layout.FILE, layout.LINK) else None
