@@ -105,6 +105,45 @@ def test_at_a_date_before_a_version_it_does_not_exist(registry: Path, workdir: P
     assert cli.ok("-C", str(registry), "list", "--json").json[0]["versions"] == 2
 
 
+def test_a_date_names_the_commit_git_names_as_the_kept_line_grows_and_is_rewritten(registry: Path) -> None:
+    """``--at DATE`` takes the first-parent line's dates from what was kept (and extended): the
+    commit is the one ``git rev-list -1 --first-parent --before`` names, after new commits, out-of-
+    order dates, a merge, a rewrite of the line and a damaged file."""
+    def commit(message: str, date: str, file: str = "notes.txt") -> None:
+        build_file_tree(registry, {file: message})
+        commit_all(registry, message, date=date)
+
+    def agree() -> None:
+        for date in ("2026-01-01", "2026-01-15", "2026-01-20T11:59:59Z", "2026-01-20T12:00:00Z",
+                     "2026-01-20T13:00:00+02:00", "2026-03-01T11:00:00Z",
+                     "2026-02-01 09:30", "2026-03-05", "2026-04-01", "2025-12-01"):
+            expected = git(registry, "rev-list", "-1", "--first-parent", f"--before={date}", "HEAD").strip()
+            if expected:
+                assert mgit.resolve_revision(registry, date) == expected, date
+            else:
+                with pytest.raises(Exception, match="no commit on HEAD at or before"):
+                    mgit.resolve_revision(registry, date)
+
+    for day in ("2026-01-10", "2026-01-20", "2026-02-10"):
+        commit(day, f"{day}T12:00:00Z")
+    agree()
+    kept = list((registry / ".git/modelreg/logs").iterdir())
+    commit("late, dated early", "2026-01-05T12:00:00Z")  # dates need not rise along the line
+    commit("2026-03-01", "2026-03-01T12:00:00Z")
+    agree()  # extended by the two commits since
+    git(registry, "switch", "-q", "-c", "side", "HEAD~2")
+    commit("on a side branch", "2026-03-03T12:00:00Z", "side.txt")
+    git(registry, "switch", "-q", "-")
+    git(registry, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    agree()
+    git(registry, "reset", "-q", "--hard", "HEAD~3")  # the kept tip is no longer on the line
+    commit("rewritten", "2026-03-02T12:00:00Z")
+    agree()
+    for path in kept:
+        path.write_bytes(b"\x00damaged")
+    agree()
+
+
 # The memo -----------------------------------------------------------------------------------------
 
 def test_a_change_under_the_same_path_between_two_reads_is_seen_at_each_revision(

@@ -14,6 +14,7 @@ from modelreg.formats import urls
 #: a path as str or os.PathLike (pathlib stays off the read path: it costs 5 ms to import)
 StrPath = str | os.PathLike[str]
 
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
 #: what a person means as a date but modelreg does not read as one: other separators or orders
 #: (2026/11/01, 01.11.2026, 2026-11-1), a compact date, or git's own relative words
@@ -161,8 +162,15 @@ def resolve_revision(root: StrPath, rev: str, *, option: str | None = None) -> s
     where = f"{option}: " if option else ""
     if _DATE.match(rev):
         # a date to come means the latest commit (and git cannot read every one: 2999 is no date)
-        since = ["HEAD"] if _check_date(rev) else ["--first-parent", f"--before={rev}", "HEAD"]
-        commit = run(root, "rev-list", "-1", *since, check=False).strip()
+        if _check_date(rev):
+            commit = run(root, "rev-list", "-1", "HEAD", check=False).strip()
+        else:  # git reads the date (its rules: a date alone is at the time of day now) and HEAD
+            moment, _, head = run(root, "rev-parse", f"--before={rev}", "HEAD", check=False).partition("\n")
+            from modelreg.edges.logs import first_parent_before  # it runs git through this module
+
+            commit = ""
+            if moment.startswith("--min-age=") and _OBJECT_ID.fullmatch(head.strip()):
+                commit = first_parent_before(str(root), head.strip(), int(moment[len("--min-age="):])) or ""
         if not commit:
             raise NotFoundError(f"{where}no commit on HEAD at or before {rev}",
                                 fix="pick a later date, or a commit or tag")

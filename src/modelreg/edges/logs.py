@@ -17,7 +17,9 @@ import contextlib
 import marshal
 import os
 import sys
+from array import array
 from collections.abc import Sequence
+from typing import Any
 
 from modelreg.edges import git
 from modelreg.edges.memo import blob_id
@@ -59,17 +61,27 @@ def _store(root: str, fmt: str, path: str, extra: Sequence[str]) -> str | None:
 
 
 def _load(store: str | None) -> tuple[str, str] | None:
+    saved = _load_any(store)
+    if isinstance(saved, tuple) and len(saved) == 3 and saved[0] == FORMAT \
+            and isinstance(saved[1], str) and isinstance(saved[2], str):
+        return saved[1], saved[2]
+    return None
+
+
+def _load_any(store: str | None) -> object:
+    """What a kept file holds (its shape checked by the caller); None when missing or damaged."""
     if store is None:
         return None
     with contextlib.suppress(OSError, ValueError, EOFError, TypeError), open(store, "rb") as file:
-        saved = marshal.loads(file.read())
-        if isinstance(saved, tuple) and len(saved) == 3 and saved[0] == FORMAT \
-                and isinstance(saved[1], str) and isinstance(saved[2], str):
-            return saved[1], saved[2]
+        return marshal.loads(file.read())
     return None
 
 
 def _save(store: str | None, rev: str, out: str) -> None:
+    _write(store, (FORMAT, rev, out))
+
+
+def _write(store: str | None, saved: tuple[Any, ...]) -> None:
     if store is None:
         return
     import tempfile  # only writes pay for it
@@ -79,5 +91,57 @@ def _save(store: str | None, rev: str, out: str) -> None:
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".log.", suffix=".tmp")
         with os.fdopen(fd, "wb") as file:
-            marshal.dump((FORMAT, rev, out), file)
+            marshal.dump(saved, file)
         os.replace(tmp, store)
+
+
+def first_parent_before(root: str, head: str, moment: int) -> str | None:
+    """The newest commit on ``head``'s first-parent line whose committer date is at or before
+    ``moment`` (seconds since the epoch): what ``git rev-list -1 --first-parent --min-age=MOMENT
+    HEAD`` gives, without walking the line each time. The line's commit ids and dates are kept
+    with the commit they were read at and extended as :func:`first_parent_log` extends a log, so
+    a date half-way through 100,000 commits costs a scan of an array, not a walk of 50,000
+    commits (0.05-0.1 s of git)."""
+    store = _store(root, "%H %ct", "", ("--first-parent-dates",))
+    kept = _load_dates(store)
+    ids, dates = None, None
+    if kept is not None and kept[0] == head:
+        ids, dates = kept[1], kept[2]
+    elif kept is not None and _on_first_parent_line(root, kept[0], head):
+        new_ids, new_dates = _dates(root, f"{kept[0]}..{head}")
+        ids, dates = new_ids + kept[1], new_dates + kept[2]
+    if ids is None or dates is None:
+        ids, dates = _dates(root, head)
+    if kept is None or kept[0] != head:
+        _save_dates(store, head, ids, dates)
+    when = array("q")
+    when.frombytes(dates)
+    width = len(head) // 2
+    for at, date in enumerate(when):
+        if date <= moment:
+            return ids[at * width:(at + 1) * width].hex()
+    return None
+
+
+def _dates(root: str, revs: str) -> tuple[bytes, bytes]:
+    """The first-parent line's commit ids (raw, concatenated) and committer dates, newest first."""
+    ids, when = bytearray(), array("q")
+    for line in git.run(root, "log", "--first-parent", "--format=%H %ct", revs).splitlines():
+        commit, _, date = line.partition(" ")
+        ids += bytes.fromhex(commit)
+        when.append(int(date))
+    return bytes(ids), when.tobytes()
+
+
+def _load_dates(store: str | None) -> tuple[str, bytes, bytes] | None:
+    saved = _load_any(store)
+    if isinstance(saved, tuple) and len(saved) == 4 and saved[0] == FORMAT and isinstance(saved[1], str) \
+            and isinstance(saved[2], bytes) and isinstance(saved[3], bytes) and len(saved[1]) >= 40:
+        width = len(saved[1]) // 2
+        if len(saved[2]) % width == 0 and len(saved[2]) // width * 8 == len(saved[3]):
+            return saved[1], saved[2], saved[3]
+    return None
+
+
+def _save_dates(store: str | None, head: str, ids: bytes, dates: bytes) -> None:
+    _write(store, (FORMAT, head, ids, dates))
