@@ -31,6 +31,7 @@ from modelreg.formats.names import inside
 MAX_FILE_BYTES = 1024 * 1024
 # No following a link out of the repository; no waiting on a FIFO that nobody writes.
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_DIRECTORY", 0)
 
 
 class Snapshot(Protocol):
@@ -194,32 +195,37 @@ class WorkTree(_Closing):
     def whole(self, path: str) -> layout.ModelTree | None:
         """One ``lstat`` of the model's directory and of each version directory (and of the manifest
         of each version whose verdict read it), compared with what they were when found whole."""
-        if not inside(path) or path.count("/") != 1:
+        if not inside(path) or path.count("/") != 1 or os.stat not in os.supports_dir_fd:
             return None
         kept = self._kept().get(path.rsplit("/", 1)[1])
         if kept is None:
             return None
-        full = os.path.join(self.root, path)
-        lstat = os.lstat
+        lstat = os.stat  # with follow_symlinks=False, relative to the model's directory
         now = array("Q")
         try:
             own, numbers, others, stamps, manifests = kept
             versions = array("Q")
             versions.frombytes(numbers)
-            if _stamp(lstat(full)) != own:
+            fd = os.open(os.path.join(self.root, path), _DIR_FLAGS)
+        except (OSError, ValueError, TypeError):  # gone, a link, or a record another modelreg wrote
+            return None
+        try:
+            if _stamp(os.fstat(fd)) != own:
                 return None
             for number in versions:
-                st = lstat(f"{full}/v{number}")
+                st = lstat(f"v{number}", dir_fd=fd, follow_symlinks=False)
                 now.extend((st.st_ino & _U64, st.st_mtime_ns & _U64, st.st_ctime_ns & _U64))
             if now.tobytes() != stamps:
                 return None
             for number, manifest in manifests:
-                st = lstat(f"{full}/v{number}/{names.VERSION_FILE}")
+                st = lstat(f"v{number}/{names.VERSION_FILE}", dir_fd=fd, follow_symlinks=False)
                 if (*_stamp(st), st.st_size) != manifest:
                     return None
             return layout.ModelTree.known(versions, dict(others))
         except (OSError, ValueError, TypeError):  # gone, or a record another modelreg wrote: list it
             return None
+        finally:
+            os.close(fd)
 
     def found_whole(self, path: str) -> None:
         listed = self._models.get(path)
@@ -277,6 +283,8 @@ class Revision(_Closing):
         self._trees: dict[str, dict[str, tuple[str, str | None]]] = {}
         self._objects: dict[str, tuple[str, dict[str, tuple[str, str]]] | None] = {}
         self._wholes: memo.Memo | None = None
+        self._listed = 0  # model directories listed one by one
+        self._all_listed = False
         #: files read with their ids (:meth:`blob_id`), kept for the read that follows a miss
         self._read: dict[str, bytes] = {}
         #: files of model directories known whole: path → (mode, blob id), as their tree object says
@@ -415,9 +423,22 @@ class Revision(_Closing):
         return {"": layout.git_kind(mode)} if mode is not None else {}
 
     def _tree(self, directory: str) -> dict[str, tuple[str, str | None]]:
-        """One ``git ls-tree -r`` per model directory gives every entry below it: blob ids, modes."""
+        """One ``git ls-tree -r`` per model directory gives every entry below it: blob ids, modes.
+        When many models are listed so (``list`` at a revision none was read at before), one
+        listing of every model's directory serves the rest: one process, not a thousand."""
         if directory not in self._trees:
-            self._trees[directory] = self._git.ls_entries(self.root, self.rev, directory, recursive=True)
+            parent = directory.rpartition("/")[0]
+            self._listed += 1
+            if self._listed > _ONE_BY_ONE and parent == names.REGISTRY_DIR and not self._all_listed:
+                self._all_listed = True
+                every: dict[str, dict[str, tuple[str, str | None]]] = {}
+                for path, entry in self._git.ls_entries(self.root, self.rev, parent, recursive=True).items():
+                    every.setdefault(path[:path.find("/", len(parent) + 1)], {})[path] = entry
+                for model, entries in every.items():
+                    self._trees.setdefault(model, entries)
+                self._trees.setdefault(directory, {})
+            else:
+                self._trees[directory] = self._git.ls_entries(self.root, self.rev, directory, recursive=True)
         return self._trees[directory]
 
 
@@ -515,6 +536,8 @@ class Overlay(_Closing):
         return path in self._files or self._under.exists(path)
 
 
+#: model directories a revision lists one ``ls-tree`` each before it lists them all in one
+_ONE_BY_ONE = 8
 #: stamps are kept as unsigned 64-bit numbers (a time before 1970 wraps, exactly)
 _U64 = (1 << 64) - 1
 
