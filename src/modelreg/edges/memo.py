@@ -42,7 +42,7 @@ MODELS = "@models"
 #: (``edges/snapshot.py``)
 LAYOUT = "@layout"
 #: entries kept unused in the memos of every model (:data:`MODELS`, :data:`LAYOUT`)
-MAX_MODELS = 100_000
+MAX_MODELS = 5_000
 
 
 def shard(model: str, version: int | None) -> str:
@@ -90,11 +90,13 @@ class Memo:
 
     def save(self) -> None:
         """Write the memo if it changed; a failure to write only costs speed next time."""
-        if not self._dirty or self._entries is None or self.path is None:
+        if self._entries is None or self.path is None:
             return
         entries = self._entries
-        if len(entries) > len(self._used) + self._max_unused:
+        if len(entries) > len(self._used) + self._max_unused:  # written smaller, changed or not
             entries = {k: v for k, v in entries.items() if k in self._used}
+        elif not self._dirty:
+            return
         import tempfile  # only writes pay for it (with shutil, random, bz2, lzma)
 
         try:
