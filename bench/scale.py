@@ -5,7 +5,9 @@ every read of the issue's table as a fresh process, round-robin with the floor
 (``python -c "import yaml; yaml.safe_load(open(F))"`` on one manifest) in the same pass:
 
 - ``resolve M@production``, ``list``, ``show M``, ``history M --offline``;
-- ``--at DATE`` reads (a date half-way through the history): ``resolve``, ``show M``, ``list``.
+- ``--at DATE`` reads (a date half-way through the history): ``resolve``, ``show M``, ``list``;
+- and, as no target, ``list --at HEAD`` and ``find`` of every version directory (what one look
+  at each costs the system: the floor of a work-tree ``list``, which checks each).
 
 ``M`` is a model of 100 versions in the ``wide`` shape (1,000 x 100 at 100,000) and of
 5,000 in the ``deep`` one (20 x 5,000). Medians, and each as a multiple of the floor's
@@ -57,6 +59,11 @@ def cases(registry: Path, shape: str, versions: int,
         "resolve --at DATE": [mr, "resolve", f"models:/{model}@production", "--at", date],
         "show M --at DATE": [mr, "show", model, "--at", date],
         "list --at DATE": [mr, "list", "--at", date],
+        # not targets: the committed listing (flat), and what looking at every version directory
+        # of the work tree once costs the system (`find` stats each: the floor of an exact `list`)
+        "list --at HEAD": [mr, "list", "--at", "HEAD"],
+        "find every version directory": ["find", "registry", "-mindepth", "2", "-maxdepth", "2",
+                                         "-type", "d", "-newer", "modelreg.yaml"],
     }
     if before is not None:  # the same reads by the code in BEFORE/src, in the same pass
         old = ["env", f"PYTHONPATH={before}"]

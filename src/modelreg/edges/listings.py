@@ -1,4 +1,4 @@
-"""What each version directory of a model held when last listed in the work tree, by its stat.
+"""What the work tree's model directories held when last listed, by their stat.
 
 A read checks every version directory of the model it reads (``formats/layout.py``): in the
 work tree that was one ``scandir`` a directory, 5,000 for a model of 5,000 versions. A
@@ -7,8 +7,11 @@ renaming an entry sets both; ``chmod`` sets the change time), so what a director
 with its inode and both times, and a later read that finds the same three takes the entries
 from here after one ``lstat``: what git's index does for files. As git does, a directory
 changed within :data:`RACY_NS` of the listing is not kept (a change in the same clock tick
-could leave its times as they were). A revision needs none of this: its tree ids name what it
-holds (``read/catalog.py``). Kept in ``.git/modelreg/``, where no pull request can plant one;
+could leave its times as they were). :class:`Listings` keeps each version directory's entries;
+:class:`Wholes` keeps, for each model found whole, the stamps the verdict rested on, so a read
+whose stamps all match runs no rule at all (``list`` of 100,000 versions: one ``lstat`` each).
+A revision needs none of this: its tree ids name what it holds (``Revision.whole`` in
+``edges/snapshot.py``). Kept in ``.git/modelreg/``, where no pull request can plant one;
 safe to delete; ignored when damaged.
 """
 
