@@ -25,7 +25,9 @@ import time
 from array import array
 from typing import Any
 
-FORMAT = (2, sys.version_info[:2])  # 2: the packed records of Wholes
+FORMAT = (1, sys.version_info[:2])
+#: the format of :class:`Wholes`' file
+WHOLES_FORMAT = (1, sys.version_info[:2])
 #: a directory changed this close to its listing is listed again next time (git's "racy" rule)
 RACY_NS = 2_000_000_000
 
@@ -104,27 +106,27 @@ class Wholes:
 
     def save(self) -> None:
         if self.path is not None and self._dirty and self._entries is not None:
-            _save(self.path, self._entries)
+            _save(self.path, self._entries, WHOLES_FORMAT)
             self._dirty = False
 
     def _load(self) -> dict[str, Whole]:
         if self._entries is None:
-            self._entries = _load(self.path)
+            self._entries = _load(self.path, WHOLES_FORMAT)
         return self._entries
 
 
-def _load(path: str | None) -> dict[str, Any]:
+def _load(path: str | None, form: tuple[int, tuple[int, ...]] = FORMAT) -> dict[str, Any]:
     """What a file of this module holds; empty when missing, damaged or written by another Python."""
     if path is not None:
         with contextlib.suppress(OSError, ValueError, EOFError, TypeError), open(path, "rb") as file:
             saved = marshal.loads(file.read())
-            if isinstance(saved, tuple) and len(saved) == 2 and saved[0] == FORMAT \
+            if isinstance(saved, tuple) and len(saved) == 2 and saved[0] == form \
                     and isinstance(saved[1], dict):
                 return saved[1]
     return {}
 
 
-def _save(path: str, entries: dict[str, Any]) -> None:
+def _save(path: str, entries: dict[str, Any], form: tuple[int, tuple[int, ...]] = FORMAT) -> None:
     """Replace the file at once; a failure to write only costs speed next time."""
     import tempfile  # only writes pay for it
 
@@ -133,5 +135,5 @@ def _save(path: str, entries: dict[str, Any]) -> None:
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".listings.", suffix=".tmp")
         with os.fdopen(fd, "wb") as out:
-            marshal.dump((FORMAT, entries), out)
+            marshal.dump((form, entries), out)
         os.replace(tmp, path)
