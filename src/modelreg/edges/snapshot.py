@@ -125,7 +125,6 @@ class WorkTree(_Closing):
         self.commit: str | None = None
         self._documents = {}
         self._real_root = os.path.realpath(root).rstrip(os.sep) + os.sep
-        self._plain_dirs: dict[str, bool] = {}
         #: each model directory listed two levels deep: what it held, its own stamp and its version
         #: directories' stamps, taken before each was listed (what :meth:`found_whole` keeps)
         self._models: dict[str, tuple[dict[str, str], Stamp, dict[str, Stamp]]] = {}
@@ -153,23 +152,10 @@ class WorkTree(_Closing):
                 raise InputError("is not a regular file", file=path, fix="replace it with a regular file")
             # O_NOFOLLOW guards the last name only: a linked directory (registry/m -> /elsewhere)
             # must not lead a read out of the repository either.
-            if "/" in path and not self._plain(path.rpartition("/")[0]) \
-                    and not os.path.realpath(full).startswith(self._real_root):
+            if "/" in path and not os.path.realpath(full).startswith(self._real_root):
                 raise InputError("is reached through a symbolic link that leaves the repository",
                                  file=path, fix="registry directories are real directories, not links")
             return file.read(MAX_FILE_BYTES + 1)
-
-    def _plain(self, directory: str) -> bool:
-        """Whether a repository-relative directory is reached through no symbolic link: one
-        ``lstat`` a directory, each asked once (``realpath`` asks every component of the path)."""
-        if directory not in self._plain_dirs:
-            parent = directory.rpartition("/")[0]
-            try:
-                plain = stat.S_ISDIR(os.lstat(os.path.join(self.root, directory)).st_mode)
-            except OSError:
-                plain = False
-            self._plain_dirs[directory] = plain and (not parent or self._plain(parent))
-        return self._plain_dirs[directory]
 
     def listdir(self, path: str) -> list[str]:
         if not inside(path):
