@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -379,3 +380,135 @@ def test_a_tip_reached_only_through_a_merge_is_not_taken_for_the_line(grown: Pat
     merged = _history(cli, grown)
     assert merged == _fresh_history(cli, grown)
     assert [(e["kind"], e["version"], e["pr"]) for e in merged[:1]] == [("registered", 4, 8)]
+
+
+# What a reviewer made the kept answers say (each was wrong before its fix) ------------------------
+
+@pytest.fixture
+def two(registry: Path, workdir: Path, cli: Cli) -> Path:
+    """fraud-detector v1 and v2 (production), committed."""
+    register(cli, registry, workdir, "fraud-detector")
+    register(cli, registry, workdir, "fraud-detector", seed=2)
+    set_aliases(registry, "fraud-detector", {"production": 2})
+    commit_all(registry, "v1 and v2")
+    return registry
+
+
+def _with_empty_trees(root: Path) -> str:
+    """A commit whose model holds empty trees (git can; no checkout shows them): `v9`, `junk`, `v1/junk`."""
+    empty = git(root, "hash-object", "-t", "tree", "-w", "/dev/null").strip()
+
+    def mktree(entries: str) -> str:
+        return subprocess.run(["git", "mktree"], cwd=root, input=entries, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    def replaced(tree: str, name: str, new: str) -> str:
+        lines = [line for line in git(root, "ls-tree", tree).splitlines() if not line.endswith(f"\t{name}")]
+        return mktree("\n".join([*lines, f"040000 tree {new}\t{name}"]) + "\n")
+
+    v1 = replaced(git(root, "rev-parse", "HEAD:registry/fraud-detector/v1").strip(), "junk", empty)
+    model = git(root, "rev-parse", "HEAD:registry/fraud-detector").strip()
+    model = replaced(replaced(replaced(model, "v1", v1), "v9", empty), "junk", empty)
+    top = replaced(git(root, "rev-parse", "HEAD:registry").strip(), "fraud-detector", model)
+    tree = replaced(git(root, "rev-parse", "HEAD^{tree}").strip(), "registry", top)
+    return git(root, "commit-tree", tree, "-p", "HEAD", "-m", "empty trees").strip()
+
+
+def test_empty_trees_in_a_commit_are_what_a_checkout_makes_of_them_on_every_read(two: Path, cli: Cli) -> None:
+    """Nothing: the answers at that commit are those without them, the first read and every later one."""
+    at = _with_empty_trees(two)
+
+    def listed(*args: str) -> list[tuple[object, ...]]:
+        return [(m["name"], m["versions"], m["latest"], m["aliases"]) for m in cli.ok(
+            "-C", str(two), "list", "--json", *args).json]
+
+    clean = listed()
+    assert clean == [("fraud-detector", 2, 2, {"production": 2})]
+    for _ in range(3):  # the first read checks the model's tree, the later ones know it whole by its id
+        assert listed("--at", at) == clean
+        assert cli.ok("-C", str(two), "resolve", "fraud-detector/latest", "--at", at, "--json").json[
+            "version"] == 2
+        assert cli.ok("-C", str(two), "show", "fraud-detector/1", "--at", at, "--json").json["version"] == 1
+
+
+def test_a_directory_swapped_for_a_link_is_refused_by_a_snapshot_that_read_through_it(
+        two: Path, tmp_path: Path) -> None:
+    from modelreg import Registry
+    from modelreg.errors import InputError
+
+    outside = tmp_path / "outside"
+    shutil.copytree(two / "registry/fraud-detector", outside)
+    with Registry(two) as reg:
+        assert reg.resolve("fraud-detector/2").version == 2
+        shutil.move(two / "registry/fraud-detector", tmp_path / "moved")
+        (two / "registry/fraud-detector").symlink_to(outside)
+        with pytest.raises(InputError, match="symbolic link that leaves the repository"):
+            reg.resolve("fraud-detector/1")
+
+
+def test_a_replaced_object_does_not_change_what_an_id_names(two: Path, cli: Cli) -> None:
+    """`git replace` of a model's tree by one with a stray: modelreg reads objects as their ids hash."""
+    for _ in range(2):
+        assert cli.ok("-C", str(two), "list", "--at", "HEAD", "--json").json[0]["versions"] == 2
+    model = git(two, "rev-parse", "HEAD:registry/fraud-detector").strip()
+    blob = git(two, "rev-parse", "HEAD:registry/fraud-detector/model.yaml").strip()
+    lines = [*git(two, "ls-tree", model).splitlines(), f"100644 blob {blob}\tstray.txt"]
+    evil = subprocess.run(["git", "mktree"], cwd=two, input="\n".join(lines) + "\n", capture_output=True,
+                          text=True, check=True).stdout.strip()
+    git(two, "replace", model, evil)
+    assert cli.ok("-C", str(two), "list", "--at", "HEAD", "--json").json[0]["versions"] == 2
+    shutil.rmtree(two / ".git/modelreg")
+    assert cli.ok("-C", str(two), "list", "--at", "HEAD", "--json").json[0]["versions"] == 2
+
+
+def test_a_date_after_a_fetch_that_deepens_a_shallow_clone_names_what_git_names(two: Path, tmp_path: Path,
+                                                                                   cli: Cli) -> None:
+    for day in ("2026-01-10", "2026-01-20", "2026-02-10"):
+        build_file_tree(two, {"notes.txt": day})
+        commit_all(two, day, date=f"{day}T12:00:00Z")
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "2", f"file://{two}", str(clone))
+    assert "no commit on HEAD" in cli.fails("-C", str(clone), "list", "--at", "2026-01-15").err
+    git(clone, "fetch", "-q", "--unshallow")
+    expected = git(clone, "rev-list", "-1", "--first-parent", "--before=2026-01-15", "HEAD").strip()
+    assert expected and mgit.resolve_revision(clone, "2026-01-15") == expected
+
+
+def test_what_is_kept_in_git_modelreg_is_checked_as_input(two: Path, cli: Cli) -> None:
+    """Records of another shape are ignored (no crash, not believed); a FIFO in a file's place is
+    not waited on."""
+    import marshal
+
+    expected = cli.ok("-C", str(two), "list", "--at", "HEAD", "--json").json
+    layout_memo = two / ".git/modelreg/manifests/@layout.marshal"
+    form, entries = marshal.loads(layout_memo.read_bytes())
+    key = next(k for k in entries if k.startswith("whole "))
+    for hostile in [((5, "100644", "x"),), (b"\xff" * 8, ()),
+                    (b"\x01" + b"\x00" * 7, (("model.yaml", "100644", None),)), "nonsense",
+                    (b"", (("a/b", "100644", "0" * 40),))]:
+        record = hostile if isinstance(hostile, tuple) and len(hostile) == 2 else (b"", hostile)
+        layout_memo.write_bytes(marshal.dumps((form, {key: record})))
+        assert cli.ok("-C", str(two), "list", "--at", "HEAD", "--json").json == expected, hostile
+    for kept in (two / ".git/modelreg/wholes.marshal", layout_memo):
+        kept.unlink(missing_ok=True)
+        os.mkfifo(kept)
+        for at in ((), ("--at", "HEAD")):
+            assert [(m["name"], m["versions"], m["latest"]) for m in cli.ok(
+                "-C", str(two), "list", "--json", *at).json] == [("fraud-detector", 2, 2)]
+        kept.unlink()
+
+
+def test_a_date_with_signed_commits_shown_by_the_users_log_settings(two: Path, tmp_path: Path,
+                                                                     cli: Cli) -> None:
+    """`log.showSignature` makes git log print each signature's check: not a line to parse."""
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    for name, value in (("gpg.format", "ssh"), ("user.signingkey", f"{key}.pub"),
+                        ("log.showSignature", "true")):
+        git(two, "config", name, value)
+    build_file_tree(two, {"notes.txt": "signed"})
+    git(two, "add", "-A")
+    git(two, "commit", "-q", "-S", "-m", "signed")
+    assert cli.ok("-C", str(two), "list", "--at", "2999-01-01T00:00:00Z", "--json").json[0]["versions"] == 2
+    today = git(two, "log", "-1", "--format=%cI", "--no-show-signature").strip()
+    assert cli.ok("-C", str(two), "list", "--at", today, "--json").json[0]["versions"] == 2

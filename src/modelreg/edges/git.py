@@ -132,6 +132,9 @@ def _env() -> dict[str, str]:
     # Stable, parseable output whatever the user's configuration says.
     env["LC_ALL"] = "C"
     env["GIT_TERMINAL_PROMPT"] = "0"
+    # An object is what its id hashes: what modelreg keeps is keyed by ids (the parse memo, the
+    # trees found whole), which a replacement (`git replace`) would make lie.
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"
     env.pop("GIT_DIR", None)
     env.pop("GIT_WORK_TREE", None)
     return env
@@ -169,8 +172,13 @@ def resolve_revision(root: StrPath, rev: str, *, option: str | None = None) -> s
             from modelreg.edges.logs import first_parent_before  # it runs git through this module
 
             commit = ""
-            if moment.startswith("--min-age=") and _OBJECT_ID.fullmatch(head.strip()):
-                commit = first_parent_before(str(root), head.strip(), int(moment[len("--min-age="):])) or ""
+            try:
+                if moment.startswith("--min-age=") and _OBJECT_ID.fullmatch(head.strip()):
+                    seconds = int(moment[len("--min-age="):])
+                    commit = first_parent_before(str(root), head.strip(), seconds) or ""
+            except (OverflowError, ValueError):  # a date git reads and 64 bits do not hold: git walks
+                commit = run(root, "rev-list", "-1", "--first-parent", f"--before={rev}", "HEAD",
+                             check=False).strip()
         if not commit:
             raise NotFoundError(f"{where}no commit on HEAD at or before {rev}",
                                 fix="pick a later date, or a commit or tag")
@@ -464,8 +472,8 @@ def _common(git_dir: str) -> str:
 
 def log(root: StrPath, fmt: str, paths: Sequence[str], *extra: str) -> str:
     """``git log`` of the first-parent history touching ``paths`` (merges as one change)."""
-    return run(root, "log", "--first-parent", "-m", "--no-renames", f"--format={fmt}", *extra,
-               "--", *paths)
+    return run(root, "log", "--first-parent", "-m", "--no-renames", "--no-show-signature", f"--format={fmt}",
+               *extra, "--", *paths)
 
 
 def log_walked_by(jobs: int, root: StrPath, fmt: str, paths: Sequence[str], start: str, *extra: str) -> str:

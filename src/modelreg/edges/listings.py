@@ -25,9 +25,12 @@ import time
 from array import array
 from typing import Any
 
+from modelreg.edges.memo import read_kept
+from modelreg.formats import layout
+
 FORMAT = (1, sys.version_info[:2])
-#: the format of :class:`Wholes`' file
-WHOLES_FORMAT = (1, sys.version_info[:2])
+#: the format of :class:`Wholes`' file, and the layout rules its verdicts were reached under
+WHOLES_FORMAT = (1, sys.version_info[:2], layout.RULES)
 #: a directory changed this close to its listing is listed again next time (git's "racy" rule)
 RACY_NS = 2_000_000_000
 
@@ -49,7 +52,12 @@ class Listings:
     def get(self, name: str, stamp: Stamp) -> tuple[tuple[str, str], ...] | None:
         """What directory ``name`` held, if it is the same directory with the same times."""
         found = self._entries.get(name)
-        return found[1] if found is not None and found[0] == stamp else None
+        try:  # a record of another shape (damaged, or not ours) is no record
+            if found is None or found[0] != stamp or not isinstance(found[1], tuple):
+                return None
+            return found[1]
+        except (TypeError, IndexError, KeyError):
+            return None
 
     def put(self, name: str, stamp: Stamp, entries: tuple[tuple[str, str], ...]) -> None:
         if max(stamp[1], stamp[2]) < self.started - RACY_NS:
@@ -100,10 +108,6 @@ class Wholes:
             self._load()[model] = whole
             self._dirty = True
 
-    def drop(self, model: str) -> None:
-        if self._load().pop(model, None) is not None:
-            self._dirty = True
-
     def save(self) -> None:
         if self.path is not None and self._dirty and self._entries is not None:
             _save(self.path, self._entries, WHOLES_FORMAT)
@@ -115,18 +119,19 @@ class Wholes:
         return self._entries
 
 
-def _load(path: str | None, form: tuple[int, tuple[int, ...]] = FORMAT) -> dict[str, Any]:
+def _load(path: str | None, form: tuple[Any, ...] = FORMAT) -> dict[str, Any]:
     """What a file of this module holds; empty when missing, damaged or written by another Python."""
-    if path is not None:
-        with contextlib.suppress(OSError, ValueError, EOFError, TypeError), open(path, "rb") as file:
-            saved = marshal.loads(file.read())
+    data = read_kept(path) if path is not None else None
+    if data is not None:
+        with contextlib.suppress(ValueError, EOFError, TypeError):
+            saved = marshal.loads(data)
             if isinstance(saved, tuple) and len(saved) == 2 and saved[0] == form \
                     and isinstance(saved[1], dict):
                 return saved[1]
     return {}
 
 
-def _save(path: str, entries: dict[str, Any], form: tuple[int, tuple[int, ...]] = FORMAT) -> None:
+def _save(path: str, entries: dict[str, Any], form: tuple[Any, ...] = FORMAT) -> None:
     """Replace the file at once; a failure to write only costs speed next time."""
     import tempfile  # only writes pay for it
 
@@ -134,6 +139,9 @@ def _save(path: str, entries: dict[str, Any], form: tuple[int, tuple[int, ...]] 
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".listings.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            marshal.dump((form, entries), out)
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                marshal.dump((form, entries), out)
+            os.replace(tmp, path)
+        except OSError:  # something else in its place: leave no temporary file behind
+            os.unlink(tmp)

@@ -23,7 +23,7 @@ from itertools import compress, count
 from typing import Any
 
 from modelreg.edges import git
-from modelreg.edges.memo import blob_id
+from modelreg.edges.memo import blob_id, read_kept
 
 FORMAT = (1, sys.version_info[:2])
 
@@ -57,7 +57,10 @@ def _store(root: str, fmt: str, path: str, extra: Sequence[str]) -> str | None:
     git_dir = os.path.join(root, ".git")
     if not os.path.isdir(git_dir):
         return None
-    name = blob_id("\0".join([fmt, path, *extra]).encode())  # a name for the question asked
+    # a name for the question asked, and for the history git sees: a shallow clone's line ends at
+    # its boundary, and a fetch that deepens it changes .git/shallow, not the commit ids
+    shallow = read_kept(os.path.join(git_dir, "shallow")) or b""
+    name = blob_id("\0".join([fmt, path, *extra, blob_id(shallow)]).encode())
     return os.path.join(git_dir, "modelreg", "logs", f"{name}.marshal")
 
 
@@ -73,8 +76,9 @@ def _load_any(store: str | None) -> object:
     """What a kept file holds (its shape checked by the caller); None when missing or damaged."""
     if store is None:
         return None
-    with contextlib.suppress(OSError, ValueError, EOFError, TypeError), open(store, "rb") as file:
-        return marshal.loads(file.read())
+    data = read_kept(store)
+    with contextlib.suppress(ValueError, EOFError, TypeError):
+        return marshal.loads(data) if data is not None else None
     return None
 
 
@@ -91,9 +95,12 @@ def _write(store: str | None, saved: tuple[Any, ...]) -> None:
         folder = os.path.dirname(store)
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".log.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as file:
-            marshal.dump(saved, file)
-        os.replace(tmp, store)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                marshal.dump(saved, file)
+            os.replace(tmp, store)
+        except OSError:  # something else in its place: leave no temporary file behind
+            os.unlink(tmp)
 
 
 def first_parent_before(root: str, head: str, moment: int) -> str | None:
@@ -126,7 +133,8 @@ def first_parent_before(root: str, head: str, moment: int) -> str | None:
 def _dates(root: str, revs: str) -> tuple[bytes, bytes]:
     """The first-parent line's commit ids (raw, concatenated) and committer dates, newest first."""
     ids, when = bytearray(), array("q")
-    for line in git.run(root, "log", "--first-parent", "--format=%H %ct", revs).splitlines():
+    for line in git.run(root, "log", "--first-parent", "--no-show-signature", "--format=%H %ct",
+                        revs).splitlines():
         commit, _, date = line.partition(" ")
         ids += bytes.fromhex(commit)
         when.append(int(date))

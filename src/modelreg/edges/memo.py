@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
+import stat
 import sys
 from typing import Any
 
@@ -56,6 +57,21 @@ def key(kind: str, blob: str) -> str:
     checked as (the same bytes as a pointer and as a manifest are checked against different
     rules)."""
     return f"{kind} {blob}"
+
+
+def read_kept(path: str) -> bytes | None:
+    """The bytes of a file modelreg keeps in ``.git/modelreg/`` (or git's own, such as
+    ``.git/shallow``), or None when it is missing, not a regular file (a FIFO would block the
+    read for ever, a link lead elsewhere) or unreadable: what is kept there only saves time."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        try:
+            return file.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        except OSError:
+            return None
 
 
 def blob_id(data: bytes) -> str:
@@ -103,10 +119,15 @@ class Memo:
             folder = os.path.dirname(self.path)
             os.makedirs(folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".memo.", suffix=".tmp")
+        except OSError:
+            return
+        try:
             with os.fdopen(fd, "wb") as out:
                 marshal.dump((FORMAT, entries), out)
             os.replace(tmp, self.path)
-        except OSError:
+        except OSError:  # something else in its place: leave no temporary file behind
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             return
         self._dirty = False
 
@@ -116,8 +137,9 @@ class Memo:
             if self.path is None:
                 return self._entries
             # A missing or damaged memo (or one another Python wrote) is started afresh.
-            with contextlib.suppress(OSError, ValueError, EOFError, TypeError), open(self.path, "rb") as file:
-                saved = marshal.loads(file.read())
+            data = read_kept(self.path)
+            with contextlib.suppress(ValueError, EOFError, TypeError):
+                saved = marshal.loads(data) if data is not None else None
                 if isinstance(saved, tuple) and len(saved) == 2 and saved[0] == FORMAT \
                         and isinstance(saved[1], dict):
                     self._entries = saved[1]

@@ -13,6 +13,7 @@ long-lived reader that must see later edits opens a new snapshot.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from array import array
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from modelreg.edges.git import BlobReader
 
 from modelreg.edges import memo
-from modelreg.edges.listings import Listings, Stamp, Wholes
+from modelreg.edges.listings import FileStamp, Listings, Stamp, Wholes
 from modelreg.edges.memo import blob_id
 from modelreg.errors import InputError
 from modelreg.formats import layout, names
@@ -127,7 +128,7 @@ class WorkTree(_Closing):
         self._real_root = os.path.realpath(root).rstrip(os.sep) + os.sep
         #: each model directory listed two levels deep: what it held, its own stamp and its version
         #: directories' stamps, taken before each was listed (what :meth:`found_whole` keeps)
-        self._models: dict[str, tuple[dict[str, str], Stamp, dict[str, Stamp]]] = {}
+        self._models: dict[str, tuple[dict[str, str], Stamp, dict[str, Stamp], dict[str, FileStamp]]] = {}
         self._wholes: Wholes | None = None
 
     def read(self, path: str) -> bytes | None:
@@ -186,8 +187,9 @@ class WorkTree(_Closing):
         out = {"": own}
         if own == layout.DIRECTORY and depth == 2 and path.count("/") == 1:
             stamps: dict[str, Stamp] = {}
-            _walk_model(self.root, full, path, out, stamps)
-            self._models[path] = (out, _stamp(st), stamps)
+            manifests: dict[str, FileStamp] = {}
+            _walk_model(self.root, full, path, out, stamps, manifests)
+            self._models[path] = (out, _stamp(st), stamps, manifests)
         elif own == layout.DIRECTORY:
             _walk(full, "", depth, out, path)
         return out
@@ -221,7 +223,10 @@ class WorkTree(_Closing):
                 st = lstat(f"v{number}/{names.VERSION_FILE}", dir_fd=fd, follow_symlinks=False)
                 if (*_stamp(st), st.st_size) != manifest:
                     return None
-            return layout.ModelTree.known(versions, dict(others))
+            kinds = dict(others)
+            if not set(kinds.values()) <= _KINDS or any(not 0 < n <= names.VERSION_MAX for n in versions):
+                return None
+            return layout.ModelTree.known(versions, kinds)
         except (OSError, ValueError, TypeError):  # gone, or a record another modelreg wrote: list it
             return None
         finally:
@@ -231,23 +236,21 @@ class WorkTree(_Closing):
         listed = self._models.get(path)
         if listed is None:
             return
-        entries, own, stamps = listed
+        entries, own, stamps, manifest_stamps = listed
         tree = layout.ModelTree(entries)
         numbers = array("Q", sorted(tree.versions))
         now = array("Q")
         manifests = []
-        full = os.path.join(self.root, path)
         for number in numbers:
             stamp = stamps.get(f"v{number}")
             if stamp is None:
                 return
             now.extend(s & _U64 for s in stamp)
-            if tree.usual(number, True) is None:
-                try:  # the verdict read the manifest: it stands while the manifest does
-                    st = os.lstat(f"{full}/v{number}/{names.VERSION_FILE}")
-                except OSError:
+            if tree.usual(number, True) is None:  # the verdict read the manifest, stamped before
+                manifest = manifest_stamps.get(f"v{number}")
+                if manifest is None:
                     return
-                manifests.append((number, (*_stamp(st), st.st_size)))
+                manifests.append((number, manifest))
         self._kept().put(path.rsplit("/", 1)[1], (own, numbers.tobytes(), tuple(tree.others.items()),
                                                   now.tobytes(), tuple(manifests)))
 
@@ -313,31 +316,40 @@ class Revision(_Closing):
         entries (with their blob ids, so model.yaml is then found without reading the tree) kept
         with it."""
         tree = self.tree_id(path) if inside(path) and path.count("/") == 1 else None
-        kept = self._layout().get(memo.key("whole", f"{path} {tree}")) if tree is not None else None
-        if kept is None:
+        if tree is None:
             return None
-        try:
+        kept = self._layout().get(memo.key("whole", f"{layout.RULES} {path} {tree}"))
+        try:  # what .git/modelreg holds is checked as any input is: a record of another shape is none
             numbers, files = kept
             versions = array("Q")
             versions.frombytes(numbers)
-            others = {name: layout.git_kind(mode) for name, mode, _ in files}
-        except (ValueError, TypeError):  # a record another modelreg wrote: list the tree
+            others = {name: _GIT_MODES[mode] for name, mode, oid in files
+                      if isinstance(name, str) and _NAME.fullmatch(name) and _OBJECT_ID.fullmatch(oid)}
+            if len(others) != len(files) or any(not 0 < n <= names.VERSION_MAX for n in versions):
+                return None
+        except (ValueError, TypeError, KeyError):
             return None
         self._files.update((f"{path}/{name}", (mode, oid)) for name, mode, oid in files)
         return layout.ModelTree.known(versions, others)
 
     def found_whole(self, path: str) -> None:
-        found = self._object_of(path)
-        if found is None:
+        """Kept from the listing the check read (``git ls-tree -r``: what a checkout would hold),
+        under the model's tree id."""
+        tree, listed = self.tree_id(path), self._trees.get(path)
+        if tree is None or listed is None:
             return
-        versions, others = [], []
-        for name, (mode, oid) in found[1].items():
-            number = names.parse_version_dir(name) if layout.git_kind(mode) == layout.DIRECTORY else None
+        prefix = path + "/"
+        versions, others = set(), []
+        for full, (mode, oid) in listed.items():
+            name, slash, _ = full[len(prefix):].partition("/")
+            number = names.parse_version_dir(name) if slash else None
             if number is not None:
-                versions.append(number)
-            else:
+                versions.add(number)
+            elif not slash and oid is not None:
                 others.append((name, mode, oid))
-        self._layout().put(memo.key("whole", f"{path} {found[0]}"),
+            elif slash or oid is None:
+                return  # a directory no version, or a submodule: never whole (the check refused it)
+        self._layout().put(memo.key("whole", f"{layout.RULES} {path} {tree}"),
                            (array("Q", sorted(versions)).tobytes(), tuple(others)))
 
     def save(self) -> None:
@@ -351,9 +363,14 @@ class Revision(_Closing):
 
     def _object_of(self, directory: str) -> tuple[str, dict[str, tuple[str, str]]] | None:
         """A directory's tree object (its id, then name → (mode, id)), read through the running
-        ``cat-file``: one round trip, no process, whatever the registry's size."""
+        ``cat-file``: one round trip, no process, whatever the registry's size. An empty tree in
+        it is left out, as ``git ls-tree -r`` and a checkout leave it out (a commit can hold one;
+        no work tree does)."""
         if directory not in self._objects:
-            self._objects[directory] = self._blobs.read_tree_ids(f"{self.rev}:{directory}")
+            found = self._blobs.read_tree_ids(f"{self.rev}:{directory}")
+            if found is not None and any(oid in _EMPTY_TREES for _, oid in found[1].values()):
+                found = (found[0], {n: e for n, e in found[1].items() if e[1] not in _EMPTY_TREES})
+            self._objects[directory] = found
         return self._objects[directory]
 
     def close(self) -> None:
@@ -536,6 +553,14 @@ class Overlay(_Closing):
         return path in self._files or self._under.exists(path)
 
 
+#: the empty tree's id (SHA-1, SHA-256): a commit can hold one, a checkout never shows it
+_EMPTY_TREES = frozenset({"4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+                          "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"})
+#: git's modes of what a kept listing may hold, and their kinds
+_GIT_MODES = {"100644": layout.FILE, "100755": layout.FILE, "120000": layout.LINK}
+_KINDS = frozenset({layout.FILE, layout.DIRECTORY, layout.LINK, layout.SUBMODULE, layout.SPECIAL})
+_NAME = re.compile(r"[^/\x00]+")
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 #: model directories a revision lists one ``ls-tree`` each before it lists them all in one
 _ONE_BY_ONE = 8
 #: stamps are kept as unsigned 64-bit numbers (a time before 1970 wraps, exactly)
@@ -579,11 +604,12 @@ def _walk(directory: str, prefix: str, depth: int, out: dict[str, str], where: s
 
 
 def _walk_model(root: str, directory: str, where: str, out: dict[str, str],
-                stamps: dict[str, Stamp]) -> None:
+                stamps: dict[str, Stamp], manifests: dict[str, FileStamp]) -> None:
     """A model directory two levels deep into ``out``, as :func:`_walk` lists it; a version
     directory whose inode and times are those it had when last listed is taken from that listing
     (``edges/listings.py``): one ``lstat`` where a ``scandir`` was. Each directory's stamp, taken
-    before it was listed, into ``stamps``."""
+    before it was listed, into ``stamps``; and the manifest's of each version directory holding more
+than every version holds (whose verdict reads the manifest), into ``manifests``."""
     listings = Listings(root, where.rsplit("/", 1)[-1])
     top: dict[str, str] = {}
     _walk(directory, "", 1, top, where)
@@ -608,6 +634,12 @@ def _walk_model(root: str, directory: str, where: str, out: dict[str, str],
                 listings.put(name, stamp, known)
         for entry, what in known:
             out[f"{name}/{entry}"] = what
+        if layout.usual_pointer(dict(known), work_tree=True) is None:
+            try:  # before anything reads the manifest: a verdict that reads it stands while this does
+                st = os.lstat(os.path.join(path, names.VERSION_FILE))
+                manifests[name] = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+            except OSError:
+                pass
     listings.save({name for name, kind in top.items() if kind == layout.DIRECTORY})
 
 

@@ -31,6 +31,10 @@ from typing import Any
 from modelreg.errors import InputError
 from modelreg.formats import names
 
+#: the rules' version: a verdict kept by a reader (``Snapshot.found_whole``) names the rules it was
+#: reached under, so a modelreg whose rules changed judges every tree again; bump with any change
+RULES = 1
+
 FILE = "file"
 DIRECTORY = "directory"
 LINK = "symbolic link"

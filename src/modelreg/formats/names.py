@@ -15,6 +15,8 @@ MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$")
 MODEL_NAME_MAX = 64
 ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 VERSION_DIR = re.compile(r"^v([1-9][0-9]{0,8})$")
+#: the highest version number a version directory can name
+VERSION_MAX = 999_999_999
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}$")
 KEY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/=+-]{0,127}$")
 #: one pip requirement or URL as the workflows install it (see workflows.py: it must not be able
