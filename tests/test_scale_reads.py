@@ -511,4 +511,6 @@ def test_a_date_with_signed_commits_shown_by_the_users_log_settings(two: Path, t
     git(two, "commit", "-q", "-S", "-m", "signed")
     assert cli.ok("-C", str(two), "list", "--at", "2999-01-01T00:00:00Z", "--json").json[0]["versions"] == 2
     today = git(two, "log", "-1", "--format=%cI", "--no-show-signature").strip()
+    shutil.rmtree(two / ".git/modelreg/logs", ignore_errors=True)
     assert cli.ok("-C", str(two), "list", "--at", today, "--json").json[0]["versions"] == 2
+    assert list((two / ".git/modelreg/logs").iterdir())  # the line's dates read and kept, not walked
