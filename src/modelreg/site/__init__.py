@@ -138,7 +138,7 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     versions = sum(rendered[m].versions for m in models)
     # The index last: a build that fails half-way leaves the previous index, which links
     # only to pages that existed before.
-    written["index.html"] = _write(target, "index.html",
+    written["index.html"] = _write(OutDir(target), "index.html",
                                    pages.index_page(info, [rendered[m].row for m in models], versions,
                                                     notes=records.warnings))
     state.save(target, wanted, commit, {m: rendered[m] for m in models})
@@ -227,13 +227,13 @@ def _render(job: _Job, models: list[str], records: dict[str, ModelRecords], logs
     if reg is None:  # a worker: its own snapshot, closed when its pages are written
         with Registry(job.top, at=job.commit) as own:
             return _render(job, models, records, logs, keys, own)
+    out = OutDir(job.out)  # one for all the pages: each folder checked once
     with git.BlobReader(job.top) as blobs:  # one `cat-file` for every model's past states
-        return [_render_model(job, reg, name, records, logs[name], keys[name], blobs) for name in models]
+        return [_render_model(job, reg, name, records, logs[name], keys[name], blobs, out) for name in models]
 
 
 def _render_model(job: _Job, reg: Registry, name: str, records: dict[str, ModelRecords], log: str,
-                  key: str | None, blobs: git.BlobReader) -> state.Rendered:
-    out = Path(job.out)
+                  key: str | None, blobs: git.BlobReader, out: OutDir) -> state.Rendered:
     model = reg.catalog.model(name)
     versions = reg.catalog.versions(name)
     events = events_from_log(reg.top, name, log, blobs) if job.history else []
@@ -263,8 +263,8 @@ def _render_model(job: _Job, reg: Registry, name: str, records: dict[str, ModelR
                           versions=len(versions), written=written, boms=boms)
 
 
-def _write(out: Path, rel: str, text: str) -> int:
-    return OutDir(out).write_text(rel, text)  # never through a link planted in the catalog
+def _write(out: OutDir, rel: str, text: str) -> int:
+    return out.write_text(rel, text)  # never through a link planted in the catalog
 
 
 def _ledger(reg: Registry) -> ByModel:
