@@ -484,7 +484,7 @@ def version_page(info: Info, data: ModelData, mv: ModelVersion, card: str | None
     source = f"{names.version_dir(mv.model, mv.version)}/{mv.data.get('card')}"
     parts.append("<h2>Model card</h2>" + (_card(card, source) if card is not None else
                                           "<p class=muted>This version has no card.</p>"))
-    mine = [ev for ev in data.events if ev.version == mv.version or ev.previous == mv.version]
+    mine = data.events_of(mv.version)
     if mine:
         parts.append("<h2>History</h2>" + _events(info, mine, ""))
     return _page(info, f"{model.name} v{mv.version} · {info.title}",
