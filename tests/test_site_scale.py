@@ -143,3 +143,13 @@ def test_every_character_is_escaped_as_before() -> None:
         text = f"a{chr(code)}b"
         assert pages.e(text) == escape(escaped(text), quote=True), hex(code)
     assert pages.e(3) == "3" and pages.e(0.5) == "0.5" and pages.e(None) == "" and pages.e(True) == "True"
+
+
+def test_a_file_named_without_a_folder_is_written_beside_it(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    atomic.write_atomic("plain.txt", "text\n")
+    atomic.write_atomic(Path("bytes.bin"), b"\0\1")
+    assert (tmp_path / "plain.txt").read_text() == "text\n"
+    assert (tmp_path / "bytes.bin").read_bytes() == b"\0\1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bytes.bin", "plain.txt"]

@@ -28,14 +28,20 @@ JOURNAL_MAX_BYTES = 1024 * 1024
 PREFIX = ".modelreg-"
 
 
-def write_atomic(path: Path, text: str | bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file beside it, renamed over it."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = _beside(path)
+    target = os.fspath(path)
+    folder, name = os.path.split(target)
+    fd, tmp = _beside(folder or ".", name)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -47,22 +53,22 @@ _SERIAL = itertools.count()
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def _beside(path: Path) -> tuple[int, str]:
-    """A new file beside ``path``, open for writing, mode 0644: named by this process and a serial
-    number (one ``open``, where ``mkstemp`` draws names at random), or by ``mkstemp`` when someone
-    took that name. Never a link followed: the name must not exist."""
-    name = f"{path.parent}/{PREFIX}{path.name}.{os.getpid()}-{next(_SERIAL)}.tmp"
+def _beside(folder: str, name: str) -> tuple[int, str]:
+    """A new file in ``folder`` beside ``name``, open for writing, mode 0644: named by this process
+    and a serial number (one ``open``, where ``mkstemp`` draws names at random), or by ``mkstemp``
+    when someone took that name. Never a link followed: the name must not exist."""
+    tmp = f"{folder}/{PREFIX}{name}.{os.getpid()}-{next(_SERIAL)}.tmp"
     try:
-        fd = os.open(name, _NEW, 0o600)
+        fd = os.open(tmp, _NEW, 0o600)
     except FileExistsError:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{PREFIX}{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{PREFIX}{name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o644)
     except BaseException:
         os.close(fd)
-        os.unlink(name)
+        os.unlink(tmp)
         raise
-    return fd, name
+    return fd, tmp
 
 
 @contextlib.contextmanager

@@ -46,6 +46,7 @@ class OutDir:
         #: directories below the root this object found real (or made): each checked once, not
         #: once per file written into it (a catalog writes 200 files into each of 1,000 folders)
         self._real: set[Path] = set()
+        self._folders: dict[str, str] = {}  # the same, by the relative path a file names
 
     def ensure(self) -> Path:
         """Create the directory when it does not exist; refuse a file."""
@@ -69,7 +70,8 @@ class OutDir:
         return target
 
     def _folder(self, rel: str) -> Path:
-        """The directory ``rel`` goes into, each directory on the way made real (see :meth:`path`)."""
+        """The directory ``rel`` goes into, each directory on the way made real (see :meth:`path`);
+        raises ValueError when ``rel`` is not a relative path inside."""
         parts = _parts(rel)
         folder = self.root
         for part in parts[:-1]:
@@ -96,11 +98,17 @@ class OutDir:
     def write_text(self, rel: str, text: str) -> int:
         """Write ``rel`` whole or not at all; return its size in bytes."""
         data = text.encode("utf-8")
-        target = self._folder(rel) / rel.rpartition("/")[2]
+        under, _, name = rel.rpartition("/")
+        folder = self._folders.get(under)
+        if folder is None:
+            folder = self._folders[under] = str(self._folder(rel))
+        else:
+            _parts(rel)
+        target = f"{folder}/{name}"
         try:
             atomic.write_atomic(target, data)  # renamed over a link, never through it
         except IsADirectoryError:
-            raise _is_directory(target) from None
+            raise _is_directory(Path(target)) from None
         return len(data)
 
     def written(self) -> set[str]:
@@ -167,6 +175,7 @@ class OutDir:
             except OSError:
                 break
             self._real.discard(folder)
+            self._folders.clear()
             folder = folder.parent
         return True
 
