@@ -145,12 +145,14 @@ def load() -> str:
 
 def throwaway(registry: Path, dest: Path) -> Path:
     """A clone of ``registry`` to change and to build in, sharing its objects (``--shared``: no copy)
-    and its commit-graph, with no work tree written (the catalog is read ``--at HEAD``): the cached
-    registry is never changed, and its parse memo is not this clone's (the first build is cold)."""
+    and its commit-graph, with no work tree but ``modelreg.yaml`` (the catalog is read ``--at
+    HEAD``): the cached registry is never changed, and its parse memo is not this clone's (the
+    first build is cold)."""
     env = git_env()
     for args, cwd in ((["clone", "-q", "--shared", "--no-checkout", str(registry), str(dest)], None),
                       (["fetch", "-q", "origin", "refs/notes/*:refs/notes/*"], dest),  # the ledger
-                      (["remote", "remove", "origin"], dest)):  # no origin: links as in the cached one
+                      (["remote", "remove", "origin"], dest),  # no origin: links as in the cached one
+                      (["checkout", "-q", "HEAD", "--", "modelreg.yaml"], dest)):  # how modelreg finds it
         subprocess.run(["git", *args], cwd=cwd, check=True, env=env)
     return dest
 
