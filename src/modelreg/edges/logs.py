@@ -28,9 +28,12 @@ from modelreg.edges.memo import blob_id, read_kept
 FORMAT = (1, sys.version_info[:2])
 
 
-def first_parent_log(root: str, fmt: str, path: str, rev: str, extra: Sequence[str] = ()) -> str:
+def first_parent_log(root: str, fmt: str, path: str, rev: str, extra: Sequence[str] = (), *,
+                     jobs: int = 1) -> str:
     """``git.log(root, fmt, [path], *extra, rev)`` for the commit id ``rev``, from what was kept
-    at an ancestor on its first-parent line and the commits since."""
+    at an ancestor on its first-parent line and the commits since. ``path`` "": the whole log;
+    ``jobs``: git processes to read a whole log with (``git.log_walked_by``)."""
+    paths = [path] if path else []
     store = _store(root, fmt, path, extra)
     kept = _load(store)
     out: str | None = None
@@ -39,9 +42,9 @@ def first_parent_log(root: str, fmt: str, path: str, rev: str, extra: Sequence[s
         if tip == rev:
             return text
         if _on_first_parent_line(root, tip, rev):
-            out = git.log(root, fmt, [path], *extra, f"{tip}..{rev}") + text
+            out = git.log(root, fmt, paths, *extra, f"{tip}..{rev}") + text
     if out is None:
-        out = git.log(root, fmt, [path], *extra, rev)
+        out = git.log_walked_by(jobs, root, fmt, paths, rev, *extra)
     _save(store, rev, out)
     return out
 

@@ -43,6 +43,10 @@ class OutDir:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(os.path.abspath(root))
+        #: directories below the root this object found real (or made): each checked once, not
+        #: once per file written into it (a catalog writes 200 files into each of 1,000 folders)
+        self._real: set[Path] = set()
+        self._folders: dict[str, str] = {}  # the same, by the relative path a file names
 
     def ensure(self) -> Path:
         """Create the directory when it does not exist; refuse a file."""
@@ -58,15 +62,28 @@ class OutDir:
         be a link: a write replaces it (:func:`modelreg.edges.atomic.write_atomic` renames
         over it), it never follows it.
         """
+        folder = self._folder(rel)
+        target = folder / rel.rpartition("/")[2]
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISDIR(os.lstat(target).st_mode):
+                raise _is_directory(target)
+        return target
+
+    def _folder(self, rel: str) -> Path:
+        """The directory ``rel`` goes into, each directory on the way made real (see :meth:`path`);
+        raises ValueError when ``rel`` is not a relative path inside."""
         parts = _parts(rel)
         folder = self.root
         for part in parts[:-1]:
             folder = folder / part
+            if folder in self._real:
+                continue
             try:
                 mode = os.lstat(folder).st_mode
             except FileNotFoundError:
                 try:
                     folder.mkdir()
+                    self._real.add(folder)
                     continue
                 except FileExistsError:  # another process (site --jobs) made it meanwhile: judge it
                     mode = os.lstat(folder).st_mode
@@ -75,17 +92,24 @@ class OutDir:
                                     f"inside {self.root}", fix=f"remove the link {folder} and run again")
             if not stat.S_ISDIR(mode):
                 raise ConflictError(f"{folder} is not a directory", fix=f"remove {folder} and run again")
-        target = folder / parts[-1]
-        with contextlib.suppress(FileNotFoundError):
-            if stat.S_ISDIR(os.lstat(target).st_mode):
-                raise ConflictError(f"{target} is a directory where modelreg writes a file",
-                                    fix=f"remove or rename {target} and run again")
-        return target
+            self._real.add(folder)
+        return folder
 
     def write_text(self, rel: str, text: str) -> int:
         """Write ``rel`` whole or not at all; return its size in bytes."""
-        atomic.write_atomic(self.path(rel), text)
-        return len(text.encode("utf-8"))
+        data = text.encode("utf-8")
+        under, _, name = rel.rpartition("/")
+        folder = self._folders.get(under)
+        if folder is None:
+            folder = self._folders[under] = str(self._folder(rel))
+        else:
+            _parts(rel)
+        target = f"{folder}/{name}"
+        try:
+            atomic.write_atomic(target, data)  # renamed over a link, never through it
+        except IsADirectoryError:
+            raise _is_directory(Path(target)) from None
+        return len(data)
 
     def written(self) -> set[str]:
         """What the manifest lists (empty when there is none, or it is not one modelreg wrote)."""
@@ -150,6 +174,8 @@ class OutDir:
                 folder.rmdir()  # only when empty: a user's file keeps its directory
             except OSError:
                 break
+            self._real.discard(folder)
+            self._folders.clear()
             folder = folder.parent
         return True
 
@@ -167,6 +193,11 @@ class OutDir:
                 if rel not in listed:
                     out.append(rel)
         return sorted(out)
+
+
+def _is_directory(target: Path) -> ConflictError:
+    return ConflictError(f"{target} is a directory where modelreg writes a file",
+                         fix=f"remove or rename {target} and run again")
 
 
 def _parts(rel: str) -> list[str]:

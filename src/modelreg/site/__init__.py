@@ -129,6 +129,8 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     plan = _plan(reg, job, commit, models, records, previous, target)
     for name in plan.render:  # a tree the format does not allow is refused before a page is written
         reg.catalog.model(name)
+    # a catalog an earlier build wrote before catalogs listed their pages: judged before this one writes
+    legacy = _is_catalog(target / "index.html") and not OutDir(target).written()
     _prepare(target)  # nothing is created before the registry is known to read
     done = _render_all(reg, job, plan, records, jobs)
     kept = {m: previous.models[m] for m in models if m not in done} if previous else {}
@@ -138,11 +140,11 @@ def build(reg: Registry, out: str | os.PathLike[str], *, repo: str | None = None
     versions = sum(rendered[m].versions for m in models)
     # The index last: a build that fails half-way leaves the previous index, which links
     # only to pages that existed before.
-    written["index.html"] = _write(target, "index.html",
+    written["index.html"] = _write(OutDir(target), "index.html",
                                    pages.index_page(info, [rendered[m].row for m in models], versions,
                                                     notes=records.warnings))
     state.save(target, wanted, commit, {m: rendered[m] for m in models})
-    removed = _remove_stale(target, set(written) | boms | {state.STATE})
+    removed = _remove_stale(target, set(written) | boms | {state.STATE}, legacy=legacy)
     largest = max(written, key=lambda rel: written[rel])
     return Built(out=str(target), commit=reg.commit, models=len(models), versions=versions,
                  pages=len(written), bytes=sum(written.values()), largest=largest,
@@ -227,13 +229,13 @@ def _render(job: _Job, models: list[str], records: dict[str, ModelRecords], logs
     if reg is None:  # a worker: its own snapshot, closed when its pages are written
         with Registry(job.top, at=job.commit) as own:
             return _render(job, models, records, logs, keys, own)
+    out = OutDir(job.out)  # one for all the pages: each folder checked once
     with git.BlobReader(job.top) as blobs:  # one `cat-file` for every model's past states
-        return [_render_model(job, reg, name, records, logs[name], keys[name], blobs) for name in models]
+        return [_render_model(job, reg, name, records, logs[name], keys[name], blobs, out) for name in models]
 
 
 def _render_model(job: _Job, reg: Registry, name: str, records: dict[str, ModelRecords], log: str,
-                  key: str | None, blobs: git.BlobReader) -> state.Rendered:
-    out = Path(job.out)
+                  key: str | None, blobs: git.BlobReader, out: OutDir) -> state.Rendered:
     model = reg.catalog.model(name)
     versions = reg.catalog.versions(name)
     events = events_from_log(reg.top, name, log, blobs) if job.history else []
@@ -263,8 +265,8 @@ def _render_model(job: _Job, reg: Registry, name: str, records: dict[str, ModelR
                           versions=len(versions), written=written, boms=boms)
 
 
-def _write(out: Path, rel: str, text: str) -> int:
-    return OutDir(out).write_text(rel, text)  # never through a link planted in the catalog
+def _write(out: OutDir, rel: str, text: str) -> int:
+    return out.write_text(rel, text)  # never through a link planted in the catalog
 
 
 def _ledger(reg: Registry) -> ByModel:
@@ -338,11 +340,12 @@ def _is_catalog(index: Path) -> bool:
     return f'<meta name="generator" content="{pages.GENERATOR}">'.encode() in head
 
 
-def _remove_stale(out: Path, written: set[str]) -> list[str]:
+def _remove_stale(out: Path, written: set[str], *, legacy: bool) -> list[str]:
     """Pages an earlier build wrote (the catalog's manifest lists them) for models or versions that
-    are gone; a file modelreg did not write stays."""
+    are gone; a file modelreg did not write stays. ``legacy``: the directory held a catalog built
+    before the manifest (not one this build started: its 100,000 pages are not read again)."""
     owned = OutDir(out)
-    if not owned.written() and _is_catalog(out / "index.html"):
+    if legacy:
         owned.record(_legacy_pages(out))  # a catalog built before the manifest: its pages say so
     return owned.prune(written)
 

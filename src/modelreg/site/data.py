@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from modelreg.read.catalog import finite_number
@@ -48,6 +49,19 @@ class ModelData:
     def name(self) -> str:
         return self.model.name
 
+    def events_of(self, version: int) -> list[Event]:
+        """The events that move ``version`` or move an alias off it, newest first."""
+        return self._by_version.get(version, [])
+
+    @cached_property
+    def _by_version(self) -> dict[int, list[Event]]:  # one pass: a version page asks for its own
+        found: dict[int, list[Event]] = {}
+        for event in self.events:
+            for version in {event.version, event.previous}:
+                if version is not None:
+                    found.setdefault(version, []).append(event)
+        return found
+
     def state(self, version: int) -> str:
         if version in self.model.rejected:
             return "rejected"
@@ -76,6 +90,7 @@ def day(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%d")
 
 
+@lru_cache(maxsize=4096)  # a model's changes are dated on its page and again on their versions' pages
 def minute(text: str) -> str:
     """An ISO time as ``YYYY-MM-DD HH:MM`` UTC (the text itself when it does not parse)."""
     when = parse_time(text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -140,7 +141,16 @@ def e(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.6g}"
-    return escape(escaped(str(value)), quote=True)  # control characters shown, never sent raw
+    text = value if type(value) is str else str(value)
+    # Most text is printable ASCII without a character HTML gives a meaning to: returned as it is
+    # (a catalog of 100,000 versions makes ten million of these calls).
+    if text.isascii() and text.isprintable():
+        return escape(text, quote=True) if _SPECIAL.search(text) else text
+    return escape(escaped(text), quote=True)  # control characters shown, never sent raw
+
+
+#: what ``html.escape(text, quote=True)`` replaces
+_SPECIAL = re.compile("[&<>\"']")
 
 
 def _page(info: Info, title: str, crumbs: Sequence[tuple[str, str | None]], body: str, root: str) -> str:
@@ -176,15 +186,33 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Itera
     It sits in a region named ``label`` that scrolls sideways when the screen is narrower than
     the table, and takes keyboard focus so that it can be scrolled without a mouse; on a phone
     a table of more columns than fit says so above it (a cue the stylesheet shows under 700 px)."""
-    kinds = {**dict.fromkeys(text, " class=text"), **dict.fromkeys(numeric, " class=num")}
-    head = "".join(f"<th{kinds.get(i, '')}>{e(h)}</th>" for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(f"<td{kinds.get(i, '')}>{c}</td>" for i, c in enumerate(row))
-                   + "</tr>\n" for row in rows)
-    table = "<table class=narrow>" if narrow else "<table>"
-    hint = (f"<p class=scrollhint>{len(headers)} columns: scroll the table sideways &rarr;</p>"
-            if len(headers) >= WIDE_TABLE else "")
-    box = f'<div class=tablebox role=region tabindex=0 aria-label="{e(label)}">'
-    return f"{hint}{box}{table}<thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table></div>"
+    key = (tuple(headers), tuple(numeric), tuple(text), narrow, label)
+    frame = _FRAMES.get(key)
+    if frame is None:  # the same few tables on every page: their markup made once
+        kinds = {**dict.fromkeys(key[2], " class=text"), **dict.fromkeys(key[1], " class=num")}
+        head = "".join(f"<th{kinds.get(i, '')}>{e(h)}</th>" for i, h in enumerate(headers))
+        table = "<table class=narrow>" if narrow else "<table>"
+        hint = (f"<p class=scrollhint>{len(headers)} columns: scroll the table sideways &rarr;</p>"
+                if len(headers) >= WIDE_TABLE else "")
+        box = f'<div class=tablebox role=region tabindex=0 aria-label="{e(label)}">'
+        if len(_FRAMES) >= _MAX_FRAMES:  # (metrics and slices name columns: a registry's worth of them)
+            _FRAMES.clear()
+        frame = _FRAMES[key] = (f"{hint}{box}{table}<thead><tr>{head}</tr></thead><tbody>\n",
+                                tuple(f"<td{kinds.get(i, '')}>" for i in range(len(headers))), kinds)
+    top, cells, kinds = frame
+    body = "".join(_row(row, cells, kinds) for row in rows)
+    return f"{top}{body}</tbody></table></div>"
+
+
+def _row(row: Sequence[str], cells: tuple[str, ...], kinds: dict[int, str]) -> str:
+    if len(row) == len(cells) and cells:  # each cell after its opening tag
+        return "<tr>" + "</td>".join(map(str.__add__, cells, row)) + "</td></tr>\n"
+    return "<tr>" + "".join(f"<td{kinds.get(i, '')}>{c}</td>" for i, c in enumerate(row)) + "</tr>\n"
+
+
+#: each table's head and cell tags, by its headers, kinds and label (``_table``)
+_FRAMES: dict[tuple[Any, ...], tuple[str, tuple[str, ...], dict[int, str]]] = {}
+_MAX_FRAMES = 1000
 
 
 def _facts(pairs: Iterable[tuple[str, str]]) -> str:
@@ -474,7 +502,7 @@ def version_page(info: Info, data: ModelData, mv: ModelVersion, card: str | None
     source = f"{names.version_dir(mv.model, mv.version)}/{mv.data.get('card')}"
     parts.append("<h2>Model card</h2>" + (_card(card, source) if card is not None else
                                           "<p class=muted>This version has no card.</p>"))
-    mine = [ev for ev in data.events if ev.version == mv.version or ev.previous == mv.version]
+    mine = data.events_of(mv.version)
     if mine:
         parts.append("<h2>History</h2>" + _events(info, mine, ""))
     return _page(info, f"{model.name} v{mv.version} · {info.title}",
