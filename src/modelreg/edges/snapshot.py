@@ -224,7 +224,7 @@ class WorkTree(_Closing):
                 if (*_stamp(st), st.st_size) != manifest:
                     return None
             kinds = dict(others)
-            if not set(kinds.values()) <= _KINDS or any(not 0 < n <= names.VERSION_MAX for n in versions):
+            if not set(kinds.values()) <= _KINDS or not _numbered(versions):
                 return None
             return layout.ModelTree.known(versions, kinds)
         except (OSError, ValueError, TypeError):  # gone, or a record another modelreg wrote: list it
@@ -321,11 +321,10 @@ class Revision(_Closing):
         kept = self._layout().get(memo.key("whole", f"{layout.RULES} {path} {tree}"))
         try:  # what .git/modelreg holds is checked as any input is: a record of another shape is none
             numbers, files = kept
-            versions = array("Q")
-            versions.frombytes(numbers)
+            versions = _unpacked(numbers)
             others = {name: _GIT_MODES[mode] for name, mode, oid in files
                       if isinstance(name, str) and _NAME.fullmatch(name) and _OBJECT_ID.fullmatch(oid)}
-            if len(others) != len(files) or any(not 0 < n <= names.VERSION_MAX for n in versions):
+            if len(others) != len(files) or not _numbered(versions):
                 return None
         except (ValueError, TypeError, KeyError):
             return None
@@ -350,7 +349,7 @@ class Revision(_Closing):
             elif slash or oid is None:
                 return  # a directory no version, or a submodule: never whole (the check refused it)
         self._layout().put(memo.key("whole", f"{layout.RULES} {path} {tree}"),
-                           (array("Q", sorted(versions)).tobytes(), tuple(others)))
+                           (_packed(sorted(versions)), tuple(others)))
 
     def save(self) -> None:
         if self._wholes is not None:
@@ -565,6 +564,31 @@ _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _ONE_BY_ONE = 8
 #: stamps are kept as unsigned 64-bit numbers (a time before 1970 wraps, exactly)
 _U64 = (1 << 64) - 1
+
+
+def _packed(versions: list[int]) -> tuple[int, int] | bytes:
+    """Sorted version numbers as kept: (first, last) when they run without a gap (the usual model,
+    a tenth of the size), else packed 64-bit numbers."""
+    if versions and versions[-1] - versions[0] == len(versions) - 1:
+        return (versions[0], versions[-1])
+    return array("Q", versions).tobytes()
+
+
+def _unpacked(numbers: object) -> array[int] | range:
+    """What :func:`_packed` kept (raises ValueError or TypeError for anything else)."""
+    if isinstance(numbers, tuple):
+        first, last = numbers
+        if not isinstance(first, int) or not isinstance(last, int) or last - first > names.VERSION_MAX:
+            raise ValueError("not a range of versions")
+        return range(first, last + 1)
+    versions = array("Q")
+    versions.frombytes(numbers)  # type: ignore[arg-type]  # bytes, or the TypeError the caller catches
+    return versions
+
+
+def _numbered(versions: array[int] | range) -> bool:
+    """Whether every number can name a version directory (checked in C: a model of 100,000)."""
+    return not versions or (min(versions) >= 1 and max(versions) <= names.VERSION_MAX)
 
 
 def _stamp(st: os.stat_result) -> Stamp:
