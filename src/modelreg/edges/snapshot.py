@@ -12,6 +12,7 @@ long-lived reader that must see later edits opens a new snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -659,11 +660,11 @@ than every version holds (whose verdict reads the manifest), into ``manifests``.
         for entry, what in known:
             out[f"{name}/{entry}"] = what
         if layout.usual_pointer(dict(known), work_tree=True) is None:
-            try:  # before anything reads the manifest: a verdict that reads it stands while this does
+            # before anything reads the manifest: a verdict that reads it stands while this does
+            # (none without it: the model is not kept)
+            with contextlib.suppress(OSError):
                 st = os.lstat(os.path.join(path, names.VERSION_FILE))
                 manifests[name] = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
-            except OSError:
-                pass
     listings.save({name for name, kind in top.items() if kind == layout.DIRECTORY})
 
 
