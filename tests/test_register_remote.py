@@ -259,17 +259,23 @@ def test_a_push_the_server_refuses(cli: Cli, bare: Path, train: Path, scratch: P
     assert_left_nothing(scratch, train, before)
 
 
-def _after_commit(tmp_path: Path, script: str) -> Path:
-    """A folder with a ``git`` that runs ``script`` (sh) after each ``git commit``: what a hook did
-    before no hook ran in the clone."""
+def _git_running_after(tmp_path: Path, name: str, pattern: str, script: str) -> Path:
+    """A folder ``name`` with a ``git`` that runs ``script`` (sh) after each git command whose
+    arguments match the ``case`` ``pattern``."""
     import shutil
 
-    wrapper = tmp_path / "git-wrapper"
+    wrapper = tmp_path / name
     wrapper.mkdir()
     (wrapper / "git").write_text(f'#!/bin/sh\n"{shutil.which("git")}" "$@"\ncode=$?\n'
-                                 f'case " $* " in *" commit "*) {script};; esac\nexit $code\n')
+                                 f'case " $* " in {pattern}) {script};; esac\nexit $code\n')
     (wrapper / "git").chmod(0o755)
     return wrapper
+
+
+def _after_commit(tmp_path: Path, script: str) -> Path:
+    """A ``git`` that runs ``script`` after each ``git commit``: what a hook did before no hook ran
+    in the clone."""
+    return _git_running_after(tmp_path, "git-wrapper", '*" commit "*', script)
 
 
 def test_the_push_is_a_compare_and_swap(cli: Cli, tmp_path: Path, bare: Path, train: Path,
@@ -727,14 +733,7 @@ def test_a_job_cancelled_while_the_pull_request_opens_leaves_no_branch(
 
 def _after_push(tmp_path: Path, script: str) -> Path:
     """A ``git`` that runs ``script`` after the push of the branch (not after its deletion)."""
-    import shutil
-
-    wrapper = tmp_path / "git-after-push"
-    wrapper.mkdir()
-    (wrapper / "git").write_text(f'#!/bin/sh\n"{shutil.which("git")}" "$@"\ncode=$?\n'
-                                 f'case " $* " in *" HEAD:refs/heads/"*) {script};; esac\nexit $code\n')
-    (wrapper / "git").chmod(0o755)
-    return wrapper
+    return _git_running_after(tmp_path, "git-after-push", '*" HEAD:refs/heads/"*', script)
 
 
 def test_a_push_that_times_out_after_landing_takes_the_branch_back(

@@ -14,6 +14,14 @@ from tests.helpers import Cli, artifact, commit_all, git, register
 from tests.test_signing import write_key
 
 
+def _with_origin(registry: Path, tmp_path: Path) -> Path:
+    """An empty bare repository added to ``registry`` as ``origin``."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(registry, "remote", "add", "origin", str(origin))
+    return origin
+
+
 def _two_branches(cli: Cli, registry: Path, workdir: Path, *extra: str) -> None:
     """fraud v1 on main; branch ``late`` registers v2 (with ``extra``); then main takes v2 from
     another registration (a pull request merged first)."""
@@ -171,9 +179,7 @@ def test_renumber_a_new_model_both_branches_made_alike(registry: Path, workdir: 
 
 def test_renumber_push_replaces_only_its_own_tip(registry: Path, workdir: Path, cli: Cli,
                                                  tmp_path: Path) -> None:
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    git(registry, "remote", "add", "origin", str(origin))
+    origin = _with_origin(registry, tmp_path)
     git(registry, "push", "-q", "origin", "main")
     register(cli, registry, workdir, "fraud", "--commit", seed=1)
     register(cli, registry, workdir, "fraud", "--branch", "late", "-m", "late", seed=2)
@@ -209,9 +215,7 @@ def test_renumber_pushes_a_right_number_even_where_another_gate_fails(registry: 
                                                                      tmp_path: Path) -> None:
     """The policy wants a description this registration lacks: its pull request fails on that with
     or without renumbering; the number is put right and pushed, and the exit code says the rest."""
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    git(registry, "remote", "add", "origin", str(origin))
+    origin = _with_origin(registry, tmp_path)
     register(cli, registry, workdir, "fraud", "--commit", seed=1)
     git(registry, "push", "-q", "origin", "main")
     register(cli, registry, workdir, "fraud", "--branch", "bare", seed=2)  # no description
@@ -234,9 +238,7 @@ def test_renumber_push_retitles_the_open_pull_request(registry: Path, workdir: P
     """Reviewers see the number the branch now registers: the pull request from the branch gets the
     renumbered commit's subject as its title and the new gate report as its body; in the registry
     --repo names (a training repository's run has its own GITHUB_REPOSITORY)."""
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    git(registry, "remote", "add", "origin", str(origin))
+    _with_origin(registry, tmp_path)
     _two_branches(cli, registry, workdir)
     git(registry, "push", "-q", "origin", "main", "late")
     with GitHubStub(token="t0ken") as gh:
@@ -258,9 +260,7 @@ def test_renumber_push_warns_when_the_pull_request_cannot_be_updated(registry: P
                                                                     tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The branch is pushed either way; a pull request left with the old number is said, not hidden."""
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    git(registry, "remote", "add", "origin", str(origin))
+    _with_origin(registry, tmp_path)
     _two_branches(cli, registry, workdir)
     git(registry, "push", "-q", "origin", "main", "late")
     with GitHubStub(token="t0ken") as gh:
@@ -277,9 +277,7 @@ def test_renumber_push_does_not_bring_back_a_branch_deleted_on_origin(registry: 
                                                                       tmp_path: Path) -> None:
     """A deletion on origin (its pull request closed, the branch removed) is a change the push must not
     overwrite: renumber refuses rather than re-create it."""
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    git(registry, "remote", "add", "origin", str(origin))
+    origin = _with_origin(registry, tmp_path)
     _two_branches(cli, registry, workdir)
     git(registry, "push", "-q", "origin", "main", "late")
     git(registry, "fetch", "-q", "origin")
@@ -291,9 +289,7 @@ def test_renumber_push_does_not_bring_back_a_branch_deleted_on_origin(registry: 
 
 def test_renumber_push_creates_a_branch_origin_never_had(registry: Path, workdir: Path, cli: Cli,
                                                           tmp_path: Path) -> None:
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    git(registry, "remote", "add", "origin", str(origin))
+    origin = _with_origin(registry, tmp_path)
     _two_branches(cli, registry, workdir)
     git(registry, "push", "-q", "origin", "main")
     data = cli.ok("-C", str(registry), "renumber", "--push", "--json").json
